@@ -1,0 +1,35 @@
+/** Counters of one keyspace, as {@link Keyspace.stats} returns them. */
+export interface KeyspaceStats {
+  name: string
+  /** Entries held (values and tombstones). */
+  entries: number
+  tombstones: number
+  /** Bytes held as counted against maxBytes. */
+  bytes: number
+  hits: number
+  misses: number
+  sets: number
+  deletes: number
+  evictions: number
+  expirations: number
+  /** Remote writes applied / ignored as older than what was held. */
+  remoteApplied: number
+  remoteStale: number
+  /** `load` calls made by `fetch` and `wrap` after a miss. */
+  loads: number
+  loadErrors: number
+}
+
+/** Mutable counters; the hot path only increments. */
+export class KeyspaceCounters {
+  hits = 0
+  misses = 0
+  sets = 0
+  deletes = 0
+  evictions = 0
+  expirations = 0
+  remoteApplied = 0
+  remoteStale = 0
+  loads = 0
+  loadErrors = 0
+}

@@ -1,0 +1,382 @@
+import type { HybridClock } from '../clock/hlc.js'
+import { formatVersion } from '../clock/version.js'
+import { type Duration, parseDuration } from '../duration.js'
+import {
+  CacheClosedError,
+  InvalidKeyError,
+  InvalidOptionError,
+  ValueTooLargeError,
+} from '../errors.js'
+import { encodeValue } from '../replication/value-codec.js'
+import { type Entry, entrySize, isLive } from '../store/entry.js'
+import { type MergeOutcome, VersionedStore } from '../store/versioned-store.js'
+import type { CacheEvents } from './events.js'
+import { KeyspaceCounters, type KeyspaceStats } from './keyspace-stats.js'
+import type { ResolvedKeyspaceOptions } from './options.js'
+import { SingleFlight } from './single-flight.js'
+
+/** How many replicas must apply a write before `set`/`delete` resolve. */
+export type AckLevel =
+  /** Applied locally; replicated asynchronously (the default, microseconds). */
+  | 'local'
+  /** Also applied by at least one node in another region. */
+  | 'peer'
+  /** Also applied in a majority of the known regions (this one included). */
+  | 'quorum'
+
+/** Options of {@link Keyspace.set}. */
+export interface SetOptions {
+  /** Time to live: ms or a duration string; at most the keyspace's `maxTtl`. @default keyspace defaultTtl */
+  ttl?: Duration
+  /** How many replicas must apply the write before the promise resolves. @default 'local' */
+  ack?: AckLevel
+  /** Longest wait for `ack: 'peer' | 'quorum'`, ms or a duration string. @default '5s' */
+  ackTimeout?: Duration
+}
+
+/** Options of {@link Keyspace.delete}. */
+export type DeleteOptions = Pick<SetOptions, 'ack' | 'ackTimeout'>
+
+/** Options of {@link Keyspace.fetch}. */
+export interface FetchOptions<V> {
+  /** Called on a miss (after the mesh, when there is one); its result is stored and returned. */
+  load?: (key: string) => V | undefined | Promise<V | undefined>
+  /** TTL of a loaded value. @default keyspace defaultTtl */
+  ttl?: Duration
+}
+
+/** Options of {@link Keyspace.wrap}. */
+export interface WrapOptions<A extends unknown[]> {
+  /** Cache key of a call. @default `${fn.name}:${JSON.stringify(args)}` */
+  key?: (...args: A) => string
+  /** TTL of a memoized result. @default keyspace defaultTtl */
+  ttl?: Duration
+}
+
+/** What replication needs from a keyspace, and gives it: implemented by the mesh. */
+export interface ReplicationPort {
+  /** A local write was applied; queue it for replication. Must not throw. */
+  publish(keyspace: string, key: string, entry: Entry): void
+  /**
+   * Resolves once enough other regions applied the write for `level`.
+   * @throws AckTimeoutError when `timeoutMs` passes first
+   */
+  acknowledge(
+    keyspace: string,
+    key: string,
+    entry: Entry,
+    level: 'peer' | 'quorum',
+    timeoutMs: number,
+  ): Promise<void>
+  /** Asks the nearest peers for `key` on a local miss; resolves undefined when none holds it. */
+  lookup(keyspace: string, key: string): Promise<Entry | undefined>
+}
+
+/** What a keyspace shares with its cache. */
+export interface KeyspaceContext {
+  readonly clock: HybridClock
+  readonly region: string
+  /** Wall-clock ms. */
+  readonly now: () => number
+  /** Wall-clock ms for reads: read once per synchronous turn (see read-clock.ts). */
+  readonly readNow: () => number
+  emit<E extends keyof CacheEvents>(event: E, ...args: CacheEvents[E]): void
+  wants(event: keyof CacheEvents): boolean
+  port: ReplicationPort | undefined
+  /** Set once the cache is closed: writes and fetches are refused. */
+  closed: boolean
+}
+
+const DEFAULT_ACK_TIMEOUT_MS = 5_000
+
+interface ResolvedAck {
+  level: AckLevel
+  timeout: number
+}
+
+/**
+ * A named set of keys with its own size limits and TTLs. Reads are synchronous and
+ * in-process; writes apply locally, then replicate when the cache is part of a mesh.
+ *
+ * Values are kept by reference, as in lru-cache: do not mutate an object after `set`.
+ */
+export class Keyspace<V = unknown> {
+  readonly name: string
+  readonly options: Readonly<ResolvedKeyspaceOptions>
+  /** The versioned LRU+TTL store behind this keyspace (for replication and sync). */
+  readonly store: VersionedStore<V>
+  private readonly ctx: KeyspaceContext
+  private readonly counters = new KeyspaceCounters()
+  private readonly flights = new SingleFlight<V | undefined>()
+
+  constructor(name: string, options: ResolvedKeyspaceOptions, ctx: KeyspaceContext) {
+    this.name = name
+    this.options = Object.freeze({ ...options })
+    this.ctx = ctx
+    this.store = new VersionedStore<V>({
+      maxEntries: options.maxEntries,
+      maxBytes: options.maxBytes,
+      onEvict: (key) => {
+        this.counters.evictions++
+        if (ctx.wants('evict')) ctx.emit('evict', { keyspace: name, key })
+      },
+      onExpire: (key) => {
+        this.counters.expirations++
+        if (ctx.wants('expire')) ctx.emit('expire', { keyspace: name, key })
+      },
+    })
+  }
+
+  /** The live value of `key`, or `undefined`. Synchronous and in-process; marks it recently used. */
+  get(key: string): V | undefined {
+    this.checkKey(key)
+    const entry = this.store.get(key, this.ctx.readNow())
+    if (entry === undefined) {
+      this.counters.misses++
+      return undefined
+    }
+    this.counters.hits++
+    return entry.value
+  }
+
+  /** The live entry of `key` (value, version, expiry) without touching recency. */
+  entry(key: string): Entry<V> | undefined {
+    this.checkKey(key)
+    const e = this.store.peek(key)
+    return e !== undefined && isLive(e, this.ctx.now()) ? e : undefined
+  }
+
+  /** True when `key` holds a live value. Does not touch recency or counters. */
+  has(key: string): boolean {
+    return this.entry(key) !== undefined
+  }
+
+  /**
+   * Stores `value` under `key`, then replicates it.
+   * @returns the write's version token (for read-your-writes on another node)
+   * @throws InvalidKeyError, InvalidOptionError (ttl), UnencodableValueError,
+   *   ValueTooLargeError; AckTimeoutError when `ack` is not met in time (the write stands)
+   */
+  async set(key: string, value: V, options?: SetOptions): Promise<string> {
+    this.checkOpen()
+    this.checkKey(key)
+    const ttl = options?.ttl === undefined ? this.options.defaultTtl : this.checkTtl(options.ttl)
+    const encoded = encodeValue(key, value)
+    if (encoded.length > this.options.maxValueBytes) {
+      throw new ValueTooLargeError(
+        `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${this.options.maxValueBytes}); store less or raise maxValueBytes`,
+      )
+    }
+    const size = entrySize(key, encoded.length)
+    if (size > this.options.maxBytes) {
+      throw new ValueTooLargeError(
+        `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${this.options.maxBytes})`,
+      )
+    }
+    const ack = this.ackOf(options)
+    const now = this.ctx.now()
+    const entry: Entry<V> = {
+      value,
+      encoded,
+      version: this.ctx.clock.now(),
+      expiresAt: now + ttl,
+      tombstone: false,
+      size,
+    }
+    this.apply(key, entry, now)
+    this.counters.sets++
+    await this.replicate(key, entry, ack)
+    return formatVersion(entry.version)
+  }
+
+  /**
+   * Deletes `key` everywhere: writes a tombstone that beats every older write and lives
+   * `maxTtl`, so no late or partitioned copy brings the value back.
+   * @returns true when a live value was held locally
+   */
+  async delete(key: string, options?: DeleteOptions): Promise<boolean> {
+    this.checkOpen()
+    this.checkKey(key)
+    const ack = this.ackOf(options)
+    const now = this.ctx.now()
+    const existed = this.store.peek(key)
+    const had = existed !== undefined && isLive(existed, now)
+    const entry: Entry<V> = {
+      value: undefined,
+      version: this.ctx.clock.now(),
+      expiresAt: now + this.options.maxTtl,
+      tombstone: true,
+      size: entrySize(key, 0),
+    }
+    this.apply(key, entry, now)
+    this.counters.deletes++
+    await this.replicate(key, entry, ack)
+    return had
+  }
+
+  /**
+   * The value of `key`: from memory; on a miss from the nearest peers (in a mesh), then
+   * from `load`, whose result is stored and replicated. Concurrent misses of one key share
+   * one lookup and one `load` call.
+   * @returns undefined when nothing holds the key and there is no `load` (or it returned undefined)
+   */
+  async fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
+    this.checkOpen()
+    const hit = this.get(key)
+    if (hit !== undefined) return hit
+    const ttl = options?.ttl === undefined ? undefined : this.checkTtl(options.ttl)
+    return this.flights.run(key, async () => {
+      const again = this.store.get(key, this.ctx.now())
+      if (again !== undefined) return again.value
+      const port = this.ctx.port
+      if (port !== undefined) {
+        const remote = await port.lookup(this.name, key)
+        if (remote !== undefined && this.applyRemote(key, remote as Entry<V>) !== 'too-large') {
+          const held = this.store.get(key, this.ctx.now())
+          if (held !== undefined) return held.value
+        }
+      }
+      const load = options?.load
+      if (load === undefined) return undefined
+      this.counters.loads++
+      let value: V | undefined
+      try {
+        value = await load(key)
+      } catch (err) {
+        this.counters.loadErrors++
+        throw err
+      }
+      if (value !== undefined) await this.set(key, value, ttl === undefined ? undefined : { ttl })
+      return value
+    })
+  }
+
+  /**
+   * Memoizes an async function in this keyspace: calls with the same key share one cached
+   * result until it expires; concurrent first calls run `fn` once.
+   */
+  wrap<A extends unknown[], R extends V>(
+    fn: (...args: A) => R | Promise<R>,
+    options?: WrapOptions<A>,
+  ): (...args: A) => Promise<R> {
+    const keyOf = options?.key ?? ((...args: A) => `${fn.name}:${JSON.stringify(args)}`)
+    const ttl = options?.ttl
+    return async (...args: A) => {
+      const value = await this.fetch(keyOf(...args), {
+        load: () => fn(...args),
+        ...(ttl === undefined ? {} : { ttl }),
+      })
+      return value as R
+    }
+  }
+
+  /**
+   * Applies a write from another node by last-writer-wins. Called by replication and sync.
+   * The caller has validated the entry and advanced the clock.
+   */
+  applyRemote(key: string, entry: Entry<V>, region = 'unknown'): MergeOutcome {
+    const now = this.ctx.now()
+    const outcome = this.store.merge(key, entry, now)
+    if (outcome === 'applied') {
+      this.counters.remoteApplied++
+      if (this.ctx.wants('change')) this.emitChange(key, entry, 'remote', region)
+    } else if (outcome === 'stale') {
+      this.counters.remoteStale++
+    }
+    return outcome
+  }
+
+  /** Live keys, most recently used first. */
+  *keys(): IterableIterator<string> {
+    const now = this.ctx.now()
+    for (const [key, entry] of this.store.entries()) if (isLive(entry, now)) yield key
+  }
+
+  /** Drops expired entries now (also done periodically by the cache). @returns how many */
+  purgeExpired(): number {
+    return this.store.purgeExpired(this.ctx.now())
+  }
+
+  /** Counters and sizes of this keyspace. */
+  stats(): KeyspaceStats {
+    return {
+      name: this.name,
+      entries: this.store.size,
+      tombstones: this.store.tombstones,
+      bytes: this.store.bytes,
+      ...this.counters,
+    }
+  }
+
+  private apply(key: string, entry: Entry<V>, now: number): void {
+    // Local stamps are newer than anything held (the clock has seen every applied remote
+    // version), so a local write always stands.
+    this.store.merge(key, entry, now)
+    if (this.ctx.wants('change')) this.emitChange(key, entry, 'local', this.ctx.region)
+  }
+
+  private async replicate(key: string, entry: Entry<V>, ack: ResolvedAck): Promise<void> {
+    const port = this.ctx.port
+    if (port === undefined) return
+    port.publish(this.name, key, entry)
+    if (ack.level === 'local') return
+    await port.acknowledge(this.name, key, entry, ack.level, ack.timeout)
+  }
+
+  /** Validates ack options before anything is written, so a bad call changes nothing. */
+  private ackOf(options: SetOptions | undefined): ResolvedAck {
+    const level = options?.ack ?? 'local'
+    if (level !== 'local' && level !== 'peer' && level !== 'quorum') {
+      throw new InvalidOptionError(`ack must be 'local', 'peer' or 'quorum', got ${String(level)}`)
+    }
+    const timeout =
+      options?.ackTimeout === undefined
+        ? DEFAULT_ACK_TIMEOUT_MS
+        : parseDuration(options.ackTimeout, 'ackTimeout')
+    return { level, timeout }
+  }
+
+  private emitChange(
+    key: string,
+    entry: Entry<V>,
+    origin: 'local' | 'remote',
+    region: string,
+  ): void {
+    this.ctx.emit('change', {
+      keyspace: this.name,
+      key,
+      value: entry.value,
+      deleted: entry.tombstone,
+      version: entry.version,
+      expiresAt: entry.expiresAt,
+      origin,
+      region,
+    })
+  }
+
+  private checkOpen(): void {
+    if (this.ctx.closed) {
+      throw new CacheClosedError('this cache was closed; create a new one with createCache()')
+    }
+  }
+
+  private checkKey(key: string): void {
+    if (typeof key !== 'string' || key.length === 0 || key.length > this.options.maxKeyLength) {
+      throw new InvalidKeyError(
+        typeof key !== 'string'
+          ? `keys must be strings, got ${typeof key}`
+          : `keys must be 1 to ${this.options.maxKeyLength} characters long, got ${key.length}`,
+      )
+    }
+  }
+
+  private checkTtl(ttl: Duration): number {
+    const ms = parseDuration(ttl, 'ttl')
+    if (ms <= 0 || ms > this.options.maxTtl) {
+      throw new InvalidOptionError(
+        `ttl must be greater than 0 and at most maxTtl (${this.options.maxTtl} ms), got ${String(ttl)}`,
+      )
+    }
+    return ms
+  }
+}

@@ -1,0 +1,102 @@
+import { type Duration, parseDuration } from '../duration.js'
+import { InvalidOptionError } from '../errors.js'
+
+/** Limits and TTLs of one keyspace. Every field has a default. */
+export interface KeyspaceOptions {
+  /** Most entries (values and tombstones) held in memory; least recently used go first. @default 100_000 */
+  maxEntries?: number
+  /** Most bytes held (keys, encoded values, ~96 bytes overhead each); no byte limit when unset. @default Infinity */
+  maxBytes?: number
+  /** TTL of a `set` that names none: ms or a duration string. @default '10m' */
+  defaultTtl?: Duration
+  /**
+   * Longest TTL a write may carry, and how long a delete's tombstone lives: a tombstone
+   * outlives every value it can shadow, so no partition heal resurrects a deleted key.
+   * @default '1d'
+   */
+  maxTtl?: Duration
+  /** Longest key, in UTF-16 code units. @default 1024 */
+  maxKeyLength?: number
+  /** Largest encoded (msgpack) value, in bytes. @default 1_048_576 */
+  maxValueBytes?: number
+}
+
+/** {@link KeyspaceOptions} with every default applied and checked. */
+export interface ResolvedKeyspaceOptions {
+  maxEntries: number
+  maxBytes: number
+  defaultTtl: number
+  maxTtl: number
+  maxKeyLength: number
+  maxValueBytes: number
+}
+
+/** Defaults of {@link KeyspaceOptions}. */
+export const KEYSPACE_DEFAULTS = {
+  maxEntries: 100_000,
+  maxBytes: Number.POSITIVE_INFINITY,
+  defaultTtl: '10m',
+  maxTtl: '1d',
+  maxKeyLength: 1024,
+  maxValueBytes: 1_048_576,
+} as const satisfies KeyspaceOptions
+
+/** Keyspace names: short, safe in topics, URLs and metric labels. */
+export const KEYSPACE_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/
+
+function positiveInt(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidOptionError(`${name} must be a positive integer, got ${String(value)}`)
+  }
+  return value
+}
+
+/**
+ * Applies defaults to keyspace options and validates them once.
+ * @param inherited - the cache-level options a keyspace falls back to
+ * @throws InvalidOptionError naming the bad option and what it accepts
+ */
+export function resolveKeyspaceOptions(
+  options: KeyspaceOptions = {},
+  inherited: KeyspaceOptions = {},
+): ResolvedKeyspaceOptions {
+  const o = { ...KEYSPACE_DEFAULTS, ...stripUndefined(inherited), ...stripUndefined(options) }
+  const maxBytes =
+    o.maxBytes === Number.POSITIVE_INFINITY ? o.maxBytes : positiveInt(o.maxBytes, 'maxBytes')
+  const defaultTtl = parseDuration(o.defaultTtl, 'defaultTtl')
+  const maxTtl = parseDuration(o.maxTtl, 'maxTtl')
+  if (defaultTtl <= 0) {
+    throw new InvalidOptionError(`defaultTtl must be greater than 0, got ${String(o.defaultTtl)}`)
+  }
+  if (defaultTtl > maxTtl) {
+    throw new InvalidOptionError(
+      `defaultTtl (${defaultTtl} ms) must not exceed maxTtl (${maxTtl} ms); raise maxTtl or lower defaultTtl`,
+    )
+  }
+  return {
+    maxEntries: positiveInt(o.maxEntries, 'maxEntries'),
+    maxBytes,
+    defaultTtl,
+    maxTtl,
+    maxKeyLength: positiveInt(o.maxKeyLength, 'maxKeyLength'),
+    maxValueBytes: positiveInt(o.maxValueBytes, 'maxValueBytes'),
+  }
+}
+
+/** Drops keys whose value is undefined so they do not override defaults. */
+export function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const [k, v] of Object.entries(o))
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  return out
+}
+
+/** Checks a keyspace name. @throws InvalidOptionError */
+export function checkKeyspaceName(name: unknown): string {
+  if (typeof name !== 'string' || !KEYSPACE_NAME_RE.test(name)) {
+    throw new InvalidOptionError(
+      `keyspace name must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`,
+    )
+  }
+  return name
+}

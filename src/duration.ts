@@ -1,0 +1,41 @@
+import { InvalidOptionError } from './errors.js'
+
+/** A duration: milliseconds as a number, or a string such as `'500ms'`, `'5s'`, `'5m'`, `'1h'`, `'1d'`. */
+export type Duration = number | string
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+}
+
+const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/
+
+/**
+ * Turns a {@link Duration} into milliseconds.
+ * @param value - ms number or duration string; a bare numeric string is ms
+ * @param name - the option's name, used in the error message
+ * @returns a non-negative finite number of ms
+ * @throws InvalidOptionError when the value is negative, not finite or unparseable
+ */
+export function parseDuration(value: Duration, name: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new InvalidOptionError(
+        `${name} must be a non-negative number of ms or a duration like '5m', got ${String(value)}`,
+      )
+    }
+    return value
+  }
+  if (typeof value === 'string') {
+    const m = DURATION_RE.exec(value)
+    if (m) {
+      return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!)
+    }
+  }
+  throw new InvalidOptionError(
+    `${name} must be ms or a duration string like '500ms', '5s', '5m', '1h', '1d', got ${JSON.stringify(value)}`,
+  )
+}

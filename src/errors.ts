@@ -1,0 +1,73 @@
+/**
+ * Typed errors. Callers branch on `err.code`; messages are for people and say what to do.
+ * @module
+ */
+
+/** Base class of every error meshcache throws. */
+export class MeshcacheError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_INVALID_OPTION`. */
+  static readonly code: string = 'ERR_MESHCACHE'
+  /** Stable machine-readable code of this error. */
+  readonly code: string
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = (new.target as typeof MeshcacheError).code
+  }
+}
+
+/** An option passed to {@link createCache}, a keyspace or a call is invalid. */
+export class InvalidOptionError extends MeshcacheError {
+  static override readonly code = 'ERR_INVALID_OPTION'
+}
+
+/** A key is empty, not a string, or longer than the keyspace allows. */
+export class InvalidKeyError extends MeshcacheError {
+  static override readonly code = 'ERR_INVALID_KEY'
+}
+
+/** A value cannot be encoded with msgpack (functions, symbols, cyclic structures...). */
+export class UnencodableValueError extends MeshcacheError {
+  static override readonly code = 'ERR_UNENCODABLE_VALUE'
+}
+
+/** An encoded value is larger than `maxValueBytes`. */
+export class ValueTooLargeError extends MeshcacheError {
+  static override readonly code = 'ERR_VALUE_TOO_LARGE'
+}
+
+/** The cache was closed; no further calls are accepted. */
+export class CacheClosedError extends MeshcacheError {
+  static override readonly code = 'ERR_CACHE_CLOSED'
+}
+
+/** A remote timestamp lies further in the future than `maxClockDrift` allows. */
+export class ClockDriftError extends MeshcacheError {
+  static override readonly code = 'ERR_CLOCK_DRIFT'
+}
+
+/** Input from the wire failed validation (malformed, oversized, forged). */
+export class InvalidMessageError extends MeshcacheError {
+  static override readonly code = 'ERR_INVALID_MESSAGE'
+}
+
+/** An operation that waits on the mesh did not complete in time. */
+export class TimeoutError extends MeshcacheError {
+  static override readonly code = 'ERR_TIMEOUT'
+}
+
+/** A write with `ack: 'peer' | 'quorum'` was not acknowledged by enough regions in time. */
+export class AckTimeoutError extends MeshcacheError {
+  static override readonly code = 'ERR_ACK_TIMEOUT'
+  /** Regions (other than the writer's) that acknowledged before the deadline. */
+  readonly acknowledged: string[]
+  /** Regions needed for the requested ack level. */
+  readonly required: number
+
+  constructor(message: string, acknowledged: string[], required: number) {
+    super(message)
+    this.acknowledged = acknowledged
+    this.required = required
+  }
+}

@@ -1,0 +1,3 @@
+export async function startMesh<V>(_o: unknown): Promise<never> {
+  throw new Error('mesh: not built yet')
+}

@@ -1,0 +1,206 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { createCache } from '../../src/api/create-cache.js'
+import { parseDuration } from '../../src/duration.js'
+import {
+  CacheClosedError,
+  InvalidKeyError,
+  InvalidOptionError,
+  UnencodableValueError,
+  ValueTooLargeError,
+} from '../../src/errors.js'
+
+const open: Cache<unknown>[] = []
+async function make(options?: Parameters<typeof createCache>[0]) {
+  const c = await createCache(options)
+  open.push(c)
+  return c
+}
+afterEach(async () => {
+  vi.useRealTimers()
+  await Promise.all(open.splice(0).map((c) => c.close()))
+})
+
+describe('createCache() embedded', () => {
+  it('stores and reads structured values synchronously', async () => {
+    const cache = await make()
+    await cache.set('user:42', { name: 'Ada', tags: ['x'], n: 1n })
+    expect(cache.get('user:42')).toEqual({ name: 'Ada', tags: ['x'], n: 1n })
+    expect(cache.has('user:42')).toBe(true)
+    expect(cache.get('nope')).toBeUndefined()
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, entries: 1, hitRatio: 0.5 })
+  })
+
+  it('expires an entry exactly at its TTL and never serves it after', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+    const cache = await make()
+    const expired: string[] = []
+    cache.on('expire', (e) => expired.push(e.key))
+    await cache.set('k', 'v', { ttl: '5s' })
+    vi.setSystemTime(1_004_999)
+    await Promise.resolve() // reads see one instant per synchronous turn
+    expect(cache.get('k')).toBe('v')
+    vi.setSystemTime(1_005_000)
+    await Promise.resolve()
+    expect(cache.get('k')).toBeUndefined()
+    expect(cache.has('k')).toBe(false)
+    expect(expired).toEqual(['k'])
+  })
+
+  it('evicts least recently used first, where get refreshes recency', async () => {
+    const cache = await make({ maxEntries: 2 })
+    const evicted: string[] = []
+    cache.on('evict', (e) => evicted.push(e.key))
+    await cache.set('a', 1)
+    await cache.set('b', 2)
+    cache.get('a')
+    await cache.set('c', 3)
+    expect(evicted).toEqual(['b'])
+    expect(cache.get('a')).toBe(1)
+    expect(cache.get('b')).toBeUndefined()
+  })
+
+  it('delete removes the value and reports whether one was held', async () => {
+    const cache = await make()
+    await cache.set('k', 'v')
+    expect(await cache.delete('k')).toBe(true)
+    expect(cache.get('k')).toBeUndefined()
+    expect(await cache.delete('k')).toBe(false)
+    await cache.set('k', 'again')
+    expect(cache.get('k')).toBe('again')
+  })
+
+  it('fetch calls load once for concurrent misses of one key', async () => {
+    const cache = await make()
+    let calls = 0
+    const load = async () => {
+      calls++
+      await new Promise((r) => setTimeout(r, 20))
+      return { id: calls }
+    }
+    const results = await Promise.all(Array.from({ length: 10 }, () => cache.fetch('k', { load })))
+    expect(calls).toBe(1)
+    expect(results.every((r) => (r as { id: number }).id === 1)).toBe(true)
+    expect(cache.get('k')).toEqual({ id: 1 })
+    expect(await cache.fetch('k', { load })).toEqual({ id: 1 })
+    expect(calls).toBe(1)
+  })
+
+  it('fetch shares a load failure with all waiters and caches nothing', async () => {
+    const cache = await make()
+    let calls = 0
+    const load = async () => {
+      calls++
+      throw new Error('db down')
+    }
+    const all = await Promise.allSettled([cache.fetch('k', { load }), cache.fetch('k', { load })])
+    expect(all.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(calls).toBe(1)
+    expect(cache.has('k')).toBe(false)
+    expect(await cache.fetch('k', { load: () => 'ok' })).toBe('ok')
+  })
+
+  it('wrap memoizes an async function by its arguments', async () => {
+    const cache = await make()
+    const seen: number[] = []
+    const getUser = cache.wrap(
+      async (id: number) => {
+        seen.push(id)
+        return { id }
+      },
+      { key: (id) => `user:${id}`, ttl: '1m' },
+    )
+    expect(await getUser(1)).toEqual({ id: 1 })
+    expect(await getUser(1)).toEqual({ id: 1 })
+    expect(await getUser(2)).toEqual({ id: 2 })
+    expect(seen).toEqual([1, 2])
+    expect(cache.get('user:1')).toEqual({ id: 1 })
+  })
+
+  it('keyspaces have their own limits and do not share keys', async () => {
+    const cache = await make()
+    const sessions = cache.keyspace<string>('sessions', { maxEntries: 1, defaultTtl: '30m' })
+    await sessions.set('s1', 'a')
+    await sessions.set('s2', 'b')
+    await cache.set('s2', 'default')
+    expect(sessions.get('s1')).toBeUndefined()
+    expect(sessions.get('s2')).toBe('b')
+    expect(cache.get('s2')).toBe('default')
+    expect(cache.keyspace('sessions')).toBe(sessions)
+    expect(() => cache.keyspace('sessions', { maxEntries: 5 })).toThrow(InvalidOptionError)
+    expect(sessions.entry('s2')!.expiresAt - Date.now()).toBeGreaterThan(29 * 60_000)
+  })
+
+  it('emits change events with origin local', async () => {
+    const cache = await make({ region: 'eu-west' })
+    const changes: unknown[] = []
+    cache.on('change', (e) => changes.push([e.key, e.value, e.deleted, e.origin, e.region]))
+    await cache.set('k', 1)
+    await cache.delete('k')
+    expect(changes).toEqual([
+      ['k', 1, false, 'local', 'eu-west'],
+      ['k', undefined, true, 'local', 'eu-west'],
+    ])
+  })
+
+  it('set returns a version token that orders writes', async () => {
+    const cache = await make()
+    const t1 = await cache.set('k', 1)
+    const t2 = await cache.set('k', 2)
+    expect(t1).not.toBe(t2)
+    expect(cache.keyspace('default').entry('k')!.version.node).toBe(cache.nodeId)
+  })
+})
+
+describe('bad input', () => {
+  it('rejects invalid options with typed errors that say what to do', async () => {
+    await expect(createCache({ maxEntries: -1 })).rejects.toThrow(InvalidOptionError)
+    await expect(createCache({ maxEntries: 1.5 })).rejects.toThrow(
+      /maxEntries must be a positive integer/,
+    )
+    await expect(createCache({ defaultTtl: 'soon' })).rejects.toThrow(/duration string/)
+    await expect(createCache({ defaultTtl: '2d' })).rejects.toThrow(/must not exceed maxTtl/)
+    await expect(createCache({ region: 'eu west' })).rejects.toThrow(/region/)
+    const err = await createCache({ maxBytes: 0 }).catch((e) => e)
+    expect(err.code).toBe('ERR_INVALID_OPTION')
+  })
+
+  it('rejects bad keys, values and TTLs and loses nothing already stored', async () => {
+    const cache = await make({ maxKeyLength: 8, maxValueBytes: 100 })
+    await cache.set('k', 'kept')
+    await expect(cache.set('', 1)).rejects.toThrow(InvalidKeyError)
+    await expect(cache.set('123456789', 1)).rejects.toThrow(InvalidKeyError)
+    expect(() => cache.get(42 as unknown as string)).toThrow(InvalidKeyError)
+    await expect(cache.set('k', 'x'.repeat(200))).rejects.toThrow(ValueTooLargeError)
+    await expect(cache.set('k', () => 1)).rejects.toThrow(UnencodableValueError)
+    await expect(cache.set('k', undefined)).rejects.toThrow(/use delete/)
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const err = await cache.set('k', cyclic).catch((e) => e)
+    expect(err).toBeInstanceOf(UnencodableValueError)
+    expect(err.message).toContain("'k'")
+    await expect(cache.set('k', 1, { ttl: -5 })).rejects.toThrow(InvalidOptionError)
+    await expect(cache.set('k', 1, { ttl: '2d' })).rejects.toThrow(/maxTtl/)
+    await expect(cache.set('k', 1, { ack: 'all' as never })).rejects.toThrow(/ack must be/)
+    expect(cache.get('k')).toBe('kept')
+  })
+
+  it('refuses calls after close', async () => {
+    const cache = await make()
+    await cache.close()
+    await expect(cache.set('k', 1)).rejects.toThrow(CacheClosedError)
+  })
+})
+
+describe('parseDuration', () => {
+  it('reads ms numbers and unit strings', () => {
+    expect(parseDuration(250, 'x')).toBe(250)
+    expect(parseDuration('500ms', 'x')).toBe(500)
+    expect(parseDuration('1.5s', 'x')).toBe(1500)
+    expect(parseDuration('5m', 'x')).toBe(300_000)
+    expect(parseDuration('1h', 'x')).toBe(3_600_000)
+    expect(parseDuration('2d', 'x')).toBe(172_800_000)
+    expect(() => parseDuration('-1s', 'x')).toThrow(InvalidOptionError)
+    expect(() => parseDuration(Number.NaN, 'x')).toThrow(InvalidOptionError)
+  })
+})

@@ -1,0 +1,123 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { HybridClock } from '../../src/clock/hlc.js'
+import {
+  compareVersions,
+  formatVersion,
+  parseVersion,
+  type Version,
+} from '../../src/clock/version.js'
+import { ClockDriftError } from '../../src/errors.js'
+
+/** A physical clock driven by the test: jumps forward or backward as told. */
+function steppedClock(steps: number[], start = 1_000_000) {
+  let t = start
+  let i = 0
+  return () => {
+    t += steps[i++ % steps.length] ?? 0
+    return t
+  }
+}
+
+const versionArb = fc.record({
+  wall: fc.integer({ min: 0, max: 2 ** 45 }),
+  logical: fc.integer({ min: 0, max: 1000 }),
+  node: fc.string({ minLength: 1, maxLength: 8 }),
+})
+
+describe('HybridClock', () => {
+  it('stamps strictly increase even when physical time goes backwards', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 1, maxLength: 200 }),
+        (steps) => {
+          const clock = new HybridClock({ node: 'a', physical: steppedClock(steps) })
+          let prev = clock.now()
+          for (let i = 0; i < steps.length * 2; i++) {
+            const next = clock.now()
+            expect(compareVersions(next, prev)).toBeGreaterThan(0)
+            prev = next
+          }
+        },
+      ),
+    )
+  })
+
+  it('a stamp taken after receiving a remote stamp is larger than it (causality)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: -20, max: 20 })), {
+          minLength: 1,
+          maxLength: 100,
+        }),
+        (events) => {
+          const a = new HybridClock({
+            node: 'a',
+            physical: steppedClock([3, -1, 2]),
+            maxDrift: 1e9,
+          })
+          const b = new HybridClock({
+            node: 'b',
+            physical: steppedClock([1, 5, -4], 1_000_050),
+            maxDrift: 1e9,
+          })
+          for (const [aToB] of events) {
+            const [from, to] = aToB ? [a, b] : [b, a]
+            const sent = from.now()
+            to.update(sent)
+            expect(compareVersions(to.now(), sent)).toBeGreaterThan(0)
+          }
+        },
+      ),
+    )
+  })
+
+  it('stays within the drift bound of physical time when peers are honest', () => {
+    let t = 5_000
+    const clock = new HybridClock({ node: 'a', physical: () => t })
+    clock.update({ wall: 5_010, logical: 7, node: 'b' })
+    const v = clock.now()
+    expect(v.wall).toBe(5_010)
+    expect(v.logical).toBe(9)
+    t = 6_000
+    expect(clock.now()).toEqual({ wall: 6_000, logical: 0, node: 'a' })
+  })
+
+  it('rejects remote stamps further ahead than maxDrift and stays unchanged', () => {
+    const clock = new HybridClock({ node: 'a', physical: () => 1_000, maxDrift: 100 })
+    const before = clock.now()
+    expect(() => clock.update({ wall: 1_101, logical: 0, node: 'evil' })).toThrow(ClockDriftError)
+    expect(clock.peek()).toEqual(before)
+    expect(() => clock.update({ wall: 1_100, logical: 0, node: 'ok' })).not.toThrow()
+  })
+})
+
+describe('compareVersions', () => {
+  it('is a total order: antisymmetric, transitive, zero only for equal versions', () => {
+    fc.assert(
+      fc.property(versionArb, versionArb, versionArb, (a, b, c) => {
+        expect(Math.sign(compareVersions(a, b))).toBe(-Math.sign(compareVersions(b, a)))
+        if (compareVersions(a, b) === 0) expect(a).toEqual(b)
+        if (compareVersions(a, b) < 0 && compareVersions(b, c) < 0) {
+          expect(compareVersions(a, c)).toBeLessThan(0)
+        }
+      }),
+    )
+  })
+
+  it('breaks equal stamps by node id', () => {
+    const x: Version = { wall: 1, logical: 1, node: 'a' }
+    const y: Version = { wall: 1, logical: 1, node: 'b' }
+    expect(compareVersions(x, y)).toBeLessThan(0)
+  })
+
+  it('round-trips through the text token', () => {
+    fc.assert(
+      fc.property(versionArb, (v) => {
+        expect(parseVersion(formatVersion(v))).toEqual(v)
+      }),
+    )
+    expect(parseVersion('nope')).toBeUndefined()
+    expect(parseVersion('1..x')).toBeUndefined()
+  })
+})
