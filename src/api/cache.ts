@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { HybridClock } from '../clock/hlc.js'
 import { type Duration, parseDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
+import type { MeshOptions } from '../mesh/mesh-node.js'
 import type { CacheEvents } from './events.js'
 import {
   type DeleteOptions,
@@ -39,8 +40,8 @@ export interface CacheOptions extends KeyspaceOptions {
   purgeInterval?: Duration
   /** Id of this node in versions. @default the libp2p peer id in a mesh, random otherwise */
   nodeId?: string
-  /** Mesh-only tuning; see {@link MeshOptions}. */
-  mesh?: Record<string, unknown>
+  /** Mesh-only tuning: batching, timers, wire limits. */
+  mesh?: MeshOptions
 }
 
 /** Cache-wide counters returned by {@link Cache.stats}. */
@@ -63,6 +64,10 @@ export interface MeshAttachment extends ReplicationPort {
   /** Subscribes to a keyspace's topic when it is opened. */
   keyspaceOpened(keyspace: Keyspace<unknown>): void
   stats(): Record<string, unknown>
+  /** Multiaddrs (with `/p2p/<id>`) this node listens on. */
+  addresses(): string[]
+  /** Publishes queued batches now. */
+  flush(): void
   /** Flushes pending batches and stops the node, bounded in time. */
   close(): Promise<void>
 }
@@ -237,6 +242,21 @@ export class Cache<V = unknown> {
     this.mesh = mesh
     this.ctx.port = mesh
     for (const ks of this.spaces.values()) mesh.keyspaceOpened(ks)
+  }
+
+  /** Multiaddrs (with `/p2p/<peer id>`) other nodes can use as `peers`; empty when embedded. */
+  addresses(): string[] {
+    return this.mesh?.addresses() ?? []
+  }
+
+  /** Publishes queued replication batches now instead of within the flush delay. */
+  flush(): void {
+    this.mesh?.flush()
+  }
+
+  /** The mesh adapter, when this cache is part of a mesh. */
+  get meshNode(): MeshAttachment | undefined {
+    return this.mesh
   }
 
   /** True once {@link close} was called. */

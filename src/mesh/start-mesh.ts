@@ -1,3 +1,40 @@
-export async function startMesh<V>(_o: unknown): Promise<never> {
-  throw new Error('mesh: not built yet')
+import { Cache, type CacheOptions } from '../api/cache.js'
+import { InvalidOptionError } from '../errors.js'
+import { createMeshLibp2p } from './libp2p-node.js'
+import { MeshNode } from './mesh-node.js'
+
+/**
+ * Starts a cache that is a node of a mesh: builds libp2p, wires the mesh adapter,
+ * dials the bootstrap peers (in the background; unreachable peers are retried).
+ * @throws InvalidOptionError for bad listen or peer addresses
+ */
+export async function startMesh<V>(options: CacheOptions): Promise<Cache<V>> {
+  const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0']
+  const peers = options.peers ?? []
+  if (!Array.isArray(listen) || !listen.every((a) => typeof a === 'string')) {
+    throw new InvalidOptionError(
+      `listen must be an array of multiaddr strings, e.g. ['/ip4/0.0.0.0/tcp/7946']`,
+    )
+  }
+  if (!Array.isArray(peers) || !peers.every((a) => typeof a === 'string' && a.includes('/p2p/'))) {
+    throw new InvalidOptionError(
+      `peers must be multiaddr strings that end in /p2p/<peer id>, e.g. '/ip4/10.0.0.1/tcp/7946/p2p/12D3Koo...'`,
+    )
+  }
+  // Validate cache options before any socket is opened.
+  void new Cache(options, 'validate').close()
+  let node: Awaited<ReturnType<typeof createMeshLibp2p>>
+  try {
+    node = await createMeshLibp2p({ listen })
+  } catch (cause) {
+    throw new InvalidOptionError(
+      `cannot listen on ${listen.join(', ')}: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+  const cache = new Cache<V>(options, node.peerId.toString())
+  const mesh = new MeshNode(node, cache as Cache<unknown>, options.mesh ?? {})
+  cache.attachMesh(mesh)
+  await mesh.start(peers)
+  return cache
 }

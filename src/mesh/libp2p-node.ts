@@ -1,0 +1,66 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { type GossipSub, gossipsub, StrictSign } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { type Ping, ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { WIRE_LIMITS } from '../replication/limits.js'
+
+/** The services a meshcache node runs on libp2p. */
+export interface MeshServices {
+  pubsub: GossipSub
+  ping: Ping
+  identify: unknown
+}
+
+/** A libp2p node with meshcache's services. */
+export type MeshLibp2p = Libp2p<MeshServices & Record<string, unknown>>
+
+/** Options of {@link createMeshLibp2p}. */
+export interface MeshLibp2pOptions {
+  listen: string[]
+  privateKey?: PrivateKey
+}
+
+/**
+ * Builds the libp2p stack: TCP, Noise, Yamux, identify, ping and gossipsub with
+ * StrictSign and flood publish (a writer's batch crosses the WAN once, straight to
+ * every subscriber), and scoring tuned for nodes that may share one IP.
+ */
+export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<MeshLibp2p> {
+  const node = await createLibp2p({
+    ...(options.privateKey ? { privateKey: options.privateKey } : {}),
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      // Every node of a region may dial us from one address (loopback, NAT): do not
+      // rate-limit inbound connections per host.
+      inboundConnectionThreshold: 1_000,
+      maxIncomingPendingConnections: 256,
+      dialTimeout: 5_000,
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictSign,
+        floodPublish: true,
+        // A lone node (or the first of a region) still accepts writes; they are counted as
+        // unsent and anti-entropy repairs them later.
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        // Messages carry many writes; the heartbeat-driven gossip is the backup path.
+        maxInboundDataLength: WIRE_LIMITS.maxBatchBytes + 4_096,
+        scoreParams: {
+          // Many nodes on one IP is normal here (loopback, NAT, sidecars on one host).
+          IPColocationFactorWeight: 0,
+        },
+      }),
+    },
+  })
+  return node as unknown as MeshLibp2p
+}

@@ -1,0 +1,621 @@
+import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import createDebug from 'debug'
+import type { Cache, MeshAttachment } from '../api/cache.js'
+import type { Keyspace } from '../api/keyspace.js'
+import { AckTimeoutError, InvalidMessageError } from '../errors.js'
+import { checkBatch } from '../replication/batch-check.js'
+import { decodeBatch, encodeBatch } from '../replication/batch-codec.js'
+import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
+import { OutboundBatcher } from '../replication/outbound-batcher.js'
+import { recordVersion, type WriteBatch } from '../replication/write-record.js'
+import type { Entry } from '../store/entry.js'
+import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
+import type { MeshLibp2p } from './libp2p-node.js'
+import { PeerTable } from './peer-table.js'
+import { handle, request } from './rpc.js'
+import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
+import { entryOf, fromWireEntry, recordOf, toWireEntry } from './wire-entry.js'
+
+const log = createDebug('meshcache:mesh')
+
+/** Tuning of the mesh layer; every field has a default. */
+export interface MeshOptions {
+  /** A keyspace's batch is published once this old, ms (0: at the end of the current turn). @default 1 */
+  flushDelayMs?: number
+  /** ...or once it holds this many bytes. @default 32_768 */
+  flushBytes?: number
+  /** Most bytes of batches handed to gossipsub and not yet sent; past it batches are dropped and counted. @default 8_388_608 */
+  maxInflightBytes?: number
+  /** Peer RTT is measured this often, ms. @default 5_000 */
+  pingIntervalMs?: number
+  /** Known but disconnected peers are redialled this often, ms. @default 2_000 */
+  redialIntervalMs?: number
+  /** Read-through gives up on the mesh after this long, ms. @default 2_000 */
+  lookupTimeoutMs?: number
+  /** Longest wait for libp2p to stop on close, ms. @default 3_000 */
+  stopTimeoutMs?: number
+  /** Limits on replicated input. */
+  limits?: Partial<WireLimits>
+}
+
+const MESH_DEFAULTS = {
+  flushDelayMs: 1,
+  flushBytes: 32_768,
+  maxInflightBytes: 8 * 1_048_576,
+  pingIntervalMs: 5_000,
+  redialIntervalMs: 2_000,
+  lookupTimeoutMs: 2_000,
+  stopTimeoutMs: 3_000,
+}
+
+/** Counters of the replication path. */
+export interface MeshCounters {
+  batchesOut: number
+  recordsOut: number
+  /** Batches published while no peer subscribed to the keyspace: repaired by anti-entropy. */
+  batchesUnsent: number
+  /** Batches not handed to gossipsub because the in-flight bound was reached. */
+  batchesDropped: number
+  recordsDropped: number
+  publishErrors: number
+  batchesIn: number
+  recordsIn: number
+  recordsApplied: number
+  /** Rejected input, by reason. */
+  rejected: Record<string, number>
+  lookups: number
+  lookupHits: number
+  directWritesIn: number
+}
+
+interface HelloBody {
+  region: string
+  peers: [id: string, region: string | null, addrs: string[]][]
+}
+
+/**
+ * The mesh adapter: connects a {@link Cache} to libp2p. Publishes local writes in batches
+ * on one gossipsub topic per keyspace, validates and applies remote batches, keeps the
+ * peer table (region, RTT), and serves the request/response protocols.
+ */
+export class MeshNode implements MeshAttachment {
+  readonly node: MeshLibp2p
+  readonly peers: PeerTable
+  private readonly cache: Cache<unknown>
+  private readonly region: string
+  private readonly self: string
+  private readonly opts: typeof MESH_DEFAULTS
+  private readonly limits: WireLimits
+  private readonly batcher: OutboundBatcher
+  private readonly lag = new Map<string, LagHistogram>()
+  private readonly decoded = new WeakMap<Message, WriteBatch>()
+  private readonly timers: NodeJS.Timeout[] = []
+  private flushTimer: NodeJS.Timeout | undefined
+  private flushImmediate: NodeJS.Immediate | undefined
+  private inflightBytes = 0
+  private readonly inflight = new Set<Promise<unknown>>()
+  private readonly dialing = new Set<string>()
+  private closed = false
+  readonly counters: MeshCounters = {
+    batchesOut: 0,
+    recordsOut: 0,
+    batchesUnsent: 0,
+    batchesDropped: 0,
+    recordsDropped: 0,
+    publishErrors: 0,
+    batchesIn: 0,
+    recordsIn: 0,
+    recordsApplied: 0,
+    rejected: {},
+    lookups: 0,
+    lookupHits: 0,
+    directWritesIn: 0,
+  }
+
+  constructor(node: MeshLibp2p, cache: Cache<unknown>, options: MeshOptions = {}) {
+    this.node = node
+    this.cache = cache
+    this.region = cache.region
+    this.self = node.peerId.toString()
+    const { limits, ...rest } = options
+    this.opts = {
+      ...MESH_DEFAULTS,
+      ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)),
+    }
+    this.limits = { ...WIRE_LIMITS, ...limits }
+    this.peers = new PeerTable(this.region)
+    this.batcher = new OutboundBatcher({
+      flushBytes: this.opts.flushBytes,
+      maxRecords: this.limits.maxRecordsPerBatch,
+    })
+  }
+
+  /** Registers protocols and listeners, dials the bootstrap peers, starts the timers. */
+  async start(bootstrap: string[]): Promise<void> {
+    const node = this.node
+    const onInvalid = (from: PeerId, err: unknown) => {
+      if (err instanceof InvalidMessageError) this.reject(`rpc:${err.message.slice(0, 40)}`)
+      log('request from %s failed: %s', from, (err as Error).message)
+    }
+    await handle(node, PROTOCOLS.hello, (body, from) => this.onHello(body, from), onInvalid)
+    await handle(node, PROTOCOLS.get, (body) => this.onGet(body), onInvalid)
+    await handle(node, PROTOCOLS.write, (body, from) => this.onDirectWrite(body, from), onInvalid)
+    node.addEventListener('peer:connect', (evt) => {
+      const id = evt.detail.toString()
+      this.peers.upsert(id, Date.now()).connected = true
+      void this.sayHello(evt.detail)
+    })
+    node.addEventListener('peer:disconnect', (evt) => {
+      const p = this.peers.get(evt.detail.toString())
+      if (p) p.connected = false
+    })
+    node.services.pubsub.addEventListener('message', (evt) => this.onMessage(evt.detail))
+    for (const addr of bootstrap) {
+      const ma = multiaddr(addr)
+      const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
+      if (id === undefined) continue
+      const p = this.peers.upsert(id, Date.now())
+      if (!p.addrs.includes(addr)) p.addrs.push(addr)
+    }
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms)
+      t.unref()
+      this.timers.push(t)
+    }
+    every(this.opts.redialIntervalMs, () => this.redial())
+    every(this.opts.pingIntervalMs, () => void this.pingAll())
+    this.redial()
+  }
+
+  /** Multiaddrs this node listens on, with its peer id. */
+  addresses(): string[] {
+    return this.node.getMultiaddrs().map((a) => a.toString())
+  }
+
+  keyspaceOpened(ks: Keyspace<unknown>): void {
+    const topic = topicOf(ks.name)
+    const pubsub = this.node.services.pubsub
+    pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(ks.name, msg))
+    pubsub.subscribe(topic)
+  }
+
+  // ---- outbound -----------------------------------------------------------------------
+
+  publish(keyspace: string, key: string, entry: Entry): void {
+    if (this.closed) return
+    const full = this.batcher.add(keyspace, recordOf(key, entry))
+    if (full) this.flush()
+    else this.scheduleFlush()
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer !== undefined || this.flushImmediate !== undefined) return
+    if (this.opts.flushDelayMs <= 0) {
+      this.flushImmediate = setImmediate(() => this.flush())
+    } else {
+      this.flushTimer = setTimeout(() => this.flush(), this.opts.flushDelayMs)
+    }
+  }
+
+  /** Publishes every queued batch now. */
+  flush(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
+    if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate)
+    this.flushTimer = undefined
+    this.flushImmediate = undefined
+    for (const pending of this.batcher.drain()) {
+      const bytes = encodeBatch({
+        origin: this.self,
+        region: this.region,
+        keyspace: pending.keyspace,
+        records: pending.records,
+      })
+      if (this.inflightBytes + bytes.length > this.opts.maxInflightBytes) {
+        // Backpressure: the write stands locally; the gap is counted and repaired by sync.
+        this.counters.batchesDropped++
+        this.counters.recordsDropped += pending.records.length
+        continue
+      }
+      this.inflightBytes += bytes.length
+      const n = pending.records.length
+      const p = this.node.services.pubsub
+        .publish(topicOf(pending.keyspace), bytes)
+        .then((res) => {
+          this.counters.batchesOut++
+          this.counters.recordsOut += n
+          if (res.recipients.length === 0) this.counters.batchesUnsent++
+        })
+        .catch((err: Error) => {
+          this.counters.publishErrors++
+          log('publish failed: %s', err.message)
+        })
+        .finally(() => {
+          this.inflightBytes -= bytes.length
+          this.inflight.delete(p)
+        })
+      this.inflight.add(p)
+    }
+  }
+
+  // ---- inbound ------------------------------------------------------------------------
+
+  private reject(reason: string): void {
+    this.counters.rejected[reason] = (this.counters.rejected[reason] ?? 0) + 1
+  }
+
+  private validate(keyspace: string, msg: Message): TopicValidatorResult {
+    if (msg.type !== 'signed') {
+      this.reject('unsigned')
+      return TopicValidatorResult.Reject
+    }
+    let batch: WriteBatch
+    try {
+      batch = decodeBatch(msg.data, this.limits)
+    } catch {
+      this.reject('malformed')
+      return TopicValidatorResult.Reject
+    }
+    const why = checkBatch(batch, {
+      signer: msg.from.toString(),
+      now: Date.now(),
+      maxDrift: this.cache.clock.maxDrift,
+      topicKeyspace: keyspace,
+    })
+    if (why !== undefined) {
+      this.reject(
+        why.startsWith('origin')
+          ? 'forged-origin'
+          : why.includes('future')
+            ? 'clock-drift'
+            : 'wrong-keyspace',
+      )
+      log('rejected batch from %s: %s', msg.from, why)
+      return TopicValidatorResult.Reject
+    }
+    this.decoded.set(msg, batch)
+    return TopicValidatorResult.Accept
+  }
+
+  private onMessage(msg: Message): void {
+    const keyspace = keyspaceOf(msg.topic)
+    if (keyspace === undefined) return
+    let batch = this.decoded.get(msg)
+    if (batch === undefined) {
+      if (this.validate(keyspace, msg) !== TopicValidatorResult.Accept) return
+      batch = this.decoded.get(msg)!
+    }
+    this.applyBatch(batch)
+  }
+
+  /** Applies a validated batch: clock, LWW merge, lag. @returns records applied */
+  private applyBatch(batch: WriteBatch): number {
+    if (batch.origin === this.self) return 0
+    const ks = this.cache.keyspaces().get(batch.keyspace)
+    if (ks === undefined) return 0
+    this.counters.batchesIn++
+    this.counters.recordsIn += batch.records.length
+    const peer = this.peers.get(batch.origin)
+    if (peer) {
+      peer.region ??= batch.region
+      peer.lastSeen = Date.now()
+    }
+    let hist = this.lag.get(batch.region)
+    if (hist === undefined) {
+      hist = new LagHistogram()
+      this.lag.set(batch.region, hist)
+    }
+    let applied = 0
+    const now = Date.now()
+    for (const record of batch.records) {
+      const version = recordVersion(record, batch.origin)
+      if (!this.cache.clock.accepts(version)) {
+        this.reject('clock-drift')
+        continue
+      }
+      let entry: Entry
+      try {
+        entry = entryOf(record, version)
+      } catch {
+        this.reject('bad-value')
+        continue
+      }
+      this.cache.clock.update(version)
+      hist.observe(now - record.wall)
+      if (ks.applyRemote(record.key, entry, batch.region) === 'applied') applied++
+    }
+    this.counters.recordsApplied += applied
+    return applied
+  }
+
+  // ---- membership ---------------------------------------------------------------------
+
+  private helloBody(): HelloBody {
+    const peers: HelloBody['peers'] = [[this.self, this.region, this.addresses()]]
+    for (const p of this.peers.all()) {
+      if (p.addrs.length > 0) peers.push([p.id, p.region ?? null, p.addrs.slice(0, 8)])
+    }
+    return { region: this.region, peers: peers.slice(0, 256) }
+  }
+
+  private learn(body: unknown, from: PeerId): void {
+    const b = body as HelloBody
+    if (
+      typeof b !== 'object' ||
+      b === null ||
+      typeof b.region !== 'string' ||
+      !Array.isArray(b.peers)
+    ) {
+      throw new InvalidMessageError('hello: malformed')
+    }
+    const now = Date.now()
+    const sender = this.peers.upsert(from.toString(), now)
+    sender.region = b.region.slice(0, this.limits.maxNameLength)
+    sender.lastSeen = now
+    sender.connected = true
+    for (const row of b.peers.slice(0, 256)) {
+      if (!Array.isArray(row) || typeof row[0] !== 'string' || !Array.isArray(row[2])) continue
+      const [id, region, addrs] = row as [string, string | null, unknown[]]
+      if (id === this.self) continue
+      try {
+        peerIdFromString(id)
+      } catch {
+        continue
+      }
+      const p = this.peers.upsert(id, now)
+      if (typeof region === 'string' && p.region === undefined) p.region = region
+      for (const a of addrs.slice(0, 8)) {
+        if (typeof a === 'string' && a.endsWith(`/p2p/${id}`) && !p.addrs.includes(a))
+          p.addrs.push(a)
+      }
+    }
+  }
+
+  private onHello(body: unknown, from: PeerId): HelloBody {
+    this.learn(body, from)
+    queueMicrotask(() => this.redial())
+    return this.helloBody()
+  }
+
+  private async sayHello(peer: PeerId): Promise<void> {
+    try {
+      const res = await request(this.node, peer, PROTOCOLS.hello, this.helloBody(), 5_000)
+      this.learn(res, peer)
+      this.redial()
+    } catch (err) {
+      log('hello to %s failed: %s', peer, (err as Error).message)
+    }
+  }
+
+  /** Dials every known peer that is not connected: the mesh is a full mesh of members. */
+  private redial(): void {
+    if (this.closed) return
+    const connected = new Set(this.node.getPeers().map((p) => p.toString()))
+    for (const p of this.peers.all()) {
+      p.connected = connected.has(p.id)
+      if (p.connected || p.id === this.self || p.addrs.length === 0 || this.dialing.has(p.id))
+        continue
+      this.dialing.add(p.id)
+      const addrs = p.addrs.map((a) => multiaddr(a))
+      this.node
+        .dial(addrs, { signal: AbortSignal.timeout(5_000) })
+        .then(() => {
+          p.connected = true
+        })
+        .catch((err: Error) => {
+          p.failures++
+          log('dial %s failed: %s', p.id, err.message)
+        })
+        .finally(() => this.dialing.delete(p.id))
+    }
+  }
+
+  private async pingAll(): Promise<void> {
+    await Promise.all(
+      this.node.getPeers().map(async (peer) => {
+        try {
+          const rtt = await this.node.services.ping.ping(peer, {
+            signal: AbortSignal.timeout(5_000),
+          })
+          this.peers.recordRtt(peer.toString(), rtt, Date.now())
+        } catch {
+          this.peers.recordFailure(peer.toString())
+        }
+      }),
+    )
+  }
+
+  // ---- read-through and direct writes ------------------------------------------------
+
+  private onGet(body: unknown): unknown {
+    const b = body as { keyspace?: unknown; key?: unknown }
+    if (
+      typeof b !== 'object' ||
+      b === null ||
+      typeof b.keyspace !== 'string' ||
+      typeof b.key !== 'string'
+    ) {
+      throw new InvalidMessageError('get: malformed')
+    }
+    const ks = this.cache.keyspaces().get(b.keyspace)
+    if (ks === undefined || b.key.length === 0 || b.key.length > ks.options.maxKeyLength)
+      return null
+    const entry = ks.entry(b.key)
+    return entry === undefined ? null : toWireEntry(b.key, entry)
+  }
+
+  async lookup(keyspace: string, key: string): Promise<Entry | undefined> {
+    const candidates = this.peers.ranked().slice(0, 3)
+    if (candidates.length === 0) return undefined
+    this.counters.lookups++
+    const deadline = AbortSignal.timeout(this.opts.lookupTimeoutMs)
+    // Ask the best peer; hedge to the next after a few of its RTTs without an answer.
+    return new Promise<Entry | undefined>((resolve) => {
+      let pending = candidates.length
+      let done = false
+      const finish = (e: Entry | undefined) => {
+        if (!done) {
+          done = true
+          resolve(e)
+        }
+      }
+      deadline.addEventListener('abort', () => finish(undefined))
+      let delay = 0
+      for (const peer of candidates) {
+        const start = () => {
+          if (done) return
+          request(
+            this.node,
+            peerIdFromString(peer.id),
+            PROTOCOLS.get,
+            { keyspace, key },
+            this.opts.lookupTimeoutMs,
+          )
+            .then((res) => {
+              if (res !== null && !done) {
+                const { entry } = fromWireEntry(res, this.limits)
+                if (!this.cache.clock.accepts(entry.version))
+                  throw new InvalidMessageError('get: clock drift')
+                this.cache.clock.update(entry.version)
+                this.counters.lookupHits++
+                finish(entry)
+              }
+            })
+            .catch(() => this.peers.recordFailure(peer.id))
+            .finally(() => {
+              if (--pending === 0) finish(undefined)
+            })
+        }
+        if (delay === 0) start()
+        else setTimeout(start, delay).unref()
+        delay += Math.max(20, 3 * (peer.rtt ?? 10))
+      }
+    })
+  }
+
+  private onDirectWrite(body: unknown, from: PeerId): unknown {
+    if (!(body instanceof Uint8Array)) throw new InvalidMessageError('write: malformed')
+    const batch = decodeBatch(body, this.limits)
+    const why = checkBatch(batch, {
+      signer: from.toString(),
+      now: Date.now(),
+      maxDrift: this.cache.clock.maxDrift,
+      topicKeyspace: batch.keyspace,
+    })
+    if (why !== undefined) {
+      this.reject('forged-origin')
+      throw new InvalidMessageError(`write: ${why}`)
+    }
+    this.counters.directWritesIn++
+    this.applyBatch(batch)
+    return { region: this.region }
+  }
+
+  async acknowledge(
+    keyspace: string,
+    key: string,
+    entry: Entry,
+    level: 'peer' | 'quorum',
+    timeoutMs: number,
+  ): Promise<void> {
+    const known = new Set(
+      this.peers
+        .all()
+        .map((p) => p.region)
+        .filter((r): r is string => r !== undefined && r !== this.region),
+    )
+    // A majority of all known regions, this one included; 'peer' needs one other region.
+    const required = level === 'peer' ? 1 : Math.floor((known.size + 1) / 2 + 1) - 1
+    if (required <= 0) return
+    const targets = this.peers.bestPerRemoteRegion()
+    const bytes = encodeBatch({
+      origin: this.self,
+      region: this.region,
+      keyspace,
+      records: [recordOf(key, entry)],
+    })
+    const acked: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      let pending = targets.size
+      let done = false
+      const fail = () => {
+        if (done) return
+        done = true
+        reject(
+          new AckTimeoutError(
+            `write of '${key}' reached ${acked.length} of the ${required} other region(s) that ack '${level}' needs within ${timeoutMs} ms (regions: ${acked.join(', ') || 'none'}); it stands locally and replicates when the mesh allows`,
+            acked,
+            required,
+          ),
+        )
+      }
+      const timer = setTimeout(fail, timeoutMs)
+      if (pending === 0) {
+        clearTimeout(timer)
+        fail()
+        return
+      }
+      for (const [region, peer] of targets) {
+        request(this.node, peerIdFromString(peer.id), PROTOCOLS.write, bytes, timeoutMs)
+          .then(() => {
+            acked.push(region)
+            if (!done && acked.length >= required) {
+              done = true
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+          .catch(() => this.peers.recordFailure(peer.id))
+          .finally(() => {
+            if (--pending === 0 && !done) {
+              clearTimeout(timer)
+              fail()
+            }
+          })
+      }
+    })
+  }
+
+  // ---- stats and shutdown -------------------------------------------------------------
+
+  stats(): Record<string, unknown> {
+    const lag: Record<string, LagSnapshot> = {}
+    for (const [region, h] of this.lag) lag[region] = h.snapshot()
+    const peersByRegion: Record<string, number> = {}
+    for (const p of this.peers.ranked())
+      peersByRegion[p.region!] = (peersByRegion[p.region!] ?? 0) + 1
+    return {
+      peerId: this.self,
+      addresses: this.addresses(),
+      peersByRegion,
+      peers: this.peers.ranked().map((p) => ({
+        id: p.id,
+        region: p.region,
+        rttMs: p.rtt,
+        score: p.score,
+        failures: p.failures,
+      })),
+      replication: {
+        ...this.counters,
+        rejected: { ...this.counters.rejected },
+        inflightBytes: this.inflightBytes,
+        queued: this.batcher.size,
+      },
+      lagByRegion: lag,
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    for (const t of this.timers) clearInterval(t)
+    const bounded = (p: Promise<unknown>, ms: number) =>
+      Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())])
+    await bounded(Promise.allSettled([...this.inflight]), 1_000)
+    // js-libp2p: stop() can hang on open TCP sockets; bound it so close() always returns.
+    await bounded(Promise.resolve(this.node.stop()), this.opts.stopTimeoutMs)
+  }
+}

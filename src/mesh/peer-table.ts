@@ -1,0 +1,114 @@
+/** What a node knows of one peer. */
+export interface PeerInfo {
+  id: string
+  /** Region the peer announced; undefined until its hello arrives. */
+  region: string | undefined
+  /** Multiaddrs the peer can be dialled on (with `/p2p/<id>`). */
+  addrs: string[]
+  /** Round-trip time, ms: EWMA of pings; undefined before the first. */
+  rtt: number | undefined
+  /** Wall-clock ms of the last sign of life (ping, message, hello). */
+  lastSeen: number
+  /** Failed requests or pings since the last success. */
+  failures: number
+  connected: boolean
+}
+
+/** A peer as ordered for reads and acks: lower score is better. */
+export interface RankedPeer extends PeerInfo {
+  score: number
+}
+
+const RTT_ALPHA = 0.3
+const UNKNOWN_RTT_MS = 250
+const OTHER_REGION_PENALTY_MS = 1_000
+const FAILURE_PENALTY_MS = 500
+const DISCONNECTED_PENALTY_MS = 100_000
+
+/**
+ * The peer table: region, RTT, liveness and failures per peer, and the ranking used for
+ * read-through and direct acks (same region first, then by RTT, failures and
+ * unreachable peers last). Pure: time is passed in.
+ */
+export class PeerTable {
+  private readonly peers = new Map<string, PeerInfo>()
+  private readonly localRegion: string
+
+  constructor(localRegion: string) {
+    this.localRegion = localRegion
+  }
+
+  /** The entry for `id`, created when unknown. */
+  upsert(id: string, now: number): PeerInfo {
+    let p = this.peers.get(id)
+    if (p === undefined) {
+      p = {
+        id,
+        region: undefined,
+        addrs: [],
+        rtt: undefined,
+        lastSeen: now,
+        failures: 0,
+        connected: false,
+      }
+      this.peers.set(id, p)
+    }
+    return p
+  }
+
+  get(id: string): PeerInfo | undefined {
+    return this.peers.get(id)
+  }
+
+  /** Records a measured round trip (ms). */
+  recordRtt(id: string, rtt: number, now: number): void {
+    const p = this.upsert(id, now)
+    p.rtt = p.rtt === undefined ? rtt : p.rtt + RTT_ALPHA * (rtt - p.rtt)
+    p.lastSeen = now
+    p.failures = 0
+  }
+
+  recordFailure(id: string): void {
+    const p = this.peers.get(id)
+    if (p) p.failures++
+  }
+
+  all(): PeerInfo[] {
+    return [...this.peers.values()]
+  }
+
+  /** Regions with at least one connected peer, this node's own excluded. */
+  remoteRegions(): Set<string> {
+    const out = new Set<string>()
+    for (const p of this.peers.values()) {
+      if (p.connected && p.region !== undefined && p.region !== this.localRegion) out.add(p.region)
+    }
+    return out
+  }
+
+  /** Score of a peer: an estimate of the ms a request to it costs (lower is better). */
+  score(p: PeerInfo): number {
+    let s = p.rtt ?? UNKNOWN_RTT_MS
+    if (p.region !== this.localRegion) s += OTHER_REGION_PENALTY_MS
+    s += p.failures * FAILURE_PENALTY_MS
+    if (!p.connected) s += DISCONNECTED_PENALTY_MS
+    return s
+  }
+
+  /** Connected peers that announced a region, best first. */
+  ranked(): RankedPeer[] {
+    return [...this.peers.values()]
+      .filter((p) => p.connected && p.region !== undefined)
+      .map((p) => ({ ...p, score: this.score(p) }))
+      .sort((a, b) => a.score - b.score)
+  }
+
+  /** The best-scored connected peer of each region other than ours. */
+  bestPerRemoteRegion(): Map<string, RankedPeer> {
+    const out = new Map<string, RankedPeer>()
+    for (const p of this.ranked()) {
+      if (p.region !== this.localRegion && !out.has(p.region!)) out.set(p.region!, p)
+    }
+    return out
+  }
+}

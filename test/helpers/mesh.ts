@@ -1,0 +1,61 @@
+import type { Cache, CacheOptions } from '../../src/api/cache.js'
+import { createCache } from '../../src/api/create-cache.js'
+import type { MeshNode } from '../../src/mesh/mesh-node.js'
+import { waitFor } from './wait.js'
+
+/** Nodes started by a test; {@link closeAll} in afterEach stops every one. */
+export class TestMesh {
+  readonly nodes: Cache<unknown>[] = []
+  private static nextHost = 1
+
+  /**
+   * Starts a node on its own loopback address (127.0.R.N for region index R) with port 0,
+   * bootstrapped from the given peers (default: the first node started).
+   */
+  async start(region: string, options: CacheOptions = {}): Promise<Cache<unknown>> {
+    const r = regionIndex(region)
+    const host = `127.0.${r}.${(TestMesh.nextHost++ % 250) + 1}`
+    const peers = options.peers ?? (this.nodes[0] ? [this.nodes[0].addresses()[0]!] : [])
+    const cache = await createCache({
+      region,
+      listen: [`/ip4/${host}/tcp/0`],
+      ...options,
+      peers,
+    })
+    this.nodes.push(cache)
+    return cache
+  }
+
+  /** Waits until every node is connected to every other and subscribed to `keyspaces`. */
+  async ready(keyspaces: string[] = ['default'], timeoutMs = 15_000): Promise<void> {
+    await waitFor(
+      () =>
+        this.nodes.every((n) => {
+          const mesh = meshOf(n)
+          const ps = mesh.node.services.pubsub
+          return (
+            keyspaces.every(
+              (ks) => ps.getSubscribers(`/meshcache/1/ks/${ks}`).length === this.nodes.length - 1,
+            ) && mesh.peers.ranked().length === this.nodes.length - 1
+          )
+        }),
+      `${this.nodes.length} nodes fully connected and subscribed to ${keyspaces.join(',')}`,
+      timeoutMs,
+    )
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled(this.nodes.splice(0).map((n) => n.close()))
+  }
+}
+
+const regions = new Map<string, number>()
+function regionIndex(region: string): number {
+  if (!regions.has(region)) regions.set(region, regions.size + 1)
+  return regions.get(region)!
+}
+
+/** The mesh adapter of a node (tests reach into it for counters and libp2p). */
+export function meshOf(cache: Cache<unknown>): MeshNode {
+  return cache.meshNode as MeshNode
+}

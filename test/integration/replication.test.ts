@@ -1,0 +1,167 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { encodeBatch } from '../../src/replication/batch-codec.js'
+import { encodeValue } from '../../src/replication/value-codec.js'
+import { meshOf, TestMesh } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
+
+const mesh = new TestMesh()
+afterEach(() => mesh.closeAll())
+
+describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
+  it('a write on any node is readable on every other, in both regions', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('us-east')
+    const c = await mesh.start('eu-west')
+    await mesh.ready()
+    await a.set('from-a', { n: 1 })
+    await b.set('from-b', [1, 2, 3])
+    await c.set('from-c', 'hello')
+    for (const node of [a, b, c]) {
+      await waitFor(
+        () => node.has('from-a') && node.has('from-b') && node.has('from-c'),
+        `all writes on ${node.region} node`,
+      )
+      expect(node.get('from-a')).toEqual({ n: 1 })
+      expect(node.get('from-b')).toEqual([1, 2, 3])
+      expect(node.get('from-c')).toBe('hello')
+    }
+    const stats = c.stats().mesh as { lagByRegion: Record<string, { count: number }> }
+    expect(stats.lagByRegion['us-east']!.count).toBe(2)
+  })
+
+  it('concurrent writes to one key from different regions converge to one value everywhere', async () => {
+    const nodes = [
+      await mesh.start('us-east'),
+      await mesh.start('eu-west'),
+      await mesh.start('ap-south'),
+    ]
+    await mesh.ready()
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(nodes.map((n, i) => n.set('contended', `${n.region}-${round}-${i}`)))
+    }
+    const winner = () => nodes.map((n) => n.keyspace('default').entry('contended')?.version)
+    await waitFor(() => {
+      const v = winner()
+      return v.every((x) => x !== undefined && JSON.stringify(x) === JSON.stringify(v[0]))
+    }, 'all nodes on the same version of the contended key')
+    const values = nodes.map((n) => n.get('contended'))
+    expect(new Set(values).size).toBe(1)
+    expect(String(values[0])).toMatch(/-4-/)
+  })
+
+  it('a delete beats an older write that arrives after it', async () => {
+    // The slow node batches for 500 ms, so its older write reaches the others after the delete.
+    const slow = await mesh.start('us-east', { mesh: { flushDelayMs: 500 } })
+    const fast = await mesh.start('eu-west')
+    const observer = await mesh.start('ap-south')
+    await mesh.ready()
+    await fast.set('k', 'seed')
+    await waitFor(() => slow.has('k') && observer.has('k'), 'seed replicated')
+    await slow.set('k', 'older-write') // stamped now, published ~500 ms later
+    const olderWall = slow.keyspace('default').entry('k')!.version.wall
+    await waitFor(() => Date.now() > olderWall, 'the clock moved past the older write')
+    await fast.delete('k') // stamped later, published at once
+    await waitFor(() => !observer.has('k'), 'delete reached the observer')
+    await waitFor(
+      () => meshOf(observer).counters.recordsIn >= 3 && meshOf(fast).counters.recordsIn >= 1,
+      'the older write arrived after the delete',
+    )
+    for (const n of [slow, fast, observer]) {
+      await waitFor(
+        () =>
+          n.keyspace('default').entry('k') === undefined &&
+          n.keyspace('default').store.peek('k')?.tombstone === true,
+        `tombstone on ${n.region}`,
+      )
+      expect(n.get('k')).toBeUndefined()
+    }
+  })
+
+  it('an entry with a TTL expires on every node at the same absolute time', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('eu-west')
+    const c = await mesh.start('eu-west')
+    await mesh.ready()
+    await a.set('short', 'lived', { ttl: 1_500 })
+    await waitFor(() => b.has('short') && c.has('short'), 'short-lived entry replicated')
+    const expiries = [a, b, c].map((n) => n.keyspace('default').entry('short')!.expiresAt)
+    expect(new Set(expiries).size).toBe(1)
+    await waitFor(() => Date.now() >= expiries[0]!, 'expiry time passed', 5_000)
+    await new Promise((r) => setImmediate(r))
+    for (const n of [a, b, c]) expect(n.get('short')).toBeUndefined()
+  })
+
+  it('a batch with a forged origin is rejected and the honest nodes are unaffected', async () => {
+    const honest = await mesh.start('us-east')
+    const other = await mesh.start('eu-west')
+    const rogue = await mesh.start('eu-west')
+    await mesh.ready()
+    const forged = encodeBatch({
+      origin: honest.nodeId, // the rogue signs, but names the honest node as writer
+      region: 'us-east',
+      keyspace: 'default',
+      records: [
+        {
+          key: 'forged',
+          wall: Date.now() + 1,
+          logical: 0,
+          expiresAt: Date.now() + 60_000,
+          tombstone: false,
+          value: encodeValue('forged', 'evil'),
+        },
+      ],
+    })
+    await meshOf(rogue).node.services.pubsub.publish('/meshcache/1/ks/default', forged)
+    await waitFor(
+      () =>
+        (meshOf(other).counters.rejected['forged-origin'] ?? 0) >= 1 &&
+        (meshOf(honest).counters.rejected['forged-origin'] ?? 0) >= 1,
+      'both honest nodes rejected the forged batch',
+    )
+    expect(other.has('forged')).toBe(false)
+    expect(honest.has('forged')).toBe(false)
+    await honest.set('after', 1)
+    await waitFor(
+      () => other.get('after') === 1 && rogue.get('after') === 1,
+      'honest writes still replicate',
+    )
+  })
+
+  it('a node that joins late through one bootstrap peer connects to every region and receives new writes', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('eu-west')
+    const c = await mesh.start('ap-south', { peers: [b.addresses()[0]!] })
+    await mesh.ready()
+    const late = await mesh.start('eu-west', { peers: [c.addresses()[0]!] })
+    await mesh.ready()
+    const regions = new Set(
+      meshOf(late)
+        .peers.ranked()
+        .map((p) => p.region),
+    )
+    expect([...regions].sort()).toEqual(['ap-south', 'eu-west', 'us-east'])
+    await a.set('news', 'fresh')
+    await waitFor(() => late.get('news') === 'fresh', 'late joiner received a new write')
+  })
+
+  it('keyspaces replicate independently and only to nodes that opened them', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('eu-west')
+    const c = await mesh.start('eu-west')
+    a.keyspace('sessions')
+    b.keyspace('sessions')
+    await waitFor(
+      () => meshOf(a).node.services.pubsub.getSubscribers('/meshcache/1/ks/sessions').length === 1,
+      'b subscribed to sessions',
+    )
+    await mesh.ready(['default'])
+    await a.keyspace('sessions').set('s1', 'tok')
+    await a.set('d1', 'x')
+    await waitFor(
+      () => b.keyspace('sessions').get('s1') === 'tok' && c.get('d1') === 'x',
+      'both keyspaces replicated',
+    )
+    expect(c.keyspaces().has('sessions')).toBe(false)
+    expect(meshOf(c).counters.recordsIn).toBe(1)
+  })
+})
