@@ -1,0 +1,157 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { InvalidMessageError } from '../../src/errors.js'
+import { checkBatch } from '../../src/replication/batch-check.js'
+import { decodeBatch, encodeBatch } from '../../src/replication/batch-codec.js'
+import { WIRE_LIMITS } from '../../src/replication/limits.js'
+import { OutboundBatcher } from '../../src/replication/outbound-batcher.js'
+import { msgpack } from '../../src/replication/value-codec.js'
+import type { WriteBatch } from '../../src/replication/write-record.js'
+
+const recordArb = fc.oneof(
+  fc.record({
+    key: fc.string({ minLength: 1, maxLength: 40 }),
+    wall: fc.integer({ min: 0, max: 2 ** 45 }),
+    logical: fc.integer({ min: 0, max: 2 ** 20 }),
+    expiresAt: fc.integer({ min: 0, max: 2 ** 45 }),
+    tombstone: fc.constant(false),
+    value: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+  }),
+  fc.record({
+    key: fc.string({ minLength: 1, maxLength: 40 }),
+    wall: fc.integer({ min: 0, max: 2 ** 45 }),
+    logical: fc.integer({ min: 0, max: 2 ** 20 }),
+    expiresAt: fc.integer({ min: 0, max: 2 ** 45 }),
+    tombstone: fc.constant(true),
+    value: fc.constant(undefined),
+  }),
+)
+const batchArb: fc.Arbitrary<WriteBatch> = fc.record({
+  origin: fc.string({ minLength: 1, maxLength: 52 }),
+  region: fc.string({ minLength: 1, maxLength: 20 }),
+  keyspace: fc.string({ minLength: 1, maxLength: 20 }),
+  records: fc.array(recordArb, { minLength: 1, maxLength: 20 }),
+})
+
+const normalize = (b: WriteBatch) => ({
+  ...b,
+  records: b.records.map((r) => ({ ...r, value: r.value ? [...r.value] : undefined })),
+})
+
+describe('batch codec', () => {
+  it('decode(encode(batch)) is the batch (property)', () => {
+    fc.assert(
+      fc.property(batchArb, (batch) => {
+        expect(normalize(decodeBatch(encodeBatch(batch), WIRE_LIMITS))).toEqual(normalize(batch))
+      }),
+    )
+  })
+
+  it('random bytes never crash the decoder: valid batch or InvalidMessageError (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
+        try {
+          decodeBatch(bytes, WIRE_LIMITS)
+        } catch (err) {
+          expect(err).toBeInstanceOf(InvalidMessageError)
+        }
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it('mutated valid batches never crash the decoder (fuzz)', () => {
+    fc.assert(
+      fc.property(
+        batchArb,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+        (batch, flips) => {
+          const bytes = encodeBatch(batch)
+          for (const [pos, val] of flips) bytes[pos % bytes.length] = val
+          try {
+            decodeBatch(bytes, WIRE_LIMITS)
+          } catch (err) {
+            expect(err).toBeInstanceOf(InvalidMessageError)
+          }
+        },
+      ),
+      { numRuns: 1_000 },
+    )
+  })
+
+  it('rejects structurally bad batches with the reason', () => {
+    const bad = (v: unknown) => () => decodeBatch(msgpack.pack(v), WIRE_LIMITS)
+    expect(bad([2, 'o', 'r', 'k', []])).toThrow(/unknown format/)
+    expect(bad([1, 'o', 'r', 'k', []])).toThrow(/no records/)
+    expect(bad([1, 'o', 'r', 'k', [['k', -1, 0, 0, 0, new Uint8Array([1])]]])).toThrow(/bad stamp/)
+    expect(bad([1, 'o', 'r', 'k', [['k', 1, 0, 0, 1, new Uint8Array([1])]]])).toThrow(
+      /tombstone with a value/,
+    )
+    expect(bad([1, 'o', 'r', 'k', [['', 1, 0, 0, 1, null]]])).toThrow(/bad key/)
+    const many = Array.from({ length: 11 }, () => ['k', 1, 0, 0, 1, null])
+    expect(() =>
+      decodeBatch(msgpack.pack([1, 'o', 'r', 'k', many]), {
+        ...WIRE_LIMITS,
+        maxRecordsPerBatch: 10,
+      }),
+    ).toThrow(/over 10/)
+    expect(() => decodeBatch(new Uint8Array(100), { ...WIRE_LIMITS, maxBatchBytes: 50 })).toThrow(
+      /over 50/,
+    )
+  })
+})
+
+describe('checkBatch', () => {
+  const batch: WriteBatch = {
+    origin: 'A',
+    region: 'r',
+    keyspace: 'ks',
+    records: [
+      { key: 'k', wall: 1_000, logical: 0, expiresAt: 5_000, tombstone: true, value: undefined },
+    ],
+  }
+  it('accepts a batch signed by its origin within the drift bound', () => {
+    expect(
+      checkBatch(batch, { signer: 'A', now: 1_000, maxDrift: 0, topicKeyspace: 'ks' }),
+    ).toBeUndefined()
+  })
+  it('rejects a batch whose origin is not the signer', () => {
+    expect(
+      checkBatch(batch, { signer: 'B', now: 1_000, maxDrift: 0, topicKeyspace: 'ks' }),
+    ).toMatch(/not the signer/)
+  })
+  it('rejects stamps beyond the drift bound and batches on the wrong topic', () => {
+    expect(checkBatch(batch, { signer: 'A', now: 900, maxDrift: 99, topicKeyspace: 'ks' })).toMatch(
+      /future/,
+    )
+    expect(checkBatch(batch, { signer: 'A', now: 1_000, maxDrift: 0, topicKeyspace: 'x' })).toMatch(
+      /keyspace/,
+    )
+  })
+})
+
+describe('OutboundBatcher', () => {
+  const rec = (key: string, n = 10) => ({
+    key,
+    wall: 1,
+    logical: 0,
+    expiresAt: 2,
+    tombstone: false,
+    value: new Uint8Array(n),
+  })
+  it('groups records per keyspace and reports a full batch by bytes or count', () => {
+    const b = new OutboundBatcher({ flushBytes: 200, maxRecords: 3 })
+    expect(b.add('a', rec('1'))).toBe(false)
+    expect(b.add('b', rec('2'))).toBe(false)
+    expect(b.add('a', rec('3'))).toBe(false)
+    expect(b.add('a', rec('4'))).toBe(true)
+    expect(b.add('b', rec('5', 300))).toBe(true)
+    const drained = b.drain()
+    expect(drained.map((d) => [d.keyspace, d.records.map((r) => r.key)])).toEqual([
+      ['a', ['1', '3', '4']],
+      ['b', ['2', '5']],
+    ])
+    expect(b.size).toBe(0)
+    expect(b.drain()).toEqual([])
+  })
+})
