@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { HybridClock } from '../clock/hlc.js'
+import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import type { MeshOptions } from '../mesh/mesh-node.js'
@@ -177,7 +178,7 @@ export class Cache<V = unknown> {
   }
 
   /** {@link Keyspace.set} on the default keyspace. */
-  set(key: string, value: V, options?: SetOptions): Promise<string> {
+  set(key: string, value: V, options?: SetOptions): Promise<Version> {
     return this.defaultSpace.set(key, value, options)
   }
 

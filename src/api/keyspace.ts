@@ -1,5 +1,5 @@
 import type { HybridClock } from '../clock/hlc.js'
-import { formatVersion } from '../clock/version.js'
+import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import {
   CacheClosedError,
@@ -55,8 +55,8 @@ export interface WrapOptions<A extends unknown[]> {
 
 /** What replication needs from a keyspace, and gives it: implemented by the mesh. */
 export interface ReplicationPort {
-  /** A local write was applied; queue it for replication. Must not throw. */
-  publish(keyspace: string, key: string, entry: Entry): void
+  /** A local write was applied; queue it for replication (`encoded`: the value's bytes). Must not throw. */
+  publish(keyspace: string, key: string, entry: Entry, encoded?: Uint8Array): void
   /**
    * Resolves once enough other regions applied the write for `level`.
    * @throws AckTimeoutError when `timeoutMs` passes first
@@ -93,6 +93,8 @@ interface ResolvedAck {
   level: AckLevel
   timeout: number
 }
+
+const LOCAL_ACK: ResolvedAck = { level: 'local', timeout: DEFAULT_ACK_TIMEOUT_MS }
 
 /**
  * A named set of keys with its own size limits and TTLs. Reads are synchronous and
@@ -152,41 +154,47 @@ export class Keyspace<V = unknown> {
   }
 
   /**
-   * Stores `value` under `key`, then replicates it.
-   * @returns the write's version token (for read-your-writes on another node)
-   * @throws InvalidKeyError, InvalidOptionError (ttl), UnencodableValueError,
-   *   ValueTooLargeError; AckTimeoutError when `ack` is not met in time (the write stands)
+   * Stores `value` under `key`, then replicates it. Resolves once applied locally (and,
+   * with `ack`, once enough regions applied it); the synchronous part does all the work,
+   * so a write is visible to `get` before this returns.
+   * @returns the write's version (`formatVersion` makes it a compact text token, e.g. for
+   *   read-your-writes through another node)
+   * @throws (rejects with) InvalidKeyError, InvalidOptionError (ttl, ack),
+   *   UnencodableValueError, ValueTooLargeError, CacheClosedError; AckTimeoutError when
+   *   `ack` is not met in time (the write stands)
    */
-  async set(key: string, value: V, options?: SetOptions): Promise<string> {
-    this.checkOpen()
-    this.checkKey(key)
-    const ttl = options?.ttl === undefined ? this.options.defaultTtl : this.checkTtl(options.ttl)
-    const encoded = encodeValue(key, value)
-    if (encoded.length > this.options.maxValueBytes) {
-      throw new ValueTooLargeError(
-        `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${this.options.maxValueBytes}); store less or raise maxValueBytes`,
-      )
+  set(key: string, value: V, options?: SetOptions): Promise<Version> {
+    try {
+      this.checkOpen()
+      this.checkKey(key)
+      const ttl = options?.ttl === undefined ? this.options.defaultTtl : this.checkTtl(options.ttl)
+      const encoded = encodeValue(key, value)
+      if (encoded.length > this.options.maxValueBytes) {
+        throw new ValueTooLargeError(
+          `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${this.options.maxValueBytes}); store less or raise maxValueBytes`,
+        )
+      }
+      const size = entrySize(key, encoded.length)
+      if (size > this.options.maxBytes) {
+        throw new ValueTooLargeError(
+          `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${this.options.maxBytes})`,
+        )
+      }
+      const ack = options?.ack === undefined ? LOCAL_ACK : this.ackOf(options)
+      const now = this.ctx.now()
+      const entry: Entry<V> = {
+        value,
+        version: this.ctx.clock.now(),
+        expiresAt: now + ttl,
+        tombstone: false,
+        size,
+      }
+      this.apply(key, entry, now)
+      this.counters.sets++
+      return this.replicate(key, entry, ack, encoded)
+    } catch (err) {
+      return Promise.reject(err)
     }
-    const size = entrySize(key, encoded.length)
-    if (size > this.options.maxBytes) {
-      throw new ValueTooLargeError(
-        `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${this.options.maxBytes})`,
-      )
-    }
-    const ack = this.ackOf(options)
-    const now = this.ctx.now()
-    const entry: Entry<V> = {
-      value,
-      encoded,
-      version: this.ctx.clock.now(),
-      expiresAt: now + ttl,
-      tombstone: false,
-      size,
-    }
-    this.apply(key, entry, now)
-    this.counters.sets++
-    await this.replicate(key, entry, ack)
-    return formatVersion(entry.version)
   }
 
   /**
@@ -194,24 +202,27 @@ export class Keyspace<V = unknown> {
    * `maxTtl`, so no late or partitioned copy brings the value back.
    * @returns true when a live value was held locally
    */
-  async delete(key: string, options?: DeleteOptions): Promise<boolean> {
-    this.checkOpen()
-    this.checkKey(key)
-    const ack = this.ackOf(options)
-    const now = this.ctx.now()
-    const existed = this.store.peek(key)
-    const had = existed !== undefined && isLive(existed, now)
-    const entry: Entry<V> = {
-      value: undefined,
-      version: this.ctx.clock.now(),
-      expiresAt: now + this.options.maxTtl,
-      tombstone: true,
-      size: entrySize(key, 0),
+  delete(key: string, options?: DeleteOptions): Promise<boolean> {
+    try {
+      this.checkOpen()
+      this.checkKey(key)
+      const ack = options?.ack === undefined ? LOCAL_ACK : this.ackOf(options)
+      const now = this.ctx.now()
+      const existed = this.store.peek(key)
+      const had = existed !== undefined && isLive(existed, now)
+      const entry: Entry<V> = {
+        value: undefined,
+        version: this.ctx.clock.now(),
+        expiresAt: now + this.options.maxTtl,
+        tombstone: true,
+        size: entrySize(key, 0),
+      }
+      this.apply(key, entry, now)
+      this.counters.deletes++
+      return this.replicate(key, entry, ack, undefined).then(() => had)
+    } catch (err) {
+      return Promise.reject(err)
     }
-    this.apply(key, entry, now)
-    this.counters.deletes++
-    await this.replicate(key, entry, ack)
-    return had
   }
 
   /**
@@ -315,12 +326,22 @@ export class Keyspace<V = unknown> {
     if (this.ctx.wants('change')) this.emitChange(key, entry, 'local', this.ctx.region)
   }
 
-  private async replicate(key: string, entry: Entry<V>, ack: ResolvedAck): Promise<void> {
+  private replicate(
+    key: string,
+    entry: Entry<V>,
+    ack: ResolvedAck,
+    encoded: Uint8Array | undefined,
+  ): Promise<Version> {
     const port = this.ctx.port
-    if (port === undefined) return
-    port.publish(this.name, key, entry)
-    if (ack.level === 'local') return
-    await port.acknowledge(this.name, key, entry, ack.level, ack.timeout)
+    if (port !== undefined) {
+      port.publish(this.name, key, entry, encoded)
+      if (ack.level !== 'local') {
+        return port
+          .acknowledge(this.name, key, entry, ack.level, ack.timeout)
+          .then(() => entry.version)
+      }
+    }
+    return Promise.resolve(entry.version)
   }
 
   /** Validates ack options before anything is written, so a bad call changes nothing. */

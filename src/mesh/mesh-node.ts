@@ -184,9 +184,9 @@ export class MeshNode implements MeshAttachment {
 
   // ---- outbound -----------------------------------------------------------------------
 
-  publish(keyspace: string, key: string, entry: Entry): void {
+  publish(keyspace: string, key: string, entry: Entry, encoded?: Uint8Array): void {
     if (this.closed) return
-    const full = this.batcher.add(keyspace, recordOf(key, entry))
+    const full = this.batcher.add(keyspace, recordOf(key, entry, encoded))
     if (full) this.flush()
     else this.scheduleFlush()
   }

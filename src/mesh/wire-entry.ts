@@ -16,15 +16,19 @@ export type WireEntry = [
   value: Uint8Array | null,
 ]
 
-/** A stored entry as a write record (re-encoding the value when its bytes are not kept). */
-export function recordOf(key: string, entry: Entry): WriteRecord {
+/**
+ * A stored entry as a write record. Stored entries do not keep their encoding (it would
+ * double their memory and pin receive buffers), so the value is re-encoded unless the
+ * caller has the bytes at hand (a fresh local write).
+ */
+export function recordOf(key: string, entry: Entry, encoded?: Uint8Array): WriteRecord {
   return {
     key,
     wall: entry.version.wall,
     logical: entry.version.logical,
     expiresAt: entry.expiresAt,
     tombstone: entry.tombstone,
-    value: entry.tombstone ? undefined : (entry.encoded ?? encodeValue(key, entry.value)),
+    value: entry.tombstone ? undefined : (encoded ?? encodeValue(key, entry.value)),
   }
 }
 
@@ -42,7 +46,6 @@ export function entryOf(record: WriteRecord, version: Version): Entry {
   const bytes = record.value!
   return {
     value: decodeValue(bytes),
-    encoded: bytes,
     version,
     expiresAt: record.expiresAt,
     tombstone: false,

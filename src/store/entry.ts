@@ -7,8 +7,6 @@ import type { Version } from '../clock/version.js'
 export interface Entry<V = unknown> {
   /** The value; `undefined` for a tombstone. */
   readonly value: V | undefined
-  /** The msgpack encoding of `value` when known (kept for replication and sync). */
-  readonly encoded?: Uint8Array | undefined
   /** The write's version; the larger version wins. */
   readonly version: Version
   /** Absolute expiry, wall-clock ms since the epoch; `Infinity` when it never expires. */

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { createCache } from '../../src/api/create-cache.js'
+import { compareVersions } from '../../src/clock/version.js'
 import { parseDuration } from '../../src/duration.js'
 import {
   CacheClosedError,
@@ -143,11 +144,12 @@ describe('createCache() embedded', () => {
     ])
   })
 
-  it('set returns a version token that orders writes', async () => {
+  it('set resolves to the write version, newer for each write', async () => {
     const cache = await make()
     const t1 = await cache.set('k', 1)
     const t2 = await cache.set('k', 2)
-    expect(t1).not.toBe(t2)
+    expect(compareVersions(t2, t1)).toBeGreaterThan(0)
+    expect(cache.keyspace('default').entry('k')!.version).toEqual(t2)
     expect(cache.keyspace('default').entry('k')!.version.node).toBe(cache.nodeId)
   })
 })
