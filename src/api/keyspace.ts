@@ -1,5 +1,5 @@
 import type { HybridClock } from '../clock/hlc.js'
-import type { Version } from '../clock/version.js'
+import { compareVersions, type Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import {
   CacheClosedError,
@@ -10,6 +10,7 @@ import {
 import { encodeValue } from '../replication/value-codec.js'
 import { type Entry, entrySize, isLive } from '../store/entry.js'
 import { type MergeOutcome, VersionedStore } from '../store/versioned-store.js'
+import { VersionIndex } from '../sync/version-index.js'
 import type { CacheEvents } from './events.js'
 import { KeyspaceCounters, type KeyspaceStats } from './keyspace-stats.js'
 import type { ResolvedKeyspaceOptions } from './options.js'
@@ -107,6 +108,8 @@ export class Keyspace<V = unknown> {
   readonly options: Readonly<ResolvedKeyspaceOptions>
   /** The versioned LRU+TTL store behind this keyspace (for replication and sync). */
   readonly store: VersionedStore<V>
+  /** Newest known version of every key, resident or evicted, with its digest tree (anti-entropy). */
+  readonly index: VersionIndex
   private readonly ctx: KeyspaceContext
   private readonly counters = new KeyspaceCounters()
   private readonly flights = new SingleFlight<V | undefined>()
@@ -115,6 +118,7 @@ export class Keyspace<V = unknown> {
     this.name = name
     this.options = Object.freeze({ ...options })
     this.ctx = ctx
+    this.index = new VersionIndex(options.maxIndexKeys, options.maxTtl)
     this.store = new VersionedStore<V>({
       maxEntries: options.maxEntries,
       maxBytes: options.maxBytes,
@@ -287,7 +291,17 @@ export class Keyspace<V = unknown> {
    */
   applyRemote(key: string, entry: Entry<V>, region = 'unknown'): MergeOutcome {
     const now = this.ctx.now()
+    // The index remembers versions of evicted keys: an older write must not come back
+    // through the empty slot.
+    const known = this.index.get(key)
+    if (known !== undefined && compareVersions(entry.version, known.version) < 0) {
+      this.counters.remoteStale++
+      return 'stale'
+    }
     const outcome = this.store.merge(key, entry, now)
+    if (outcome !== 'stale') {
+      this.index.record(key, entry.version, entry.expiresAt, entry.tombstone)
+    }
     if (outcome === 'applied') {
       this.counters.remoteApplied++
       if (this.ctx.wants('change')) this.emitChange(key, entry, 'remote', region)
@@ -303,9 +317,23 @@ export class Keyspace<V = unknown> {
     for (const [key, entry] of this.store.entries()) if (isLive(entry, now)) yield key
   }
 
+  /**
+   * Learns that `key` has a newer version whose value this node does not hold (a peer
+   * evicted it): any older value is dropped, so it is never served again.
+   */
+  learnVersion(key: string, version: Version, expiresAt: number, tombstone: boolean): boolean {
+    const known = this.index.get(key)
+    if (known !== undefined && compareVersions(version, known.version) <= 0) return false
+    this.store.invalidate(key, version)
+    this.index.record(key, version, expiresAt, tombstone)
+    return true
+  }
+
   /** Drops expired entries now (also done periodically by the cache). @returns how many */
   purgeExpired(): number {
-    return this.store.purgeExpired(this.ctx.now())
+    const now = this.ctx.now()
+    this.index.purgeExpired(now)
+    return this.store.purgeExpired(now)
   }
 
   /** Counters and sizes of this keyspace. */
@@ -323,6 +351,7 @@ export class Keyspace<V = unknown> {
     // Local stamps are newer than anything held (the clock has seen every applied remote
     // version), so a local write always stands.
     this.store.merge(key, entry, now)
+    this.index.record(key, entry.version, entry.expiresAt, entry.tombstone)
     if (this.ctx.wants('change')) this.emitChange(key, entry, 'local', this.ctx.region)
   }
 

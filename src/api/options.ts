@@ -19,6 +19,11 @@ export interface KeyspaceOptions {
   maxKeyLength?: number
   /** Largest encoded (msgpack) value, in bytes. @default 1_048_576 */
   maxValueBytes?: number
+  /**
+   * Most keys whose newest version anti-entropy remembers (resident or evicted, ~100
+   * bytes each). @default 2 * maxEntries
+   */
+  maxIndexKeys?: number
 }
 
 /** {@link KeyspaceOptions} with every default applied and checked. */
@@ -29,6 +34,7 @@ export interface ResolvedKeyspaceOptions {
   maxTtl: number
   maxKeyLength: number
   maxValueBytes: number
+  maxIndexKeys: number
 }
 
 /** Defaults of {@link KeyspaceOptions}. */
@@ -73,8 +79,11 @@ export function resolveKeyspaceOptions(
       `defaultTtl (${defaultTtl} ms) must not exceed maxTtl (${maxTtl} ms); raise maxTtl or lower defaultTtl`,
     )
   }
+  const maxEntries = positiveInt(o.maxEntries, 'maxEntries')
   return {
-    maxEntries: positiveInt(o.maxEntries, 'maxEntries'),
+    maxEntries,
+    maxIndexKeys:
+      o.maxIndexKeys === undefined ? 2 * maxEntries : positiveInt(o.maxIndexKeys, 'maxIndexKeys'),
     maxBytes,
     defaultTtl,
     maxTtl,

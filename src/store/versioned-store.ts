@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import type { Version } from '../clock/version.js'
 import { InvalidOptionError } from '../errors.js'
 import type { Entry } from './entry.js'
 import { supersedes } from './merge.js'
@@ -121,6 +122,18 @@ export class VersionedStore<V = unknown> {
     if (incoming.tombstone) this.tombstoneCount++
     this.lru.set(key, incoming, { size: incoming.size })
     return 'applied'
+  }
+
+  /**
+   * Drops the held entry of `key` when it is older than `version`: a peer knows a newer
+   * write whose value we do not have, so the old value must not be served.
+   * @returns true when an entry was dropped
+   */
+  invalidate(key: string, version: Version): boolean {
+    const current = this.lru.peek(key)
+    if (current === undefined || !supersedes({ version }, current)) return false
+    this.lru.delete(key)
+    return true
   }
 
   /**

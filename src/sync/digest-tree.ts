@@ -1,0 +1,70 @@
+import { InvalidOptionError } from '../errors.js'
+
+/** Children per tree node. */
+export const FANOUT = 16
+/** Bits of a leaf index consumed per level. */
+const BITS = 4
+
+/**
+ * A fixed-shape 16-ary digest tree (a Merkle tree whose node digests are XORs): level 0 is
+ * the root, level `depth` has 16^depth leaves. A key lives in the leaf its key hash picks;
+ * a leaf's digest is the XOR of hash(key, version) over its keys, and every inner node the
+ * XOR of its children. XOR makes updates O(depth) and independent of order; a node at
+ * level l is the same aggregate in trees of any depth >= l, so peers with different depths
+ * still compare at the shallower one.
+ */
+export class DigestTree {
+  readonly depth: number
+  private readonly hi: Uint32Array[]
+  private readonly lo: Uint32Array[]
+
+  constructor(depth: number) {
+    if (!Number.isInteger(depth) || depth < 1 || depth > 6) {
+      throw new InvalidOptionError(`digest tree depth must be 1..6, got ${depth}`)
+    }
+    this.depth = depth
+    this.hi = []
+    this.lo = []
+    for (let l = 0; l <= depth; l++) {
+      this.hi.push(new Uint32Array(FANOUT ** l))
+      this.lo.push(new Uint32Array(FANOUT ** l))
+    }
+  }
+
+  /** Leaf of a key, from its key hash (32 bits): the top `4 * depth` bits. */
+  leafOf(keyHash: number): number {
+    return keyHash >>> (32 - BITS * this.depth)
+  }
+
+  /** XORs a (key, version) hash into a leaf and its ancestors: adds it, or removes it again. */
+  toggle(leaf: number, hi: number, lo: number): void {
+    let idx = leaf
+    for (let l = this.depth; l >= 0; l--) {
+      this.hi[l]![idx]! ^= hi
+      this.lo[l]![idx]! ^= lo
+      idx >>>= BITS
+    }
+  }
+
+  /** Digest of node `index` at `level`, as [hi, lo]. */
+  digest(level: number, index: number): [number, number] {
+    return [this.hi[level]![index]!, this.lo[level]![index]!]
+  }
+
+  /** Digests of the 16 children of node `index` at `level` (level < depth). */
+  children(level: number, index: number): [number, number][] {
+    const out: [number, number][] = []
+    const base = index * FANOUT
+    for (let c = 0; c < FANOUT; c++)
+      out.push([this.hi[level + 1]![base + c]!, this.lo[level + 1]![base + c]!])
+    return out
+  }
+
+  /**
+   * Depth for `maxKeys` keys: about one key per leaf when full (few bystander keys per
+   * differing key in a repair), at least 2 levels, at most 5 (16^5 leaves, 8 MiB of digests).
+   */
+  static depthFor(maxKeys: number): number {
+    return Math.min(5, Math.max(2, Math.round(Math.log(Math.max(1, maxKeys)) / Math.log(FANOUT))))
+  }
+}

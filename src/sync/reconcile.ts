@@ -1,0 +1,188 @@
+import { compareVersions, type Version } from '../clock/version.js'
+import { InvalidMessageError } from '../errors.js'
+import { FANOUT } from './digest-tree.js'
+import type { SyncEntry, SyncRequest, SyncResponse, SyncSummary } from './sync-messages.js'
+import type { IndexEntry, VersionIndex } from './version-index.js'
+
+/** What anti-entropy needs of one keyspace replica. Implemented by the keyspace adapter. */
+export interface SyncReplica {
+  readonly index: VersionIndex
+  /** Wall-clock ms. */
+  now(): number
+  /** The entry to send for `key`: its value when resident at the indexed version, else the version alone. */
+  exportEntry(key: string, indexed: IndexEntry): SyncEntry
+  /** Applies entries from a peer by last-writer-wins. @returns how many changed this replica */
+  importEntries(entries: SyncEntry[]): number
+}
+
+/** Outcome of one {@link reconcile} session. */
+export interface SyncRoundResult {
+  /** True when the roots matched: nothing to do. */
+  equal: boolean
+  roundTrips: number
+  /** Leaves whose digests differed. */
+  differingLeaves: number
+  /** Entries received that changed this replica. */
+  pulled: number
+  /** Entries sent because the peer lacked them or held older versions. */
+  pushed: number
+  /** The peer capped its answer; run another session to continue. */
+  more: boolean
+}
+
+/** Most entries one response or push carries; more differences take more sessions. */
+export const DEFAULT_MAX_ENTRIES_PER_ROUND = 5_000
+
+const versionOfSummary = (s: SyncSummary): Version => ({ wall: s[1], logical: s[2], node: s[3] })
+
+/**
+ * The responder side: answers one request from its replica's index. Stateless, so a
+ * session needs no memory between round trips.
+ * @throws InvalidMessageError for requests beyond this tree's depth
+ */
+export function respond(
+  replica: SyncReplica,
+  req: SyncRequest,
+  maxEntries = DEFAULT_MAX_ENTRIES_PER_ROUND,
+): SyncResponse {
+  const tree = replica.index.tree
+  switch (req.t) {
+    case 'root': {
+      replica.index.purgeExpired(replica.now())
+      const [hi, lo] = tree.digest(0, 0)
+      if (hi === req.root[0] && lo === req.root[1]) return { t: 'equal' }
+      return { t: 'digests', depth: tree.depth, digests: tree.children(0, 0) }
+    }
+    case 'children': {
+      if (req.level >= tree.depth)
+        throw new InvalidMessageError(`sync: level ${req.level} is below this tree`)
+      return {
+        t: 'digests',
+        depth: tree.depth,
+        digests: req.nodes.flatMap((n) => tree.children(req.level, n)),
+      }
+    }
+    case 'leaves': {
+      if (req.level > tree.depth)
+        throw new InvalidMessageError(`sync: level ${req.level} is below this tree`)
+      const theirs = new Map<string, SyncSummary>()
+      for (const s of req.have) theirs.set(s[0], s)
+      const entries: SyncEntry[] = []
+      const want: string[] = []
+      let more = false
+      for (const [key, mine] of replica.index.keysUnder(
+        req.level,
+        new Set(req.nodes),
+        replica.now(),
+      )) {
+        const s = theirs.get(key)
+        theirs.delete(key)
+        const cmp = s === undefined ? 1 : compareVersions(mine.version, versionOfSummary(s))
+        if (cmp > 0) {
+          if (entries.length < maxEntries) entries.push(replica.exportEntry(key, mine))
+          else more = true
+        } else if (cmp < 0) {
+          if (want.length < maxEntries) want.push(key)
+          else more = true
+        }
+      }
+      for (const key of theirs.keys()) {
+        if (want.length < maxEntries) want.push(key)
+        else more = true
+      }
+      return { t: 'diff', entries, want, more }
+    }
+    case 'push':
+      return { t: 'pushed', applied: replica.importEntries(req.entries) }
+  }
+}
+
+function expect<T extends SyncResponse['t']>(
+  res: SyncResponse,
+  t: T,
+): Extract<SyncResponse, { t: T }> {
+  if (res.t !== t) throw new InvalidMessageError(`sync: expected ${t}, got ${String(res.t)}`)
+  return res as Extract<SyncResponse, { t: T }>
+}
+
+/**
+ * The initiator side of one session: compare roots, descend only into differing
+ * subtrees (all differing nodes of a level in one round trip), exchange the versions of
+ * the differing leaves, pull what the peer has newer and push what it lacks.
+ * Round trips: 1 when equal, depth + 1 or + 2 otherwise, whatever the number of differences.
+ */
+export async function reconcile(
+  replica: SyncReplica,
+  keyspace: string,
+  call: (req: SyncRequest) => Promise<SyncResponse>,
+  maxEntries = DEFAULT_MAX_ENTRIES_PER_ROUND,
+): Promise<SyncRoundResult> {
+  const index = replica.index
+  const tree = index.tree
+  index.purgeExpired(replica.now())
+  const result: SyncRoundResult = {
+    equal: false,
+    roundTrips: 1,
+    differingLeaves: 0,
+    pulled: 0,
+    pushed: 0,
+    more: false,
+  }
+  const first = await call({ t: 'root', ks: keyspace, depth: tree.depth, root: tree.digest(0, 0) })
+  if (first.t === 'equal' || first.t === 'unknown-keyspace') {
+    result.equal = first.t === 'equal'
+    return result
+  }
+  let res = expect(first, 'digests')
+  const depth = Math.min(tree.depth, res.depth)
+  let parents = [0]
+  let level = 0
+  let differing: number[] = []
+  for (;;) {
+    if (res.digests.length !== parents.length * FANOUT)
+      throw new InvalidMessageError('sync: digest count mismatch')
+    differing = []
+    for (let i = 0; i < parents.length; i++) {
+      for (let c = 0; c < FANOUT; c++) {
+        const idx = parents[i]! * FANOUT + c
+        const remote = res.digests[i * FANOUT + c]!
+        const [hi, lo] = tree.digest(level + 1, idx)
+        if (hi !== remote[0] || lo !== remote[1]) differing.push(idx)
+      }
+    }
+    level++
+    if (differing.length === 0) return result // changed meanwhile; the next session sees it
+    if (level === depth) break
+    parents = differing
+    result.roundTrips++
+    res = expect(await call({ t: 'children', ks: keyspace, level, nodes: differing }), 'digests')
+  }
+  result.differingLeaves = differing.length
+  const mine = index.keysUnder(level, new Set(differing), replica.now())
+  const have: SyncSummary[] = mine.map(([k, e]) => [
+    k,
+    e.version.wall,
+    e.version.logical,
+    e.version.node,
+  ])
+  result.roundTrips++
+  const diff = expect(
+    await call({ t: 'leaves', ks: keyspace, level, nodes: differing, have }),
+    'diff',
+  )
+  result.pulled = replica.importEntries(diff.entries)
+  result.more = diff.more
+  if (diff.want.length > 0) {
+    const entries: SyncEntry[] = []
+    for (const key of diff.want.slice(0, maxEntries)) {
+      const e = index.get(key)
+      if (e !== undefined && e.forgetAt > replica.now()) entries.push(replica.exportEntry(key, e))
+    }
+    if (entries.length > 0) {
+      result.roundTrips++
+      expect(await call({ t: 'push', ks: keyspace, entries }), 'pushed')
+      result.pushed = entries.length
+    }
+  }
+  return result
+}

@@ -1,0 +1,128 @@
+import { InvalidMessageError } from '../errors.js'
+
+/**
+ * An entry as anti-entropy carries it:
+ * `[key, wall, logical, node, expiresAt, kind, value]` where kind is 0 (value, with its
+ * msgpack bytes), 1 (tombstone) or 2 (version only: the sender evicted the value, but
+ * the version still invalidates older copies).
+ */
+export type SyncEntry = [
+  key: string,
+  wall: number,
+  logical: number,
+  node: string,
+  expiresAt: number,
+  kind: 0 | 1 | 2,
+  value: Uint8Array | null,
+]
+
+/** A key's version as compared in a leaf: `[key, wall, logical, node]`. */
+export type SyncSummary = [key: string, wall: number, logical: number, node: string]
+
+/** Requests of `/meshcache/sync/1`; each carries the keyspace. */
+export type SyncRequest =
+  | { t: 'root'; ks: string; depth: number; root: [number, number] }
+  | { t: 'children'; ks: string; level: number; nodes: number[] }
+  | { t: 'leaves'; ks: string; level: number; nodes: number[]; have: SyncSummary[] }
+  | { t: 'push'; ks: string; entries: SyncEntry[] }
+
+/** Responses, in request order. */
+export type SyncResponse =
+  | { t: 'equal' }
+  | { t: 'digests'; depth: number; digests: [number, number][] }
+  | { t: 'diff'; entries: SyncEntry[]; want: string[]; more: boolean }
+  | { t: 'pushed'; applied: number }
+  | { t: 'unknown-keyspace' }
+
+const isU32 = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
+const isSafe = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const isStr = (v: unknown, max: number): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= max
+const isDigest = (v: unknown): v is [number, number] =>
+  Array.isArray(v) && v.length === 2 && isU32(v[0]) && isU32(v[1])
+
+/** Limits on anti-entropy messages. */
+export interface SyncLimits {
+  maxKeyLength: number
+  maxNameLength: number
+  maxValueBytes: number
+  /** Most nodes, summaries or entries in one message. */
+  maxItems: number
+}
+
+function nodesOk(nodes: unknown, level: number, limits: SyncLimits): nodes is number[] {
+  return (
+    Array.isArray(nodes) &&
+    nodes.length > 0 &&
+    nodes.length <= limits.maxItems &&
+    nodes.every((n) => isU32(n) && n < 16 ** level)
+  )
+}
+
+/** Validates one {@link SyncEntry}. */
+export function isSyncEntry(e: unknown, limits: SyncLimits): e is SyncEntry {
+  if (!Array.isArray(e) || e.length !== 7) return false
+  const [key, wall, logical, node, expiresAt, kind, value] = e as unknown[]
+  if (
+    !isStr(key, limits.maxKeyLength) ||
+    !isSafe(wall) ||
+    !isSafe(logical) ||
+    !isStr(node, limits.maxNameLength) ||
+    !isSafe(expiresAt)
+  ) {
+    return false
+  }
+  if (kind === 0)
+    return value instanceof Uint8Array && value.length > 0 && value.length <= limits.maxValueBytes
+  return (kind === 1 || kind === 2) && value === null
+}
+
+/**
+ * Structural validation of a request from the wire.
+ * @throws InvalidMessageError
+ */
+export function parseSyncRequest(raw: unknown, limits: SyncLimits): SyncRequest {
+  const r = raw as Record<string, unknown>
+  const bad = (why: string): never => {
+    throw new InvalidMessageError(`sync request: ${why}`)
+  }
+  if (typeof r !== 'object' || r === null || !isStr(r.ks, limits.maxNameLength))
+    return bad('no keyspace')
+  switch (r.t) {
+    case 'root':
+      if (!isU32(r.depth) || r.depth < 1 || r.depth > 6 || !isDigest(r.root)) bad('bad root')
+      break
+    case 'children':
+      if (!isU32(r.level) || r.level > 5 || !nodesOk(r.nodes, r.level as number, limits))
+        bad('bad children')
+      break
+    case 'leaves': {
+      if (!isU32(r.level) || r.level > 6 || !nodesOk(r.nodes, r.level as number, limits))
+        bad('bad leaves')
+      const have = r.have
+      if (!Array.isArray(have) || have.length > limits.maxItems * 64) bad('bad summaries')
+      for (const s of have as unknown[]) {
+        if (
+          !Array.isArray(s) ||
+          s.length !== 4 ||
+          !isStr(s[0], limits.maxKeyLength) ||
+          !isSafe(s[1]) ||
+          !isSafe(s[2]) ||
+          !isStr(s[3], limits.maxNameLength)
+        ) {
+          bad('bad summary')
+        }
+      }
+      break
+    }
+    case 'push':
+      if (!Array.isArray(r.entries) || r.entries.length > limits.maxItems) bad('bad push')
+      for (const e of r.entries as unknown[]) if (!isSyncEntry(e, limits)) bad('bad entry')
+      break
+    default:
+      bad('unknown type')
+  }
+  return r as unknown as SyncRequest
+}

@@ -1,0 +1,206 @@
+import fc from 'fast-check'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { createCache } from '../../src/api/create-cache.js'
+import { keyspaceReplica } from '../../src/api/keyspace-replica.js'
+import { compareVersions, type Version } from '../../src/clock/version.js'
+import { msgpack } from '../../src/replication/value-codec.js'
+import { DigestTree } from '../../src/sync/digest-tree.js'
+import { reconcile, respond, type SyncRoundResult } from '../../src/sync/reconcile.js'
+import type { SyncRequest, SyncResponse } from '../../src/sync/sync-messages.js'
+import { parseSyncRequest } from '../../src/sync/sync-messages.js'
+import { VersionIndex } from '../../src/sync/version-index.js'
+
+const LIMITS = { maxKeyLength: 1024, maxNameLength: 128, maxValueBytes: 1 << 20, maxItems: 100_000 }
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+/** Runs one session from a to b through msgpack, as the wire would; counts bytes. */
+async function session(a: Cache<unknown>, b: Cache<unknown>, ks = 'default', maxEntries?: number) {
+  const rejects = { drift: 0, badValue: 0 }
+  const ra = keyspaceReplica(a.keyspace(ks), a.clock, rejects)
+  const rb = keyspaceReplica(b.keyspace(ks), b.clock, rejects)
+  let bytes = 0
+  const call = async (req: SyncRequest): Promise<SyncResponse> => {
+    const wireReq = msgpack.pack(req)
+    bytes += wireReq.length
+    const res = respond(rb, parseSyncRequest(msgpack.unpack(wireReq), LIMITS), maxEntries)
+    const wireRes = msgpack.pack(res)
+    bytes += wireRes.length
+    return msgpack.unpack(wireRes) as SyncResponse
+  }
+  const result: SyncRoundResult = await reconcile(ra, ks, call, maxEntries)
+  expect(rejects).toEqual({ drift: 0, badValue: 0 })
+  return { ...result, bytes }
+}
+
+async function converge(nodes: Cache<unknown>[], ks = 'default'): Promise<number> {
+  for (let pass = 0; pass < 10; pass++) {
+    let allEqual = true
+    for (let i = 0; i < nodes.length; i++) {
+      for (let j = 0; j < nodes.length; j++) {
+        if (i === j) continue
+        const r = await session(nodes[i]!, nodes[j]!, ks)
+        if (!r.equal) allEqual = false
+      }
+    }
+    if (allEqual) return pass
+  }
+  throw new Error('no convergence in 10 passes')
+}
+
+describe('DigestTree and VersionIndex', () => {
+  it('digests do not depend on the order of writes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 6 }), fc.nat(1000)), {
+          maxLength: 60,
+        }),
+        (writes) => {
+          const a = new VersionIndex(10_000, 1e15, 3)
+          const b = new VersionIndex(10_000, 1e15, 3)
+          const vs = writes.map(
+            ([k, w], i) => [k, { wall: w, logical: i, node: 'n' }] as [string, Version],
+          )
+          for (const [k, v] of vs) a.record(k, v, 1e15, false)
+          for (const [k, v] of [...vs].reverse()) b.record(k, v, 1e15, false)
+          expect(a.tree.digest(0, 0)).toEqual(b.tree.digest(0, 0))
+          expect(a.size).toBe(b.size)
+        },
+      ),
+    )
+  })
+
+  it('forgetting a key restores the digest it had before', () => {
+    const idx = new VersionIndex(100, 1e15, 2)
+    idx.record('a', { wall: 1, logical: 0, node: 'n' }, 1e15, false)
+    const before = idx.tree.digest(0, 0)
+    idx.record('b', { wall: 2, logical: 0, node: 'n' }, 1e15, true)
+    expect(idx.tree.digest(0, 0)).not.toEqual(before)
+    idx.forget('b')
+    expect(idx.tree.digest(0, 0)).toEqual(before)
+  })
+
+  it('stays within maxKeys by forgetting the longest-unwritten keys', () => {
+    const idx = new VersionIndex(3, 1e15, 2)
+    for (const [i, k] of ['a', 'b', 'c', 'd'].entries())
+      idx.record(k, { wall: i, logical: 0, node: 'n' }, 1e15, false)
+    expect(idx.size).toBe(3)
+    expect(idx.get('a')).toBeUndefined()
+  })
+
+  it('chooses depth from the key budget', () => {
+    expect(DigestTree.depthFor(100)).toBe(2)
+    expect(DigestTree.depthFor(200_000)).toBe(4)
+    expect(DigestTree.depthFor(10_000_000)).toBe(5)
+  })
+})
+
+describe('anti-entropy reconciliation', () => {
+  it('identical replicas cost one round trip', async () => {
+    const a = await createCache({ nodeId: 'A' })
+    const b = await createCache({ nodeId: 'B' })
+    for (let i = 0; i < 500; i++) {
+      await a.set(`k${i}`, i)
+      b.keyspace('default').applyRemote(`k${i}`, a.keyspace('default').store.peek(`k${i}`)!)
+    }
+    const r = await session(a, b)
+    expect(r).toMatchObject({ equal: true, roundTrips: 1 })
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('repairs a one-sided difference in a few round trips, whatever its size', async () => {
+    const a = await createCache({ nodeId: 'A', maxEntries: 50_000 })
+    const b = await createCache({ nodeId: 'B', maxEntries: 50_000 })
+    for (let i = 0; i < 20_000; i++) {
+      await a.set(`k${i}`, { i })
+      if (i % 100 !== 0)
+        b.keyspace('default').applyRemote(`k${i}`, a.keyspace('default').store.peek(`k${i}`)!)
+    }
+    const r = await session(b, a)
+    expect(r.equal).toBe(false)
+    expect(r.pulled).toBe(200)
+    expect(r.roundTrips).toBeLessThanOrEqual(DigestTree.depthFor(100_000) + 2)
+    expect((await session(b, a)).equal).toBe(true)
+    expect(b.get('k100')).toEqual({ i: 100 })
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('replicas converge after random writes, deletes, expiries and message loss (property)', async () => {
+    const opArb = fc.record({
+      node: fc.nat(2),
+      del: fc.boolean(),
+      key: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      ttl: fc.constantFrom(50, 1_000, 60_000),
+      deliver: fc.nat(3), // bitmask over the two other replicas
+      advance: fc.constantFrom(0, 0, 0, 30, 700),
+    })
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { maxLength: 30 }), async (ops) => {
+        vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+        const nodes = await Promise.all(['A', 'B', 'C'].map((id) => createCache({ nodeId: id })))
+        const writes: { key: string; version: Version; del: boolean; expiresAt: number }[] = []
+        try {
+          for (const op of ops) {
+            const src = nodes[op.node]!
+            const ks = src.keyspace('default')
+            if (op.del) await src.delete(op.key)
+            else await src.set(op.key, `${op.node}:${writes.length}`, { ttl: op.ttl })
+            const entry = ks.store.peek(op.key)!
+            writes.push({
+              key: op.key,
+              version: entry.version,
+              del: op.del,
+              expiresAt: entry.expiresAt,
+            })
+            const others = nodes.filter((_, i) => i !== op.node)
+            others.forEach((o, i) => {
+              if (op.deliver & (1 << i)) {
+                o.clock.update(entry.version)
+                o.keyspace('default').applyRemote(op.key, entry)
+              }
+            })
+            if (op.advance > 0) vi.setSystemTime(Date.now() + op.advance)
+          }
+          await converge(nodes)
+          await Promise.resolve()
+          const now = Date.now()
+          for (const key of ['a', 'b', 'c', 'd', 'e']) {
+            const newest = writes
+              .filter((w) => w.key === key)
+              .sort((x, y) => compareVersions(y.version, x.version))[0]
+            const values = nodes.map((n) => n.get(key))
+            expect(new Set(values.map((v) => JSON.stringify(v))).size).toBe(1)
+            if (newest === undefined || newest.del || newest.expiresAt <= now) {
+              // No deleted key comes back, and no older value shows through an expired newer one.
+              expect(values[0]).toBeUndefined()
+            } else {
+              expect(nodes[0]!.keyspace('default').entry(key)!.version).toEqual(newest.version)
+            }
+          }
+        } finally {
+          await Promise.all(nodes.map((n) => n.close()))
+          vi.useRealTimers()
+        }
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it('a replica that evicted a value still teaches the newer version, so no older copy is served', async () => {
+    const a = await createCache({ nodeId: 'A', maxEntries: 1 })
+    const b = await createCache({ nodeId: 'B' })
+    await b.set('k', 'old')
+    a.keyspace('default').applyRemote('k', b.keyspace('default').store.peek('k')!)
+    a.clock.update(b.keyspace('default').store.peek('k')!.version)
+    await a.set('k', 'new')
+    await a.set('other', 1) // evicts k from a's LRU; the index keeps its version
+    expect(a.keyspace('default').store.peek('k')).toBeUndefined()
+    await converge([a, b])
+    expect(b.get('k')).toBeUndefined()
+    expect(b.keyspace('default').index.get('k')!.version.node).toBe('A')
+    await Promise.all([a.close(), b.close()])
+  })
+})
