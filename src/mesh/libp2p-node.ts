@@ -7,6 +7,7 @@ import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { WIRE_LIMITS } from '../replication/limits.js'
+import type { PeerGate } from './peer-gate.js'
 
 /** The services a meshcache node runs on libp2p. */
 export interface MeshServices {
@@ -22,6 +23,8 @@ export type MeshLibp2p = Libp2p<MeshServices & Record<string, unknown>>
 export interface MeshLibp2pOptions {
   listen: string[]
   privateKey?: PrivateKey
+  /** Who may connect (allowlist, run-time blocks). */
+  gate?: PeerGate
 }
 
 /**
@@ -33,6 +36,7 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
   const node = await createLibp2p({
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen },
+    ...(options.gate ? { connectionGater: options.gate.gater() } : {}),
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

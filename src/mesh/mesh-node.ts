@@ -5,6 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import createDebug from 'debug'
 import type { Cache, MeshAttachment } from '../api/cache.js'
 import type { Keyspace } from '../api/keyspace.js'
+import { keyspaceReplica } from '../api/keyspace-replica.js'
 import { AckTimeoutError, InvalidMessageError } from '../errors.js'
 import { checkBatch } from '../replication/batch-check.js'
 import { decodeBatch, encodeBatch } from '../replication/batch-codec.js'
@@ -12,8 +13,11 @@ import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
 import { OutboundBatcher } from '../replication/outbound-batcher.js'
 import { recordVersion, type WriteBatch } from '../replication/write-record.js'
 import type { Entry } from '../store/entry.js'
+import { reconcile, respond } from '../sync/reconcile.js'
+import { parseSyncRequest, type SyncRequest, type SyncResponse } from '../sync/sync-messages.js'
 import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
+import { PeerGate } from './peer-gate.js'
 import { PeerTable } from './peer-table.js'
 import { handle, request } from './rpc.js'
 import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
@@ -37,6 +41,10 @@ export interface MeshOptions {
   lookupTimeoutMs?: number
   /** Longest wait for libp2p to stop on close, ms. @default 3_000 */
   stopTimeoutMs?: number
+  /** Anti-entropy runs with one peer this often (±20% jitter), ms; 0 turns the periodic runs off. @default 5_000 */
+  syncIntervalMs?: number
+  /** Most entries one anti-entropy round trip carries. @default 5_000 */
+  syncMaxEntries?: number
   /** Limits on replicated input. */
   limits?: Partial<WireLimits>
 }
@@ -49,6 +57,8 @@ const MESH_DEFAULTS = {
   redialIntervalMs: 2_000,
   lookupTimeoutMs: 2_000,
   stopTimeoutMs: 3_000,
+  syncIntervalMs: 5_000,
+  syncMaxEntries: 5_000,
 }
 
 /** Counters of the replication path. */
@@ -69,6 +79,16 @@ export interface MeshCounters {
   lookups: number
   lookupHits: number
   directWritesIn: number
+  /** Anti-entropy sessions started, and those that found the peer in sync. */
+  syncSessions: number
+  syncInSync: number
+  syncErrors: number
+  /** Entries anti-entropy brought in / sent out. */
+  syncPulled: number
+  syncPushed: number
+  /** Bytes of sync requests and responses this node initiated. */
+  syncBytesOut: number
+  syncBytesIn: number
 }
 
 interface HelloBody {
@@ -94,6 +114,7 @@ export class MeshNode implements MeshAttachment {
   private readonly decoded = new WeakMap<Message, WriteBatch>()
   private readonly timers: NodeJS.Timeout[] = []
   private flushTimer: NodeJS.Timeout | undefined
+  private syncTimer: NodeJS.Timeout | undefined
   private flushImmediate: NodeJS.Immediate | undefined
   private inflightBytes = 0
   private readonly inflight = new Set<Promise<unknown>>()
@@ -113,10 +134,27 @@ export class MeshNode implements MeshAttachment {
     lookups: 0,
     lookupHits: 0,
     directWritesIn: 0,
+    syncSessions: 0,
+    syncInSync: 0,
+    syncErrors: 0,
+    syncPulled: 0,
+    syncPushed: 0,
+    syncBytesOut: 0,
+    syncBytesIn: 0,
   }
+  private readonly syncRejects = { drift: 0, badValue: 0 }
+  private readonly syncing = new Set<string>()
+  /** Who may connect; `block`/`unblock` cut peers off at run time. */
+  readonly gate: PeerGate
 
-  constructor(node: MeshLibp2p, cache: Cache<unknown>, options: MeshOptions = {}) {
+  constructor(
+    node: MeshLibp2p,
+    cache: Cache<unknown>,
+    options: MeshOptions = {},
+    gate = new PeerGate(),
+  ) {
     this.node = node
+    this.gate = gate
     this.cache = cache
     this.region = cache.region
     this.self = node.peerId.toString()
@@ -143,6 +181,7 @@ export class MeshNode implements MeshAttachment {
     await handle(node, PROTOCOLS.hello, (body, from) => this.onHello(body, from), onInvalid)
     await handle(node, PROTOCOLS.get, (body) => this.onGet(body), onInvalid)
     await handle(node, PROTOCOLS.write, (body, from) => this.onDirectWrite(body, from), onInvalid)
+    await handle(node, PROTOCOLS.sync, (body, from) => this.onSync(body, from), onInvalid)
     node.addEventListener('peer:connect', (evt) => {
       const id = evt.detail.toString()
       this.peers.upsert(id, Date.now()).connected = true
@@ -167,6 +206,7 @@ export class MeshNode implements MeshAttachment {
     }
     every(this.opts.redialIntervalMs, () => this.redial())
     every(this.opts.pingIntervalMs, () => void this.pingAll())
+    if (this.opts.syncIntervalMs > 0) this.scheduleSync()
     this.redial()
   }
 
@@ -384,6 +424,8 @@ export class MeshNode implements MeshAttachment {
       const res = await request(this.node, peer, PROTOCOLS.hello, this.helloBody(), 5_000)
       this.learn(res, peer)
       this.redial()
+      // Anti-entropy on every (re)connection: whatever was missed while apart is repaired now.
+      void this.syncAll(peer)
     } catch (err) {
       log('hello to %s failed: %s', peer, (err as Error).message)
     }
@@ -425,6 +467,118 @@ export class MeshNode implements MeshAttachment {
         }
       }),
     )
+  }
+
+  // ---- anti-entropy -------------------------------------------------------------------
+
+  private onSync(body: unknown, from: PeerId): unknown {
+    const req = parseSyncRequest(body, {
+      maxKeyLength: this.limits.maxKeyLength,
+      maxNameLength: this.limits.maxNameLength,
+      maxValueBytes: this.limits.maxValueBytes,
+      maxItems: this.opts.syncMaxEntries * 4,
+    })
+    const ks = this.cache.keyspaces().get(req.ks)
+    if (ks === undefined) return { t: 'unknown-keyspace' }
+    const region = this.peers.get(from.toString())?.region
+    return respond(
+      keyspaceReplica(ks, this.cache.clock, this.syncRejects, region),
+      req,
+      this.opts.syncMaxEntries,
+    )
+  }
+
+  /**
+   * Reconciles one keyspace with one peer: sessions until nothing more differs (bounded).
+   * @returns entries pulled plus pushed
+   */
+  async syncWith(peer: PeerId, keyspace: string): Promise<number> {
+    const ks = this.cache.keyspaces().get(keyspace)
+    const id = `${peer.toString()}/${keyspace}`
+    if (ks === undefined || this.closed || this.syncing.has(id)) return 0
+    this.syncing.add(id)
+    const bytes = { out: 0, in: 0 }
+    let moved = 0
+    try {
+      const replica = keyspaceReplica(
+        ks,
+        this.cache.clock,
+        this.syncRejects,
+        this.peers.get(peer.toString())?.region,
+      )
+      const call = async (req: SyncRequest) =>
+        (await request(this.node, peer, PROTOCOLS.sync, req, 10_000, bytes)) as SyncResponse
+      for (let session = 0; session < 8; session++) {
+        this.counters.syncSessions++
+        const r = await reconcile(replica, keyspace, call, this.opts.syncMaxEntries)
+        if (r.equal) this.counters.syncInSync++
+        this.counters.syncPulled += r.pulled
+        this.counters.syncPushed += r.pushed
+        moved += r.pulled + r.pushed
+        if (!r.more) break
+      }
+    } catch (err) {
+      this.counters.syncErrors++
+      log('sync of %s with %s failed: %s', keyspace, peer, (err as Error).message)
+    } finally {
+      this.counters.syncBytesOut += bytes.out
+      this.counters.syncBytesIn += bytes.in
+      this.syncing.delete(id)
+    }
+    return moved
+  }
+
+  /** Reconciles every open keyspace with `peer`. */
+  async syncAll(peer: PeerId): Promise<number> {
+    let moved = 0
+    for (const name of this.cache.keyspaces().keys()) moved += await this.syncWith(peer, name)
+    return moved
+  }
+
+  private scheduleSync(): void {
+    const jitter = 0.8 + Math.random() * 0.4
+    const t = setTimeout(() => {
+      if (this.closed) return
+      const peer = this.pickSyncPeer()
+      const next = () => this.scheduleSync()
+      if (peer === undefined) next()
+      else void this.syncAll(peerIdFromString(peer)).finally(next)
+    }, this.opts.syncIntervalMs * jitter)
+    t.unref()
+    this.syncTimer = t
+  }
+
+  /** A random connected peer, from another region three times in four: repairs cross partitions. */
+  private pickSyncPeer(): string | undefined {
+    const ranked = this.peers.ranked()
+    const remote = ranked.filter((p) => p.region !== this.region)
+    const pool =
+      remote.length > 0 && (Math.random() < 0.75 || remote.length === ranked.length)
+        ? remote
+        : ranked
+    return pool[Math.floor(Math.random() * pool.length)]?.id
+  }
+
+  // ---- partitions ---------------------------------------------------------------------
+
+  /** Cuts this node off from `peerIds`: closes connections and refuses new ones until {@link unblock}. */
+  async block(peerIds: string[]): Promise<void> {
+    this.gate.block(peerIds)
+    await Promise.allSettled(
+      peerIds.map((id) =>
+        this.node.hangUp(peerIdFromString(id), { signal: AbortSignal.timeout(2_000) }),
+      ),
+    )
+    for (const id of peerIds) {
+      const p = this.peers.get(id)
+      if (p) p.connected = false
+    }
+  }
+
+  /** Lifts blocks (all when no ids are given); the redial loop reconnects and sync repairs. */
+  unblock(peerIds?: string[]): void {
+    this.gate.unblock(peerIds)
+    this.redial()
   }
 
   // ---- read-through and direct writes ------------------------------------------------
@@ -612,6 +766,7 @@ export class MeshNode implements MeshAttachment {
     this.flush()
     this.closed = true
     for (const t of this.timers) clearInterval(t)
+    if (this.syncTimer) clearTimeout(this.syncTimer)
     const bounded = (p: Promise<unknown>, ms: number) =>
       Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())])
     await bounded(Promise.allSettled([...this.inflight]), 1_000)

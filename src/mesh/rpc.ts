@@ -16,13 +16,19 @@ export async function request(
   protocol: string,
   body: unknown,
   timeoutMs: number,
+  bytes?: { out: number; in: number },
 ): Promise<unknown> {
   const signal = AbortSignal.timeout(timeoutMs)
   const stream = await node.dialProtocol(peer, protocol, { signal })
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
-    await lp.write(msgpack.pack(body), { signal })
+    const frame = msgpack.pack(body)
+    await lp.write(frame, { signal })
     const res = await lp.read({ signal })
+    if (bytes) {
+      bytes.out += frame.length
+      bytes.in += res.byteLength
+    }
     await stream.close({ signal }).catch(() => stream.abort(new Error('close failed')))
     try {
       return msgpack.unpack(res.subarray())

@@ -2,6 +2,7 @@ import { Cache, type CacheOptions } from '../api/cache.js'
 import { InvalidOptionError } from '../errors.js'
 import { createMeshLibp2p } from './libp2p-node.js'
 import { MeshNode } from './mesh-node.js'
+import { PeerGate } from './peer-gate.js'
 
 /**
  * Starts a cache that is a node of a mesh: builds libp2p, wires the mesh adapter,
@@ -23,9 +24,10 @@ export async function startMesh<V>(options: CacheOptions): Promise<Cache<V>> {
   }
   // Validate cache options before any socket is opened.
   void new Cache(options, 'validate').close()
+  const gate = new PeerGate()
   let node: Awaited<ReturnType<typeof createMeshLibp2p>>
   try {
-    node = await createMeshLibp2p({ listen })
+    node = await createMeshLibp2p({ listen, gate })
   } catch (cause) {
     throw new InvalidOptionError(
       `cannot listen on ${listen.join(', ')}: ${(cause as Error).message}`,
@@ -33,7 +35,7 @@ export async function startMesh<V>(options: CacheOptions): Promise<Cache<V>> {
     )
   }
   const cache = new Cache<V>(options, node.peerId.toString())
-  const mesh = new MeshNode(node, cache as Cache<unknown>, options.mesh ?? {})
+  const mesh = new MeshNode(node, cache as Cache<unknown>, options.mesh ?? {}, gate)
   cache.attachMesh(mesh)
   await mesh.start(peers)
   return cache

@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { meshOf, TestMesh } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
+
+const mesh = new TestMesh()
+afterEach(() => mesh.closeAll())
+
+/** Cuts `side` off from `rest` in both directions (connections closed, new ones refused). */
+async function partition(side: Cache<unknown>[], rest: Cache<unknown>[]): Promise<void> {
+  await Promise.all([
+    ...side.map((n) => meshOf(n).block(rest.map((r) => r.nodeId))),
+    ...rest.map((n) => meshOf(n).block(side.map((s) => s.nodeId))),
+  ])
+  await waitFor(
+    () =>
+      side.every((n) =>
+        meshOf(n)
+          .node.getPeers()
+          .every((p) => !rest.some((r) => r.nodeId === p.toString())),
+      ),
+    'partition in place',
+  )
+}
+
+function heal(nodes: Cache<unknown>[]): void {
+  for (const n of nodes) meshOf(n).unblock()
+}
+
+const root = (n: Cache<unknown>, ks = 'default') => n.keyspace(ks).index.tree.digest(0, 0).join(':')
+
+describe('anti-entropy with real nodes', () => {
+  it('after a partition heals every node holds the newest version of every key, deletes included', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('eu-west')
+    const c = await mesh.start('eu-west')
+    await mesh.ready()
+    await a.set('doomed', 'v')
+    await a.set('contended', 'before')
+    await waitFor(() => b.has('doomed') && c.has('contended'), 'seed replicated')
+
+    await partition([a], [b, c])
+    for (let i = 0; i < 50; i++) await a.set(`a${i}`, i)
+    for (let i = 0; i < 50; i++) await b.set(`b${i}`, i)
+    await b.delete('doomed') // a still holds the older value
+    await a.set('contended', 'from-a')
+    await waitFor(
+      () => Date.now() > a.keyspace('default').entry('contended')!.version.wall,
+      'clock moved on',
+    )
+    await c.set('contended', 'from-c') // newer: wins everywhere after the heal
+    await waitFor(() => c.has('b49') && !c.has('doomed'), 'writes flow inside the eu side')
+    expect(a.has('b0')).toBe(false)
+    expect(a.get('doomed')).toBe('v')
+
+    heal([a, b, c])
+    await waitFor(
+      () => new Set([a, b, c].map((n) => root(n))).size === 1,
+      'digest roots agree',
+      20_000,
+    )
+    for (const n of [a, b, c]) {
+      for (let i = 0; i < 50; i++) {
+        expect(n.get(`a${i}`)).toBe(i)
+        expect(n.get(`b${i}`)).toBe(i)
+      }
+      expect(n.get('doomed')).toBeUndefined()
+      expect(n.get('contended')).toBe('from-c')
+    }
+    const stats = meshOf(a).counters
+    expect(
+      stats.syncPulled + meshOf(b).counters.syncPushed + meshOf(c).counters.syncPushed,
+    ).toBeGreaterThan(0)
+  })
+
+  it('a node restarted empty warms up from its peers', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('eu-west')
+    await mesh.ready()
+    for (let i = 0; i < 300; i++) await a.set(`k${i}`, { i })
+    await a.delete('k7')
+    await waitFor(() => b.has('k299'), 'initial writes replicated')
+    const fresh = await mesh.start('eu-west', { peers: [b.addresses()[0]!] })
+    await waitFor(() => fresh.has('k299') && fresh.has('k0'), 'empty node warmed up', 20_000)
+    expect(fresh.get('k150')).toEqual({ i: 150 })
+    expect(fresh.get('k7')).toBeUndefined()
+    expect(fresh.keyspace('default').index.get('k7')?.tombstone).toBe(true)
+    await waitFor(() => root(fresh) === root(a), 'warm node agrees with the writer', 20_000)
+  })
+
+  it('identical replicas reconcile in one round trip with no entries moved', async () => {
+    const a = await mesh.start('us-east', { mesh: { syncIntervalMs: 0 } })
+    const b = await mesh.start('eu-west', { mesh: { syncIntervalMs: 0 } })
+    await mesh.ready()
+    for (let i = 0; i < 100; i++) await a.set(`k${i}`, i)
+    await waitFor(() => root(a) === root(b), 'replicated by gossip')
+    const before = { ...meshOf(a).counters }
+    const moved = await meshOf(a).syncWith(meshOf(a).node.getPeers()[0]!, 'default')
+    expect(moved).toBe(0)
+    expect(meshOf(a).counters.syncInSync - before.syncInSync).toBe(1)
+    expect(meshOf(a).counters.syncBytesOut - before.syncBytesOut).toBeLessThan(100)
+  })
+})
