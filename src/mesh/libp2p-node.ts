@@ -5,6 +5,7 @@ import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { WIRE_LIMITS } from '../replication/limits.js'
 import type { PeerGate } from './peer-gate.js'
@@ -25,6 +26,19 @@ export interface MeshLibp2pOptions {
   privateKey?: PrivateKey
   /** Who may connect (allowlist, run-time blocks). */
   gate?: PeerGate
+  /** Rewrites every dialled address (the WAN simulator routes dials through its proxies). */
+  dialRewrite?: (ma: Multiaddr) => Multiaddr
+}
+
+/** TCP whose dials go through `rewrite` first. */
+function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof tcp> {
+  const factory = tcp()
+  return (components) => {
+    const transport = factory(components)
+    const dial = transport.dial.bind(transport)
+    transport.dial = (ma, options) => dial(rewrite(ma), options)
+    return transport
+  }
 }
 
 /**
@@ -37,7 +51,7 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen },
     ...(options.gate ? { connectionGater: options.gate.gater() } : {}),
-    transports: [tcp()],
+    transports: [options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {

@@ -1,7 +1,7 @@
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import createDebug from 'debug'
 import type { Cache, MeshAttachment } from '../api/cache.js'
 import type { Keyspace } from '../api/keyspace.js'
@@ -47,6 +47,8 @@ export interface MeshOptions {
   syncMaxEntries?: number
   /** Limits on replicated input. */
   limits?: Partial<WireLimits>
+  /** Rewrites dialled addresses; set by the WAN simulator (`src/sim`), not by users. */
+  dialRewrite?: (ma: Multiaddr) => Multiaddr
 }
 
 const MESH_DEFAULTS = {
@@ -158,7 +160,7 @@ export class MeshNode implements MeshAttachment {
     this.cache = cache
     this.region = cache.region
     this.self = node.peerId.toString()
-    const { limits, ...rest } = options
+    const { limits, dialRewrite: _rewrite, ...rest } = options
     this.opts = {
       ...MESH_DEFAULTS,
       ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)),

@@ -27,7 +27,11 @@ export async function startMesh<V>(options: CacheOptions): Promise<Cache<V>> {
   const gate = new PeerGate()
   let node: Awaited<ReturnType<typeof createMeshLibp2p>>
   try {
-    node = await createMeshLibp2p({ listen, gate })
+    node = await createMeshLibp2p({
+      listen,
+      gate,
+      ...(options.mesh?.dialRewrite ? { dialRewrite: options.mesh.dialRewrite } : {}),
+    })
   } catch (cause) {
     throw new InvalidOptionError(
       `cannot listen on ${listen.join(', ')}: ${(cause as Error).message}`,

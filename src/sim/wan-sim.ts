@@ -1,0 +1,151 @@
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { InvalidOptionError } from '../errors.js'
+import { DelayPipe } from './delay-pipe.js'
+import { DEFAULT_MATRIX, type LatencyMatrix, linkBetween } from './latency-matrix.js'
+
+interface Target {
+  region: string
+  host: string
+  port: number
+  /** Proxy address per source region. */
+  proxies: Map<string, { server: Server; port: number }>
+}
+
+/**
+ * A user-space WAN on loopback: every node listens on its own 127.0.R.N address; for
+ * each node and each source region a proxy forwards TCP with the pair's latency, jitter
+ * and loss, and blackholes traffic between partitioned regions (bytes stop, sockets stay
+ * open). Dials are rewritten to the proxy of the dialler's region by {@link rewriterFor}.
+ */
+export class WanSim {
+  readonly matrix: LatencyMatrix
+  private readonly targets = new Map<string, Target>()
+  private readonly cuts = new Set<string>()
+  private readonly pipes = new Set<DelayPipe>()
+  private readonly sockets = new Set<Socket>()
+  private readonly proxyHost: string
+
+  constructor(matrix: LatencyMatrix = DEFAULT_MATRIX, proxyHost = '127.0.254.1') {
+    this.matrix = matrix
+    this.proxyHost = proxyHost
+  }
+
+  /** Registers a node listening on `addr` (a /ip4/.../tcp/... multiaddr) in `region`. */
+  async addNode(region: string, addr: string | Multiaddr): Promise<void> {
+    const { host, port } = hostPort(multiaddr(addr.toString()))
+    const key = `${host}:${port}`
+    if (this.targets.has(key)) return
+    const target: Target = { region, host, port, proxies: new Map() }
+    this.targets.set(key, target)
+    const sources = new Set([...this.matrix.regions, region])
+    for (const src of sources) {
+      const server = createServer((client) => this.splice(client, src, target))
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(0, this.proxyHost, () => resolve())
+      })
+      const port = (server.address() as { port: number }).port
+      target.proxies.set(src, { server, port })
+    }
+  }
+
+  /** A dial rewriter for nodes of `region`: addresses of simulated nodes go through their proxy. */
+  rewriterFor(region: string): (ma: Multiaddr) => Multiaddr {
+    return (ma) => {
+      let hp: { host: string; port: number }
+      try {
+        hp = hostPort(ma)
+      } catch {
+        return ma
+      }
+      const target = this.targets.get(`${hp.host}:${hp.port}`)
+      const proxy = target?.proxies.get(region)
+      if (target === undefined || proxy === undefined) return ma
+      const rest = ma.toString().replace(/^\/ip4\/[^/]+\/tcp\/\d+/, '')
+      return multiaddr(`/ip4/${this.proxyHost}/tcp/${proxy.port}${rest}`)
+    }
+  }
+
+  /** Cuts traffic between regions `a` and `b` (both ways). */
+  partition(a: string, b: string): void {
+    this.cuts.add(pair(a, b))
+  }
+
+  /** Cuts `region` off from every other region. */
+  isolate(region: string): void {
+    for (const other of this.matrix.regions) if (other !== region) this.partition(region, other)
+  }
+
+  /** Heals every cut (or the one between `a` and `b`); held bytes flow again. */
+  heal(a?: string, b?: string): void {
+    if (a !== undefined && b !== undefined) this.cuts.delete(pair(a, b))
+    else this.cuts.clear()
+    for (const p of this.pipes) p.release()
+  }
+
+  /** Pairs cut now, as "a|b". */
+  get partitions(): string[] {
+    return [...this.cuts]
+  }
+
+  /** One-way latency between two regions, ms. */
+  latency(a: string, b: string): number {
+    return linkBetween(this.matrix, a, b).latencyMs
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.pipes) p.close()
+    for (const s of this.sockets) s.destroy()
+    await Promise.all(
+      [...this.targets.values()].flatMap((t) =>
+        [...t.proxies.values()].map((p) => new Promise((r) => p.server.close(() => r(undefined)))),
+      ),
+    )
+    this.targets.clear()
+  }
+
+  private splice(client: Socket, srcRegion: string, target: Target): void {
+    const link = {
+      spec: () => linkBetween(this.matrix, srcRegion, target.region),
+      blocked: () => this.cuts.has(pair(srcRegion, target.region)),
+    }
+    const upstream = connect(target.port, target.host)
+    const up = new DelayPipe(upstream, link)
+    const down = new DelayPipe(client, link)
+    for (const s of [client, upstream]) this.sockets.add(s)
+    this.pipes.add(up)
+    this.pipes.add(down)
+    client.setNoDelay(true)
+    upstream.setNoDelay(true)
+    client.on('data', (d) => up.push(d))
+    upstream.on('data', (d) => down.push(d))
+    const end = () => {
+      up.close()
+      down.close()
+      this.pipes.delete(up)
+      this.pipes.delete(down)
+      client.destroy()
+      upstream.destroy()
+      this.sockets.delete(client)
+      this.sockets.delete(upstream)
+    }
+    client.on('close', end)
+    upstream.on('close', end)
+    client.on('error', end)
+    upstream.on('error', end)
+  }
+}
+
+function pair(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`
+}
+
+function hostPort(ma: Multiaddr): { host: string; port: number } {
+  const c = ma.getComponents()
+  const ip = c.find((x) => x.name === 'ip4')?.value
+  const port = c.find((x) => x.name === 'tcp')?.value
+  if (ip === undefined || port === undefined)
+    throw new InvalidOptionError(`not a /ip4/.../tcp/... address: ${ma}`)
+  return { host: ip, port: Number(port) }
+}

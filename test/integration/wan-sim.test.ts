@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { startSimNode } from '../../src/sim/sim-node.js'
+import { WanSim } from '../../src/sim/wan-sim.js'
+import { meshOf } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
+
+let sim: WanSim
+const nodes: Cache<unknown>[] = []
+afterEach(async () => {
+  await Promise.allSettled(nodes.splice(0).map((n) => n.close()))
+  await sim?.close()
+})
+
+async function start(region: string, n: number, peers: string[] = []) {
+  const c = await startSimNode(sim, region, n, { peers })
+  nodes.push(c)
+  return c
+}
+
+describe('replication across the simulated WAN', () => {
+  it('a write reaches the other region in about one one-way latency', async () => {
+    sim = new WanSim()
+    const us = await start('us-east', 1)
+    const eu = await start('eu-west', 1, [us.addresses()[0]!])
+    await waitFor(
+      () =>
+        meshOf(us).node.services.pubsub.getSubscribers('/meshcache/1/ks/default').length === 1 &&
+        meshOf(eu).node.services.pubsub.getSubscribers('/meshcache/1/ks/default').length === 1,
+      'both subscribed across the WAN',
+    )
+    const lags: number[] = []
+    eu.on('change', (e) => lags.push(Date.now() - e.version.wall))
+    for (let i = 0; i < 20; i++) {
+      await us.set(`k${i}`, i)
+      await waitFor(() => eu.has(`k${i}`), `k${i} replicated`)
+    }
+    lags.sort((a, b) => a - b)
+    const median = lags[Math.floor(lags.length / 2)]!
+    expect(median).toBeGreaterThanOrEqual(40) // never faster than the 40 ms one-way latency
+    expect(median).toBeLessThan(40 + 40) // and about one hop, not a round trip
+  })
+
+  it('writes on both sides of a cut region converge after the heal', async () => {
+    sim = new WanSim()
+    const us = await start('us-east', 1)
+    const eu = await start('eu-west', 1, [us.addresses()[0]!])
+    const ap = await start('ap-south', 1, [us.addresses()[0]!])
+    await waitFor(
+      () => [us, eu, ap].every((n) => meshOf(n).peers.ranked().length === 2),
+      'full mesh over the WAN',
+    )
+    await waitFor(
+      () =>
+        [us, eu, ap].every(
+          (n) =>
+            meshOf(n).node.services.pubsub.getSubscribers('/meshcache/1/ks/default').length === 2,
+        ),
+      'all subscribed',
+    )
+    sim.isolate('ap-south')
+    await us.set('during-cut-us', 1)
+    await ap.set('during-cut-ap', 2)
+    await waitFor(() => eu.has('during-cut-us'), 'the connected side still replicates')
+    expect(eu.has('during-cut-ap')).toBe(false)
+    sim.heal()
+    await waitFor(
+      () => [us, eu, ap].every((n) => n.has('during-cut-us') && n.has('during-cut-ap')),
+      'convergence after the heal',
+      20_000,
+    )
+  })
+})
