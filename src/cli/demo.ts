@@ -71,8 +71,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         node.on('change', (e) => {
           if (e.origin !== 'remote') return
           const k = `${e.region} -> ${region}`
-          let l = lags.get(k)
-          if (l === undefined) lags.set(k, (l = []))
+          const l = lags.get(k) ?? []
+          if (l.length === 0) lags.set(k, l)
           l.push(Date.now() - e.version.wall)
         })
         nodes.push(node)
