@@ -41,6 +41,14 @@ export interface CacheOptions extends KeyspaceOptions {
   purgeInterval?: Duration
   /** Id of this node in versions. @default the libp2p peer id in a mesh, random otherwise */
   nodeId?: string
+  /**
+   * Directory for the node's identity (its peer id survives restarts) and periodic
+   * snapshots of its entries (a restarted node starts warm, then anti-entropy catches up).
+   * Mesh nodes only.
+   */
+  dataDir?: string
+  /** How often entries are snapshotted to `dataDir`. @default '5s' */
+  snapshotInterval?: Duration
   /** Mesh-only tuning: batching, timers, wire limits. */
   mesh?: MeshOptions
 }

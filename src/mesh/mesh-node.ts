@@ -6,6 +6,7 @@ import createDebug from 'debug'
 import type { Cache, MeshAttachment } from '../api/cache.js'
 import type { Keyspace } from '../api/keyspace.js'
 import { keyspaceReplica } from '../api/keyspace-replica.js'
+import { KEYSPACE_NAME_RE } from '../api/options.js'
 import { AckTimeoutError, InvalidMessageError } from '../errors.js'
 import { checkBatch } from '../replication/batch-check.js'
 import { decodeBatch, encodeBatch } from '../replication/batch-codec.js'
@@ -52,6 +53,13 @@ export interface MeshOptions {
   syncIntervalMs?: number
   /** Most entries one anti-entropy round trip carries. @default 5_000 */
   syncMaxEntries?: number
+  /**
+   * Open every keyspace a peer subscribes to (up to `maxFollowedKeyspaces`), as a headless
+   * node does: a sidecar serves whatever keyspaces its services use. @default false
+   */
+  followKeyspaces?: boolean
+  /** Most keyspaces `followKeyspaces` opens. @default 64 */
+  maxFollowedKeyspaces?: number
   /** Limits on replicated input. */
   limits?: Partial<WireLimits>
   /** Rewrites dialled addresses; set by the WAN simulator (`src/sim`), not by users. */
@@ -69,6 +77,8 @@ const MESH_DEFAULTS = {
   stopTimeoutMs: 3_000,
   syncIntervalMs: 5_000,
   syncMaxEntries: 5_000,
+  followKeyspaces: false,
+  maxFollowedKeyspaces: 64,
 }
 
 /** Counters of the replication path. */
@@ -126,6 +136,7 @@ export class MeshNode implements MeshAttachment {
   private flushTimer: NodeJS.Timeout | undefined
   private syncTimer: NodeJS.Timeout | undefined
   private lastFlushAt = Number.NEGATIVE_INFINITY
+  private readonly closeHooks: (() => void)[] = []
   private flushImmediate: NodeJS.Immediate | undefined
   private inflightBytes = 0
   private readonly inflight = new Set<Promise<unknown>>()
@@ -203,6 +214,22 @@ export class MeshNode implements MeshAttachment {
       if (p) p.connected = false
     })
     node.services.pubsub.addEventListener('message', (evt) => this.onMessage(evt.detail))
+    if (this.opts.followKeyspaces) {
+      node.services.pubsub.addEventListener('subscription-change', (evt) => {
+        for (const sub of evt.detail.subscriptions) {
+          const name = sub.subscribe ? keyspaceOf(sub.topic) : undefined
+          if (name === undefined || this.cache.keyspaces().has(name)) continue
+          if (
+            this.cache.keyspaces().size >= this.opts.maxFollowedKeyspaces ||
+            !KEYSPACE_NAME_RE.test(name)
+          )
+            continue
+          this.cache.keyspace(name)
+          // Writes made before we subscribed are repaired at once, not at the next sync tick.
+          void this.syncWith(evt.detail.peerId, name)
+        }
+      })
+    }
     for (const addr of bootstrap) {
       const ma = multiaddr(addr)
       const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
@@ -778,8 +805,14 @@ export class MeshNode implements MeshAttachment {
     }
   }
 
+  /** Registers work to do when the node closes, before the network stops (final snapshot). */
+  beforeClose(fn: () => void): void {
+    this.closeHooks.push(fn)
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
+    for (const fn of this.closeHooks) fn()
     this.flush()
     this.closed = true
     for (const t of this.timers) clearInterval(t)

@@ -1,8 +1,14 @@
+import createDebug from 'debug'
 import { Cache, type CacheOptions } from '../api/cache.js'
+import { parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
+import { loadOrCreateIdentity } from '../persist/identity.js'
+import { loadSnapshot, saveSnapshot } from '../persist/snapshot.js'
 import { createMeshLibp2p } from './libp2p-node.js'
 import { MeshNode } from './mesh-node.js'
 import { PeerGate } from './peer-gate.js'
+
+const log = createDebug('meshcache:persist')
 
 /**
  * Starts a cache that is a node of a mesh: builds libp2p, wires the mesh adapter,
@@ -24,12 +30,18 @@ export async function startMesh<V>(options: CacheOptions): Promise<Cache<V>> {
   }
   // Validate cache options before any socket is opened.
   void new Cache(options, 'validate').close()
+  const dataDir = options.dataDir
+  const snapshotMs = parseDuration(options.snapshotInterval ?? '5s', 'snapshotInterval')
+  if (snapshotMs < 100)
+    throw new InvalidOptionError(`snapshotInterval must be at least 100 ms, got ${snapshotMs}`)
+  const privateKey = dataDir === undefined ? undefined : await loadOrCreateIdentity(dataDir)
   const gate = new PeerGate()
   let node: Awaited<ReturnType<typeof createMeshLibp2p>>
   try {
     node = await createMeshLibp2p({
       listen,
       gate,
+      ...(privateKey ? { privateKey } : {}),
       ...(options.mesh?.dialRewrite ? { dialRewrite: options.mesh.dialRewrite } : {}),
     })
   } catch (cause) {
@@ -40,6 +52,25 @@ export async function startMesh<V>(options: CacheOptions): Promise<Cache<V>> {
   }
   const cache = new Cache<V>(options, node.peerId.toString())
   const mesh = new MeshNode(node, cache as Cache<unknown>, options.mesh ?? {}, gate)
+  if (dataDir !== undefined) {
+    loadSnapshot(cache as Cache<unknown>, dataDir)
+    const timer = setInterval(() => {
+      try {
+        saveSnapshot(cache as Cache<unknown>, dataDir)
+      } catch (err) {
+        log('snapshot failed: %s', (err as Error).message)
+      }
+    }, snapshotMs)
+    timer.unref()
+    mesh.beforeClose(() => {
+      clearInterval(timer)
+      try {
+        saveSnapshot(cache as Cache<unknown>, dataDir)
+      } catch (err) {
+        log('final snapshot failed: %s', (err as Error).message)
+      }
+    })
+  }
   cache.attachMesh(mesh)
   await mesh.start(peers)
   return cache

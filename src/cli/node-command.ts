@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs'
+import type { CacheOptions } from '../api/cache.js'
+import { createCache } from '../api/create-cache.js'
+import { InvalidOptionError } from '../errors.js'
+import { startHttpApi } from '../http/http-api.js'
+
+/** Flags of `meshcache node`, as commander parses them. */
+export interface NodeFlags {
+  region?: string
+  listen?: string[]
+  peer?: string[]
+  http?: string
+  dataDir?: string
+  maxEntries?: string
+  defaultTtl?: string
+  snapshotInterval?: string
+  config?: string
+  admin?: boolean
+}
+
+/** Settings of a headless node after flags, environment and config file are merged. */
+export interface NodeSettings {
+  region: string
+  listen: string[]
+  peers: string[]
+  http: { host: string; port: number }
+  dataDir?: string
+  maxEntries?: number
+  defaultTtl?: string
+  snapshotInterval?: string
+  admin: boolean
+}
+
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined
+
+/**
+ * Merges settings: flags win over environment variables (MESHCACHE_REGION, _LISTEN,
+ * _PEERS, _HTTP, _DATA_DIR, _MAX_ENTRIES, _DEFAULT_TTL, _SNAPSHOT_INTERVAL), which win over the JSON config file.
+ * @throws InvalidOptionError for malformed values
+ */
+export function resolveNodeSettings(
+  flags: NodeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): NodeSettings {
+  let file: Record<string, unknown> = {}
+  const configPath = flags.config ?? env.MESHCACHE_CONFIG
+  if (configPath) {
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
+    } catch (cause) {
+      throw new InvalidOptionError(
+        `cannot read config file ${configPath}: ${(cause as Error).message}`,
+        { cause },
+      )
+    }
+  }
+  const pick = <T>(
+    flag: T | undefined,
+    envValue: T | undefined,
+    fileValue: unknown,
+  ): T | undefined => flag ?? envValue ?? (fileValue as T | undefined)
+  const http = pick(flags.http, env.MESHCACHE_HTTP, file.http) ?? '127.0.0.1:8080'
+  const hm = /^(.+):(\d+)$/.exec(String(http))
+  if (!hm)
+    throw new InvalidOptionError(
+      `--http must be HOST:PORT, e.g. 127.0.0.1:8080, got ${String(http)}`,
+    )
+  const maxEntriesRaw = pick(flags.maxEntries, env.MESHCACHE_MAX_ENTRIES, file.maxEntries)
+  const maxEntries = maxEntriesRaw === undefined ? undefined : Number(maxEntriesRaw)
+  if (maxEntries !== undefined && (!Number.isSafeInteger(maxEntries) || maxEntries < 1)) {
+    throw new InvalidOptionError(
+      `--max-entries must be a positive integer, got ${String(maxEntriesRaw)}`,
+    )
+  }
+  const dataDir = pick(flags.dataDir, env.MESHCACHE_DATA_DIR, file.dataDir)
+  const defaultTtl = pick(flags.defaultTtl, env.MESHCACHE_DEFAULT_TTL, file.defaultTtl)
+  const snapshotInterval = pick(
+    flags.snapshotInterval,
+    env.MESHCACHE_SNAPSHOT_INTERVAL,
+    file.snapshotInterval,
+  )
+  return {
+    region: pick(flags.region, env.MESHCACHE_REGION, file.region) ?? 'local',
+    listen: pick(flags.listen, list(env.MESHCACHE_LISTEN), file.listen) ?? [
+      '/ip4/127.0.0.1/tcp/7946',
+    ],
+    peers: pick(flags.peer, list(env.MESHCACHE_PEERS), file.peers) ?? [],
+    http: { host: hm[1]!, port: Number(hm[2]) },
+    ...(dataDir ? { dataDir: String(dataDir) } : {}),
+    ...(maxEntries ? { maxEntries } : {}),
+    ...(defaultTtl ? { defaultTtl: String(defaultTtl) } : {}),
+    ...(snapshotInterval ? { snapshotInterval: String(snapshotInterval) } : {}),
+    admin: flags.admin ?? (env.MESHCACHE_ADMIN === '1' || file.admin === true),
+  }
+}
+
+/** Runs a headless node with its HTTP API until SIGINT/SIGTERM; then flushes and stops. */
+export async function runNode(
+  settings: NodeSettings,
+  print: (line: string) => void = console.log,
+): Promise<void> {
+  const options: CacheOptions = {
+    region: settings.region,
+    listen: settings.listen,
+    peers: settings.peers,
+    ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
+    ...(settings.maxEntries ? { maxEntries: settings.maxEntries } : {}),
+    ...(settings.defaultTtl ? { defaultTtl: settings.defaultTtl } : {}),
+    ...(settings.snapshotInterval ? { snapshotInterval: settings.snapshotInterval } : {}),
+    // A sidecar serves whatever keyspaces its services use, on every node.
+    mesh: { followKeyspaces: true },
+  }
+  const cache = await createCache(options)
+  const api = await startHttpApi(cache, { ...settings.http, admin: settings.admin })
+  print(`meshcache node ${cache.nodeId} in region ${cache.region}`)
+  for (const a of cache.addresses()) print(`listening ${a}`)
+  print(`http ${api.url}`)
+  print(
+    `ready ${JSON.stringify({ peerId: cache.nodeId, region: cache.region, addresses: cache.addresses(), http: api.url })}`,
+  )
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  print('stopping: flushing pending writes')
+  await api.close()
+  await cache.close()
+}

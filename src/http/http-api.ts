@@ -1,0 +1,238 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Cache } from '../api/cache.js'
+import { checkKeyspaceName } from '../api/options.js'
+import { formatVersion } from '../clock/version.js'
+import { MeshcacheError } from '../errors.js'
+import type { MeshNode } from '../mesh/mesh-node.js'
+import { msgpack } from '../replication/value-codec.js'
+import { cacheMetrics } from './metrics.js'
+
+/** Options of {@link startHttpApi}. */
+export interface HttpApiOptions {
+  /** Interface to bind. @default '127.0.0.1' */
+  host?: string
+  /** Port; 0 picks a free one. @default 8080 */
+  port?: number
+  /** Largest request body, bytes; larger ones get 413 before being read in full. @default 1_100_000 */
+  maxBodyBytes?: number
+  /** Most keyspaces HTTP clients may open. @default 64 */
+  maxKeyspaces?: number
+  /** Serve `POST /admin/block` and `/admin/unblock` (partitions for tests and drills). @default false */
+  admin?: boolean
+}
+
+/** A running HTTP API. */
+export interface HttpApi {
+  server: Server
+  /** `http://host:port` */
+  url: string
+  close(): Promise<void>
+}
+
+const STATUS_OF: Record<string, number> = {
+  ERR_INVALID_KEY: 400,
+  ERR_INVALID_OPTION: 400,
+  ERR_UNENCODABLE_VALUE: 400,
+  ERR_VALUE_TOO_LARGE: 413,
+  ERR_CACHE_CLOSED: 503,
+  ERR_ACK_TIMEOUT: 504,
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text =
+    body === undefined
+      ? ''
+      : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+  res.writeHead(status, { 'content-type': 'application/json', ...headers })
+  res.end(text)
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > max)
+    throw new HttpError(413, 'ERR_BODY_TOO_LARGE', `body of ${declared} bytes is over ${max}`)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > max) throw new HttpError(413, 'ERR_BODY_TOO_LARGE', `body is over ${max} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+function decodeBody(req: IncomingMessage, body: Buffer): unknown {
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim()
+  try {
+    if (type === 'application/msgpack' || type === 'application/x-msgpack')
+      return msgpack.unpack(body)
+    if (type === 'application/json' || type === 'text/json')
+      return JSON.parse(body.toString('utf8'))
+  } catch {
+    throw new HttpError(400, 'ERR_BAD_BODY', `body is not valid ${type}`)
+  }
+  throw new HttpError(
+    415,
+    'ERR_UNSUPPORTED_MEDIA_TYPE',
+    'send application/json or application/msgpack',
+  )
+}
+
+/**
+ * Serves a cache over HTTP for services in other languages (a sidecar):
+ * `GET/PUT/DELETE /v1/:keyspace/:key`, `GET /status`, `GET /metrics` (Prometheus).
+ * Bad requests get 4xx with `{ error, message }`; nothing a client sends crashes the node.
+ */
+export async function startHttpApi(
+  cache: Cache<unknown>,
+  options: HttpApiOptions = {},
+): Promise<HttpApi> {
+  const maxBody = options.maxBodyBytes ?? 1_100_000
+  const maxKeyspaces = options.maxKeyspaces ?? 64
+  const registry = cacheMetrics(cache)
+
+  const keyspace = (name: string, create: boolean) => {
+    try {
+      checkKeyspaceName(name)
+    } catch (err) {
+      throw new HttpError(400, 'ERR_INVALID_KEYSPACE', (err as Error).message)
+    }
+    const open = cache.keyspaces().get(name)
+    if (open) return open
+    if (!create) return undefined
+    if (cache.keyspaces().size >= maxKeyspaces) {
+      throw new HttpError(
+        429,
+        'ERR_TOO_MANY_KEYSPACES',
+        `at most ${maxKeyspaces} keyspaces may be opened over HTTP`,
+      )
+    }
+    return cache.keyspace(name)
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const path = url.pathname
+    if (path === '/status' && req.method === 'GET') return send(res, 200, cache.stats())
+    if (path === '/metrics' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': registry.contentType })
+      return res.end(await registry.metrics())
+    }
+    if (
+      options.admin &&
+      req.method === 'POST' &&
+      (path === '/admin/block' || path === '/admin/unblock')
+    ) {
+      const mesh = cache.meshNode as MeshNode | undefined
+      if (!mesh) throw new HttpError(409, 'ERR_NO_MESH', 'this node is not part of a mesh')
+      const body = decodeBody(req, await readBody(req, maxBody)) as { peers?: unknown }
+      const peers = Array.isArray(body?.peers)
+        ? body.peers.filter((p): p is string => typeof p === 'string')
+        : undefined
+      if (path === '/admin/block') await mesh.block(peers ?? [])
+      else mesh.unblock(peers)
+      return send(res, 200, { blocked: mesh.gate.blockedPeers })
+    }
+    const m = /^\/v1\/([^/]+)\/(.+)$/.exec(path)
+    if (!m)
+      throw new HttpError(404, 'ERR_NOT_FOUND', 'routes: /v1/:keyspace/:key, /status, /metrics')
+    const name = decodeURIComponent(m[1]!)
+    const key = decodeURIComponent(m[2]!)
+    switch (req.method) {
+      case 'GET': {
+        const ks = keyspace(name, url.searchParams.get('fetch') === 'nearest')
+        let entry = ks?.entry(key)
+        if (
+          entry === undefined &&
+          ks !== undefined &&
+          url.searchParams.get('fetch') === 'nearest'
+        ) {
+          await ks.fetch(key)
+          entry = ks.entry(key)
+        }
+        if (ks === undefined || entry === undefined) {
+          return send(res, 404, {
+            error: 'ERR_NOT_FOUND',
+            message: `no live value for ${name}/${key}`,
+          })
+        }
+        ks.get(key) // counts the hit and refreshes recency
+        const headers = {
+          'x-version': formatVersion(entry.version),
+          'x-expires-at': String(entry.expiresAt),
+        }
+        if ((req.headers.accept ?? '').includes('msgpack')) {
+          res.writeHead(200, { 'content-type': 'application/msgpack', ...headers })
+          return res.end(msgpack.pack(entry.value))
+        }
+        return send(res, 200, entry.value, headers)
+      }
+      case 'PUT': {
+        const ks = keyspace(name, true)!
+        const value = decodeBody(req, await readBody(req, maxBody))
+        const ttl = url.searchParams.get('ttl') ?? (req.headers['x-ttl'] as string | undefined)
+        const ack = url.searchParams.get('ack') ?? undefined
+        const version = await ks.set(key, value, {
+          ...(ttl ? { ttl: /^\d+$/.test(ttl) ? Number(ttl) : ttl } : {}),
+          ...(ack ? { ack: ack as 'local' } : {}),
+        })
+        return send(
+          res,
+          200,
+          { version: formatVersion(version) },
+          { 'x-version': formatVersion(version) },
+        )
+      }
+      case 'DELETE': {
+        const ks = keyspace(name, true)!
+        return send(res, 200, { deleted: await ks.delete(key) })
+      }
+      default:
+        throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', 'use GET, PUT or DELETE')
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) return res.destroy()
+      if (err instanceof HttpError)
+        return send(res, err.status, { error: err.code, message: err.message })
+      if (err instanceof MeshcacheError) {
+        return send(res, STATUS_OF[err.code] ?? 400, { error: err.code, message: err.message })
+      }
+      send(res, 500, { error: 'ERR_INTERNAL', message: (err as Error)?.message ?? String(err) })
+    })
+  })
+  server.headersTimeout = 10_000
+  server.requestTimeout = 30_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve())
+  })
+  const addr = server.address() as AddressInfo
+  return {
+    server,
+    url: `http://${addr.address}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}

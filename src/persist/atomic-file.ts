@@ -1,0 +1,28 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/**
+ * Writes `data` to `file` crash-safely: write a temporary file, fsync it, rename it over
+ * the target, fsync the directory. A crash at any point leaves the old file or the new
+ * one, never a torn one.
+ */
+export function writeFileAtomic(file: string, data: Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true })
+  const tmp = `${file}.tmp-${process.pid}`
+  const fd = openSync(tmp, 'w', 0o600)
+  try {
+    let off = 0
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, file)
+  try {
+    const dfd = openSync(dirname(file), 'r')
+    fsyncSync(dfd)
+    closeSync(dfd)
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic.
+  }
+}
