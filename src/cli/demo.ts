@@ -92,9 +92,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     )
 
     const write = async (node: Cache<unknown>, key: string, del: boolean) => {
-      const version = del
-        ? (await node.delete(key), node.keyspace('default').index.get(key)!.version)
-        : await node.set(key, { from: node.region, at: Date.now() })
+      let version: Version
+      if (del) {
+        await node.delete(key)
+        version = node.keyspace('default').index.get(key)!.version
+      } else {
+        version = await node.set(key, { from: node.region, at: Date.now() })
+      }
       const prev = newest.get(key)
       if (prev === undefined || compareVersions(version, prev.version) > 0)
         newest.set(key, { version, deleted: del })
