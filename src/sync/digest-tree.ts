@@ -15,20 +15,16 @@ const BITS = 4
  */
 export class DigestTree {
   readonly depth: number
-  private readonly hi: Uint32Array[]
-  private readonly lo: Uint32Array[]
+  /** Per level, [hi, lo] pairs interleaved: one cache line per update and level. */
+  private readonly levels: Uint32Array[]
 
   constructor(depth: number) {
     if (!Number.isInteger(depth) || depth < 1 || depth > 6) {
       throw new InvalidOptionError(`digest tree depth must be 1..6, got ${depth}`)
     }
     this.depth = depth
-    this.hi = []
-    this.lo = []
-    for (let l = 0; l <= depth; l++) {
-      this.hi.push(new Uint32Array(FANOUT ** l))
-      this.lo.push(new Uint32Array(FANOUT ** l))
-    }
+    this.levels = []
+    for (let l = 0; l <= depth; l++) this.levels.push(new Uint32Array(2 * FANOUT ** l))
   }
 
   /** Leaf of a key, from its key hash (32 bits): the top `4 * depth` bits. */
@@ -40,23 +36,25 @@ export class DigestTree {
   toggle(leaf: number, hi: number, lo: number): void {
     let idx = leaf
     for (let l = this.depth; l >= 0; l--) {
-      this.hi[l]![idx]! ^= hi
-      this.lo[l]![idx]! ^= lo
+      const level = this.levels[l]!
+      level[2 * idx]! ^= hi
+      level[2 * idx + 1]! ^= lo
       idx >>>= BITS
     }
   }
 
   /** Digest of node `index` at `level`, as [hi, lo]. */
   digest(level: number, index: number): [number, number] {
-    return [this.hi[level]![index]!, this.lo[level]![index]!]
+    const l = this.levels[level]!
+    return [l[2 * index]!, l[2 * index + 1]!]
   }
 
   /** Digests of the 16 children of node `index` at `level` (level < depth). */
   children(level: number, index: number): [number, number][] {
     const out: [number, number][] = []
     const base = index * FANOUT
-    for (let c = 0; c < FANOUT; c++)
-      out.push([this.hi[level + 1]![base + c]!, this.lo[level + 1]![base + c]!])
+    const l = this.levels[level + 1]!
+    for (let c = 0; c < FANOUT; c++) out.push([l[2 * (base + c)]!, l[2 * (base + c) + 1]!])
     return out
   }
 

@@ -2,6 +2,9 @@ import { compareVersions, type Version } from '../clock/version.js'
 import { DigestTree } from './digest-tree.js'
 import { hash64, versionHash } from './hash.js'
 
+type Mutable<T> = { -readonly [P in keyof T]: T[P] }
+type MutableIndexEntry = Mutable<IndexEntry>
+
 /** What the index remembers of a key: enough to tell which replica is newer. */
 export interface IndexEntry {
   readonly version: Version
@@ -51,30 +54,25 @@ export class VersionIndex {
     return this.entries.get(key)
   }
 
-  /** Records that `key` is at `version` (newer than what was known; the caller checked). */
+  /** Records that `key` is at `version` (ignored unless newer than what is known). */
   record(key: string, version: Version, expiresAt: number, tombstone: boolean): void {
-    const old = this.entries.get(key)
+    const old = this.entries.get(key) as MutableIndexEntry | undefined
     if (old !== undefined) {
+      // Updated in place: no allocation and no map write on the write path.
       if (compareVersions(version, old.version) <= 0) return
       this.tree.toggle(old.leaf, old.hi, old.lo)
-      this.entries.delete(key) // re-insert: Map order is write order, oldest first
+      const [hi, lo] = versionHash(old.keyHash, old.keyHash2, version.wall, version.logical, version.node, tombstone)
+      old.version = version
+      old.expiresAt = expiresAt
+      old.forgetAt = version.wall + this.retainMs
+      old.tombstone = tombstone
+      old.hi = hi
+      old.lo = lo
+      this.tree.toggle(old.leaf, hi, lo)
+      return
     }
-    let keyHash: number
-    let keyHash2: number
-    if (old !== undefined) {
-      keyHash = old.keyHash
-      keyHash2 = old.keyHash2
-    } else {
-      ;[keyHash, keyHash2] = hash64(key)
-    }
-    const [hi, lo] = versionHash(
-      keyHash,
-      keyHash2,
-      version.wall,
-      version.logical,
-      version.node,
-      tombstone,
-    )
+    const [keyHash, keyHash2] = hash64(key)
+    const [hi, lo] = versionHash(keyHash, keyHash2, version.wall, version.logical, version.node, tombstone)
     const leaf = this.tree.leafOf(keyHash)
     this.entries.set(key, {
       version,
@@ -89,6 +87,7 @@ export class VersionIndex {
     })
     this.tree.toggle(leaf, hi, lo)
     if (this.entries.size > this.maxKeys) {
+      // Past the bound the first-recorded key goes (Map order is insertion order).
       const oldest = this.entries.keys().next().value as string
       this.forget(oldest)
     }

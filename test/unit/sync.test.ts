@@ -83,7 +83,7 @@ describe('DigestTree and VersionIndex', () => {
     expect(idx.tree.digest(0, 0)).toEqual(before)
   })
 
-  it('stays within maxKeys by forgetting the longest-unwritten keys', () => {
+  it('stays within maxKeys by forgetting the first-recorded keys', () => {
     const idx = new VersionIndex(3, 1e15, 2)
     for (const [i, k] of ['a', 'b', 'c', 'd'].entries())
       idx.record(k, { wall: i, logical: 0, node: 'n' }, 1e15, false)
