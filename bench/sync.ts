@@ -81,4 +81,8 @@ for (const n of SIZES) {
   await a.close()
   await b.close()
 }
-report('bench:sync — two replicas, d differing keys (last session confirms equality: 1 round trip)', rows, 'bench/results/sync.json')
+report(
+  'bench:sync — two replicas, d differing keys (last session confirms equality: 1 round trip)',
+  rows,
+  'bench/results/sync.json',
+)

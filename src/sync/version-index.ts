@@ -61,7 +61,14 @@ export class VersionIndex {
       // Updated in place: no allocation and no map write on the write path.
       if (compareVersions(version, old.version) <= 0) return
       this.tree.toggle(old.leaf, old.hi, old.lo)
-      const [hi, lo] = versionHash(old.keyHash, old.keyHash2, version.wall, version.logical, version.node, tombstone)
+      const [hi, lo] = versionHash(
+        old.keyHash,
+        old.keyHash2,
+        version.wall,
+        version.logical,
+        version.node,
+        tombstone,
+      )
       old.version = version
       old.expiresAt = expiresAt
       old.forgetAt = version.wall + this.retainMs
@@ -72,7 +79,14 @@ export class VersionIndex {
       return
     }
     const [keyHash, keyHash2] = hash64(key)
-    const [hi, lo] = versionHash(keyHash, keyHash2, version.wall, version.logical, version.node, tombstone)
+    const [hi, lo] = versionHash(
+      keyHash,
+      keyHash2,
+      version.wall,
+      version.logical,
+      version.node,
+      tombstone,
+    )
     const leaf = this.tree.leafOf(keyHash)
     this.entries.set(key, {
       version,

@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { AckTimeoutError } from '../../src/errors.js'
+import { startSimNode } from '../../src/sim/sim-node.js'
+import { WanSim } from '../../src/sim/wan-sim.js'
+import { entrySize } from '../../src/store/entry.js'
+import { meshOf } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
+
+let sim: WanSim
+const nodes: Cache<unknown>[] = []
+afterEach(async () => {
+  await Promise.allSettled(nodes.splice(0).map((n) => n.close()))
+  await sim?.close()
+})
+
+async function start(region: string, n: number, peers: string[] = []) {
+  const c = await startSimNode(sim, region, n, { peers })
+  nodes.push(c)
+  return c
+}
+
+/** Puts a value into one node's store only (no replication), as if only it had loaded it. */
+function holdLocally(node: Cache<unknown>, key: string, value: string) {
+  const version = node.clock.now()
+  node
+    .keyspace('default')
+    .applyRemote(key, {
+      value,
+      version,
+      expiresAt: Date.now() + 60_000,
+      tombstone: false,
+      size: entrySize(key, 8),
+    })
+}
+
+describe('locality and acks across the simulated WAN', () => {
+  it('a miss is served by the same-region peer, and by the far one when the near one is cut off', async () => {
+    sim = new WanSim()
+    const asker = await start('eu-west', 1)
+    const near = await start('eu-west', 2, [asker.addresses()[0]!])
+    const far = await start('us-east', 1, [asker.addresses()[0]!])
+    await waitFor(
+      () => [asker, near, far].every((n) => meshOf(n).peers.ranked().length === 2),
+      'full mesh',
+    )
+    holdLocally(near, 'k1', 'from-near')
+    holdLocally(far, 'k1', 'from-far')
+    let loads = 0
+    expect(await asker.fetch('k1', { load: () => `loaded-${++loads}` })).toBe('from-near')
+    expect(loads).toBe(0)
+    expect(asker.get('k1')).toBe('from-near') // stored locally with its original version
+    expect(asker.keyspace('default').entry('k1')!.version.node).toBe(near.nodeId)
+
+    holdLocally(near, 'k2', 'from-near')
+    holdLocally(far, 'k2', 'from-far')
+    await meshOf(asker).block([near.nodeId])
+    await meshOf(near).block([asker.nodeId])
+    expect(await asker.fetch('k2', { load: () => `loaded-${++loads}` })).toBe('from-far')
+
+    expect(await asker.fetch('k3', { load: () => `loaded-${++loads}` })).toBe('loaded-1')
+    expect(loads).toBe(1)
+  })
+
+  it("ack: 'quorum' resolves once a majority of regions applied the write, and rejects when they are cut off", async () => {
+    sim = new WanSim()
+    const us = await start('us-east', 1)
+    const eu = await start('eu-west', 1, [us.addresses()[0]!])
+    const ap = await start('ap-south', 1, [us.addresses()[0]!])
+    await waitFor(
+      () => [us, eu, ap].every((n) => meshOf(n).peers.ranked().length === 2),
+      'full mesh',
+    )
+    const t0 = Date.now()
+    await us.set('order:7', { total: 42 }, { ack: 'quorum' })
+    const took = Date.now() - t0
+    // A majority of three regions is two: us-east plus the nearest other (eu-west, 40 ms away).
+    expect(eu.get('order:7')).toEqual({ total: 42 })
+    expect(took).toBeGreaterThanOrEqual(80) // at least one round trip to eu-west
+    await us.set('peer-acked', 1, { ack: 'peer' })
+    expect(eu.has('peer-acked') || ap.has('peer-acked')).toBe(true)
+
+    sim.isolate('us-east')
+    const err = await us.set('lonely', 1, { ack: 'quorum', ackTimeout: 500 }).catch((e) => e)
+    expect(err).toBeInstanceOf(AckTimeoutError)
+    expect(err.code).toBe('ERR_ACK_TIMEOUT')
+    expect(err.acknowledged).toEqual([])
+    expect(err.required).toBe(1)
+    expect(us.get('lonely')).toBe(1) // the local write stands
+  })
+})
