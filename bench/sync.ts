@@ -30,7 +30,7 @@ for (const n of SIZES) {
     kb.applyRemote(`key:${i}`, ka.store.peek(`key:${i}`)!)
   }
   b.clock.update(a.clock.peek())
-  const rejects = { drift: 0, badValue: 0 }
+  const rejects = { drift: 0, badValue: 0, notAllowed: 0 }
   const ra = keyspaceReplica(ka, a.clock, rejects)
   const rb = keyspaceReplica(kb, b.clock, rejects)
   let round = 0

@@ -35,6 +35,13 @@ export interface CacheOptions extends KeyspaceOptions {
   listen?: string[]
   /** Bootstrap peers' multiaddrs (with `/p2p/<peer id>`). */
   peers?: string[]
+  /**
+   * Pre-shared network key (libp2p pnet swarm key text, from `meshcache keygen`): nodes
+   * without it cannot connect at all. Links are Noise-encrypted either way.
+   */
+  networkKey?: string | Uint8Array
+  /** Peer ids allowed to connect; others are refused at connection time. @default everyone (with the network key) */
+  allowPeers?: string[]
   /** Largest amount a remote write's clock may run ahead of ours; later ones are rejected. @default '1m' */
   maxClockDrift?: Duration
   /** How often expired entries are swept from memory (reads never return them anyway). @default '5s' */
@@ -117,7 +124,8 @@ export class Cache<V = unknown> {
     const purgeMs = parseDuration(options.purgeInterval ?? '5s', 'purgeInterval')
     if (purgeMs < 10)
       throw new InvalidOptionError(`purgeInterval must be at least 10 ms, got ${purgeMs}`)
-    const { maxEntries, maxBytes, defaultTtl, maxTtl, maxKeyLength, maxValueBytes } = options
+    const { maxEntries, maxBytes, defaultTtl, maxTtl, maxKeyLength, maxValueBytes, maxIndexKeys } =
+      options
     this.defaults = stripUndefined({
       maxEntries,
       maxBytes,
@@ -125,6 +133,7 @@ export class Cache<V = unknown> {
       maxTtl,
       maxKeyLength,
       maxValueBytes,
+      maxIndexKeys,
     })
     // Validate the cache-wide defaults now, so a bad option fails at createCache().
     resolveKeyspaceOptions(this.defaults)

@@ -10,6 +10,8 @@ import type { Keyspace } from './keyspace.js'
 export interface ReplicaRejects {
   drift: number
   badValue: number
+  /** Writes by nodes outside the allowlist. */
+  notAllowed: number
 }
 
 /**
@@ -21,6 +23,7 @@ export function keyspaceReplica(
   clock: HybridClock,
   rejects: ReplicaRejects,
   peerRegion = 'unknown',
+  admits: (node: string) => boolean = () => true,
 ): SyncReplica {
   return {
     index: ks.index,
@@ -39,6 +42,10 @@ export function keyspaceReplica(
       let changed = 0
       for (const [key, wall, logical, node, expiresAt, kind, value] of entries) {
         const version = { wall, logical, node }
+        if (!admits(node)) {
+          rejects.notAllowed++
+          continue
+        }
         if (!clock.accepts(version)) {
           rejects.drift++
           continue

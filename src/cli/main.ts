@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander'
 import { MeshcacheError } from '../errors.js'
+import { createNetworkKey } from '../mesh/network-key.js'
 import { runDemo } from './demo.js'
 import { type NodeFlags, resolveNodeSettings, runNode } from './node-command.js'
 import { runStatus } from './status-command.js'
@@ -47,11 +48,23 @@ program
     '--snapshot-interval <duration>',
     "how often entries are saved to --data-dir (default '5s')",
   )
+  .option(
+    '--network-key-file <file>',
+    'pre-shared key from `meshcache keygen`: only nodes holding it can connect (env MESHCACHE_NETWORK_KEY_FILE)',
+  )
+  .option('--allow-peer <peer id>', 'only these peers may connect, repeatable', collect)
   .option('--config <file>', 'JSON file with the same settings (flags and env win)')
   .addOption(new Option('--admin', 'serve POST /admin/block and /admin/unblock (partition drills)'))
   .action(async (flags: NodeFlags) => {
     await runNode(resolveNodeSettings(flags))
     process.exit(0)
+  })
+
+program
+  .command('keygen')
+  .description('print a new network key (libp2p pnet); nodes started with it form a private mesh')
+  .action(() => {
+    process.stdout.write(createNetworkKey())
   })
 
 program

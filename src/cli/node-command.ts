@@ -14,6 +14,8 @@ export interface NodeFlags {
   maxEntries?: string
   defaultTtl?: string
   snapshotInterval?: string
+  networkKeyFile?: string
+  allowPeer?: string[]
   config?: string
   admin?: boolean
 }
@@ -28,6 +30,8 @@ export interface NodeSettings {
   maxEntries?: number
   defaultTtl?: string
   snapshotInterval?: string
+  networkKey?: string
+  allowPeers?: string[]
   admin: boolean
 }
 
@@ -80,6 +84,19 @@ export function resolveNodeSettings(
   }
   const dataDir = pick(flags.dataDir, env.MESHCACHE_DATA_DIR, file.dataDir)
   const defaultTtl = pick(flags.defaultTtl, env.MESHCACHE_DEFAULT_TTL, file.defaultTtl)
+  const keyFile = pick(flags.networkKeyFile, env.MESHCACHE_NETWORK_KEY_FILE, file.networkKeyFile)
+  let networkKey: string | undefined
+  if (keyFile) {
+    try {
+      networkKey = readFileSync(String(keyFile), 'utf8')
+    } catch (cause) {
+      throw new InvalidOptionError(
+        `cannot read network key file ${String(keyFile)}: ${(cause as Error).message}`,
+        { cause },
+      )
+    }
+  }
+  const allowPeers = pick(flags.allowPeer, list(env.MESHCACHE_ALLOW_PEERS), file.allowPeers)
   const snapshotInterval = pick(
     flags.snapshotInterval,
     env.MESHCACHE_SNAPSHOT_INTERVAL,
@@ -96,6 +113,8 @@ export function resolveNodeSettings(
     ...(maxEntries ? { maxEntries } : {}),
     ...(defaultTtl ? { defaultTtl: String(defaultTtl) } : {}),
     ...(snapshotInterval ? { snapshotInterval: String(snapshotInterval) } : {}),
+    ...(networkKey ? { networkKey } : {}),
+    ...(allowPeers ? { allowPeers } : {}),
     admin: flags.admin ?? (env.MESHCACHE_ADMIN === '1' || file.admin === true),
   }
 }
@@ -113,6 +132,8 @@ export async function runNode(
     ...(settings.maxEntries ? { maxEntries: settings.maxEntries } : {}),
     ...(settings.defaultTtl ? { defaultTtl: settings.defaultTtl } : {}),
     ...(settings.snapshotInterval ? { snapshotInterval: settings.snapshotInterval } : {}),
+    ...(settings.networkKey ? { networkKey: settings.networkKey } : {}),
+    ...(settings.allowPeers ? { allowPeers: settings.allowPeers } : {}),
     // A sidecar serves whatever keyspaces its services use, on every node.
     mesh: { followKeyspaces: true },
   }

@@ -4,6 +4,7 @@ import { type GossipSub, gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { type Ping, ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -28,6 +29,8 @@ export interface MeshLibp2pOptions {
   gate?: PeerGate
   /** Rewrites every dialled address (the WAN simulator routes dials through its proxies). */
   dialRewrite?: (ma: Multiaddr) => Multiaddr
+  /** Pre-shared key (libp2p pnet swarm key text): only nodes holding it can connect at all. */
+  networkKey?: Uint8Array
 }
 
 /** TCP whose dials go through `rewrite` first. */
@@ -51,6 +54,9 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen },
     ...(options.gate ? { connectionGater: options.gate.gater() } : {}),
+    ...(options.networkKey
+      ? { connectionProtector: preSharedKey({ psk: options.networkKey }) }
+      : {}),
     transports: [options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

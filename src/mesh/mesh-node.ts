@@ -164,7 +164,7 @@ export class MeshNode implements MeshAttachment {
     syncBytesOut: 0,
     syncBytesIn: 0,
   }
-  private readonly syncRejects = { drift: 0, badValue: 0 }
+  private readonly syncRejects = { drift: 0, badValue: 0, notAllowed: 0 }
   private readonly syncing = new Set<string>()
   /** Who may connect; `block`/`unblock` cut peers off at run time. */
   readonly gate: PeerGate
@@ -359,6 +359,11 @@ export class MeshNode implements MeshAttachment {
       log('rejected batch from %s: %s', msg.from, why)
       return TopicValidatorResult.Reject
     }
+    // With an allowlist, writes of non-members are refused even when a member relays them.
+    if (!this.gate.admits(batch.origin)) {
+      this.reject('not-allowed')
+      return TopicValidatorResult.Reject
+    }
     this.decoded.set(msg, batch)
     return TopicValidatorResult.Accept
   }
@@ -483,6 +488,7 @@ export class MeshNode implements MeshAttachment {
       p.connected = connected.has(p.id)
       if (p.connected || p.id === this.self || p.addrs.length === 0 || this.dialing.has(p.id))
         continue
+      if (this.gate.denies(p.id)) continue
       this.dialing.add(p.id)
       const addrs = p.addrs.map((a) => multiaddr(a))
       this.node
@@ -526,7 +532,7 @@ export class MeshNode implements MeshAttachment {
     if (ks === undefined) return { t: 'unknown-keyspace' }
     const region = this.peers.get(from.toString())?.region
     return respond(
-      keyspaceReplica(ks, this.cache.clock, this.syncRejects, region),
+      keyspaceReplica(ks, this.cache.clock, this.syncRejects, region, (n) => this.gate.admits(n)),
       req,
       this.opts.syncMaxEntries,
     )
@@ -549,6 +555,7 @@ export class MeshNode implements MeshAttachment {
         this.cache.clock,
         this.syncRejects,
         this.peers.get(peer.toString())?.region,
+        (n) => this.gate.admits(n),
       )
       const call = async (req: SyncRequest) =>
         (await request(this.node, peer, PROTOCOLS.sync, req, 10_000, bytes)) as SyncResponse
@@ -676,6 +683,8 @@ export class MeshNode implements MeshAttachment {
                 const { entry } = fromWireEntry(res, this.limits)
                 if (!this.cache.clock.accepts(entry.version))
                   throw new InvalidMessageError('get: clock drift')
+                if (!this.gate.admits(entry.version.node))
+                  throw new InvalidMessageError('get: writer not allowed')
                 this.cache.clock.update(entry.version)
                 this.counters.lookupHits++
                 finish(entry)
@@ -797,10 +806,16 @@ export class MeshNode implements MeshAttachment {
       })),
       replication: {
         ...this.counters,
-        rejected: { ...this.counters.rejected },
+        rejected: {
+          ...this.counters.rejected,
+          syncDrift: this.syncRejects.drift,
+          syncBadValue: this.syncRejects.badValue,
+          syncNotAllowed: this.syncRejects.notAllowed,
+        },
         inflightBytes: this.inflightBytes,
         queued: this.batcher.size,
       },
+      blockedPeers: this.gate.blockedPeers,
       lagByRegion: lag,
     }
   }

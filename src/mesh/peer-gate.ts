@@ -19,6 +19,11 @@ export class PeerGate {
     return this.blocked.has(id) || (this.allow !== undefined && !this.allow.has(id))
   }
 
+  /** True when `peer` is a member by the allowlist (everyone without one); blocks do not matter. */
+  admits(peer: string): boolean {
+    return this.allow === undefined || this.allow.has(peer)
+  }
+
   block(ids: Iterable<string>): void {
     for (const id of ids) this.blocked.add(id)
   }

@@ -6,6 +6,7 @@ import { loadOrCreateIdentity } from '../persist/identity.js'
 import { loadSnapshot, saveSnapshot } from '../persist/snapshot.js'
 import { createMeshLibp2p } from './libp2p-node.js'
 import { MeshNode } from './mesh-node.js'
+import { parseNetworkKey } from './network-key.js'
 import { PeerGate } from './peer-gate.js'
 
 const log = createDebug('meshcache:persist')
@@ -35,13 +36,22 @@ export async function startMesh<V>(options: CacheOptions): Promise<Cache<V>> {
   if (snapshotMs < 100)
     throw new InvalidOptionError(`snapshotInterval must be at least 100 ms, got ${snapshotMs}`)
   const privateKey = dataDir === undefined ? undefined : await loadOrCreateIdentity(dataDir)
-  const gate = new PeerGate()
+  const networkKey =
+    options.networkKey === undefined ? undefined : parseNetworkKey(options.networkKey)
+  if (
+    options.allowPeers !== undefined &&
+    !(Array.isArray(options.allowPeers) && options.allowPeers.every((p) => typeof p === 'string'))
+  ) {
+    throw new InvalidOptionError('allowPeers must be an array of peer id strings')
+  }
+  const gate = new PeerGate(options.allowPeers)
   let node: Awaited<ReturnType<typeof createMeshLibp2p>>
   try {
     node = await createMeshLibp2p({
       listen,
       gate,
       ...(privateKey ? { privateKey } : {}),
+      ...(networkKey ? { networkKey } : {}),
       ...(options.mesh?.dialRewrite ? { dialRewrite: options.mesh.dialRewrite } : {}),
     })
   } catch (cause) {

@@ -23,15 +23,13 @@ async function start(region: string, n: number, peers: string[] = []) {
 /** Puts a value into one node's store only (no replication), as if only it had loaded it. */
 function holdLocally(node: Cache<unknown>, key: string, value: string) {
   const version = node.clock.now()
-  node
-    .keyspace('default')
-    .applyRemote(key, {
-      value,
-      version,
-      expiresAt: Date.now() + 60_000,
-      tombstone: false,
-      size: entrySize(key, 8),
-    })
+  node.keyspace('default').applyRemote(key, {
+    value,
+    version,
+    expiresAt: Date.now() + 60_000,
+    tombstone: false,
+    size: entrySize(key, 8),
+  })
 }
 
 describe('locality and acks across the simulated WAN', () => {

@@ -206,3 +206,18 @@ describe('parseDuration', () => {
     expect(() => parseDuration(Number.NaN, 'x')).toThrow(InvalidOptionError)
   })
 })
+
+describe('options reach every keyspace', () => {
+  it('cache-level limits are the defaults of each keyspace and can be overridden', async () => {
+    const cache = await make({ maxEntries: 7, maxIndexKeys: 21, defaultTtl: '1m' })
+    const ks = cache.keyspace('other')
+    expect(ks.options).toMatchObject({ maxEntries: 7, maxIndexKeys: 21, defaultTtl: 60_000 })
+    expect(ks.index.maxKeys).toBe(21)
+    expect(cache.keyspace('third', { maxEntries: 3 }).options).toMatchObject({
+      maxEntries: 3,
+      maxIndexKeys: 21,
+    })
+    const plain = await make({ maxEntries: 5 })
+    expect(plain.keyspace('x').options.maxIndexKeys).toBe(10) // 2 x maxEntries by default
+  })
+})

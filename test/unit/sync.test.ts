@@ -19,7 +19,7 @@ afterEach(() => {
 
 /** Runs one session from a to b through msgpack, as the wire would; counts bytes. */
 async function session(a: Cache<unknown>, b: Cache<unknown>, ks = 'default', maxEntries?: number) {
-  const rejects = { drift: 0, badValue: 0 }
+  const rejects = { drift: 0, badValue: 0, notAllowed: 0 }
   const ra = keyspaceReplica(a.keyspace(ks), a.clock, rejects)
   const rb = keyspaceReplica(b.keyspace(ks), b.clock, rejects)
   let bytes = 0
@@ -32,7 +32,7 @@ async function session(a: Cache<unknown>, b: Cache<unknown>, ks = 'default', max
     return msgpack.unpack(wireRes) as SyncResponse
   }
   const result: SyncRoundResult = await reconcile(ra, ks, call, maxEntries)
-  expect(rejects).toEqual({ drift: 0, badValue: 0 })
+  expect(rejects).toEqual({ drift: 0, badValue: 0, notAllowed: 0 })
   return { ...result, bytes }
 }
 

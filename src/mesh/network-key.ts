@@ -1,0 +1,31 @@
+import { generateKey } from '@libp2p/pnet'
+import { InvalidOptionError } from '../errors.js'
+
+const HEADER = '/key/swarm/psk/1.0.0/'
+
+/** A new random network key, as libp2p pnet swarm key text (what `meshcache keygen` prints). */
+export function createNetworkKey(): string {
+  const bytes = new Uint8Array(95)
+  generateKey(bytes)
+  return new TextDecoder().decode(bytes)
+}
+
+/**
+ * Checks and normalizes a network key given as swarm key text.
+ * @throws InvalidOptionError when it is not a pnet v1 key with 64 hex digits
+ */
+export function parseNetworkKey(key: string | Uint8Array): Uint8Array {
+  const text = (typeof key === 'string' ? key : new TextDecoder().decode(key)).trim()
+  const lines = text.split(/\r?\n/)
+  if (
+    lines.length !== 3 ||
+    lines[0] !== HEADER ||
+    lines[1] !== '/base16/' ||
+    !/^[0-9a-fA-F]{64}$/.test(lines[2]!)
+  ) {
+    throw new InvalidOptionError(
+      `networkKey must be a libp2p pnet swarm key (3 lines: ${HEADER}, /base16/, 64 hex digits); create one with \`meshcache keygen\``,
+    )
+  }
+  return new TextEncoder().encode(`${lines.join('\n')}\n`)
+}
