@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Cache } from '../api/cache.js'
+import type { AckLevel } from '../api/keyspace.js'
 import { checkKeyspaceName } from '../api/options.js'
 import { formatVersion } from '../clock/version.js'
 import { MeshcacheError } from '../errors.js'
@@ -94,6 +95,16 @@ function decodeBody(req: IncomingMessage, body: Buffer): unknown {
   )
 }
 
+/** `ack` and `ackTimeout` query parameters of PUT and DELETE. */
+function writeOptions(url: URL): { ack?: AckLevel; ackTimeout?: string | number } {
+  const ack = url.searchParams.get('ack')
+  const timeout = url.searchParams.get('ackTimeout')
+  return {
+    ...(ack ? { ack: ack as AckLevel } : {}),
+    ...(timeout ? { ackTimeout: /^\d+$/.test(timeout) ? Number(timeout) : timeout } : {}),
+  }
+}
+
 /**
  * Serves a cache over HTTP for services in other languages (a sidecar):
  * `GET/PUT/DELETE /v1/:keyspace/:key`, `GET /status`, `GET /metrics` (Prometheus).
@@ -167,10 +178,20 @@ export async function startHttpApi(
           entry = ks.entry(key)
         }
         if (ks === undefined || entry === undefined) {
-          return send(res, 404, {
-            error: 'ERR_NOT_FOUND',
-            message: `no live value for ${name}/${key}`,
-          })
+          // A known newer delete or expired write still has a version: tell the client.
+          const known = ks?.index.get(key)
+          const headers: Record<string, string> = known
+            ? {
+                'x-version': formatVersion(known.version),
+                'x-deleted': known.tombstone ? '1' : '0',
+              }
+            : {}
+          return send(
+            res,
+            404,
+            { error: 'ERR_NOT_FOUND', message: `no live value for ${name}/${key}` },
+            headers,
+          )
         }
         ks.get(key) // counts the hit and refreshes recency
         const headers = {
@@ -187,10 +208,9 @@ export async function startHttpApi(
         const ks = keyspace(name, true)!
         const value = decodeBody(req, await readBody(req, maxBody))
         const ttl = url.searchParams.get('ttl') ?? (req.headers['x-ttl'] as string | undefined)
-        const ack = url.searchParams.get('ack') ?? undefined
         const version = await ks.set(key, value, {
           ...(ttl ? { ttl: /^\d+$/.test(ttl) ? Number(ttl) : ttl } : {}),
-          ...(ack ? { ack: ack as 'local' } : {}),
+          ...writeOptions(url),
         })
         return send(
           res,
@@ -201,7 +221,9 @@ export async function startHttpApi(
       }
       case 'DELETE': {
         const ks = keyspace(name, true)!
-        return send(res, 200, { deleted: await ks.delete(key) })
+        const deleted = await ks.delete(key, writeOptions(url))
+        const version = formatVersion(ks.index.get(key)!.version)
+        return send(res, 200, { deleted, version }, { 'x-version': version })
       }
       default:
         throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', 'use GET, PUT or DELETE')
