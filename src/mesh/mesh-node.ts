@@ -1,4 +1,5 @@
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
@@ -79,6 +80,41 @@ const MESH_DEFAULTS = {
   syncMaxEntries: 5_000,
   followKeyspaces: false,
   maxFollowedKeyspaces: 64,
+}
+
+/**
+ * Score parameters of a keyspace topic: an invalid batch (forged origin, far-future
+ * stamps, malformed) costs its sender 100 points, past gossipsub's graylist threshold
+ * (-80), so one bad message silences a peer until the penalty decays (x0.9 a second).
+ * Delivery-rate penalties are off: cache writes are bursty, silence is not misbehaviour.
+ */
+export const TOPIC_SCORE = {
+  topicWeight: 1,
+  timeInMeshWeight: 0.01,
+  timeInMeshQuantum: 1_000,
+  timeInMeshCap: 100,
+  firstMessageDeliveriesWeight: 0.1,
+  firstMessageDeliveriesDecay: 0.9,
+  firstMessageDeliveriesCap: 100,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -100,
+  invalidMessageDeliveriesDecay: 0.9,
+}
+
+/**
+ * Registers {@link TOPIC_SCORE} for a topic opened at run time. js-gossipsub takes topic
+ * score parameters only at construction (and copies them), so the live parameter object is
+ * extended; if its shape changes, scoring of the topic is skipped, never the topic.
+ */
+function scoreTopic(pubsub: unknown, topic: string): void {
+  const params = (pubsub as { score?: { params?: { topics?: Record<string, unknown> } } }).score
+    ?.params
+  if (params?.topics === undefined) {
+    log('gossipsub score parameters not reachable; %s is not scored', topic)
+    return
+  }
+  params.topics[topic] = createTopicScoreParams(TOPIC_SCORE)
 }
 
 /** Counters of the replication path. */
@@ -257,7 +293,15 @@ export class MeshNode implements MeshAttachment {
     const topic = topicOf(ks.name)
     const pubsub = this.node.services.pubsub
     pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(ks.name, msg))
+    scoreTopic(pubsub, topic)
     pubsub.subscribe(topic)
+  }
+
+  /** Gossipsub score of a peer as this node sees it (below -80 it is graylisted). */
+  peerScore(peer: string): number {
+    // getScore is on the implementation, not on the GossipSub interface.
+    const impl = this.node.services.pubsub as unknown as { getScore?: (id: string) => number }
+    return impl.getScore?.(peer) ?? 0
   }
 
   // ---- outbound -----------------------------------------------------------------------
