@@ -1,10 +1,11 @@
 import type { HybridClock } from '../clock/hlc.js'
-import { compareVersions, type Version } from '../clock/version.js'
+import { compareVersions, formatVersion, parseVersion, type Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import {
   CacheClosedError,
   InvalidKeyError,
   InvalidOptionError,
+  TimeoutError,
   ValueTooLargeError,
 } from '../errors.js'
 import { encodeValue } from '../replication/value-codec.js'
@@ -44,6 +45,20 @@ export interface FetchOptions<V> {
   load?: (key: string) => V | undefined | Promise<V | undefined>
   /** TTL of a loaded value. @default keyspace defaultTtl */
   ttl?: Duration
+  /**
+   * `'quorum'`: first ask a majority of known regions for their newest version, so a
+   * quorum write followed by a quorum read from any region reads that write.
+   * @default 'local'
+   */
+  consistency?: 'local' | 'quorum'
+  /**
+   * Read-your-writes through any node: return a value at least as new as this version
+   * (what `set` resolved to, or its `formatVersion` text), asking peers and waiting
+   * (up to `readTimeout`) while the local copy is older.
+   */
+  atLeast?: Version | string
+  /** Longest wait for `consistency: 'quorum'` or `atLeast`. @default '2s' */
+  readTimeout?: Duration
 }
 
 /** Options of {@link Keyspace.wrap}. */
@@ -71,6 +86,17 @@ export interface ReplicationPort {
   ): Promise<void>
   /** Asks the nearest peers for `key` on a local miss; resolves undefined when none holds it. */
   lookup(keyspace: string, key: string): Promise<Entry | undefined>
+  /**
+   * Asks peers (`quorum`: a majority of regions; `nearest`: the best few) for their newest
+   * version of `key` and applies it locally.
+   * @throws TimeoutError when too few answer in time
+   */
+  readRemote(
+    keyspace: string,
+    key: string,
+    level: 'quorum' | 'nearest',
+    timeoutMs: number,
+  ): Promise<void>
 }
 
 /** What a keyspace shares with its cache. */
@@ -237,6 +263,13 @@ export class Keyspace<V = unknown> {
    */
   async fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
     this.checkOpen()
+    if (options?.consistency === 'quorum' || options?.atLeast !== undefined) {
+      await this.consistentRead(key, options)
+    } else if (options?.consistency !== undefined && options.consistency !== 'local') {
+      throw new InvalidOptionError(
+        `consistency must be 'local' or 'quorum', got ${String(options.consistency)}`,
+      )
+    }
     const hit = this.get(key)
     if (hit !== undefined) return hit
     const ttl = options?.ttl === undefined ? undefined : this.checkTtl(options.ttl)
@@ -264,6 +297,41 @@ export class Keyspace<V = unknown> {
       if (value !== undefined) await this.set(key, value, ttl === undefined ? undefined : { ttl })
       return value
     })
+  }
+
+  /** Brings the local replica up to a quorum's or a given version before a read. */
+  private async consistentRead(key: string, options: FetchOptions<V>): Promise<void> {
+    this.checkKey(key)
+    const timeout = parseDuration(options.readTimeout ?? '2s', 'readTimeout')
+    const deadline = Date.now() + timeout
+    const port = this.ctx.port
+    if (options.consistency === 'quorum' && port !== undefined) {
+      await port.readRemote(this.name, key, 'quorum', timeout)
+    }
+    if (options.atLeast === undefined) return
+    const want =
+      typeof options.atLeast === 'string' ? parseVersion(options.atLeast) : options.atLeast
+    if (want === undefined || typeof want.wall !== 'number' || typeof want.node !== 'string') {
+      throw new InvalidOptionError(
+        `atLeast must be a version from set() or its formatVersion text, got ${String(options.atLeast)}`,
+      )
+    }
+    const newEnough = () => {
+      const known = this.index.get(key)
+      return known !== undefined && compareVersions(known.version, want) >= 0
+    }
+    while (!newEnough()) {
+      const left = deadline - Date.now()
+      if (left <= 0) {
+        throw new TimeoutError(
+          `no version of '${key}' at least ${formatVersion(want)} reached this node within ${timeout} ms`,
+        )
+      }
+      if (port !== undefined)
+        await port.readRemote(this.name, key, 'nearest', left).catch(() => undefined)
+      if (!newEnough())
+        await new Promise((r) => setTimeout(r, Math.min(25, Math.max(1, deadline - Date.now()))))
+    }
   }
 
   /**

@@ -8,7 +8,7 @@ import type { Cache, MeshAttachment } from '../api/cache.js'
 import type { Keyspace } from '../api/keyspace.js'
 import { keyspaceReplica } from '../api/keyspace-replica.js'
 import { KEYSPACE_NAME_RE } from '../api/options.js'
-import { AckTimeoutError, InvalidMessageError } from '../errors.js'
+import { AckTimeoutError, InvalidMessageError, TimeoutError } from '../errors.js'
 import { checkBatch } from '../replication/batch-check.js'
 import { decodeBatch, encodeBatch } from '../replication/batch-codec.js'
 import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
@@ -16,7 +16,12 @@ import { OutboundBatcher } from '../replication/outbound-batcher.js'
 import { recordVersion, type WriteBatch } from '../replication/write-record.js'
 import type { Entry } from '../store/entry.js'
 import { reconcile, respond } from '../sync/reconcile.js'
-import { parseSyncRequest, type SyncRequest, type SyncResponse } from '../sync/sync-messages.js'
+import {
+  isSyncEntry,
+  parseSyncRequest,
+  type SyncRequest,
+  type SyncResponse,
+} from '../sync/sync-messages.js'
 import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
 import { PeerGate } from './peer-gate.js'
@@ -679,7 +684,7 @@ export class MeshNode implements MeshAttachment {
   // ---- read-through and direct writes ------------------------------------------------
 
   private onGet(body: unknown): unknown {
-    const b = body as { keyspace?: unknown; key?: unknown }
+    const b = body as { keyspace?: unknown; key?: unknown; any?: unknown }
     if (
       typeof b !== 'object' ||
       b === null ||
@@ -691,8 +696,104 @@ export class MeshNode implements MeshAttachment {
     const ks = this.cache.keyspaces().get(b.keyspace)
     if (ks === undefined || b.key.length === 0 || b.key.length > ks.options.maxKeyLength)
       return null
+    if (b.any === true) {
+      // Consistent reads want the newest version known, tombstone or evicted value included.
+      const indexed = ks.index.get(b.key)
+      if (indexed === undefined || indexed.forgetAt <= Date.now()) return null
+      return keyspaceReplica(ks, this.cache.clock, this.syncRejects).exportEntry(b.key, indexed)
+    }
     const entry = ks.entry(b.key)
     return entry === undefined ? null : toWireEntry(b.key, entry)
+  }
+
+  /**
+   * Asks peers for the newest version of `key` and applies what they hold (LWW, so only
+   * newer versions change anything). `quorum`: the best node of each other region, until
+   * a majority of known regions (this one included) answered; `nearest`: the three best
+   * peers, until one answered.
+   * @throws TimeoutError when too few answered within `timeoutMs`
+   */
+  async readRemote(
+    keyspace: string,
+    key: string,
+    level: 'quorum' | 'nearest',
+    timeoutMs: number,
+  ): Promise<void> {
+    const ks = this.cache.keyspaces().get(keyspace)
+    if (ks === undefined) return
+    let targets: { id: string; region: string | undefined }[]
+    let required: number
+    if (level === 'quorum') {
+      const known = new Set(
+        this.peers
+          .all()
+          .map((p) => p.region)
+          .filter((r): r is string => r !== undefined && r !== this.region),
+      )
+      required = Math.floor((known.size + 1) / 2 + 1) - 1
+      targets = [...this.peers.bestPerRemoteRegion().values()]
+    } else {
+      required = 1
+      targets = this.peers.ranked().slice(0, 3)
+    }
+    if (required <= 0) return
+    const replica = keyspaceReplica(ks, this.cache.clock, this.syncRejects, undefined, (n) =>
+      this.gate.admits(n),
+    )
+    const limits = {
+      maxKeyLength: this.limits.maxKeyLength,
+      maxNameLength: this.limits.maxNameLength,
+      maxValueBytes: this.limits.maxValueBytes,
+      maxItems: 1,
+    }
+    const answered: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      let pending = targets.length
+      let done = false
+      const fail = () => {
+        if (done) return
+        done = true
+        reject(
+          new TimeoutError(
+            `read of '${key}' got ${answered.length} of the ${required} answer(s) '${level}' needs within ${timeoutMs} ms`,
+          ),
+        )
+      }
+      const timer = setTimeout(fail, timeoutMs)
+      if (pending < required) {
+        clearTimeout(timer)
+        fail()
+        return
+      }
+      for (const peer of targets) {
+        request(
+          this.node,
+          peerIdFromString(peer.id),
+          PROTOCOLS.get,
+          { keyspace, key, any: true },
+          timeoutMs,
+        )
+          .then((res) => {
+            if (res !== null) {
+              if (!isSyncEntry(res, limits)) throw new InvalidMessageError('get: malformed entry')
+              replica.importEntries([res])
+            }
+            answered.push(peer.region ?? peer.id)
+            if (!done && answered.length >= required) {
+              done = true
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+          .catch(() => this.peers.recordFailure(peer.id))
+          .finally(() => {
+            if (--pending === 0 && !done) {
+              clearTimeout(timer)
+              fail()
+            }
+          })
+      }
+    })
   }
 
   async lookup(keyspace: string, key: string): Promise<Entry | undefined> {

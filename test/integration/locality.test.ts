@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
-import { AckTimeoutError } from '../../src/errors.js'
+import { formatVersion } from '../../src/clock/version.js'
+import { AckTimeoutError, TimeoutError } from '../../src/errors.js'
 import { startSimNode } from '../../src/sim/sim-node.js'
 import { WanSim } from '../../src/sim/wan-sim.js'
 import { entrySize } from '../../src/store/entry.js'
@@ -85,5 +86,41 @@ describe('locality and acks across the simulated WAN', () => {
     expect(err.acknowledged).toEqual([])
     expect(err.required).toBe(1)
     expect(us.get('lonely')).toBe(1) // the local write stands
+  })
+
+  it('read-your-writes through another region: fetch with atLeast waits for the write', async () => {
+    sim = new WanSim()
+    const us = await start('us-east', 1)
+    const ap = await start('ap-south', 1, [us.addresses()[0]!])
+    await waitFor(() => [us, ap].every((n) => meshOf(n).peers.ranked().length === 1), 'connected')
+    const version = await us.set('profile', { v: 2 })
+    expect(ap.get('profile')).toBeUndefined() // 95 ms away: not there yet
+    const token = formatVersion(version) // what a web app would carry in a cookie
+    expect(await ap.fetch('profile', { atLeast: token })).toEqual({ v: 2 })
+    await expect(
+      ap.fetch('profile', {
+        atLeast: { ...version, wall: version.wall + 60_000 },
+        readTimeout: 300,
+      }),
+    ).rejects.toThrow(TimeoutError)
+  })
+
+  it('a quorum write then a quorum read from another region returns the write; a cut-off region cannot read at quorum', async () => {
+    sim = new WanSim()
+    const us = await start('us-east', 1)
+    const eu = await start('eu-west', 1, [us.addresses()[0]!])
+    const ap = await start('ap-south', 1, [us.addresses()[0]!])
+    await waitFor(
+      () => [us, eu, ap].every((n) => meshOf(n).peers.ranked().length === 2),
+      'full mesh',
+    )
+    await us.set('balance', 100, { ack: 'quorum' })
+    expect(await ap.fetch('balance', { consistency: 'quorum' })).toBe(100)
+    await eu.delete('balance', { ack: 'quorum' })
+    expect(await ap.fetch('balance', { consistency: 'quorum' })).toBeUndefined()
+    sim.isolate('ap-south')
+    await expect(ap.fetch('balance', { consistency: 'quorum', readTimeout: 400 })).rejects.toThrow(
+      TimeoutError,
+    )
   })
 })
