@@ -50,6 +50,20 @@ export class WanSim {
     }
   }
 
+  /**
+   * The proxy routes of dialers in `region`: `host:port` of each simulated node -> the
+   * proxy address that delays traffic from `region` to it. Nodes in other threads or
+   * processes dial through these with {@link tableRewriter}.
+   */
+  routes(region: string): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const [key, target] of this.targets) {
+      const proxy = target.proxies.get(region)
+      if (proxy) out[key] = `/ip4/${this.proxyHost}/tcp/${proxy.port}`
+    }
+    return out
+  }
+
   /** A dial rewriter for nodes of `region`: addresses of simulated nodes go through their proxy. */
   rewriterFor(region: string): (ma: Multiaddr) => Multiaddr {
     return (ma) => {
@@ -148,4 +162,16 @@ function hostPort(ma: Multiaddr): { host: string; port: number } {
   if (ip === undefined || port === undefined)
     throw new InvalidOptionError(`not a /ip4/.../tcp/... address: ${ma}`)
   return { host: ip, port: Number(port) }
+}
+
+/**
+ * A dial rewriter from a routes table ({@link WanSim.routes}) that can be updated in
+ * place: for nodes running outside the simulator's thread.
+ */
+export function tableRewriter(routes: Map<string, string>): (ma: Multiaddr) => Multiaddr {
+  return (ma) => {
+    const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)(.*)$/.exec(ma.toString())
+    const via = m ? routes.get(`${m[1]}:${m[2]}`) : undefined
+    return via === undefined || m === null ? ma : multiaddr(`${via}${m[3]}`)
+  }
 }
