@@ -97,6 +97,12 @@ export interface ReplicationPort {
     level: 'quorum' | 'nearest',
     timeoutMs: number,
   ): Promise<void>
+  /**
+   * Before calling `load` on a miss: asks the key's owner node whether another node is
+   * loading it. Resolves with that node's value when it arrives, or undefined when this
+   * node should load (it holds the lease, or the owner is unreachable).
+   */
+  coordinateLoad(keyspace: string, key: string): Promise<Entry | undefined>
 }
 
 /** What a keyspace shares with its cache. */
@@ -286,6 +292,15 @@ export class Keyspace<V = unknown> {
       }
       const load = options?.load
       if (load === undefined) return undefined
+      if (port !== undefined) {
+        // Mesh-wide single flight: the key's owner node lets one node load; the others
+        // wait for that value instead of loading it again.
+        const loaded = await port.coordinateLoad(this.name, key)
+        if (loaded !== undefined && this.applyRemote(key, loaded as Entry<V>) !== 'too-large') {
+          const held = this.store.get(key, this.ctx.now())
+          if (held !== undefined) return held.value
+        }
+      }
       this.counters.loads++
       let value: V | undefined
       try {

@@ -15,6 +15,7 @@ import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
 import { OutboundBatcher } from '../replication/outbound-batcher.js'
 import { recordVersion, type WriteBatch } from '../replication/write-record.js'
 import type { Entry } from '../store/entry.js'
+import { hash64 } from '../sync/hash.js'
 import { reconcile, respond } from '../sync/reconcile.js'
 import {
   isSyncEntry,
@@ -53,6 +54,11 @@ export interface MeshOptions {
   redialIntervalMs?: number
   /** Read-through gives up on the mesh after this long, ms. @default 2_000 */
   lookupTimeoutMs?: number
+  /**
+   * How long the node granted a load lease (mesh-wide single flight) is waited for
+   * before others load themselves, ms. @default 3_000
+   */
+  loadLeaseMs?: number
   /** Longest wait for libp2p to stop on close, ms. @default 3_000 */
   stopTimeoutMs?: number
   /** Anti-entropy runs with one peer this often (±20% jitter), ms; 0 turns the periodic runs off. @default 5_000 */
@@ -80,6 +86,7 @@ const MESH_DEFAULTS = {
   pingIntervalMs: 5_000,
   redialIntervalMs: 2_000,
   lookupTimeoutMs: 2_000,
+  loadLeaseMs: 3_000,
   stopTimeoutMs: 3_000,
   syncIntervalMs: 5_000,
   syncMaxEntries: 5_000,
@@ -207,6 +214,11 @@ export class MeshNode implements MeshAttachment {
   }
   private readonly syncRejects = { drift: 0, badValue: 0, notAllowed: 0 }
   private readonly syncing = new Set<string>()
+  /** Load leases this node granted as owner of their keys (mesh-wide single flight). */
+  private readonly leases = new Map<
+    string,
+    { holder: string; until: number; waiters: ((e: Entry | undefined) => void)[] }
+  >()
   /** Who may connect; `block`/`unblock` cut peers off at run time. */
   readonly gate: PeerGate
 
@@ -242,7 +254,7 @@ export class MeshNode implements MeshAttachment {
       log('request from %s failed: %s', from, (err as Error).message)
     }
     await handle(node, PROTOCOLS.hello, (body, from) => this.onHello(body, from), onInvalid)
-    await handle(node, PROTOCOLS.get, (body) => this.onGet(body), onInvalid)
+    await handle(node, PROTOCOLS.get, (body, from) => this.onGet(body, from), onInvalid)
     await handle(node, PROTOCOLS.write, (body, from) => this.onDirectWrite(body, from), onInvalid)
     await handle(node, PROTOCOLS.sync, (body, from) => this.onSync(body, from), onInvalid)
     node.addEventListener('peer:connect', (evt) => {
@@ -313,6 +325,7 @@ export class MeshNode implements MeshAttachment {
 
   publish(keyspace: string, key: string, entry: Entry, encoded?: Uint8Array): void {
     if (this.closed) return
+    if (this.leases.size > 0) this.settleLease(keyspace, key)
     const full = this.batcher.add(keyspace, recordOf(key, entry, encoded))
     if (full) this.flush()
     else this.scheduleFlush()
@@ -462,7 +475,10 @@ export class MeshNode implements MeshAttachment {
       }
       this.cache.clock.update(version)
       hist.observe(now - record.wall)
-      if (ks.applyRemote(record.key, entry, batch.region) === 'applied') applied++
+      if (ks.applyRemote(record.key, entry, batch.region) === 'applied') {
+        applied++
+        if (this.leases.size > 0) this.settleLease(batch.keyspace, record.key)
+      }
     }
     this.counters.recordsApplied += applied
     return applied
@@ -683,8 +699,8 @@ export class MeshNode implements MeshAttachment {
 
   // ---- read-through and direct writes ------------------------------------------------
 
-  private onGet(body: unknown): unknown {
-    const b = body as { keyspace?: unknown; key?: unknown; any?: unknown }
+  private onGet(body: unknown, from: PeerId): unknown {
+    const b = body as { keyspace?: unknown; key?: unknown; any?: unknown; lease?: unknown }
     if (
       typeof b !== 'object' ||
       b === null ||
@@ -696,6 +712,7 @@ export class MeshNode implements MeshAttachment {
     const ks = this.cache.keyspaces().get(b.keyspace)
     if (ks === undefined || b.key.length === 0 || b.key.length > ks.options.maxKeyLength)
       return null
+    if (b.lease === true) return this.onLeaseRequest(ks, b.key, from.toString())
     if (b.any === true) {
       // Consistent reads want the newest version known, tombstone or evicted value included.
       const indexed = ks.index.get(b.key)
@@ -704,6 +721,88 @@ export class MeshNode implements MeshAttachment {
     }
     const entry = ks.entry(b.key)
     return entry === undefined ? null : toWireEntry(b.key, entry)
+  }
+
+  // ---- mesh-wide single flight ------------------------------------------------------
+
+  /** The node that coordinates loads of `key`: highest rendezvous hash among members. */
+  private ownerOf(keyspace: string, key: string): string {
+    const score = (id: string) => hash64(`${id}\u0000${keyspace}\u0000${key}`)[0]
+    let best = this.self
+    let bestScore = score(this.self)
+    for (const p of this.peers.ranked()) {
+      const s = score(p.id)
+      if (s > bestScore || (s === bestScore && p.id > best)) {
+        best = p.id
+        bestScore = s
+      }
+    }
+    return best
+  }
+
+  /** Grants the load lease of `id` to `holder`, or returns a wait for the holder's value. */
+  private grantOrWait(id: string, holder: string): 'lease' | Promise<Entry | undefined> {
+    const now = Date.now()
+    const lease = this.leases.get(id)
+    if (lease === undefined || lease.until <= now || lease.holder === holder) {
+      this.leases.set(id, {
+        holder,
+        until: now + this.opts.loadLeaseMs,
+        waiters: lease?.waiters ?? [],
+      })
+      return 'lease'
+    }
+    return new Promise((resolve) => {
+      lease.waiters.push(resolve)
+      setTimeout(() => resolve(undefined), lease.until - now).unref()
+    })
+  }
+
+  /** A value for a leased key arrived: hand it to everyone waiting. */
+  private settleLease(keyspace: string, key: string): void {
+    const id = `${keyspace}\u0000${key}`
+    const lease = this.leases.get(id)
+    if (lease === undefined) return
+    const entry = this.cache.keyspaces().get(keyspace)?.entry(key)
+    if (entry === undefined) return
+    this.leases.delete(id)
+    for (const w of lease.waiters) w(entry)
+  }
+
+  private async onLeaseRequest(ks: Keyspace<unknown>, key: string, from: string): Promise<unknown> {
+    const held = ks.entry(key)
+    if (held !== undefined) return { t: 'value', e: toWireEntry(key, held) }
+    const r = this.grantOrWait(`${ks.name}\u0000${key}`, from)
+    if (r === 'lease') return { t: 'lease' }
+    const entry = await r
+    return entry === undefined ? { t: 'none' } : { t: 'value', e: toWireEntry(key, entry) }
+  }
+
+  async coordinateLoad(keyspace: string, key: string): Promise<Entry | undefined> {
+    const owner = this.ownerOf(keyspace, key)
+    if (owner === this.self) {
+      const r = this.grantOrWait(`${keyspace}\u0000${key}`, this.self)
+      return r === 'lease' ? undefined : await r
+    }
+    try {
+      const res = (await request(
+        this.node,
+        peerIdFromString(owner),
+        PROTOCOLS.get,
+        { keyspace, key, lease: true },
+        this.opts.loadLeaseMs + 1_000,
+      )) as { t?: unknown; e?: unknown }
+      if (res?.t !== 'value') return undefined
+      const { entry } = fromWireEntry(res.e, this.limits)
+      if (!this.cache.clock.accepts(entry.version) || !this.gate.admits(entry.version.node))
+        return undefined
+      this.cache.clock.update(entry.version)
+      return entry
+    } catch (err) {
+      // Owner unreachable or slow: load locally rather than fail the read.
+      log('load coordination for %s with %s failed: %s', key, owner, (err as Error).message)
+      return undefined
+    }
   }
 
   /**
