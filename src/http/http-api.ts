@@ -138,7 +138,13 @@ export async function startHttpApi(
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://x')
+    let url: URL
+    try {
+      // Only the path and query matter; a path like '//x' must not parse as a host.
+      url = new URL(`http://x${(req.url ?? '/').startsWith('/') ? '' : '/'}${req.url ?? '/'}`)
+    } catch {
+      throw new HttpError(400, 'ERR_BAD_URL', 'the request target is not a valid path')
+    }
     const path = url.pathname
     if (path === '/status' && req.method === 'GET') return send(res, 200, cache.stats())
     if (path === '/metrics' && req.method === 'GET') {
@@ -163,8 +169,18 @@ export async function startHttpApi(
     const m = /^\/v1\/([^/]+)\/(.+)$/.exec(path)
     if (!m)
       throw new HttpError(404, 'ERR_NOT_FOUND', 'routes: /v1/:keyspace/:key, /status, /metrics')
-    const name = decodeURIComponent(m[1]!)
-    const key = decodeURIComponent(m[2]!)
+    let name: string
+    let key: string
+    try {
+      name = decodeURIComponent(m[1]!)
+      key = decodeURIComponent(m[2]!)
+    } catch {
+      throw new HttpError(
+        400,
+        'ERR_BAD_URL',
+        'keyspace and key must be valid percent-encoded UTF-8',
+      )
+    }
     switch (req.method) {
       case 'GET': {
         const ks = keyspace(name, url.searchParams.get('fetch') === 'nearest')
