@@ -20,8 +20,8 @@ import { reconcile, respond } from '../sync/reconcile.js'
 import {
   isSyncEntry,
   parseSyncRequest,
+  parseSyncResponse,
   type SyncRequest,
-  type SyncResponse,
 } from '../sync/sync-messages.js'
 import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
@@ -586,13 +586,18 @@ export class MeshNode implements MeshAttachment {
 
   // ---- anti-entropy -------------------------------------------------------------------
 
-  private onSync(body: unknown, from: PeerId): unknown {
-    const req = parseSyncRequest(body, {
+  /** Limits on anti-entropy messages, from the wire limits. */
+  private syncLimits() {
+    return {
       maxKeyLength: this.limits.maxKeyLength,
       maxNameLength: this.limits.maxNameLength,
       maxValueBytes: this.limits.maxValueBytes,
       maxItems: this.opts.syncMaxEntries * 4,
-    })
+    }
+  }
+
+  private onSync(body: unknown, from: PeerId): unknown {
+    const req = parseSyncRequest(body, this.syncLimits())
     const ks = this.cache.keyspaces().get(req.ks)
     if (ks === undefined) return { t: 'unknown-keyspace' }
     const region = this.peers.get(from.toString())?.region
@@ -622,8 +627,12 @@ export class MeshNode implements MeshAttachment {
         this.peers.get(peer.toString())?.region,
         (n) => this.gate.admits(n),
       )
+      const limits = this.syncLimits()
       const call = async (req: SyncRequest) =>
-        (await request(this.node, peer, PROTOCOLS.sync, req, 10_000, bytes)) as SyncResponse
+        parseSyncResponse(
+          await request(this.node, peer, PROTOCOLS.sync, req, 10_000, bytes),
+          limits,
+        )
       for (let session = 0; session < 8; session++) {
         this.counters.syncSessions++
         const r = await reconcile(replica, keyspace, call, this.opts.syncMaxEntries)

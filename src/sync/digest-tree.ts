@@ -59,6 +59,26 @@ export class DigestTree {
   }
 
   /**
+   * The first 32-bit lane of the children of each of `nodes` at `level`, packed big-endian:
+   * 64 bytes per node. Below the root (compared on all 64 bits) one lane suffices: a
+   * differing subtree hides behind an equal 32-bit digest with probability 2^-32 per
+   * session, and the next session, with any new write, sees it.
+   */
+  packedChildren(level: number, nodes: readonly number[]): Uint8Array {
+    const out = new Uint8Array(nodes.length * FANOUT * 4)
+    const view = new DataView(out.buffer)
+    const l = this.levels[level + 1]!
+    let off = 0
+    for (const n of nodes) {
+      for (let c = 0; c < FANOUT; c++) {
+        view.setUint32(off, l[2 * (n * FANOUT + c)]!)
+        off += 4
+      }
+    }
+    return out
+  }
+
+  /**
    * Depth for `maxKeys` keys: about one key per leaf when full (few bystander keys per
    * differing key in a repair), at least 2 levels, at most 5 (16^5 leaves, 8 MiB of digests).
    */

@@ -33,8 +33,6 @@ export interface SyncRoundResult {
 /** Most entries one response or push carries; more differences take more sessions. */
 export const DEFAULT_MAX_ENTRIES_PER_ROUND = 5_000
 
-const versionOfSummary = (s: SyncSummary): Version => ({ wall: s[1], logical: s[2], node: s[3] })
-
 /**
  * The responder side: answers one request from its replica's index. Stateless, so a
  * session needs no memory between round trips.
@@ -50,7 +48,7 @@ export function respond(
     case 'root': {
       const [hi, lo] = tree.digest(0, 0)
       if (hi === req.root[0] && lo === req.root[1]) return { t: 'equal' }
-      return { t: 'digests', depth: tree.depth, digests: tree.children(0, 0) }
+      return { t: 'digests', depth: tree.depth, digests: tree.packedChildren(0, [0]) }
     }
     case 'children': {
       if (req.level >= tree.depth)
@@ -58,14 +56,15 @@ export function respond(
       return {
         t: 'digests',
         depth: tree.depth,
-        digests: req.nodes.flatMap((n) => tree.children(req.level, n)),
+        digests: tree.packedChildren(req.level, req.nodes),
       }
     }
     case 'leaves': {
       if (req.level > tree.depth)
         throw new InvalidMessageError(`sync: level ${req.level} is below this tree`)
-      const theirs = new Map<string, SyncSummary>()
-      for (const s of req.have) theirs.set(s[0], s)
+      const theirs = new Map<string, Version>()
+      for (const s of req.have)
+        theirs.set(s[0], { wall: s[1], logical: s[2], node: req.origins[s[3]]! })
       const entries: SyncEntry[] = []
       const want: string[] = []
       let more = false
@@ -76,7 +75,7 @@ export function respond(
       )) {
         const s = theirs.get(key)
         theirs.delete(key)
-        const cmp = s === undefined ? 1 : compareVersions(mine.version, versionOfSummary(s))
+        const cmp = s === undefined ? 1 : compareVersions(mine.version, s)
         if (cmp > 0) {
           if (entries.length < maxEntries) entries.push(replica.exportEntry(key, mine))
           else more = true
@@ -140,15 +139,17 @@ export async function reconcile(
   let level = 0
   let differing: number[] = []
   for (;;) {
-    if (res.digests.length !== parents.length * FANOUT)
+    const packed = res.digests
+    if (!(packed instanceof Uint8Array) || packed.length !== parents.length * FANOUT * 4) {
       throw new InvalidMessageError('sync: digest count mismatch')
+    }
+    const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength)
     differing = []
     for (let i = 0; i < parents.length; i++) {
       for (let c = 0; c < FANOUT; c++) {
         const idx = parents[i]! * FANOUT + c
-        const remote = res.digests[i * FANOUT + c]!
-        const [hi, lo] = tree.digest(level + 1, idx)
-        if (hi !== remote[0] || lo !== remote[1]) differing.push(idx)
+        const remote = view.getUint32((i * FANOUT + c) * 4)
+        if (tree.digest(level + 1, idx)[0] !== remote) differing.push(idx)
       }
     }
     level++
@@ -160,15 +161,20 @@ export async function reconcile(
   }
   result.differingLeaves = differing.length
   const mine = index.keysUnder(level, new Set(differing), replica.now())
-  const have: SyncSummary[] = mine.map(([k, e]) => [
-    k,
-    e.version.wall,
-    e.version.logical,
-    e.version.node,
-  ])
+  const origins: string[] = []
+  const originIndex = new Map<string, number>()
+  const have: SyncSummary[] = mine.map(([k, e]) => {
+    let o = originIndex.get(e.version.node)
+    if (o === undefined) {
+      o = origins.length
+      origins.push(e.version.node)
+      originIndex.set(e.version.node, o)
+    }
+    return [k, e.version.wall, e.version.logical, o]
+  })
   result.roundTrips++
   const diff = expect(
-    await call({ t: 'leaves', ks: keyspace, level, nodes: differing, have }),
+    await call({ t: 'leaves', ks: keyspace, level, nodes: differing, origins, have }),
     'diff',
   )
   result.pulled = replica.importEntries(diff.entries)

@@ -16,20 +16,30 @@ export type SyncEntry = [
   value: Uint8Array | null,
 ]
 
-/** A key's version as compared in a leaf: `[key, wall, logical, node]`. */
-export type SyncSummary = [key: string, wall: number, logical: number, node: string]
+/**
+ * A key's version as compared in a leaf: `[key, wall, logical, origin]`, where origin
+ * indexes the request's `origins` table (node ids are ~52 characters and few).
+ */
+export type SyncSummary = [key: string, wall: number, logical: number, origin: number]
 
 /** Requests of `/meshcache/sync/1`; each carries the keyspace. */
 export type SyncRequest =
   | { t: 'root'; ks: string; depth: number; root: [number, number] }
   | { t: 'children'; ks: string; level: number; nodes: number[] }
-  | { t: 'leaves'; ks: string; level: number; nodes: number[]; have: SyncSummary[] }
+  | {
+      t: 'leaves'
+      ks: string
+      level: number
+      nodes: number[]
+      origins: string[]
+      have: SyncSummary[]
+    }
   | { t: 'push'; ks: string; entries: SyncEntry[] }
 
 /** Responses, in request order. */
 export type SyncResponse =
   | { t: 'equal' }
-  | { t: 'digests'; depth: number; digests: [number, number][] }
+  | { t: 'digests'; depth: number; digests: Uint8Array }
   | { t: 'diff'; entries: SyncEntry[]; want: string[]; more: boolean }
   | { t: 'pushed'; applied: number }
   | { t: 'unknown-keyspace' }
@@ -102,7 +112,16 @@ export function parseSyncRequest(raw: unknown, limits: SyncLimits): SyncRequest 
       if (!isU32(r.level) || r.level > 6 || !nodesOk(r.nodes, r.level as number, limits))
         bad('bad leaves')
       const have = r.have
+      const origins = r.origins
+      if (
+        !Array.isArray(origins) ||
+        origins.length > limits.maxItems ||
+        !origins.every((o) => isStr(o, limits.maxNameLength))
+      ) {
+        bad('bad origins')
+      }
       if (!Array.isArray(have) || have.length > limits.maxItems * 64) bad('bad summaries')
+      const originCount = (origins as unknown[]).length
       for (const s of have as unknown[]) {
         if (
           !Array.isArray(s) ||
@@ -110,7 +129,8 @@ export function parseSyncRequest(raw: unknown, limits: SyncLimits): SyncRequest 
           !isStr(s[0], limits.maxKeyLength) ||
           !isSafe(s[1]) ||
           !isSafe(s[2]) ||
-          !isStr(s[3], limits.maxNameLength)
+          !isU32(s[3]) ||
+          s[3] >= originCount
         ) {
           bad('bad summary')
         }
@@ -125,4 +145,43 @@ export function parseSyncRequest(raw: unknown, limits: SyncLimits): SyncRequest 
       bad('unknown type')
   }
   return r as unknown as SyncRequest
+}
+
+/**
+ * Structural validation of a response from the wire (the initiator trusts no peer).
+ * @throws InvalidMessageError
+ */
+export function parseSyncResponse(raw: unknown, limits: SyncLimits): SyncResponse {
+  const r = raw as Record<string, unknown>
+  const bad = (why: string): never => {
+    throw new InvalidMessageError(`sync response: ${why}`)
+  }
+  if (typeof r !== 'object' || r === null) return bad('not an object')
+  switch (r.t) {
+    case 'equal':
+    case 'unknown-keyspace':
+      break
+    case 'digests':
+      if (!isU32(r.depth) || r.depth < 1 || r.depth > 6 || !(r.digests instanceof Uint8Array))
+        bad('bad digests')
+      break
+    case 'diff':
+      if (!Array.isArray(r.entries) || r.entries.length > limits.maxItems) bad('bad entries')
+      for (const e of r.entries as unknown[]) if (!isSyncEntry(e, limits)) bad('bad entry')
+      if (
+        !Array.isArray(r.want) ||
+        r.want.length > limits.maxItems ||
+        !r.want.every((k) => isStr(k, limits.maxKeyLength))
+      ) {
+        bad('bad want')
+      }
+      if (typeof r.more !== 'boolean') bad('bad more')
+      break
+    case 'pushed':
+      if (!isSafe(r.applied)) bad('bad pushed')
+      break
+    default:
+      bad('unknown type')
+  }
+  return r as unknown as SyncResponse
 }

@@ -7,7 +7,7 @@ import { fromWireEntry } from '../../src/mesh/wire-entry.js'
 import { WIRE_LIMITS } from '../../src/replication/limits.js'
 import { msgpack } from '../../src/replication/value-codec.js'
 import { respond } from '../../src/sync/reconcile.js'
-import { isSyncEntry, parseSyncRequest } from '../../src/sync/sync-messages.js'
+import { isSyncEntry, parseSyncRequest, parseSyncResponse } from '../../src/sync/sync-messages.js'
 
 const LIMITS = { maxKeyLength: 64, maxNameLength: 64, maxValueBytes: 1024, maxItems: 100 }
 
@@ -104,6 +104,7 @@ describe('decoders never crash on hostile input (fuzz)', () => {
         }
         for (const decode of [
           () => parseSyncRequest(raw, LIMITS),
+          () => parseSyncResponse(raw, LIMITS),
           () => fromWireEntry(raw, WIRE_LIMITS),
         ]) {
           try {
