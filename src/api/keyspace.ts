@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { HybridClock } from '../clock/hlc.js'
 import { compareVersions, formatVersion, parseVersion, type Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
@@ -59,7 +60,22 @@ export interface FetchOptions<V> {
   atLeast?: Version | string
   /** Longest wait for `consistency: 'quorum'` or `atLeast`. @default '2s' */
   readTimeout?: Duration
+  /**
+   * Serve a value that expired at most this long ago at once, while one background load
+   * refreshes it (as HTTP's stale-while-revalidate). Needs `load`. At most 1 minute.
+   */
+  staleWhileRevalidate?: Duration
+  /**
+   * When `load` throws, serve a value that expired at most this long ago instead of the
+   * error (as HTTP's stale-if-error). At most 1 minute.
+   */
+  staleIfError?: Duration
 }
+
+/** How long expired values stay available to `staleWhileRevalidate`/`staleIfError`. */
+const STALE_RETENTION_MS = 60_000
+/** Most expired values a keyspace keeps for them. */
+const STALE_MAX_ENTRIES = 1_000
 
 /** Options of {@link Keyspace.wrap}. */
 export interface WrapOptions<A extends unknown[]> {
@@ -145,6 +161,11 @@ export class Keyspace<V = unknown> {
   private readonly ctx: KeyspaceContext
   private readonly counters = new KeyspaceCounters()
   private readonly flights = new SingleFlight<V | undefined>()
+  /** Recently expired entries, for staleWhileRevalidate and staleIfError only. */
+  private readonly stale = new LRUCache<string, Entry<V>>({
+    max: STALE_MAX_ENTRIES,
+    ttl: STALE_RETENTION_MS,
+  })
 
   constructor(name: string, options: ResolvedKeyspaceOptions, ctx: KeyspaceContext) {
     this.name = name
@@ -158,7 +179,9 @@ export class Keyspace<V = unknown> {
         this.counters.evictions++
         if (ctx.wants('evict')) ctx.emit('evict', { keyspace: name, key })
       },
-      onExpire: (key) => {
+      onExpire: (key, entry) => {
+        // Kept briefly for stale-while-revalidate / stale-if-error, never served by get.
+        this.stale.set(key, entry as Entry<V>)
         this.counters.expirations++
         if (ctx.wants('expire')) ctx.emit('expire', { keyspace: name, key })
       },
@@ -279,6 +302,28 @@ export class Keyspace<V = unknown> {
     const hit = this.get(key)
     if (hit !== undefined) return hit
     const ttl = options?.ttl === undefined ? undefined : this.checkTtl(options.ttl)
+    const swr = options?.staleWhileRevalidate
+    const sie = options?.staleIfError
+    if (swr !== undefined) {
+      const stale = this.staleValue(key, parseDuration(swr, 'staleWhileRevalidate'))
+      if (stale !== undefined && options?.load !== undefined) {
+        // One refresh per key (single flight); its failure only shows in loadErrors.
+        void this.fetch(key, { load: options.load, ...(ttl ? { ttl } : {}) }).catch(() => undefined)
+        return stale
+      }
+    }
+    if (sie !== undefined) {
+      const window = parseDuration(sie, 'staleIfError')
+      return this.fetch(key, {
+        ...options,
+        staleIfError: undefined,
+        staleWhileRevalidate: undefined,
+      }).catch((err: unknown) => {
+        const stale = this.staleValue(key, window)
+        if (stale === undefined) throw err
+        return stale
+      })
+    }
     return this.flights.run(key, async () => {
       const again = this.store.get(key, this.ctx.now())
       if (again !== undefined) return again.value
@@ -312,6 +357,25 @@ export class Keyspace<V = unknown> {
       if (value !== undefined) await this.set(key, value, ttl === undefined ? undefined : { ttl })
       return value
     })
+  }
+
+  /**
+   * The value of `key` that expired at most `windowMs` ago, when nothing newer (a write or
+   * delete) is known for the key.
+   */
+  private staleValue(key: string, windowMs: number): V | undefined {
+    const e = this.stale.get(key)
+    if (e === undefined) return undefined
+    const now = this.ctx.now()
+    const known = this.index.get(key)
+    if (
+      now - e.expiresAt > Math.min(windowMs, STALE_RETENTION_MS) ||
+      known === undefined ||
+      known.version !== e.version
+    ) {
+      return undefined
+    }
+    return e.value
   }
 
   /** Brings the local replica up to a quorum's or a given version before a read. */

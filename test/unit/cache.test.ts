@@ -221,3 +221,61 @@ describe('options reach every keyspace', () => {
     expect(plain.keyspace('x').options.maxIndexKeys).toBe(10) // 2 x maxEntries by default
   })
 })
+
+describe('stale-while-revalidate and stale-if-error', () => {
+  it('serves a just-expired value at once and refreshes it with one background load', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+    const cache = await make()
+    await cache.set('k', 'old', { ttl: 1_000 })
+    vi.setSystemTime(1_001_500)
+    await Promise.resolve()
+    let loads = 0
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const load = async () => {
+      loads++
+      await gate
+      return 'new'
+    }
+    const results = await Promise.all([
+      cache.fetch('k', { load, staleWhileRevalidate: '10s' }),
+      cache.fetch('k', { load, staleWhileRevalidate: '10s' }),
+    ])
+    expect(results).toEqual(['old', 'old'])
+    release()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(loads).toBe(1)
+    expect(cache.get('k')).toBe('new')
+  })
+
+  it('serves the stale value when load fails, only within the window', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+    const cache = await make()
+    await cache.set('k', 'old', { ttl: 1_000 })
+    vi.setSystemTime(1_003_000)
+    await Promise.resolve()
+    const failing = async () => {
+      throw new Error('origin down')
+    }
+    await expect(cache.fetch('k', { load: failing })).rejects.toThrow('origin down')
+    expect(await cache.fetch('k', { load: failing, staleIfError: '5s' })).toBe('old')
+    await expect(cache.fetch('k', { load: failing, staleIfError: '1s' })).rejects.toThrow(
+      'origin down',
+    )
+  })
+
+  it('never serves a stale value over a newer delete', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+    const cache = await make()
+    await cache.set('k', 'old', { ttl: 1_000 })
+    vi.setSystemTime(1_001_500)
+    await Promise.resolve()
+    expect(cache.get('k')).toBeUndefined()
+    await cache.delete('k')
+    expect(await cache.fetch('k', { load: () => 'fresh', staleWhileRevalidate: '10s' })).toBe(
+      'fresh',
+    )
+  })
+})
