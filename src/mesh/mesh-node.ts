@@ -538,8 +538,9 @@ export class MeshNode implements MeshAttachment {
       const res = await request(this.node, peer, PROTOCOLS.hello, this.helloBody(), 5_000)
       this.learn(res, peer)
       this.redial()
-      // Anti-entropy on every (re)connection: whatever was missed while apart is repaired now.
-      void this.syncAll(peer)
+      // Anti-entropy on every (re)connection: whatever was missed while apart is repaired
+      // now. One session repairs both ways, so only one side (the smaller id) starts it.
+      if (this.self < peer.toString()) void this.syncAll(peer)
     } catch (err) {
       log('hello to %s failed: %s', peer, (err as Error).message)
     }

@@ -1,0 +1,96 @@
+/**
+ * bench:partition: partitions of increasing length with writes on both sides, then heal.
+ * Two kinds of cut: "blackhole" (the simulated WAN holds bytes, sockets stay open: on
+ * heal TCP delivers the backlog) and "disconnect" (connections closed and refused: only
+ * anti-entropy can repair). Reports heal time and repair bytes per missed write.
+ * Run: npm run bench:partition   (LENGTHS=1,3,8 RATE=200)
+ */
+import type { Cache } from '../src/api/cache.js'
+import type { MeshNode } from '../src/mesh/mesh-node.js'
+import { startSimNode } from '../src/sim/sim-node.js'
+import { WanSim } from '../src/sim/wan-sim.js'
+import { type BenchRow, report } from './harness.js'
+
+const LENGTHS = (process.env.LENGTHS ?? '1,3,8').split(',').map(Number)
+const RATE = Number(process.env.RATE ?? 200)
+const meshOf = (c: Cache<unknown>) => c.meshNode as MeshNode
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const root = (c: Cache<unknown>) => c.keyspace('default').index.tree.digest(0, 0).join(':')
+const syncBytes = (nodes: Cache<unknown>[]) =>
+  nodes.reduce((a, n) => a + meshOf(n).counters.syncBytesOut + meshOf(n).counters.syncBytesIn, 0)
+
+const rows: BenchRow[] = []
+for (const kind of ['blackhole', 'disconnect'] as const) {
+  for (const seconds of LENGTHS) {
+    const sim = new WanSim()
+    const nodes: Cache<unknown>[] = []
+    try {
+      for (const region of sim.matrix.regions) {
+        const peers = nodes[0] ? [nodes[0].addresses()[0]!] : []
+        nodes.push(await startSimNode(sim, region, 1, { peers, mesh: { syncIntervalMs: 1_000 } }))
+      }
+      while (!nodes.every((n) => meshOf(n).peers.ranked().length === 2)) await sleep(50)
+      await sleep(500)
+      const [us, eu, ap] = nodes as [Cache<unknown>, Cache<unknown>, Cache<unknown>]
+      if (kind === 'blackhole') sim.isolate('ap-south')
+      else {
+        await meshOf(ap).block([us.nodeId, eu.nodeId])
+        await meshOf(us).block([ap.nodeId])
+        await meshOf(eu).block([ap.nodeId])
+      }
+      const end = Date.now() + seconds * 1000
+      let i = 0
+      while (Date.now() < end) {
+        await us.set(`us:${i}`, { i })
+        await ap.set(`ap:${i}`, { i })
+        if (i % 10 === 0) await eu.set(`hot:${i % 40}`, { i }) // contended keys, both sides
+        if (i % 10 === 5) await ap.set(`hot:${i % 40}`, { i })
+        i++
+        await sleep(1000 / RATE)
+      }
+      const missed =
+        [...ap.keyspace('default').index.tree.digest(0, 0)].length && countMissed(nodes)
+      const bytesBefore = syncBytes(nodes)
+      const healAt = Date.now()
+      if (kind === 'blackhole') sim.heal()
+      else for (const n of nodes) meshOf(n).unblock()
+      while (new Set(nodes.map(root)).size > 1 && Date.now() - healAt < 60_000) await sleep(20)
+      const healMs = Date.now() - healAt
+      const repairBytes = syncBytes(nodes) - bytesBefore
+      rows.push({
+        name: `${kind} ${seconds}s`,
+        writesPerSide: i,
+        missedWrites: missed,
+        healMs,
+        converged: new Set(nodes.map(root)).size === 1 ? 'yes' : 'NO',
+        syncRepairBytes: repairBytes,
+        bytesPerMissed: missed > 0 ? repairBytes / missed : Number.NaN,
+        pulledBySync: nodes.reduce((a, n) => a + meshOf(n).counters.syncPulled, 0),
+      })
+      console.log(JSON.stringify(rows.at(-1)))
+    } finally {
+      await Promise.allSettled(nodes.map((n) => n.close()))
+      await sim.close()
+    }
+  }
+}
+report(
+  `bench:partition — ap-south cut off from us-east and eu-west, ${RATE} writes/s per side`,
+  rows,
+  'bench/results/partition.json',
+)
+process.exit(0)
+
+/** Keys whose version differs between the cut-off node and the others, at heal time. */
+function countMissed(nodes: Cache<unknown>[]): number {
+  const all = new Set<string>()
+  for (const n of nodes) for (const k of n.keyspace('default').keys()) all.add(k)
+  let missed = 0
+  for (const k of all) {
+    const vs = new Set(
+      nodes.map((n) => JSON.stringify(n.keyspace('default').index.get(k)?.version ?? null)),
+    )
+    if (vs.size > 1) missed++
+  }
+  return missed
+}
