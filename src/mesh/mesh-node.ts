@@ -23,6 +23,7 @@ import {
   parseSyncResponse,
   type SyncRequest,
 } from '../sync/sync-messages.js'
+import { gather } from './gather.js'
 import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
 import { PeerGate } from './peer-gate.js'
@@ -855,54 +856,30 @@ export class MeshNode implements MeshAttachment {
       maxValueBytes: this.limits.maxValueBytes,
       maxItems: 1,
     }
-    const answered: string[] = []
-    await new Promise<void>((resolve, reject) => {
-      let pending = targets.length
-      let done = false
-      const fail = () => {
-        if (done) return
-        done = true
-        reject(
-          new TimeoutError(
-            `read of '${key}' got ${answered.length} of the ${required} answer(s) '${level}' needs within ${timeoutMs} ms`,
-          ),
-        )
-      }
-      const timer = setTimeout(fail, timeoutMs)
-      if (pending < required) {
-        clearTimeout(timer)
-        fail()
-        return
-      }
-      for (const peer of targets) {
-        request(
+    await gather(
+      targets,
+      required,
+      timeoutMs,
+      async (peer) => {
+        const res = await request(
           this.node,
           peerIdFromString(peer.id),
           PROTOCOLS.get,
           { keyspace, key, any: true },
           timeoutMs,
         )
-          .then((res) => {
-            if (res !== null) {
-              if (!isSyncEntry(res, limits)) throw new InvalidMessageError('get: malformed entry')
-              replica.importEntries([res])
-            }
-            answered.push(peer.region ?? peer.id)
-            if (!done && answered.length >= required) {
-              done = true
-              clearTimeout(timer)
-              resolve()
-            }
-          })
-          .catch(() => this.peers.recordFailure(peer.id))
-          .finally(() => {
-            if (--pending === 0 && !done) {
-              clearTimeout(timer)
-              fail()
-            }
-          })
-      }
-    })
+        if (res !== null) {
+          if (!isSyncEntry(res, limits)) throw new InvalidMessageError('get: malformed entry')
+          replica.importEntries([res])
+        }
+        return peer.region ?? peer.id
+      },
+      (peer) => this.peers.recordFailure(peer.id),
+      (answered) =>
+        new TimeoutError(
+          `read of '${key}' got ${answered.length} of the ${required} answer(s) '${level}' needs within ${timeoutMs} ms`,
+        ),
+    )
   }
 
   async lookup(keyspace: string, key: string): Promise<Entry | undefined> {
@@ -997,46 +974,22 @@ export class MeshNode implements MeshAttachment {
       keyspace,
       records: [recordOf(key, entry)],
     })
-    const acked: string[] = []
-    await new Promise<void>((resolve, reject) => {
-      let pending = targets.size
-      let done = false
-      const fail = () => {
-        if (done) return
-        done = true
-        reject(
-          new AckTimeoutError(
-            `write of '${key}' reached ${acked.length} of the ${required} other region(s) that ack '${level}' needs within ${timeoutMs} ms (regions: ${acked.join(', ') || 'none'}); it stands locally and replicates when the mesh allows`,
-            acked,
-            required,
-          ),
-        )
-      }
-      const timer = setTimeout(fail, timeoutMs)
-      if (pending === 0) {
-        clearTimeout(timer)
-        fail()
-        return
-      }
-      for (const [region, peer] of targets) {
-        request(this.node, peerIdFromString(peer.id), PROTOCOLS.write, bytes, timeoutMs)
-          .then(() => {
-            acked.push(region)
-            if (!done && acked.length >= required) {
-              done = true
-              clearTimeout(timer)
-              resolve()
-            }
-          })
-          .catch(() => this.peers.recordFailure(peer.id))
-          .finally(() => {
-            if (--pending === 0 && !done) {
-              clearTimeout(timer)
-              fail()
-            }
-          })
-      }
-    })
+    await gather(
+      [...targets],
+      required,
+      timeoutMs,
+      async ([region, peer]) => {
+        await request(this.node, peerIdFromString(peer.id), PROTOCOLS.write, bytes, timeoutMs)
+        return region
+      },
+      ([, peer]) => this.peers.recordFailure(peer.id),
+      (acked) =>
+        new AckTimeoutError(
+          `write of '${key}' reached ${acked.length} of the ${required} other region(s) that ack '${level}' needs within ${timeoutMs} ms (regions: ${acked.join(', ') || 'none'}); it stands locally and replicates when the mesh allows`,
+          acked,
+          required,
+        ),
+    )
   }
 
   // ---- stats and shutdown -------------------------------------------------------------

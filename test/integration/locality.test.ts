@@ -2,24 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { formatVersion } from '../../src/clock/version.js'
 import { AckTimeoutError, TimeoutError } from '../../src/errors.js'
-import { startSimNode } from '../../src/sim/sim-node.js'
-import { WanSim } from '../../src/sim/wan-sim.js'
 import { entrySize } from '../../src/store/entry.js'
 import { meshOf } from '../helpers/mesh.js'
+import { SimMesh } from '../helpers/sim.js'
 import { waitFor } from '../helpers/wait.js'
 
-let sim: WanSim
-const nodes: Cache<unknown>[] = []
-afterEach(async () => {
-  await Promise.allSettled(nodes.splice(0).map((n) => n.close()))
-  await sim?.close()
-})
-
-async function start(region: string, n: number, peers: string[] = []) {
-  const c = await startSimNode(sim, region, n, { peers })
-  nodes.push(c)
-  return c
-}
+const mesh = new SimMesh()
+afterEach(() => mesh.closeAll())
+const start = (region: string, n: number, peers: string[] = []) => mesh.start(region, n, peers)
 
 /** Puts a value into one node's store only (no replication), as if only it had loaded it. */
 function holdLocally(node: Cache<unknown>, key: string, value: string) {
@@ -35,7 +25,6 @@ function holdLocally(node: Cache<unknown>, key: string, value: string) {
 
 describe('locality and acks across the simulated WAN', () => {
   it('a miss is served by the same-region peer, and by the far one when the near one is cut off', async () => {
-    sim = new WanSim()
     const asker = await start('eu-west', 1)
     const near = await start('eu-west', 2, [asker.addresses()[0]!])
     const far = await start('us-east', 1, [asker.addresses()[0]!])
@@ -62,7 +51,6 @@ describe('locality and acks across the simulated WAN', () => {
   })
 
   it("ack: 'quorum' resolves once a majority of regions applied the write, and rejects when they are cut off", async () => {
-    sim = new WanSim()
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
@@ -79,7 +67,7 @@ describe('locality and acks across the simulated WAN', () => {
     await us.set('peer-acked', 1, { ack: 'peer' })
     expect(eu.has('peer-acked') || ap.has('peer-acked')).toBe(true)
 
-    sim.isolate('us-east')
+    mesh.sim.isolate('us-east')
     const err = await us.set('lonely', 1, { ack: 'quorum', ackTimeout: 500 }).catch((e) => e)
     expect(err).toBeInstanceOf(AckTimeoutError)
     expect(err.code).toBe('ERR_ACK_TIMEOUT')
@@ -89,7 +77,6 @@ describe('locality and acks across the simulated WAN', () => {
   })
 
   it('read-your-writes through another region: fetch with atLeast waits for the write', async () => {
-    sim = new WanSim()
     const us = await start('us-east', 1)
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
     await waitFor(() => [us, ap].every((n) => meshOf(n).peers.ranked().length === 1), 'connected')
@@ -106,7 +93,6 @@ describe('locality and acks across the simulated WAN', () => {
   })
 
   it('a quorum write then a quorum read from another region returns the write; a cut-off region cannot read at quorum', async () => {
-    sim = new WanSim()
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
@@ -118,7 +104,7 @@ describe('locality and acks across the simulated WAN', () => {
     expect(await ap.fetch('balance', { consistency: 'quorum' })).toBe(100)
     await eu.delete('balance', { ack: 'quorum' })
     expect(await ap.fetch('balance', { consistency: 'quorum' })).toBeUndefined()
-    sim.isolate('ap-south')
+    mesh.sim.isolate('ap-south')
     await expect(ap.fetch('balance', { consistency: 'quorum', readTimeout: 400 })).rejects.toThrow(
       TimeoutError,
     )

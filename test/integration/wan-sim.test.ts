@@ -1,26 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Cache } from '../../src/api/cache.js'
-import { startSimNode } from '../../src/sim/sim-node.js'
-import { WanSim } from '../../src/sim/wan-sim.js'
 import { meshOf } from '../helpers/mesh.js'
+import { SimMesh } from '../helpers/sim.js'
 import { waitFor } from '../helpers/wait.js'
 
-let sim: WanSim
-const nodes: Cache<unknown>[] = []
-afterEach(async () => {
-  await Promise.allSettled(nodes.splice(0).map((n) => n.close()))
-  await sim?.close()
-})
-
-async function start(region: string, n: number, peers: string[] = []) {
-  const c = await startSimNode(sim, region, n, { peers })
-  nodes.push(c)
-  return c
-}
+const mesh = new SimMesh()
+afterEach(() => mesh.closeAll())
+const start = (region: string, n: number, peers: string[] = []) => mesh.start(region, n, peers)
 
 describe('replication across the simulated WAN', () => {
   it('a write reaches the other region in about one one-way latency', async () => {
-    sim = new WanSim()
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
     await waitFor(
@@ -42,7 +30,6 @@ describe('replication across the simulated WAN', () => {
   })
 
   it('writes on both sides of a cut region converge after the heal', async () => {
-    sim = new WanSim()
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
@@ -58,12 +45,12 @@ describe('replication across the simulated WAN', () => {
         ),
       'all subscribed',
     )
-    sim.isolate('ap-south')
+    mesh.sim.isolate('ap-south')
     await us.set('during-cut-us', 1)
     await ap.set('during-cut-ap', 2)
     await waitFor(() => eu.has('during-cut-us'), 'the connected side still replicates')
     expect(eu.has('during-cut-ap')).toBe(false)
-    sim.heal()
+    mesh.sim.heal()
     await waitFor(
       () => [us, eu, ap].every((n) => n.has('during-cut-us') && n.has('during-cut-ap')),
       'convergence after the heal',
