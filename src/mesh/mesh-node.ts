@@ -28,7 +28,7 @@ import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
 import { PeerGate } from './peer-gate.js'
 import { PeerTable } from './peer-table.js'
-import { handle, request } from './rpc.js'
+import { handle, request, StreamPool } from './rpc.js'
 import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
 import { entryOf, fromWireEntry, recordOf, toWireEntry } from './wire-entry.js'
 
@@ -215,6 +215,7 @@ export class MeshNode implements MeshAttachment {
   }
   private readonly syncRejects = { drift: 0, badValue: 0, notAllowed: 0 }
   private readonly syncing = new Set<string>()
+  private readonly pool: StreamPool
   /** Load leases this node granted as owner of their keys (mesh-wide single flight). */
   private readonly leases = new Map<
     string,
@@ -231,6 +232,7 @@ export class MeshNode implements MeshAttachment {
   ) {
     this.node = node
     this.gate = gate
+    this.pool = new StreamPool(node)
     this.cache = cache
     this.region = cache.region
     this.self = node.peerId.toString()
@@ -539,6 +541,9 @@ export class MeshNode implements MeshAttachment {
       const res = await request(this.node, peer, PROTOCOLS.hello, this.helloBody(), 5_000)
       this.learn(res, peer)
       this.redial()
+      // Streams for acks and reads, negotiated now so those cost one round trip later.
+      this.pool.refill(peer, PROTOCOLS.write)
+      this.pool.refill(peer, PROTOCOLS.get)
       // Anti-entropy on every (re)connection: whatever was missed while apart is repaired
       // now. One session repairs both ways, so only one side (the smaller id) starts it.
       if (this.self < peer.toString()) void this.syncAll(peer)
@@ -802,6 +807,8 @@ export class MeshNode implements MeshAttachment {
         PROTOCOLS.get,
         { keyspace, key, lease: true },
         this.opts.loadLeaseMs + 1_000,
+        undefined,
+        this.pool,
       )) as { t?: unknown; e?: unknown }
       if (res?.t !== 'value') return undefined
       const { entry } = fromWireEntry(res.e, this.limits)
@@ -867,6 +874,8 @@ export class MeshNode implements MeshAttachment {
           PROTOCOLS.get,
           { keyspace, key, any: true },
           timeoutMs,
+          undefined,
+          this.pool,
         )
         if (res !== null) {
           if (!isSyncEntry(res, limits)) throw new InvalidMessageError('get: malformed entry')
@@ -908,6 +917,8 @@ export class MeshNode implements MeshAttachment {
             PROTOCOLS.get,
             { keyspace, key },
             this.opts.lookupTimeoutMs,
+            undefined,
+            this.pool,
           )
             .then((res) => {
               if (res !== null && !done) {
@@ -979,7 +990,15 @@ export class MeshNode implements MeshAttachment {
       required,
       timeoutMs,
       async ([region, peer]) => {
-        await request(this.node, peerIdFromString(peer.id), PROTOCOLS.write, bytes, timeoutMs)
+        await request(
+          this.node,
+          peerIdFromString(peer.id),
+          PROTOCOLS.write,
+          bytes,
+          timeoutMs,
+          undefined,
+          this.pool,
+        )
         return region
       },
       ([, peer]) => this.peers.recordFailure(peer.id),
@@ -1039,6 +1058,7 @@ export class MeshNode implements MeshAttachment {
     this.closed = true
     for (const t of this.timers) clearInterval(t)
     if (this.syncTimer) clearTimeout(this.syncTimer)
+    this.pool.close()
     const bounded = (p: Promise<unknown>, ms: number) =>
       Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())])
     await bounded(Promise.allSettled([...this.inflight]), 1_000)
