@@ -895,52 +895,54 @@ export class MeshNode implements MeshAttachment {
     const candidates = this.peers.ranked().slice(0, 3)
     if (candidates.length === 0) return undefined
     this.counters.lookups++
-    const deadline = AbortSignal.timeout(this.opts.lookupTimeoutMs)
-    // Ask the best peer; hedge to the next after a few of its RTTs without an answer.
+    // Best peer first; the next one as soon as a peer answers "not here" or fails, or
+    // after a few RTTs of the current one without an answer (hedging).
     return new Promise<Entry | undefined>((resolve) => {
-      let pending = candidates.length
+      let next = 0
+      let pending = 0
       let done = false
       const finish = (e: Entry | undefined) => {
-        if (!done) {
-          done = true
-          resolve(e)
-        }
+        if (done) return
+        done = true
+        clearTimeout(deadline)
+        resolve(e)
       }
-      deadline.addEventListener('abort', () => finish(undefined))
-      let delay = 0
-      for (const peer of candidates) {
-        const start = () => {
-          if (done) return
-          request(
-            this.node,
-            peerIdFromString(peer.id),
-            PROTOCOLS.get,
-            { keyspace, key },
-            this.opts.lookupTimeoutMs,
-            undefined,
-            this.pool,
-          )
-            .then((res) => {
-              if (res !== null && !done) {
-                const { entry } = fromWireEntry(res, this.limits)
-                if (!this.cache.clock.accepts(entry.version))
-                  throw new InvalidMessageError('get: clock drift')
-                if (!this.gate.admits(entry.version.node))
-                  throw new InvalidMessageError('get: writer not allowed')
-                this.cache.clock.update(entry.version)
-                this.counters.lookupHits++
-                finish(entry)
-              }
-            })
-            .catch(() => this.peers.recordFailure(peer.id))
-            .finally(() => {
-              if (--pending === 0) finish(undefined)
-            })
-        }
-        if (delay === 0) start()
-        else setTimeout(start, delay).unref()
-        delay += Math.max(20, 3 * (peer.rtt ?? 10))
+      const deadline = setTimeout(() => finish(undefined), this.opts.lookupTimeoutMs)
+      const launch = () => {
+        if (done || next >= candidates.length) return
+        const peer = candidates[next++]!
+        pending++
+        const hedge = setTimeout(launch, Math.max(20, 3 * (peer.rtt ?? 10)))
+        request(
+          this.node,
+          peerIdFromString(peer.id),
+          PROTOCOLS.get,
+          { keyspace, key },
+          this.opts.lookupTimeoutMs,
+          undefined,
+          this.pool,
+        )
+          .then((res) => {
+            if (res === null || done) return
+            const { entry } = fromWireEntry(res, this.limits)
+            if (!this.cache.clock.accepts(entry.version))
+              throw new InvalidMessageError('get: clock drift')
+            if (!this.gate.admits(entry.version.node))
+              throw new InvalidMessageError('get: writer not allowed')
+            this.cache.clock.update(entry.version)
+            this.counters.lookupHits++
+            finish(entry)
+          })
+          .catch(() => this.peers.recordFailure(peer.id))
+          .finally(() => {
+            clearTimeout(hedge)
+            pending--
+            if (done) return
+            if (next < candidates.length) launch()
+            else if (pending === 0) finish(undefined)
+          })
       }
+      launch()
     })
   }
 

@@ -20,7 +20,7 @@ export class StreamPool {
 
   constructor(
     private readonly node: Libp2p,
-    private readonly perPeer = 2,
+    private readonly perPeer = 4,
     private readonly maxIdleMs = 20_000,
   ) {}
 
