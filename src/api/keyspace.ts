@@ -58,6 +58,13 @@ export interface FetchOptions<V> {
    * (up to `readTimeout`) while the local copy is older.
    */
   atLeast?: Version | string
+  /**
+   * Where a miss looks before `load`: `'mesh'` asks the best peers (same region first,
+   * then remote regions) and the key's owner (mesh-wide single flight); `'region'` asks
+   * only peers of this region; `'none'` calls `load` at once (for origins faster than a
+   * WAN round trip). @default 'mesh'
+   */
+  lookup?: 'mesh' | 'region' | 'none'
   /** Longest wait for `consistency: 'quorum'` or `atLeast`. @default '2s' */
   readTimeout?: Duration
   /**
@@ -101,7 +108,7 @@ export interface ReplicationPort {
     timeoutMs: number,
   ): Promise<void>
   /** Asks the nearest peers for `key` on a local miss; resolves undefined when none holds it. */
-  lookup(keyspace: string, key: string): Promise<Entry | undefined>
+  lookup(keyspace: string, key: string, sameRegionOnly?: boolean): Promise<Entry | undefined>
   /**
    * Asks peers (`quorum`: a majority of regions; `nearest`: the best few) for their newest
    * version of `key` and applies it locally.
@@ -327,9 +334,15 @@ export class Keyspace<V = unknown> {
     return this.flights.run(key, async () => {
       const again = this.store.get(key, this.ctx.now())
       if (again !== undefined) return again.value
-      const port = this.ctx.port
+      const scope = options?.lookup ?? 'mesh'
+      if (scope !== 'mesh' && scope !== 'region' && scope !== 'none') {
+        throw new InvalidOptionError(
+          `lookup must be 'mesh', 'region' or 'none', got ${String(scope)}`,
+        )
+      }
+      const port = scope === 'none' ? undefined : this.ctx.port
       if (port !== undefined) {
-        const remote = await port.lookup(this.name, key)
+        const remote = await port.lookup(this.name, key, scope === 'region')
         if (remote !== undefined && this.applyRemote(key, remote as Entry<V>) !== 'too-large') {
           const held = this.store.get(key, this.ctx.now())
           if (held !== undefined) return held.value
@@ -337,7 +350,7 @@ export class Keyspace<V = unknown> {
       }
       const load = options?.load
       if (load === undefined) return undefined
-      if (port !== undefined) {
+      if (port !== undefined && scope === 'mesh') {
         // Mesh-wide single flight: the key's owner node lets one node load; the others
         // wait for that value instead of loading it again.
         const loaded = await port.coordinateLoad(this.name, key)

@@ -891,8 +891,11 @@ export class MeshNode implements MeshAttachment {
     )
   }
 
-  async lookup(keyspace: string, key: string): Promise<Entry | undefined> {
-    const candidates = this.peers.ranked().slice(0, 3)
+  async lookup(keyspace: string, key: string, sameRegionOnly = false): Promise<Entry | undefined> {
+    const candidates = this.peers
+      .ranked()
+      .filter((p) => !sameRegionOnly || p.region === this.region)
+      .slice(0, 3)
     if (candidates.length === 0) return undefined
     this.counters.lookups++
     // Best peer first; the next one as soon as a peer answers "not here" or fails, or

@@ -48,6 +48,16 @@ describe('locality and acks across the simulated WAN', () => {
 
     expect(await asker.fetch('k3', { load: () => `loaded-${++loads}` })).toBe('loaded-1')
     expect(loads).toBe(1)
+
+    // lookup: 'region' never crosses the WAN; 'none' goes straight to the loader.
+    holdLocally(far, 'k4', 'from-far')
+    expect(await asker.fetch('k4', { load: () => `loaded-${++loads}`, lookup: 'region' })).toBe(
+      'loaded-2',
+    )
+    holdLocally(far, 'k5', 'from-far') // the mesh would serve it (see k2); 'none' does not ask
+    expect(await asker.fetch('k5', { load: () => `loaded-${++loads}`, lookup: 'none' })).toBe(
+      'loaded-3',
+    )
   })
 
   it("ack: 'quorum' resolves once a majority of regions applied the write, and rejects when they are cut off", async () => {
