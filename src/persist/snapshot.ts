@@ -47,7 +47,13 @@ export function saveSnapshot(cache: Cache<unknown>, dataDir: string): number {
       ])
     }
   }
-  writeFileAtomic(join(dataDir, SNAPSHOT_FILE), msgpack.pack([FORMAT, now, rows]))
+  // The clock's high-water mark: after a restart this node's stamps stay above every
+  // write it made before, even when its clock ran ahead of physical time.
+  const clock = cache.clock.peek()
+  writeFileAtomic(
+    join(dataDir, SNAPSHOT_FILE),
+    msgpack.pack([FORMAT, now, rows, clock.wall, clock.logical]),
+  )
   return rows.length
 }
 
@@ -62,10 +68,18 @@ export function loadSnapshot(cache: Cache<unknown>, dataDir: string): number {
   if (!existsSync(file)) return 0
   let rows: Row[]
   try {
-    const raw = msgpack.unpack(readFileSync(file)) as [number, number, Row[]]
+    const raw = msgpack.unpack(readFileSync(file)) as [number, number, Row[], number?, number?]
     if (!Array.isArray(raw) || raw[0] !== FORMAT || !Array.isArray(raw[2]))
       throw new Error('unknown format')
     rows = raw[2]
+    const [, , , wall, logical] = raw
+    if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical)) {
+      try {
+        cache.clock.update({ wall: wall!, logical: logical!, node: cache.nodeId })
+      } catch (err) {
+        log('snapshot clock is too far ahead, ignored: %s', (err as Error).message)
+      }
+    }
   } catch (err) {
     log('ignoring unreadable snapshot %s: %s', file, (err as Error).message)
     return 0
