@@ -4,8 +4,9 @@
  * @module
  */
 import { Command, Option } from 'commander'
-import { MeshcacheError } from '../errors.js'
+import { InvalidOptionError, MeshcacheError } from '../errors.js'
 import { createNetworkKey } from '../mesh/network-key.js'
+import { loadMatrix } from '../sim/latency-matrix.js'
 import { runDemo } from './demo.js'
 import { type NodeFlags, resolveNodeSettings, runNode } from './node-command.js'
 import { runStatus } from './status-command.js'
@@ -82,8 +83,21 @@ program
   )
   .option('--seconds <n>', 'seconds of each writing phase', '3')
   .option('--rate <n>', 'writes per second per node', '100')
-  .action(async (opts: { seconds: string; rate: string }) => {
-    const result = await runDemo({ phaseSeconds: Number(opts.seconds), rate: Number(opts.rate) })
+  .option(
+    '--matrix <file>',
+    'latency matrix JSON (see docs/wan-matrix.example.json); default: 3 regions',
+  )
+  .action(async (opts: { seconds: string; rate: string; matrix?: string }) => {
+    const seconds = Number(opts.seconds)
+    const rate = Number(opts.rate)
+    if (!(seconds > 0 && seconds <= 600) || !(rate > 0 && rate <= 10_000)) {
+      throw new InvalidOptionError('--seconds must be in (0, 600] and --rate in (0, 10000]')
+    }
+    const result = await runDemo({
+      phaseSeconds: seconds,
+      rate,
+      ...(opts.matrix ? { matrix: loadMatrix(opts.matrix) } : {}),
+    })
     process.exit(result.converged ? 0 : 1)
   })
 
