@@ -5,6 +5,7 @@
  * anti-entropy can repair). Reports heal time and repair bytes per missed write.
  * Run: npm run bench:partition   (LENGTHS=1,3,8 RATE=200)
  */
+import { writeFileSync } from 'node:fs'
 import type { Cache } from '../src/api/cache.js'
 import type { MeshNode } from '../src/mesh/mesh-node.js'
 import { startSimNode } from '../src/sim/sim-node.js'
@@ -20,6 +21,7 @@ const syncBytes = (nodes: Cache<unknown>[]) =>
   nodes.reduce((a, n) => a + meshOf(n).counters.syncBytesOut + meshOf(n).counters.syncBytesIn, 0)
 
 const rows: BenchRow[] = []
+const curves: { name: string; curve: [number, number][] }[] = []
 for (const kind of ['blackhole', 'disconnect'] as const) {
   for (const seconds of LENGTHS) {
     const sim = new WanSim()
@@ -54,7 +56,13 @@ for (const kind of ['blackhole', 'disconnect'] as const) {
       const healAt = Date.now()
       if (kind === 'blackhole') sim.heal()
       else for (const n of nodes) meshOf(n).unblock()
-      while (new Set(nodes.map(root)).size > 1 && Date.now() - healAt < 60_000) await sleep(20)
+      const curve: [number, number][] = [[0, missed]]
+      while (new Set(nodes.map(root)).size > 1 && Date.now() - healAt < 60_000) {
+        await sleep(50)
+        curve.push([Date.now() - healAt, countMissed(nodes)])
+      }
+      curve.push([Date.now() - healAt, 0])
+      curves.push({ name: `${kind} ${seconds}s`, curve })
       const healMs = Date.now() - healAt
       const repairBytes = syncBytes(nodes) - bytesBefore
       rows.push({
@@ -74,12 +82,35 @@ for (const kind of ['blackhole', 'disconnect'] as const) {
     }
   }
 }
+drawCurves()
 report(
   `bench:partition — ap-south cut off from us-east and eu-west, ${RATE} writes/s per side`,
   rows,
   'bench/results/partition.json',
 )
 process.exit(0)
+
+/** Missed writes over time after each heal, as one SVG line chart. */
+function drawCurves(): void {
+  const W = 760
+  const H = 360
+  const maxT = Math.max(...curves.flatMap((c) => c.curve.map(([t]) => t)), 1)
+  const maxY = Math.max(...curves.flatMap((c) => c.curve.map(([, y]) => y)), 1)
+  const x = (t: number) => 60 + (t / maxT) * (W - 220)
+  const y = (v: number) => H - 40 - (v / maxY) * (H - 80)
+  const colors = ['#4a7ebb', '#8cb4e0', '#1f4e8c', '#c0504d', '#e6a09e', '#8c1f1c']
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`
+  svg += `<text x="10" y="18" font-size="13">Writes still missing on some node after the heal (ms since heal)</text>`
+  svg += `<line x1="60" y1="${H - 40}" x2="${W - 160}" y2="${H - 40}" stroke="#333"/><line x1="60" y1="40" x2="60" y2="${H - 40}" stroke="#333"/>`
+  svg += `<text x="60" y="${H - 24}">0</text><text x="${W - 190}" y="${H - 24}">${Math.round(maxT)} ms</text><text x="20" y="44">${maxY}</text>`
+  curves.forEach((c, i) => {
+    const pts = c.curve.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')
+    svg += `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="2" points="${pts}"/>`
+    svg += `<text x="${W - 150}" y="${60 + i * 16}" fill="${colors[i % colors.length]}">${c.name}</text>`
+  })
+  svg += '</svg>\n'
+  writeFileSync('bench/results/partition-convergence.svg', svg)
+}
 
 /** Keys whose version differs between the cut-off node and the others, at heal time. */
 function countMissed(nodes: Cache<unknown>[]): number {
