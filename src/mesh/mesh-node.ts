@@ -1,8 +1,7 @@
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
-import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { multiaddr } from '@multiformats/multiaddr'
 import createDebug from 'debug'
 import type { Cache, MeshAttachment } from '../api/cache.js'
 import type { Keyspace } from '../api/keyspace.js'
@@ -26,139 +25,16 @@ import {
 import { gather } from './gather.js'
 import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
+import { LoadLeases } from './load-leases.js'
+import { MESH_DEFAULTS, type MeshCounters, type MeshOptions } from './mesh-options.js'
 import { PeerGate } from './peer-gate.js'
 import { PeerTable } from './peer-table.js'
 import { handle, request, StreamPool } from './rpc.js'
+import { scoreTopic } from './topic-score.js'
 import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
 import { entryOf, fromWireEntry, recordOf, toWireEntry } from './wire-entry.js'
 
 const log = createDebug('meshcache:mesh')
-
-/** Tuning of the mesh layer; every field has a default. */
-export interface MeshOptions {
-  /** A keyspace's batch is published once this old, ms (0: at the end of the current turn). @default 1 */
-  flushDelayMs?: number
-  /**
-   * Shortest time between two batches of one node, ms: under a steady trickle of writes,
-   * batches form instead of one signed message per write (signature checks dominate the
-   * CPU cost of gossip). Adds at most this much lag; an idle node still flushes after
-   * `flushDelayMs`. @default 10
-   */
-  minFlushIntervalMs?: number
-  /** ...or once it holds this many bytes. @default 32_768 */
-  flushBytes?: number
-  /** Most bytes of batches handed to gossipsub and not yet sent; past it batches are dropped and counted. @default 8_388_608 */
-  maxInflightBytes?: number
-  /** Peer RTT is measured this often, ms. @default 5_000 */
-  pingIntervalMs?: number
-  /** Known but disconnected peers are redialled this often, ms. @default 2_000 */
-  redialIntervalMs?: number
-  /** Read-through gives up on the mesh after this long, ms. @default 2_000 */
-  lookupTimeoutMs?: number
-  /**
-   * How long the node granted a load lease (mesh-wide single flight) is waited for
-   * before others load themselves, ms. @default 3_000
-   */
-  loadLeaseMs?: number
-  /** Longest wait for libp2p to stop on close, ms. @default 3_000 */
-  stopTimeoutMs?: number
-  /** Anti-entropy runs with one peer this often (±20% jitter), ms; 0 turns the periodic runs off. @default 5_000 */
-  syncIntervalMs?: number
-  /** Most entries one anti-entropy round trip carries. @default 5_000 */
-  syncMaxEntries?: number
-  /**
-   * Open every keyspace a peer subscribes to (up to `maxFollowedKeyspaces`), as a headless
-   * node does: a sidecar serves whatever keyspaces its services use. @default false
-   */
-  followKeyspaces?: boolean
-  /** Most keyspaces `followKeyspaces` opens. @default 64 */
-  maxFollowedKeyspaces?: number
-  /** Limits on replicated input. */
-  limits?: Partial<WireLimits>
-  /** Rewrites dialled addresses; set by the WAN simulator (`src/sim`), not by users. */
-  dialRewrite?: (ma: Multiaddr) => Multiaddr
-}
-
-const MESH_DEFAULTS = {
-  flushDelayMs: 1,
-  minFlushIntervalMs: 10,
-  flushBytes: 32_768,
-  maxInflightBytes: 8 * 1_048_576,
-  pingIntervalMs: 5_000,
-  redialIntervalMs: 2_000,
-  lookupTimeoutMs: 2_000,
-  loadLeaseMs: 3_000,
-  stopTimeoutMs: 3_000,
-  syncIntervalMs: 5_000,
-  syncMaxEntries: 5_000,
-  followKeyspaces: false,
-  maxFollowedKeyspaces: 64,
-}
-
-/**
- * Score parameters of a keyspace topic: an invalid batch (forged origin, far-future
- * stamps, malformed) costs its sender 100 points, past gossipsub's graylist threshold
- * (-80), so one bad message silences a peer until the penalty decays (x0.9 a second).
- * Delivery-rate penalties are off: cache writes are bursty, silence is not misbehaviour.
- */
-export const TOPIC_SCORE = {
-  topicWeight: 1,
-  timeInMeshWeight: 0.01,
-  timeInMeshQuantum: 1_000,
-  timeInMeshCap: 100,
-  firstMessageDeliveriesWeight: 0.1,
-  firstMessageDeliveriesDecay: 0.9,
-  firstMessageDeliveriesCap: 100,
-  meshMessageDeliveriesWeight: 0,
-  meshFailurePenaltyWeight: 0,
-  invalidMessageDeliveriesWeight: -100,
-  invalidMessageDeliveriesDecay: 0.9,
-}
-
-/**
- * Registers {@link TOPIC_SCORE} for a topic opened at run time. js-gossipsub takes topic
- * score parameters only at construction (and copies them), so the live parameter object is
- * extended; if its shape changes, scoring of the topic is skipped, never the topic.
- */
-function scoreTopic(pubsub: unknown, topic: string): void {
-  const params = (pubsub as { score?: { params?: { topics?: Record<string, unknown> } } }).score
-    ?.params
-  if (params?.topics === undefined) {
-    log('gossipsub score parameters not reachable; %s is not scored', topic)
-    return
-  }
-  params.topics[topic] = createTopicScoreParams(TOPIC_SCORE)
-}
-
-/** Counters of the replication path. */
-export interface MeshCounters {
-  batchesOut: number
-  recordsOut: number
-  /** Batches published while no peer subscribed to the keyspace: repaired by anti-entropy. */
-  batchesUnsent: number
-  /** Batches not handed to gossipsub because the in-flight bound was reached. */
-  batchesDropped: number
-  recordsDropped: number
-  publishErrors: number
-  batchesIn: number
-  recordsIn: number
-  recordsApplied: number
-  /** Rejected input, by reason. */
-  rejected: Record<string, number>
-  lookups: number
-  lookupHits: number
-  directWritesIn: number
-  /** Anti-entropy sessions started, and those that found the peer in sync. */
-  syncSessions: number
-  syncInSync: number
-  syncErrors: number
-  /** Entries anti-entropy brought in / sent out. */
-  syncPulled: number
-  syncPushed: number
-  /** Bytes of sync requests and responses this node initiated. */
-  syncBytesOut: number
-  syncBytesIn: number
-}
 
 interface HelloBody {
   region: string
@@ -217,10 +93,7 @@ export class MeshNode implements MeshAttachment {
   private readonly syncing = new Set<string>()
   private readonly pool: StreamPool
   /** Load leases this node granted as owner of their keys (mesh-wide single flight). */
-  private readonly leases = new Map<
-    string,
-    { holder: string; until: number; waiters: ((e: Entry | undefined) => void)[] }
-  >()
+  private readonly leases: LoadLeases
   /** Who may connect; `block`/`unblock` cut peers off at run time. */
   readonly gate: PeerGate
 
@@ -242,6 +115,7 @@ export class MeshNode implements MeshAttachment {
       ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)),
     }
     this.limits = { ...WIRE_LIMITS, ...limits }
+    this.leases = new LoadLeases(this.opts.loadLeaseMs)
     this.peers = new PeerTable(this.region)
     this.batcher = new OutboundBatcher({
       flushBytes: this.opts.flushBytes,
@@ -756,39 +630,16 @@ export class MeshNode implements MeshAttachment {
     return best
   }
 
-  /** Grants the load lease of `id` to `holder`, or returns a wait for the holder's value. */
-  private grantOrWait(id: string, holder: string): 'lease' | Promise<Entry | undefined> {
-    const now = Date.now()
-    const lease = this.leases.get(id)
-    if (lease === undefined || lease.until <= now || lease.holder === holder) {
-      this.leases.set(id, {
-        holder,
-        until: now + this.opts.loadLeaseMs,
-        waiters: lease?.waiters ?? [],
-      })
-      return 'lease'
-    }
-    return new Promise((resolve) => {
-      lease.waiters.push(resolve)
-      setTimeout(() => resolve(undefined), lease.until - now).unref()
-    })
-  }
-
   /** A value for a leased key arrived: hand it to everyone waiting. */
   private settleLease(keyspace: string, key: string): void {
-    const id = `${keyspace}\u0000${key}`
-    const lease = this.leases.get(id)
-    if (lease === undefined) return
     const entry = this.cache.keyspaces().get(keyspace)?.entry(key)
-    if (entry === undefined) return
-    this.leases.delete(id)
-    for (const w of lease.waiters) w(entry)
+    if (entry !== undefined) this.leases.settle(`${keyspace}\u0000${key}`, entry)
   }
 
   private async onLeaseRequest(ks: Keyspace<unknown>, key: string, from: string): Promise<unknown> {
     const held = ks.entry(key)
     if (held !== undefined) return { t: 'value', e: toWireEntry(key, held) }
-    const r = this.grantOrWait(`${ks.name}\u0000${key}`, from)
+    const r = this.leases.grantOrWait(`${ks.name}\u0000${key}`, from, Date.now())
     if (r === 'lease') return { t: 'lease' }
     const entry = await r
     return entry === undefined ? { t: 'none' } : { t: 'value', e: toWireEntry(key, entry) }
@@ -797,7 +648,7 @@ export class MeshNode implements MeshAttachment {
   async coordinateLoad(keyspace: string, key: string): Promise<Entry | undefined> {
     const owner = this.ownerOf(keyspace, key)
     if (owner === this.self) {
-      const r = this.grantOrWait(`${keyspace}\u0000${key}`, this.self)
+      const r = this.leases.grantOrWait(`${keyspace}\u0000${key}`, this.self, Date.now())
       return r === 'lease' ? undefined : await r
     }
     try {
@@ -1071,3 +922,6 @@ export class MeshNode implements MeshAttachment {
     await bounded(Promise.resolve(this.node.stop()), this.opts.stopTimeoutMs)
   }
 }
+
+export { MESH_DEFAULTS, type MeshCounters, type MeshOptions } from './mesh-options.js'
+export { TOPIC_SCORE } from './topic-score.js'

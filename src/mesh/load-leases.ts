@@ -1,0 +1,44 @@
+import type { Entry } from '../store/entry.js'
+
+/**
+ * Load leases an owner node grants for mesh-wide single flight: per key, one holder may
+ * call its loader; everyone else asking meanwhile waits for the value (or the lease's
+ * end). Timers only bound waits; time is passed in.
+ */
+export class LoadLeases {
+  private readonly leases = new Map<
+    string,
+    { holder: string; until: number; waiters: ((e: Entry | undefined) => void)[] }
+  >()
+
+  constructor(private readonly leaseMs: number) {}
+
+  /** Leases outstanding (the write path checks this before anything else). */
+  get size(): number {
+    return this.leases.size
+  }
+
+  /**
+   * Grants the lease of `id` to `holder` (when free, expired or already theirs), or
+   * returns a wait that resolves with the holder's value, or undefined when the lease ends.
+   */
+  grantOrWait(id: string, holder: string, now: number): 'lease' | Promise<Entry | undefined> {
+    const lease = this.leases.get(id)
+    if (lease === undefined || lease.until <= now || lease.holder === holder) {
+      this.leases.set(id, { holder, until: now + this.leaseMs, waiters: lease?.waiters ?? [] })
+      return 'lease'
+    }
+    return new Promise((resolve) => {
+      lease.waiters.push(resolve)
+      setTimeout(() => resolve(undefined), lease.until - now).unref()
+    })
+  }
+
+  /** The value of `id` arrived: ends its lease and hands the value to every waiter. */
+  settle(id: string, entry: Entry): void {
+    const lease = this.leases.get(id)
+    if (lease === undefined) return
+    this.leases.delete(id)
+    for (const w of lease.waiters) w(entry)
+  }
+}
