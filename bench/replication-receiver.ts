@@ -23,17 +23,7 @@ if (mode === 'meshcache') {
     received++
     if (lags.length < 200_000) lags.push(Date.now() - e.version.wall)
   })
-  port.on('message', async (m) => {
-    if (m === 'report') port.postMessage({ received, lags })
-    if (m === 'reset') {
-      received = 0
-      lags = []
-    }
-    if (m === 'close') {
-      await cache.close()
-      process.exit(0)
-    }
-  })
+  serve(() => cache.close())
 } else {
   const node = await createMeshLibp2p({ listen: [`/ip4/${host}/tcp/0`] })
   const { multiaddr } = await import('@multiformats/multiaddr')
@@ -45,6 +35,10 @@ if (mode === 'meshcache') {
     if (lags.length < 200_000) lags.push(Date.now() - stamp)
   })
   await node.dial(multiaddr(peer))
+  serve(() => node.stop())
+}
+/** Answers the main thread: report, reset, close (then exit). */
+function serve(stop: () => Promise<void> | void): void {
   port.on('message', async (m) => {
     if (m === 'report') port.postMessage({ received, lags })
     if (m === 'reset') {
@@ -52,7 +46,7 @@ if (mode === 'meshcache') {
       lags = []
     }
     if (m === 'close') {
-      await node.stop()
+      await stop()
       process.exit(0)
     }
   })

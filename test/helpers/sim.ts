@@ -1,6 +1,8 @@
 import type { Cache } from '../../src/api/cache.js'
 import { startSimNode } from '../../src/sim/sim-node.js'
 import { WanSim } from '../../src/sim/wan-sim.js'
+import { meshOf } from './mesh.js'
+import { waitFor } from './wait.js'
 
 /** Nodes behind a fresh simulated WAN; {@link SimMesh.closeAll} in afterEach stops all. */
 export class SimMesh {
@@ -12,6 +14,15 @@ export class SimMesh {
     const c = await startSimNode(this.sim, region, n, { peers })
     this.nodes.push(c)
     return c
+  }
+
+  /** Waits until every node is connected to every other (the hello exchange done). */
+  async fullMesh(timeoutMs = 15_000): Promise<void> {
+    await waitFor(
+      () => this.nodes.every((n) => meshOf(n).peers.ranked().length === this.nodes.length - 1),
+      `${this.nodes.length} nodes fully connected over the WAN`,
+      timeoutMs,
+    )
   }
 
   async closeAll(): Promise<void> {

@@ -28,10 +28,7 @@ describe('locality and acks across the simulated WAN', () => {
     const asker = await start('eu-west', 1)
     const near = await start('eu-west', 2, [asker.addresses()[0]!])
     const far = await start('us-east', 1, [asker.addresses()[0]!])
-    await waitFor(
-      () => [asker, near, far].every((n) => meshOf(n).peers.ranked().length === 2),
-      'full mesh',
-    )
+    await mesh.fullMesh()
     holdLocally(near, 'k1', 'from-near')
     holdLocally(far, 'k1', 'from-far')
     let loads = 0
@@ -64,10 +61,7 @@ describe('locality and acks across the simulated WAN', () => {
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
-    await waitFor(
-      () => [us, eu, ap].every((n) => meshOf(n).peers.ranked().length === 2),
-      'full mesh',
-    )
+    await mesh.fullMesh()
     const t0 = Date.now()
     await us.set('order:7', { total: 42 }, { ack: 'quorum' })
     const took = Date.now() - t0
@@ -89,7 +83,7 @@ describe('locality and acks across the simulated WAN', () => {
   it('read-your-writes through another region: fetch with atLeast waits for the write', async () => {
     const us = await start('us-east', 1)
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
-    await waitFor(() => [us, ap].every((n) => meshOf(n).peers.ranked().length === 1), 'connected')
+    await mesh.fullMesh()
     const version = await us.set('profile', { v: 2 })
     expect(ap.get('profile')).toBeUndefined() // 95 ms away: not there yet
     const token = formatVersion(version) // what a web app would carry in a cookie
@@ -106,10 +100,7 @@ describe('locality and acks across the simulated WAN', () => {
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
-    await waitFor(
-      () => [us, eu, ap].every((n) => meshOf(n).peers.ranked().length === 2),
-      'full mesh',
-    )
+    await mesh.fullMesh()
     await us.set('balance', 100, { ack: 'quorum' })
     expect(await ap.fetch('balance', { consistency: 'quorum' })).toBe(100)
     await eu.delete('balance', { ack: 'quorum' })

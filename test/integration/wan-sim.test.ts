@@ -33,10 +33,7 @@ describe('replication across the simulated WAN', () => {
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
-    await waitFor(
-      () => [us, eu, ap].every((n) => meshOf(n).peers.ranked().length === 2),
-      'full mesh over the WAN',
-    )
+    await mesh.fullMesh()
     await waitFor(
       () =>
         [us, eu, ap].every(
