@@ -169,6 +169,11 @@ describe('meshcache node (separate processes, HTTP API)', () => {
     await bad(await get(n, '/nope'), 404, 'ERR_NOT_FOUND')
     await bad(await get(n, '/v1/default/k', { method: 'POST' }), 405, 'ERR_METHOD_NOT_ALLOWED')
     expect((await get(n, '/v1/default/x')).status).toBe(200) // still serving
+
+    const status = await runCli(['status', '--http', n.info.http])
+    expect(status.code).toBe(0)
+    expect(status.out).toContain(`node ${n.info.peerId}  region us-east`)
+    expect(status.out).toMatch(/hit ratio \d+\.\d%/)
   })
 
   it('bad flags exit with code 2 and say what is wrong', async () => {
