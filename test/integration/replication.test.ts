@@ -82,11 +82,11 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
     const b = await mesh.start('eu-west')
     const c = await mesh.start('eu-west')
     await mesh.ready()
-    await a.set('short', 'lived', { ttl: 1_500 })
+    await a.set('short', 'lived', { ttl: 3_000 }) // room for a slow CI box to replicate first
     await waitFor(() => b.has('short') && c.has('short'), 'short-lived entry replicated')
     const expiries = [a, b, c].map((n) => n.keyspace('default').entry('short')!.expiresAt)
     expect(new Set(expiries).size).toBe(1)
-    await waitFor(() => Date.now() >= expiries[0]!, 'expiry time passed', 5_000)
+    await waitFor(() => Date.now() >= expiries[0]!, 'expiry time passed', 8_000)
     await new Promise((r) => setImmediate(r))
     for (const n of [a, b, c]) expect(n.get('short')).toBeUndefined()
   })
