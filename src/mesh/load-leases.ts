@@ -34,6 +34,18 @@ export class LoadLeases {
     })
   }
 
+  /** Forgets leases that ended (their holders failed or never wrote). @returns how many */
+  prune(now: number): number {
+    let n = 0
+    for (const [id, lease] of this.leases) {
+      if (lease.until <= now) {
+        this.leases.delete(id)
+        n++
+      }
+    }
+    return n
+  }
+
   /** The value of `id` arrived: ends its lease and hands the value to every waiter. */
   settle(id: string, entry: Entry): void {
     const lease = this.leases.get(id)

@@ -173,7 +173,10 @@ export class MeshNode implements MeshAttachment {
       this.timers.push(t)
     }
     every(this.opts.redialIntervalMs, () => this.redial())
-    every(this.opts.pingIntervalMs, () => void this.pingAll())
+    every(this.opts.pingIntervalMs, () => {
+      void this.pingAll()
+      this.leases.prune(Date.now())
+    })
     if (this.opts.syncIntervalMs > 0) this.scheduleSync()
     this.redial()
   }

@@ -31,5 +31,8 @@ describe('LoadLeases', () => {
     expect(l.grantOrWait('k', 'a', t0)).toBe('lease')
     expect(await l.grantOrWait('k', 'b', t0)).toBeUndefined()
     expect(l.grantOrWait('k', 'b', t0 + 31)).toBe('lease')
+    expect(l.prune(t0 + 31)).toBe(0)
+    expect(l.prune(t0 + 62)).toBe(1)
+    expect(l.size).toBe(0)
   })
 })
