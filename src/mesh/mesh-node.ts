@@ -15,13 +15,8 @@ import { OutboundBatcher } from '../replication/outbound-batcher.js'
 import { recordVersion, type WriteBatch } from '../replication/write-record.js'
 import type { Entry } from '../store/entry.js'
 import { hash64 } from '../sync/hash.js'
-import { reconcile, respond } from '../sync/reconcile.js'
-import {
-  isSyncEntry,
-  parseSyncRequest,
-  parseSyncResponse,
-  type SyncRequest,
-} from '../sync/sync-messages.js'
+import { isSyncEntry } from '../sync/sync-messages.js'
+import { AntiEntropy } from './anti-entropy.js'
 import { gather } from './gather.js'
 import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
@@ -59,7 +54,6 @@ export class MeshNode implements MeshAttachment {
   private readonly decoded = new WeakMap<Message, WriteBatch>()
   private readonly timers: NodeJS.Timeout[] = []
   private flushTimer: NodeJS.Timeout | undefined
-  private syncTimer: NodeJS.Timeout | undefined
   private lastFlushAt = Number.NEGATIVE_INFINITY
   private readonly closeHooks: (() => void)[] = []
   private flushImmediate: NodeJS.Immediate | undefined
@@ -90,7 +84,7 @@ export class MeshNode implements MeshAttachment {
     syncBytesIn: 0,
   }
   private readonly syncRejects = { drift: 0, badValue: 0, notAllowed: 0 }
-  private readonly syncing = new Set<string>()
+  private readonly antiEntropy: AntiEntropy
   private readonly pool: StreamPool
   /** Load leases this node granted as owner of their keys (mesh-wide single flight). */
   private readonly leases: LoadLeases
@@ -117,6 +111,23 @@ export class MeshNode implements MeshAttachment {
     this.limits = { ...WIRE_LIMITS, ...limits }
     this.leases = new LoadLeases(this.opts.loadLeaseMs)
     this.peers = new PeerTable(this.region)
+    this.antiEntropy = new AntiEntropy({
+      node,
+      cache,
+      peers: this.peers,
+      region: this.region,
+      counters: this.counters,
+      rejects: this.syncRejects,
+      limits: {
+        maxKeyLength: this.limits.maxKeyLength,
+        maxNameLength: this.limits.maxNameLength,
+        maxValueBytes: this.limits.maxValueBytes,
+        maxItems: this.opts.syncMaxEntries * 4,
+      },
+      maxEntries: this.opts.syncMaxEntries,
+      intervalMs: this.opts.syncIntervalMs,
+      admits: (n) => gate.admits(n),
+    })
     this.batcher = new OutboundBatcher({
       flushBytes: this.opts.flushBytes,
       maxRecords: this.limits.maxRecordsPerBatch,
@@ -133,7 +144,12 @@ export class MeshNode implements MeshAttachment {
     await handle(node, PROTOCOLS.hello, (body, from) => this.onHello(body, from), onInvalid)
     await handle(node, PROTOCOLS.get, (body, from) => this.onGet(body, from), onInvalid)
     await handle(node, PROTOCOLS.write, (body, from) => this.onDirectWrite(body, from), onInvalid)
-    await handle(node, PROTOCOLS.sync, (body, from) => this.onSync(body, from), onInvalid)
+    await handle(
+      node,
+      PROTOCOLS.sync,
+      (body, from) => this.antiEntropy.respond(body, from),
+      onInvalid,
+    )
     node.addEventListener('peer:connect', (evt) => {
       const id = evt.detail.toString()
       this.peers.upsert(id, Date.now()).connected = true
@@ -156,7 +172,7 @@ export class MeshNode implements MeshAttachment {
             continue
           this.cache.keyspace(name)
           // Writes made before we subscribed are repaired at once, not at the next sync tick.
-          void this.syncWith(evt.detail.peerId, name)
+          void this.antiEntropy.syncWith(evt.detail.peerId, name)
         }
       })
     }
@@ -177,7 +193,7 @@ export class MeshNode implements MeshAttachment {
       void this.pingAll()
       this.leases.prune(Date.now())
     })
-    if (this.opts.syncIntervalMs > 0) this.scheduleSync()
+    this.antiEntropy.start()
     this.redial()
   }
 
@@ -423,7 +439,7 @@ export class MeshNode implements MeshAttachment {
       this.pool.refill(peer, PROTOCOLS.get)
       // Anti-entropy on every (re)connection: whatever was missed while apart is repaired
       // now. One session repairs both ways, so only one side (the smaller id) starts it.
-      if (this.self < peer.toString()) void this.syncAll(peer)
+      if (this.self < peer.toString()) void this.antiEntropy.syncAll(peer)
     } catch (err) {
       log('hello to %s failed: %s', peer, (err as Error).message)
     }
@@ -470,102 +486,9 @@ export class MeshNode implements MeshAttachment {
 
   // ---- anti-entropy -------------------------------------------------------------------
 
-  /** Limits on anti-entropy messages, from the wire limits. */
-  private syncLimits() {
-    return {
-      maxKeyLength: this.limits.maxKeyLength,
-      maxNameLength: this.limits.maxNameLength,
-      maxValueBytes: this.limits.maxValueBytes,
-      maxItems: this.opts.syncMaxEntries * 4,
-    }
-  }
-
-  private onSync(body: unknown, from: PeerId): unknown {
-    const req = parseSyncRequest(body, this.syncLimits())
-    const ks = this.cache.keyspaces().get(req.ks)
-    if (ks === undefined) return { t: 'unknown-keyspace' }
-    const region = this.peers.get(from.toString())?.region
-    return respond(
-      keyspaceReplica(ks, this.cache.clock, this.syncRejects, region, (n) => this.gate.admits(n)),
-      req,
-      this.opts.syncMaxEntries,
-    )
-  }
-
-  /**
-   * Reconciles one keyspace with one peer: sessions until nothing more differs (bounded).
-   * @returns entries pulled plus pushed
-   */
-  async syncWith(peer: PeerId, keyspace: string): Promise<number> {
-    const ks = this.cache.keyspaces().get(keyspace)
-    const id = `${peer.toString()}/${keyspace}`
-    if (ks === undefined || this.closed || this.syncing.has(id)) return 0
-    this.syncing.add(id)
-    const bytes = { out: 0, in: 0 }
-    let moved = 0
-    try {
-      const replica = keyspaceReplica(
-        ks,
-        this.cache.clock,
-        this.syncRejects,
-        this.peers.get(peer.toString())?.region,
-        (n) => this.gate.admits(n),
-      )
-      const limits = this.syncLimits()
-      const call = async (req: SyncRequest) =>
-        parseSyncResponse(
-          await request(this.node, peer, PROTOCOLS.sync, req, 10_000, bytes),
-          limits,
-        )
-      for (let session = 0; session < 8; session++) {
-        this.counters.syncSessions++
-        const r = await reconcile(replica, keyspace, call, this.opts.syncMaxEntries)
-        if (r.equal) this.counters.syncInSync++
-        this.counters.syncPulled += r.pulled
-        this.counters.syncPushed += r.pushed
-        moved += r.pulled + r.pushed
-        if (!r.more) break
-      }
-    } catch (err) {
-      this.counters.syncErrors++
-      log('sync of %s with %s failed: %s', keyspace, peer, (err as Error).message)
-    } finally {
-      this.counters.syncBytesOut += bytes.out
-      this.counters.syncBytesIn += bytes.in
-      this.syncing.delete(id)
-    }
-    return moved
-  }
-
-  /** Reconciles every open keyspace with `peer`. */
-  async syncAll(peer: PeerId): Promise<number> {
-    let moved = 0
-    for (const name of this.cache.keyspaces().keys()) moved += await this.syncWith(peer, name)
-    return moved
-  }
-
-  private scheduleSync(): void {
-    const jitter = 0.8 + Math.random() * 0.4
-    const t = setTimeout(() => {
-      if (this.closed) return
-      const peer = this.pickSyncPeer()
-      const next = () => this.scheduleSync()
-      if (peer === undefined) next()
-      else void this.syncAll(peerIdFromString(peer)).finally(next)
-    }, this.opts.syncIntervalMs * jitter)
-    t.unref()
-    this.syncTimer = t
-  }
-
-  /** A random connected peer, from another region three times in four: repairs cross partitions. */
-  private pickSyncPeer(): string | undefined {
-    const ranked = this.peers.ranked()
-    const remote = ranked.filter((p) => p.region !== this.region)
-    const pool =
-      remote.length > 0 && (Math.random() < 0.75 || remote.length === ranked.length)
-        ? remote
-        : ranked
-    return pool[Math.floor(Math.random() * pool.length)]?.id
+  /** Reconciles one keyspace with one peer now. @returns entries pulled plus pushed */
+  syncWith(peer: PeerId, keyspace: string): Promise<number> {
+    return this.antiEntropy.syncWith(peer, keyspace)
   }
 
   // ---- partitions ---------------------------------------------------------------------
@@ -916,7 +839,7 @@ export class MeshNode implements MeshAttachment {
     this.flush()
     this.closed = true
     for (const t of this.timers) clearInterval(t)
-    if (this.syncTimer) clearTimeout(this.syncTimer)
+    this.antiEntropy.stop()
     this.pool.close()
     const bounded = (p: Promise<unknown>, ms: number) =>
       Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())])

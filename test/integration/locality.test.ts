@@ -5,7 +5,6 @@ import { AckTimeoutError, TimeoutError } from '../../src/errors.js'
 import { entrySize } from '../../src/store/entry.js'
 import { meshOf } from '../helpers/mesh.js'
 import { SimMesh } from '../helpers/sim.js'
-import { waitFor } from '../helpers/wait.js'
 
 const mesh = new SimMesh()
 afterEach(() => mesh.closeAll())
