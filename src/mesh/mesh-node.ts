@@ -208,6 +208,11 @@ export class MeshNode implements MeshAttachment {
     pubsub.topicValidators.set(topic, (_peer, msg) => this.validate(ks.name, msg))
     scoreTopic(pubsub, topic)
     pubsub.subscribe(topic)
+    // A keyspace opened on a running node warms up from its two nearest peers at once
+    // (peers without it answer 'unknown-keyspace'), not at the next periodic session.
+    for (const p of this.peers.ranked().slice(0, 2)) {
+      void this.antiEntropy.syncWith(peerIdFromString(p.id), ks.name)
+    }
   }
 
   /** Gossipsub score of a peer as this node sees it (below -80 it is graylisted). */

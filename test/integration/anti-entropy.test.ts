@@ -98,3 +98,21 @@ describe('anti-entropy with real nodes', () => {
     expect(meshOf(a).counters.syncBytesOut - before.syncBytesOut).toBeLessThan(100)
   })
 })
+
+describe('keyspaces opened late', () => {
+  const late = new TestMesh()
+  afterEach(() => late.closeAll())
+
+  it('a keyspace opened on a running node warms up from its peers at once', async () => {
+    const a = await late.start('us-east', { mesh: { syncIntervalMs: 0 } })
+    const b = await late.start('eu-west', { mesh: { syncIntervalMs: 0 } })
+    await late.ready()
+    const sessions = a.keyspace('sessions')
+    for (let i = 0; i < 50; i++) await sessions.set(`s${i}`, i)
+    const opened = b.keyspace('sessions') // b never subscribed while these were written
+    await waitFor(
+      () => opened.get('s49') === 49 && opened.get('s0') === 0,
+      'late keyspace warmed up',
+    )
+  })
+})
