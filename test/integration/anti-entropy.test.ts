@@ -109,6 +109,11 @@ describe('keyspaces opened late', () => {
     await late.ready()
     const sessions = a.keyspace('sessions')
     for (let i = 0; i < 50; i++) await sessions.set(`s${i}`, i)
+    // Let gossipsub's message history (IHAVE/IWANT repair) forget them: only sync remains.
+    const mcache = (
+      meshOf(a).node.services.pubsub as unknown as { mcache: { msgs: Map<string, unknown> } }
+    ).mcache
+    await waitFor(() => mcache.msgs.size === 0, 'gossip history expired', 20_000)
     const opened = b.keyspace('sessions') // b never subscribed while these were written
     await waitFor(
       () => opened.get('s49') === 49 && opened.get('s0') === 0,
