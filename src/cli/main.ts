@@ -54,6 +54,7 @@ program
     'pre-shared key from `meshcache keygen`: only nodes holding it can connect (env MESHCACHE_NETWORK_KEY_FILE)',
   )
   .option('--allow-peer <peer id>', 'only these peers may connect, repeatable', collect)
+  .option('--max-body-bytes <n>', 'largest HTTP request body (env MESHCACHE_MAX_BODY_BYTES)')
   .option('--config <file>', 'JSON file with the same settings (flags and env win)')
   .addOption(new Option('--admin', 'serve POST /admin/block and /admin/unblock (partition drills)'))
   .action(async (flags: NodeFlags) => {

@@ -3,6 +3,7 @@ import type { CacheOptions } from '../api/cache.js'
 import { createCache } from '../api/create-cache.js'
 import { InvalidOptionError } from '../errors.js'
 import { startHttpApi } from '../http/http-api.js'
+import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
 
 /** Flags of `meshcache node`, as commander parses them. */
 export interface NodeFlags {
@@ -16,6 +17,7 @@ export interface NodeFlags {
   snapshotInterval?: string
   networkKeyFile?: string
   allowPeer?: string[]
+  maxBodyBytes?: string
   config?: string
   admin?: boolean
 }
@@ -32,6 +34,10 @@ export interface NodeSettings {
   snapshotInterval?: string
   networkKey?: string
   allowPeers?: string[]
+  /** Largest HTTP request body, bytes. */
+  maxBodyBytes?: number
+  /** Limits on replicated input (config file `limits`: maxKeyLength, maxValueBytes, ...). */
+  limits?: Partial<WireLimits>
   admin: boolean
 }
 
@@ -97,6 +103,23 @@ export function resolveNodeSettings(
     }
   }
   const allowPeers = pick(flags.allowPeer, list(env.MESHCACHE_ALLOW_PEERS), file.allowPeers)
+  const bodyRaw = pick(flags.maxBodyBytes, env.MESHCACHE_MAX_BODY_BYTES, file.maxBodyBytes)
+  const maxBodyBytes = bodyRaw === undefined ? undefined : Number(bodyRaw)
+  if (maxBodyBytes !== undefined && (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)) {
+    throw new InvalidOptionError(
+      `--max-body-bytes must be a positive integer, got ${String(bodyRaw)}`,
+    )
+  }
+  const limits = file.limits as Partial<WireLimits> | undefined
+  if (limits !== undefined) {
+    for (const [k, v] of Object.entries(limits)) {
+      if (!(k in WIRE_LIMITS) || !Number.isSafeInteger(v) || (v as number) < 1) {
+        throw new InvalidOptionError(
+          `config limits.${k} must be a positive integer and one of ${Object.keys(WIRE_LIMITS).join(', ')}`,
+        )
+      }
+    }
+  }
   const snapshotInterval = pick(
     flags.snapshotInterval,
     env.MESHCACHE_SNAPSHOT_INTERVAL,
@@ -115,6 +138,8 @@ export function resolveNodeSettings(
     ...(snapshotInterval ? { snapshotInterval: String(snapshotInterval) } : {}),
     ...(networkKey ? { networkKey } : {}),
     ...(allowPeers ? { allowPeers } : {}),
+    ...(maxBodyBytes ? { maxBodyBytes } : {}),
+    ...(limits ? { limits } : {}),
     admin: flags.admin ?? (env.MESHCACHE_ADMIN === '1' || file.admin === true),
   }
 }
@@ -135,10 +160,14 @@ export async function runNode(
     ...(settings.networkKey ? { networkKey: settings.networkKey } : {}),
     ...(settings.allowPeers ? { allowPeers: settings.allowPeers } : {}),
     // A sidecar serves whatever keyspaces its services use, on every node.
-    mesh: { followKeyspaces: true },
+    mesh: { followKeyspaces: true, ...(settings.limits ? { limits: settings.limits } : {}) },
   }
   const cache = await createCache(options)
-  const api = await startHttpApi(cache, { ...settings.http, admin: settings.admin })
+  const api = await startHttpApi(cache, {
+    ...settings.http,
+    admin: settings.admin,
+    ...(settings.maxBodyBytes ? { maxBodyBytes: settings.maxBodyBytes } : {}),
+  })
   print(`meshcache node ${cache.nodeId} in region ${cache.region}`)
   for (const a of cache.addresses()) print(`listening ${a}`)
   print(`http ${api.url}`)

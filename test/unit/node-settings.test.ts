@@ -54,6 +54,15 @@ describe('meshcache node settings: flags over environment over config file', () 
     })
   })
 
+  it('passes wire limits and the HTTP body limit through', () => {
+    const f = join(dir, 'limits.json')
+    writeFileSync(f, JSON.stringify({ limits: { maxKeyLength: 64, maxValueBytes: 4096 } }))
+    expect(resolveNodeSettings({ config: f, maxBodyBytes: '2048' }, {})).toMatchObject({
+      limits: { maxKeyLength: 64, maxValueBytes: 4096 },
+      maxBodyBytes: 2048,
+    })
+  })
+
   it('reads a network key file', () => {
     const keyFile = join(dir, 'mesh.key')
     const key = createNetworkKey()
@@ -70,5 +79,9 @@ describe('meshcache node settings: flags over environment over config file', () 
     expect(() => resolveNodeSettings({ networkKeyFile: join(dir, 'missing.key') }, {})).toThrow(
       /network key file/,
     )
+    expect(() => resolveNodeSettings({ maxBodyBytes: '0' }, {})).toThrow(/max-body-bytes/)
+    const badLimits = join(dir, 'bad-limits.json')
+    writeFileSync(badLimits, JSON.stringify({ limits: { maxKeyLength: -1 } }))
+    expect(() => resolveNodeSettings({ config: badLimits }, {})).toThrow(/limits.maxKeyLength/)
   })
 })
