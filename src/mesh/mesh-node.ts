@@ -159,7 +159,15 @@ export class MeshNode implements MeshAttachment {
       const p = this.peers.get(evt.detail.toString())
       if (p) p.connected = false
     })
-    node.services.pubsub.addEventListener('message', (evt) => this.onMessage(evt.detail))
+    // Listener exceptions would surface as uncaught errors and end the process: contain them.
+    node.services.pubsub.addEventListener('message', (evt) => {
+      try {
+        this.onMessage(evt.detail)
+      } catch (err) {
+        this.reject('apply-error')
+        log('applying a message failed: %s', (err as Error).message)
+      }
+    })
     if (this.opts.followKeyspaces) {
       node.services.pubsub.addEventListener('subscription-change', (evt) => {
         for (const sub of evt.detail.subscriptions) {
@@ -170,7 +178,12 @@ export class MeshNode implements MeshAttachment {
             !KEYSPACE_NAME_RE.test(name)
           )
             continue
-          this.cache.keyspace(name)
+          try {
+            this.cache.keyspace(name)
+          } catch (err) {
+            log('cannot follow keyspace %s: %s', name, (err as Error).message)
+            continue
+          }
           // Writes made before we subscribed are repaired at once, not at the next sync tick.
           void this.antiEntropy.syncWith(evt.detail.peerId, name)
         }
