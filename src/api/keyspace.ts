@@ -250,7 +250,7 @@ export class Keyspace<V = unknown> {
       const now = this.ctx.now()
       const entry: Entry<V> = {
         value,
-        version: this.ctx.clock.now(),
+        version: this.ctx.clock.now(now),
         expiresAt: now + ttl,
         tombstone: false,
         size,
@@ -278,7 +278,7 @@ export class Keyspace<V = unknown> {
       const had = existed !== undefined && isLive(existed, now)
       const entry: Entry<V> = {
         value: undefined,
-        version: this.ctx.clock.now(),
+        version: this.ctx.clock.now(now),
         expiresAt: now + this.options.maxTtl,
         tombstone: true,
         size: entrySize(key, 0),

@@ -46,9 +46,11 @@ export class HybridClock {
     this.physical = options.physical ?? Date.now
   }
 
-  /** Stamps a local event (a write): strictly larger than every stamp seen or made before. */
-  now(): Version {
-    const pt = this.physical()
+  /**
+   * Stamps a local event (a write): strictly larger than every stamp seen or made before.
+   * @param pt - physical time already read by the caller (saves a clock read on writes)
+   */
+  now(pt: number = this.physical()): Version {
     if (pt > this.wall) {
       this.wall = pt
       this.logical = 0
