@@ -4,7 +4,7 @@ import { HybridClock } from '../clock/hlc.js'
 import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
-import type { MeshOptions } from '../mesh/mesh-node.js'
+import type { MeshOptions, MeshStats } from '../mesh/mesh-options.js'
 import type { CacheEvents } from './events.js'
 import {
   type DeleteOptions,
@@ -72,14 +72,14 @@ export interface CacheStats {
   /** hits / (hits + misses), 0 before the first read. */
   hitRatio: number
   /** Mesh figures (peers, replication, lag) when this node is part of a mesh. */
-  mesh?: Record<string, unknown>
+  mesh?: MeshStats
 }
 
 /** What the mesh layer needs from a cache; see `src/mesh`. */
 export interface MeshAttachment extends ReplicationPort {
   /** Subscribes to a keyspace's topic when it is opened. */
   keyspaceOpened(keyspace: Keyspace<unknown>): void
-  stats(): Record<string, unknown>
+  stats(): MeshStats
   /** Multiaddrs (with `/p2p/<id>`) this node listens on. */
   addresses(): string[]
   /** Publishes queued batches now. */

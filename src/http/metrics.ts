@@ -1,13 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Cache } from '../api/cache.js'
-import type { LagSnapshot } from '../mesh/lag-histogram.js'
-import type { MeshCounters } from '../mesh/mesh-node.js'
-
-interface MeshStats {
-  peersByRegion: Record<string, number>
-  replication: MeshCounters & { rejected: Record<string, number> }
-  lagByRegion: Record<string, LagSnapshot>
-}
+import type { MeshCounters } from '../mesh/mesh-options.js'
 
 /**
  * A Prometheus registry whose metrics are read from `cache.stats()` at scrape time: the
@@ -49,7 +42,7 @@ export function cacheMetrics(cache: Cache<unknown>): Registry {
         this.set({ keyspace: ks }, s.entries)
     },
   })
-  const mesh = () => cache.stats().mesh as MeshStats | undefined
+  const mesh = () => cache.stats().mesh
   new Gauge({
     name: 'meshcache_peers',
     help: 'Connected peers, by region.',

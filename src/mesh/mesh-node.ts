@@ -21,7 +21,12 @@ import { gather } from './gather.js'
 import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
 import { LoadLeases } from './load-leases.js'
-import { MESH_DEFAULTS, type MeshCounters, type MeshOptions } from './mesh-options.js'
+import {
+  MESH_DEFAULTS,
+  type MeshCounters,
+  type MeshOptions,
+  type MeshStats,
+} from './mesh-options.js'
 import { PeerGate } from './peer-gate.js'
 import { PeerTable } from './peer-table.js'
 import { handle, request, StreamPool } from './rpc.js'
@@ -813,7 +818,7 @@ export class MeshNode implements MeshAttachment {
 
   // ---- stats and shutdown -------------------------------------------------------------
 
-  stats(): Record<string, unknown> {
+  stats(): MeshStats {
     const lag: Record<string, LagSnapshot> = {}
     for (const [region, h] of this.lag) lag[region] = h.snapshot()
     const peersByRegion: Record<string, number> = {}
@@ -867,5 +872,11 @@ export class MeshNode implements MeshAttachment {
   }
 }
 
-export { MESH_DEFAULTS, type MeshCounters, type MeshOptions } from './mesh-options.js'
+export {
+  MESH_DEFAULTS,
+  type MeshCounters,
+  type MeshOptions,
+  type MeshStats,
+  type PeerStats,
+} from './mesh-options.js'
 export { TOPIC_SCORE } from './topic-score.js'

@@ -1,5 +1,6 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { WireLimits } from '../replication/limits.js'
+import type { LagSnapshot } from './lag-histogram.js'
 
 /** Tuning of the mesh layer; every field has a default. */
 export interface MeshOptions {
@@ -91,4 +92,30 @@ export interface MeshCounters {
   /** Bytes of sync requests and responses this node initiated. */
   syncBytesOut: number
   syncBytesIn: number
+}
+
+/** A peer as `stats()` and `/status` show it. */
+export interface PeerStats {
+  id: string
+  region: string | undefined
+  /** EWMA of ping round trips, ms; undefined before the first ping. */
+  rttMs: number | undefined
+  /** Estimated cost of a request to this peer, ms: lower is better (region, RTT, failures). */
+  score: number
+  failures: number
+}
+
+/** Mesh figures of a node, as `cache.stats().mesh` returns them. */
+export interface MeshStats {
+  peerId: string
+  addresses: string[]
+  /** Connected peers per region. */
+  peersByRegion: Record<string, number>
+  /** Connected peers, best first. */
+  peers: PeerStats[]
+  replication: MeshCounters & { inflightBytes: number; queued: number }
+  /** Peers cut off by `block` (partitions). */
+  blockedPeers: string[]
+  /** Replication lag (receive time minus write stamp) per origin region. */
+  lagByRegion: Record<string, LagSnapshot>
 }
