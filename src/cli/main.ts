@@ -55,6 +55,10 @@ program
   )
   .option('--allow-peer <peer id>', 'only these peers may connect, repeatable', collect)
   .option('--max-body-bytes <n>', 'largest HTTP request body (env MESHCACHE_MAX_BODY_BYTES)')
+  .option(
+    '--wan-routes <file>',
+    "simulations only: dial through a WAN simulator's proxies listed in this JSON file",
+  )
   .option('--config <file>', 'JSON file with the same settings (flags and env win)')
   .addOption(new Option('--admin', 'serve POST /admin/block and /admin/unblock (partition drills)'))
   .action(async (flags: NodeFlags) => {

@@ -4,6 +4,7 @@ import { createCache } from '../api/create-cache.js'
 import { InvalidOptionError } from '../errors.js'
 import { startHttpApi } from '../http/http-api.js'
 import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
+import { routesFileRewriter } from '../sim/routes-file.js'
 
 /** Flags of `meshcache node`, as commander parses them. */
 export interface NodeFlags {
@@ -16,6 +17,7 @@ export interface NodeFlags {
   defaultTtl?: string
   snapshotInterval?: string
   networkKeyFile?: string
+  wanRoutes?: string
   allowPeer?: string[]
   maxBodyBytes?: string
   config?: string
@@ -33,6 +35,8 @@ export interface NodeSettings {
   defaultTtl?: string
   snapshotInterval?: string
   networkKey?: string
+  /** Routes file of a WAN simulator running elsewhere (simulations only). */
+  wanRoutes?: string
   allowPeers?: string[]
   /** Largest HTTP request body, bytes. */
   maxBodyBytes?: number
@@ -139,6 +143,7 @@ export function resolveNodeSettings(
     ...(networkKey ? { networkKey } : {}),
     ...(allowPeers ? { allowPeers } : {}),
     ...(maxBodyBytes ? { maxBodyBytes } : {}),
+    ...(flags.wanRoutes ? { wanRoutes: flags.wanRoutes } : {}),
     ...(limits ? { limits } : {}),
     admin: flags.admin ?? (env.MESHCACHE_ADMIN === '1' || file.admin === true),
   }
@@ -149,6 +154,7 @@ export async function runNode(
   settings: NodeSettings,
   print: (line: string) => void = console.log,
 ): Promise<void> {
+  const routes = settings.wanRoutes ? routesFileRewriter(settings.wanRoutes) : undefined
   const options: CacheOptions = {
     region: settings.region,
     listen: settings.listen,
@@ -160,7 +166,11 @@ export async function runNode(
     ...(settings.networkKey ? { networkKey: settings.networkKey } : {}),
     ...(settings.allowPeers ? { allowPeers: settings.allowPeers } : {}),
     // A sidecar serves whatever keyspaces its services use, on every node.
-    mesh: { followKeyspaces: true, ...(settings.limits ? { limits: settings.limits } : {}) },
+    mesh: {
+      followKeyspaces: true,
+      ...(settings.limits ? { limits: settings.limits } : {}),
+      ...(routes ? { dialRewrite: routes.rewrite } : {}),
+    },
   }
   const cache = await createCache(options)
   const api = await startHttpApi(cache, {
@@ -182,4 +192,5 @@ export async function runNode(
   print('stopping: flushing pending writes')
   await api.close()
   await cache.close()
+  routes?.stop()
 }
