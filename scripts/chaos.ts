@@ -8,10 +8,11 @@
  * - no read ever returned an expired value.
  * Used by `npm run bench:chaos` and, shortened, by test/process/chaos.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compareVersions, parseVersion, type Version } from '../src/clock/version.js'
+import { WanSim } from '../src/sim/wan-sim.js'
 import { kill9, type NodeProcess, spawnNode } from './cli-process.js'
 
 /** Options of {@link runChaos}. */
@@ -22,6 +23,8 @@ export interface ChaosOptions {
   keys?: number
   /** Progress lines. @default none */
   print?: (line: string) => void
+  /** Put the node processes behind the simulated WAN (default latency matrix). @default false */
+  wan?: boolean
 }
 
 /** What the run did and found. */
@@ -78,6 +81,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     violations: [],
   }
   const newest = new Map<string, { version: Version; deleted: boolean }>()
+  // Optionally a WAN between the processes: each dials through the simulator's proxies,
+  // whose routes it reads from a file rewritten as nodes (re)start on new ports.
+  const sim = options.wan ? new WanSim() : undefined
+  const routesDir = mkdtempSync(join(tmpdir(), 'meshcache-chaos-routes-'))
+  const publishRoutes = () => {
+    for (const r of REGIONS)
+      writeFileSync(join(routesDir, `${r}.json`), JSON.stringify(sim?.routes(r) ?? {}))
+  }
+  publishRoutes()
   const start = async (slot: Slot) => {
     const peers = slots
       .filter((s) => s !== slot && s.node)
@@ -94,8 +106,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       '--snapshot-interval',
       '250ms',
       '--admin',
+      ...(sim ? ['--wan-routes', join(routesDir, `${slot.region}.json`)] : []),
       ...peers,
     ])
+    if (sim) {
+      await sim.addNode(slot.region, slot.node.info.addresses[0]!)
+      publishRoutes()
+    }
   }
   let running = true
   try {
@@ -142,7 +159,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           },
         )
         if (res?.status === 200) record(key, res, del)
-        else if (res) report.ackFailures++ // 504 while partitioned: not acknowledged, not counted
+        else if (res) report.ackFailures++ // 504 while cut off or reconnecting: not acknowledged
         await res?.arrayBuffer().catch(() => undefined)
         // Reads: a served value must never be past its expiry.
         const readAt = Date.now()
@@ -251,5 +268,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     running = false
     await Promise.all(slots.map((s) => (s.node ? kill9(s.node.proc) : undefined)))
     for (const s of slots) rmSync(s.dir, { recursive: true, force: true })
+    await sim?.close()
+    rmSync(routesDir, { recursive: true, force: true })
   }
 }
