@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { msgpack } from '../../src/replication/value-codec.js'
 import { killAll, type NodeProcess, runCli, spawnNode } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -169,6 +170,22 @@ describe('meshcache node (separate processes, HTTP API)', () => {
     await bad(await get(n, '/nope'), 404, 'ERR_NOT_FOUND')
     await bad(await get(n, '/v1/default/k', { method: 'POST' }), 405, 'ERR_METHOD_NOT_ALLOWED')
     expect((await get(n, '/v1/default/x')).status).toBe(200) // still serving
+
+    // msgpack in and out, and read-through on a miss.
+    const packed = msgpack.pack({ n: 1, tags: ['x'] })
+    expect(
+      (
+        await get(n, '/v1/default/mp', {
+          method: 'PUT',
+          body: packed,
+          headers: { 'content-type': 'application/msgpack' },
+        })
+      ).status,
+    ).toBe(200)
+    const mp = await get(n, '/v1/default/mp', { headers: { accept: 'application/msgpack' } })
+    expect(mp.headers.get('content-type')).toBe('application/msgpack')
+    expect(msgpack.unpack(new Uint8Array(await mp.arrayBuffer()))).toEqual({ n: 1, tags: ['x'] })
+    expect((await get(n, '/v1/default/never-written?fetch=nearest')).status).toBe(404)
 
     const status = await runCli(['status', '--http', n.info.http])
     expect(status.code).toBe(0)
