@@ -19,6 +19,7 @@ import type { KeyspaceStats } from './keyspace-stats.js'
 import {
   checkKeyspaceName,
   type KeyspaceOptions,
+  NAME_RE,
   resolveKeyspaceOptions,
   stripUndefined,
 } from './options.js'
@@ -110,7 +111,7 @@ export class Cache<V = unknown> {
   /** Use {@link createCache}. */
   constructor(options: CacheOptions = {}, nodeId?: string) {
     const region = options.region ?? 'local'
-    if (typeof region !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(region)) {
+    if (typeof region !== 'string' || !NAME_RE.test(region)) {
       throw new InvalidOptionError(
         `region must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(region)}`,
       )

@@ -47,8 +47,11 @@ export const KEYSPACE_DEFAULTS = {
   maxValueBytes: 1_048_576,
 } as const satisfies KeyspaceOptions
 
-/** Keyspace names: short, safe in topics, URLs and metric labels. */
-export const KEYSPACE_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/
+/** Names (keyspaces, regions): short, safe in topics, URLs and metric labels. */
+export const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/
+
+/** Keyspace names: see {@link NAME_RE}. */
+export const KEYSPACE_NAME_RE = NAME_RE
 
 function positiveInt(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {

@@ -18,6 +18,7 @@ import { hash64 } from '../sync/hash.js'
 import { isSyncEntry } from '../sync/sync-messages.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { gather } from './gather.js'
+import { type HelloBody, helloBody, mergeHello } from './hello.js'
 import { LagHistogram, type LagSnapshot } from './lag-histogram.js'
 import type { MeshLibp2p } from './libp2p-node.js'
 import { LoadLeases } from './load-leases.js'
@@ -35,11 +36,6 @@ import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
 import { entryOf, fromWireEntry, recordOf, toWireEntry } from './wire-entry.js'
 
 const log = createDebug('meshcache:mesh')
-
-interface HelloBody {
-  region: string
-  peers: [id: string, region: string | null, addrs: string[]][]
-}
 
 /**
  * The mesh adapter: connects a {@link Cache} to libp2p. Publishes local writes in batches
@@ -406,44 +402,11 @@ export class MeshNode implements MeshAttachment {
   // ---- membership ---------------------------------------------------------------------
 
   private helloBody(): HelloBody {
-    const peers: HelloBody['peers'] = [[this.self, this.region, this.addresses()]]
-    for (const p of this.peers.all()) {
-      if (p.addrs.length > 0) peers.push([p.id, p.region ?? null, p.addrs.slice(0, 8)])
-    }
-    return { region: this.region, peers: peers.slice(0, 256) }
+    return helloBody(this.self, this.region, this.addresses(), this.peers.all())
   }
 
   private learn(body: unknown, from: PeerId): void {
-    const b = body as HelloBody
-    if (
-      typeof b !== 'object' ||
-      b === null ||
-      typeof b.region !== 'string' ||
-      !Array.isArray(b.peers)
-    ) {
-      throw new InvalidMessageError('hello: malformed')
-    }
-    const now = Date.now()
-    const sender = this.peers.upsert(from.toString(), now)
-    sender.region = b.region.slice(0, this.limits.maxNameLength)
-    sender.lastSeen = now
-    sender.connected = true
-    for (const row of b.peers.slice(0, 256)) {
-      if (!Array.isArray(row) || typeof row[0] !== 'string' || !Array.isArray(row[2])) continue
-      const [id, region, addrs] = row as [string, string | null, unknown[]]
-      if (id === this.self) continue
-      try {
-        peerIdFromString(id)
-      } catch {
-        continue
-      }
-      const p = this.peers.upsert(id, now)
-      if (typeof region === 'string' && p.region === undefined) p.region = region
-      for (const a of addrs.slice(0, 8)) {
-        if (typeof a === 'string' && a.endsWith(`/p2p/${id}`) && !p.addrs.includes(a))
-          p.addrs.push(a)
-      }
-    }
+    mergeHello(this.peers, body, from.toString(), this.self, Date.now())
   }
 
   private onHello(body: unknown, from: PeerId): HelloBody {

@@ -1,0 +1,79 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { NAME_RE } from '../api/options.js'
+import { InvalidMessageError } from '../errors.js'
+import type { PeerInfo, PeerTable } from './peer-table.js'
+
+/** The `/meshcache/hello/1` message: the sender's region and the members it knows. */
+export interface HelloBody {
+  region: string
+  peers: [id: string, region: string | null, addrs: string[]][]
+}
+
+/** Most members, and addresses per member, a hello carries. */
+const MAX_MEMBERS = 256
+const MAX_ADDRS = 8
+
+/** This node's hello: itself first, then every member it knows an address of. */
+export function helloBody(
+  self: string,
+  region: string,
+  addresses: string[],
+  members: PeerInfo[],
+): HelloBody {
+  const peers: HelloBody['peers'] = [[self, region, addresses.slice(0, MAX_ADDRS)]]
+  for (const p of members) {
+    if (p.addrs.length > 0) peers.push([p.id, p.region ?? null, p.addrs.slice(0, MAX_ADDRS)])
+  }
+  return { region, peers: peers.slice(0, MAX_MEMBERS) }
+}
+
+/**
+ * Merges a peer's hello into the peer table: the sender's region, and every member it
+ * lists (valid peer ids, regions that are valid names, addresses that end in that
+ * member's /p2p/ id). Malformed rows are skipped; a malformed message throws.
+ * @throws InvalidMessageError when the message is not a hello
+ */
+export function mergeHello(
+  table: PeerTable,
+  body: unknown,
+  from: string,
+  self: string,
+  now: number,
+): void {
+  const b = body as HelloBody
+  if (
+    typeof b !== 'object' ||
+    b === null ||
+    typeof b.region !== 'string' ||
+    !NAME_RE.test(b.region) ||
+    !Array.isArray(b.peers)
+  ) {
+    throw new InvalidMessageError('hello: malformed')
+  }
+  const sender = table.upsert(from, now)
+  sender.region = b.region
+  sender.lastSeen = now
+  sender.connected = true
+  for (const row of b.peers.slice(0, MAX_MEMBERS)) {
+    if (!Array.isArray(row) || typeof row[0] !== 'string' || !Array.isArray(row[2])) continue
+    const [id, region, addrs] = row as [string, unknown, unknown[]]
+    if (id === self) continue
+    try {
+      peerIdFromString(id)
+    } catch {
+      continue
+    }
+    const p = table.upsert(id, now)
+    if (typeof region === 'string' && NAME_RE.test(region) && p.region === undefined)
+      p.region = region
+    for (const a of addrs.slice(0, MAX_ADDRS)) {
+      if (
+        typeof a === 'string' &&
+        a.length < 256 &&
+        a.endsWith(`/p2p/${id}`) &&
+        !p.addrs.includes(a)
+      )
+        p.addrs.push(a)
+    }
+  }
+}
