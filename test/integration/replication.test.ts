@@ -164,4 +164,20 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
     expect(c.keyspaces().has('sessions')).toBe(false)
     expect(meshOf(c).counters.recordsIn).toBe(1)
   })
+
+  it('close() flushes pending writes and stops quickly', async () => {
+    const a = await mesh.start('us-east', {
+      mesh: { flushDelayMs: 10_000, minFlushIntervalMs: 10_000 },
+    })
+    const b = await mesh.start('eu-west')
+    await mesh.ready()
+    await a.set('last-words', 'sent on close') // would wait 10 s for its batch
+    const t0 = Date.now()
+    await a.close()
+    expect(Date.now() - t0).toBeLessThan(5_000)
+    await waitFor(
+      () => b.get('last-words') === 'sent on close',
+      'the pending batch was flushed on close',
+    )
+  })
 })
