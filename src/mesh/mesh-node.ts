@@ -518,7 +518,7 @@ export class MeshNode implements MeshAttachment {
     if (b.any === true) {
       // Consistent reads want the newest version known, tombstone or evicted value included.
       const indexed = ks.index.get(b.key)
-      if (indexed === undefined || indexed.forgetAt <= Date.now()) return null
+      if (indexed === undefined || !ks.index.retained(indexed, Date.now())) return null
       return keyspaceReplica(ks, this.cache.clock, this.syncRejects).exportEntry(b.key, indexed)
     }
     const entry = ks.entry(b.key)

@@ -183,7 +183,8 @@ export async function reconcile(
     const entries: SyncEntry[] = []
     for (const key of diff.want.slice(0, maxEntries)) {
       const e = index.get(key)
-      if (e !== undefined && e.forgetAt > replica.now()) entries.push(replica.exportEntry(key, e))
+      if (e !== undefined && index.retained(e, replica.now()))
+        entries.push(replica.exportEntry(key, e))
     }
     if (entries.length > 0) {
       result.roundTrips++

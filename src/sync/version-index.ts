@@ -5,23 +5,20 @@ import { hash64, versionHash } from './hash.js'
 type Mutable<T> = { -readonly [P in keyof T]: T[P] }
 type MutableIndexEntry = Mutable<IndexEntry>
 
-/** What the index remembers of a key: enough to tell which replica is newer. */
+/**
+ * What the index remembers of a key: enough to tell which replica is newer. Hashes are
+ * kept as signed 32-bit integers (`| 0`) so V8 stores them inline as small integers, not
+ * as boxed numbers; the leaf and the retention end are derived, not stored.
+ */
 export interface IndexEntry {
   readonly version: Version
   readonly expiresAt: number
-  /**
-   * When the index forgets this version: its write time plus the keyspace's maxTtl, the
-   * longest any older value it supersedes can live. Until then a newer write that expired
-   * (or was deleted) still beats an older write with a longer TTL arriving late.
-   */
-  readonly forgetAt: number
   readonly tombstone: boolean
-  /** Leaf of the digest tree (from the key hash). */
-  readonly leaf: number
-  /** Key hash, first lane: the leaf at any depth is its top bits. */
+  /** Key hash, first lane (signed): the leaf at any depth is its top bits. */
   readonly keyHash: number
-  /** Key hash, second lane. */
+  /** Key hash, second lane (signed). */
   readonly keyHash2: number
+  /** Hash of (key, version, tombstone), two signed lanes: what the digests XOR. */
   readonly hi: number
   readonly lo: number
 }
@@ -29,10 +26,13 @@ export interface IndexEntry {
 /**
  * Per keyspace: the newest version this node has seen of each key, resident in the LRU
  * or evicted from it, with a digest tree over it for anti-entropy. Bounded: past
- * `maxKeys` the longest-unwritten keys are forgotten (a forgotten key may be re-learned
- * from a peer; that costs bandwidth, never correctness, as versions still decide).
+ * `maxKeys` the first-recorded keys are forgotten (a forgotten key may be re-learned from
+ * a peer; that costs bandwidth, never correctness, as versions still decide).
+ *
  * A version is remembered for `retainMs` (the keyspace's maxTtl) after it was written, the
- * same absolute time on every replica. Pure: time is a parameter.
+ * same absolute time on every replica: the longest any older value it supersedes can
+ * live. Until then a newer write that expired (or was deleted) still beats an older write
+ * with a longer TTL arriving late. Pure: time is a parameter.
  */
 export class VersionIndex {
   readonly tree: DigestTree
@@ -54,16 +54,22 @@ export class VersionIndex {
     return this.entries.get(key)
   }
 
+  /** True while `e` is within its retention at `now` (see the class note). */
+  retained(e: IndexEntry, now: number): boolean {
+    return e.version.wall + this.retainMs > now
+  }
+
   /** Records that `key` is at `version` (ignored unless newer than what is known). */
   record(key: string, version: Version, expiresAt: number, tombstone: boolean): void {
     const old = this.entries.get(key) as MutableIndexEntry | undefined
     if (old !== undefined) {
       // Updated in place: no allocation and no map write on the write path.
       if (compareVersions(version, old.version) <= 0) return
-      this.tree.toggle(old.leaf, old.hi, old.lo)
+      const leaf = this.leafOf(old)
+      this.tree.toggle(leaf, old.hi >>> 0, old.lo >>> 0)
       const [hi, lo] = versionHash(
-        old.keyHash,
-        old.keyHash2,
+        old.keyHash >>> 0,
+        old.keyHash2 >>> 0,
         version.wall,
         version.logical,
         version.node,
@@ -71,11 +77,10 @@ export class VersionIndex {
       )
       old.version = version
       old.expiresAt = expiresAt
-      old.forgetAt = version.wall + this.retainMs
       old.tombstone = tombstone
-      old.hi = hi
-      old.lo = lo
-      this.tree.toggle(old.leaf, hi, lo)
+      old.hi = hi | 0
+      old.lo = lo | 0
+      this.tree.toggle(leaf, hi, lo)
       return
     }
     const [keyHash, keyHash2] = hash64(key)
@@ -87,19 +92,16 @@ export class VersionIndex {
       version.node,
       tombstone,
     )
-    const leaf = this.tree.leafOf(keyHash)
     this.entries.set(key, {
       version,
       expiresAt,
-      forgetAt: version.wall + this.retainMs,
       tombstone,
-      leaf,
-      keyHash,
-      keyHash2,
-      hi,
-      lo,
+      keyHash: keyHash | 0,
+      keyHash2: keyHash2 | 0,
+      hi: hi | 0,
+      lo: lo | 0,
     })
-    this.tree.toggle(leaf, hi, lo)
+    this.tree.toggle(this.tree.leafOf(keyHash), hi, lo)
     if (this.entries.size > this.maxKeys) {
       // Past the bound the first-recorded key goes (Map order is insertion order).
       const oldest = this.entries.keys().next().value as string
@@ -111,14 +113,14 @@ export class VersionIndex {
   forget(key: string): void {
     const e = this.entries.get(key)
     if (e === undefined) return
-    this.tree.toggle(e.leaf, e.hi, e.lo)
+    this.tree.toggle(this.leafOf(e), e.hi >>> 0, e.lo >>> 0)
     this.entries.delete(key)
   }
 
   /** Forgets every version whose retention ended at `now`. @returns how many */
   purgeExpired(now: number): number {
     const gone: string[] = []
-    for (const [k, e] of this.entries) if (e.forgetAt <= now) gone.push(k)
+    for (const [k, e] of this.entries) if (!this.retained(e, now)) gone.push(k)
     for (const k of gone) this.forget(k)
     return gone.length
   }
@@ -131,8 +133,13 @@ export class VersionIndex {
     const shift = 32 - 4 * level
     const out: [string, IndexEntry][] = []
     for (const [k, e] of this.entries) {
-      if (e.forgetAt > now && nodes.has(level === 0 ? 0 : e.keyHash >>> shift)) out.push([k, e])
+      if (this.retained(e, now) && nodes.has(level === 0 ? 0 : (e.keyHash >>> 0) >>> shift))
+        out.push([k, e])
     }
     return out
+  }
+
+  private leafOf(e: IndexEntry): number {
+    return this.tree.leafOf(e.keyHash >>> 0)
   }
 }
