@@ -25,6 +25,9 @@ import {
 } from './options.js'
 import { turnClock } from './read-clock.js'
 
+/** Keys one sweep step examines per keyspace. */
+const SWEEP_BUDGET = 5_000
+
 /** Name of the keyspace behind `cache.get/set/...`. */
 export const DEFAULT_KEYSPACE = 'default'
 
@@ -45,7 +48,10 @@ export interface CacheOptions extends KeyspaceOptions {
   allowPeers?: string[]
   /** Largest amount a remote write's clock may run ahead of ours; later ones are rejected. @default '1m' */
   maxClockDrift?: Duration
-  /** How often expired entries are swept from memory (reads never return them anyway). @default '5s' */
+  /**
+   * Time between steps of the background sweep that frees expired entries (reads never
+   * return them anyway); each step examines up to 5,000 keys per keyspace. @default '100ms'
+   */
   purgeInterval?: Duration
   /** Id of this node in versions. @default the libp2p peer id in a mesh, random otherwise */
   nodeId?: string
@@ -122,7 +128,7 @@ export class Cache<V = unknown> {
       node: this.nodeId,
       maxDrift: parseDuration(options.maxClockDrift ?? '1m', 'maxClockDrift'),
     })
-    const purgeMs = parseDuration(options.purgeInterval ?? '5s', 'purgeInterval')
+    const purgeMs = parseDuration(options.purgeInterval ?? '100ms', 'purgeInterval')
     if (purgeMs < 10)
       throw new InvalidOptionError(`purgeInterval must be at least 10 ms, got ${purgeMs}`)
     const { maxEntries, maxBytes, defaultTtl, maxTtl, maxKeyLength, maxValueBytes, maxIndexKeys } =
@@ -150,9 +156,13 @@ export class Cache<V = unknown> {
       closed: false,
     }
     this.defaultSpace = this.keyspace<V>(DEFAULT_KEYSPACE)
+    // The sweep runs in small steps (SWEEP_BUDGET keys per keyspace every purgeInterval),
+    // so even a million-key keyspace never stalls the event loop; a full pass over n keys
+    // takes about n / SWEEP_BUDGET steps. Reads never return expired values anyway.
+    const stepMs = purgeMs
     this.purgeTimer = setInterval(() => {
-      for (const ks of this.spaces.values()) ks.purgeExpired()
-    }, purgeMs)
+      for (const ks of this.spaces.values()) ks.sweepStep(SWEEP_BUDGET)
+    }, stepMs)
     this.purgeTimer.unref()
   }
 

@@ -160,6 +160,17 @@ export class VersionedStore<V = unknown> {
     this.tombstoneCount = 0
   }
 
+  /**
+   * Drops the entry of `key` when it expired at `now` (the incremental sweep's step).
+   * @returns true when an entry was dropped
+   */
+  dropIfExpired(key: string, now: number): boolean {
+    const entry = this.lru.peek(key)
+    if (entry === undefined || entry.expiresAt > now) return false
+    this.drop(key, entry)
+    return true
+  }
+
   private drop(key: string, entry: Entry<V>): void {
     this.lru.delete(key)
     if (!entry.tombstone && this.onExpire) this.onExpire(key, entry)

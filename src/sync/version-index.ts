@@ -54,6 +54,11 @@ export class VersionIndex {
     return this.entries.get(key)
   }
 
+  /** Live iterator over the index (Map order; entries deleted meanwhile are skipped). */
+  iterate(): IterableIterator<[string, IndexEntry]> {
+    return this.entries.entries()
+  }
+
   /** True while `e` is within its retention at `now` (see the class note). */
   retained(e: IndexEntry, now: number): boolean {
     return e.version.wall + this.retainMs > now

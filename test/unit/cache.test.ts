@@ -279,3 +279,29 @@ describe('stale-while-revalidate and stale-if-error', () => {
     )
   })
 })
+
+describe('background sweep', () => {
+  it('frees expired entries in bounded steps and reports them as expired', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+    const cache = await make({ purgeInterval: '1h' }) // steps driven by the test
+    const ks = cache.keyspace('default')
+    const expired: string[] = []
+    cache.on('expire', (e) => expired.push(e.key))
+    for (let i = 0; i < 25; i++) await cache.set(`short${i}`, i, { ttl: 1_000 })
+    await cache.set('long', 'x', { ttl: '1h' })
+    vi.setSystemTime(1_002_000)
+    expect(ks.sweepStep(10)).toBe(10)
+    expect(ks.store.size).toBe(16)
+    expect(ks.sweepStep(10)).toBe(10)
+    expect(ks.sweepStep(10)).toBe(6) // end of the pass
+    expect(ks.store.size).toBe(1)
+    expect(expired).toHaveLength(25)
+    expect(cache.get('long')).toBe('x')
+    // Index versions stay until their retention (maxTtl) ends, then leave too.
+    expect(ks.index.size).toBe(26)
+    vi.setSystemTime(1_000_000 + 86_400_000 + 1)
+    ks.sweepStep(100)
+    ks.sweepStep(100)
+    expect(ks.index.size).toBe(0)
+  })
+})
