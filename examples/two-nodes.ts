@@ -8,10 +8,7 @@ const b = await createCache({
   listen: ['/ip4/127.0.0.2/tcp/7946'],
   peers: [a.addresses()[0]!],
 })
-// Wait until both see each other and have subscribed (a few ms on one machine).
-while (!(a.stats().mesh?.peers.length && b.stats().mesh?.peers.length))
-  await new Promise((r) => setTimeout(r, 20))
-await new Promise((r) => setTimeout(r, 200))
+await Promise.all([a.waitForPeers(1), b.waitForPeers(1)])
 await b.set('greeting', 'hello from us-east')
 while (a.get('greeting') === undefined) await new Promise((r) => setTimeout(r, 5))
 console.log('a.get("greeting") ->', a.get('greeting'))

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { HybridClock } from '../clock/hlc.js'
 import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
-import { CacheClosedError, InvalidOptionError } from '../errors.js'
+import { CacheClosedError, InvalidOptionError, TimeoutError } from '../errors.js'
 import type { MeshOptions, MeshStats } from '../mesh/mesh-options.js'
 import type { CacheEvents } from './events.js'
 import {
@@ -286,6 +286,29 @@ export class Cache<V = unknown> {
   /** The mesh adapter, when this cache is part of a mesh. */
   get meshNode(): MeshAttachment | undefined {
     return this.mesh
+  }
+
+  /**
+   * Resolves once this node is connected to at least `count` peers that announced their
+   * region (for example before the first writes of a fresh process).
+   * @throws TimeoutError when that does not happen within `timeout`;
+   *   InvalidOptionError when this cache is not part of a mesh
+   */
+  async waitForPeers(count = 1, timeout: Duration = '10s'): Promise<void> {
+    const mesh = this.mesh
+    if (mesh === undefined)
+      throw new InvalidOptionError(
+        'waitForPeers needs a mesh: pass listen or peers to createCache()',
+      )
+    const deadline = Date.now() + parseDuration(timeout, 'timeout')
+    while (mesh.stats().peers.length < count) {
+      if (Date.now() > deadline) {
+        throw new TimeoutError(
+          `connected to ${mesh.stats().peers.length} of ${count} peers within ${String(timeout)}`,
+        )
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
   }
 
   /** True once {@link close} was called. */

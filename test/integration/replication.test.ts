@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { createCache } from '../../src/api/create-cache.js'
+import { InvalidOptionError, TimeoutError } from '../../src/errors.js'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
@@ -179,5 +181,21 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
       () => b.get('last-words') === 'sent on close',
       'the pending batch was flushed on close',
     )
+  })
+})
+
+describe('waitForPeers', () => {
+  const m = new TestMesh()
+  afterEach(() => m.closeAll())
+
+  it('resolves once connected, times out with a typed error, and refuses embedded caches', async () => {
+    const a = await m.start('us-east')
+    await expect(a.waitForPeers(1, 200)).rejects.toThrow(TimeoutError)
+    const b = await m.start('eu-west')
+    await a.waitForPeers(1)
+    await b.waitForPeers(1)
+    const embedded = await createCache()
+    await expect(embedded.waitForPeers()).rejects.toThrow(InvalidOptionError)
+    await embedded.close()
   })
 })
