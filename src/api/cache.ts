@@ -290,7 +290,8 @@ export class Cache<V = unknown> {
 
   /**
    * Resolves once this node is connected to at least `count` peers that announced their
-   * region (for example before the first writes of a fresh process).
+   * region (for example before the first writes of a fresh process). Gossip subscriptions
+   * follow within milliseconds; a write that beats them is repaired by anti-entropy.
    * @throws TimeoutError when that does not happen within `timeout`;
    *   InvalidOptionError when this cache is not part of a mesh
    */
