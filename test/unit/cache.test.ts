@@ -118,6 +118,21 @@ describe('createCache() embedded', () => {
     expect(cache.get('user:1')).toEqual({ id: 1 })
   })
 
+  it('wrap keys calls by function name and arguments by default', async () => {
+    const cache = await make()
+    let calls = 0
+    async function price(sku: string, qty: number) {
+      calls++
+      return { sku, total: qty * 2 }
+    }
+    const cached = cache.wrap(price)
+    expect(await cached('a', 2)).toEqual({ sku: 'a', total: 4 })
+    expect(await cached('a', 2)).toEqual({ sku: 'a', total: 4 })
+    expect(await cached('a', 3)).toEqual({ sku: 'a', total: 6 })
+    expect(calls).toBe(2)
+    expect(cache.get('price:["a",2]')).toEqual({ sku: 'a', total: 4 })
+  })
+
   it('keyspaces have their own limits and do not share keys', async () => {
     const cache = await make()
     const sessions = cache.keyspace<string>('sessions', { maxEntries: 1, defaultTtl: '30m' })
