@@ -87,6 +87,8 @@ export interface MeshAttachment extends ReplicationPort {
   /** Subscribes to a keyspace's topic when it is opened. */
   keyspaceOpened(keyspace: Keyspace<unknown>): void
   stats(): MeshStats
+  /** Connected peers (region known) subscribed to `keyspace`. */
+  readyPeers(keyspace: string): number
   /** Multiaddrs (with `/p2p/<id>`) this node listens on. */
   addresses(): string[]
   /** Publishes queued batches now. */
@@ -289,9 +291,10 @@ export class Cache<V = unknown> {
   }
 
   /**
-   * Resolves once this node is connected to at least `count` peers that announced their
-   * region (for example before the first writes of a fresh process). Gossip subscriptions
-   * follow within milliseconds; a write that beats them is repaired by anti-entropy.
+   * Resolves once at least `count` peers are connected, announced their region and
+   * subscribe to this node's default keyspace: a write made after it reaches them at once
+   * (for example the first writes of a fresh process). Writes made earlier are not lost
+   * either: batches nobody can receive yet are held and sent when a subscriber appears.
    * @throws TimeoutError when that does not happen within `timeout`;
    *   InvalidOptionError when this cache is not part of a mesh
    */
@@ -302,10 +305,10 @@ export class Cache<V = unknown> {
         'waitForPeers needs a mesh: pass listen or peers to createCache()',
       )
     const deadline = Date.now() + parseDuration(timeout, 'timeout')
-    while (mesh.stats().peers.length < count) {
+    while (mesh.readyPeers(DEFAULT_KEYSPACE) < count) {
       if (Date.now() > deadline) {
         throw new TimeoutError(
-          `connected to ${mesh.stats().peers.length} of ${count} peers within ${String(timeout)}`,
+          `${mesh.readyPeers(DEFAULT_KEYSPACE)} of ${count} peers connected and subscribed within ${String(timeout)}`,
         )
       }
       await new Promise((r) => setTimeout(r, 20))

@@ -37,6 +37,12 @@ import { entryOf, fromWireEntry, recordOf, toWireEntry } from './wire-entry.js'
 
 const log = createDebug('meshcache:mesh')
 
+/** An encoded batch and how many records it carries. */
+interface HeldBatch {
+  bytes: Uint8Array
+  records: number
+}
+
 /**
  * The mesh adapter: connects a {@link Cache} to libp2p. Publishes local writes in batches
  * on one gossipsub topic per keyspace, validates and applies remote batches, keeps the
@@ -59,6 +65,17 @@ export class MeshNode implements MeshAttachment {
   private readonly closeHooks: (() => void)[] = []
   private flushImmediate: NodeJS.Immediate | undefined
   private inflightBytes = 0
+  /**
+   * Batches published while nobody subscribed to their topic, by topic: sent as soon as a
+   * subscriber appears (a fresh node's first writes would otherwise wait for anti-entropy).
+   */
+  private readonly held = new Map<string, HeldBatch[]>()
+  private heldBytes = 0
+  private heldRetry: NodeJS.Timeout | undefined
+  /** When this node last published to each keyspace (performance.now() ms). */
+  private readonly writtenAt = new Map<string, number>()
+  /** Anti-entropy sessions queued for subscribers that missed a batch, by `peer\0keyspace`. */
+  private readonly catchUps = new Set<string>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly dialing = new Set<string>()
   private closed = false
@@ -66,6 +83,7 @@ export class MeshNode implements MeshAttachment {
     batchesOut: 0,
     recordsOut: 0,
     batchesUnsent: 0,
+    batchesHeld: 0,
     batchesDropped: 0,
     recordsDropped: 0,
     publishErrors: 0,
@@ -169,6 +187,19 @@ export class MeshNode implements MeshAttachment {
         log('applying a message failed: %s', (err as Error).message)
       }
     })
+    node.services.pubsub.addEventListener('subscription-change', (evt) => {
+      for (const sub of evt.detail.subscriptions) {
+        if (!sub.subscribe) continue
+        this.release(sub.topic)
+        // A write this node made just before it knew of this subscriber went only to the
+        // others (the connect-time sync may have run before it): reconcile now.
+        const name = keyspaceOf(sub.topic)
+        const at = name === undefined ? undefined : this.writtenAt.get(name)
+        if (at !== undefined && performance.now() - at < this.opts.syncIntervalMs * 2) {
+          this.catchUp(evt.detail.peerId, name!)
+        }
+      }
+    })
     if (this.opts.followKeyspaces) {
       node.services.pubsub.addEventListener('subscription-change', (evt) => {
         for (const sub of evt.detail.subscriptions) {
@@ -209,6 +240,19 @@ export class MeshNode implements MeshAttachment {
     })
     this.antiEntropy.start()
     this.redial()
+  }
+
+  /**
+   * Connected peers that announced their region and subscribe to `keyspace`: the peers a
+   * write to it reaches at once.
+   */
+  readyPeers(keyspace: string): number {
+    const subscribers = new Set(
+      this.node.services.pubsub.getSubscribers(topicOf(keyspace)).map((p) => p.toString()),
+    )
+    return this.peers
+      .ranked()
+      .filter((p) => subscribers.has(p.id) && this.canSend(peerIdFromString(p.id))).length
   }
 
   /** Multiaddrs this node listens on, with its peer id. */
@@ -280,25 +324,110 @@ export class MeshNode implements MeshAttachment {
         this.counters.recordsDropped += pending.records.length
         continue
       }
-      this.inflightBytes += bytes.length
-      const n = pending.records.length
-      const p = this.node.services.pubsub
-        .publish(topicOf(pending.keyspace), bytes)
-        .then((res) => {
-          this.counters.batchesOut++
-          this.counters.recordsOut += n
-          if (res.recipients.length === 0) this.counters.batchesUnsent++
-        })
-        .catch((err: Error) => {
-          this.counters.publishErrors++
-          log('publish failed: %s', err.message)
-        })
-        .finally(() => {
-          this.inflightBytes -= bytes.length
-          this.inflight.delete(p)
-        })
-      this.inflight.add(p)
+      this.writtenAt.set(pending.keyspace, performance.now())
+      this.dispatch(pending.keyspace, { bytes, records: pending.records.length })
     }
+  }
+
+  /**
+   * Sends a batch to the keyspace's subscribers that gossipsub can reach now (it needs an
+   * outbound stream, which may open after the peer's subscription arrived). With none,
+   * the batch is held until one appears; subscribers that cannot be reached yet are
+   * reconciled by anti-entropy right after, so no write waits for the periodic sync.
+   */
+  private dispatch(keyspace: string, batch: HeldBatch): void {
+    const topic = topicOf(keyspace)
+    const subscribers = this.node.services.pubsub.getSubscribers(topic)
+    const unreachable = subscribers.filter((p) => !this.canSend(p))
+    if (unreachable.length === subscribers.length) {
+      this.hold(topic, batch)
+      return
+    }
+    this.send(topic, batch)
+    for (const peer of unreachable) this.catchUp(peer, keyspace)
+  }
+
+  /** True when gossipsub has an outbound stream to `peer`, so a publish reaches it. */
+  private canSend(peer: PeerId): boolean {
+    // streamsOutbound is on the implementation, not on the GossipSub interface.
+    const streams = (
+      this.node.services.pubsub as unknown as { streamsOutbound?: Map<string, unknown> }
+    ).streamsOutbound
+    return streams === undefined || streams.has(peer.toString())
+  }
+
+  /** Reconciles `keyspace` with `peer` shortly (once, however many batches it missed). */
+  private catchUp(peer: PeerId, keyspace: string): void {
+    const id = `${peer.toString()}\u0000${keyspace}`
+    if (this.catchUps.has(id) || this.closed) return
+    this.catchUps.add(id)
+    const t = setTimeout(() => {
+      this.catchUps.delete(id)
+      if (!this.closed) void this.antiEntropy.syncWith(peer, keyspace)
+    }, this.opts.catchUpDelayMs)
+    t.unref()
+  }
+
+  /** Keeps a batch nobody can receive yet; past `maxHeldBytes` the oldest go (sync repairs them). */
+  private hold(topic: string, batch: HeldBatch): void {
+    let list = this.held.get(topic)
+    if (list === undefined) {
+      list = []
+      this.held.set(topic, list)
+    }
+    list.push(batch)
+    this.heldBytes += batch.bytes.length
+    this.counters.batchesHeld++
+    this.heldRetry ??= setInterval(() => {
+      for (const t of [...this.held.keys()]) this.release(t)
+    }, this.opts.heldRetryMs)
+    this.heldRetry.unref()
+    while (this.heldBytes > this.opts.maxHeldBytes) {
+      const [oldestTopic, oldest] = this.held.entries().next().value as [string, HeldBatch[]]
+      const dropped = oldest.shift()!
+      if (oldest.length === 0) this.held.delete(oldestTopic)
+      this.heldBytes -= dropped.bytes.length
+      this.counters.batchesDropped++
+      this.counters.recordsDropped += dropped.records
+    }
+  }
+
+  /** Sends what was held for `topic`, in order, once some subscriber can be reached. */
+  private release(topic: string): void {
+    const list = this.held.get(topic)
+    const keyspace = keyspaceOf(topic)
+    if (list === undefined || keyspace === undefined) return
+    const subscribers = this.node.services.pubsub.getSubscribers(topic)
+    if (!subscribers.some((p) => this.canSend(p))) return
+    this.held.delete(topic)
+    if (this.held.size === 0 && this.heldRetry !== undefined) {
+      clearInterval(this.heldRetry)
+      this.heldRetry = undefined
+    }
+    for (const batch of list) {
+      this.heldBytes -= batch.bytes.length
+      this.dispatch(keyspace, batch)
+    }
+  }
+
+  private send(topic: string, { bytes, records }: HeldBatch): void {
+    this.inflightBytes += bytes.length
+    const p = this.node.services.pubsub
+      .publish(topic, bytes)
+      .then((res) => {
+        this.counters.batchesOut++
+        this.counters.recordsOut += records
+        if (res.recipients.length === 0) this.counters.batchesUnsent++
+      })
+      .catch((err: Error) => {
+        this.counters.publishErrors++
+        log('publish failed: %s', err.message)
+      })
+      .finally(() => {
+        this.inflightBytes -= bytes.length
+        this.inflight.delete(p)
+      })
+    this.inflight.add(p)
   }
 
   // ---- inbound ------------------------------------------------------------------------
@@ -807,6 +936,7 @@ export class MeshNode implements MeshAttachment {
           syncNotAllowed: this.syncRejects.notAllowed,
         },
         inflightBytes: this.inflightBytes,
+        heldBytes: this.heldBytes,
         queued: this.batcher.size,
       },
       blockedPeers: this.gate.blockedPeers,
@@ -825,6 +955,7 @@ export class MeshNode implements MeshAttachment {
     this.flush()
     this.closed = true
     for (const t of this.timers) clearInterval(t)
+    if (this.heldRetry !== undefined) clearInterval(this.heldRetry)
     this.antiEntropy.stop()
     this.pool.close()
     const bounded = (p: Promise<unknown>, ms: number) =>

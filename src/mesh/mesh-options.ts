@@ -17,6 +17,19 @@ export interface MeshOptions {
   flushBytes?: number
   /** Most bytes of batches handed to gossipsub and not yet sent; past it batches are dropped and counted. @default 8_388_608 */
   maxInflightBytes?: number
+  /**
+   * Most bytes of batches held while no peer subscribes to their keyspace (a fresh node's
+   * first writes); they are sent when one does. Past it the oldest are dropped and
+   * counted; anti-entropy repairs them. @default 4_194_304
+   */
+  maxHeldBytes?: number
+  /** While batches are held, how often the node checks whether a subscriber can take them, ms. @default 10 */
+  heldRetryMs?: number
+  /**
+   * A subscriber that missed a batch (its stream was not open yet) is reconciled by
+   * anti-entropy this long after, ms (misses in that window share one session). @default 50
+   */
+  catchUpDelayMs?: number
   /** Peer RTT is measured this often, ms. @default 5_000 */
   pingIntervalMs?: number
   /** Known but disconnected peers are redialled this often, ms. @default 2_000 */
@@ -53,6 +66,9 @@ export const MESH_DEFAULTS = {
   minFlushIntervalMs: 10,
   flushBytes: 32_768,
   maxInflightBytes: 8 * 1_048_576,
+  maxHeldBytes: 4 * 1_048_576,
+  heldRetryMs: 10,
+  catchUpDelayMs: 50,
   pingIntervalMs: 5_000,
   redialIntervalMs: 2_000,
   lookupTimeoutMs: 2_000,
@@ -68,8 +84,10 @@ export const MESH_DEFAULTS = {
 export interface MeshCounters {
   batchesOut: number
   recordsOut: number
-  /** Batches published while no peer subscribed to the keyspace: repaired by anti-entropy. */
+  /** Batches gossipsub sent to no peer (the subscriber left meanwhile): repaired by anti-entropy. */
   batchesUnsent: number
+  /** Batches held because no peer subscribed to their keyspace yet; sent when one does. */
+  batchesHeld: number
   /** Batches not handed to gossipsub because the in-flight bound was reached. */
   batchesDropped: number
   recordsDropped: number
@@ -113,7 +131,7 @@ export interface MeshStats {
   peersByRegion: Record<string, number>
   /** Connected peers, best first. */
   peers: PeerStats[]
-  replication: MeshCounters & { inflightBytes: number; queued: number }
+  replication: MeshCounters & { inflightBytes: number; heldBytes: number; queued: number }
   /** Peers cut off by `block` (partitions). */
   blockedPeers: string[]
   /** Replication lag (receive time minus write stamp) per origin region. */
