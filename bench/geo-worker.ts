@@ -4,8 +4,7 @@
  * replication lag of every remote write by origin region.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { createCache } from '../src/api/create-cache.js'
-import type { MeshNode } from '../src/mesh/mesh-node.js'
+import { createCache } from '../src/node/create-cache.js'
 import { tableRewriter } from '../src/sim/wan-sim.js'
 
 const { region, host, peers } = workerData as { region: string; host: string; peers: string[] }
@@ -43,8 +42,7 @@ const value = { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', tags: ['a
 port.on('message', async (m: { t: string; [k: string]: unknown }) => {
   if (m.t === 'routes')
     for (const [k, v] of Object.entries(m.routes as Record<string, string>)) routes.set(k, v)
-  if (m.t === 'peers')
-    port.postMessage({ t: 'peers', n: (cache.meshNode as MeshNode).peers.ranked().length })
+  if (m.t === 'peers') port.postMessage({ t: 'peers', n: cache.admin.mesh!.peers().length })
   if (m.t === 'write') {
     const rate = m.rate as number
     const end = Date.now() + (m.ms as number)

@@ -3,8 +3,8 @@
  * 100k string keys, random access. Run: npm run bench:local
  */
 import { LRUCache } from 'lru-cache'
-import { createCache } from '../src/api/create-cache.js'
 import { turnClock } from '../src/api/read-clock.js'
+import { createCache } from '../src/node/create-cache.js'
 import { type Entry, entrySize } from '../src/store/entry.js'
 import { VersionedStore } from '../src/store/versioned-store.js'
 import { type BenchRow, report, timeOps } from './harness.js'

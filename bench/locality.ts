@@ -5,10 +5,9 @@
  * Run: npm run bench:locality
  */
 import type { Cache } from '../src/api/cache.js'
-import type { MeshNode } from '../src/mesh/mesh-node.js'
+import { encodeValue } from '../src/replication/value-codec.js'
 import { startSimNode } from '../src/sim/sim-node.js'
 import { WanSim } from '../src/sim/wan-sim.js'
-import { entrySize } from '../src/store/entry.js'
 import { type BenchRow, report } from './harness.js'
 
 const N = Number(process.env.OPS ?? 50)
@@ -32,17 +31,16 @@ try {
   const near = await start('eu-west', 2)
   const far = await start('us-east', 1)
   await start('ap-south', 1)
-  while (!nodes.every((n) => (n.meshNode as MeshNode).peers.ranked().length === nodes.length - 1))
-    await sleep(50)
+  while (!nodes.every((n) => n.admin.mesh!.peers().length === nodes.length - 1)) await sleep(50)
   await sleep(1_000)
   const hold = (node: Cache<unknown>, key: string) => {
-    node.keyspace('default').applyRemote(key, {
-      value: { key },
-      version: node.clock.now(),
-      expiresAt: Date.now() + 600_000,
-      tombstone: false,
-      size: entrySize(key, 16),
-    })
+    const v = node.clock.now()
+    node.admin
+      .replica('default')!
+      .admitRemote(
+        [key, v.wall, v.logical, v.node, Date.now() + 600_000, 0, encodeValue(key, { key })],
+        'bench',
+      )
   }
   const measure = async (name: string, op: (i: number) => Promise<unknown>) => {
     const xs: number[] = []

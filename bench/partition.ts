@@ -7,18 +7,18 @@
  */
 import { writeFileSync } from 'node:fs'
 import type { Cache } from '../src/api/cache.js'
-import type { MeshNode } from '../src/mesh/mesh-node.js'
 import { startSimNode } from '../src/sim/sim-node.js'
 import { WanSim } from '../src/sim/wan-sim.js'
 import { type BenchRow, report } from './harness.js'
 
 const LENGTHS = (process.env.LENGTHS ?? '1,3,8').split(',').map(Number)
 const RATE = Number(process.env.RATE ?? 200)
-const meshOf = (c: Cache<unknown>) => c.meshNode as MeshNode
+const meshOf = (c: Cache<unknown>) => c.admin.mesh!
+const counters = (c: Cache<unknown>) => c.stats().mesh!.replication
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const root = (c: Cache<unknown>) => c.keyspace('default').index.tree.digest(0, 0).join(':')
+const root = (c: Cache<unknown>) => c.admin.replica('default')!.index.tree.digest(0, 0).join(':')
 const syncBytes = (nodes: Cache<unknown>[]) =>
-  nodes.reduce((a, n) => a + meshOf(n).counters.syncBytesOut + meshOf(n).counters.syncBytesIn, 0)
+  nodes.reduce((a, n) => a + counters(n).syncBytesOut + counters(n).syncBytesIn, 0)
 
 const rows: BenchRow[] = []
 const curves: { name: string; curve: [number, number][] }[] = []
@@ -31,14 +31,14 @@ for (const kind of ['blackhole', 'disconnect'] as const) {
         const peers = nodes[0] ? [nodes[0].addresses()[0]!] : []
         nodes.push(await startSimNode(sim, region, 1, { peers, mesh: { syncIntervalMs: 1_000 } }))
       }
-      while (!nodes.every((n) => meshOf(n).peers.ranked().length === 2)) await sleep(50)
+      while (!nodes.every((n) => meshOf(n).peers().length === 2)) await sleep(50)
       await sleep(500)
       const [us, eu, ap] = nodes as [Cache<unknown>, Cache<unknown>, Cache<unknown>]
       if (kind === 'blackhole') sim.isolate('ap-south')
       else {
-        await meshOf(ap).block([us.nodeId, eu.nodeId])
-        await meshOf(us).block([ap.nodeId])
-        await meshOf(eu).block([ap.nodeId])
+        await ap.admin.mesh!.block([us.nodeId, eu.nodeId])
+        await us.admin.mesh!.block([ap.nodeId])
+        await eu.admin.mesh!.block([ap.nodeId])
       }
       const end = Date.now() + seconds * 1000
       let i = 0
@@ -51,11 +51,11 @@ for (const kind of ['blackhole', 'disconnect'] as const) {
         await sleep(1000 / RATE)
       }
       const missed =
-        [...ap.keyspace('default').index.tree.digest(0, 0)].length && countMissed(nodes)
+        [...ap.admin.replica('default')!.index.tree.digest(0, 0)].length && countMissed(nodes)
       const bytesBefore = syncBytes(nodes)
       const healAt = Date.now()
       if (kind === 'blackhole') sim.heal()
-      else for (const n of nodes) meshOf(n).unblock()
+      else for (const n of nodes) n.admin.mesh!.unblock()
       const curve: [number, number][] = [[0, missed]]
       while (new Set(nodes.map(root)).size > 1 && Date.now() - healAt < 60_000) {
         await sleep(50)
@@ -73,7 +73,7 @@ for (const kind of ['blackhole', 'disconnect'] as const) {
         converged: new Set(nodes.map(root)).size === 1 ? 'yes' : 'NO',
         syncRepairBytes: repairBytes,
         bytesPerMissed: missed > 0 ? repairBytes / missed : Number.NaN,
-        pulledBySync: nodes.reduce((a, n) => a + meshOf(n).counters.syncPulled, 0),
+        pulledBySync: nodes.reduce((a, n) => a + counters(n).syncPulled, 0),
       })
       console.log(JSON.stringify(rows.at(-1)))
     } finally {
@@ -119,7 +119,7 @@ function countMissed(nodes: Cache<unknown>[]): number {
   let missed = 0
   for (const k of all) {
     const vs = new Set(
-      nodes.map((n) => JSON.stringify(n.keyspace('default').index.get(k)?.version ?? null)),
+      nodes.map((n) => JSON.stringify(n.admin.replica('default')!.index.get(k)?.version ?? null)),
     )
     if (vs.size > 1) missed++
   }

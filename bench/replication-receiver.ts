@@ -4,8 +4,8 @@
  * write's stamp; one machine, one clock).
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { createCache } from '../src/api/create-cache.js'
 import { createMeshLibp2p } from '../src/mesh/libp2p-node.js'
+import { createCache } from '../src/node/create-cache.js'
 
 const { mode, host, peer } = workerData as { mode: 'meshcache' | 'raw'; host: string; peer: string }
 const port = parentPort!

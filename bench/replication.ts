@@ -5,8 +5,8 @@
  * paced rate. Run: npm run bench:replication
  */
 import { Worker } from 'node:worker_threads'
-import { createCache } from '../src/api/create-cache.js'
 import { createMeshLibp2p } from '../src/mesh/libp2p-node.js'
+import { createCache } from '../src/node/create-cache.js'
 import { type BenchRow, report } from './harness.js'
 
 const WRITES = Number(process.env.WRITES ?? 200_000)
@@ -91,13 +91,7 @@ const rows: BenchRow[] = []
     maxEntries: 1_000_000,
   })
   const rx = await receivers('meshcache', writer.addresses()[0]!)
-  const ps = (
-    writer.meshNode as unknown as {
-      node: { services: { pubsub: { getSubscribers(t: string): unknown[] } } }
-    }
-  ).node.services.pubsub
-  while (ps.getSubscribers('/meshcache/1/ks/default').length < 2)
-    await new Promise((r) => setTimeout(r, 20))
+  while (writer.admin.mesh!.subscribers('default') < 2) await new Promise((r) => setTimeout(r, 20))
   // Lag first, on fresh nodes at a steady rate; then throughput, as fast as possible.
   const sent = await paced(PACED_RATE, PACED_SECONDS, (i) => void writer.set(`p${i}`, value))
   await waitAll(rx, sent, 30_000)

@@ -5,8 +5,9 @@
  * Anchor: the bytes of the d differing entries themselves (what a perfect diff would send).
  * Run: npm run bench:sync   (SIZES=100000,1000000 DIFFS=0,10,1000,10000)
  */
-import { createCache } from '../src/api/create-cache.js'
-import { keyspaceReplica } from '../src/api/keyspace-replica.js'
+
+import { createCache } from '../src/node/create-cache.js'
+import { tupleOf } from '../src/replication/entry-tuple.js'
 import { encodeValue, msgpack } from '../src/replication/value-codec.js'
 import { reconcile, respond } from '../src/sync/reconcile.js'
 import type { SyncRequest, SyncResponse } from '../src/sync/sync-messages.js'
@@ -23,16 +24,15 @@ for (const n of SIZES) {
   const opts = { maxEntries: n, maxIndexKeys: n, defaultTtl: '1h' }
   const a = await createCache({ ...opts, nodeId: 'A' })
   const b = await createCache({ ...opts, nodeId: 'B' })
-  const ka = a.keyspace('default')
-  const kb = b.keyspace('default')
+  const ka = a.admin.replica('default')!
+  const kb = b.admin.replica('default')!
   for (let i = 0; i < n; i++) {
     await a.set(`key:${i}`, value(i))
-    kb.applyRemote(`key:${i}`, ka.store.peek(`key:${i}`)!)
+    kb.admitRemote(tupleOf(`key:${i}`, ka.store.peek(`key:${i}`)!), 'bench')
   }
   b.clock.update(a.clock.peek())
-  const rejects = { drift: 0, badValue: 0, notAllowed: 0 }
-  const ra = keyspaceReplica(ka, a.clock, rejects)
-  const rb = keyspaceReplica(kb, b.clock, rejects)
+  const ra = ka.syncView('bench')
+  const rb = kb.syncView('bench')
   let round = 0
   for (const d of DIFFS) {
     round++

@@ -9,7 +9,6 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process'
 import { Redis } from 'ioredis'
 import type { Cache } from '../src/api/cache.js'
-import type { MeshNode } from '../src/mesh/mesh-node.js'
 import { startSimNode } from '../src/sim/sim-node.js'
 import { WanSim } from '../src/sim/wan-sim.js'
 import { type BenchRow, report } from './harness.js'
@@ -124,7 +123,7 @@ try {
       await startSimNode(sim, region, 50, { peers: nodes[0] ? [nodes[0].addresses()[0]!] : [] }),
     )
   }
-  while (!nodes.every((n) => (n.meshNode as MeshNode).peers.ranked().length === 2)) await sleep(50)
+  while (!nodes.every((n) => n.admin.mesh!.peers().length === 2)) await sleep(50)
   await sleep(500)
   const [us, eu, ap] = nodes as [Cache<unknown>, Cache<unknown>, Cache<unknown>]
   const obj = JSON.parse(value)

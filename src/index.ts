@@ -3,22 +3,31 @@
  * Node.js services.
  * @module
  */
-export { Cache, type CacheOptions, type CacheStats, DEFAULT_KEYSPACE } from './api/cache.js'
-export { createCache } from './api/create-cache.js'
+export { Cache, type CacheAdmin, type CacheStats } from './api/cache.js'
+export type {
+  AckLevel,
+  DeleteOptions,
+  FetchOptions,
+  SetOptions,
+  WrapOptions,
+} from './api/call-options.js'
+export { DEFAULT_KEYSPACE } from './api/defaults.js'
 export type { CacheEvents, ChangeEvent, ChangeOrigin, DropEvent } from './api/events.js'
-export {
-  type AckLevel,
-  type DeleteOptions,
-  type FetchOptions,
-  Keyspace,
-  type SetOptions,
-  type WrapOptions,
-} from './api/keyspace.js'
-export type { KeyspaceStats } from './api/keyspace-stats.js'
-export { KEYSPACE_DEFAULTS, type KeyspaceOptions } from './api/options.js'
+export { Keyspace } from './api/keyspace.js'
 export { compareVersions, formatVersion, parseVersion, type Version } from './clock/version.js'
 export type { Duration } from './duration.js'
 export * from './errors.js'
-export type { LagSnapshot } from './mesh/lag-histogram.js'
-export type { MeshOptions, MeshStats, PeerStats } from './mesh/mesh-options.js'
 export { createNetworkKey } from './mesh/network-key.js'
+export type { CacheOptions } from './node/cache-options.js'
+export { createCache } from './node/create-cache.js'
+export type {
+  LagSnapshot,
+  MeshCounters,
+  MeshOptions,
+  MeshStats,
+  PeerStats,
+} from './ports/mesh-options.js'
+export type { MeshAdmin } from './ports/mesh-port.js'
+export { KEYSPACE_DEFAULTS, type KeyspaceOptions } from './replica/keyspace-options.js'
+export type { KeyspaceStats } from './replica/keyspace-stats.js'
+export type { RejectCode, RejectCounts } from './replication/reject-codes.js'

@@ -1,71 +1,21 @@
-import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { HybridClock } from '../clock/hlc.js'
+import type { HybridClock } from '../clock/hlc.js'
 import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError, TimeoutError } from '../errors.js'
-import type { MeshOptions, MeshStats } from '../mesh/mesh-options.js'
+import type { MeshStats } from '../ports/mesh-options.js'
+import type { MeshAdmin, MeshPort } from '../ports/mesh-port.js'
+import type { KeyspaceOptions } from '../replica/keyspace-options.js'
+import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
+import type { KeyspaceStats } from '../replica/keyspace-stats.js'
+import type { ReplicaRegistry } from '../replica/replica-registry.js'
+import type { RejectCounts } from '../replication/reject-codes.js'
+import type { ApiContext } from './api-context.js'
+import type { DeleteOptions, FetchOptions, SetOptions, WrapOptions } from './call-options.js'
+import { API_DEFAULTS, DEFAULT_KEYSPACE } from './defaults.js'
 import type { CacheEvents } from './events.js'
-import {
-  type DeleteOptions,
-  type FetchOptions,
-  Keyspace,
-  type KeyspaceContext,
-  type ReplicationPort,
-  type SetOptions,
-  type WrapOptions,
-} from './keyspace.js'
-import type { KeyspaceStats } from './keyspace-stats.js'
-import {
-  checkKeyspaceName,
-  type KeyspaceOptions,
-  NAME_RE,
-  resolveKeyspaceOptions,
-  stripUndefined,
-} from './options.js'
+import { Keyspace } from './keyspace.js'
 import { turnClock } from './read-clock.js'
-
-/** Keys one sweep step examines per keyspace. */
-const SWEEP_BUDGET = 5_000
-
-/** Name of the keyspace behind `cache.get/set/...`. */
-export const DEFAULT_KEYSPACE = 'default'
-
-/** Options of {@link createCache}; every one is optional. Keyspace options are defaults for every keyspace. */
-export interface CacheOptions extends KeyspaceOptions {
-  /** Region tag of this node; peers in the same region are preferred for reads. @default 'local' */
-  region?: string
-  /** libp2p multiaddrs to listen on; giving `listen` or `peers` makes this node join a mesh. */
-  listen?: string[]
-  /** Bootstrap peers' multiaddrs (with `/p2p/<peer id>`). */
-  peers?: string[]
-  /**
-   * Pre-shared network key (libp2p pnet swarm key text, from `meshcache keygen`): nodes
-   * without it cannot connect at all. Links are Noise-encrypted either way.
-   */
-  networkKey?: string | Uint8Array
-  /** Peer ids allowed to connect; others are refused at connection time. @default everyone (with the network key) */
-  allowPeers?: string[]
-  /** Largest amount a remote write's clock may run ahead of ours; later ones are rejected. @default '1m' */
-  maxClockDrift?: Duration
-  /**
-   * Time between steps of the background sweep that frees expired entries (reads never
-   * return them anyway); each step examines up to 5,000 keys per keyspace. @default '100ms'
-   */
-  purgeInterval?: Duration
-  /** Id of this node in versions. @default the libp2p peer id in a mesh, random otherwise */
-  nodeId?: string
-  /**
-   * Directory for the node's identity (its peer id survives restarts) and periodic
-   * snapshots of its entries (a restarted node starts warm, then anti-entropy catches up).
-   * Mesh nodes only.
-   */
-  dataDir?: string
-  /** How often entries are snapshotted to `dataDir`. @default '5s' */
-  snapshotInterval?: Duration
-  /** Mesh-only tuning: batching, timers, wire limits. */
-  mesh?: MeshOptions
-}
 
 /** Cache-wide counters returned by {@link Cache.stats}. */
 export interface CacheStats {
@@ -78,23 +28,34 @@ export interface CacheStats {
   entries: number
   /** hits / (hits + misses), 0 before the first read. */
   hitRatio: number
+  /** Remote entries (gossip, sync, reads, snapshot) refused, by reason code. */
+  rejected: RejectCounts
   /** Mesh figures (peers, replication, lag) when this node is part of a mesh. */
   mesh?: MeshStats
 }
 
-/** What the mesh layer needs from a cache; see `src/mesh`. */
-export interface MeshAttachment extends ReplicationPort {
-  /** Subscribes to a keyspace's topic when it is opened. */
-  keyspaceOpened(keyspace: Keyspace<unknown>): void
-  stats(): MeshStats
-  /** Connected peers (region known) subscribed to `keyspace`. */
-  readyPeers(keyspace: string): number
-  /** Multiaddrs (with `/p2p/<id>`) this node listens on. */
-  addresses(): string[]
-  /** Publishes queued batches now. */
-  flush(): void
-  /** Flushes pending batches and stops the node, bounded in time. */
-  close(): Promise<void>
+/**
+ * Operator access for tools, tests and the HTTP admin routes: not needed by
+ * applications. Replicas expose versions and the digest tree; the mesh admin cuts and
+ * heals links and runs anti-entropy on demand.
+ */
+export interface CacheAdmin {
+  /** The replica behind keyspace `name`, when open. */
+  replica(name: string): KeyspaceReplica<unknown> | undefined
+  /** Operator actions on the mesh; undefined for an embedded cache. */
+  readonly mesh: MeshAdmin | undefined
+}
+
+/** What the composition root (`createCache`) hands a {@link Cache}. @internal */
+export interface CacheParts {
+  readonly nodeId: string
+  readonly region: string
+  readonly clock: HybridClock
+  readonly now: () => number
+  readonly replicas: ReplicaRegistry
+  readonly mesh: MeshPort | undefined
+  /** Stops everything the root started (mesh, persistence, sweep), bounded in time. */
+  readonly stop: () => Promise<void>
 }
 
 /**
@@ -107,65 +68,48 @@ export class Cache<V = unknown> {
   readonly region: string
   /** The hybrid logical clock that stamps this node's writes. */
   readonly clock: HybridClock
-  private readonly emitter = new EventEmitter<CacheEvents>()
-  private readonly spaces = new Map<string, Keyspace<unknown>>()
-  private readonly defaults: KeyspaceOptions
-  private readonly ctx: KeyspaceContext
-  private readonly purgeTimer: NodeJS.Timeout
-  private readonly defaultSpace: Keyspace<V>
-  private mesh: MeshAttachment | undefined
-  private closed = false
+  readonly #emitter = new EventEmitter<CacheEvents>()
+  readonly #spaces = new Map<string, Keyspace<unknown>>()
+  readonly #replicas: ReplicaRegistry
+  readonly #ctx: ApiContext
+  readonly #stop: () => Promise<void>
+  readonly #defaultSpace: Keyspace<V>
+  #closing: Promise<void> | undefined
 
-  /** Use {@link createCache}. */
-  constructor(options: CacheOptions = {}, nodeId?: string) {
-    const region = options.region ?? 'local'
-    if (typeof region !== 'string' || !NAME_RE.test(region)) {
-      throw new InvalidOptionError(
-        `region must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(region)}`,
-      )
-    }
-    this.region = region
-    this.nodeId = nodeId ?? options.nodeId ?? randomBytes(8).toString('hex')
-    this.clock = new HybridClock({
-      node: this.nodeId,
-      maxDrift: parseDuration(options.maxClockDrift ?? '1m', 'maxClockDrift'),
-    })
-    const purgeMs = parseDuration(options.purgeInterval ?? '100ms', 'purgeInterval')
-    if (purgeMs < 10)
-      throw new InvalidOptionError(`purgeInterval must be at least 10 ms, got ${purgeMs}`)
-    const { maxEntries, maxBytes, defaultTtl, maxTtl, maxKeyLength, maxValueBytes, maxIndexKeys } =
-      options
-    this.defaults = stripUndefined({
-      maxEntries,
-      maxBytes,
-      defaultTtl,
-      maxTtl,
-      maxKeyLength,
-      maxValueBytes,
-      maxIndexKeys,
-    })
-    // Validate the cache-wide defaults now, so a bad option fails at createCache().
-    resolveKeyspaceOptions(this.defaults)
-    const emitter = this.emitter
-    this.ctx = {
-      clock: this.clock,
-      region,
-      now: Date.now,
-      readNow: turnClock(Date.now),
-      emit: (event, ...args) => emitter.emit(event, ...(args as never)),
-      wants: (event) => emitter.listenerCount(event) > 0,
-      port: undefined,
+  /** Use `createCache()`. @internal */
+  constructor(parts: CacheParts) {
+    this.nodeId = parts.nodeId
+    this.region = parts.region
+    this.clock = parts.clock
+    this.#replicas = parts.replicas
+    this.#stop = parts.stop
+    this.#ctx = {
+      clock: parts.clock,
+      region: parts.region,
+      now: parts.now,
+      readNow: turnClock(parts.now),
+      mesh: parts.mesh,
       closed: false,
     }
-    this.defaultSpace = this.keyspace<V>(DEFAULT_KEYSPACE)
-    // The sweep runs in small steps (SWEEP_BUDGET keys per keyspace every purgeInterval),
-    // so even a million-key keyspace never stalls the event loop; a full pass over n keys
-    // takes about n / SWEEP_BUDGET steps. Reads never return expired values anyway.
-    const stepMs = purgeMs
-    this.purgeTimer = setInterval(() => {
-      for (const ks of this.spaces.values()) ks.sweepStep(SWEEP_BUDGET)
-    }, stepMs)
-    this.purgeTimer.unref()
+    const emitter = this.#emitter
+    const region = parts.region
+    parts.replicas.listen({
+      wants: (event) => emitter.listenerCount(event) > 0,
+      change: (keyspace, key, entry, source, from) =>
+        emitter.emit('change', {
+          keyspace,
+          key,
+          value: entry.value,
+          deleted: entry.tombstone,
+          version: entry.version,
+          expiresAt: entry.expiresAt,
+          origin: source,
+          region: source === 'local' ? region : from,
+        }),
+      expire: (keyspace, key) => emitter.emit('expire', { keyspace, key }),
+      evict: (keyspace, key) => emitter.emit('evict', { keyspace, key }),
+    })
+    this.#defaultSpace = this.keyspace<V>(DEFAULT_KEYSPACE)
   }
 
   /**
@@ -176,50 +120,45 @@ export class Cache<V = unknown> {
    *   with different options
    */
   keyspace<T = V>(name: string, options?: KeyspaceOptions): Keyspace<T> {
-    this.checkOpen()
-    checkKeyspaceName(name)
-    const resolved = resolveKeyspaceOptions(options, this.defaults)
-    const existing = this.spaces.get(name)
-    if (existing !== undefined) {
-      if (options !== undefined && JSON.stringify(existing.options) !== JSON.stringify(resolved)) {
-        throw new InvalidOptionError(`keyspace '${name}' is already open with different options`)
-      }
-      return existing as Keyspace<T>
+    this.#checkOpen()
+    const replica = this.#replicas.open<T>(name, options)
+    let ks = this.#spaces.get(name)
+    if (ks === undefined) {
+      ks = new Keyspace<unknown>(replica as KeyspaceReplica<unknown>, this.#ctx)
+      this.#spaces.set(name, ks)
     }
-    const ks = new Keyspace<T>(name, resolved, this.ctx)
-    this.spaces.set(name, ks as Keyspace<unknown>)
-    this.mesh?.keyspaceOpened(ks as Keyspace<unknown>)
-    return ks
+    return ks as Keyspace<T>
   }
 
-  /** Open keyspaces, by name. */
+  /** Open keyspaces (also those a headless node opened for its peers), by name. */
   keyspaces(): ReadonlyMap<string, Keyspace<unknown>> {
-    return this.spaces
+    for (const name of this.#replicas.names()) if (!this.#spaces.has(name)) this.keyspace(name)
+    return this.#spaces
   }
 
   /** {@link Keyspace.get} on the default keyspace. */
   get(key: string): V | undefined {
-    return this.defaultSpace.get(key)
+    return this.#defaultSpace.get(key)
   }
 
   /** {@link Keyspace.has} on the default keyspace. */
   has(key: string): boolean {
-    return this.defaultSpace.has(key)
+    return this.#defaultSpace.has(key)
   }
 
   /** {@link Keyspace.set} on the default keyspace. */
   set(key: string, value: V, options?: SetOptions): Promise<Version> {
-    return this.defaultSpace.set(key, value, options)
+    return this.#defaultSpace.set(key, value, options)
   }
 
   /** {@link Keyspace.delete} on the default keyspace. */
   delete(key: string, options?: DeleteOptions): Promise<boolean> {
-    return this.defaultSpace.delete(key, options)
+    return this.#defaultSpace.delete(key, options)
   }
 
   /** {@link Keyspace.fetch} on the default keyspace. */
   fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
-    return this.defaultSpace.fetch(key, options)
+    return this.#defaultSpace.fetch(key, options)
   }
 
   /** {@link Keyspace.wrap} on the default keyspace. */
@@ -227,18 +166,18 @@ export class Cache<V = unknown> {
     fn: (...args: A) => R | Promise<R>,
     options?: WrapOptions<A>,
   ): (...args: A) => Promise<R> {
-    return this.defaultSpace.wrap(fn, options)
+    return this.#defaultSpace.wrap(fn, options)
   }
 
   /** Listens for `change`, `expire` or `evict`. */
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
-    this.emitter.on(event, listener as never)
+    this.#emitter.on(event, listener as never)
     return this
   }
 
   /** Stops listening. */
   off<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
-    this.emitter.off(event, listener as never)
+    this.#emitter.off(event, listener as never)
     return this
   }
 
@@ -248,13 +187,14 @@ export class Cache<V = unknown> {
     let hits = 0
     let misses = 0
     let entries = 0
-    for (const [name, ks] of this.spaces) {
-      const s = ks.stats()
-      keyspaces[name] = s
+    for (const replica of this.#replicas) {
+      const s = replica.stats()
+      keyspaces[replica.name] = s
       hits += s.hits
       misses += s.misses
       entries += s.entries
     }
+    const mesh = this.#ctx.mesh
     return {
       node: this.nodeId,
       region: this.region,
@@ -263,31 +203,25 @@ export class Cache<V = unknown> {
       misses,
       entries,
       hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
-      ...(this.mesh ? { mesh: this.mesh.stats() } : {}),
+      rejected: { ...this.#replicas.rejected },
+      ...(mesh ? { mesh: mesh.stats() } : {}),
     }
   }
 
-  /** Connects this cache to the mesh layer. Called once by {@link createCache}. */
-  attachMesh(mesh: MeshAttachment): void {
-    if (this.mesh !== undefined) throw new InvalidOptionError('a mesh is already attached')
-    this.mesh = mesh
-    this.ctx.port = mesh
-    for (const ks of this.spaces.values()) mesh.keyspaceOpened(ks)
+  /** Operator access (replicas, partitions, anti-entropy on demand); not for application code. */
+  get admin(): CacheAdmin {
+    const replicas = this.#replicas
+    return { replica: (name) => replicas.get(name), mesh: this.#ctx.mesh?.admin }
   }
 
   /** Multiaddrs (with `/p2p/<peer id>`) other nodes can use as `peers`; empty when embedded. */
   addresses(): string[] {
-    return this.mesh?.addresses() ?? []
+    return this.#ctx.mesh?.addresses() ?? []
   }
 
   /** Publishes queued replication batches now instead of within the flush delay. */
   flush(): void {
-    this.mesh?.flush()
-  }
-
-  /** The mesh adapter, when this cache is part of a mesh. */
-  get meshNode(): MeshAttachment | undefined {
-    return this.mesh
+    this.#ctx.mesh?.flush()
   }
 
   /**
@@ -298,42 +232,43 @@ export class Cache<V = unknown> {
    * @throws TimeoutError when that does not happen within `timeout`;
    *   InvalidOptionError when this cache is not part of a mesh
    */
-  async waitForPeers(count = 1, timeout: Duration = '10s'): Promise<void> {
-    const mesh = this.mesh
+  async waitForPeers(
+    count = 1,
+    timeout: Duration = API_DEFAULTS.waitForPeersTimeoutMs,
+  ): Promise<void> {
+    const mesh = this.#ctx.mesh
     if (mesh === undefined)
       throw new InvalidOptionError(
         'waitForPeers needs a mesh: pass listen or peers to createCache()',
       )
-    const deadline = Date.now() + parseDuration(timeout, 'timeout')
+    const ms = parseDuration(timeout, 'timeout')
+    const deadline = this.#ctx.now() + ms
     while (mesh.readyPeers(DEFAULT_KEYSPACE) < count) {
-      if (Date.now() > deadline) {
+      if (this.#ctx.now() > deadline) {
         throw new TimeoutError(
-          `${mesh.readyPeers(DEFAULT_KEYSPACE)} of ${count} peers connected and subscribed within ${String(timeout)}`,
+          `${mesh.readyPeers(DEFAULT_KEYSPACE)} of ${count} peers connected and subscribed within ${ms} ms`,
         )
       }
-      await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => setTimeout(r, API_DEFAULTS.pollMs))
     }
   }
 
   /** True once {@link close} was called. */
   get isClosed(): boolean {
-    return this.closed
+    return this.#ctx.closed
   }
 
-  /** Flushes pending replication, leaves the mesh and stops timers. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    this.ctx.closed = true
-    clearInterval(this.purgeTimer)
-    const mesh = this.mesh
-    this.ctx.port = undefined
-    if (mesh) await mesh.close()
-    this.emitter.removeAllListeners()
+  /** Flushes pending replication, leaves the mesh, saves a last snapshot, stops timers. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#ctx.closed = true
+      this.#closing = this.#stop().finally(() => this.#emitter.removeAllListeners())
+    }
+    return this.#closing
   }
 
-  private checkOpen(): void {
-    if (this.closed)
+  #checkOpen(): void {
+    if (this.#ctx.closed)
       throw new CacheClosedError('this cache was closed; create a new one with createCache()')
   }
 }

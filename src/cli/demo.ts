@@ -6,7 +6,6 @@
  */
 import type { Cache } from '../api/cache.js'
 import { compareVersions, type Version } from '../clock/version.js'
-import type { MeshNode } from '../mesh/mesh-node.js'
 import { DEFAULT_MATRIX, type LatencyMatrix } from '../sim/latency-matrix.js'
 import { startSimNode } from '../sim/sim-node.js'
 import { WanSim } from '../sim/wan-sim.js'
@@ -31,7 +30,8 @@ export interface DemoResult {
   writes: number
 }
 
-const meshOf = (c: Cache<unknown>) => c.meshNode as MeshNode
+const meshOf = (c: Cache<unknown>) => c.admin.mesh!
+const replicaOf = (c: Cache<unknown>) => c.admin.replica('default')!
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs: number[], q: number) => {
   if (xs.length === 0) return Number.NaN
@@ -79,11 +79,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       }
     }
     const total = nodes.length
-    const topic = '/meshcache/1/ks/default'
     const t0 = Date.now()
-    while (
-      !nodes.every((n) => meshOf(n).node.services.pubsub.getSubscribers(topic).length === total - 1)
-    ) {
+    while (!nodes.every((n) => meshOf(n).subscribers('default') === total - 1)) {
       if (Date.now() - t0 > 30_000) throw new Error('the mesh did not form within 30 s')
       await sleep(50)
     }
@@ -95,7 +92,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       let version: Version
       if (del) {
         await node.delete(key)
-        version = node.keyspace('default').index.get(key)!.version
+        version = replicaOf(node).index.get(key)!.version
       } else {
         version = await node.set(key, { from: node.region, at: Date.now() })
       }
@@ -157,7 +154,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const missing = (n: Cache<unknown>) => [...newest.keys()].filter((k) => !agrees(n, k)).length
     const agrees = (n: Cache<unknown>, key: string) => {
       const want = newest.get(key)!
-      const got = n.keyspace('default').index.get(key)
+      const got = replicaOf(n).index.get(key)
       return got !== undefined && compareVersions(got.version, want.version) === 0
     }
     print(
@@ -181,9 +178,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     const healMs = Date.now() - healStart
     if (process.stdout.isTTY) process.stdout.write('\r\x1b[K')
-    const roots = new Set(nodes.map((n) => n.keyspace('default').index.tree.digest(0, 0).join(':')))
+    const roots = new Set(nodes.map((n) => replicaOf(n).index.tree.digest(0, 0).join(':')))
     const lostWrites = nodes.reduce((acc, n) => acc + missing(n), 0)
-    const repaired = nodes.reduce((acc, n) => acc + meshOf(n).counters.syncPulled, 0)
+    const repaired = nodes.reduce((acc, n) => acc + n.stats().mesh!.replication.syncPulled, 0)
     print(
       `  converged in ${healMs} ms; anti-entropy moved ${repaired} entries; digest roots ${roots.size === 1 ? 'identical' : 'differ'}`,
     )

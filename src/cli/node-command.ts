@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
-import type { CacheOptions } from '../api/cache.js'
-import { createCache } from '../api/create-cache.js'
 import { InvalidOptionError } from '../errors.js'
 import { startHttpApi } from '../http/http-api.js'
+import type { CacheOptions } from '../node/cache-options.js'
+import { createCache } from '../node/create-cache.js'
 import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
 import { routesFileRewriter } from '../sim/routes-file.js'
 

@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Cache } from '../api/cache.js'
-import type { AckLevel } from '../api/keyspace.js'
-import { checkKeyspaceName } from '../api/options.js'
+import type { AckLevel } from '../api/call-options.js'
 import { formatVersion } from '../clock/version.js'
 import { MeshcacheError } from '../errors.js'
-import type { MeshNode } from '../mesh/mesh-node.js'
+import { checkKeyspaceName } from '../replica/keyspace-options.js'
 import { msgpack } from '../replication/value-codec.js'
 import { cacheMetrics } from './metrics.js'
 
@@ -156,7 +155,7 @@ export async function startHttpApi(
       req.method === 'POST' &&
       (path === '/admin/block' || path === '/admin/unblock')
     ) {
-      const mesh = cache.meshNode as MeshNode | undefined
+      const mesh = cache.admin.mesh
       if (!mesh) throw new HttpError(409, 'ERR_NO_MESH', 'this node is not part of a mesh')
       const body = decodeBody(req, await readBody(req, maxBody)) as { peers?: unknown }
       const peers = Array.isArray(body?.peers)
@@ -164,7 +163,7 @@ export async function startHttpApi(
         : undefined
       if (path === '/admin/block') await mesh.block(peers ?? [])
       else mesh.unblock(peers)
-      return send(res, 200, { blocked: mesh.gate.blockedPeers })
+      return send(res, 200, { blocked: mesh.blockedPeers() })
     }
     const m = /^\/v1\/([^/]+)\/(.+)$/.exec(path)
     if (!m)
@@ -195,7 +194,7 @@ export async function startHttpApi(
         }
         if (ks === undefined || entry === undefined) {
           // A known newer delete or expired write still has a version: tell the client.
-          const known = ks?.index.get(key)
+          const known = cache.admin.replica(name)?.index.get(key)
           const headers: Record<string, string> = known
             ? {
                 'x-version': formatVersion(known.version),
@@ -238,7 +237,7 @@ export async function startHttpApi(
       case 'DELETE': {
         const ks = keyspace(name, true)!
         const deleted = await ks.delete(key, writeOptions(url))
-        const version = formatVersion(ks.index.get(key)!.version)
+        const version = formatVersion(cache.admin.replica(name)!.index.get(key)!.version)
         return send(res, 200, { deleted, version }, { 'x-version': version })
       }
       default:

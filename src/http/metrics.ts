@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Cache } from '../api/cache.js'
-import type { MeshCounters } from '../mesh/mesh-options.js'
+import type { MeshCounters } from '../ports/mesh-options.js'
 
 /**
  * A Prometheus registry whose metrics are read from `cache.stats()` at scrape time: the

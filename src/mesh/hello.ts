@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { NAME_RE } from '../api/options.js'
 import { InvalidMessageError } from '../errors.js'
+import { NAME_RE } from '../replica/keyspace-options.js'
 import type { PeerInfo, PeerTable } from './peer-table.js'
 
 /** The `/meshcache/hello/1` message: the sender's region and the members it knows. */

@@ -1,19 +1,9 @@
+import type { LagSnapshot } from '../ports/mesh-options.js'
+
 /** Upper bounds (ms) of the lag histogram's buckets; the last bucket is +Inf. */
 export const LAG_BUCKETS_MS = [
   1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000,
 ] as const
-
-/** A snapshot of one histogram, Prometheus-shaped (cumulative counts per upper bound). */
-export interface LagSnapshot {
-  count: number
-  sumMs: number
-  maxMs: number
-  /** Estimated percentiles: the upper bound of the bucket holding the rank. */
-  p50Ms: number
-  p99Ms: number
-  /** [upper bound ms, cumulative count]; the last bound is Infinity. */
-  buckets: [number, number][]
-}
 
 /**
  * Replication lag per origin region: receive time minus the write's HLC physical time.

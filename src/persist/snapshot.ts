@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import createDebug from 'debug'
-import type { Cache } from '../api/cache.js'
-import { decodeValue, encodeValue, msgpack } from '../replication/value-codec.js'
-import { entrySize } from '../store/entry.js'
+import type { ReplicaRegistry } from '../replica/replica-registry.js'
+import { type EntryTuple, isEntryTuple, tupleOf } from '../replication/entry-tuple.js'
+import { WIRE_LIMITS } from '../replication/limits.js'
+import { msgpack } from '../replication/value-codec.js'
 import { writeFileAtomic } from './atomic-file.js'
 
 const log = createDebug('meshcache:persist')
@@ -12,44 +13,28 @@ const log = createDebug('meshcache:persist')
 export const SNAPSHOT_FILE = 'snapshot.msgpack'
 const FORMAT = 1
 
-type Row = [
-  keyspace: string,
-  key: string,
-  wall: number,
-  logical: number,
-  node: string,
-  expiresAt: number,
-  tomb: 0 | 1,
-  value: Uint8Array | null,
-]
+/** A snapshot row: the keyspace, then the entry tuple. */
+type Row = [keyspace: string, ...EntryTuple]
+
+/** Snapshot rows are checked like wire input (a file can be torn, edited or foreign). */
+const LIMITS = { ...WIRE_LIMITS, maxKeyLength: Number.MAX_SAFE_INTEGER }
 
 /**
  * Writes every live entry (values and tombstones, with versions and expiries) of every
- * open keyspace to `dataDir` crash-safely.
+ * open keyspace to `dataDir` crash-safely, with the clock's high-water mark.
  * @returns entries written
  */
-export function saveSnapshot(cache: Cache<unknown>, dataDir: string): number {
-  const now = Date.now()
+export function saveSnapshot(replicas: ReplicaRegistry, dataDir: string): number {
+  const now = replicas.now()
   const rows: Row[] = []
-  for (const [name, ks] of cache.keyspaces()) {
-    for (const [key, e] of ks.store.entries()) {
-      if (e.expiresAt <= now) continue
-      const v = e.version
-      rows.push([
-        name,
-        key,
-        v.wall,
-        v.logical,
-        v.node,
-        e.expiresAt,
-        e.tombstone ? 1 : 0,
-        e.tombstone ? null : encodeValue(key, e.value),
-      ])
+  for (const replica of replicas) {
+    for (const [key, e] of replica.store.entries()) {
+      if (e.expiresAt > now) rows.push([replica.name, ...tupleOf(key, e)])
     }
   }
   // The clock's high-water mark: after a restart this node's stamps stay above every
   // write it made before, even when its clock ran ahead of physical time.
-  const clock = cache.clock.peek()
+  const clock = replicas.clock.peek()
   writeFileAtomic(
     join(dataDir, SNAPSHOT_FILE),
     msgpack.pack([FORMAT, now, rows, clock.wall, clock.logical]),
@@ -58,24 +43,29 @@ export function saveSnapshot(cache: Cache<unknown>, dataDir: string): number {
 }
 
 /**
- * Loads a snapshot into `cache` through the last-writer-wins path, skipping what expired
- * meanwhile; opens keyspaces as needed. A missing or unreadable snapshot is skipped
- * (logged): it must never prevent a start.
+ * Loads a snapshot through each replica's `admitRemote` (last-writer-wins), skipping
+ * what expired meanwhile and any bad row; opens keyspaces as needed. A missing or
+ * unreadable file is skipped (logged): it must never prevent a start.
+ * @param region - region named in `change` events of loaded entries (this node's)
  * @returns entries applied
  */
-export function loadSnapshot(cache: Cache<unknown>, dataDir: string): number {
+export function loadSnapshot(replicas: ReplicaRegistry, dataDir: string, region: string): number {
   const file = join(dataDir, SNAPSHOT_FILE)
   if (!existsSync(file)) return 0
-  let rows: Row[]
+  let rows: unknown[]
   try {
-    const raw = msgpack.unpack(readFileSync(file)) as [number, number, Row[], number?, number?]
+    const raw = msgpack.unpack(readFileSync(file)) as unknown[]
     if (!Array.isArray(raw) || raw[0] !== FORMAT || !Array.isArray(raw[2]))
       throw new Error('unknown format')
     rows = raw[2]
     const [, , , wall, logical] = raw
     if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical)) {
       try {
-        cache.clock.update({ wall: wall!, logical: logical!, node: cache.nodeId })
+        replicas.clock.update({
+          wall: wall as number,
+          logical: logical as number,
+          node: replicas.clock.node,
+        })
       } catch (err) {
         log('snapshot clock is too far ahead, ignored: %s', (err as Error).message)
       }
@@ -84,29 +74,27 @@ export function loadSnapshot(cache: Cache<unknown>, dataDir: string): number {
     log('ignoring unreadable snapshot %s: %s', file, (err as Error).message)
     return 0
   }
-  const now = Date.now()
+  const now = replicas.now()
   let applied = 0
+  let bad = 0
   for (const row of rows) {
+    if (!Array.isArray(row) || row.length !== 8 || typeof row[0] !== 'string') {
+      bad++
+      continue
+    }
+    const tuple = row.slice(1)
+    if (!isEntryTuple(tuple, LIMITS)) {
+      bad++
+      continue
+    }
+    if (tuple[4] <= now) continue
     try {
-      const [name, key, wall, logical, node, expiresAt, tomb, value] = row
-      if (expiresAt <= now) continue
-      const ks = cache.keyspace(name)
-      const version = { wall, logical, node }
-      cache.clock.update(version)
-      const entry =
-        tomb === 1
-          ? { value: undefined, version, expiresAt, tombstone: true, size: entrySize(key, 0) }
-          : {
-              value: decodeValue(value!),
-              version,
-              expiresAt,
-              tombstone: false,
-              size: entrySize(key, value!.length),
-            }
-      if (ks.applyRemote(key, entry, cache.region) === 'applied') applied++
+      if (replicas.open(row[0]).admitRemote(tuple, region) === 'applied') applied++
     } catch (err) {
-      log('skipping a bad snapshot row: %s', (err as Error).message)
+      bad++
+      log('skipping a snapshot row: %s', (err as Error).message)
     }
   }
+  if (bad > 0) log('skipped %d bad snapshot rows in %s', bad, file)
   return applied
 }

@@ -1,5 +1,6 @@
-import type { Cache, CacheOptions } from '../api/cache.js'
-import { createCache } from '../api/create-cache.js'
+import type { Cache } from '../api/cache.js'
+import type { CacheOptions } from '../node/cache-options.js'
+import { createCache } from '../node/create-cache.js'
 import type { WanSim } from './wan-sim.js'
 
 /**

@@ -1,20 +1,8 @@
 import { InvalidMessageError } from '../errors.js'
+import { type EntryTuple, isEntryTuple, type TupleLimits } from '../replication/entry-tuple.js'
 
-/**
- * An entry as anti-entropy carries it:
- * `[key, wall, logical, node, expiresAt, kind, value]` where kind is 0 (value, with its
- * msgpack bytes), 1 (tombstone) or 2 (version only: the sender evicted the value, but
- * the version still invalidates older copies).
- */
-export type SyncEntry = [
-  key: string,
-  wall: number,
-  logical: number,
-  node: string,
-  expiresAt: number,
-  kind: 0 | 1 | 2,
-  value: Uint8Array | null,
-]
+/** An entry as anti-entropy carries it: the one entry tuple (value, tombstone or version only). */
+export type SyncEntry = EntryTuple
 
 /**
  * A key's version as compared in a leaf: `[key, wall, logical, origin]`, where origin
@@ -54,10 +42,7 @@ const isDigest = (v: unknown): v is [number, number] =>
   Array.isArray(v) && v.length === 2 && isU32(v[0]) && isU32(v[1])
 
 /** Limits on anti-entropy messages. */
-export interface SyncLimits {
-  maxKeyLength: number
-  maxNameLength: number
-  maxValueBytes: number
+export interface SyncLimits extends TupleLimits {
   /** Most nodes, summaries or entries in one message. */
   maxItems: number
 }
@@ -69,24 +54,6 @@ function nodesOk(nodes: unknown, level: number, limits: SyncLimits): nodes is nu
     nodes.length <= limits.maxItems &&
     nodes.every((n) => isU32(n) && n < 16 ** level)
   )
-}
-
-/** Validates one {@link SyncEntry}. */
-export function isSyncEntry(e: unknown, limits: SyncLimits): e is SyncEntry {
-  if (!Array.isArray(e) || e.length !== 7) return false
-  const [key, wall, logical, node, expiresAt, kind, value] = e as unknown[]
-  if (
-    !isStr(key, limits.maxKeyLength) ||
-    !isSafe(wall) ||
-    !isSafe(logical) ||
-    !isStr(node, limits.maxNameLength) ||
-    !isSafe(expiresAt)
-  ) {
-    return false
-  }
-  if (kind === 0)
-    return value instanceof Uint8Array && value.length > 0 && value.length <= limits.maxValueBytes
-  return (kind === 1 || kind === 2) && value === null
 }
 
 /**
@@ -139,7 +106,7 @@ export function parseSyncRequest(raw: unknown, limits: SyncLimits): SyncRequest 
     }
     case 'push':
       if (!Array.isArray(r.entries) || r.entries.length > limits.maxItems) bad('bad push')
-      for (const e of r.entries as unknown[]) if (!isSyncEntry(e, limits)) bad('bad entry')
+      for (const e of r.entries as unknown[]) if (!isEntryTuple(e, limits)) bad('bad entry')
       break
     default:
       bad('unknown type')
@@ -167,7 +134,7 @@ export function parseSyncResponse(raw: unknown, limits: SyncLimits): SyncRespons
       break
     case 'diff':
       if (!Array.isArray(r.entries) || r.entries.length > limits.maxItems) bad('bad entries')
-      for (const e of r.entries as unknown[]) if (!isSyncEntry(e, limits)) bad('bad entry')
+      for (const e of r.entries as unknown[]) if (!isEntryTuple(e, limits)) bad('bad entry')
       if (
         !Array.isArray(r.want) ||
         r.want.length > limits.maxItems ||

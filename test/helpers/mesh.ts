@@ -1,6 +1,7 @@
-import type { Cache, CacheOptions } from '../../src/api/cache.js'
-import { createCache } from '../../src/api/create-cache.js'
+import type { Cache } from '../../src/api/cache.js'
 import type { MeshNode } from '../../src/mesh/mesh-node.js'
+import type { CacheOptions } from '../../src/node/cache-options.js'
+import { createCache, meshNodeOf } from '../../src/node/create-cache.js'
 import { waitFor } from './wait.js'
 
 /** Nodes started by a test; {@link closeAll} in afterEach stops every one. */
@@ -55,7 +56,9 @@ function regionIndex(region: string): number {
   return regions.get(region)!
 }
 
-/** The mesh adapter of a node (tests reach into it for counters and libp2p). */
+/** The mesh node of a cache (tests reach into it for counters and libp2p). */
 export function meshOf(cache: Cache<unknown>): MeshNode {
-  return cache.meshNode as MeshNode
+  const mesh = meshNodeOf(cache)
+  if (mesh === undefined) throw new Error(`cache ${cache.nodeId} is not a mesh node`)
+  return mesh
 }

@@ -9,8 +9,8 @@ afterEach(() => mesh.closeAll())
 /** Cuts `side` off from `rest` in both directions (connections closed, new ones refused). */
 async function partition(side: Cache<unknown>[], rest: Cache<unknown>[]): Promise<void> {
   await Promise.all([
-    ...side.map((n) => meshOf(n).block(rest.map((r) => r.nodeId))),
-    ...rest.map((n) => meshOf(n).block(side.map((s) => s.nodeId))),
+    ...side.map((n) => n.admin.mesh!.block(rest.map((r) => r.nodeId))),
+    ...rest.map((n) => n.admin.mesh!.block(side.map((s) => s.nodeId))),
   ])
   await waitFor(
     () =>
@@ -24,10 +24,11 @@ async function partition(side: Cache<unknown>[], rest: Cache<unknown>[]): Promis
 }
 
 function heal(nodes: Cache<unknown>[]): void {
-  for (const n of nodes) meshOf(n).unblock()
+  for (const n of nodes) n.admin.mesh!.unblock()
 }
 
-const root = (n: Cache<unknown>, ks = 'default') => n.keyspace(ks).index.tree.digest(0, 0).join(':')
+const root = (n: Cache<unknown>, ks = 'default') =>
+  n.admin.replica(ks)!.index.tree.digest(0, 0).join(':')
 
 describe('anti-entropy with real nodes', () => {
   it('after a partition heals every node holds the newest version of every key, deletes included', async () => {
@@ -81,7 +82,7 @@ describe('anti-entropy with real nodes', () => {
     await waitFor(() => fresh.has('k299') && fresh.has('k0'), 'empty node warmed up', 20_000)
     expect(fresh.get('k150')).toEqual({ i: 150 })
     expect(fresh.get('k7')).toBeUndefined()
-    expect(fresh.keyspace('default').index.get('k7')?.tombstone).toBe(true)
+    expect(fresh.admin.replica('default')!.index.get('k7')?.tombstone).toBe(true)
     await waitFor(() => root(fresh) === root(a), 'warm node agrees with the writer', 20_000)
   })
 
@@ -92,7 +93,7 @@ describe('anti-entropy with real nodes', () => {
     for (let i = 0; i < 100; i++) await a.set(`k${i}`, i)
     await waitFor(() => root(a) === root(b), 'replicated by gossip')
     const before = { ...meshOf(a).counters }
-    const moved = await meshOf(a).syncWith(meshOf(a).node.getPeers()[0]!, 'default')
+    const moved = await a.admin.mesh!.syncWith(meshOf(a).node.getPeers()[0]!.toString(), 'default')
     expect(moved).toBe(0)
     expect(meshOf(a).counters.syncInSync - before.syncInSync).toBe(1)
     expect(meshOf(a).counters.syncBytesOut - before.syncBytesOut).toBeLessThan(100)

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
-import { createCache } from '../../src/api/create-cache.js'
+import { createCache } from '../../src/node/create-cache.js'
 import { waitFor } from '../helpers/wait.js'
 
 const open: Cache<unknown>[] = []

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
-import { createCache } from '../../src/api/create-cache.js'
 import { type HttpApi, startHttpApi } from '../../src/http/http-api.js'
+import { createCache } from '../../src/node/create-cache.js'
 
 let cache: Cache<unknown>
 let api: HttpApi

@@ -2,24 +2,22 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { formatVersion } from '../../src/clock/version.js'
 import { AckTimeoutError, TimeoutError } from '../../src/errors.js'
-import { entrySize } from '../../src/store/entry.js'
-import { meshOf } from '../helpers/mesh.js'
+import { encodeValue } from '../../src/replication/value-codec.js'
 import { SimMesh } from '../helpers/sim.js'
 
 const mesh = new SimMesh()
 afterEach(() => mesh.closeAll())
 const start = (region: string, n: number, peers: string[] = []) => mesh.start(region, n, peers)
 
-/** Puts a value into one node's store only (no replication), as if only it had loaded it. */
+/** Puts a value into one node's replica only (no replication), as if only it had loaded it. */
 function holdLocally(node: Cache<unknown>, key: string, value: string) {
-  const version = node.clock.now()
-  node.keyspace('default').applyRemote(key, {
-    value,
-    version,
-    expiresAt: Date.now() + 60_000,
-    tombstone: false,
-    size: entrySize(key, 8),
-  })
+  const v = node.clock.now()
+  node.admin
+    .replica('default')!
+    .admitRemote(
+      [key, v.wall, v.logical, v.node, Date.now() + 60_000, 0, encodeValue(key, value)],
+      'test',
+    )
 }
 
 describe('locality and acks across the simulated WAN', () => {
@@ -38,8 +36,8 @@ describe('locality and acks across the simulated WAN', () => {
 
     holdLocally(near, 'k2', 'from-near')
     holdLocally(far, 'k2', 'from-far')
-    await meshOf(asker).block([near.nodeId])
-    await meshOf(near).block([asker.nodeId])
+    await asker.admin.mesh!.block([near.nodeId])
+    await near.admin.mesh!.block([asker.nodeId])
     expect(await asker.fetch('k2', { load: () => `loaded-${++loads}` })).toBe('from-far')
 
     expect(await asker.fetch('k3', { load: () => `loaded-${++loads}` })).toBe('loaded-1')

@@ -1,8 +1,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCache } from '../../src/api/create-cache.js'
 import { InvalidOptionError } from '../../src/errors.js'
 import { createNetworkKey } from '../../src/mesh/network-key.js'
+import { createCache } from '../../src/node/create-cache.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCache } from '../../src/api/create-cache.js'
 import { InvalidOptionError, TimeoutError } from '../../src/errors.js'
+import { createCache } from '../../src/node/create-cache.js'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
@@ -72,7 +72,7 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
       await waitFor(
         () =>
           n.keyspace('default').entry('k') === undefined &&
-          n.keyspace('default').store.peek('k')?.tombstone === true,
+          n.admin.replica('default')!.store.peek('k')?.tombstone === true,
         `tombstone on ${n.region}`,
       )
       expect(n.get('k')).toBeUndefined()

@@ -1,10 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { InvalidMessageError } from '../../src/errors.js'
-import { checkBatch } from '../../src/replication/batch-check.js'
 import { decodeBatch, encodeBatch } from '../../src/replication/batch-codec.js'
 import { WIRE_LIMITS } from '../../src/replication/limits.js'
-import { OutboundBatcher } from '../../src/replication/outbound-batcher.js'
 import { msgpack } from '../../src/replication/value-codec.js'
 import type { WriteBatch } from '../../src/replication/write-record.js'
 
@@ -98,60 +96,5 @@ describe('batch codec', () => {
     expect(() => decodeBatch(new Uint8Array(100), { ...WIRE_LIMITS, maxBatchBytes: 50 })).toThrow(
       /over 50/,
     )
-  })
-})
-
-describe('checkBatch', () => {
-  const batch: WriteBatch = {
-    origin: 'A',
-    region: 'r',
-    keyspace: 'ks',
-    records: [
-      { key: 'k', wall: 1_000, logical: 0, expiresAt: 5_000, tombstone: true, value: undefined },
-    ],
-  }
-  it('accepts a batch signed by its origin within the drift bound', () => {
-    expect(
-      checkBatch(batch, { signer: 'A', now: 1_000, maxDrift: 0, topicKeyspace: 'ks' }),
-    ).toBeUndefined()
-  })
-  it('rejects a batch whose origin is not the signer', () => {
-    expect(
-      checkBatch(batch, { signer: 'B', now: 1_000, maxDrift: 0, topicKeyspace: 'ks' }),
-    ).toMatch(/not the signer/)
-  })
-  it('rejects stamps beyond the drift bound and batches on the wrong topic', () => {
-    expect(checkBatch(batch, { signer: 'A', now: 900, maxDrift: 99, topicKeyspace: 'ks' })).toMatch(
-      /future/,
-    )
-    expect(checkBatch(batch, { signer: 'A', now: 1_000, maxDrift: 0, topicKeyspace: 'x' })).toMatch(
-      /keyspace/,
-    )
-  })
-})
-
-describe('OutboundBatcher', () => {
-  const rec = (key: string, n = 10) => ({
-    key,
-    wall: 1,
-    logical: 0,
-    expiresAt: 2,
-    tombstone: false,
-    value: new Uint8Array(n),
-  })
-  it('groups records per keyspace and reports a full batch by bytes or count', () => {
-    const b = new OutboundBatcher({ flushBytes: 200, maxRecords: 3 })
-    expect(b.add('a', rec('1'))).toBe(false)
-    expect(b.add('b', rec('2'))).toBe(false)
-    expect(b.add('a', rec('3'))).toBe(false)
-    expect(b.add('a', rec('4'))).toBe(true)
-    expect(b.add('b', rec('5', 300))).toBe(true)
-    const drained = b.drain()
-    expect(drained.map((d) => [d.keyspace, d.records.map((r) => r.key)])).toEqual([
-      ['a', ['1', '3', '4']],
-      ['b', ['2', '5']],
-    ])
-    expect(b.size).toBe(0)
-    expect(b.drain()).toEqual([])
   })
 })

@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
-import { createCache } from '../../src/api/create-cache.js'
 import { compareVersions } from '../../src/clock/version.js'
-import { parseDuration } from '../../src/duration.js'
 import {
   CacheClosedError,
   InvalidKeyError,
@@ -10,6 +8,7 @@ import {
   UnencodableValueError,
   ValueTooLargeError,
 } from '../../src/errors.js'
+import { createCache } from '../../src/node/create-cache.js'
 
 const open: Cache<unknown>[] = []
 async function make(options?: Parameters<typeof createCache>[0]) {
@@ -209,25 +208,12 @@ describe('bad input', () => {
   })
 })
 
-describe('parseDuration', () => {
-  it('reads ms numbers and unit strings', () => {
-    expect(parseDuration(250, 'x')).toBe(250)
-    expect(parseDuration('500ms', 'x')).toBe(500)
-    expect(parseDuration('1.5s', 'x')).toBe(1500)
-    expect(parseDuration('5m', 'x')).toBe(300_000)
-    expect(parseDuration('1h', 'x')).toBe(3_600_000)
-    expect(parseDuration('2d', 'x')).toBe(172_800_000)
-    expect(() => parseDuration('-1s', 'x')).toThrow(InvalidOptionError)
-    expect(() => parseDuration(Number.NaN, 'x')).toThrow(InvalidOptionError)
-  })
-})
-
 describe('options reach every keyspace', () => {
   it('cache-level limits are the defaults of each keyspace and can be overridden', async () => {
     const cache = await make({ maxEntries: 7, maxIndexKeys: 21, defaultTtl: '1m' })
     const ks = cache.keyspace('other')
     expect(ks.options).toMatchObject({ maxEntries: 7, maxIndexKeys: 21, defaultTtl: 60_000 })
-    expect(ks.index.maxKeys).toBe(21)
+    expect(cache.admin.replica('other')!.index.maxKeys).toBe(21)
     expect(cache.keyspace('third', { maxEntries: 3 }).options).toMatchObject({
       maxEntries: 3,
       maxIndexKeys: 21,
@@ -299,24 +285,25 @@ describe('background sweep', () => {
   it('frees expired entries in bounded steps and reports them as expired', async () => {
     vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
     const cache = await make({ purgeInterval: '1h' }) // steps driven by the test
-    const ks = cache.keyspace('default')
+    const ks = cache.admin.replica('default')!
+    const step = (budget: number) => ks.sweepStep(budget, Date.now())
     const expired: string[] = []
     cache.on('expire', (e) => expired.push(e.key))
     for (let i = 0; i < 25; i++) await cache.set(`short${i}`, i, { ttl: 1_000 })
     await cache.set('long', 'x', { ttl: '1h' })
     vi.setSystemTime(1_002_000)
-    expect(ks.sweepStep(10)).toBe(10)
+    expect(step(10)).toBe(10)
     expect(ks.store.size).toBe(16)
-    expect(ks.sweepStep(10)).toBe(10)
-    expect(ks.sweepStep(10)).toBe(6) // end of the pass
+    expect(step(10)).toBe(10)
+    expect(step(10)).toBe(6) // end of the pass
     expect(ks.store.size).toBe(1)
     expect(expired).toHaveLength(25)
     expect(cache.get('long')).toBe('x')
     // Index versions stay until their retention (maxTtl) ends, then leave too.
     expect(ks.index.size).toBe(26)
     vi.setSystemTime(1_000_000 + 86_400_000 + 1)
-    ks.sweepStep(100)
-    ks.sweepStep(100)
+    step(100)
+    step(100)
     expect(ks.index.size).toBe(0)
   })
 })

@@ -1,13 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createCache } from '../../src/api/create-cache.js'
-import { keyspaceReplica } from '../../src/api/keyspace-replica.js'
 import { InvalidMessageError } from '../../src/errors.js'
-import { fromWireEntry } from '../../src/mesh/wire-entry.js'
-import { WIRE_LIMITS } from '../../src/replication/limits.js'
+import { createCache } from '../../src/node/create-cache.js'
+import { isEntryTuple } from '../../src/replication/entry-tuple.js'
+import { isRejectCode } from '../../src/replication/reject-codes.js'
 import { msgpack } from '../../src/replication/value-codec.js'
 import { respond } from '../../src/sync/reconcile.js'
-import { isSyncEntry, parseSyncRequest, parseSyncResponse } from '../../src/sync/sync-messages.js'
+import { parseSyncRequest, parseSyncResponse } from '../../src/sync/sync-messages.js'
 
 const LIMITS = { maxKeyLength: 64, maxNameLength: 64, maxValueBytes: 1024, maxItems: 100 }
 
@@ -39,11 +38,7 @@ describe('decoders never crash on hostile input (fuzz)', () => {
   it('sync requests: a valid request or InvalidMessageError, and the responder never throws anything else', async () => {
     const cache = await createCache({ nodeId: 'F' })
     for (let i = 0; i < 200; i++) await cache.set(`k${i}`, i)
-    const replica = keyspaceReplica(cache.keyspace('default'), cache.clock, {
-      drift: 0,
-      badValue: 0,
-      notAllowed: 0,
-    })
+    const replica = cache.admin.replica('default')!.syncView('fuzz')
     fc.assert(
       fc.property(junk, (raw) => {
         let req: ReturnType<typeof parseSyncRequest>
@@ -64,7 +59,9 @@ describe('decoders never crash on hostile input (fuzz)', () => {
     await cache.close()
   })
 
-  it('get-protocol entries: a decoded entry or InvalidMessageError', () => {
+  it('entry tuples: the check says yes or no, and an accepted tuple is admitted or refused with a code, never a throw', async () => {
+    const cache = await createCache({ nodeId: 'F' })
+    const replica = cache.admin.replica('default')!
     fc.assert(
       fc.property(
         fc.oneof(
@@ -80,17 +77,18 @@ describe('decoders never crash on hostile input (fuzz)', () => {
           ),
         ),
         (raw) => {
-          try {
-            const { entry } = fromWireEntry(raw, WIRE_LIMITS)
-            expect(entry.version.node.length).toBeGreaterThan(0)
-          } catch (err) {
-            expect(err).toBeInstanceOf(InvalidMessageError)
-          }
-          expect(typeof isSyncEntry(raw, LIMITS)).toBe('boolean')
+          const ok = isEntryTuple(raw, LIMITS)
+          expect(typeof ok).toBe('boolean')
+          if (!ok) return
+          const outcome = replica.admitRemote(raw, 'fuzz')
+          expect(
+            isRejectCode(outcome) || ['applied', 'stale', 'expired', 'too-large'].includes(outcome),
+          ).toBe(true)
         },
       ),
       { numRuns: 3_000 },
     )
+    await cache.close()
   })
 
   it('random bytes through the sync and entry decoders never throw anything but InvalidMessageError', () => {
@@ -105,7 +103,6 @@ describe('decoders never crash on hostile input (fuzz)', () => {
         for (const decode of [
           () => parseSyncRequest(raw, LIMITS),
           () => parseSyncResponse(raw, LIMITS),
-          () => fromWireEntry(raw, WIRE_LIMITS),
         ]) {
           try {
             decode()

@@ -1,45 +1,69 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it, vi } from 'vitest'
-import { Cache } from '../../src/api/cache.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { compareVersions } from '../../src/clock/version.js'
-import { loadSnapshot, SNAPSHOT_FILE, saveSnapshot } from '../../src/persist/snapshot.js'
+import { createCache } from '../../src/node/create-cache.js'
+import { SNAPSHOT_FILE } from '../../src/persist/snapshot.js'
+import { msgpack } from '../../src/replication/value-codec.js'
 
-describe('snapshots', () => {
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('snapshots (an embedded cache with dataDir restarts warm)', () => {
   it('restore values and tombstones with their versions, skip what expired, keep the clock ahead', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
     vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+    const a = await createCache({ nodeId: 'node-a', dataDir })
+    await a.set('kept', { v: 1 })
+    await a.set('short', 'x', { ttl: 1_000 })
+    await a.keyspace('other').set('o', 2)
+    await a.delete('gone')
+    const last = await a.set('kept', { v: 2 })
+    await a.close() // writes the last snapshot
+    vi.setSystemTime(1_002_000) // 'short' expired meanwhile
+    const b = await createCache({ nodeId: 'node-a', dataDir })
     try {
-      const a = new Cache({}, 'node-a')
-      await a.set('kept', { v: 1 })
-      await a.set('short', 'x', { ttl: 1_000 })
-      await a.keyspace('other').set('o', 2)
-      await a.delete('gone')
-      const last = await a.set('kept', { v: 2 })
-      saveSnapshot(a as Cache<unknown>, dir)
-      await a.close()
-      vi.setSystemTime(1_002_000) // 'short' expired meanwhile
-      const b = new Cache({}, 'node-a')
-      expect(loadSnapshot(b as Cache<unknown>, dir)).toBe(3) // kept, o and the tombstone; not short
       expect(b.get('kept')).toEqual({ v: 2 })
       expect(b.keyspace('other').get('o')).toBe(2)
       expect(b.has('short')).toBe(false)
-      expect(b.keyspace('default').index.get('gone')?.tombstone).toBe(true)
+      expect(b.admin.replica('default')!.index.get('short')).toBeUndefined()
+      expect(b.admin.replica('default')!.index.get('gone')?.tombstone).toBe(true)
       expect(b.keyspace('default').entry('kept')!.version).toEqual(last)
       const next = await b.set('kept', { v: 3 })
       expect(compareVersions(next, last)).toBeGreaterThan(0)
-      await b.close()
     } finally {
-      vi.useRealTimers()
+      await b.close()
     }
   })
 
-  it('a torn or foreign snapshot file never prevents a start', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
-    writeFileSync(join(dir, SNAPSHOT_FILE), Buffer.from([0x93, 0x01, 0xff]))
-    const c = new Cache({}, 'node-c')
-    expect(loadSnapshot(c as Cache<unknown>, dir)).toBe(0)
-    void c.close()
+  it('a torn or foreign snapshot file never prevents a start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
+    writeFileSync(join(dataDir, SNAPSHOT_FILE), Buffer.from([0x93, 0x01, 0xff]))
+    const c = await createCache({ nodeId: 'node-c', dataDir })
+    expect(c.stats().entries).toBe(0)
+    await c.close()
+  })
+
+  it('a bad row is skipped, not the whole file', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
+    const a = await createCache({ nodeId: 'node-a', dataDir })
+    await a.set('one', 1)
+    await a.set('two', 2)
+    await a.close()
+    const file = join(dataDir, SNAPSHOT_FILE)
+    const raw = msgpack.unpack(readFileSync(file)) as unknown[][]
+    const rows = raw[2] as unknown[]
+    rows.push(['default', 'bad', 'not a number', 0, 'node-a', 1, 0, null], 'garbage')
+    writeFileSync(file, msgpack.pack(raw))
+    const b = await createCache({ nodeId: 'node-a', dataDir })
+    try {
+      expect(b.get('one')).toBe(1)
+      expect(b.get('two')).toBe(2)
+      expect(b.has('bad')).toBe(false)
+    } finally {
+      await b.close()
+    }
   })
 })

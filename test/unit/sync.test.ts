@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
-import { createCache } from '../../src/api/create-cache.js'
-import { keyspaceReplica } from '../../src/api/keyspace-replica.js'
 import { compareVersions, type Version } from '../../src/clock/version.js'
+import { createCache } from '../../src/node/create-cache.js'
+import { tupleOf } from '../../src/replication/entry-tuple.js'
 import { msgpack } from '../../src/replication/value-codec.js'
 import { DigestTree } from '../../src/sync/digest-tree.js'
 import { reconcile, respond, type SyncRoundResult } from '../../src/sync/reconcile.js'
@@ -17,11 +17,20 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
+/** The replica of keyspace `ks` of a cache. */
+const rep = (c: Cache<unknown>, ks = 'default') => c.admin.replica(ks)!
+
+/** Copies `key` from one cache to another through the admission path, as a replica would. */
+function copy(from: Cache<unknown>, to: Cache<unknown>, key: string): void {
+  rep(to).admitRemote(tupleOf(key, rep(from).store.peek(key)!), 'test')
+}
+
 /** Runs one session from a to b through msgpack, as the wire would; counts bytes. */
 async function session(a: Cache<unknown>, b: Cache<unknown>, ks = 'default', maxEntries?: number) {
-  const rejects = { drift: 0, badValue: 0, notAllowed: 0 }
-  const ra = keyspaceReplica(a.keyspace(ks), a.clock, rejects)
-  const rb = keyspaceReplica(b.keyspace(ks), b.clock, rejects)
+  a.keyspace(ks)
+  b.keyspace(ks)
+  const ra = rep(a, ks).syncView('test')
+  const rb = rep(b, ks).syncView('test')
   let bytes = 0
   const call = async (req: SyncRequest): Promise<SyncResponse> => {
     const wireReq = msgpack.pack(req)
@@ -32,7 +41,7 @@ async function session(a: Cache<unknown>, b: Cache<unknown>, ks = 'default', max
     return msgpack.unpack(wireRes) as SyncResponse
   }
   const result: SyncRoundResult = await reconcile(ra, ks, call, maxEntries)
-  expect(rejects).toEqual({ drift: 0, badValue: 0, notAllowed: 0 })
+  for (const c of [a, b]) expect(Object.values(c.stats().rejected).every((n) => n === 0)).toBe(true)
   return { ...result, bytes }
 }
 
@@ -104,7 +113,7 @@ describe('anti-entropy reconciliation', () => {
     const b = await createCache({ nodeId: 'B' })
     for (let i = 0; i < 500; i++) {
       await a.set(`k${i}`, i)
-      b.keyspace('default').applyRemote(`k${i}`, a.keyspace('default').store.peek(`k${i}`)!)
+      copy(a, b, `k${i}`)
     }
     const r = await session(a, b)
     expect(r).toMatchObject({ equal: true, roundTrips: 1 })
@@ -116,8 +125,7 @@ describe('anti-entropy reconciliation', () => {
     const b = await createCache({ nodeId: 'B', maxEntries: 50_000 })
     for (let i = 0; i < 20_000; i++) {
       await a.set(`k${i}`, { i })
-      if (i % 100 !== 0)
-        b.keyspace('default').applyRemote(`k${i}`, a.keyspace('default').store.peek(`k${i}`)!)
+      if (i % 100 !== 0) copy(a, b, `k${i}`)
     }
     const r = await session(b, a)
     expect(r.equal).toBe(false)
@@ -145,10 +153,9 @@ describe('anti-entropy reconciliation', () => {
         try {
           for (const op of ops) {
             const src = nodes[op.node]!
-            const ks = src.keyspace('default')
             if (op.del) await src.delete(op.key)
             else await src.set(op.key, `${op.node}:${writes.length}`, { ttl: op.ttl })
-            const entry = ks.store.peek(op.key)!
+            const entry = rep(src).store.peek(op.key)!
             writes.push({
               key: op.key,
               version: entry.version,
@@ -157,10 +164,7 @@ describe('anti-entropy reconciliation', () => {
             })
             const others = nodes.filter((_, i) => i !== op.node)
             others.forEach((o, i) => {
-              if (op.deliver & (1 << i)) {
-                o.clock.update(entry.version)
-                o.keyspace('default').applyRemote(op.key, entry)
-              }
+              if (op.deliver & (1 << i)) rep(o).admitRemote(tupleOf(op.key, entry), 'test')
             })
             if (op.advance > 0) vi.setSystemTime(Date.now() + op.advance)
           }
@@ -193,14 +197,13 @@ describe('anti-entropy reconciliation', () => {
     const a = await createCache({ nodeId: 'A', maxEntries: 1 })
     const b = await createCache({ nodeId: 'B' })
     await b.set('k', 'old')
-    a.keyspace('default').applyRemote('k', b.keyspace('default').store.peek('k')!)
-    a.clock.update(b.keyspace('default').store.peek('k')!.version)
+    copy(b, a, 'k')
     await a.set('k', 'new')
     await a.set('other', 1) // evicts k from a's LRU; the index keeps its version
-    expect(a.keyspace('default').store.peek('k')).toBeUndefined()
+    expect(rep(a).store.peek('k')).toBeUndefined()
     await converge([a, b])
     expect(b.get('k')).toBeUndefined()
-    expect(b.keyspace('default').index.get('k')!.version.node).toBe('A')
+    expect(rep(b).index.get('k')!.version.node).toBe('A')
     await Promise.all([a.close(), b.close()])
   })
 })

@@ -1,4 +1,4 @@
-/** Counters of one keyspace, as {@link Keyspace.stats} returns them. */
+/** Counters of one keyspace, as `Keyspace.stats()` returns them. */
 export interface KeyspaceStats {
   name: string
   /** Entries held (values and tombstones). */

@@ -1,18 +1,22 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Duration } from '../duration.js'
 import type { WireLimits } from '../replication/limits.js'
-import type { LagSnapshot } from './lag-histogram.js'
+import type { RejectCounts } from '../replication/reject-codes.js'
 
-/** Tuning of the mesh layer; every field has a default. */
+/**
+ * Tuning of the mesh layer; every field has a default (`MESH_DEFAULTS` in
+ * `src/mesh/defaults.ts`). Times (`...Ms`) take ms or a duration string ('5s').
+ */
 export interface MeshOptions {
   /** A keyspace's batch is published once this old, ms (0: at the end of the current turn). @default 1 */
-  flushDelayMs?: number
+  flushDelayMs?: Duration
   /**
    * Shortest time between two batches of one node, ms: under a steady trickle of writes,
    * batches form instead of one signed message per write (signature checks dominate the
    * CPU cost of gossip). Adds at most this much lag; an idle node still flushes after
    * `flushDelayMs`. @default 10
    */
-  minFlushIntervalMs?: number
+  minFlushIntervalMs?: Duration
   /** ...or once it holds this many bytes. @default 32_768 */
   flushBytes?: number
   /** Most bytes of batches handed to gossipsub and not yet sent; past it batches are dropped and counted. @default 8_388_608 */
@@ -24,27 +28,27 @@ export interface MeshOptions {
    */
   maxHeldBytes?: number
   /** While batches are held, how often the node checks whether a subscriber can take them, ms. @default 10 */
-  heldRetryMs?: number
+  heldRetryMs?: Duration
   /**
    * A subscriber that missed a batch (its stream was not open yet) is reconciled by
    * anti-entropy this long after, ms (misses in that window share one session). @default 50
    */
-  catchUpDelayMs?: number
+  catchUpDelayMs?: Duration
   /** Peer RTT is measured this often, ms. @default 5_000 */
-  pingIntervalMs?: number
+  pingIntervalMs?: Duration
   /** Known but disconnected peers are redialled this often, ms. @default 2_000 */
-  redialIntervalMs?: number
+  redialIntervalMs?: Duration
   /** Read-through gives up on the mesh after this long, ms. @default 2_000 */
-  lookupTimeoutMs?: number
+  lookupTimeoutMs?: Duration
   /**
    * How long the node granted a load lease (mesh-wide single flight) is waited for
    * before others load themselves, ms. @default 3_000
    */
-  loadLeaseMs?: number
+  loadLeaseMs?: Duration
   /** Longest wait for libp2p to stop on close, ms. @default 3_000 */
-  stopTimeoutMs?: number
+  stopTimeoutMs?: Duration
   /** Anti-entropy runs with one peer this often (±20% jitter), ms; 0 turns the periodic runs off. @default 5_000 */
-  syncIntervalMs?: number
+  syncIntervalMs?: Duration
   /** Most entries one anti-entropy round trip carries. @default 5_000 */
   syncMaxEntries?: number
   /**
@@ -58,26 +62,6 @@ export interface MeshOptions {
   limits?: Partial<WireLimits>
   /** Rewrites dialled addresses; set by the WAN simulator (`src/sim`), not by users. */
   dialRewrite?: (ma: Multiaddr) => Multiaddr
-}
-
-/** Defaults of {@link MeshOptions}. */
-export const MESH_DEFAULTS = {
-  flushDelayMs: 1,
-  minFlushIntervalMs: 10,
-  flushBytes: 32_768,
-  maxInflightBytes: 8 * 1_048_576,
-  maxHeldBytes: 4 * 1_048_576,
-  heldRetryMs: 10,
-  catchUpDelayMs: 50,
-  pingIntervalMs: 5_000,
-  redialIntervalMs: 2_000,
-  lookupTimeoutMs: 2_000,
-  loadLeaseMs: 3_000,
-  stopTimeoutMs: 3_000,
-  syncIntervalMs: 5_000,
-  syncMaxEntries: 5_000,
-  followKeyspaces: false,
-  maxFollowedKeyspaces: 64,
 }
 
 /** Counters of the replication path. */
@@ -95,8 +79,8 @@ export interface MeshCounters {
   batchesIn: number
   recordsIn: number
   recordsApplied: number
-  /** Rejected input, by reason. */
-  rejected: Record<string, number>
+  /** Refused input, by reason code (a closed set). */
+  rejected: RejectCounts
   lookups: number
   lookupHits: number
   directWritesIn: number
@@ -110,6 +94,18 @@ export interface MeshCounters {
   /** Bytes of sync requests and responses this node initiated. */
   syncBytesOut: number
   syncBytesIn: number
+}
+
+/** A snapshot of one lag histogram, Prometheus-shaped (cumulative counts per upper bound). */
+export interface LagSnapshot {
+  count: number
+  sumMs: number
+  maxMs: number
+  /** Estimated percentiles: the upper bound of the bucket holding the rank. */
+  p50Ms: number
+  p99Ms: number
+  /** [upper bound ms, cumulative count]; the last bound is Infinity. */
+  buckets: [number, number][]
 }
 
 /** A peer as `stats()` and `/status` show it. */

@@ -1,0 +1,158 @@
+import { compareVersions, formatVersion, parseVersion, type Version } from '../clock/version.js'
+import { parseDuration } from '../duration.js'
+import { InvalidOptionError, TimeoutError } from '../errors.js'
+import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
+import type { ApiContext } from './api-context.js'
+import type { FetchOptions, SetOptions } from './call-options.js'
+import { API_DEFAULTS } from './defaults.js'
+import { SingleFlight } from './single-flight.js'
+
+/** What {@link FetchPolicy} needs of its keyspace. */
+export interface FetchHost<V> {
+  readonly name: string
+  readonly replica: KeyspaceReplica<V>
+  readonly ctx: ApiContext
+  get(key: string): V | undefined
+  set(key: string, value: V, options?: SetOptions): Promise<Version>
+  checkKey(key: string): void
+  /** @returns the TTL in ms @throws InvalidOptionError */
+  checkTtl(ttl: NonNullable<SetOptions['ttl']>): number
+}
+
+/**
+ * The read-through policies of `fetch`: consistent reads (`quorum`, `atLeast`),
+ * stale-while-revalidate, stale-if-error, lookup in the mesh, mesh-wide single flight
+ * through load leases, then `load` with single flight in this process.
+ */
+export class FetchPolicy<V> {
+  private readonly host: FetchHost<V>
+  private readonly flights = new SingleFlight<V | undefined>()
+
+  constructor(host: FetchHost<V>) {
+    this.host = host
+  }
+
+  async fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
+    const { host } = this
+    if (options?.consistency === 'quorum' || options?.atLeast !== undefined) {
+      await this.consistentRead(key, options)
+    } else if (options?.consistency !== undefined && options.consistency !== 'local') {
+      throw new InvalidOptionError(
+        `consistency must be 'local' or 'quorum', got ${String(options.consistency)}`,
+      )
+    }
+    const hit = host.get(key)
+    if (hit !== undefined) return hit
+    const ttl = options?.ttl === undefined ? undefined : host.checkTtl(options.ttl)
+    const swr = options?.staleWhileRevalidate
+    const sie = options?.staleIfError
+    if (swr !== undefined) {
+      const stale = host.replica.staleValue(
+        key,
+        parseDuration(swr, 'staleWhileRevalidate'),
+        host.ctx.now(),
+      )
+      if (stale !== undefined && options?.load !== undefined) {
+        // One refresh per key (single flight); its failure only shows in loadErrors.
+        void this.fetch(key, { load: options.load, ...(ttl ? { ttl } : {}) }).catch(() => undefined)
+        return stale
+      }
+    }
+    if (sie !== undefined) {
+      const window = parseDuration(sie, 'staleIfError')
+      return this.fetch(key, {
+        ...options,
+        staleIfError: undefined,
+        staleWhileRevalidate: undefined,
+      }).catch((err: unknown) => {
+        const stale = host.replica.staleValue(key, window, host.ctx.now())
+        if (stale === undefined) throw err
+        return stale
+      })
+    }
+    return this.flights.run(key, () => this.missThrough(key, options, ttl))
+  }
+
+  /** A miss: the mesh first, then the load lease, then `load`. */
+  private async missThrough(
+    key: string,
+    options: FetchOptions<V> | undefined,
+    ttl: number | undefined,
+  ): Promise<V | undefined> {
+    const { host } = this
+    const { replica, ctx } = host
+    const held = () => replica.store.get(key, ctx.now())?.value
+    const again = held()
+    if (again !== undefined) return again
+    const scope = options?.lookup ?? 'mesh'
+    if (scope !== 'mesh' && scope !== 'region' && scope !== 'none') {
+      throw new InvalidOptionError(
+        `lookup must be 'mesh', 'region' or 'none', got ${String(scope)}`,
+      )
+    }
+    const mesh = scope === 'none' ? undefined : ctx.mesh
+    if (mesh !== undefined && (await mesh.lookup(host.name, key, scope === 'region'))) {
+      const found = held()
+      if (found !== undefined) return found
+    }
+    const load = options?.load
+    if (load === undefined) return undefined
+    if (mesh !== undefined && scope === 'mesh' && (await mesh.coordinateLoad(host.name, key))) {
+      // Mesh-wide single flight: another node loaded it; its value arrived.
+      const found = held()
+      if (found !== undefined) return found
+    }
+    replica.counters.loads++
+    let value: V | undefined
+    try {
+      value = await load(key)
+    } catch (err) {
+      replica.counters.loadErrors++
+      throw err
+    }
+    if (value !== undefined) await host.set(key, value, ttl === undefined ? undefined : { ttl })
+    return value
+  }
+
+  /** Brings the local replica up to a quorum's or a given version before a read. */
+  private async consistentRead(key: string, options: FetchOptions<V>): Promise<void> {
+    const { host } = this
+    const { ctx } = host
+    host.checkKey(key)
+    const timeout =
+      options.readTimeout === undefined
+        ? API_DEFAULTS.readTimeoutMs
+        : parseDuration(options.readTimeout, 'readTimeout')
+    const deadline = ctx.now() + timeout
+    const mesh = ctx.mesh
+    if (options.consistency === 'quorum' && mesh !== undefined) {
+      await mesh.readRemote(host.name, key, 'quorum', timeout)
+    }
+    if (options.atLeast === undefined) return
+    const want =
+      typeof options.atLeast === 'string' ? parseVersion(options.atLeast) : options.atLeast
+    if (want === undefined || typeof want.wall !== 'number' || typeof want.node !== 'string') {
+      throw new InvalidOptionError(
+        `atLeast must be a version from set() or its formatVersion text, got ${String(options.atLeast)}`,
+      )
+    }
+    const newEnough = () => {
+      const known = host.replica.index.get(key)
+      return known !== undefined && compareVersions(known.version, want) >= 0
+    }
+    while (!newEnough()) {
+      const left = deadline - ctx.now()
+      if (left <= 0) {
+        throw new TimeoutError(
+          `no version of '${key}' at least ${formatVersion(want)} reached this node within ${timeout} ms`,
+        )
+      }
+      if (mesh !== undefined)
+        await mesh.readRemote(host.name, key, 'nearest', left).catch(() => undefined)
+      if (!newEnough()) {
+        const wait = Math.min(API_DEFAULTS.pollMs, Math.max(1, deadline - ctx.now()))
+        await new Promise((r) => setTimeout(r, wait))
+      }
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { parseDuration } from '../duration.js'
+import { InvalidOptionError } from '../errors.js'
+import type { MeshOptions } from '../ports/mesh-options.js'
+import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
+
+/** Defaults of {@link MeshOptions}; times in ms. */
+export const MESH_DEFAULTS = {
+  flushDelayMs: 1,
+  minFlushIntervalMs: 10,
+  flushBytes: 32_768,
+  maxInflightBytes: 8 * 1_048_576,
+  maxHeldBytes: 4 * 1_048_576,
+  heldRetryMs: 10,
+  catchUpDelayMs: 50,
+  pingIntervalMs: 5_000,
+  redialIntervalMs: 2_000,
+  lookupTimeoutMs: 2_000,
+  loadLeaseMs: 3_000,
+  stopTimeoutMs: 3_000,
+  syncIntervalMs: 5_000,
+  syncMaxEntries: 5_000,
+  followKeyspaces: false,
+  maxFollowedKeyspaces: 64,
+}
+
+/** Fixed timings and sizes of the mesh layer (not options), ms unless named otherwise. */
+export const MESH_CONSTANTS = {
+  /** Longest wait for a peer's hello answer. */
+  helloTimeoutMs: 5_000,
+  /** Longest wait for a dial or a ping. */
+  dialTimeoutMs: 5_000,
+  /** Longest wait for hanging up on a blocked peer. */
+  hangUpTimeoutMs: 2_000,
+  /** Longest wait for one anti-entropy round trip. */
+  syncRequestTimeoutMs: 10_000,
+  /** Most anti-entropy sessions in a row with one peer for one keyspace. */
+  syncMaxSessions: 8,
+  /** Share of periodic anti-entropy sessions run with another region. */
+  syncRemoteShare: 0.75,
+  /** Peers asked on a local miss (best first, hedged). */
+  lookupCandidates: 3,
+  /** A lookup asks the next peer after this many RTTs of the current one. */
+  lookupHedgeRtts: 3,
+  /** ...but not sooner than this. */
+  lookupMinHedgeMs: 20,
+  /** RTT assumed for a peer not yet pinged. */
+  unknownRttMs: 10,
+  /** Extra wait for a lease answer beyond the lease itself. */
+  leaseRequestSlackMs: 1_000,
+  /** Nearest peers a keyspace opened on a running node warms up from. */
+  warmUpPeers: 2,
+  /** Longest wait for in-flight publishes on close. */
+  closeDrainMs: 1_000,
+  /** Pooled request streams per peer and protocol, and how long one may idle. */
+  poolPerPeer: 4,
+  poolMaxIdleMs: 20_000,
+} as const
+
+/** {@link MeshOptions} with every default applied, times in ms. */
+export type ResolvedMeshOptions = typeof MESH_DEFAULTS
+
+const TIME_OPTIONS = new Set(Object.keys(MESH_DEFAULTS).filter((k) => k.endsWith('Ms')))
+const KNOWN = new Set([...Object.keys(MESH_DEFAULTS), 'limits', 'dialRewrite'])
+
+/**
+ * Applies defaults to mesh options and checks them: unknown names, wrong types and
+ * negative values throw.
+ * @throws InvalidOptionError naming the option and what it accepts
+ */
+export function resolveMeshOptions(options: MeshOptions = {}): {
+  opts: ResolvedMeshOptions
+  limits: WireLimits
+} {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('mesh must be an object of mesh options')
+  const opts: Record<string, unknown> = { ...MESH_DEFAULTS }
+  for (const [name, value] of Object.entries(options)) {
+    if (!KNOWN.has(name)) {
+      throw new InvalidOptionError(
+        `unknown mesh option '${name}'; known: ${[...KNOWN].filter((k) => k !== 'dialRewrite').join(', ')}`,
+      )
+    }
+    if (value === undefined || name === 'limits' || name === 'dialRewrite') continue
+    if (TIME_OPTIONS.has(name)) {
+      opts[name] = parseDuration(value as number | string, `mesh.${name}`)
+    } else if (typeof MESH_DEFAULTS[name as keyof ResolvedMeshOptions] === 'boolean') {
+      if (typeof value !== 'boolean')
+        throw new InvalidOptionError(`mesh.${name} must be true or false, got ${String(value)}`)
+      opts[name] = value
+    } else {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+        throw new InvalidOptionError(
+          `mesh.${name} must be a positive integer, got ${String(value)}`,
+        )
+      opts[name] = value
+    }
+  }
+  const limits = { ...WIRE_LIMITS }
+  for (const [name, value] of Object.entries(options.limits ?? {})) {
+    if (!(name in WIRE_LIMITS))
+      throw new InvalidOptionError(
+        `unknown mesh.limits option '${name}'; known: ${Object.keys(WIRE_LIMITS).join(', ')}`,
+      )
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+      throw new InvalidOptionError(
+        `mesh.limits.${name} must be a positive integer, got ${String(value)}`,
+      )
+    limits[name as keyof WireLimits] = value
+  }
+  if (options.dialRewrite !== undefined && typeof options.dialRewrite !== 'function')
+    throw new InvalidOptionError('mesh.dialRewrite must be a function')
+  return { opts: opts as ResolvedMeshOptions, limits }
+}

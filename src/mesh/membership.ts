@@ -1,0 +1,153 @@
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import createDebug from 'debug'
+import { MESH_CONSTANTS } from './defaults.js'
+import { type HelloBody, helloBody, mergeHello } from './hello.js'
+import type { MeshContext } from './mesh-context.js'
+import { request } from './rpc.js'
+import { PROTOCOLS } from './topics.js'
+
+const log = createDebug('meshcache:mesh')
+
+/**
+ * Who is in the mesh: the hello exchange on every new connection (region, addresses,
+ * the members each side knows), the redial loop that keeps a connection to every known
+ * member, RTT pings, and partitions (block/unblock).
+ */
+export class Membership {
+  private readonly ctx: MeshContext
+  private readonly onHelloDone: (peer: PeerId) => void
+  private readonly dialing = new Set<string>()
+
+  /** @param onHelloDone - a peer's hello answer arrived (its region is known now) */
+  constructor(ctx: MeshContext, onHelloDone: (peer: PeerId) => void) {
+    this.ctx = ctx
+    this.onHelloDone = onHelloDone
+  }
+
+  /** Records the bootstrap peers' addresses (dialled by the redial loop). */
+  addBootstrap(addrs: string[]): void {
+    for (const addr of addrs) {
+      const id = multiaddr(addr)
+        .getComponents()
+        .find((c) => c.name === 'p2p')?.value
+      if (id === undefined) continue
+      const p = this.ctx.peers.upsert(id, this.ctx.now())
+      if (!p.addrs.includes(addr)) p.addrs.push(addr)
+    }
+  }
+
+  /** A connection opened: mark the peer connected and say hello. */
+  onConnect(peer: PeerId): void {
+    this.ctx.peers.upsert(peer.toString(), this.ctx.now()).connected = true
+    void this.sayHello(peer)
+  }
+
+  onDisconnect(peer: PeerId): void {
+    const p = this.ctx.peers.get(peer.toString())
+    if (p) p.connected = false
+  }
+
+  /** Answers a peer's hello with ours, learning the members it lists. */
+  onHello(body: unknown, from: PeerId): HelloBody {
+    mergeHello(this.ctx.peers, body, from.toString(), this.ctx.self, this.ctx.now())
+    queueMicrotask(() => this.redial())
+    return this.helloBody()
+  }
+
+  /** Dials every known member that is not connected: the mesh is a full mesh of members. */
+  redial(): void {
+    const { ctx } = this
+    if (ctx.isClosed()) return
+    const connected = new Set(ctx.node.getPeers().map((p) => p.toString()))
+    for (const p of ctx.peers.all()) {
+      p.connected = connected.has(p.id)
+      if (p.connected || p.id === ctx.self || p.addrs.length === 0 || this.dialing.has(p.id))
+        continue
+      if (ctx.gate.denies(p.id)) continue
+      this.dialing.add(p.id)
+      ctx.node
+        .dial(
+          p.addrs.map((a) => multiaddr(a)),
+          { signal: AbortSignal.timeout(MESH_CONSTANTS.dialTimeoutMs) },
+        )
+        .then(() => {
+          p.connected = true
+        })
+        .catch((err: Error) => {
+          p.failures++
+          log('dial %s failed: %s', p.id, err.message)
+        })
+        .finally(() => this.dialing.delete(p.id))
+    }
+  }
+
+  /** Pings every connected peer once (RTT EWMA, failures). */
+  async pingAll(): Promise<void> {
+    const { ctx } = this
+    await Promise.all(
+      ctx.node.getPeers().map(async (peer) => {
+        try {
+          const rtt = await ctx.node.services.ping.ping(peer, {
+            signal: AbortSignal.timeout(MESH_CONSTANTS.dialTimeoutMs),
+          })
+          ctx.peers.recordRtt(peer.toString(), rtt, ctx.now())
+        } catch {
+          ctx.peers.recordFailure(peer.toString())
+        }
+      }),
+    )
+  }
+
+  /** Cuts this node off from `peerIds`: closes connections and refuses new ones until {@link unblock}. */
+  async block(peerIds: string[]): Promise<void> {
+    const { ctx } = this
+    ctx.gate.block(peerIds)
+    await Promise.allSettled(
+      peerIds.map((id) =>
+        ctx.node.hangUp(peerIdFromString(id), {
+          signal: AbortSignal.timeout(MESH_CONSTANTS.hangUpTimeoutMs),
+        }),
+      ),
+    )
+    for (const id of peerIds) {
+      const p = ctx.peers.get(id)
+      if (p) p.connected = false
+    }
+  }
+
+  /** Lifts blocks (all when no ids are given); the redial loop reconnects and sync repairs. */
+  unblock(peerIds?: string[]): void {
+    this.ctx.gate.unblock(peerIds)
+    this.redial()
+  }
+
+  private helloBody(): HelloBody {
+    const { ctx } = this
+    return helloBody(
+      ctx.self,
+      ctx.region,
+      ctx.node.getMultiaddrs().map((a) => a.toString()),
+      ctx.peers.all(),
+    )
+  }
+
+  private async sayHello(peer: PeerId): Promise<void> {
+    const { ctx } = this
+    try {
+      const res = await request(
+        ctx.node,
+        peer,
+        PROTOCOLS.hello,
+        this.helloBody(),
+        MESH_CONSTANTS.helloTimeoutMs,
+      )
+      mergeHello(ctx.peers, res, peer.toString(), ctx.self, ctx.now())
+      this.redial()
+      this.onHelloDone(peer)
+    } catch (err) {
+      log('hello to %s failed: %s', peer, (err as Error).message)
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { MeshCounters } from '../ports/mesh-options.js'
+import type { ReplicaRegistry } from '../replica/replica-registry.js'
+import type { WireLimits } from '../replication/limits.js'
+import type { ResolvedMeshOptions } from './defaults.js'
+import type { MeshLibp2p } from './libp2p-node.js'
+import type { PeerGate } from './peer-gate.js'
+import type { PeerTable } from './peer-table.js'
+import type { StreamPool } from './rpc.js'
+
+/** What the parts of a mesh node share: built once by `MeshNode`, passed to each part. */
+export interface MeshContext {
+  readonly node: MeshLibp2p
+  /** The node's keyspace replicas: where remote entries are admitted. */
+  readonly replicas: ReplicaRegistry
+  readonly region: string
+  /** This node's peer id. */
+  readonly self: string
+  /** Wall-clock ms. */
+  readonly now: () => number
+  readonly opts: ResolvedMeshOptions
+  readonly limits: WireLimits
+  readonly counters: MeshCounters
+  readonly peers: PeerTable
+  readonly gate: PeerGate
+  /** Request streams negotiated ahead of use. */
+  readonly pool: StreamPool
+  /** True once the node started closing. */
+  readonly isClosed: () => boolean
+}

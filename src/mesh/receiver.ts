@@ -1,0 +1,144 @@
+import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import createDebug from 'debug'
+import { InvalidMessageError } from '../errors.js'
+import type { LagSnapshot } from '../ports/mesh-options.js'
+import { checkBatch } from '../replication/batch-check.js'
+import { decodeBatch } from '../replication/batch-codec.js'
+import { tupleOfRecord } from '../replication/entry-tuple.js'
+import { isRejectCode } from '../replication/reject-codes.js'
+import type { WriteBatch } from '../replication/write-record.js'
+import { LagHistogram } from './lag-histogram.js'
+import type { MeshContext } from './mesh-context.js'
+import { keyspaceOf } from './topics.js'
+
+const log = createDebug('meshcache:mesh')
+
+/**
+ * The inbound half of replication: the gossipsub topic validator (signer = origin,
+ * sizes, drift, allowlist; invalid batches are rejected so gossipsub lowers the sender's
+ * score), admission of each record into its keyspace's replica, lag per origin region,
+ * and direct writes (`ack: 'peer' | 'quorum'`).
+ */
+export class Receiver {
+  private readonly ctx: MeshContext
+  private readonly onApplied: (keyspace: string, key: string) => void
+  private readonly lag = new Map<string, LagHistogram>()
+  private readonly decoded = new WeakMap<Message, WriteBatch>()
+
+  /** @param onApplied - told of every remote write that now stands (load leases wait for them) */
+  constructor(ctx: MeshContext, onApplied: (keyspace: string, key: string) => void) {
+    this.ctx = ctx
+    this.onApplied = onApplied
+  }
+
+  /** Gossipsub's topic validator for `keyspace`'s topic. */
+  validate(keyspace: string, msg: Message): TopicValidatorResult {
+    const { ctx } = this
+    if (msg.type !== 'signed') {
+      ctx.replicas.reject('unsigned')
+      return TopicValidatorResult.Reject
+    }
+    let batch: WriteBatch
+    try {
+      batch = decodeBatch(msg.data, ctx.limits)
+    } catch {
+      ctx.replicas.reject('malformed')
+      return TopicValidatorResult.Reject
+    }
+    const rejection = checkBatch(batch, {
+      signer: msg.from.toString(),
+      now: ctx.now(),
+      maxDrift: ctx.replicas.clock.maxDrift,
+      topicKeyspace: keyspace,
+    })
+    if (rejection !== undefined) {
+      ctx.replicas.reject(rejection.code)
+      log('rejected batch from %s: %s', msg.from, rejection.why)
+      return TopicValidatorResult.Reject
+    }
+    // With an allowlist, writes of non-members are refused even when a member relays them.
+    if (!ctx.replicas.admits(batch.origin)) {
+      ctx.replicas.reject('not-allowed')
+      return TopicValidatorResult.Reject
+    }
+    this.decoded.set(msg, batch)
+    return TopicValidatorResult.Accept
+  }
+
+  /** A gossip message arrived (validated by {@link validate}, or validated now). */
+  onMessage(msg: Message): void {
+    const keyspace = keyspaceOf(msg.topic)
+    if (keyspace === undefined) return
+    let batch = this.decoded.get(msg)
+    if (batch === undefined) {
+      if (this.validate(keyspace, msg) !== TopicValidatorResult.Accept) return
+      batch = this.decoded.get(msg)!
+    }
+    this.applyBatch(batch)
+  }
+
+  /**
+   * A direct write (`/meshcache/write/1`): the sender must be the origin; applied, then
+   * answered with this node's region (the acknowledgement).
+   * @throws InvalidMessageError for a malformed or forged batch
+   */
+  onDirectWrite(body: unknown, from: PeerId): unknown {
+    const { ctx } = this
+    if (!(body instanceof Uint8Array)) throw new InvalidMessageError('write: malformed')
+    const batch = decodeBatch(body, ctx.limits)
+    const rejection = checkBatch(batch, {
+      signer: from.toString(),
+      now: ctx.now(),
+      maxDrift: ctx.replicas.clock.maxDrift,
+      topicKeyspace: batch.keyspace,
+    })
+    if (rejection !== undefined) {
+      ctx.replicas.reject(rejection.code)
+      throw new InvalidMessageError(`write: ${rejection.why}`)
+    }
+    ctx.counters.directWritesIn++
+    this.applyBatch(batch)
+    return { region: ctx.region }
+  }
+
+  /** Replication lag per origin region. */
+  lagByRegion(): Record<string, LagSnapshot> {
+    const out: Record<string, LagSnapshot> = {}
+    for (const [region, h] of this.lag) out[region] = h.snapshot()
+    return out
+  }
+
+  /** Admits every record of a validated batch. @returns records applied */
+  private applyBatch(batch: WriteBatch): number {
+    const { ctx } = this
+    if (batch.origin === ctx.self) return 0
+    const replica = ctx.replicas.get(batch.keyspace)
+    if (replica === undefined) return 0
+    ctx.counters.batchesIn++
+    ctx.counters.recordsIn += batch.records.length
+    const now = ctx.now()
+    const peer = ctx.peers.get(batch.origin)
+    if (peer) {
+      peer.region ??= batch.region
+      peer.lastSeen = now
+    }
+    let hist = this.lag.get(batch.region)
+    if (hist === undefined) {
+      hist = new LagHistogram()
+      this.lag.set(batch.region, hist)
+    }
+    let applied = 0
+    for (const record of batch.records) {
+      const outcome = replica.admitRemote(tupleOfRecord(record, batch.origin), batch.region)
+      if (isRejectCode(outcome)) continue
+      hist.observe(now - record.wall)
+      if (outcome === 'applied') {
+        applied++
+        this.onApplied(batch.keyspace, record.key)
+      }
+    }
+    ctx.counters.recordsApplied += applied
+    return applied
+  }
+}

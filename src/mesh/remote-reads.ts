@@ -1,0 +1,226 @@
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { AckTimeoutError, InvalidMessageError, TimeoutError } from '../errors.js'
+import type { RemoteAckLevel } from '../ports/mesh-port.js'
+import { encodeBatch } from '../replication/batch-codec.js'
+import { isEntryTuple, recordOf } from '../replication/entry-tuple.js'
+import type { Entry } from '../store/entry.js'
+import { MESH_CONSTANTS } from './defaults.js'
+import { gather } from './gather.js'
+import type { LoadCoordinator } from './load-coordinator.js'
+import type { MeshContext } from './mesh-context.js'
+import { request } from './rpc.js'
+import { PROTOCOLS } from './topics.js'
+
+/**
+ * Requests to peers about single keys: read-through on a miss (`lookup`), consistent
+ * reads (`readRemote`), direct writes for `ack` (`acknowledge`), and the responder of
+ * `/meshcache/get/1`. Everything a peer returns enters the replica through `admitRemote`.
+ */
+export class RemoteReads {
+  private readonly ctx: MeshContext
+  private readonly loads: LoadCoordinator
+
+  constructor(ctx: MeshContext, loads: LoadCoordinator) {
+    this.ctx = ctx
+    this.loads = loads
+  }
+
+  /**
+   * Other regions that must answer for `level`: `peer` needs one; `quorum` a majority of
+   * every region known (this one included), so this node's own region counts as one.
+   */
+  quorumSize(level: RemoteAckLevel): number {
+    if (level === 'peer') return 1
+    const known = new Set<string>()
+    for (const p of this.ctx.peers.all()) {
+      if (p.region !== undefined && p.region !== this.ctx.region) known.add(p.region)
+    }
+    return Math.floor((known.size + 1) / 2 + 1) - 1
+  }
+
+  /** Answers `/meshcache/get/1`: the live entry, the newest version (`any`), or a lease. */
+  onGet(body: unknown, from: PeerId): unknown {
+    const b = body as { keyspace?: unknown; key?: unknown; any?: unknown; lease?: unknown }
+    if (
+      typeof b !== 'object' ||
+      b === null ||
+      typeof b.keyspace !== 'string' ||
+      typeof b.key !== 'string'
+    ) {
+      throw new InvalidMessageError('get: malformed')
+    }
+    const replica = this.ctx.replicas.get(b.keyspace)
+    if (replica === undefined || b.key.length === 0 || b.key.length > replica.options.maxKeyLength)
+      return null
+    if (b.lease === true) return this.loads.onLeaseRequest(replica, b.key, from.toString())
+    const now = this.ctx.now()
+    // Consistent reads want the newest version known, tombstone or evicted value included.
+    if (b.any === true) return replica.newestTuple(b.key, now) ?? null
+    return replica.liveTuple(b.key, now) ?? null
+  }
+
+  /**
+   * Asks the best peers (same region first; hedged: the next one after a few RTTs of the
+   * current one, or at once when it answers "not here") and admits the first entry found.
+   * @returns true when an entry was admitted
+   */
+  lookup(keyspace: string, key: string, sameRegionOnly = false): Promise<boolean> {
+    const { ctx } = this
+    const replica = ctx.replicas.get(keyspace)
+    const candidates = ctx.peers
+      .ranked()
+      .filter((p) => !sameRegionOnly || p.region === ctx.region)
+      .slice(0, MESH_CONSTANTS.lookupCandidates)
+    if (replica === undefined || candidates.length === 0) return Promise.resolve(false)
+    ctx.counters.lookups++
+    return new Promise<boolean>((resolve) => {
+      let next = 0
+      let pending = 0
+      let done = false
+      const finish = (found: boolean) => {
+        if (done) return
+        done = true
+        clearTimeout(deadline)
+        resolve(found)
+      }
+      const deadline = setTimeout(() => finish(false), ctx.opts.lookupTimeoutMs)
+      const launch = () => {
+        if (done || next >= candidates.length) return
+        const peer = candidates[next++]!
+        pending++
+        const hedge = setTimeout(
+          launch,
+          Math.max(
+            MESH_CONSTANTS.lookupMinHedgeMs,
+            MESH_CONSTANTS.lookupHedgeRtts * (peer.rtt ?? MESH_CONSTANTS.unknownRttMs),
+          ),
+        )
+        request(
+          ctx.node,
+          peerIdFromString(peer.id),
+          PROTOCOLS.get,
+          { keyspace, key },
+          ctx.opts.lookupTimeoutMs,
+          undefined,
+          ctx.pool,
+        )
+          .then((res) => {
+            if (res === null || done) return
+            if (!isEntryTuple(res, ctx.limits) || res[5] === 2)
+              throw new InvalidMessageError('get: malformed entry')
+            const outcome = replica.admitRemote(res, peer.region ?? 'unknown')
+            if (outcome !== 'applied' && outcome !== 'stale') return
+            ctx.counters.lookupHits++
+            finish(true)
+          })
+          .catch(() => ctx.peers.recordFailure(peer.id))
+          .finally(() => {
+            clearTimeout(hedge)
+            pending--
+            if (done) return
+            if (next < candidates.length) launch()
+            else if (pending === 0) finish(false)
+          })
+      }
+      launch()
+    })
+  }
+
+  /**
+   * Asks peers for the newest version of `key` and admits what they hold (LWW, so only
+   * newer versions change anything). `quorum`: the best node of each other region, until
+   * a majority of known regions (this one included) answered; `nearest`: the three best
+   * peers, until one answered.
+   * @throws TimeoutError when too few answered within `timeoutMs`
+   */
+  async readRemote(
+    keyspace: string,
+    key: string,
+    level: 'quorum' | 'nearest',
+    timeoutMs: number,
+  ): Promise<void> {
+    const { ctx } = this
+    const replica = ctx.replicas.get(keyspace)
+    if (replica === undefined) return
+    const required = level === 'quorum' ? this.quorumSize('quorum') : 1
+    const targets =
+      level === 'quorum'
+        ? [...ctx.peers.bestPerRemoteRegion().values()]
+        : ctx.peers.ranked().slice(0, MESH_CONSTANTS.lookupCandidates)
+    if (required <= 0) return
+    await gather(
+      targets,
+      required,
+      timeoutMs,
+      async (peer) => {
+        const res = await request(
+          ctx.node,
+          peerIdFromString(peer.id),
+          PROTOCOLS.get,
+          { keyspace, key, any: true },
+          timeoutMs,
+          undefined,
+          ctx.pool,
+        )
+        if (res !== null) {
+          if (!isEntryTuple(res, ctx.limits)) throw new InvalidMessageError('get: malformed entry')
+          replica.admitRemote(res, peer.region ?? 'unknown')
+        }
+        return peer.region ?? peer.id
+      },
+      (peer) => ctx.peers.recordFailure(peer.id),
+      (answered) =>
+        new TimeoutError(
+          `read of '${key}' got ${answered.length} of the ${required} answer(s) '${level}' needs within ${timeoutMs} ms`,
+        ),
+    )
+  }
+
+  /**
+   * Sends a local write to the best peer of each other region over `/meshcache/write/1`
+   * and resolves once enough regions applied it for `level`.
+   * @throws AckTimeoutError when too few acknowledged within `timeoutMs` (the write stands)
+   */
+  async acknowledge(
+    keyspace: string,
+    key: string,
+    entry: Entry,
+    level: RemoteAckLevel,
+    timeoutMs: number,
+  ): Promise<void> {
+    const { ctx } = this
+    const required = this.quorumSize(level)
+    if (required <= 0) return
+    const bytes = encodeBatch({
+      origin: ctx.self,
+      region: ctx.region,
+      keyspace,
+      records: [recordOf(key, entry)],
+    })
+    await gather(
+      [...ctx.peers.bestPerRemoteRegion()],
+      required,
+      timeoutMs,
+      async ([region, peer]) => {
+        await request(
+          ctx.node,
+          peerIdFromString(peer.id),
+          PROTOCOLS.write,
+          bytes,
+          timeoutMs,
+          undefined,
+          ctx.pool,
+        )
+        return region
+      },
+      ([, peer]) => ctx.peers.recordFailure(peer.id),
+      (acked) =>
+        new AckTimeoutError(
+          `write of '${key}' reached ${acked.length} of the ${required} other region(s) that ack '${level}' needs within ${timeoutMs} ms (regions: ${acked.join(', ') || 'none'}); it stands locally and replicates when the mesh allows`,
+          acked,
+          required,
+        ),
+    )
+  }
+}

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto'
+import { type Duration, parseDuration } from '../duration.js'
+import { InvalidOptionError } from '../errors.js'
+import type { MeshOptions } from '../ports/mesh-options.js'
+import {
+  type KeyspaceOptions,
+  NAME_RE,
+  resolveKeyspaceOptions,
+  stripUndefined,
+} from '../replica/keyspace-options.js'
+
+/** Options of `createCache`; every one is optional. Keyspace options are defaults for every keyspace. */
+export interface CacheOptions extends KeyspaceOptions {
+  /** Region tag of this node; peers in the same region are preferred for reads. @default 'local' */
+  region?: string
+  /** libp2p multiaddrs to listen on; giving `listen` or `peers` makes this node join a mesh. */
+  listen?: string[]
+  /** Bootstrap peers' multiaddrs (with `/p2p/<peer id>`). */
+  peers?: string[]
+  /**
+   * Pre-shared network key (libp2p pnet swarm key text, from `meshcache keygen`): nodes
+   * without it cannot connect at all. Links are Noise-encrypted either way.
+   */
+  networkKey?: string | Uint8Array
+  /** Peer ids allowed to connect; others are refused at connection time. @default everyone (with the network key) */
+  allowPeers?: string[]
+  /** Largest amount a remote write's clock may run ahead of ours; later ones are rejected. @default '1m' */
+  maxClockDrift?: Duration
+  /**
+   * Time between steps of the background sweep that frees expired entries (reads never
+   * return them anyway); each step examines up to 5,000 keys per keyspace. @default '100ms'
+   */
+  purgeInterval?: Duration
+  /** Id of this node in versions. @default the libp2p peer id in a mesh, random otherwise */
+  nodeId?: string
+  /**
+   * Directory for the node's identity (in a mesh, its peer id survives restarts) and
+   * periodic snapshots of its entries (a restarted node, embedded or in a mesh, starts
+   * warm; in a mesh anti-entropy then catches up).
+   */
+  dataDir?: string
+  /** How often entries are snapshotted to `dataDir`. @default '5s' */
+  snapshotInterval?: Duration
+  /** Mesh-only tuning: batching, timers, wire limits. */
+  mesh?: MeshOptions
+}
+
+/** Defaults of the node layer; times in ms. */
+export const NODE_DEFAULTS = {
+  region: 'local',
+  maxClockDriftMs: 60_000,
+  purgeIntervalMs: 100,
+  minPurgeIntervalMs: 10,
+  snapshotIntervalMs: 5_000,
+  minSnapshotIntervalMs: 100,
+  /** Listen address of a node given `peers` but no `listen`. */
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+} as const
+
+/** {@link CacheOptions} checked once, defaults applied, times in ms. */
+export interface ResolvedCacheOptions {
+  region: string
+  nodeId: string | undefined
+  maxClockDriftMs: number
+  purgeIntervalMs: number
+  snapshotIntervalMs: number
+  dataDir: string | undefined
+  keyspaceDefaults: KeyspaceOptions
+  /** Set when the cache joins a mesh (`listen` or `peers` given). */
+  mesh: { listen: string[]; peers: string[] } | undefined
+}
+
+const KNOWN_OPTIONS = new Set([
+  'region',
+  'listen',
+  'peers',
+  'networkKey',
+  'allowPeers',
+  'maxClockDrift',
+  'purgeInterval',
+  'nodeId',
+  'dataDir',
+  'snapshotInterval',
+  'mesh',
+  'maxEntries',
+  'maxBytes',
+  'defaultTtl',
+  'maxTtl',
+  'maxKeyLength',
+  'maxValueBytes',
+  'maxIndexKeys',
+])
+
+const isStringArray = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((a) => typeof a === 'string')
+
+/**
+ * Checks every option of `createCache` once, before anything is built or opened.
+ * (libp2p-specific checks of addresses, keys and peer ids happen where libp2p is loaded.)
+ * @throws InvalidOptionError naming the option and what it accepts
+ */
+export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('createCache options must be an object')
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name))
+      throw new InvalidOptionError(
+        `unknown option '${name}'; known options: ${[...KNOWN_OPTIONS].join(', ')}`,
+      )
+  }
+  const region = options.region ?? NODE_DEFAULTS.region
+  if (typeof region !== 'string' || !NAME_RE.test(region)) {
+    throw new InvalidOptionError(
+      `region must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(region)}`,
+    )
+  }
+  if (options.nodeId !== undefined && (typeof options.nodeId !== 'string' || !options.nodeId))
+    throw new InvalidOptionError('nodeId must be a non-empty string')
+  const purgeIntervalMs =
+    options.purgeInterval === undefined
+      ? NODE_DEFAULTS.purgeIntervalMs
+      : parseDuration(options.purgeInterval, 'purgeInterval')
+  if (purgeIntervalMs < NODE_DEFAULTS.minPurgeIntervalMs)
+    throw new InvalidOptionError(`purgeInterval must be at least 10 ms, got ${purgeIntervalMs}`)
+  const snapshotIntervalMs =
+    options.snapshotInterval === undefined
+      ? NODE_DEFAULTS.snapshotIntervalMs
+      : parseDuration(options.snapshotInterval, 'snapshotInterval')
+  if (snapshotIntervalMs < NODE_DEFAULTS.minSnapshotIntervalMs)
+    throw new InvalidOptionError(
+      `snapshotInterval must be at least 100 ms, got ${snapshotIntervalMs}`,
+    )
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || !options.dataDir))
+    throw new InvalidOptionError('dataDir must be a directory path')
+  const { maxEntries, maxBytes, defaultTtl, maxTtl, maxKeyLength, maxValueBytes, maxIndexKeys } =
+    options
+  const keyspaceDefaults = stripUndefined({
+    maxEntries,
+    maxBytes,
+    defaultTtl,
+    maxTtl,
+    maxKeyLength,
+    maxValueBytes,
+    maxIndexKeys,
+  })
+  // Validate the cache-wide keyspace defaults now, so a bad option fails at createCache().
+  resolveKeyspaceOptions(keyspaceDefaults)
+  let mesh: ResolvedCacheOptions['mesh']
+  if (options.listen !== undefined || options.peers !== undefined) {
+    const listen = options.listen ?? [...NODE_DEFAULTS.listen]
+    const peers = options.peers ?? []
+    if (!isStringArray(listen)) {
+      throw new InvalidOptionError(
+        `listen must be an array of multiaddr strings, e.g. ['/ip4/0.0.0.0/tcp/7946']`,
+      )
+    }
+    if (!isStringArray(peers) || !peers.every((a) => a.includes('/p2p/'))) {
+      throw new InvalidOptionError(
+        `peers must be multiaddr strings that end in /p2p/<peer id>, e.g. '/ip4/10.0.0.1/tcp/7946/p2p/12D3Koo...'`,
+      )
+    }
+    mesh = { listen, peers }
+  }
+  if (options.allowPeers !== undefined && !isStringArray(options.allowPeers))
+    throw new InvalidOptionError('allowPeers must be an array of peer id strings')
+  return {
+    region,
+    nodeId: options.nodeId,
+    maxClockDriftMs:
+      options.maxClockDrift === undefined
+        ? NODE_DEFAULTS.maxClockDriftMs
+        : parseDuration(options.maxClockDrift, 'maxClockDrift'),
+    purgeIntervalMs,
+    snapshotIntervalMs,
+    dataDir: options.dataDir,
+    keyspaceDefaults,
+    mesh,
+  }
+}
+
+/** A random node id for a cache outside a mesh. */
+export function randomNodeId(): string {
+  return randomBytes(8).toString('hex')
+}

@@ -1,0 +1,93 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { InvalidOptionError } from '../errors.js'
+import { resolveMeshOptions } from '../mesh/defaults.js'
+import { createMeshLibp2p, type MeshLibp2p } from '../mesh/libp2p-node.js'
+import { MeshNode } from '../mesh/mesh-node.js'
+import { parseNetworkKey } from '../mesh/network-key.js'
+import { PeerGate } from '../mesh/peer-gate.js'
+import { loadOrCreateIdentity } from '../persist/identity.js'
+import type { ReplicaRegistry } from '../replica/replica-registry.js'
+import type { CacheOptions } from './cache-options.js'
+
+/** A mesh node whose libp2p stack listens, before it is wired to the replicas and started. */
+export interface PreparedMesh {
+  /** The node's peer id: its id in versions. */
+  readonly peerId: string
+  /** Builds the mesh adapter over `replicas` and sets their admission policy. */
+  attach(replicas: ReplicaRegistry, region: string, now: () => number): MeshNode
+  /** Registers protocols, dials the bootstrap peers, starts the timers. */
+  start(): Promise<void>
+  /** Stops libp2p when building the rest failed. */
+  abort(): Promise<void>
+}
+
+/** Checks that every entry is a peer id. @throws InvalidOptionError */
+function checkPeerIds(ids: string[], option: string): void {
+  for (const id of ids) {
+    try {
+      peerIdFromString(id)
+    } catch {
+      throw new InvalidOptionError(`${option}: '${id}' is not a libp2p peer id (12D3KooW...)`)
+    }
+  }
+}
+
+/**
+ * Checks the mesh options that need libp2p to check (multiaddrs, peer ids, the network
+ * key), loads or creates the identity in `dataDir`, and starts libp2p listening.
+ * @throws InvalidOptionError for bad addresses, peer ids, keys or a listen address in use
+ */
+export async function prepareMesh(
+  options: CacheOptions,
+  addrs: { listen: string[]; peers: string[] },
+): Promise<PreparedMesh> {
+  const { opts, limits } = resolveMeshOptions(options.mesh)
+  for (const addr of [...addrs.listen, ...addrs.peers]) {
+    try {
+      multiaddr(addr)
+    } catch {
+      throw new InvalidOptionError(`'${addr}' is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/7946)`)
+    }
+  }
+  checkPeerIds(
+    addrs.peers.map((a) => a.slice(a.lastIndexOf('/p2p/') + 5)),
+    'peers',
+  )
+  if (options.allowPeers !== undefined) checkPeerIds(options.allowPeers, 'allowPeers')
+  const networkKey =
+    options.networkKey === undefined ? undefined : parseNetworkKey(options.networkKey)
+  const privateKey =
+    options.dataDir === undefined ? undefined : await loadOrCreateIdentity(options.dataDir)
+  const gate = new PeerGate(options.allowPeers)
+  let node: MeshLibp2p
+  try {
+    node = await createMeshLibp2p({
+      listen: addrs.listen,
+      gate,
+      ...(privateKey ? { privateKey } : {}),
+      ...(networkKey ? { networkKey } : {}),
+      ...(options.mesh?.dialRewrite ? { dialRewrite: options.mesh.dialRewrite } : {}),
+    })
+  } catch (cause) {
+    throw new InvalidOptionError(
+      `cannot listen on ${addrs.listen.join(', ')}: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+  const peerId = node.peerId.toString()
+  let mesh: MeshNode | undefined
+  return {
+    peerId,
+    attach(replicas, region, now) {
+      // Own writes are always admitted (a snapshot may hold them); others by the allowlist.
+      replicas.admitOnly((n) => n === peerId || gate.admits(n))
+      mesh = new MeshNode({ node, replicas, region, now, opts, limits, gate })
+      return mesh
+    },
+    start: () => mesh!.start(addrs.peers),
+    abort: async () => {
+      await node.stop()
+    },
+  }
+}

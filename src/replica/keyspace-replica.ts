@@ -1,0 +1,287 @@
+import { LRUCache } from 'lru-cache'
+import type { HybridClock } from '../clock/hlc.js'
+import { compareVersions, type Version } from '../clock/version.js'
+import { type EntryTuple, tupleOf, versionOnlyTuple } from '../replication/entry-tuple.js'
+import type { RejectCode } from '../replication/reject-codes.js'
+import { decodeValue, encodeValue } from '../replication/value-codec.js'
+import { type Entry, entrySize, isLive } from '../store/entry.js'
+import { type MergeOutcome, VersionedStore } from '../store/versioned-store.js'
+import type { SyncReplica } from '../sync/reconcile.js'
+import { type IndexEntry, VersionIndex } from '../sync/version-index.js'
+import { REPLICA_DEFAULTS } from './defaults.js'
+import type { ResolvedKeyspaceOptions } from './keyspace-options.js'
+import { KeyspaceCounters, type KeyspaceStats } from './keyspace-stats.js'
+
+/** Where a change came from: this node's own write, or another node's. */
+export type ChangeSource = 'local' | 'remote'
+
+/** Who hears about changes, expiries and evictions of a replica (the API's events). */
+export interface ReplicaListener {
+  /** Whether anyone listens for `event`: nothing is built for events nobody hears. */
+  wants(event: 'change' | 'expire' | 'evict'): boolean
+  change(keyspace: string, key: string, entry: Entry, source: ChangeSource, region: string): void
+  expire(keyspace: string, key: string): void
+  evict(keyspace: string, key: string): void
+}
+
+/** What a replica shares with the other replicas of its node. */
+export interface ReplicaContext {
+  readonly clock: HybridClock
+  /** Wall-clock ms: the one clock every replica reads. */
+  now(): number
+  /** Whether writes by `node` are accepted (the allowlist of a private mesh). */
+  admits(node: string): boolean
+  /** Counts a refused entry. */
+  reject(code: RejectCode): void
+  /** Events, once the API listens. */
+  readonly listener: ReplicaListener | undefined
+}
+
+/**
+ * What {@link KeyspaceReplica.admitRemote} did with an entry: merged (`applied`), older
+ * than what is known (`stale`), newer but already expired (`expired`: older copies were
+ * dropped), too large for this node (`too-large`), or refused with a reason code.
+ */
+export type AdmitOutcome = MergeOutcome | RejectCode
+
+/**
+ * One keyspace's replica on this node: the versioned LRU+TTL store, the version index
+ * with its digest tree (anti-entropy), the last-writer-wins rule, the sweep, and the one
+ * door through which remote entries come in ({@link admitRemote}): gossip, direct writes,
+ * read-through, anti-entropy and snapshot loading all use it. Knows no sockets.
+ */
+export class KeyspaceReplica<V = unknown> {
+  readonly name: string
+  readonly options: Readonly<ResolvedKeyspaceOptions>
+  /** The versioned LRU+TTL store (values and tombstones). */
+  readonly store: VersionedStore<V>
+  /** Newest known version of every key, resident or evicted, with its digest tree. */
+  readonly index: VersionIndex
+  /** Counters; the hot path only increments them. */
+  readonly counters = new KeyspaceCounters()
+  private readonly ctx: ReplicaContext
+  /** Where the background sweep resumes. */
+  private sweep: IterableIterator<[string, IndexEntry]> | undefined
+  /** Recently expired entries, for stale-while-revalidate and stale-if-error only. */
+  private readonly stale = new LRUCache<string, Entry<V>>({
+    max: REPLICA_DEFAULTS.staleMaxEntries,
+    ttl: REPLICA_DEFAULTS.staleRetentionMs,
+  })
+
+  constructor(name: string, options: ResolvedKeyspaceOptions, ctx: ReplicaContext) {
+    this.name = name
+    this.options = Object.freeze({ ...options })
+    this.ctx = ctx
+    this.index = new VersionIndex(options.maxIndexKeys, options.maxTtl)
+    this.store = new VersionedStore<V>({
+      maxEntries: options.maxEntries,
+      maxBytes: options.maxBytes,
+      onEvict: (key) => {
+        this.counters.evictions++
+        if (ctx.listener?.wants('evict')) ctx.listener.evict(name, key)
+      },
+      onExpire: (key, entry) => {
+        // Kept briefly for stale-while-revalidate / stale-if-error, never served by get.
+        this.stale.set(key, entry as Entry<V>)
+        this.counters.expirations++
+        if (ctx.listener?.wants('expire')) ctx.listener.expire(name, key)
+      },
+    })
+  }
+
+  /** The live entry of `key` at `now`, marking it recently used; counts a hit or a miss. */
+  read(key: string, now: number): Entry<V> | undefined {
+    const entry = this.store.get(key, now)
+    if (entry === undefined) this.counters.misses++
+    else this.counters.hits++
+    return entry
+  }
+
+  /** The live entry of `key` at `now`, without touching recency or counters. */
+  peek(key: string, now: number): Entry<V> | undefined {
+    const e = this.store.peek(key)
+    return e !== undefined && isLive(e, now) ? e : undefined
+  }
+
+  /**
+   * Applies a write of this node. Its stamp is newer than anything held (the clock has
+   * seen every admitted version), so it always stands.
+   */
+  writeLocal(key: string, entry: Entry<V>, now: number): void {
+    this.store.merge(key, entry, now)
+    this.index.record(key, entry.version, entry.expiresAt, entry.tombstone)
+    if (entry.tombstone) this.counters.deletes++
+    else this.counters.sets++
+    const listener = this.ctx.listener
+    if (listener?.wants('change')) listener.change(this.name, key, entry, 'local', '')
+  }
+
+  /**
+   * The only way a remote entry enters this replica: checks the writer against the
+   * allowlist and its stamp against the drift bound, advances the clock, decodes the
+   * value, and applies last-writer-wins against both the store and the index (which
+   * remembers versions of evicted keys, so an older write cannot come back through an
+   * empty slot). A version-only tuple drops older copies and is remembered.
+   * The tuple must have passed {@link isEntryTuple} (structure and sizes).
+   * @param region - region of the node the entry came from, for `change` events
+   */
+  admitRemote(tuple: EntryTuple, region: string): AdmitOutcome {
+    const [key, wall, logical, node, expiresAt, kind, bytes] = tuple
+    const ctx = this.ctx
+    if (!ctx.admits(node)) return this.refuse('not-allowed')
+    const version: Version = { wall, logical, node }
+    if (!ctx.clock.accepts(version)) return this.refuse('clock-drift')
+    ctx.clock.update(version)
+    // The index remembers versions of evicted keys: an older write must not come back
+    // through the empty slot. The same version may refill a slot this node evicted.
+    const known = this.index.get(key)
+    const cmp = known === undefined ? 1 : compareVersions(version, known.version)
+    if (cmp < 0 || (cmp === 0 && kind === 2)) {
+      this.counters.remoteStale++
+      return 'stale'
+    }
+    if (kind === 2) {
+      this.store.invalidate(key, version)
+      this.index.record(key, version, expiresAt, false)
+      return 'applied'
+    }
+    let value: V | undefined
+    if (kind === 0) {
+      try {
+        value = decodeValue(bytes!) as V
+      } catch {
+        return this.refuse('bad-value')
+      }
+    }
+    const entry: Entry<V> = {
+      value,
+      version,
+      expiresAt,
+      tombstone: kind === 1,
+      size: entrySize(key, kind === 0 ? bytes!.length : 0),
+    }
+    const outcome = this.store.merge(key, entry, ctx.now())
+    if (outcome !== 'stale') this.index.record(key, version, expiresAt, entry.tombstone)
+    if (outcome === 'applied') {
+      this.counters.remoteApplied++
+      if (ctx.listener?.wants('change'))
+        ctx.listener.change(this.name, key, entry, 'remote', region)
+    } else if (outcome === 'stale') {
+      this.counters.remoteStale++
+    }
+    return outcome
+  }
+
+  /** The live entry of `key` as a tuple (value or tombstone), for a peer's read. */
+  liveTuple(key: string, now: number): EntryTuple | undefined {
+    const e = this.peek(key, now)
+    return e === undefined ? undefined : tupleOf(key, e)
+  }
+
+  /**
+   * The newest version known of `key` as a tuple, tombstone or evicted value included
+   * (what consistent reads compare), or undefined when nothing is retained.
+   */
+  newestTuple(key: string, now: number): EntryTuple | undefined {
+    const indexed = this.index.get(key)
+    if (indexed === undefined || !this.index.retained(indexed, now)) return undefined
+    return this.exportEntry(key, indexed, now)
+  }
+
+  /** The tuple to send for an indexed key: its value when held at that version, else the version alone. */
+  exportEntry(key: string, indexed: IndexEntry, now: number): EntryTuple {
+    const v = indexed.version
+    if (indexed.tombstone) return [key, v.wall, v.logical, v.node, indexed.expiresAt, 1, null]
+    const held = this.store.peek(key)
+    if (held !== undefined && held.version === v && !held.tombstone && indexed.expiresAt > now) {
+      return [key, v.wall, v.logical, v.node, indexed.expiresAt, 0, encodeValue(key, held.value)]
+    }
+    return versionOnlyTuple(key, v, indexed.expiresAt)
+  }
+
+  /** This replica as the anti-entropy core sees it; entries from `region` are admitted. */
+  syncView(region: string): SyncReplica {
+    return {
+      index: this.index,
+      now: () => this.ctx.now(),
+      exportEntry: (key, indexed) => this.exportEntry(key, indexed, this.ctx.now()),
+      importEntries: (entries) => {
+        let changed = 0
+        for (const t of entries) {
+          const outcome = this.admitRemote(t, region)
+          if (outcome === 'applied' || outcome === 'expired') changed++
+        }
+        return changed
+      },
+    }
+  }
+
+  /**
+   * The value of `key` that expired at most `windowMs` ago, when nothing newer (a write
+   * or delete) is known (stale-while-revalidate, stale-if-error).
+   */
+  staleValue(key: string, windowMs: number, now: number): V | undefined {
+    const e = this.stale.get(key)
+    if (e === undefined) return undefined
+    const known = this.index.get(key)
+    if (
+      now - e.expiresAt > Math.min(windowMs, REPLICA_DEFAULTS.staleRetentionMs) ||
+      known === undefined ||
+      known.version !== e.version
+    ) {
+      return undefined
+    }
+    return e.value
+  }
+
+  /** Live keys at `now`, most recently used first. */
+  *keys(now: number): IterableIterator<string> {
+    for (const [key, entry] of this.store.entries()) if (isLive(entry, now)) yield key
+  }
+
+  /**
+   * One step of the background sweep: walks up to `budget` keys of the index (which holds
+   * every resident key), drops expired entries from the store and versions past their
+   * retention from the index, and resumes where it stopped at the next step. A full pass
+   * over n keys takes n / budget steps, so no step stalls the event loop.
+   * @returns keys examined
+   */
+  sweepStep(budget: number, now: number): number {
+    this.sweep ??= this.index.iterate()
+    let n = 0
+    while (n < budget) {
+      const next = this.sweep.next()
+      if (next.done) {
+        this.sweep = undefined
+        break
+      }
+      const [key, e] = next.value
+      n++
+      if (e.expiresAt <= now) this.store.dropIfExpired(key, now)
+      if (!this.index.retained(e, now)) this.index.forget(key)
+    }
+    return n
+  }
+
+  /** Drops every expired entry now, in one pass. @returns how many */
+  purgeExpired(now: number): number {
+    this.index.purgeExpired(now)
+    return this.store.purgeExpired(now)
+  }
+
+  /** Counters and sizes. */
+  stats(): KeyspaceStats {
+    return {
+      name: this.name,
+      entries: this.store.size,
+      tombstones: this.store.tombstones,
+      bytes: this.store.bytes,
+      ...this.counters,
+    }
+  }
+
+  private refuse(code: RejectCode): RejectCode {
+    this.ctx.reject(code)
+    return code
+  }
+}

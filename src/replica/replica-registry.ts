@@ -1,0 +1,149 @@
+import type { HybridClock } from '../clock/hlc.js'
+import { InvalidOptionError } from '../errors.js'
+import { type RejectCode, type RejectCounts, rejectCounts } from '../replication/reject-codes.js'
+import { REPLICA_DEFAULTS } from './defaults.js'
+import {
+  checkKeyspaceName,
+  type KeyspaceOptions,
+  type ResolvedKeyspaceOptions,
+  resolveKeyspaceOptions,
+} from './keyspace-options.js'
+import { KeyspaceReplica, type ReplicaContext, type ReplicaListener } from './keyspace-replica.js'
+
+/** What a {@link ReplicaRegistry} is built from. */
+export interface ReplicaRegistryInit {
+  readonly clock: HybridClock
+  /** Wall-clock ms: the one clock of the node. */
+  readonly now: () => number
+  /** Keyspace options every keyspace inherits (validated by the caller). */
+  readonly defaults: KeyspaceOptions
+}
+
+/**
+ * The keyspace replicas of one node, by name: what the API, the mesh and persistence
+ * share. Opening a keyspace (from the API, from a peer's subscription, from a snapshot)
+ * tells every `onOpen` listener, so the mesh subscribes to its topic. Also holds the
+ * node-wide admission policy (allowlist) and the counts of refused entries.
+ */
+export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
+  readonly clock: HybridClock
+  readonly now: () => number
+  /** Entries refused by {@link KeyspaceReplica.admitRemote}, by reason. */
+  readonly rejected: RejectCounts = rejectCounts()
+  private readonly defaults: KeyspaceOptions
+  private readonly replicas = new Map<string, KeyspaceReplica<unknown>>()
+  private readonly openListeners: ((replica: KeyspaceReplica<unknown>) => void)[] = []
+  private readonly ctx: ReplicaContext & { listener: ReplicaListener | undefined }
+  private admission: (node: string) => boolean = () => true
+  private sweepTimer: NodeJS.Timeout | undefined
+
+  constructor(init: ReplicaRegistryInit) {
+    this.clock = init.clock
+    this.now = init.now
+    this.defaults = init.defaults
+    this.ctx = {
+      clock: init.clock,
+      now: init.now,
+      admits: (node) => this.admission(node),
+      reject: (code) => this.reject(code),
+      listener: undefined,
+    }
+  }
+
+  /** Sets who hears about changes, expiries and evictions (the API's events). */
+  listen(listener: ReplicaListener): void {
+    this.ctx.listener = listener
+  }
+
+  /** Sets the admission policy: writes by nodes it refuses are counted `not-allowed`. */
+  admitOnly(admits: (node: string) => boolean): void {
+    this.admission = admits
+  }
+
+  /** Whether writes by `node` are admitted. */
+  admits(node: string): boolean {
+    return this.admission(node)
+  }
+
+  /** Counts a refused input (also for refusals made before an entry reaches a replica). */
+  reject(code: RejectCode): void {
+    this.rejected[code]++
+  }
+
+  /** Calls `listener` for every keyspace opened from now on. */
+  onOpen(listener: (replica: KeyspaceReplica<unknown>) => void): void {
+    this.openListeners.push(listener)
+  }
+
+  /**
+   * Opens (or returns the open) keyspace `name`.
+   * @throws InvalidOptionError for a bad name or options, or when `name` is open with
+   *   different options
+   */
+  open<V = unknown>(name: string, options?: KeyspaceOptions): KeyspaceReplica<V> {
+    checkKeyspaceName(name)
+    const resolved = resolveKeyspaceOptions(options, this.defaults)
+    const existing = this.replicas.get(name)
+    if (existing !== undefined) {
+      if (options !== undefined && !sameOptions(existing.options, resolved)) {
+        throw new InvalidOptionError(`keyspace '${name}' is already open with different options`)
+      }
+      return existing as KeyspaceReplica<V>
+    }
+    const replica = new KeyspaceReplica<unknown>(name, resolved, this.ctx)
+    this.replicas.set(name, replica)
+    for (const fn of this.openListeners) fn(replica)
+    return replica as KeyspaceReplica<V>
+  }
+
+  get<V = unknown>(name: string): KeyspaceReplica<V> | undefined {
+    return this.replicas.get(name) as KeyspaceReplica<V> | undefined
+  }
+
+  has(name: string): boolean {
+    return this.replicas.has(name)
+  }
+
+  /** Names of the open keyspaces. */
+  names(): string[] {
+    return [...this.replicas.keys()]
+  }
+
+  get size(): number {
+    return this.replicas.size
+  }
+
+  [Symbol.iterator](): Iterator<KeyspaceReplica<unknown>> {
+    return this.replicas.values()
+  }
+
+  /**
+   * Starts the background sweep: every `intervalMs`, one step of up to
+   * `REPLICA_DEFAULTS.sweepBudget` keys per keyspace. A failing step is contained (it
+   * must never end the host process) and retried at the next tick.
+   * @param onError - told of a failed step
+   */
+  startSweep(intervalMs: number, onError: (err: unknown) => void = () => {}): void {
+    if (this.sweepTimer !== undefined) return
+    this.sweepTimer = setInterval(() => {
+      const now = this.now()
+      for (const replica of this.replicas.values()) {
+        try {
+          replica.sweepStep(REPLICA_DEFAULTS.sweepBudget, now)
+        } catch (err) {
+          onError(err)
+        }
+      }
+    }, intervalMs)
+    this.sweepTimer.unref()
+  }
+
+  stopSweep(): void {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    this.sweepTimer = undefined
+  }
+}
+
+function sameOptions(a: Readonly<ResolvedKeyspaceOptions>, b: ResolvedKeyspaceOptions): boolean {
+  return (Object.keys(b) as (keyof ResolvedKeyspaceOptions)[]).every((k) => a[k] === b[k])
+}
