@@ -8,6 +8,18 @@ import { checkKeyspaceName } from '../replica/keyspace-options.js'
 import { msgpack } from '../replication/value-codec.js'
 import { cacheMetrics } from './metrics.js'
 
+/** Defaults of {@link HttpApiOptions} and of the server's timeouts. */
+export const HTTP_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  maxBodyBytes: 1_100_000,
+  maxKeyspaces: 64,
+  /** Longest time to receive a request's headers, ms. */
+  headersTimeoutMs: 10_000,
+  /** Longest time to receive a whole request, ms. */
+  requestTimeoutMs: 30_000,
+} as const
+
 /** Options of {@link startHttpApi}. */
 export interface HttpApiOptions {
   /** Interface to bind. @default '127.0.0.1' */
@@ -113,8 +125,8 @@ export async function startHttpApi(
   cache: Cache<unknown>,
   options: HttpApiOptions = {},
 ): Promise<HttpApi> {
-  const maxBody = options.maxBodyBytes ?? 1_100_000
-  const maxKeyspaces = options.maxKeyspaces ?? 64
+  const maxBody = options.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes
+  const maxKeyspaces = options.maxKeyspaces ?? HTTP_DEFAULTS.maxKeyspaces
   const registry = cacheMetrics(cache)
 
   const keyspace = (name: string, create: boolean) => {
@@ -256,11 +268,13 @@ export async function startHttpApi(
       send(res, 500, { error: 'ERR_INTERNAL', message: (err as Error)?.message ?? String(err) })
     })
   })
-  server.headersTimeout = 10_000
-  server.requestTimeout = 30_000
+  server.headersTimeout = HTTP_DEFAULTS.headersTimeoutMs
+  server.requestTimeout = HTTP_DEFAULTS.requestTimeoutMs
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve())
+    server.listen(options.port ?? HTTP_DEFAULTS.port, options.host ?? HTTP_DEFAULTS.host, () =>
+      resolve(),
+    )
   })
   const addr = server.address() as AddressInfo
   return {

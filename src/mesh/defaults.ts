@@ -51,9 +51,6 @@ export const MESH_CONSTANTS = {
   warmUpPeers: 2,
   /** Longest wait for in-flight publishes on close. */
   closeDrainMs: 1_000,
-  /** Pooled request streams per peer and protocol, and how long one may idle. */
-  poolPerPeer: 4,
-  poolMaxIdleMs: 20_000,
 } as const
 
 /** {@link MeshOptions} with every default applied, times in ms. */

@@ -13,6 +13,7 @@ export function gather<T>(
   makeError: (answered: string[]) => Error,
 ): Promise<string[]> {
   const answered: string[] = []
+  if (required <= 0) return Promise.resolve([])
   return new Promise((resolve, reject) => {
     let pending = targets.length
     let done = false
@@ -20,7 +21,8 @@ export function gather<T>(
       if (done) return
       done = true
       clearTimeout(timer)
-      if (ok) resolve(answered)
+      // A copy: answers that arrive later must not change what the caller received.
+      if (ok) resolve([...answered])
       else reject(makeError([...answered]))
     }
     const timer = setTimeout(() => finish(false), timeoutMs)
@@ -31,12 +33,15 @@ export function gather<T>(
     for (const target of targets) {
       send(target)
         .then((label) => {
+          if (done) return
           answered.push(label)
           if (answered.length >= required) finish(true)
         })
         .catch(() => onFailure(target))
         .finally(() => {
-          if (--pending === 0) finish(answered.length >= required)
+          pending--
+          // Give up as soon as the targets still out cannot make up the shortfall.
+          if (answered.length + pending < required) finish(false)
         })
     }
   })

@@ -65,7 +65,7 @@ export class MeshNode implements MeshPort {
     this.node = init.node
     this.gate = init.gate ?? new PeerGate()
     this.peers = new PeerTable(init.region)
-    this.pool = new StreamPool(init.node, MESH_CONSTANTS.poolPerPeer, MESH_CONSTANTS.poolMaxIdleMs)
+    this.pool = new StreamPool(init.node)
     this.counters = {
       batchesOut: 0,
       recordsOut: 0,

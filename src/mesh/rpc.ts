@@ -1,10 +1,26 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { InvalidMessageError } from '../errors.js'
-import { msgpack } from '../replication/value-codec.js'
+import { msgpack, unpackStrict } from '../replication/value-codec.js'
 
 /** Largest request or response frame of meshcache's request/response protocols, bytes. */
 export const MAX_RPC_FRAME_BYTES = 4 * 1_048_576
+
+/** Defaults of the request/response helpers; times in ms. */
+export const RPC_DEFAULTS = {
+  /** Streams kept ready per peer and protocol. */
+  poolPerPeer: 4,
+  /** A pooled stream idle this long is retired (the server drops idle streams at 30 s). */
+  poolMaxIdleMs: 20_000,
+  /** Longest wait to open a pooled stream. */
+  poolDialTimeoutMs: 5_000,
+  /** Longest time a handler may take to answer. */
+  handlerTimeoutMs: 10_000,
+  /** Longest wait for the request on an inbound stream (pooled streams wait idle). */
+  handlerIdleTimeoutMs: 30_000,
+  /** Most concurrent streams per connection and protocol. */
+  maxStreams: 256,
+} as const
 
 /**
  * Streams negotiated ahead of use, per (peer, protocol). js-libp2p 3 negotiates every new
@@ -20,14 +36,15 @@ export class StreamPool {
 
   constructor(
     private readonly node: Libp2p,
-    private readonly perPeer = 4,
-    private readonly maxIdleMs = 20_000,
+    private readonly perPeer: number = RPC_DEFAULTS.poolPerPeer,
+    private readonly maxIdleMs: number = RPC_DEFAULTS.poolMaxIdleMs,
   ) {}
 
   /** A ready stream for `protocol` to `peer`, or undefined when none is pooled. */
   take(peer: PeerId, protocol: string): Stream | undefined {
     const list = this.idle.get(`${peer}/${protocol}`)
-    const now = Date.now()
+    // Stream ages are durations: the monotonic clock, not the wall clock.
+    const now = performance.now()
     while (list !== undefined && list.length > 0) {
       const { stream, at } = list.shift()!
       if (stream.status === 'open' && now - at < this.maxIdleMs) return stream
@@ -44,11 +61,13 @@ export class StreamPool {
     for (let i = have; i < this.perPeer; i++) {
       this.opening.set(key, (this.opening.get(key) ?? 0) + 1)
       this.node
-        .dialProtocol(peer, protocol, { signal: AbortSignal.timeout(5_000) })
+        .dialProtocol(peer, protocol, {
+          signal: AbortSignal.timeout(RPC_DEFAULTS.poolDialTimeoutMs),
+        })
         .then((stream) => {
           if (this.closed) return stream.abort(new Error('pool closed'))
           const list = this.idle.get(key) ?? []
-          list.push({ stream, at: Date.now() })
+          list.push({ stream, at: performance.now() })
           this.idle.set(key, list)
         })
         .catch(() => undefined)
@@ -79,7 +98,20 @@ export async function request(
   bytes?: { out: number; in: number },
   pool?: StreamPool,
 ): Promise<unknown> {
-  const signal = AbortSignal.timeout(timeoutMs)
+  return attempt(node, peer, protocol, body, performance.now() + timeoutMs, bytes, pool)
+}
+
+/** One try of {@link request} until `deadline` (performance.now() ms); a retry keeps it. */
+async function attempt(
+  node: Libp2p,
+  peer: PeerId,
+  protocol: string,
+  body: unknown,
+  deadline: number,
+  bytes: { out: number; in: number } | undefined,
+  pool: StreamPool | undefined,
+): Promise<unknown> {
+  const signal = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - performance.now())))
   const pooled = pool?.take(peer, protocol)
   pool?.refill(peer, protocol)
   const stream = pooled ?? (await node.dialProtocol(peer, protocol, { signal }))
@@ -87,7 +119,17 @@ export async function request(
     const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
     const frame = msgpack.pack(body)
     await lp.write(frame, { signal })
-    const res = await lp.read({ signal })
+    let res: Awaited<ReturnType<typeof lp.read>>
+    try {
+      res = await lp.read({ signal })
+    } catch (err) {
+      // An oversized frame is the peer's fault, not the stream's: no retry.
+      if ((err as Error).name === 'InvalidDataLengthError')
+        throw new InvalidMessageError(`${protocol} response over ${MAX_RPC_FRAME_BYTES} bytes`, {
+          cause: err,
+        })
+      throw err
+    }
     if (bytes) {
       bytes.out += frame.length
       bytes.in += res.byteLength
@@ -95,15 +137,16 @@ export async function request(
     // The answer is in; closing needs no wait.
     stream.close({ signal }).catch(() => stream.abort(new Error('close failed')))
     try {
-      return msgpack.unpack(res.subarray())
+      return unpackStrict(res.subarray())
     } catch (cause) {
       throw new InvalidMessageError(`malformed ${protocol} response`, { cause })
     }
   } catch (err) {
     stream.abort(err as Error)
-    // A pooled stream may have died quietly with its connection: one retry on a fresh one.
+    // A pooled stream may have died quietly with its connection: one retry on a fresh
+    // one, within the same deadline.
     if (pooled !== undefined && !signal.aborted && !(err instanceof InvalidMessageError)) {
-      return request(node, peer, protocol, body, timeoutMs, bytes)
+      return attempt(node, peer, protocol, body, deadline, bytes, undefined)
     }
     throw err
   }
@@ -121,8 +164,8 @@ export async function handle(
   protocol: string,
   handler: RequestHandler,
   onInvalid: (from: PeerId, err: unknown) => void,
-  timeoutMs = 10_000,
-  idleTimeoutMs = 30_000,
+  timeoutMs: number = RPC_DEFAULTS.handlerTimeoutMs,
+  idleTimeoutMs: number = RPC_DEFAULTS.handlerIdleTimeoutMs,
 ): Promise<void> {
   await node.handle(
     protocol,
@@ -134,7 +177,7 @@ export async function handle(
         const signal = AbortSignal.timeout(timeoutMs)
         let body: unknown
         try {
-          body = msgpack.unpack(req.subarray())
+          body = unpackStrict(req.subarray())
         } catch (cause) {
           throw new InvalidMessageError(`malformed ${protocol} request`, { cause })
         }
@@ -146,6 +189,6 @@ export async function handle(
         stream.abort(err as Error)
       }
     },
-    { maxInboundStreams: 256, maxOutboundStreams: 256 },
+    { maxInboundStreams: RPC_DEFAULTS.maxStreams, maxOutboundStreams: RPC_DEFAULTS.maxStreams },
   )
 }

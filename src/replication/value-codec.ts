@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr'
+import { C1, Packr } from 'msgpackr'
 import { UnencodableValueError } from '../errors.js'
 
 // Self-describing msgpack (no shared record structures): every node decodes every
@@ -33,7 +33,18 @@ export function encodeValue(key: string, value: unknown): Uint8Array {
  * @throws Error from msgpackr on malformed input (callers on the wire path catch it)
  */
 export function decodeValue(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes)
+  return unpackStrict(bytes)
+}
+
+/**
+ * Decodes one msgpack message. msgpackr turns the never-used byte 0xC1 into a marker
+ * object instead of failing; a message that is only that byte is refused here.
+ * @throws Error on malformed input
+ */
+export function unpackStrict(bytes: Uint8Array): unknown {
+  const value = packr.unpack(bytes)
+  if (value === C1) throw new Error('0xC1 is not a msgpack value')
+  return value
 }
 
 /** The shared msgpack codec, for wire messages that use the same settings. */

@@ -175,7 +175,7 @@ describe('gather', () => {
     }
   })
 
-  it('with required 0, resolves once every target settled even if all failed', async () => {
+  it('with required 0, resolves without waiting for the targets', async () => {
     const h = harness(['a', 'b'])
     const p = h.run(0, 60_000)
     h.fail('a')
@@ -185,17 +185,16 @@ describe('gather', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  // Known bugs (see the report): these document the behaviour the doc comment promises and
-  // are marked `fails` so the suite stays green; remove `.fails` once gather is fixed.
+  // Bugs these tests found (each failed before gather.ts was fixed).
 
-  it.fails('BUG: with required 0 and no targets it resolves at once (today: rejects after the timeout)', async () => {
+  it('with required 0 and no targets it resolves at once', async () => {
     const h = harness([])
     const p = h.run(0, 60_000)
     await flush()
     expect(await stateOf(p)).toBe('resolved')
   })
 
-  it.fails('BUG: rejects as soon as `required` can no longer be reached (today: waits for the timeout)', async () => {
+  it('rejects as soon as `required` can no longer be reached', async () => {
     const h = harness(['a', 'b', 'c'])
     const p = h.run(2, 60_000)
     p.catch(() => undefined)
@@ -206,7 +205,7 @@ describe('gather', () => {
     expect(await stateOf(p)).toBe('rejected')
   })
 
-  it.fails('BUG: the resolved list does not grow when late answers come in', async () => {
+  it('the resolved list does not grow when late answers come in', async () => {
     const h = harness(['a', 'b'])
     const p = h.run(1)
     h.answer('a')
