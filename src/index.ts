@@ -8,6 +8,7 @@ export type {
   AckLevel,
   DeleteOptions,
   FetchOptions,
+  SetManyEntry,
   SetOptions,
   WrapOptions,
 } from './api/call-options.js'

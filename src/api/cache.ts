@@ -11,7 +11,13 @@ import type { KeyspaceStats } from '../replica/keyspace-stats.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { RejectCounts } from '../replication/reject-codes.js'
 import type { ApiContext } from './api-context.js'
-import type { DeleteOptions, FetchOptions, SetOptions, WrapOptions } from './call-options.js'
+import type {
+  DeleteOptions,
+  FetchOptions,
+  SetManyEntry,
+  SetOptions,
+  WrapOptions,
+} from './call-options.js'
 import { API_DEFAULTS, DEFAULT_KEYSPACE } from './defaults.js'
 import type { CacheEvents } from './events.js'
 import { Keyspace } from './keyspace.js'
@@ -144,6 +150,56 @@ export class Cache<V = unknown> {
   /** {@link Keyspace.has} on the default keyspace. */
   has(key: string): boolean {
     return this.#defaultSpace.has(key)
+  }
+
+  /** {@link Keyspace.peek} on the default keyspace. */
+  peek(key: string): V | undefined {
+    return this.#defaultSpace.peek(key)
+  }
+
+  /** {@link Keyspace.size} of the default keyspace. */
+  get size(): number {
+    return this.#defaultSpace.size
+  }
+
+  /** {@link Keyspace.getMany} on the default keyspace. */
+  getMany(keys: readonly string[]): (V | undefined)[] {
+    return this.#defaultSpace.getMany(keys)
+  }
+
+  /** {@link Keyspace.setMany} on the default keyspace. */
+  setMany(entries: readonly SetManyEntry<V>[], options?: SetOptions): Promise<Version[]> {
+    return this.#defaultSpace.setMany(entries, options)
+  }
+
+  /** {@link Keyspace.deleteMany} on the default keyspace. */
+  deleteMany(keys: readonly string[], options?: DeleteOptions): Promise<boolean[]> {
+    return this.#defaultSpace.deleteMany(keys, options)
+  }
+
+  /** {@link Keyspace.invalidateTags} on the default keyspace. */
+  invalidateTags(tags: readonly string[], options?: DeleteOptions): Promise<void> {
+    return this.#defaultSpace.invalidateTags(tags, options)
+  }
+
+  /** {@link Keyspace.clear} of the default keyspace (replicated: every node). */
+  clear(options?: DeleteOptions): Promise<void> {
+    return this.#defaultSpace.clear(options)
+  }
+
+  /** Live keys of the default keyspace, most recently used first. */
+  keys(): IterableIterator<string> {
+    return this.#defaultSpace.keys()
+  }
+
+  /** Live values of the default keyspace. */
+  values(): IterableIterator<V> {
+    return this.#defaultSpace.values()
+  }
+
+  /** Live `[key, value]` pairs of the default keyspace. */
+  entries(): IterableIterator<[string, V]> {
+    return this.#defaultSpace.entries()
   }
 
   /** {@link Keyspace.set} on the default keyspace. */

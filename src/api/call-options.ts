@@ -18,15 +18,33 @@ export interface SetOptions {
   ack?: AckLevel
   /** Longest wait for `ack: 'peer' | 'quorum'`, ms or a duration string. @default '5s' */
   ackTimeout?: Duration
+  /**
+   * Tags of the entry: `invalidateTags([tag])` later kills it (and every other entry
+   * carrying the tag written before the invalidation) on every node. At most 32, each
+   * 1-256 characters.
+   */
+  tags?: readonly string[]
 }
 
-/** Options of `delete`. */
+/** Options of `delete`, `invalidateTags` and `clear`. */
 export type DeleteOptions = Pick<SetOptions, 'ack' | 'ackTimeout'>
+
+/** One write of `setMany`: a key, its value, and options of its own (they override the call's). */
+export type SetManyEntry<V> = readonly [key: string, value: V, options?: SetOptions]
 
 /** Options of `fetch`. */
 export interface FetchOptions<V> {
-  /** Called on a miss (after the mesh, when there is one); its result is stored and returned. */
-  load?: (key: string) => V | undefined | Promise<V | undefined>
+  /**
+   * Called on a miss (after the mesh, when there is one); its result is stored and
+   * returned. Receives the `signal` of the call that started the load.
+   */
+  load?: (key: string, context: { signal?: AbortSignal }) => V | undefined | Promise<V | undefined>
+  /**
+   * Aborts the wait: `fetch` rejects with the signal's reason at once. A load already
+   * started by this call gets the signal too; other callers waiting on the same load
+   * (single flight) are not affected.
+   */
+  signal?: AbortSignal
   /** TTL of a loaded value. @default keyspace defaultTtl */
   ttl?: Duration
   /**
@@ -64,8 +82,17 @@ export interface FetchOptions<V> {
 
 /** Options of `wrap`. */
 export interface WrapOptions<A extends unknown[]> {
-  /** Cache key of a call. @default `${fn.name}:${JSON.stringify(args)}` */
+  /**
+   * Cache key of a call. @default `${name}:${JSON.stringify(args)}`, where `name` is the
+   * option below; keys of different functions never collide
+   */
   key?: (...args: A) => string
+  /**
+   * Namespace of the default keys: the same on every node that memoizes this function,
+   * unique per function in a keyspace (wrapping another function under a taken name
+   * throws). Required for anonymous functions without `key`. @default fn.name
+   */
+  name?: string
   /** TTL of a memoized result. @default keyspace defaultTtl */
   ttl?: Duration
 }

@@ -4,6 +4,8 @@ export const API_DEFAULTS = {
   region: 'local',
   /** Longest wait for `ack: 'peer' | 'quorum'`. */
   ackTimeoutMs: 5_000,
+  /** Largest `ackTimeout` a call may ask for (longer waits are a mistake, not a need). */
+  maxAckTimeoutMs: 300_000,
   /** Longest wait for `consistency: 'quorum'` or `atLeast`. */
   readTimeoutMs: 2_000,
   /** Longest wait of `waitForPeers`. */

@@ -105,7 +105,7 @@ export class FetchPolicy<V> {
     replica.counters.loads++
     let value: V | undefined
     try {
-      value = await load(key)
+      value = await load(key, options?.signal === undefined ? {} : { signal: options.signal })
     } catch (err) {
       replica.counters.loadErrors++
       throw err

@@ -9,22 +9,32 @@ import {
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { KeyspaceStats } from '../replica/keyspace-stats.js'
-import { encodeValue } from '../replication/value-codec.js'
+import { CLEAR_KEY, isReservedKey, tagKey } from '../replica/tag-invalidations.js'
+import { checkTags, encodeStored } from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
 import type { ApiContext } from './api-context.js'
 import type {
   AckLevel,
   DeleteOptions,
   FetchOptions,
+  SetManyEntry,
   SetOptions,
   WrapOptions,
 } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
 import { FetchPolicy } from './fetch-policy.js'
+import { WrapNames } from './wrap.js'
 
 interface ResolvedAck {
   level: AckLevel
   timeout: number
+}
+
+/** A checked write, ready to apply: nothing is applied until every write of a call is checked. */
+interface PreparedWrite<V> {
+  key: string
+  entry: Entry<V>
+  encoded: Uint8Array | undefined
 }
 
 const LOCAL_ACK: ResolvedAck = { level: 'local', timeout: API_DEFAULTS.ackTimeoutMs }
@@ -40,6 +50,7 @@ export class Keyspace<V = unknown> {
   readonly #replica: KeyspaceReplica<V>
   readonly #ctx: ApiContext
   readonly #fetch: FetchPolicy<V>
+  readonly #wrapNames = new WrapNames()
 
   /** Use `cache.keyspace(name)`. @internal */
   constructor(replica: KeyspaceReplica<V>, ctx: ApiContext) {
@@ -62,14 +73,24 @@ export class Keyspace<V = unknown> {
     return this.#replica.options
   }
 
-  /** The live value of `key`, or `undefined`. Synchronous and in-process; marks it recently used. */
+  /**
+   * The live value of `key`, or `undefined`. Synchronous and in-process; marks it recently used.
+   * @throws InvalidKeyError, CacheClosedError
+   */
   get(key: string): V | undefined {
+    this.#checkOpen()
     this.#checkKey(key)
     return this.#replica.read(key, this.#ctx.readNow())?.value
   }
 
-  /** The live entry of `key` (value, version, expiry) without touching recency. */
+  /** The live value of `key` without touching recency or counters. */
+  peek(key: string): V | undefined {
+    return this.entry(key)?.value
+  }
+
+  /** The live entry of `key` (value, version, expiry, tags) without touching recency. */
   entry(key: string): Entry<V> | undefined {
+    this.#checkOpen()
     this.#checkKey(key)
     return this.#replica.peek(key, this.#ctx.now())
   }
@@ -79,45 +100,56 @@ export class Keyspace<V = unknown> {
     return this.entry(key) !== undefined
   }
 
+  /** Values held in memory (expired ones count until the sweep frees them, as in lru-cache). */
+  get size(): number {
+    const s = this.#replica.store
+    return s.size - s.tombstones
+  }
+
+  /** The live values of `keys`, in order (`undefined` for misses); each counts as a `get`. */
+  getMany(keys: readonly string[]): (V | undefined)[] {
+    return keys.map((k) => this.get(k))
+  }
+
   /**
    * Stores `value` under `key`, then replicates it. Resolves once applied locally (and,
    * with `ack`, once enough regions applied it); the synchronous part does all the work,
    * so a write is visible to `get` before this returns.
    * @returns the write's version (`formatVersion` makes it a compact text token, e.g. for
    *   read-your-writes through another node)
-   * @throws (rejects with) InvalidKeyError, InvalidOptionError (ttl, ack),
+   * @throws (rejects with) InvalidKeyError, InvalidOptionError (ttl, ack, tags),
    *   UnencodableValueError, ValueTooLargeError, CacheClosedError; AckTimeoutError when
    *   `ack` is not met in time (the write stands)
    */
   set(key: string, value: V, options?: SetOptions): Promise<Version> {
     try {
       this.#checkOpen()
-      this.#checkKey(key)
-      const opts = this.#replica.options
-      const ttl = options?.ttl === undefined ? opts.defaultTtl : this.#checkTtl(options.ttl)
-      const encoded = encodeValue(key, value)
-      if (encoded.length > opts.maxValueBytes) {
-        throw new ValueTooLargeError(
-          `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${opts.maxValueBytes}); store less or raise maxValueBytes`,
-        )
-      }
-      const size = entrySize(key, encoded.length)
-      if (size > opts.maxBytes) {
-        throw new ValueTooLargeError(
-          `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
-        )
-      }
-      const ack = options?.ack === undefined ? LOCAL_ACK : this.#ackOf(options)
+      const ack = this.#ackOf(options)
+      const write = this.#prepareSet(key, value, options, this.#ctx.now())
+      return this.#commit([write], ack).then(() => write.entry.version)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Stores many entries in one call: every write is checked before any is applied (a
+   * bad one rejects the call and changes nothing), they leave in one batch, and `ack`
+   * waits for all of them at once.
+   * @param options - defaults for every entry (an entry's own options win), and `ack`
+   * @returns the versions, in order
+   */
+  setMany(entries: readonly SetManyEntry<V>[], options?: SetOptions): Promise<Version[]> {
+    try {
+      this.#checkOpen()
+      if (!Array.isArray(entries))
+        throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
+      const ack = this.#ackOf(options)
       const now = this.#ctx.now()
-      const entry: Entry<V> = {
-        value,
-        version: this.#ctx.clock.now(now),
-        expiresAt: now + ttl,
-        tombstone: false,
-        size,
-      }
-      this.#replica.writeLocal(key, entry, now)
-      return this.#replicate(key, entry, ack, encoded)
+      const writes = entries.map(([key, value, own]) =>
+        this.#prepareSet(key, value, own === undefined ? options : { ...options, ...own }, now),
+      )
+      return this.#commit(writes, ack).then(() => writes.map((w) => w.entry.version))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -129,21 +161,50 @@ export class Keyspace<V = unknown> {
    * @returns true when a live value was held locally
    */
   delete(key: string, options?: DeleteOptions): Promise<boolean> {
+    return this.deleteMany([key], options).then(([had]) => had!)
+  }
+
+  /** Deletes many keys in one call and one batch. @returns for each, whether a live value was held locally */
+  deleteMany(keys: readonly string[], options?: DeleteOptions): Promise<boolean[]> {
     try {
       this.#checkOpen()
-      this.#checkKey(key)
-      const ack = options?.ack === undefined ? LOCAL_ACK : this.#ackOf(options)
+      const ack = this.#ackOf(options)
       const now = this.#ctx.now()
-      const had = this.#replica.peek(key, now) !== undefined
-      const entry: Entry<V> = {
-        value: undefined,
-        version: this.#ctx.clock.now(now),
-        expiresAt: now + this.#replica.options.maxTtl,
-        tombstone: true,
-        size: entrySize(key, 0),
-      }
-      this.#replica.writeLocal(key, entry, now)
-      return this.#replicate(key, entry, ack, undefined).then(() => had)
+      for (const key of keys) this.#checkKey(key)
+      const had = keys.map((key) => this.#replica.peek(key, now) !== undefined)
+      const writes = keys.map((key) => this.#tombstone(key, now))
+      return this.#commit(writes, ack).then(() => had)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Kills every entry carrying one of `tags` that was written before this call, on every
+   * node (replicated like a delete: it survives partitions and restarts, and lives
+   * `maxTtl`). Entries tagged later live on.
+   */
+  invalidateTags(tags: readonly string[], options?: DeleteOptions): Promise<void> {
+    try {
+      this.#checkOpen()
+      const ack = this.#ackOf(options)
+      const now = this.#ctx.now()
+      const writes = checkTags(tags).map((t) => this.#tombstone(tagKey(t), now))
+      return this.#commit(writes, ack).then(() => undefined)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Deletes every entry of this keyspace written before this call, on every node
+   * (replicated, like a delete of each key; later writes live on).
+   */
+  clear(options?: DeleteOptions): Promise<void> {
+    try {
+      this.#checkOpen()
+      const ack = this.#ackOf(options)
+      return this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.now())], ack).then(() => undefined)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -157,31 +218,64 @@ export class Keyspace<V = unknown> {
    */
   async fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
     this.#checkOpen()
-    return this.#fetch.fetch(key, options)
+    const signal = options?.signal
+    if (signal === undefined) return this.#fetch.fetch(key, options)
+    if (!(signal instanceof AbortSignal))
+      throw new InvalidOptionError('signal must be an AbortSignal')
+    signal.throwIfAborted()
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      return await Promise.race([this.#fetch.fetch(key, options), aborted])
+    } finally {
+      signal.removeEventListener('abort', onAbort!)
+    }
   }
 
   /**
-   * Memoizes an async function in this keyspace: calls with the same key share one cached
-   * result until it expires; concurrent first calls run `fn` once.
+   * Memoizes a function in this keyspace: calls with the same key share one cached
+   * result until it expires; concurrent first calls run `fn` once; `this` is passed on.
+   * @throws InvalidOptionError when `fn` is anonymous and has neither `name` nor `key`,
+   *   or another function is already memoized under that name
    */
   wrap<A extends unknown[], R extends V>(
     fn: (...args: A) => R | Promise<R>,
     options?: WrapOptions<A>,
   ): (...args: A) => Promise<R> {
-    const keyOf = options?.key ?? ((...args: A) => `${fn.name}:${JSON.stringify(args)}`)
+    if (typeof fn !== 'function') throw new InvalidOptionError('wrap needs a function')
+    const keyOf = this.#wrapNames.keyFor(fn, options, this.name)
     const ttl = options?.ttl
-    return async (...args: A) => {
-      const value = await this.fetch(keyOf(...args), {
-        load: () => fn(...args),
-        ...(ttl === undefined ? {} : { ttl }),
-      })
-      return value as R
+    const fetch = (key: string, load: () => R | Promise<R>) =>
+      this.fetch(key, { load, ...(ttl === undefined ? {} : { ttl }) }) as Promise<R>
+    return function (this: unknown, ...args: A): Promise<R> {
+      try {
+        return fetch(keyOf(...args), () => fn.apply(this, args))
+      } catch (err) {
+        return Promise.reject(err)
+      }
     }
   }
 
   /** Live keys, most recently used first. */
   keys(): IterableIterator<string> {
+    this.#checkOpen()
     return this.#replica.keys(this.#ctx.now())
+  }
+
+  /** Live values, most recently used first. */
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.entries()) yield v
+  }
+
+  /** Live `[key, value]` pairs, most recently used first. */
+  *entries(): IterableIterator<[string, V]> {
+    for (const key of this.keys()) {
+      const e = this.#replica.peek(key, this.#ctx.now())
+      if (e !== undefined) yield [key, e.value as V]
+    }
   }
 
   /** Drops every expired entry now, in one pass (tests, explicit calls). @returns how many */
@@ -194,34 +288,79 @@ export class Keyspace<V = unknown> {
     return this.#replica.stats()
   }
 
-  #replicate(
+  /** Checks one `set` and builds its entry; applies nothing. */
+  #prepareSet(
     key: string,
-    entry: Entry<V>,
-    ack: ResolvedAck,
-    encoded: Uint8Array | undefined,
-  ): Promise<Version> {
-    const mesh = this.#ctx.mesh
-    if (mesh !== undefined) {
-      mesh.publish(this.name, key, entry, encoded)
-      if (ack.level !== 'local') {
-        return mesh
-          .acknowledge(this.name, key, entry, ack.level, ack.timeout)
-          .then(() => entry.version)
-      }
+    value: V,
+    options: SetOptions | undefined,
+    now: number,
+  ): PreparedWrite<V> {
+    this.#checkKey(key)
+    const opts = this.#replica.options
+    const ttl = options?.ttl === undefined ? opts.defaultTtl : this.#checkTtl(options.ttl)
+    const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
+    const encoded = encodeStored(key, value, tags)
+    if (encoded.length > opts.maxValueBytes) {
+      throw new ValueTooLargeError(
+        `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${opts.maxValueBytes}); store less or raise maxValueBytes`,
+      )
     }
-    return Promise.resolve(entry.version)
+    const size = entrySize(key, encoded.length)
+    if (size > opts.maxBytes) {
+      throw new ValueTooLargeError(
+        `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
+      )
+    }
+    const entry: Entry<V> = {
+      value,
+      version: this.#ctx.clock.now(now),
+      expiresAt: now + ttl,
+      tombstone: false,
+      size,
+      ...(tags === undefined ? {} : { tags }),
+    }
+    return { key, entry, encoded }
+  }
+
+  /** A tombstone of `key` (a delete, or an invalidation under a reserved key). */
+  #tombstone(key: string, now: number): PreparedWrite<V> {
+    const entry: Entry<V> = {
+      value: undefined,
+      version: this.#ctx.clock.now(now),
+      expiresAt: now + this.#replica.options.maxTtl,
+      tombstone: true,
+      size: entrySize(key, 0),
+    }
+    return { key, entry, encoded: undefined }
+  }
+
+  /** Applies checked writes locally, hands them to the mesh, and waits for `ack`. */
+  #commit(writes: readonly PreparedWrite<V>[], ack: ResolvedAck): Promise<void> {
+    const now = this.#ctx.now()
+    for (const w of writes) this.#replica.writeLocal(w.key, w.entry, now)
+    const mesh = this.#ctx.mesh
+    if (mesh === undefined) return Promise.resolve()
+    for (const w of writes) mesh.publish(this.name, w.key, w.entry, w.encoded)
+    if (ack.level === 'local' || writes.length === 0) return Promise.resolve()
+    return mesh.acknowledge(this.name, writes, ack.level, ack.timeout)
   }
 
   /** Validates ack options before anything is written, so a bad call changes nothing. */
-  #ackOf(options: SetOptions | undefined): ResolvedAck {
-    const level = options?.ack ?? 'local'
+  #ackOf(options: DeleteOptions | undefined): ResolvedAck {
+    if (options?.ack === undefined && options?.ackTimeout === undefined) return LOCAL_ACK
+    const level = options.ack ?? 'local'
     if (level !== 'local' && level !== 'peer' && level !== 'quorum') {
       throw new InvalidOptionError(`ack must be 'local', 'peer' or 'quorum', got ${String(level)}`)
     }
     const timeout =
-      options?.ackTimeout === undefined
+      options.ackTimeout === undefined
         ? API_DEFAULTS.ackTimeoutMs
         : parseDuration(options.ackTimeout, 'ackTimeout')
+    if (timeout > API_DEFAULTS.maxAckTimeoutMs) {
+      throw new InvalidOptionError(
+        `ackTimeout must be at most ${API_DEFAULTS.maxAckTimeoutMs} ms, got ${String(options.ackTimeout)}`,
+      )
+    }
     return { level, timeout }
   }
 
@@ -233,11 +372,13 @@ export class Keyspace<V = unknown> {
 
   #checkKey(key: string): void {
     const max = this.#replica.options.maxKeyLength
-    if (typeof key !== 'string' || key.length === 0 || key.length > max) {
+    if (typeof key !== 'string' || key.length === 0 || key.length > max || isReservedKey(key)) {
       throw new InvalidKeyError(
         typeof key !== 'string'
           ? `keys must be strings, got ${typeof key}`
-          : `keys must be 1 to ${max} characters long, got ${key.length}`,
+          : isReservedKey(key)
+            ? 'keys must not start with U+0000 (reserved for tag invalidations)'
+            : `keys must be 1 to ${max} characters long, got ${key.length}`,
       )
     }
   }

@@ -188,12 +188,11 @@ export class MeshNode implements MeshPort {
 
   acknowledge(
     keyspace: string,
-    key: string,
-    entry: Entry,
+    writes: readonly { key: string; entry: Entry }[],
     level: RemoteAckLevel,
     timeoutMs: number,
   ): Promise<void> {
-    return this.reads.acknowledge(keyspace, key, entry, level, timeoutMs)
+    return this.reads.acknowledge(keyspace, writes, level, timeoutMs)
   }
 
   lookup(keyspace: string, key: string, sameRegionOnly?: boolean): Promise<boolean> {

@@ -3,10 +3,10 @@ import type { PeerId } from '@libp2p/interface'
 import createDebug from 'debug'
 import { InvalidMessageError } from '../errors.js'
 import type { LagSnapshot } from '../ports/mesh-options.js'
+import { isRefusal } from '../replica/keyspace-replica.js'
 import { checkBatch } from '../replication/batch-check.js'
 import { decodeBatch } from '../replication/batch-codec.js'
 import { tupleOfRecord } from '../replication/entry-tuple.js'
-import { isRejectCode } from '../replication/reject-codes.js'
 import type { WriteBatch } from '../replication/write-record.js'
 import { LagHistogram } from './lag-histogram.js'
 import type { MeshContext } from './mesh-context.js'
@@ -131,7 +131,7 @@ export class Receiver {
     let applied = 0
     for (const record of batch.records) {
       const outcome = replica.admitRemote(tupleOfRecord(record, batch.origin), batch.region)
-      if (isRejectCode(outcome)) continue
+      if (isRefusal(outcome)) continue
       hist.observe(now - record.wall)
       if (outcome === 'applied') {
         applied++

@@ -184,8 +184,7 @@ export class RemoteReads {
    */
   async acknowledge(
     keyspace: string,
-    key: string,
-    entry: Entry,
+    writes: readonly { key: string; entry: Entry }[],
     level: RemoteAckLevel,
     timeoutMs: number,
   ): Promise<void> {
@@ -196,8 +195,9 @@ export class RemoteReads {
       origin: ctx.self,
       region: ctx.region,
       keyspace,
-      records: [recordOf(key, entry)],
+      records: writes.map((w) => recordOf(w.key, w.entry)),
     })
+    const what = writes.length === 1 ? `write of '${writes[0]!.key}'` : `${writes.length} writes`
     await gather(
       [...ctx.peers.bestPerRemoteRegion()],
       required,
@@ -217,7 +217,7 @@ export class RemoteReads {
       ([, peer]) => ctx.peers.recordFailure(peer.id),
       (acked) =>
         new AckTimeoutError(
-          `write of '${key}' reached ${acked.length} of the ${required} other region(s) that ack '${level}' needs within ${timeoutMs} ms (regions: ${acked.join(', ') || 'none'}); it stands locally and replicates when the mesh allows`,
+          `${what} reached ${acked.length} of the ${required} other region(s) that ack '${level}' needs within ${timeoutMs} ms (regions: ${acked.join(', ') || 'none'}); it stands locally and replicates when the mesh allows`,
           acked,
           required,
         ),

@@ -31,6 +31,11 @@ export function saveSnapshot(replicas: ReplicaRegistry, dataDir: string): number
     for (const [key, e] of replica.store.entries()) {
       if (e.expiresAt > now) rows.push([replica.name, ...tupleOf(key, e)])
     }
+    // Invalidations outlive their tombstones in the LRU: save them on their own too.
+    const retain = replica.options.maxTtl
+    for (const [key, v] of replica.invalidations.entries()) {
+      rows.push([replica.name, key, v.wall, v.logical, v.node, v.wall + retain, 1, null])
+    }
   }
   // The clock's high-water mark: after a restart this node's stamps stay above every
   // write it made before, even when its clock ran ahead of physical time.

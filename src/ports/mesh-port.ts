@@ -14,13 +14,12 @@ export interface MeshPort {
   /** A local write was applied; queue it for replication (`encoded`: the value's bytes). Must not throw. */
   publish(keyspace: string, key: string, entry: Entry, encoded?: Uint8Array): void
   /**
-   * Resolves once enough other regions applied the write for `level`.
+   * Resolves once enough other regions applied the writes (one batch) for `level`.
    * @throws AckTimeoutError when `timeoutMs` passes first
    */
   acknowledge(
     keyspace: string,
-    key: string,
-    entry: Entry,
+    writes: readonly { key: string; entry: Entry }[],
     level: RemoteAckLevel,
     timeoutMs: number,
   ): Promise<void>

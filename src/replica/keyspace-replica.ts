@@ -3,7 +3,7 @@ import type { HybridClock } from '../clock/hlc.js'
 import { compareVersions, type Version } from '../clock/version.js'
 import { type EntryTuple, tupleOf, versionOnlyTuple } from '../replication/entry-tuple.js'
 import type { RejectCode } from '../replication/reject-codes.js'
-import { decodeValue, encodeValue } from '../replication/value-codec.js'
+import { decodeStored, encodeStored } from '../replication/value-codec.js'
 import { type Entry, entrySize, isLive } from '../store/entry.js'
 import { type MergeOutcome, VersionedStore } from '../store/versioned-store.js'
 import type { SyncReplica } from '../sync/reconcile.js'
@@ -11,6 +11,7 @@ import { type IndexEntry, VersionIndex } from '../sync/version-index.js'
 import { REPLICA_DEFAULTS } from './defaults.js'
 import type { ResolvedKeyspaceOptions } from './keyspace-options.js'
 import { KeyspaceCounters, type KeyspaceStats } from './keyspace-stats.js'
+import { isReservedKey, TagInvalidations } from './tag-invalidations.js'
 
 /** Where a change came from: this node's own write, or another node's. */
 export type ChangeSource = 'local' | 'remote'
@@ -39,10 +40,23 @@ export interface ReplicaContext {
 
 /**
  * What {@link KeyspaceReplica.admitRemote} did with an entry: merged (`applied`), older
- * than what is known (`stale`), newer but already expired (`expired`: older copies were
- * dropped), too large for this node (`too-large`), or refused with a reason code.
+ * than what is known (`stale`), newer but already expired (`expired`) or killed by a tag
+ * invalidation or clear (`invalidated`) — in both cases older copies were dropped and
+ * the version is remembered —, too large for this node (`too-large`), or refused with a
+ * reason code.
  */
-export type AdmitOutcome = MergeOutcome | RejectCode
+export type AdmitOutcome = MergeOutcome | 'invalidated' | RejectCode
+
+/** True when `outcome` is a refusal (a reject code), not one of the merge outcomes. */
+export function isRefusal(outcome: AdmitOutcome): outcome is RejectCode {
+  return (
+    outcome !== 'applied' &&
+    outcome !== 'stale' &&
+    outcome !== 'expired' &&
+    outcome !== 'too-large' &&
+    outcome !== 'invalidated'
+  )
+}
 
 /**
  * One keyspace's replica on this node: the versioned LRU+TTL store, the version index
@@ -59,6 +73,8 @@ export class KeyspaceReplica<V = unknown> {
   readonly index: VersionIndex
   /** Counters; the hot path only increments them. */
   readonly counters = new KeyspaceCounters()
+  /** Tag invalidations and clears known here (replicated as reserved-key tombstones). */
+  readonly invalidations: TagInvalidations
   private readonly ctx: ReplicaContext
   /** Where the background sweep resumes. */
   private sweep: IterableIterator<[string, IndexEntry]> | undefined
@@ -73,9 +89,14 @@ export class KeyspaceReplica<V = unknown> {
     this.options = Object.freeze({ ...options })
     this.ctx = ctx
     this.index = new VersionIndex(options.maxIndexKeys, options.maxTtl)
+    const invalidations = new TagInvalidations(options.maxTtl)
+    this.invalidations = invalidations
     this.store = new VersionedStore<V>({
       maxEntries: options.maxEntries,
       maxBytes: options.maxBytes,
+      onRemove: (key, entry) => {
+        if (entry.tags !== undefined) invalidations.removed(key, entry.tags)
+      },
       onEvict: (key) => {
         this.counters.evictions++
         if (ctx.listener?.wants('evict')) ctx.listener.evict(name, key)
@@ -110,6 +131,12 @@ export class KeyspaceReplica<V = unknown> {
   writeLocal(key: string, entry: Entry<V>, now: number): void {
     this.store.merge(key, entry, now)
     this.index.record(key, entry.version, entry.expiresAt, entry.tombstone)
+    if (isReservedKey(key)) {
+      this.counters.invalidations++
+      this.invalidate(key, entry.version)
+      return
+    }
+    if (entry.tags !== undefined) this.invalidations.added(key, entry.tags)
     if (entry.tombstone) this.counters.deletes++
     else this.counters.sets++
     const listener = this.ctx.listener
@@ -126,12 +153,11 @@ export class KeyspaceReplica<V = unknown> {
    * @param region - region of the node the entry came from, for `change` events
    */
   admitRemote(tuple: EntryTuple, region: string): AdmitOutcome {
-    const [key, wall, logical, node, expiresAt, kind, bytes] = tuple
+    const [key, wall, logical, node, sentExpiry, kind, bytes] = tuple
     const ctx = this.ctx
     if (!ctx.admits(node)) return this.refuse('not-allowed')
-    const version: Version = { wall, logical, node }
+    let version: Version = { wall, logical, node }
     if (!ctx.clock.accepts(version)) return this.refuse('clock-drift')
-    ctx.clock.update(version)
     // The index remembers versions of evicted keys: an older write must not come back
     // through the empty slot. The same version may refill a slot this node evicted.
     const known = this.index.get(key)
@@ -140,29 +166,54 @@ export class KeyspaceReplica<V = unknown> {
       this.counters.remoteStale++
       return 'stale'
     }
+    // One version object per write on this node: the index's, when it knows it already.
+    if (cmp === 0) version = known!.version
+    // No entry lives longer than maxTtl after its stamp (a peer configured otherwise
+    // cannot make one outlive its index entry and the tombstones that shadow it).
+    const expiresAt = Math.min(sentExpiry, wall + this.options.maxTtl)
+    if (isReservedKey(key)) {
+      if (kind === 0) return this.refuse('bad-value')
+      ctx.clock.update(version)
+      return this.admitInvalidation(key, version, expiresAt)
+    }
     if (kind === 2) {
+      ctx.clock.update(version)
       this.store.invalidate(key, version)
       this.index.record(key, version, expiresAt, false)
       return 'applied'
     }
     let value: V | undefined
+    let tags: readonly string[] | undefined
     if (kind === 0) {
       try {
-        value = decodeValue(bytes!) as V
+        ;({ value, tags } = decodeStored(bytes!) as {
+          value: V
+          tags: readonly string[] | undefined
+        })
       } catch {
         return this.refuse('bad-value')
       }
     }
+    // Only an entry that passed every check moves this node's clock.
+    ctx.clock.update(version)
     const entry: Entry<V> = {
       value,
       version,
       expiresAt,
       tombstone: kind === 1,
       size: entrySize(key, kind === 0 ? bytes!.length : 0),
+      ...(tags === undefined ? {} : { tags }),
+    }
+    if (kind === 0 && this.invalidations.size > 0 && this.invalidations.kills(entry)) {
+      // Newer than what is held, but dead: drop older copies, remember the version.
+      this.store.invalidate(key, version)
+      this.index.record(key, version, expiresAt, false)
+      return 'invalidated'
     }
     const outcome = this.store.merge(key, entry, ctx.now())
     if (outcome !== 'stale') this.index.record(key, version, expiresAt, entry.tombstone)
     if (outcome === 'applied') {
+      if (tags !== undefined) this.invalidations.added(key, tags)
       this.counters.remoteApplied++
       if (ctx.listener?.wants('change'))
         ctx.listener.change(this.name, key, entry, 'remote', region)
@@ -170,6 +221,36 @@ export class KeyspaceReplica<V = unknown> {
       this.counters.remoteStale++
     }
     return outcome
+  }
+
+  /** A remote tombstone under a reserved key: a tag invalidation or a clear. */
+  private admitInvalidation(key: string, version: Version, expiresAt: number): AdmitOutcome {
+    const entry: Entry<V> = {
+      value: undefined,
+      version,
+      expiresAt,
+      tombstone: true,
+      size: entrySize(key, 0),
+    }
+    const outcome = this.store.merge(key, entry, this.ctx.now())
+    if (outcome !== 'stale') this.index.record(key, version, expiresAt, true)
+    // Even when its tombstone expired or was evicted, the invalidation itself stands.
+    this.invalidate(key, version)
+    if (outcome === 'applied') this.counters.remoteApplied++
+    return outcome
+  }
+
+  /** Records an invalidation and drops the resident entries it kills. */
+  private invalidate(key: string, version: Version): void {
+    const victims = this.invalidations.record(key, version)
+    if (victims === undefined) return
+    const keys =
+      victims === 'all' ? [...this.store.entries()].map(([k]) => k) : (victims as Iterable<string>)
+    for (const k of keys) {
+      const held = this.store.peek(k)
+      if (held !== undefined && !held.tombstone && this.invalidations.kills(held))
+        this.store.remove(k)
+    }
   }
 
   /** The live entry of `key` as a tuple (value or tombstone), for a peer's read. */
@@ -193,8 +274,21 @@ export class KeyspaceReplica<V = unknown> {
     const v = indexed.version
     if (indexed.tombstone) return [key, v.wall, v.logical, v.node, indexed.expiresAt, 1, null]
     const held = this.store.peek(key)
-    if (held !== undefined && held.version === v && !held.tombstone && indexed.expiresAt > now) {
-      return [key, v.wall, v.logical, v.node, indexed.expiresAt, 0, encodeValue(key, held.value)]
+    if (
+      held !== undefined &&
+      !held.tombstone &&
+      indexed.expiresAt > now &&
+      (held.version === v || compareVersions(held.version, v) === 0)
+    ) {
+      return [
+        key,
+        v.wall,
+        v.logical,
+        v.node,
+        indexed.expiresAt,
+        0,
+        encodeStored(key, held.value, held.tags),
+      ]
     }
     return versionOnlyTuple(key, v, indexed.expiresAt)
   }
@@ -227,7 +321,8 @@ export class KeyspaceReplica<V = unknown> {
     if (
       now - e.expiresAt > Math.min(windowMs, REPLICA_DEFAULTS.staleRetentionMs) ||
       known === undefined ||
-      known.version !== e.version
+      compareVersions(known.version, e.version) !== 0 ||
+      this.invalidations.kills(e)
     ) {
       return undefined
     }
@@ -253,6 +348,7 @@ export class KeyspaceReplica<V = unknown> {
       const next = this.sweep.next()
       if (next.done) {
         this.sweep = undefined
+        this.invalidations.prune(now)
         break
       }
       const [key, e] = next.value
@@ -266,6 +362,7 @@ export class KeyspaceReplica<V = unknown> {
   /** Drops every expired entry now, in one pass. @returns how many */
   purgeExpired(now: number): number {
     this.index.purgeExpired(now)
+    this.invalidations.prune(now)
     return this.store.purgeExpired(now)
   }
 
@@ -273,7 +370,7 @@ export class KeyspaceReplica<V = unknown> {
   stats(): KeyspaceStats {
     return {
       name: this.name,
-      entries: this.store.size,
+      entries: this.store.size - this.store.tombstones,
       tombstones: this.store.tombstones,
       bytes: this.store.bytes,
       ...this.counters,

@@ -1,8 +1,9 @@
 /** Counters of one keyspace, as `Keyspace.stats()` returns them. */
 export interface KeyspaceStats {
   name: string
-  /** Entries held (values and tombstones). */
+  /** Values held (live, or expired and not yet swept); tombstones are counted apart. */
   entries: number
+  /** Tombstones held (deletes, tag invalidations, clears). */
   tombstones: number
   /** Bytes held as counted against maxBytes. */
   bytes: number
@@ -18,6 +19,8 @@ export interface KeyspaceStats {
   /** `load` calls made by `fetch` and `wrap` after a miss. */
   loads: number
   loadErrors: number
+  /** Tag invalidations and clears written here. */
+  invalidations: number
 }
 
 /** Mutable counters; the hot path only increments. */
@@ -32,4 +35,5 @@ export class KeyspaceCounters {
   remoteStale = 0
   loads = 0
   loadErrors = 0
+  invalidations = 0
 }

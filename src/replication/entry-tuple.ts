@@ -1,6 +1,6 @@
 import type { Version } from '../clock/version.js'
 import type { Entry } from '../store/entry.js'
-import { encodeValue } from './value-codec.js'
+import { encodeStored } from './value-codec.js'
 import type { WriteRecord } from './write-record.js'
 
 /** What an {@link EntryTuple} carries: a value, a tombstone, or a version alone. */
@@ -74,7 +74,7 @@ export function tupleOf(key: string, entry: Entry, encoded?: Uint8Array): EntryT
     v.node,
     entry.expiresAt,
     0,
-    encoded ?? encodeValue(key, entry.value),
+    encoded ?? encodeStored(key, entry.value, entry.tags),
   ]
 }
 
@@ -96,6 +96,6 @@ export function recordOf(key: string, entry: Entry, encoded?: Uint8Array): Write
     logical: entry.version.logical,
     expiresAt: entry.expiresAt,
     tombstone: entry.tombstone,
-    value: entry.tombstone ? undefined : (encoded ?? encodeValue(key, entry.value)),
+    value: entry.tombstone ? undefined : (encoded ?? encodeStored(key, entry.value, entry.tags)),
   }
 }

@@ -1,9 +1,84 @@
-import { C1, Packr } from 'msgpackr'
-import { UnencodableValueError } from '../errors.js'
+import { addExtension, C1, Packr } from 'msgpackr'
+import { InvalidOptionError, UnencodableValueError } from '../errors.js'
 
 // Self-describing msgpack (no shared record structures): every node decodes every
 // payload without coordination. moreTypes keeps Set, Error, RegExp... as themselves.
 const packr = new Packr({ useRecords: false, moreTypes: true, largeBigIntToString: false })
+
+/** Most tags one entry may carry, and the longest tag. */
+export const TAG_LIMITS = { maxTags: 32, maxTagLength: 256 } as const
+
+/**
+ * A value with its tags, as it travels (msgpack extension 0x54): tags ride inside the
+ * value's bytes, so batches, entry tuples, sync and snapshots carry them unchanged.
+ */
+class TaggedValue {
+  constructor(
+    readonly tags: readonly string[],
+    readonly value: unknown,
+  ) {}
+}
+
+addExtension({
+  Class: TaggedValue,
+  type: 0x54,
+  write: (t: TaggedValue) => [t.tags, t.value],
+  read: (data: unknown) => {
+    const [tags, value] = Array.isArray(data) ? data : [undefined, undefined]
+    return new TaggedValue(tags as string[], value)
+  },
+})
+
+/** True when `tags` is a valid tag list (non-empty strings within {@link TAG_LIMITS}). */
+export function validTags(tags: unknown): tags is string[] {
+  return (
+    Array.isArray(tags) &&
+    tags.length > 0 &&
+    tags.length <= TAG_LIMITS.maxTags &&
+    tags.every((t) => typeof t === 'string' && t.length > 0 && t.length <= TAG_LIMITS.maxTagLength)
+  )
+}
+
+/**
+ * Checks the `tags` option of a write.
+ * @throws InvalidOptionError naming what is wrong
+ */
+export function checkTags(tags: unknown): readonly string[] {
+  if (!validTags(tags)) {
+    throw new InvalidOptionError(
+      `tags must be 1 to ${TAG_LIMITS.maxTags} non-empty strings of at most ${TAG_LIMITS.maxTagLength} characters, got ${JSON.stringify(tags)}`,
+    )
+  }
+  return [...new Set(tags)]
+}
+
+/**
+ * Encodes a stored value with its tags (when it has any): the bytes a write carries.
+ * @throws UnencodableValueError as {@link encodeValue}
+ */
+export function encodeStored(
+  key: string,
+  value: unknown,
+  tags: readonly string[] | undefined,
+): Uint8Array {
+  if (tags === undefined) return encodeValue(key, value)
+  if (value === undefined) return encodeValue(key, value) // throws the usual error
+  return encodeValue(key, new TaggedValue(tags, value))
+}
+
+/**
+ * Decodes bytes made by {@link encodeStored}.
+ * @throws Error on malformed input or bad tags
+ */
+export function decodeStored(bytes: Uint8Array): {
+  value: unknown
+  tags: readonly string[] | undefined
+} {
+  const decoded = unpackStrict(bytes)
+  if (!(decoded instanceof TaggedValue)) return { value: decoded, tags: undefined }
+  if (!validTags(decoded.tags)) throw new Error('bad tags')
+  return { value: decoded.value, tags: decoded.tags }
+}
 
 /**
  * Encodes a value for storage accounting and the wire.

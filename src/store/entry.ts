@@ -15,6 +15,8 @@ export interface Entry<V = unknown> {
   readonly tombstone: boolean
   /** Bytes the entry counts against `maxBytes` (key, encoded value and fixed overhead). */
   readonly size: number
+  /** Tags of the write (`invalidateTags` kills every older entry carrying one); absent when none. */
+  readonly tags?: readonly string[]
 }
 
 /** Fixed bytes counted per entry on top of key and value: object headers, version, links. */

@@ -12,6 +12,8 @@ export interface VersionedStoreOptions {
   maxBytes: number
   /** Called when the LRU drops an entry to make room. Local only: never a delete. */
   onEvict?: (key: string, entry: Entry) => void
+  /** Called for every entry that leaves the store, whatever the reason (replaced, evicted, expired, dropped). */
+  onRemove?: (key: string, entry: Entry) => void
   /** Called when an expired entry is dropped (on access or by {@link VersionedStore.purgeExpired}). */
   onExpire?: (key: string, entry: Entry) => void
 }
@@ -60,6 +62,7 @@ export class VersionedStore<V = unknown> {
     this.maxBytes = maxBytes
     this.onExpire = options.onExpire
     const onEvict = options.onEvict
+    const onRemove = options.onRemove
     this.lru = new LRUCache<string, Entry<V>>({
       max: maxEntries,
       // Bytes are always counted (stats report them); without a limit the bound is unreachable.
@@ -67,6 +70,7 @@ export class VersionedStore<V = unknown> {
       // dispose runs for every removal; only count those we did not ask for.
       dispose: (entry, key, reason) => {
         if (entry.tombstone) this.tombstoneCount--
+        if (onRemove) onRemove(key, entry)
         if (reason === 'evict' && onEvict) onEvict(key, entry)
       },
     })
@@ -118,7 +122,11 @@ export class VersionedStore<V = unknown> {
       if (current !== undefined) this.lru.delete(key)
       return 'expired'
     }
-    if (incoming.size > this.maxBytes) return 'too-large'
+    if (incoming.size > this.maxBytes) {
+      // A newer write this node cannot hold still shadows every older one.
+      if (current !== undefined) this.lru.delete(key)
+      return 'too-large'
+    }
     if (incoming.tombstone) this.tombstoneCount++
     this.lru.set(key, incoming, { size: incoming.size })
     return 'applied'
@@ -152,6 +160,14 @@ export class VersionedStore<V = unknown> {
   /** Every held entry, most recently used first (values and tombstones, possibly expired). */
   *entries(): IterableIterator<[string, Entry<V>]> {
     yield* this.lru.entries()
+  }
+
+  /**
+   * Drops the entry of `key` whatever it holds, without an expire event (a tag
+   * invalidation or a clear killed it). @returns true when an entry was dropped
+   */
+  remove(key: string): boolean {
+    return this.lru.delete(key)
   }
 
   /** Drops everything, locally. */

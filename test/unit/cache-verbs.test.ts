@@ -1,0 +1,227 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import {
+  CacheClosedError,
+  InvalidKeyError,
+  InvalidOptionError,
+  UnencodableValueError,
+} from '../../src/errors.js'
+import { createCache } from '../../src/node/create-cache.js'
+
+const open: Cache<unknown>[] = []
+async function make(options?: Parameters<typeof createCache>[0]) {
+  const c = await createCache(options)
+  open.push(c)
+  return c
+}
+afterEach(async () => {
+  vi.useRealTimers()
+  await Promise.all(open.splice(0).map((c) => c.close()))
+})
+
+describe('the usual cache verbs', () => {
+  it('peek reads without touching recency or counters', async () => {
+    const cache = await make({ maxEntries: 2 })
+    await cache.set('a', 1)
+    await cache.set('b', 2)
+    expect(cache.peek('a')).toBe(1)
+    await cache.set('c', 3) // 'a' is still the least recently used: peek did not refresh it
+    expect(cache.has('a')).toBe(false)
+    expect(cache.stats().hits).toBe(0)
+  })
+
+  it('size, keys, values and entries see live values only', async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+    const cache = await make()
+    await cache.set('a', 1)
+    await cache.set('b', 2, { ttl: 1_000 })
+    await cache.set('c', 3)
+    await cache.delete('c')
+    expect(cache.size).toBe(2)
+    expect(cache.stats().entries).toBe(2)
+    expect(cache.stats().keyspaces.default!.tombstones).toBe(1)
+    vi.setSystemTime(1_002_000) // 'b' expired
+    expect([...cache.keys()]).toEqual(['a'])
+    expect([...cache.values()]).toEqual([1])
+    expect([...cache.entries()]).toEqual([['a', 1]])
+  })
+
+  it('getMany, setMany and deleteMany act on many keys in one call', async () => {
+    const cache = await make()
+    const versions = await cache.setMany([
+      ['a', 1],
+      ['b', 2, { ttl: '1m' }],
+    ])
+    expect(versions).toHaveLength(2)
+    expect(cache.getMany(['a', 'b', 'x'])).toEqual([1, 2, undefined])
+    expect(await cache.deleteMany(['a', 'x'])).toEqual([true, false])
+    expect(cache.getMany(['a', 'b'])).toEqual([undefined, 2])
+  })
+
+  it('setMany checks every entry first: one bad entry rejects the call and writes nothing', async () => {
+    const cache = await make()
+    await expect(
+      cache.setMany([
+        ['ok', 1],
+        ['bad', () => 1],
+      ]),
+    ).rejects.toBeInstanceOf(UnencodableValueError)
+    await expect(cache.setMany([['ok', 1, { ttl: -5 }]])).rejects.toBeInstanceOf(InvalidOptionError)
+    expect(cache.has('ok')).toBe(false)
+  })
+
+  it('get, has, peek and keys after close throw CacheClosedError', async () => {
+    const cache = await make()
+    await cache.set('a', 1)
+    await cache.close()
+    expect(() => cache.get('a')).toThrow(CacheClosedError)
+    expect(() => cache.has('a')).toThrow(CacheClosedError)
+    expect(() => cache.peek('a')).toThrow(CacheClosedError)
+    expect(() => cache.keys()).toThrow(CacheClosedError)
+  })
+
+  it('a too long ackTimeout is refused before anything is written', async () => {
+    const cache = await make()
+    await expect(cache.set('a', 1, { ack: 'peer', ackTimeout: 99_999_999_999 })).rejects.toThrow(
+      InvalidOptionError,
+    )
+    expect(cache.has('a')).toBe(false)
+  })
+})
+
+describe('fetch with an AbortSignal', () => {
+  it('an already aborted signal rejects at once and never calls load', async () => {
+    const cache = await make()
+    const load = vi.fn(() => 1)
+    const signal = AbortSignal.abort(new Error('gone'))
+    await expect(cache.fetch('k', { load, signal })).rejects.toThrow('gone')
+    expect(load).not.toHaveBeenCalled()
+  })
+
+  it('aborting while the load runs rejects the caller; load got the signal; others still get the value', async () => {
+    const cache = await make()
+    const ctl = new AbortController()
+    let release: (v: number) => void = () => {}
+    let seen: AbortSignal | undefined
+    const load = (_key: string, { signal }: { signal?: AbortSignal }) => {
+      seen = signal
+      return new Promise<number>((r) => {
+        release = r
+      })
+    }
+    const first = cache.fetch('k', { load, signal: ctl.signal })
+    const second = cache.fetch('k', { load })
+    await vi.waitFor(() => expect(seen).toBe(ctl.signal))
+    ctl.abort(new Error('caller left'))
+    await expect(first).rejects.toThrow('caller left')
+    release(7)
+    expect(await second).toBe(7)
+    expect(cache.get('k')).toBe(7)
+  })
+})
+
+describe('wrap', () => {
+  it('two functions never share cached results', async () => {
+    const cache = await make()
+    const double = cache.wrap(async (n: number) => n * 2, { name: 'double' })
+    const square = cache.wrap(async (n: number) => n * n, { name: 'square' })
+    expect(await double(3)).toBe(6)
+    expect(await square(3)).toBe(9)
+  })
+
+  it('an anonymous function needs a name or a key, and a taken name is refused', async () => {
+    const cache = await make()
+    expect(() => cache.wrap(async (n: number) => n)).toThrow(InvalidOptionError)
+    cache.wrap(async (n: number) => n + 1, { name: 'inc' })
+    expect(() => cache.wrap(async (n: number) => n + 2, { name: 'inc' })).toThrow(
+      /already memoized as 'inc'/,
+    )
+    const keyed = cache.wrap(async (n: number) => n * 10, { key: (n) => `tens:${n}` })
+    expect(await keyed(2)).toBe(20)
+    expect(cache.get('tens:2')).toBe(20)
+  })
+
+  it('passes `this` on, and names a function by its own name by default', async () => {
+    const cache = await make()
+    const db = {
+      factor: 3,
+      async user(id: number) {
+        return { id, score: id * this.factor }
+      },
+    }
+    const user = cache.wrap(db.user, { ttl: '1m' })
+    const bound = { factor: 3, user }
+    expect(await bound.user(2)).toEqual({ id: 2, score: 6 })
+    expect(cache.get('user:[2]')).toEqual({ id: 2, score: 6 })
+  })
+
+  it('arguments that cannot become a key give InvalidKeyError', async () => {
+    const cache = await make()
+    const f = cache.wrap(async (n: bigint) => Number(n), { name: 'big' })
+    await expect(f(1n)).rejects.toBeInstanceOf(InvalidKeyError)
+  })
+})
+
+describe('tags and clear (one node)', () => {
+  it('invalidateTags kills older entries carrying a tag; untagged and later ones live', async () => {
+    const cache = await make()
+    await cache.set('u42:profile', 'p', { tags: ['user:42'] })
+    await cache.set('u42:orders', 'o', { tags: ['user:42', 'orders'] })
+    await cache.set('u7:profile', 'q', { tags: ['user:7'] })
+    await cache.set('plain', 'x')
+    await cache.invalidateTags(['user:42'])
+    expect(cache.has('u42:profile')).toBe(false)
+    expect(cache.has('u42:orders')).toBe(false)
+    expect(cache.get('u7:profile')).toBe('q')
+    expect(cache.get('plain')).toBe('x')
+    await cache.set('u42:profile', 'p2', { tags: ['user:42'] })
+    expect(cache.get('u42:profile')).toBe('p2')
+    expect(cache.keyspace('default').entry('u42:profile')!.tags).toEqual(['user:42'])
+  })
+
+  it('clear deletes everything written before it, and nothing written after', async () => {
+    const cache = await make()
+    await cache.setMany([
+      ['a', 1],
+      ['b', 2, { tags: ['t'] }],
+    ])
+    await cache.clear()
+    expect(cache.size).toBe(0)
+    await cache.set('c', 3)
+    expect([...cache.keys()]).toEqual(['c'])
+  })
+
+  it('bad tags and reserved keys are refused with typed errors', async () => {
+    const cache = await make()
+    await expect(cache.set('k', 1, { tags: [] })).rejects.toBeInstanceOf(InvalidOptionError)
+    await expect(cache.set('k', 1, { tags: [''] })).rejects.toBeInstanceOf(InvalidOptionError)
+    await expect(cache.invalidateTags(['x'.repeat(300)])).rejects.toBeInstanceOf(InvalidOptionError)
+    await expect(cache.set('\u0000clear', 1)).rejects.toBeInstanceOf(InvalidKeyError)
+    expect(() => cache.get('\u0000tag\u0000x')).toThrow(InvalidKeyError)
+  })
+})
+
+describe('strict options', () => {
+  it('unknown and mistyped options throw InvalidOptionError naming them', async () => {
+    await expect(createCache({ maxEntires: 5 } as never)).rejects.toThrow(
+      /unknown option 'maxEntires'/,
+    )
+    await expect(createCache({ peers: ['/ip4/127.0.0.1/tcp/1/p2p/xyz'] })).rejects.toThrow(
+      /not a libp2p peer id/,
+    )
+    await expect(
+      createCache({ listen: ['/ip4/127.0.80.1/tcp/0'], allowPeers: ['nope'] }),
+    ).rejects.toThrow(/allowPeers: 'nope'/)
+    await expect(
+      createCache({ listen: ['/ip4/127.0.80.1/tcp/0'], mesh: { flushDelayMs: -1 } }),
+    ).rejects.toThrow(InvalidOptionError)
+    await expect(
+      createCache({ listen: ['/ip4/127.0.80.1/tcp/0'], mesh: { flushDelay: 1 } as never }),
+    ).rejects.toThrow(/unknown mesh option 'flushDelay'/)
+  })
+
+  it('mesh times take duration strings', async () => {
+    const c = await make({ listen: ['/ip4/127.0.80.2/tcp/0'], mesh: { syncIntervalMs: '5s' } })
+    expect(c.addresses()[0]).toMatch(/127\.0\.80\.2/)
+  })
+})
