@@ -3,7 +3,7 @@
  * Node.js services.
  * @module
  */
-export { Cache, type CacheAdmin, type CacheStats } from './api/cache.js'
+export { Cache, type CacheAdmin, type CacheStats, type KnownVersion } from './api/cache.js'
 export type {
   AckLevel,
   DeleteOptions,
@@ -29,6 +29,12 @@ export type {
   PeerStats,
 } from './ports/mesh-options.js'
 export type { MeshAdmin } from './ports/mesh-port.js'
-export { KEYSPACE_DEFAULTS, type KeyspaceOptions } from './replica/keyspace-options.js'
+export {
+  KEYSPACE_DEFAULTS,
+  type KeyspaceOptions,
+  type ResolvedKeyspaceOptions,
+} from './replica/keyspace-options.js'
 export type { KeyspaceStats } from './replica/keyspace-stats.js'
-export type { RejectCode, RejectCounts } from './replication/reject-codes.js'
+export type { WireLimits } from './replication/limits.js'
+export { REJECT_CODES, type RejectCode, type RejectCounts } from './replication/reject-codes.js'
+export type { Entry } from './store/entry.js'

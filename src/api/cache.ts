@@ -25,12 +25,17 @@ import { turnClock } from './read-clock.js'
 
 /** Cache-wide counters returned by {@link Cache.stats}. */
 export interface CacheStats {
+  /** Id of this node (its peer id in a mesh). */
   node: string
+  /** Region of this node. */
   region: string
+  /** Counters and sizes of each open keyspace. */
   keyspaces: Record<string, KeyspaceStats>
-  /** Sums over keyspaces. */
+  /** Reads that found a live value, over all keyspaces. */
   hits: number
+  /** Reads that found none, over all keyspaces. */
   misses: number
+  /** Values held, over all keyspaces (tombstones not counted). */
   entries: number
   /** hits / (hits + misses), 0 before the first read. */
   hitRatio: number
@@ -40,13 +45,28 @@ export interface CacheStats {
   mesh?: MeshStats
 }
 
+/** The newest version a node knows of a key. */
+export interface KnownVersion {
+  /** The version: the larger wins everywhere. */
+  version: Version
+  /** True when that version is a delete. */
+  deleted: boolean
+}
+
 /**
  * Operator access for tools, tests and the HTTP admin routes: not needed by
  * applications. Replicas expose versions and the digest tree; the mesh admin cuts and
  * heals links and runs anti-entropy on demand.
  */
 export interface CacheAdmin {
-  /** The replica behind keyspace `name`, when open. */
+  /**
+   * The newest version this node knows of `key` (of a live value, an expired one, an
+   * evicted one or a delete), or undefined when it knows none.
+   */
+  version(keyspace: string, key: string): KnownVersion | undefined
+  /** The root of the keyspace's anti-entropy digest tree, as hex: equal on replicas that agree. */
+  digest(keyspace: string): string | undefined
+  /** The replica behind keyspace `name`, when open (tests and tools). @internal */
   replica(name: string): KeyspaceReplica<unknown> | undefined
   /** Operator actions on the mesh; undefined for an embedded cache. */
   readonly mesh: MeshAdmin | undefined
@@ -71,8 +91,9 @@ export interface CacheParts {
 export class Cache<V = unknown> {
   /** Id of this node: the tiebreak in versions. */
   readonly nodeId: string
+  /** Region tag of this node. */
   readonly region: string
-  /** The hybrid logical clock that stamps this node's writes. */
+  /** The hybrid logical clock that stamps this node's writes. @internal */
   readonly clock: HybridClock
   readonly #emitter = new EventEmitter<CacheEvents>()
   readonly #spaces = new Map<string, Keyspace<unknown>>()
@@ -267,7 +288,20 @@ export class Cache<V = unknown> {
   /** Operator access (replicas, partitions, anti-entropy on demand); not for application code. */
   get admin(): CacheAdmin {
     const replicas = this.#replicas
-    return { replica: (name) => replicas.get(name), mesh: this.#ctx.mesh?.admin }
+    return {
+      version: (keyspace, key) => {
+        const known = replicas.get(keyspace)?.index.get(key)
+        return known && { version: known.version, deleted: known.tombstone }
+      },
+      digest: (keyspace) =>
+        replicas
+          .get(keyspace)
+          ?.index.tree.digest(0, 0)
+          .map((lane) => lane.toString(16).padStart(8, '0'))
+          .join(''),
+      replica: (name) => replicas.get(name),
+      mesh: this.#ctx.mesh?.admin,
+    }
   }
 
   /** Multiaddrs (with `/p2p/<peer id>`) other nodes can use as `peers`; empty when embedded. */

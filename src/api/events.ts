@@ -5,14 +5,19 @@ export type ChangeOrigin = 'local' | 'remote'
 
 /** Payload of the `change` event: a write or delete that now stands in this replica. */
 export interface ChangeEvent<V = unknown> {
+  /** Keyspace of the key. */
   keyspace: string
+  /** The key written or deleted. */
   key: string
   /** The new value; `undefined` when the change is a delete. */
   value: V | undefined
+  /** True when the change is a delete (a tombstone). */
   deleted: boolean
+  /** Version of the write: the larger wins everywhere. */
   version: Version
   /** Absolute expiry, wall-clock ms. */
   expiresAt: number
+  /** Whether this node made the write or received it. */
   origin: ChangeOrigin
   /** Region of the node that made the write (`options.region` for local writes). */
   region: string
@@ -20,7 +25,9 @@ export interface ChangeEvent<V = unknown> {
 
 /** Payload of the `expire` and `evict` events. */
 export interface DropEvent {
+  /** Keyspace of the key. */
   keyspace: string
+  /** The key that expired or was evicted. */
   key: string
 }
 

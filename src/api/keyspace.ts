@@ -46,6 +46,7 @@ const LOCAL_ACK: ResolvedAck = { level: 'local', timeout: API_DEFAULTS.ackTimeou
  * Values are kept by reference, as in lru-cache: do not mutate an object after `set`.
  */
 export class Keyspace<V = unknown> {
+  /** Name of this keyspace (also its gossip topic's suffix in a mesh). */
   readonly name: string
   readonly #replica: KeyspaceReplica<V>
   readonly #ctx: ApiContext

@@ -31,7 +31,7 @@ export interface DemoResult {
 }
 
 const meshOf = (c: Cache<unknown>) => c.admin.mesh!
-const replicaOf = (c: Cache<unknown>) => c.admin.replica('default')!
+const versionOf = (c: Cache<unknown>, key: string) => c.admin.version('default', key)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs: number[], q: number) => {
   if (xs.length === 0) return Number.NaN
@@ -92,7 +92,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       let version: Version
       if (del) {
         await node.delete(key)
-        version = replicaOf(node).index.get(key)!.version
+        version = versionOf(node, key)!.version
       } else {
         version = await node.set(key, { from: node.region, at: Date.now() })
       }
@@ -154,7 +154,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const missing = (n: Cache<unknown>) => [...newest.keys()].filter((k) => !agrees(n, k)).length
     const agrees = (n: Cache<unknown>, key: string) => {
       const want = newest.get(key)!
-      const got = replicaOf(n).index.get(key)
+      const got = versionOf(n, key)
       return got !== undefined && compareVersions(got.version, want.version) === 0
     }
     print(
@@ -178,7 +178,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     const healMs = Date.now() - healStart
     if (process.stdout.isTTY) process.stdout.write('\r\x1b[K')
-    const roots = new Set(nodes.map((n) => replicaOf(n).index.tree.digest(0, 0).join(':')))
+    const roots = new Set(nodes.map((n) => n.admin.digest('default')))
     const lostWrites = nodes.reduce((acc, n) => acc + missing(n), 0)
     const repaired = nodes.reduce((acc, n) => acc + n.stats().mesh!.replication.syncPulled, 0)
     print(

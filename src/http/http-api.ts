@@ -206,11 +206,11 @@ export async function startHttpApi(
         }
         if (ks === undefined || entry === undefined) {
           // A known newer delete or expired write still has a version: tell the client.
-          const known = cache.admin.replica(name)?.index.get(key)
+          const known = cache.admin.version(name, key)
           const headers: Record<string, string> = known
             ? {
                 'x-version': formatVersion(known.version),
-                'x-deleted': known.tombstone ? '1' : '0',
+                'x-deleted': known.deleted ? '1' : '0',
               }
             : {}
           return send(
@@ -249,7 +249,7 @@ export async function startHttpApi(
       case 'DELETE': {
         const ks = keyspace(name, true)!
         const deleted = await ks.delete(key, writeOptions(url))
-        const version = formatVersion(cache.admin.replica(name)!.index.get(key)!.version)
+        const version = formatVersion(cache.admin.version(name, key)!.version)
         return send(res, 200, { deleted, version }, { 'x-version': version })
       }
       default:

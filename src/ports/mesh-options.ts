@@ -66,7 +66,9 @@ export interface MeshOptions {
 
 /** Counters of the replication path. */
 export interface MeshCounters {
+  /** Batches this node published. */
   batchesOut: number
+  /** Writes in those batches. */
   recordsOut: number
   /** Batches gossipsub sent to no peer (the subscriber left meanwhile): repaired by anti-entropy. */
   batchesUnsent: number
@@ -74,35 +76,51 @@ export interface MeshCounters {
   batchesHeld: number
   /** Batches not handed to gossipsub because the in-flight bound was reached. */
   batchesDropped: number
+  /** Writes in dropped batches. */
   recordsDropped: number
+  /** Publishes gossipsub refused. */
   publishErrors: number
+  /** Batches received from other nodes. */
   batchesIn: number
+  /** Writes in those batches. */
   recordsIn: number
+  /** Received writes that changed this replica. */
   recordsApplied: number
   /** Refused input, by reason code (a closed set). */
   rejected: RejectCounts
+  /** Misses that asked peers (read-through). */
   lookups: number
+  /** ...and that a peer served. */
   lookupHits: number
+  /** Direct writes received for `ack: 'peer' | 'quorum'`. */
   directWritesIn: number
   /** Anti-entropy sessions started, and those that found the peer in sync. */
   syncSessions: number
+  /** Sessions that found the peer in sync (one round trip). */
   syncInSync: number
+  /** Sessions that failed (peer gone, timeout, malformed answer). */
   syncErrors: number
   /** Entries anti-entropy brought in / sent out. */
   syncPulled: number
+  /** Entries anti-entropy sent to peers. */
   syncPushed: number
   /** Bytes of sync requests and responses this node initiated. */
   syncBytesOut: number
+  /** Bytes of the responses to those requests. */
   syncBytesIn: number
 }
 
 /** A snapshot of one lag histogram, Prometheus-shaped (cumulative counts per upper bound). */
 export interface LagSnapshot {
+  /** Writes observed. */
   count: number
+  /** Sum of their lags, ms. */
   sumMs: number
+  /** Largest lag seen, ms. */
   maxMs: number
   /** Estimated percentiles: the upper bound of the bucket holding the rank. */
   p50Ms: number
+  /** Estimated 99th percentile, ms (upper bound of its bucket). */
   p99Ms: number
   /** [upper bound ms, cumulative count]; the last bound is Infinity. */
   buckets: [number, number][]
@@ -110,24 +128,37 @@ export interface LagSnapshot {
 
 /** A peer as `stats()` and `/status` show it. */
 export interface PeerStats {
+  /** Peer id. */
   id: string
+  /** Region the peer announced; undefined before its hello. */
   region: string | undefined
   /** EWMA of ping round trips, ms; undefined before the first ping. */
   rttMs: number | undefined
   /** Estimated cost of a request to this peer, ms: lower is better (region, RTT, failures). */
   score: number
+  /** Failed requests or pings since the last success. */
   failures: number
 }
 
 /** Mesh figures of a node, as `cache.stats().mesh` returns them. */
 export interface MeshStats {
+  /** This node's peer id. */
   peerId: string
+  /** Multiaddrs this node listens on. */
   addresses: string[]
   /** Connected peers per region. */
   peersByRegion: Record<string, number>
   /** Connected peers, best first. */
   peers: PeerStats[]
-  replication: MeshCounters & { inflightBytes: number; heldBytes: number; queued: number }
+  /** Replication counters, with the bytes in flight and held and the writes queued now. */
+  replication: MeshCounters & {
+    /** Bytes handed to gossipsub and not yet sent. */
+    inflightBytes: number
+    /** Bytes of batches held until a subscriber can take them. */
+    heldBytes: number
+    /** Writes queued for the next batch. */
+    queued: number
+  }
   /** Peers cut off by `block` (partitions). */
   blockedPeers: string[]
   /** Replication lag (receive time minus write stamp) per origin region. */

@@ -28,24 +28,47 @@ export interface KeyspaceOptions {
 
 /** {@link KeyspaceOptions} with every default applied and checked. */
 export interface ResolvedKeyspaceOptions {
+  /** Most entries held. */
   maxEntries: number
+  /** Most bytes held (Infinity: no limit). */
   maxBytes: number
+  /** TTL of a write that names none, ms. */
   defaultTtl: number
+  /** Longest TTL and tombstone lifetime, ms. */
   maxTtl: number
+  /** Longest key, UTF-16 code units. */
   maxKeyLength: number
+  /** Largest encoded value, bytes. */
   maxValueBytes: number
+  /** Most keys whose newest version anti-entropy remembers. */
   maxIndexKeys: number
 }
 
 /** Defaults of {@link KeyspaceOptions}. */
 export const KEYSPACE_DEFAULTS = {
+  /** Most entries held. */
   maxEntries: 100_000,
+  /** No byte limit. */
   maxBytes: Number.POSITIVE_INFINITY,
+  /** TTL of a write that names none. */
   defaultTtl: '10m',
+  /** Longest TTL, and the lifetime of tombstones. */
   maxTtl: '1d',
+  /** Longest key, UTF-16 code units. */
   maxKeyLength: 1024,
+  /** Largest encoded value, bytes. */
   maxValueBytes: 1_048_576,
 } as const satisfies KeyspaceOptions
+
+const KEYSPACE_OPTION_NAMES = new Set([
+  'maxEntries',
+  'maxBytes',
+  'defaultTtl',
+  'maxTtl',
+  'maxKeyLength',
+  'maxValueBytes',
+  'maxIndexKeys',
+])
 
 /** Names (keyspaces, regions): short, safe in topics, URLs and metric labels. */
 export const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/
@@ -69,6 +92,14 @@ export function resolveKeyspaceOptions(
   options: KeyspaceOptions = {},
   inherited: KeyspaceOptions = {},
 ): ResolvedKeyspaceOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('keyspace options must be an object')
+  for (const name of Object.keys(options)) {
+    if (!KEYSPACE_OPTION_NAMES.has(name))
+      throw new InvalidOptionError(
+        `unknown keyspace option '${name}'; known: ${[...KEYSPACE_OPTION_NAMES].join(', ')}`,
+      )
+  }
   const o = { ...KEYSPACE_DEFAULTS, ...stripUndefined(inherited), ...stripUndefined(options) }
   const maxBytes =
     o.maxBytes === Number.POSITIVE_INFINITY ? o.maxBytes : positiveInt(o.maxBytes, 'maxBytes')

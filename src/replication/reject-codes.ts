@@ -23,7 +23,7 @@ export const REJECT_CODES = [
   'bad-request',
 ] as const
 
-/** One of {@link REJECT_CODES}. */
+/** Why remote input was refused (`'malformed'`, `'forged-origin'`, `'clock-drift'`, ...): a closed set. */
 export type RejectCode = (typeof REJECT_CODES)[number]
 
 /** Counts of refused input, one counter per code (all present, zero or not). */

@@ -220,6 +220,13 @@ describe('strict options', () => {
     ).rejects.toThrow(/unknown mesh option 'flushDelay'/)
   })
 
+  it('an unknown keyspace option is refused too', async () => {
+    const cache = await make()
+    expect(() => cache.keyspace('x', { maxEntires: 1 } as never)).toThrow(
+      /unknown keyspace option 'maxEntires'/,
+    )
+  })
+
   it('mesh times take duration strings', async () => {
     const c = await make({ listen: ['/ip4/127.0.80.2/tcp/0'], mesh: { syncIntervalMs: '5s' } })
     expect(c.addresses()[0]).toMatch(/127\.0\.80\.2/)
