@@ -131,13 +131,21 @@ export class Publisher {
       .filter((p) => subscribers.has(p.id) && this.canSend(peerIdFromString(p.id))).length
   }
 
-  /** Waits (bounded) for batches handed to gossipsub; stops the timers. */
+  /**
+   * On close: waits (at most `boundMs`) until held batches found a subscriber they can be
+   * sent to and gossipsub took every batch, then stops the timers.
+   */
   async drain(boundMs: number): Promise<void> {
+    const deadline = performance.now() + boundMs
+    while (this.held.size > 0 && performance.now() < deadline) {
+      for (const t of [...this.held.keys()]) this.release(t)
+      if (this.held.size > 0) await new Promise((r) => setTimeout(r, this.ctx.opts.heldRetryMs))
+    }
     if (this.heldRetry !== undefined) clearInterval(this.heldRetry)
     this.heldRetry = undefined
     await Promise.race([
       Promise.allSettled([...this.inflight]),
-      new Promise((r) => setTimeout(r, boundMs).unref()),
+      new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())).unref()),
     ])
   }
 

@@ -27,19 +27,16 @@ export class TestMesh {
     return cache
   }
 
-  /** Waits until every node is connected to every other and subscribed to `keyspaces`. */
+  /**
+   * Waits until every node is connected to every other, knows its region, and can send
+   * it writes of `keyspaces` (subscription known and gossip stream open).
+   */
   async ready(keyspaces: string[] = ['default'], timeoutMs = 15_000): Promise<void> {
     await waitFor(
       () =>
-        this.nodes.every((n) => {
-          const mesh = meshOf(n)
-          const ps = mesh.node.services.pubsub
-          return (
-            keyspaces.every(
-              (ks) => ps.getSubscribers(`/meshcache/1/ks/${ks}`).length === this.nodes.length - 1,
-            ) && mesh.peers.ranked().length === this.nodes.length - 1
-          )
-        }),
+        this.nodes.every((n) =>
+          keyspaces.every((ks) => meshOf(n).readyPeers(ks) === this.nodes.length - 1),
+        ),
       `${this.nodes.length} nodes fully connected and subscribed to ${keyspaces.join(',')}`,
       timeoutMs,
     )
