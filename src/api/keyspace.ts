@@ -1,17 +1,12 @@
 import type { Version } from '../clock/version.js'
-import { type Duration, parseDuration } from '../duration.js'
-import {
-  CacheClosedError,
-  InvalidKeyError,
-  InvalidOptionError,
-  ValueTooLargeError,
-} from '../errors.js'
+import { parseDuration } from '../duration.js'
+import { CacheClosedError, InvalidOptionError } from '../errors.js'
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { KeyspaceStats } from '../replica/keyspace-stats.js'
-import { CLEAR_KEY, isReservedKey, tagKey } from '../replica/tag-invalidations.js'
-import { checkTags, encodeStored } from '../replication/value-codec.js'
-import { type Entry, entrySize } from '../store/entry.js'
+import { CLEAR_KEY, tagKey } from '../replica/tag-invalidations.js'
+import { checkTags } from '../replication/value-codec.js'
+import type { Entry } from '../store/entry.js'
 import type { ApiContext } from './api-context.js'
 import type {
   AckLevel,
@@ -24,17 +19,17 @@ import type {
 import { API_DEFAULTS } from './defaults.js'
 import { FetchPolicy } from './fetch-policy.js'
 import { WrapNames } from './wrap.js'
+import {
+  checkKey,
+  checkTtl,
+  type PreparedWrite,
+  prepareSet,
+  prepareTombstone,
+} from './write-checks.js'
 
 interface ResolvedAck {
   level: AckLevel
   timeout: number
-}
-
-/** A checked write, ready to apply: nothing is applied until every write of a call is checked. */
-interface PreparedWrite<V> {
-  key: string
-  entry: Entry<V>
-  encoded: Uint8Array | undefined
 }
 
 const LOCAL_ACK: ResolvedAck = { level: 'local', timeout: API_DEFAULTS.ackTimeoutMs }
@@ -64,8 +59,8 @@ export class Keyspace<V = unknown> {
       ctx,
       get: (key) => this.get(key),
       set: (key, value, options) => this.set(key, value, options),
-      checkKey: (key) => this.#checkKey(key),
-      checkTtl: (ttl) => this.#checkTtl(ttl),
+      checkKey: (key) => checkKey(key, replica.options),
+      checkTtl: (ttl) => checkTtl(ttl, replica.options),
     })
   }
 
@@ -80,7 +75,7 @@ export class Keyspace<V = unknown> {
    */
   get(key: string): V | undefined {
     this.#checkOpen()
-    this.#checkKey(key)
+    checkKey(key, this.#opts)
     return this.#replica.read(key, this.#ctx.readNow())?.value
   }
 
@@ -92,7 +87,7 @@ export class Keyspace<V = unknown> {
   /** The live entry of `key` (value, version, expiry, tags) without touching recency. */
   entry(key: string): Entry<V> | undefined {
     this.#checkOpen()
-    this.#checkKey(key)
+    checkKey(key, this.#opts)
     return this.#replica.peek(key, this.#ctx.now())
   }
 
@@ -126,8 +121,12 @@ export class Keyspace<V = unknown> {
     try {
       this.#checkOpen()
       const ack = this.#ackOf(options)
-      const write = this.#prepareSet(key, value, options, this.#ctx.now())
-      return this.#commit([write], ack).then(() => write.entry.version)
+      const write = prepareSet(key, value, options, this.#ctx.now(), this.#opts, this.#ctx.clock)
+      const acked = this.#commit([write], ack)
+      // No ack to wait for (the common case): no promise chain on the write path.
+      return acked === undefined
+        ? Promise.resolve(write.entry.version)
+        : acked.then(() => write.entry.version)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -147,10 +146,13 @@ export class Keyspace<V = unknown> {
         throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
       const ack = this.#ackOf(options)
       const now = this.#ctx.now()
-      const writes = entries.map(([key, value, own]) =>
-        this.#prepareSet(key, value, own === undefined ? options : { ...options, ...own }, now),
-      )
-      return this.#commit(writes, ack).then(() => writes.map((w) => w.entry.version))
+      const writes = entries.map(([key, value, own]) => {
+        const merged = own === undefined ? options : { ...options, ...own }
+        return prepareSet(key, value, merged, now, this.#opts, this.#ctx.clock)
+      })
+      const versions = writes.map((w) => w.entry.version)
+      const acked = this.#commit(writes, ack)
+      return acked === undefined ? Promise.resolve(versions) : acked.then(() => versions)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -171,10 +173,11 @@ export class Keyspace<V = unknown> {
       this.#checkOpen()
       const ack = this.#ackOf(options)
       const now = this.#ctx.now()
-      for (const key of keys) this.#checkKey(key)
+      for (const key of keys) checkKey(key, this.#opts)
       const had = keys.map((key) => this.#replica.peek(key, now) !== undefined)
       const writes = keys.map((key) => this.#tombstone(key, now))
-      return this.#commit(writes, ack).then(() => had)
+      const acked = this.#commit(writes, ack)
+      return acked === undefined ? Promise.resolve(had) : acked.then(() => had)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -191,7 +194,7 @@ export class Keyspace<V = unknown> {
       const ack = this.#ackOf(options)
       const now = this.#ctx.now()
       const writes = checkTags(tags).map((t) => this.#tombstone(tagKey(t), now))
-      return this.#commit(writes, ack).then(() => undefined)
+      return Promise.resolve(this.#commit(writes, ack))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -205,7 +208,7 @@ export class Keyspace<V = unknown> {
     try {
       this.#checkOpen()
       const ack = this.#ackOf(options)
-      return this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.now())], ack).then(() => undefined)
+      return Promise.resolve(this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.now())], ack))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -289,61 +292,27 @@ export class Keyspace<V = unknown> {
     return this.#replica.stats()
   }
 
-  /** Checks one `set` and builds its entry; applies nothing. */
-  #prepareSet(
-    key: string,
-    value: V,
-    options: SetOptions | undefined,
-    now: number,
-  ): PreparedWrite<V> {
-    this.#checkKey(key)
-    const opts = this.#replica.options
-    const ttl = options?.ttl === undefined ? opts.defaultTtl : this.#checkTtl(options.ttl)
-    const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
-    const encoded = encodeStored(key, value, tags)
-    if (encoded.length > opts.maxValueBytes) {
-      throw new ValueTooLargeError(
-        `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${opts.maxValueBytes}); store less or raise maxValueBytes`,
-      )
-    }
-    const size = entrySize(key, encoded.length)
-    if (size > opts.maxBytes) {
-      throw new ValueTooLargeError(
-        `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
-      )
-    }
-    const entry: Entry<V> = {
-      value,
-      version: this.#ctx.clock.now(now),
-      expiresAt: now + ttl,
-      tombstone: false,
-      size,
-      ...(tags === undefined ? {} : { tags }),
-    }
-    return { key, entry, encoded }
-  }
-
-  /** A tombstone of `key` (a delete, or an invalidation under a reserved key). */
-  #tombstone(key: string, now: number): PreparedWrite<V> {
-    const entry: Entry<V> = {
-      value: undefined,
-      version: this.#ctx.clock.now(now),
-      expiresAt: now + this.#replica.options.maxTtl,
-      tombstone: true,
-      size: entrySize(key, 0),
-    }
-    return { key, entry, encoded: undefined }
-  }
-
-  /** Applies checked writes locally, hands them to the mesh, and waits for `ack`. */
-  #commit(writes: readonly PreparedWrite<V>[], ack: ResolvedAck): Promise<void> {
+  /**
+   * Applies checked writes locally and hands them to the mesh.
+   * @returns the wait for `ack`, or undefined when there is none
+   */
+  #commit(writes: readonly PreparedWrite<V>[], ack: ResolvedAck): Promise<void> | undefined {
     const now = this.#ctx.now()
     for (const w of writes) this.#replica.writeLocal(w.key, w.entry, now)
     const mesh = this.#ctx.mesh
-    if (mesh === undefined) return Promise.resolve()
+    if (mesh === undefined) return undefined
     for (const w of writes) mesh.publish(this.name, w.key, w.entry, w.encoded)
-    if (ack.level === 'local' || writes.length === 0) return Promise.resolve()
+    if (ack.level === 'local' || writes.length === 0) return undefined
     return mesh.acknowledge(this.name, writes, ack.level, ack.timeout)
+  }
+
+  #tombstone(key: string, now: number): PreparedWrite<V> {
+    return prepareTombstone(key, now, this.#opts, this.#ctx.clock)
+  }
+
+  /** Limits of this keyspace. */
+  get #opts(): Readonly<ResolvedKeyspaceOptions> {
+    return this.#replica.options
   }
 
   /** Validates ack options before anything is written, so a bad call changes nothing. */
@@ -369,29 +338,5 @@ export class Keyspace<V = unknown> {
     if (this.#ctx.closed) {
       throw new CacheClosedError('this cache was closed; create a new one with createCache()')
     }
-  }
-
-  #checkKey(key: string): void {
-    const max = this.#replica.options.maxKeyLength
-    if (typeof key !== 'string' || key.length === 0 || key.length > max || isReservedKey(key)) {
-      throw new InvalidKeyError(
-        typeof key !== 'string'
-          ? `keys must be strings, got ${typeof key}`
-          : isReservedKey(key)
-            ? 'keys must not start with U+0000 (reserved for tag invalidations)'
-            : `keys must be 1 to ${max} characters long, got ${key.length}`,
-      )
-    }
-  }
-
-  #checkTtl(ttl: Duration): number {
-    const ms = parseDuration(ttl, 'ttl')
-    const max = this.#replica.options.maxTtl
-    if (ms <= 0 || ms > max) {
-      throw new InvalidOptionError(
-        `ttl must be greater than 0 and at most maxTtl (${max} ms), got ${String(ttl)}`,
-      )
-    }
-    return ms
   }
 }

@@ -1,0 +1,97 @@
+import type { HybridClock } from '../clock/hlc.js'
+import { type Duration, parseDuration } from '../duration.js'
+import { InvalidKeyError, InvalidOptionError, ValueTooLargeError } from '../errors.js'
+import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
+import { isReservedKey } from '../replica/tag-invalidations.js'
+import { checkTags, encodeStored } from '../replication/value-codec.js'
+import { type Entry, entrySize } from '../store/entry.js'
+import type { SetOptions } from './call-options.js'
+
+/** A checked write, ready to apply: nothing is applied until every write of a call is checked. */
+export interface PreparedWrite<V> {
+  key: string
+  entry: Entry<V>
+  /** The value's bytes (with its tags), for the wire; absent for tombstones. */
+  encoded: Uint8Array | undefined
+}
+
+/** Checks a key against the keyspace's limits. @throws InvalidKeyError */
+export function checkKey(key: string, opts: Readonly<ResolvedKeyspaceOptions>): void {
+  const max = opts.maxKeyLength
+  if (typeof key !== 'string' || key.length === 0 || key.length > max || isReservedKey(key)) {
+    throw new InvalidKeyError(
+      typeof key !== 'string'
+        ? `keys must be strings, got ${typeof key}`
+        : isReservedKey(key)
+          ? 'keys must not start with U+0000 (reserved for tag invalidations)'
+          : `keys must be 1 to ${max} characters long, got ${key.length}`,
+    )
+  }
+}
+
+/** Checks a TTL against the keyspace's `maxTtl`. @returns ms @throws InvalidOptionError */
+export function checkTtl(ttl: Duration, opts: Readonly<ResolvedKeyspaceOptions>): number {
+  const ms = parseDuration(ttl, 'ttl')
+  if (ms <= 0 || ms > opts.maxTtl) {
+    throw new InvalidOptionError(
+      `ttl must be greater than 0 and at most maxTtl (${opts.maxTtl} ms), got ${String(ttl)}`,
+    )
+  }
+  return ms
+}
+
+/**
+ * Checks one `set` and builds its entry (encodes the value once, stamps the version);
+ * applies nothing.
+ * @throws InvalidKeyError, InvalidOptionError, UnencodableValueError, ValueTooLargeError
+ */
+export function prepareSet<V>(
+  key: string,
+  value: V,
+  options: SetOptions | undefined,
+  now: number,
+  opts: Readonly<ResolvedKeyspaceOptions>,
+  clock: HybridClock,
+): PreparedWrite<V> {
+  checkKey(key, opts)
+  const ttl = options?.ttl === undefined ? opts.defaultTtl : checkTtl(options.ttl, opts)
+  const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
+  const encoded = encodeStored(key, value, tags)
+  if (encoded.length > opts.maxValueBytes) {
+    throw new ValueTooLargeError(
+      `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${opts.maxValueBytes}); store less or raise maxValueBytes`,
+    )
+  }
+  const size = entrySize(key, encoded.length)
+  if (size > opts.maxBytes) {
+    throw new ValueTooLargeError(
+      `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
+    )
+  }
+  const entry: Entry<V> = {
+    value,
+    version: clock.now(now),
+    expiresAt: now + ttl,
+    tombstone: false,
+    size,
+    ...(tags === undefined ? {} : { tags }),
+  }
+  return { key, entry, encoded }
+}
+
+/** A tombstone of `key` (a delete, or an invalidation under a reserved key); lives `maxTtl`. */
+export function prepareTombstone<V>(
+  key: string,
+  now: number,
+  opts: Readonly<ResolvedKeyspaceOptions>,
+  clock: HybridClock,
+): PreparedWrite<V> {
+  const entry: Entry<V> = {
+    value: undefined,
+    version: clock.now(now),
+    expiresAt: now + opts.maxTtl,
+    tombstone: true,
+    size: entrySize(key, 0),
+  }
+  return { key, entry, encoded: undefined }
+}
