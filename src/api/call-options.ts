@@ -60,12 +60,21 @@ export interface FetchOptions<V> {
    */
   atLeast?: Version | string
   /**
-   * Where a miss looks before `load`: `'mesh'` asks the best peers (same region first,
-   * then remote regions) and the key's owner (mesh-wide single flight); `'region'` asks
-   * only peers of this region; `'none'` calls `load` at once (for origins faster than a
-   * WAN round trip). @default 'mesh'
+   * Where a miss looks before `load`. Peers are asked only when this node's version
+   * index says some node holds a live value (it was written and this node evicted it),
+   * or the index overflowed. `'mesh'`: same-region peers first, then remote regions when
+   * a round trip there is cheaper than the loader's typical latency; `'region'`: only
+   * peers of this region; `'none'`: straight to `load`. @default 'mesh'
    */
   lookup?: 'mesh' | 'region' | 'none'
+  /**
+   * Who shares one `load` of a cold key. `'region'`: the nodes of this region (the lease
+   * owner is a same-region node: one origin load per region, never a WAN round trip);
+   * `'mesh'`: every node (one load in all, at the cost of a WAN round trip to the key's
+   * owner when it is in another region); `'process'`: this process only.
+   * @default 'region'
+   */
+  singleFlight?: 'region' | 'mesh' | 'process'
   /** Longest wait for `consistency: 'quorum'` or `atLeast`. @default '2s' */
   readTimeout?: Duration
   /**

@@ -7,6 +7,9 @@ import type { FetchOptions, SetOptions } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
 import { SingleFlight } from './single-flight.js'
 
+/** Weight of a new sample in the loader latency EWMA. */
+const LOAD_LATENCY_ALPHA = 0.3
+
 /** What {@link FetchPolicy} needs of its keyspace. */
 export interface FetchHost<V> {
   readonly name: string
@@ -21,8 +24,10 @@ export interface FetchHost<V> {
 
 /**
  * The read-through policies of `fetch`: consistent reads (`quorum`, `atLeast`),
- * stale-while-revalidate, stale-if-error, lookup in the mesh, mesh-wide single flight
- * through load leases, then `load` with single flight in this process.
+ * stale-while-revalidate, stale-if-error, index-guided lookup in the mesh (peers are
+ * asked only when one may hold the key, another region only when cheaper than the
+ * origin), single flight per region (or mesh) through load leases, then `load` with
+ * single flight in this process.
  */
 export class FetchPolicy<V> {
   private readonly host: FetchHost<V>
@@ -73,7 +78,10 @@ export class FetchPolicy<V> {
     return this.flights.run(key, () => this.missThrough(key, options, ttl))
   }
 
-  /** A miss: the mesh first, then the load lease, then `load`. */
+  /**
+   * A miss: peers when the version index says one holds a live value, then the load
+   * lease (single flight across nodes), then `load`.
+   */
   private async missThrough(
     key: string,
     options: FetchOptions<V> | undefined,
@@ -90,28 +98,70 @@ export class FetchPolicy<V> {
         `lookup must be 'mesh', 'region' or 'none', got ${String(scope)}`,
       )
     }
+    const flight = options?.singleFlight ?? 'region'
+    if (flight !== 'region' && flight !== 'mesh' && flight !== 'process') {
+      throw new InvalidOptionError(
+        `singleFlight must be 'region', 'mesh' or 'process', got ${String(flight)}`,
+      )
+    }
     const mesh = scope === 'none' ? undefined : ctx.mesh
-    if (mesh !== undefined && (await mesh.lookup(host.name, key, scope === 'region'))) {
-      const found = held()
-      if (found !== undefined) return found
+    if (mesh !== undefined && this.peersMayHold(key)) {
+      // A remote region is worth a round trip only when it is cheaper than the origin.
+      const budget = scope === 'region' ? 0 : this.remoteBudgetMs()
+      if (await mesh.lookup(host.name, key, budget)) {
+        const found = held()
+        if (found !== undefined) return found
+      }
     }
     const load = options?.load
     if (load === undefined) return undefined
-    if (mesh !== undefined && scope === 'mesh' && (await mesh.coordinateLoad(host.name, key))) {
-      // Mesh-wide single flight: another node loaded it; its value arrived.
+    if (
+      mesh !== undefined &&
+      flight !== 'process' &&
+      (await mesh.coordinateLoad(host.name, key, flight))
+    ) {
+      // Another node of the region (or mesh) loaded it; its value arrived.
       const found = held()
       if (found !== undefined) return found
     }
-    replica.counters.loads++
+    const counters = replica.counters
+    counters.loads++
     let value: V | undefined
+    const started = performance.now()
     try {
       value = await load(key, options?.signal === undefined ? {} : { signal: options.signal })
     } catch (err) {
-      replica.counters.loadErrors++
+      counters.loadErrors++
       throw err
+    } finally {
+      const ms = performance.now() - started
+      counters.loadLatencyMs =
+        counters.loadLatencyMs === 0
+          ? ms
+          : counters.loadLatencyMs + LOAD_LATENCY_ALPHA * (ms - counters.loadLatencyMs)
     }
     if (value !== undefined) await host.set(key, value, ttl === undefined ? undefined : { ttl })
     return value
+  }
+
+  /**
+   * Whether a peer may hold a live value of `key`: every write reaches every node, so
+   * the version index knows every key written anywhere (but what replication has not
+   * brought yet, and what a full index forgot). Unknown, deleted or expired: no node
+   * serves it, so asking would only add round trips.
+   */
+  private peersMayHold(key: string): boolean {
+    const index = this.host.replica.index
+    const known = index.get(key)
+    if (known === undefined) return index.overflowed
+    return !known.tombstone && known.expiresAt > this.host.ctx.now()
+  }
+
+  /** Highest RTT worth paying to ask another region: the loader's typical latency. */
+  private remoteBudgetMs(): number {
+    const typical = this.host.replica.counters.loadLatencyMs
+    // Before the first load nothing is known of the origin: a remote copy may be cheaper.
+    return typical === 0 ? Number.POSITIVE_INFINITY : typical
   }
 
   /** Brings the local replica up to a quorum's or a given version before a read. */

@@ -74,9 +74,17 @@ export class Keyspace<V = unknown> {
    * @throws InvalidKeyError, CacheClosedError
    */
   get(key: string): V | undefined {
-    this.#checkOpen()
-    checkKey(key, this.#opts)
-    return this.#replica.read(key, this.#ctx.readNow())?.value
+    const replica = this.#replica
+    // The hot path: the checks inline, their messages built only on failure.
+    if (this.#ctx.closed) this.#checkOpen()
+    if (
+      typeof key !== 'string' ||
+      key.length === 0 ||
+      key.length > replica.options.maxKeyLength ||
+      key.charCodeAt(0) === 0
+    )
+      checkKey(key, replica.options)
+    return replica.read(key, this.#ctx.readNow())?.value
   }
 
   /** The live value of `key` without touching recency or counters. */

@@ -39,12 +39,14 @@ export const MESH_CONSTANTS = {
   syncRemoteShare: 0.75,
   /** Peers asked on a local miss (best first, hedged). */
   lookupCandidates: 3,
-  /** A lookup asks the next peer after this many RTTs of the current one. */
-  lookupHedgeRtts: 3,
+  /** A lookup asks the next peer after this many RTTs of the current one... */
+  lookupHedgeRtts: 1.5,
   /** ...but not sooner than this. */
-  lookupMinHedgeMs: 20,
-  /** RTT assumed for a peer not yet pinged. */
+  lookupMinHedgeMs: 3,
+  /** RTT assumed for a peer not yet pinged, when hedging. */
   unknownRttMs: 10,
+  /** RTT assumed for another region's peer not yet pinged, when weighing it against the loader. */
+  unknownRemoteRttMs: 250,
   /** Extra wait for a lease answer beyond the lease itself. */
   leaseRequestSlackMs: 1_000,
   /** Nearest peers a keyspace opened on a running node warms up from. */

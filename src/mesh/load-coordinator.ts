@@ -12,8 +12,9 @@ import { PROTOCOLS } from './topics.js'
 const log = createDebug('meshcache:mesh')
 
 /**
- * Mesh-wide single flight: before a node calls its loader on a miss, it asks the key's
- * owner (highest rendezvous hash of member id and key) for a load lease. The owner grants
+ * Single flight across nodes: before a node calls its loader on a miss, it asks the key's
+ * owner (highest rendezvous hash of member id and key, among this region's members by
+ * default, or the whole mesh's) for a load lease. The owner grants
  * one lease and holds the other askers until the value arrives (by gossip or a direct
  * write), then answers them with it.
  */
@@ -57,11 +58,11 @@ export class LoadCoordinator {
    * @returns true when another node's value arrived and was admitted; false when this
    *   node should load (it holds the lease, or the owner is unreachable or slow)
    */
-  async coordinateLoad(keyspace: string, key: string): Promise<boolean> {
+  async coordinateLoad(keyspace: string, key: string, scope: 'region' | 'mesh'): Promise<boolean> {
     const { ctx } = this
     const replica = ctx.replicas.get(keyspace)
     if (replica === undefined) return false
-    const owner = this.ownerOf(keyspace, key)
+    const owner = this.ownerOf(keyspace, key, scope)
     if (owner === ctx.self) {
       const r = this.leases.grantOrWait(`${keyspace}\u0000${key}`, ctx.self, ctx.now())
       // Waiting here ends with the holder's write already applied to this replica.
@@ -87,13 +88,17 @@ export class LoadCoordinator {
     }
   }
 
-  /** The node that coordinates loads of `key`: highest rendezvous hash among members. */
-  private ownerOf(keyspace: string, key: string): string {
+  /**
+   * The node that coordinates loads of `key`: highest rendezvous hash among this
+   * region's members (`region`) or all members (`mesh`), this node included.
+   */
+  private ownerOf(keyspace: string, key: string, scope: 'region' | 'mesh'): string {
     const { ctx } = this
     const score = (id: string) => hash64(`${id}\u0000${keyspace}\u0000${key}`)[0]
     let best = ctx.self
     let bestScore = score(ctx.self)
     for (const p of ctx.peers.ranked()) {
+      if (scope === 'region' && p.region !== ctx.region) continue
       const s = score(p.id)
       if (s > bestScore || (s === bestScore && p.id > best)) {
         best = p.id

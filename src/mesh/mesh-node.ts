@@ -195,8 +195,8 @@ export class MeshNode implements MeshPort {
     return this.reads.acknowledge(keyspace, writes, level, timeoutMs)
   }
 
-  lookup(keyspace: string, key: string, sameRegionOnly?: boolean): Promise<boolean> {
-    return this.reads.lookup(keyspace, key, sameRegionOnly)
+  lookup(keyspace: string, key: string, remoteBudgetMs: number): Promise<boolean> {
+    return this.reads.lookup(keyspace, key, remoteBudgetMs)
   }
 
   readRemote(
@@ -208,8 +208,8 @@ export class MeshNode implements MeshPort {
     return this.reads.readRemote(keyspace, key, level, timeoutMs)
   }
 
-  coordinateLoad(keyspace: string, key: string): Promise<boolean> {
-    return this.loads.coordinateLoad(keyspace, key)
+  coordinateLoad(keyspace: string, key: string, scope: 'region' | 'mesh'): Promise<boolean> {
+    return this.loads.coordinateLoad(keyspace, key, scope)
   }
 
   readyPeers(keyspace: string): number {

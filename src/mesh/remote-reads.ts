@@ -61,17 +61,22 @@ export class RemoteReads {
   }
 
   /**
-   * Asks the best peers (same region first; hedged: the next one after a few RTTs of the
-   * current one, or at once when it answers "not here") and admits the first entry found.
+   * Asks peers for `key`: same region first, then other regions' peers whose RTT is
+   * below `remoteBudgetMs` (what the loader typically costs: a farther peer is not worth
+   * asking). Hedged: the next peer is asked after about one RTT of the current one, or at
+   * once when it answers "not here". Admits the first entry found.
    * @returns true when an entry was admitted
    */
-  lookup(keyspace: string, key: string, sameRegionOnly = false): Promise<boolean> {
+  lookup(keyspace: string, key: string, remoteBudgetMs: number): Promise<boolean> {
     const { ctx } = this
     const replica = ctx.replicas.get(keyspace)
-    const candidates = ctx.peers
-      .ranked()
-      .filter((p) => !sameRegionOnly || p.region === ctx.region)
-      .slice(0, MESH_CONSTANTS.lookupCandidates)
+    const ranked = ctx.peers.ranked()
+    const near = ranked.filter((p) => p.region === ctx.region)
+    const far = ranked.filter(
+      (p) =>
+        p.region !== ctx.region && (p.rtt ?? MESH_CONSTANTS.unknownRemoteRttMs) < remoteBudgetMs,
+    )
+    const candidates = [...near, ...far].slice(0, MESH_CONSTANTS.lookupCandidates)
     if (replica === undefined || candidates.length === 0) return Promise.resolve(false)
     ctx.counters.lookups++
     return new Promise<boolean>((resolve) => {

@@ -24,10 +24,11 @@ export interface MeshPort {
     timeoutMs: number,
   ): Promise<void>
   /**
-   * Asks the nearest peers for `key` on a local miss and admits what the first holder
-   * returns. @returns true when an entry was admitted
+   * Asks peers for `key` on a local miss, same region first (hedged after about one
+   * RTT), then peers of other regions whose RTT is below `remoteBudgetMs` (0: none), and
+   * admits what the first holder returns. @returns true when an entry was admitted
    */
-  lookup(keyspace: string, key: string, sameRegionOnly?: boolean): Promise<boolean>
+  lookup(keyspace: string, key: string, remoteBudgetMs: number): Promise<boolean>
   /**
    * Asks peers (`quorum`: a majority of regions; `nearest`: the best few) for their newest
    * version of `key` and admits it.
@@ -40,11 +41,12 @@ export interface MeshPort {
     timeoutMs: number,
   ): Promise<void>
   /**
-   * Before calling `load` on a miss: asks the key's owner node whether another node is
-   * loading it. @returns true when that node's value arrived and was admitted; false when
-   * this node should load (it holds the lease, or the owner is unreachable)
+   * Before calling `load` on a miss: asks the key's owner node (among this region's
+   * members, or the whole mesh's) whether another node is loading it. @returns true when
+   * that node's value arrived and was admitted; false when this node should load (it
+   * holds the lease, or the owner is unreachable)
    */
-  coordinateLoad(keyspace: string, key: string): Promise<boolean>
+  coordinateLoad(keyspace: string, key: string, scope: 'region' | 'mesh'): Promise<boolean>
   /** Connected peers (region known) that a write to `keyspace` reaches now. */
   readyPeers(keyspace: string): number
   /** Multiaddrs (with `/p2p/<id>`) this node listens on. */

@@ -196,14 +196,12 @@ export class KeyspaceReplica<V = unknown> {
     }
     // Only an entry that passed every check moves this node's clock.
     ctx.clock.update(version)
-    const entry: Entry<V> = {
-      value,
-      version,
-      expiresAt,
-      tombstone: kind === 1,
-      size: entrySize(key, kind === 0 ? bytes!.length : 0),
-      ...(tags === undefined ? {} : { tags }),
-    }
+    const tombstone = kind === 1
+    const size = entrySize(key, kind === 0 ? bytes!.length : 0)
+    const entry: Entry<V> =
+      tags === undefined
+        ? { value, version, expiresAt, tombstone, size }
+        : { value, version, expiresAt, tombstone, size, tags }
     if (kind === 0 && this.invalidations.size > 0 && this.invalidations.kills(entry)) {
       // Newer than what is held, but dead: drop older copies, remember the version.
       this.store.invalidate(key, version)

@@ -30,6 +30,8 @@ export interface KeyspaceStats {
   loadErrors: number
   /** Tag invalidations and clears written here. */
   invalidations: number
+  /** Typical latency of `load` here, ms (EWMA; 0 before the first load). */
+  loadLatencyMs: number
 }
 
 /** Mutable counters; the hot path only increments. */
@@ -45,4 +47,5 @@ export class KeyspaceCounters {
   loads = 0
   loadErrors = 0
   invalidations = 0
+  loadLatencyMs = 0
 }

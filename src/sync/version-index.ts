@@ -39,6 +39,11 @@ export class VersionIndex {
   readonly maxKeys: number
   readonly retainMs: number
   private readonly entries = new Map<string, IndexEntry>()
+  /**
+   * True once the bound made this index forget a key: from then on, a key it does not
+   * know may still be held by a peer.
+   */
+  overflowed = false
 
   constructor(maxKeys: number, retainMs: number, depth = DigestTree.depthFor(maxKeys)) {
     this.maxKeys = maxKeys
@@ -111,6 +116,7 @@ export class VersionIndex {
       // Past the bound the first-recorded key goes (Map order is insertion order).
       const oldest = this.entries.keys().next().value as string
       this.forget(oldest)
+      this.overflowed = true
     }
   }
 

@@ -4,56 +4,126 @@ import { formatVersion } from '../../src/clock/version.js'
 import { AckTimeoutError, TimeoutError } from '../../src/errors.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
 import { SimMesh } from '../helpers/sim.js'
+import { waitFor } from '../helpers/wait.js'
 
 const mesh = new SimMesh()
 afterEach(() => mesh.closeAll())
 const start = (region: string, n: number, peers: string[] = []) => mesh.start(region, n, peers)
 
-/** Puts a value into one node's replica only (no replication), as if only it had loaded it. */
-function holdLocally(node: Cache<unknown>, key: string, value: string) {
-  const v = node.clock.now()
-  node.admin
-    .replica('default')!
-    .admitRemote(
-      [key, v.wall, v.logical, v.node, Date.now() + 60_000, 0, encodeValue(key, value)],
-      'test',
-    )
+/**
+ * Makes `holders` hold `key` with the values given, at one version that every node in
+ * `knowers` knows without the value: as after those nodes evicted it.
+ */
+function heldBy(holders: [Cache<unknown>, string][], knowers: Cache<unknown>[], key: string) {
+  const v = holders[0]![0].clock.now()
+  const base = [key, v.wall, v.logical, v.node, Date.now() + 60_000] as const
+  for (const [node, value] of holders)
+    node.admin.replica('default')!.admitRemote([...base, 0, encodeValue(key, value)], 'test')
+  for (const node of knowers) node.admin.replica('default')!.admitRemote([...base, 2, null], 'test')
 }
 
-describe('locality and acks across the simulated WAN', () => {
-  it('a miss is served by the same-region peer, and by the far one when the near one is cut off', async () => {
+const lookups = (n: Cache<unknown>) => n.stats().mesh!.replication.lookups
+
+describe('index-guided misses across the simulated WAN', () => {
+  it('an evicted key is served by the same-region peer first, by the far one when the near one is cut off', async () => {
     const asker = await start('eu-west', 1)
     const near = await start('eu-west', 2, [asker.addresses()[0]!])
     const far = await start('us-east', 1, [asker.addresses()[0]!])
     await mesh.fullMesh()
-    holdLocally(near, 'k1', 'from-near')
-    holdLocally(far, 'k1', 'from-far')
     let loads = 0
-    expect(await asker.fetch('k1', { load: () => `loaded-${++loads}` })).toBe('from-near')
+    const load = () => `loaded-${++loads}`
+    heldBy(
+      [
+        [near, 'from-near'],
+        [far, 'from-far'],
+      ],
+      [asker],
+      'k1',
+    )
+    expect(await asker.fetch('k1', { load })).toBe('from-near')
     expect(loads).toBe(0)
     expect(asker.get('k1')).toBe('from-near') // stored locally with its original version
-    expect(asker.keyspace('default').entry('k1')!.version.node).toBe(near.nodeId)
 
-    holdLocally(near, 'k2', 'from-near')
-    holdLocally(far, 'k2', 'from-far')
+    heldBy(
+      [
+        [near, 'from-near'],
+        [far, 'from-far'],
+      ],
+      [asker],
+      'k2',
+    )
     await asker.admin.mesh!.block([near.nodeId])
     await near.admin.mesh!.block([asker.nodeId])
-    expect(await asker.fetch('k2', { load: () => `loaded-${++loads}` })).toBe('from-far')
-
-    expect(await asker.fetch('k3', { load: () => `loaded-${++loads}` })).toBe('loaded-1')
-    expect(loads).toBe(1)
+    expect(await asker.fetch('k2', { load })).toBe('from-far')
+    expect(loads).toBe(0)
 
     // lookup: 'region' never crosses the WAN; 'none' goes straight to the loader.
-    holdLocally(far, 'k4', 'from-far')
-    expect(await asker.fetch('k4', { load: () => `loaded-${++loads}`, lookup: 'region' })).toBe(
-      'loaded-2',
-    )
-    holdLocally(far, 'k5', 'from-far') // the mesh would serve it (see k2); 'none' does not ask
-    expect(await asker.fetch('k5', { load: () => `loaded-${++loads}`, lookup: 'none' })).toBe(
-      'loaded-3',
-    )
+    heldBy([[far, 'from-far']], [asker], 'k4')
+    expect(await asker.fetch('k4', { load, lookup: 'region' })).toBe('loaded-1')
+    heldBy([[far, 'from-far']], [asker], 'k5')
+    const before = lookups(asker)
+    expect(await asker.fetch('k5', { load, lookup: 'none' })).toBe('loaded-2')
+    expect(lookups(asker)).toBe(before)
   })
 
+  it('a key no node holds (never written, deleted, expired) makes no lookup at all', async () => {
+    const asker = await start('eu-west', 1)
+    const near = await start('eu-west', 2, [asker.addresses()[0]!])
+    await mesh.fullMesh()
+    await near.set('gone', 1)
+    await near.delete('gone')
+    await near.set('short', 1, { ttl: 50 })
+    await waitFor(() => asker.admin.version('default', 'gone')?.deleted === true, 'delete known')
+    await waitFor(() => !near.has('short'), 'short expired')
+    const before = lookups(asker)
+    for (const key of ['never', 'gone', 'short'])
+      expect(await asker.fetch(key, { load: () => `loaded-${key}` })).toBe(`loaded-${key}`)
+    expect(lookups(asker)).toBe(before)
+  })
+
+  it('another region is asked only when a round trip there is cheaper than the loader', async () => {
+    const asker = await start('eu-west', 1)
+    const far = await start('us-east', 1, [asker.addresses()[0]!])
+    await mesh.fullMesh()
+    await waitFor(
+      () => (asker.admin.mesh!.peers()[0]?.rttMs ?? 0) > 0,
+      'RTT to us-east measured',
+      15_000,
+    )
+    // Teach the keyspace a fast origin (a few ms: far cheaper than 80 ms to us-east).
+    for (let i = 0; i < 3; i++) await asker.fetch(`warm${i}`, { load: () => i })
+    heldBy([[far, 'from-far']], [asker], 'k')
+    expect(await asker.fetch('k', { load: () => 'from-origin' })).toBe('from-origin')
+    // A slow origin (more than the RTT): the remote copy wins.
+    const slow = asker.keyspace('slow')
+    far.keyspace('slow')
+    await waitFor(() => asker.admin.mesh!.subscribers('slow') === 1, 'slow keyspace subscribed')
+    for (let i = 0; i < 2; i++)
+      await slow.fetch(`w${i}`, { load: () => new Promise((r) => setTimeout(() => r(i), 250)) })
+    const v = far.clock.now()
+    const base = ['k', v.wall, v.logical, v.node, Date.now() + 60_000] as const
+    far.admin.replica('slow')!.admitRemote([...base, 0, encodeValue('k', 'from-far')], 'test')
+    asker.admin.replica('slow')!.admitRemote([...base, 2, null], 'test')
+    expect(await slow.fetch('k', { load: () => 'from-origin' })).toBe('from-far')
+  })
+
+  it('a node whose version index overflowed still finds an evicted value (it asks)', async () => {
+    const asker = await start('eu-west', 1)
+    const near = await start('eu-west', 2, [asker.addresses()[0]!])
+    await mesh.fullMesh()
+    // The asker keeps 2 values and remembers 2 versions; near keeps everything.
+    const tiny = asker.keyspace('tiny', { maxEntries: 2, maxIndexKeys: 2 })
+    const holder = near.keyspace('tiny')
+    await waitFor(() => near.admin.mesh!.subscribers('tiny') === 1, 'tiny keyspace subscribed')
+    await holder.set('old', 'kept-by-near')
+    await waitFor(() => tiny.has('old'), 'old replicated')
+    for (const k of ['a', 'b']) await tiny.set(k, 1) // evicts 'old' here and forgets its version
+    expect(asker.admin.version('tiny', 'old')).toBeUndefined()
+    expect(await tiny.fetch('old', { load: () => 'from-origin' })).toBe('kept-by-near')
+  })
+})
+
+describe('locality and acks across the simulated WAN', () => {
   it("ack: 'quorum' resolves once a majority of regions applied the write, and rejects when they are cut off", async () => {
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
