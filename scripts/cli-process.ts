@@ -25,21 +25,37 @@ export interface NodeProcess {
 /** Every process spawned here and not yet exited. */
 export const running = new Set<ChildProcess>()
 
+/** How to start a CLI process. */
+export interface SpawnOptions {
+  /** Runs the process with its wall clock shifted by this many ms (scripts/clock-skew.mjs). */
+  clockSkewMs?: number
+}
+
 /** Spawns `meshcache <args>` (the CLI source, through tsx). */
-export function spawnCli(args: string[]): ChildProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DEBUG: '' },
-  })
+export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProcess {
+  const skew = options.clockSkewMs ?? 0
+  const preload = skew === 0 ? [] : ['--import', './scripts/clock-skew.mjs']
+  const proc = spawn(
+    process.execPath,
+    [...preload, '--import', 'tsx', 'src/cli/main.ts', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DEBUG: '', MESHCACHE_CLOCK_SKEW_MS: String(skew) },
+    },
+  )
   running.add(proc)
   proc.on('exit', () => running.delete(proc))
   return proc
 }
 
 /** Runs `meshcache node <args>`; resolves at its `ready` line. */
-export function spawnNode(args: string[], timeoutMs = 20_000): Promise<NodeProcess> {
-  const proc = spawnCli(['node', ...args])
+export function spawnNode(
+  args: string[],
+  timeoutMs = 20_000,
+  options: SpawnOptions = {},
+): Promise<NodeProcess> {
+  const proc = spawnCli(['node', ...args], options)
   let out = ''
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

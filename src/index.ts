@@ -22,6 +22,7 @@ export { createNetworkKey } from './mesh/network-key.js'
 export type { CacheOptions } from './node/cache-options.js'
 export { createCache } from './node/create-cache.js'
 export type {
+  ClockStats,
   LagSnapshot,
   MeshCounters,
   MeshOptions,

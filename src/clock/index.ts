@@ -1,3 +1,4 @@
+export { CLOCK_OFFSET_DEFAULTS, ClockOffsets, offsetOf, type TimeSample } from './clock-offsets.js'
 export {
   DEFAULT_MAX_DRIFT_MS,
   HybridClock,

@@ -1,6 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import createDebug from 'debug'
+import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidMessageError } from '../errors.js'
 import type { MeshCounters, MeshStats } from '../ports/mesh-options.js'
 import type { MeshAdmin, MeshPort, RemoteAckLevel } from '../ports/mesh-port.js'
@@ -21,6 +22,7 @@ import { Publisher } from './publisher.js'
 import { Receiver } from './receiver.js'
 import { RemoteReads } from './remote-reads.js'
 import { handle, StreamPool } from './rpc.js'
+import { TimeSync } from './time-sync.js'
 import { scoreTopic } from './topic-score.js'
 import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
 
@@ -35,6 +37,8 @@ export interface MeshNodeInit {
   readonly opts: ResolvedMeshOptions
   readonly limits: WireLimits
   readonly gate?: PeerGate
+  /** Where clock offsets are estimated; the node's `now` reads its correction. */
+  readonly offsets: ClockOffsets
 }
 
 /**
@@ -57,6 +61,8 @@ export class MeshNode implements MeshPort {
   private readonly reads: RemoteReads
   private readonly loads: LoadCoordinator
   private readonly antiEntropy: AntiEntropy
+  private readonly time: TimeSync
+  private readonly offsets: ClockOffsets
   private readonly pool: StreamPool
   private readonly timers: NodeJS.Timeout[] = []
   private closed = false
@@ -104,6 +110,8 @@ export class MeshNode implements MeshPort {
       isClosed: () => this.closed,
     }
     this.antiEntropy = new AntiEntropy(this.ctx)
+    this.offsets = init.offsets
+    this.time = new TimeSync(this.ctx, init.offsets)
     this.loads = new LoadCoordinator(this.ctx)
     this.reads = new RemoteReads(this.ctx, this.loads)
     this.publisher = new Publisher(this.ctx, (peer, ks) => {
@@ -137,6 +145,7 @@ export class MeshNode implements MeshPort {
       onInvalid,
     )
     await handle(node, PROTOCOLS.sync, (b, from) => this.antiEntropy.respond(b, from), onInvalid)
+    await handle(node, PROTOCOLS.time, (b) => this.time.respond(b), onInvalid)
     node.addEventListener('peer:connect', (evt) => this.membership.onConnect(evt.detail))
     node.addEventListener('peer:disconnect', (evt) => this.membership.onDisconnect(evt.detail))
     const pubsub = node.services.pubsub
@@ -172,6 +181,7 @@ export class MeshNode implements MeshPort {
     every(this.ctx.opts.redialIntervalMs, () => this.membership.redial())
     every(this.ctx.opts.pingIntervalMs, () => {
       void this.membership.pingAll()
+      void this.time.exchangeAll()
       this.loads.prune()
     })
     this.antiEntropy.start()
@@ -242,13 +252,22 @@ export class MeshNode implements MeshPort {
       peerId: this.ctx.self,
       addresses: this.addresses(),
       peersByRegion,
-      peers: ranked.map((p) => ({
-        id: p.id,
-        region: p.region,
-        rttMs: p.rtt,
-        score: p.score,
-        failures: p.failures,
-      })),
+      peers: ranked.map((p) => {
+        const clockOffsetMs = this.offsets.offsetOf(p.id)
+        return {
+          id: p.id,
+          region: p.region,
+          rttMs: p.rtt,
+          score: p.score,
+          failures: p.failures,
+          ...(clockOffsetMs === undefined ? {} : { clockOffsetMs }),
+        }
+      }),
+      clock: {
+        correctionMs: this.offsets.correctionMs,
+        skewed: this.offsets.skewed,
+        peersMeasured: this.offsets.peers,
+      },
       replication: {
         ...this.counters,
         rejected: { ...this.counters.rejected },
@@ -316,6 +335,9 @@ export class MeshNode implements MeshPort {
     // Streams for acks and reads, negotiated now so those cost one round trip later.
     this.pool.refill(peer, PROTOCOLS.write)
     this.pool.refill(peer, PROTOCOLS.get)
+    this.pool.refill(peer, PROTOCOLS.time)
+    // Measure its clock at once: a skewed node is corrected before its first writes matter.
+    void this.time.exchange(peer)
     // Anti-entropy on every (re)connection: whatever was missed while apart is repaired
     // now. One session repairs both ways, so only one side (the smaller id) starts it.
     if (this.ctx.self < peer.toString()) void this.antiEntropy.syncAll(peer)

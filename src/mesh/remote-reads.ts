@@ -61,10 +61,11 @@ export class RemoteReads {
   }
 
   /**
-   * Asks peers for `key`: same region first, then other regions' peers whose RTT is
-   * below `remoteBudgetMs` (what the loader typically costs: a farther peer is not worth
-   * asking). Hedged: the next peer is asked after about one RTT of the current one, or at
-   * once when it answers "not here". Admits the first entry found.
+   * Asks peers for `key`: the same-region peers at once, then other regions' peers whose
+   * RTT is below `remoteBudgetMs` (what the loader typically costs: a farther peer is not
+   * worth asking), one after another, hedged: the next one after about one and a half
+   * RTTs of the current one, or at once when it answers "not here". Admits the first
+   * entry found.
    * @returns true when an entry was admitted
    */
   lookup(keyspace: string, key: string, remoteBudgetMs: number): Promise<boolean> {
@@ -77,6 +78,9 @@ export class RemoteReads {
         p.region !== ctx.region && (p.rtt ?? MESH_CONSTANTS.unknownRemoteRttMs) < remoteBudgetMs,
     )
     const candidates = [...near, ...far].slice(0, MESH_CONSTANTS.lookupCandidates)
+    // Same-region peers are asked at once, all of them: a round trip in the region is
+    // cheap, and asking one after another would add one per peer that evicted the key.
+    const together = Math.max(1, Math.min(near.length, candidates.length))
     if (replica === undefined || candidates.length === 0) return Promise.resolve(false)
     ctx.counters.lookups++
     return new Promise<boolean>((resolve) => {
@@ -128,7 +132,7 @@ export class RemoteReads {
             else if (pending === 0) finish(false)
           })
       }
-      launch()
+      for (let i = 0; i < together; i++) launch()
     })
   }
 

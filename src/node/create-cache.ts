@@ -1,5 +1,6 @@
 import createDebug from 'debug'
 import { Cache } from '../api/cache.js'
+import { ClockOffsets } from '../clock/clock-offsets.js'
 import { HybridClock } from '../clock/hlc.js'
 import type { MeshNode } from '../mesh/mesh-node.js'
 import { ReplicaRegistry } from '../replica/replica-registry.js'
@@ -7,9 +8,6 @@ import { type CacheOptions, randomNodeId, resolveCacheOptions } from './cache-op
 import { Persistence } from './persistence.js'
 
 const log = createDebug('meshcache:node')
-
-/** The one wall clock of a node: every layer reads time through it. */
-const now = (): number => Date.now()
 
 /** Mesh nodes by cache, for tools inside the project (tests, benches, the simulator). */
 const meshNodes = new WeakMap<Cache<unknown>, MeshNode>()
@@ -39,12 +37,16 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
       ? undefined
       : await (await import('./start-mesh.js')).prepareMesh(options, resolved.mesh)
   const nodeId = meshStart?.peerId ?? resolved.nodeId ?? randomNodeId()
-  const clock = new HybridClock({ node: nodeId, maxDrift: resolved.maxClockDriftMs })
+  // The one wall clock of a node, corrected to the mesh median (0 when embedded): every
+  // layer reads time through it, so expiries and stamps agree across skewed hosts.
+  const offsets = new ClockOffsets()
+  const now = (): number => Date.now() + offsets.correctionMs
+  const clock = new HybridClock({ node: nodeId, maxDrift: resolved.maxClockDriftMs, physical: now })
   const replicas = new ReplicaRegistry({ clock, now, defaults: resolved.keyspaceDefaults })
   let mesh: MeshNode | undefined
   let persistence: Persistence | undefined
   try {
-    if (meshStart !== undefined) mesh = meshStart.attach(replicas, resolved.region, now)
+    if (meshStart !== undefined) mesh = meshStart.attach(replicas, resolved.region, now, offsets)
     if (resolved.dataDir !== undefined) {
       persistence = new Persistence(replicas, resolved.dataDir, resolved.snapshotIntervalMs)
       persistence.load(resolved.region)

@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidOptionError } from '../errors.js'
 import { resolveMeshOptions } from '../mesh/defaults.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../mesh/libp2p-node.js'
@@ -15,7 +16,12 @@ export interface PreparedMesh {
   /** The node's peer id: its id in versions. */
   readonly peerId: string
   /** Builds the mesh adapter over `replicas` and sets their admission policy. */
-  attach(replicas: ReplicaRegistry, region: string, now: () => number): MeshNode
+  attach(
+    replicas: ReplicaRegistry,
+    region: string,
+    now: () => number,
+    offsets: ClockOffsets,
+  ): MeshNode
   /** Registers protocols, dials the bootstrap peers, starts the timers. */
   start(): Promise<void>
   /** Stops libp2p when building the rest failed. */
@@ -79,10 +85,10 @@ export async function prepareMesh(
   let mesh: MeshNode | undefined
   return {
     peerId,
-    attach(replicas, region, now) {
+    attach(replicas, region, now, offsets) {
       // Own writes are always admitted (a snapshot may hold them); others by the allowlist.
       replicas.admitOnly((n) => n === peerId || gate.admits(n))
-      mesh = new MeshNode({ node, replicas, region, now, opts, limits, gate })
+      mesh = new MeshNode({ node, replicas, region, now, opts, limits, gate, offsets })
       return mesh
     },
     start: () => mesh!.start(addrs.peers),

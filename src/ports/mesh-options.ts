@@ -138,6 +138,18 @@ export interface PeerStats {
   score: number
   /** Failed requests or pings since the last success. */
   failures: number
+  /** The peer's clock minus this node's raw clock, ms (NTP-style estimate); absent before the first exchange. */
+  clockOffsetMs?: number
+}
+
+/** This node's clock against the mesh, as `stats().mesh.clock` shows it. */
+export interface ClockStats {
+  /** What this node adds to its raw clock to read the mesh median clock, ms. */
+  correctionMs: number
+  /** True when that correction is larger than the threshold (1 s): fix this host's time source. */
+  skewed: boolean
+  /** Peers whose clock offset is known. */
+  peersMeasured: number
 }
 
 /** Mesh figures of a node, as `cache.stats().mesh` returns them. */
@@ -161,6 +173,8 @@ export interface MeshStats {
   }
   /** Peers cut off by `block` (partitions). */
   blockedPeers: string[]
+  /** This node's clock against the mesh median. */
+  clock: ClockStats
   /** Replication lag (receive time minus write stamp) per origin region. */
   lagByRegion: Record<string, LagSnapshot>
 }

@@ -1,0 +1,70 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ClockOffsets, offsetOf } from '../../src/clock/clock-offsets.js'
+
+/** An exchange with a peer whose clock is `offset` ahead, with one-way delays `up` and `down`. */
+function sample(t1: number, offset: number, up: number, down: number, service = 0) {
+  const t2 = t1 + up + offset
+  const t3 = t2 + service
+  const t4 = t3 - offset + down
+  return { t1, t2, t3, t4 }
+}
+
+describe('clock offsets (NTP-style, min-RTT filtered, mesh median)', () => {
+  it('an exchange over symmetric paths gives the exact offset and the round trip', () => {
+    expect(offsetOf(sample(1_000, 20_000, 5, 5, 1))).toEqual({ offset: 20_000, delay: 10 })
+    expect(offsetOf(sample(1_000, -45_000, 2, 2))).toEqual({ offset: -45_000, delay: 4 })
+  })
+
+  it('the estimate is within half the round trip whatever the asymmetry (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -200_000, max: 200_000 }),
+        fc.integer({ min: 0, max: 500 }),
+        fc.integer({ min: 0, max: 500 }),
+        (offset, up, down) => {
+          const { offset: est, delay } = offsetOf(sample(10_000, offset, up, down))
+          expect(Math.abs(est - offset)).toBeLessThanOrEqual(delay / 2 + 1e-9)
+        },
+      ),
+    )
+  })
+
+  it('the sample with the smallest round trip wins over noisier ones', () => {
+    const o = new ClockOffsets()
+    o.record('p', sample(0, 1_000, 300, 10), 1) // asymmetric and slow: estimate off by 145
+    o.record('p', sample(10, 1_000, 1, 1), 20) // fast: exact
+    o.record('p', sample(20, 1_000, 10, 200), 30)
+    expect(o.offsetOf('p')).toBe(1_000)
+  })
+
+  it('the correction is the median of this node (0) and its peers: one broken clock cannot move it', () => {
+    const o = new ClockOffsets()
+    o.record('a', sample(0, 10, 1, 1), 1)
+    o.record('b', sample(0, -5, 1, 1), 1)
+    o.record('broken', sample(0, 3_600_000, 1, 1), 1)
+    expect(o.correctionMs).toBe(5) // median of [-5, 0, 10, 3600000] = (0 + 10) / 2
+    expect(o.skewed).toBe(false)
+  })
+
+  it('a node off the mesh by more than the threshold is flagged and corrected to the median', () => {
+    const o = new ClockOffsets()
+    // This node is 20 s behind: its three peers' clocks read 20 s ahead of it.
+    for (const p of ['a', 'b', 'c']) o.record(p, sample(0, 20_000, 1, 1), 1)
+    expect(o.correctionMs).toBe(20_000)
+    expect(o.skewed).toBe(true)
+    o.forget('a', 2)
+    o.forget('b', 2)
+    o.forget('c', 2)
+    expect(o.correctionMs).toBe(0)
+  })
+
+  it('old samples age out', () => {
+    const o = new ClockOffsets({ maxSampleAgeMs: 1_000 })
+    o.record('a', sample(0, 5_000, 1, 1), 0)
+    expect(o.correctionMs).toBe(2_500)
+    o.record('b', sample(0, 0, 1, 1), 5_000) // recomputes: a's sample is too old
+    expect(o.offsetOf('a')).toBeUndefined()
+    expect(o.correctionMs).toBe(0)
+  })
+})
