@@ -24,7 +24,10 @@ interface Status {
 const status = async (n: NodeProcess) => (await (await req(n, '/status')).json()) as Status
 
 /** Starts one node per [region, skew]; every node after the first bootstraps from it. */
-async function mesh(nodes: [region: string, skewMs: number][], subnet: number) {
+async function mesh(
+  nodes: [region: string, skewMs: number][],
+  subnet: number,
+): Promise<[NodeProcess, NodeProcess, NodeProcess]> {
   const out: NodeProcess[] = []
   for (const [i, [region, skew]] of nodes.entries()) {
     const host = `127.0.${subnet}.${i + 1}`
@@ -50,7 +53,7 @@ async function mesh(nodes: [region: string, skewMs: number][], subnet: number) {
     'full mesh',
     20_000,
   )
-  return out
+  return out as [NodeProcess, NodeProcess, NodeProcess]
 }
 
 describe('skewed clocks (real node processes, shifted wall clocks)', () => {
@@ -67,7 +70,8 @@ describe('skewed clocks (real node processes, shifted wall clocks)', () => {
     const near = (n: Status, ms: number) => Math.abs(n.mesh.clock.correctionMs - ms) < 500
     await waitFor(
       async () => {
-        const [sb, sc] = [await status(b), await status(c)]
+        const sb = await status(b)
+        const sc = await status(c)
         return sb.mesh.clock.skewed && sc.mesh.clock.skewed && near(sb, -20_000) && near(sc, 20_000)
       },
       'both skewed nodes flagged and corrected',
