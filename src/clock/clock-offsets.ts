@@ -52,7 +52,9 @@ export class ClockOffsets {
   private readonly skewThresholdMs: number
   private correction = 0
 
-  constructor(options: Partial<typeof CLOCK_OFFSET_DEFAULTS> = {}) {
+  constructor(
+    options: { window?: number; maxSampleAgeMs?: number; skewThresholdMs?: number } = {},
+  ) {
     this.window = options.window ?? CLOCK_OFFSET_DEFAULTS.window
     this.maxAgeMs = options.maxSampleAgeMs ?? CLOCK_OFFSET_DEFAULTS.maxSampleAgeMs
     this.skewThresholdMs = options.skewThresholdMs ?? CLOCK_OFFSET_DEFAULTS.skewThresholdMs
