@@ -71,3 +71,8 @@ export class AckTimeoutError extends MeshcacheError {
     this.required = required
   }
 }
+
+/** Another live process holds the `dataDir` (two nodes on one directory would diverge for good). */
+export class DataDirLockedError extends MeshcacheError {
+  static override readonly code = 'ERR_DATA_DIR_LOCKED'
+}

@@ -5,6 +5,7 @@ import { type Duration, parseDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError, TimeoutError } from '../errors.js'
 import type { MeshStats } from '../ports/mesh-options.js'
 import type { MeshAdmin, MeshPort } from '../ports/mesh-port.js'
+import type { PersistenceStats } from '../ports/persistence-stats.js'
 import type { KeyspaceOptions } from '../replica/keyspace-options.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { KeyspaceStats } from '../replica/keyspace-stats.js'
@@ -43,6 +44,10 @@ export interface CacheStats {
   rejected: RejectCounts
   /** Mesh figures (peers, replication, lag) when this node is part of a mesh. */
   mesh?: MeshStats
+  /** Snapshot and write-log figures, when the cache has a `dataDir`. */
+  persistence?: PersistenceStats
+  /** False while a (re)started node catches up with its peers (see {@link Cache.ready}). */
+  ready: boolean
 }
 
 /** The newest version a node knows of a key. */
@@ -82,6 +87,8 @@ export interface CacheParts {
   readonly mesh: MeshPort | undefined
   /** Stops everything the root started (mesh, persistence, sweep), bounded in time. */
   readonly stop: () => Promise<void>
+  /** Persistence figures, when the cache has a data dir. */
+  readonly persistenceStats?: () => PersistenceStats
 }
 
 /**
@@ -100,6 +107,7 @@ export class Cache<V = unknown> {
   readonly #replicas: ReplicaRegistry
   readonly #ctx: ApiContext
   readonly #stop: () => Promise<void>
+  readonly #persistenceStats: (() => PersistenceStats) | undefined
   readonly #defaultSpace: Keyspace<V>
   #closing: Promise<void> | undefined
 
@@ -110,6 +118,7 @@ export class Cache<V = unknown> {
     this.clock = parts.clock
     this.#replicas = parts.replicas
     this.#stop = parts.stop
+    this.#persistenceStats = parts.persistenceStats
     this.#ctx = {
       clock: parts.clock,
       region: parts.region,
@@ -282,6 +291,8 @@ export class Cache<V = unknown> {
       hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
       rejected: { ...this.#replicas.rejected },
       ...(mesh ? { mesh: mesh.stats() } : {}),
+      ...(this.#persistenceStats ? { persistence: this.#persistenceStats() } : {}),
+      ready: this.isReady,
     }
   }
 
@@ -341,6 +352,21 @@ export class Cache<V = unknown> {
       }
       await new Promise((r) => setTimeout(r, API_DEFAULTS.pollMs))
     }
+  }
+
+  /**
+   * Resolves once this node caught up with the mesh after a start: one anti-entropy round
+   * with a peer of every region it reaches, or the ready timeout (5 s) passed. An
+   * embedded cache is ready at once. Until then reads serve what this node held (its
+   * snapshot and write log: never older than what it acknowledged before a restart).
+   */
+  get ready(): Promise<void> {
+    return this.#ctx.mesh?.ready ?? Promise.resolve()
+  }
+
+  /** True once {@link ready} resolved. */
+  get isReady(): boolean {
+    return this.#ctx.mesh?.isReady ?? true
   }
 
   /** True once {@link close} was called. */

@@ -306,7 +306,7 @@ export class Keyspace<V = unknown> {
    */
   #commit(writes: readonly PreparedWrite<V>[], ack: ResolvedAck): Promise<void> | undefined {
     const now = this.#ctx.now()
-    for (const w of writes) this.#replica.writeLocal(w.key, w.entry, now)
+    for (const w of writes) this.#replica.writeLocal(w.key, w.entry, now, w.encoded)
     const mesh = this.#ctx.mesh
     if (mesh === undefined) return undefined
     for (const w of writes) mesh.publish(this.name, w.key, w.entry, w.encoded)

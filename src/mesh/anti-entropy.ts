@@ -23,7 +23,7 @@ const log = createDebug('meshcache:sync')
 export class AntiEntropy {
   private readonly ctx: MeshContext
   private readonly limits: SyncLimits
-  private readonly running = new Set<string>()
+  private readonly running = new Map<string, Promise<number>>()
   private timer: NodeJS.Timeout | undefined
   private stopped = false
 
@@ -49,14 +49,22 @@ export class AntiEntropy {
 
   /**
    * Reconciles one keyspace with one peer: sessions until nothing more differs (bounded).
-   * @returns entries pulled plus pushed
+   * A session already running with that peer for that keyspace is joined, not repeated.
+   * @returns entries pulled plus pushed, or -1 when the session failed (counted)
    */
-  async syncWith(peer: PeerId, keyspace: string): Promise<number> {
-    const { ctx } = this
-    const replica = ctx.replicas.get(keyspace)
+  syncWith(peer: PeerId, keyspace: string): Promise<number> {
     const id = `${peer.toString()}/${keyspace}`
-    if (replica === undefined || this.stopped || this.running.has(id)) return 0
-    this.running.add(id)
+    const running = this.running.get(id)
+    if (running !== undefined) return running
+    if (this.ctx.replicas.get(keyspace) === undefined || this.stopped) return Promise.resolve(0)
+    const session = this.run(peer, keyspace).finally(() => this.running.delete(id))
+    this.running.set(id, session)
+    return session
+  }
+
+  private async run(peer: PeerId, keyspace: string): Promise<number> {
+    const { ctx } = this
+    const replica = ctx.replicas.get(keyspace)!
     const bytes = { out: 0, in: 0 }
     let moved = 0
     try {
@@ -85,10 +93,10 @@ export class AntiEntropy {
     } catch (err) {
       ctx.counters.syncErrors++
       log('sync of %s with %s failed: %s', keyspace, peer, (err as Error).message)
+      moved = -1
     } finally {
       ctx.counters.syncBytesOut += bytes.out
       ctx.counters.syncBytesIn += bytes.in
-      this.running.delete(id)
     }
     return moved
   }
@@ -96,8 +104,13 @@ export class AntiEntropy {
   /** Reconciles every open keyspace with `peer`. */
   async syncAll(peer: PeerId): Promise<number> {
     let moved = 0
-    for (const name of this.ctx.replicas.names()) moved += await this.syncWith(peer, name)
-    return moved
+    let failed = false
+    for (const name of this.ctx.replicas.names()) {
+      const n = await this.syncWith(peer, name)
+      if (n < 0) failed = true
+      else moved += n
+    }
+    return failed ? -1 : moved
   }
 
   /** Starts the periodic sessions. */

@@ -21,6 +21,7 @@ export const MESH_DEFAULTS = {
   syncMaxEntries: 5_000,
   followKeyspaces: false,
   maxFollowedKeyspaces: 64,
+  readyTimeoutMs: 5_000,
 }
 
 /** Fixed timings and sizes of the mesh layer (not options), ms unless named otherwise. */

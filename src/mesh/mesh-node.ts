@@ -19,6 +19,7 @@ import type { MeshContext } from './mesh-context.js'
 import { PeerGate } from './peer-gate.js'
 import { PeerTable } from './peer-table.js'
 import { Publisher } from './publisher.js'
+import { Readiness } from './readiness.js'
 import { Receiver } from './receiver.js'
 import { RemoteReads } from './remote-reads.js'
 import { handle, StreamPool } from './rpc.js'
@@ -39,6 +40,8 @@ export interface MeshNodeInit {
   readonly gate?: PeerGate
   /** Where clock offsets are estimated; the node's `now` reads its correction. */
   readonly offsets: ClockOffsets
+  /** The node has state to catch up (it restarted from a data dir): it waits for sync before it is ready. */
+  readonly catchUp?: boolean
 }
 
 /**
@@ -63,6 +66,8 @@ export class MeshNode implements MeshPort {
   private readonly antiEntropy: AntiEntropy
   private readonly time: TimeSync
   private readonly offsets: ClockOffsets
+  private readonly readiness: Readiness
+  private readonly catchUp: boolean
   private readonly pool: StreamPool
   private readonly timers: NodeJS.Timeout[] = []
   private closed = false
@@ -111,6 +116,8 @@ export class MeshNode implements MeshPort {
     }
     this.antiEntropy = new AntiEntropy(this.ctx)
     this.offsets = init.offsets
+    this.readiness = new Readiness(this.ctx, this.antiEntropy)
+    this.catchUp = init.catchUp ?? false
     this.time = new TimeSync(this.ctx, init.offsets)
     this.loads = new LoadCoordinator(this.ctx)
     this.reads = new RemoteReads(this.ctx, this.loads)
@@ -185,7 +192,16 @@ export class MeshNode implements MeshPort {
       this.loads.prune()
     })
     this.antiEntropy.start()
+    this.readiness.start(bootstrap.length > 0 || this.catchUp, this.ctx.opts.readyTimeoutMs)
     this.membership.redial()
+  }
+
+  get ready(): Promise<void> {
+    return this.readiness.ready
+  }
+
+  get isReady(): boolean {
+    return this.readiness.isReady
   }
 
   // ---- the API's port -----------------------------------------------------------------
@@ -287,6 +303,7 @@ export class MeshNode implements MeshPort {
     this.closed = true
     for (const t of this.timers) clearInterval(t)
     this.antiEntropy.stop()
+    this.readiness.stop()
     this.pool.close()
     await this.publisher.drain(MESH_CONSTANTS.closeDrainMs)
     // js-libp2p: stop() can hang on open TCP sockets; bound it so close() always returns.
@@ -338,6 +355,7 @@ export class MeshNode implements MeshPort {
     this.pool.refill(peer, PROTOCOLS.time)
     // Measure its clock at once: a skewed node is corrected before its first writes matter.
     void this.time.exchange(peer)
+    this.readiness.onPeer(peer)
     // Anti-entropy on every (re)connection: whatever was missed while apart is repaired
     // now. One session repairs both ways, so only one side (the smaller id) starts it.
     if (this.ctx.self < peer.toString()) void this.antiEntropy.syncAll(peer)

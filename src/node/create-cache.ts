@@ -1,13 +1,35 @@
+import { mkdirSync } from 'node:fs'
 import createDebug from 'debug'
 import { Cache } from '../api/cache.js'
 import { ClockOffsets } from '../clock/clock-offsets.js'
 import { HybridClock } from '../clock/hlc.js'
+import { InvalidOptionError } from '../errors.js'
 import type { MeshNode } from '../mesh/mesh-node.js'
+import { lockDataDir } from '../persist/dir-lock.js'
 import { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type CacheOptions, randomNodeId, resolveCacheOptions } from './cache-options.js'
 import { Persistence } from './persistence.js'
+import type { PreparedMesh } from './start-mesh.js'
 
 const log = createDebug('meshcache:node')
+
+/**
+ * Creates `dataDir` when missing and locks it for this process.
+ * @returns the unlock function
+ * @throws InvalidOptionError when it cannot be created; DataDirLockedError when another
+ *   live process holds it
+ */
+function openDataDir(dataDir: string): () => void {
+  try {
+    mkdirSync(dataDir, { recursive: true })
+  } catch (cause) {
+    throw new InvalidOptionError(
+      `dataDir ${dataDir} cannot be created: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+  return lockDataDir(dataDir)
+}
 
 /** Mesh nodes by cache, for tools inside the project (tests, benches, the simulator). */
 const meshNodes = new WeakMap<Cache<unknown>, MeshNode>()
@@ -32,10 +54,18 @@ export function meshNodeOf(cache: Cache<unknown>): MeshNode | undefined {
  */
 export async function createCache<V = unknown>(options: CacheOptions = {}): Promise<Cache<V>> {
   const resolved = resolveCacheOptions(options)
-  const meshStart =
-    resolved.mesh === undefined
-      ? undefined
-      : await (await import('./start-mesh.js')).prepareMesh(options, resolved.mesh)
+  // One process per data dir: two nodes on one directory would diverge for good.
+  const unlock = resolved.dataDir === undefined ? undefined : openDataDir(resolved.dataDir)
+  let meshStart: PreparedMesh | undefined
+  try {
+    meshStart =
+      resolved.mesh === undefined
+        ? undefined
+        : await (await import('./start-mesh.js')).prepareMesh(options, resolved.mesh)
+  } catch (err) {
+    unlock?.()
+    throw err
+  }
   const nodeId = meshStart?.peerId ?? resolved.nodeId ?? randomNodeId()
   // The one wall clock of a node, corrected to the mesh median (0 when embedded): every
   // layer reads time through it, so expiries and stamps agree across skewed hosts.
@@ -53,6 +83,7 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
     }
   } catch (err) {
     await meshStart?.abort()
+    unlock?.()
     throw err
   }
   replicas.startSweep(resolved.purgeIntervalMs, (err) =>
@@ -67,9 +98,11 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
     mesh,
     stop: async () => {
       replicas.stopSweep()
-      persistence?.stop()
       await mesh?.close()
+      persistence?.stop()
+      unlock?.()
     },
+    ...(persistence ? { persistenceStats: () => persistence.stats() } : {}),
   })
   if (mesh !== undefined) meshNodes.set(cache as Cache<unknown>, mesh)
   persistence?.start()

@@ -88,7 +88,17 @@ export async function prepareMesh(
     attach(replicas, region, now, offsets) {
       // Own writes are always admitted (a snapshot may hold them); others by the allowlist.
       replicas.admitOnly((n) => n === peerId || gate.admits(n))
-      mesh = new MeshNode({ node, replicas, region, now, opts, limits, gate, offsets })
+      mesh = new MeshNode({
+        node,
+        replicas,
+        region,
+        now,
+        opts,
+        limits,
+        gate,
+        offsets,
+        catchUp: options.dataDir !== undefined,
+      })
       return mesh
     },
     start: () => mesh!.start(addrs.peers),

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 /**
@@ -11,13 +11,19 @@ export function writeFileAtomic(file: string, data: Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`
   const fd = openSync(tmp, 'w', 0o600)
   try {
-    let off = 0
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
+    try {
+      let off = 0
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, file)
+  } catch (err) {
+    // A full disk (ENOSPC) or any failure: the old file stands, and no temp file is left.
+    rmSync(tmp, { force: true })
+    throw err
   }
-  renameSync(tmp, file)
   try {
     const dfd = openSync(dirname(file), 'r')
     fsyncSync(dfd)

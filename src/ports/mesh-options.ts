@@ -58,6 +58,11 @@ export interface MeshOptions {
   followKeyspaces?: boolean
   /** Most keyspaces `followKeyspaces` opens. @default 64 */
   maxFollowedKeyspaces?: number
+  /**
+   * A (re)started node is ready once it ran one anti-entropy round with a peer of every
+   * region it reaches, or after this long. @default 5_000
+   */
+  readyTimeoutMs?: Duration
   /** Limits on replicated input. */
   limits?: Partial<WireLimits>
   /** Rewrites dialled addresses; set by the WAN simulator (`src/sim`), not by users. */

@@ -49,6 +49,13 @@ export interface MeshPort {
   coordinateLoad(keyspace: string, key: string, scope: 'region' | 'mesh'): Promise<boolean>
   /** Connected peers (region known) that a write to `keyspace` reaches now. */
   readyPeers(keyspace: string): number
+  /**
+   * Resolves once the node caught up: one anti-entropy round with a peer of every region
+   * it reaches, or the ready timeout passed.
+   */
+  readonly ready: Promise<void>
+  /** True once {@link ready} resolved. */
+  readonly isReady: boolean
   /** Multiaddrs (with `/p2p/<id>`) this node listens on. */
   addresses(): string[]
   /** Publishes queued batches now. */
@@ -70,7 +77,7 @@ export interface MeshAdmin {
   unblock(peerIds?: string[]): void
   /** Peers cut off by {@link block}. */
   blockedPeers(): string[]
-  /** Reconciles one keyspace with one peer now. @returns entries pulled plus pushed */
+  /** Reconciles one keyspace with one peer now. @returns entries pulled plus pushed, -1 when the session failed */
   syncWith(peerId: string, keyspace: string): Promise<number>
   /** Peers that subscribe to `keyspace` (connected or not yet known by region). */
   subscribers(keyspace: string): number

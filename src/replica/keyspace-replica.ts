@@ -36,6 +36,10 @@ export interface ReplicaContext {
   reject(code: RejectCode): void
   /** Events, once the API listens. */
   readonly listener: ReplicaListener | undefined
+  /** Told of every local write (persistence's write log); `encoded`: the value's bytes when known. */
+  readonly journal:
+    | ((keyspace: string, key: string, entry: Entry, encoded?: Uint8Array) => void)
+    | undefined
 }
 
 /**
@@ -128,9 +132,11 @@ export class KeyspaceReplica<V = unknown> {
    * Applies a write of this node. Its stamp is newer than anything held (the clock has
    * seen every admitted version), so it always stands.
    */
-  writeLocal(key: string, entry: Entry<V>, now: number): void {
+  writeLocal(key: string, entry: Entry<V>, now: number, encoded?: Uint8Array): void {
     this.store.merge(key, entry, now)
     this.index.record(key, entry.version, entry.expiresAt, entry.tombstone)
+    const journal = this.ctx.journal
+    if (journal !== undefined) journal(this.name, key, entry, encoded)
     if (isReservedKey(key)) {
       this.counters.invalidations++
       this.invalidate(key, entry.version)

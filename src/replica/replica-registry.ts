@@ -33,7 +33,10 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
   private readonly defaults: KeyspaceOptions
   private readonly replicas = new Map<string, KeyspaceReplica<unknown>>()
   private readonly openListeners: ((replica: KeyspaceReplica<unknown>) => void)[] = []
-  private readonly ctx: ReplicaContext & { listener: ReplicaListener | undefined }
+  private readonly ctx: ReplicaContext & {
+    listener: ReplicaListener | undefined
+    journal: ReplicaContext['journal']
+  }
   private admission: (node: string) => boolean = () => true
   private sweepTimer: NodeJS.Timeout | undefined
 
@@ -47,12 +50,18 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
       admits: (node) => this.admission(node),
       reject: (code) => this.reject(code),
       listener: undefined,
+      journal: undefined,
     }
   }
 
   /** Sets who hears about changes, expiries and evictions (the API's events). */
   listen(listener: ReplicaListener): void {
     this.ctx.listener = listener
+  }
+
+  /** Sets who is told of every local write (persistence's write log). */
+  journalTo(journal: ReplicaContext['journal']): void {
+    this.ctx.journal = journal
   }
 
   /** Sets the admission policy: writes by nodes it refuses are counted `not-allowed`. */
