@@ -42,7 +42,9 @@ export class AntiEntropy {
     const { ctx } = this
     const req = parseSyncRequest(body, this.limits)
     const replica = ctx.replicas.get(req.ks)
-    if (replica === undefined) return { t: 'unknown-keyspace' }
+    // A peer configured differently for this keyspace is not synced with.
+    if (replica === undefined || ctx.peers.get(from.toString())?.mismatched?.has(req.ks))
+      return { t: 'unknown-keyspace' }
     const region = ctx.peers.get(from.toString())?.region ?? 'unknown'
     return respond(replica.syncView(region), req, ctx.opts.syncMaxEntries)
   }
@@ -56,7 +58,9 @@ export class AntiEntropy {
     const id = `${peer.toString()}/${keyspace}`
     const running = this.running.get(id)
     if (running !== undefined) return running
-    if (this.ctx.replicas.get(keyspace) === undefined || this.stopped) return Promise.resolve(0)
+    const mismatched = this.ctx.peers.get(peer.toString())?.mismatched?.has(keyspace)
+    if (this.ctx.replicas.get(keyspace) === undefined || this.stopped || mismatched)
+      return Promise.resolve(0)
     const session = this.run(peer, keyspace).finally(() => this.running.delete(id))
     this.running.set(id, session)
     return session

@@ -3,10 +3,15 @@ import { InvalidMessageError } from '../errors.js'
 import { NAME_RE } from '../replica/keyspace-options.js'
 import type { PeerInfo, PeerTable } from './peer-table.js'
 
-/** The `/meshcache/hello/1` message: the sender's region and the members it knows. */
+/**
+ * The `/meshcache/hello/1` message: the sender's region, the members it knows, and the
+ * `maxTtl` (ms) of each keyspace it has open (nodes must agree on it: it is how long
+ * tombstones and index versions live).
+ */
 export interface HelloBody {
   region: string
   peers: [id: string, region: string | null, addrs: string[]][]
+  ks?: [name: string, maxTtlMs: number][]
 }
 
 /** Most members, and addresses per member, a hello carries. */
@@ -19,12 +24,32 @@ export function helloBody(
   region: string,
   addresses: string[],
   members: PeerInfo[],
+  keyspaces: [name: string, maxTtlMs: number][] = [],
 ): HelloBody {
   const peers: HelloBody['peers'] = [[self, region, addresses.slice(0, MAX_ADDRS)]]
   for (const p of members) {
     if (p.addrs.length > 0) peers.push([p.id, p.region ?? null, p.addrs.slice(0, MAX_ADDRS)])
   }
-  return { region, peers: peers.slice(0, MAX_MEMBERS) }
+  return { region, peers: peers.slice(0, MAX_MEMBERS), ks: keyspaces.slice(0, MAX_KEYSPACES) }
+}
+
+/** Most keyspace settings a hello carries. */
+const MAX_KEYSPACES = 256
+
+/**
+ * The keyspaces whose `maxTtl` in a peer's hello differs from ours (`mine`: name ->
+ * maxTtl ms of our open keyspaces). Malformed rows are ignored.
+ */
+export function keyspaceMismatches(body: unknown, mine: ReadonlyMap<string, number>): string[] {
+  const rows = (body as HelloBody | null)?.ks
+  if (!Array.isArray(rows)) return []
+  const out: string[] = []
+  for (const row of rows.slice(0, MAX_KEYSPACES)) {
+    if (!Array.isArray(row) || typeof row[0] !== 'string' || !Number.isSafeInteger(row[1])) continue
+    const ours = mine.get(row[0])
+    if (ours !== undefined && ours !== row[1]) out.push(row[0])
+  }
+  return out
 }
 
 /**

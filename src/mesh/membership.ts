@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import createDebug from 'debug'
 import { MESH_CONSTANTS } from './defaults.js'
-import { type HelloBody, helloBody, mergeHello } from './hello.js'
+import { type HelloBody, helloBody, keyspaceMismatches, mergeHello } from './hello.js'
 import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
 import { PROTOCOLS } from './topics.js'
@@ -52,6 +52,7 @@ export class Membership {
   /** Answers a peer's hello with ours, learning the members it lists. */
   onHello(body: unknown, from: PeerId): HelloBody {
     mergeHello(this.ctx.peers, body, from.toString(), this.ctx.self, this.ctx.now())
+    this.checkSettings(body, from.toString())
     queueMicrotask(() => this.redial())
     return this.helloBody()
   }
@@ -123,6 +124,16 @@ export class Membership {
     this.redial()
   }
 
+  /** Sends our hello again to every connected peer (a keyspace was opened: its settings). */
+  announce(): void {
+    const { ctx } = this
+    for (const peer of ctx.node.getPeers()) {
+      request(ctx.node, peer, PROTOCOLS.hello, this.helloBody(), MESH_CONSTANTS.helloTimeoutMs)
+        .then((res) => this.checkSettings(res, peer.toString()))
+        .catch((err: Error) => log('hello to %s failed: %s', peer, err.message))
+    }
+  }
+
   private helloBody(): HelloBody {
     const { ctx } = this
     return helloBody(
@@ -130,7 +141,28 @@ export class Membership {
       ctx.region,
       ctx.node.getMultiaddrs().map((a) => a.toString()),
       ctx.peers.all(),
+      [...ctx.replicas].map((r) => [r.name, r.options.maxTtl]),
     )
+  }
+
+  /**
+   * Compares the peer's keyspace settings with ours: a keyspace whose `maxTtl` differs is
+   * not replicated with that peer (its tombstones and versions would live for different
+   * times, and a delete could come back). Counted, logged, shown in its peer stats.
+   */
+  private checkSettings(body: unknown, peer: string): void {
+    const { ctx } = this
+    const mine = new Map([...ctx.replicas].map((r) => [r.name, r.options.maxTtl] as const))
+    const differing = keyspaceMismatches(body, mine)
+    const p = ctx.peers.get(peer)
+    if (p === undefined) return
+    for (const ks of differing) {
+      if (p.mismatched?.has(ks)) continue
+      p.mismatched ??= new Set()
+      p.mismatched.add(ks)
+      ctx.replicas.reject('config-mismatch')
+      log('peer %s has keyspace %s with another maxTtl: not replicated with it', peer, ks)
+    }
   }
 
   private async sayHello(peer: PeerId): Promise<void> {
@@ -144,6 +176,7 @@ export class Membership {
         MESH_CONSTANTS.helloTimeoutMs,
       )
       mergeHello(ctx.peers, res, peer.toString(), ctx.self, ctx.now())
+      this.checkSettings(res, peer.toString())
       this.redial()
       this.onHelloDone(peer)
     } catch (err) {

@@ -71,6 +71,7 @@ export class MeshNode implements MeshPort {
   private readonly pool: StreamPool
   private readonly timers: NodeJS.Timeout[] = []
   private closed = false
+  private started = false
 
   constructor(init: MeshNodeInit) {
     this.node = init.node
@@ -191,6 +192,7 @@ export class MeshNode implements MeshPort {
       void this.time.exchangeAll()
       this.loads.prune()
     })
+    this.started = true
     this.antiEntropy.start()
     this.readiness.start(bootstrap.length > 0 || this.catchUp, this.ctx.opts.readyTimeoutMs)
     this.membership.redial()
@@ -277,6 +279,7 @@ export class MeshNode implements MeshPort {
           score: p.score,
           failures: p.failures,
           ...(clockOffsetMs === undefined ? {} : { clockOffsetMs }),
+          ...(p.mismatched?.size ? { configMismatch: [...p.mismatched] } : {}),
         }
       }),
       clock: {
@@ -324,6 +327,8 @@ export class MeshNode implements MeshPort {
     pubsub.topicValidators.set(topic, (_peer, msg) => this.receiver.validate(replica.name, msg))
     scoreTopic(pubsub, topic)
     pubsub.subscribe(topic)
+    // Peers learn this keyspace's settings (they must agree on maxTtl).
+    if (this.started) this.membership.announce()
     // A keyspace opened on a running node warms up from its nearest peers at once (peers
     // without it answer 'unknown-keyspace'), not at the next periodic session.
     for (const p of this.peers.ranked().slice(0, MESH_CONSTANTS.warmUpPeers)) {

@@ -12,6 +12,8 @@ export interface PeerInfo {
   /** Failed requests or pings since the last success. */
   failures: number
   connected: boolean
+  /** Keyspaces whose `maxTtl` differs on this peer: no replication with it for them. */
+  mismatched?: Set<string>
 }
 
 /** A peer as ordered for reads and acks: lower score is better. */

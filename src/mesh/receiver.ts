@@ -62,6 +62,12 @@ export class Receiver {
       ctx.replicas.reject('not-allowed')
       return TopicValidatorResult.Reject
     }
+    // An origin configured differently for this keyspace: ignored, without penalizing
+    // the honest relay that forwarded it.
+    if (ctx.peers.get(batch.origin)?.mismatched?.has(keyspace)) {
+      ctx.replicas.reject('config-mismatch')
+      return TopicValidatorResult.Ignore
+    }
     this.decoded.set(msg, batch)
     return TopicValidatorResult.Accept
   }
@@ -96,6 +102,10 @@ export class Receiver {
     if (rejection !== undefined) {
       ctx.replicas.reject(rejection.code)
       throw new InvalidMessageError(`write: ${rejection.why}`)
+    }
+    if (ctx.peers.get(batch.origin)?.mismatched?.has(batch.keyspace)) {
+      ctx.replicas.reject('config-mismatch')
+      throw new InvalidMessageError(`write: keyspace ${batch.keyspace} has another maxTtl here`)
     }
     ctx.counters.directWritesIn++
     this.applyBatch(batch)

@@ -145,6 +145,8 @@ export interface PeerStats {
   failures: number
   /** The peer's clock minus this node's raw clock, ms (NTP-style estimate); absent before the first exchange. */
   clockOffsetMs?: number
+  /** Keyspaces whose `maxTtl` differs on this peer (not replicated with it): fix the configuration. */
+  configMismatch?: string[]
 }
 
 /** This node's clock against the mesh, as `stats().mesh.clock` shows it. */

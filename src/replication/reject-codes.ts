@@ -21,6 +21,8 @@ export const REJECT_CODES = [
   'apply-error',
   /** A malformed request on one of the request/response protocols. */
   'bad-request',
+  /** Input for a keyspace whose `maxTtl` differs on the sending node (a misconfiguration). */
+  'config-mismatch',
 ] as const
 
 /** Why remote input was refused (`'malformed'`, `'forged-origin'`, `'clock-drift'`, ...): a closed set. */

@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { InvalidMessageError } from '../../src/errors.js'
-import { helloBody, mergeHello } from '../../src/mesh/hello.js'
+import { helloBody, keyspaceMismatches, mergeHello } from '../../src/mesh/hello.js'
 import { PeerTable } from '../../src/mesh/peer-table.js'
 
 const newId = async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
@@ -58,5 +58,26 @@ describe('hello (membership exchange)', () => {
     ]) {
       expect(() => mergeHello(mine, bad, sender, self, 0)).toThrow(InvalidMessageError)
     }
+  })
+
+  it('names the keyspaces whose maxTtl differs from ours, ignoring malformed rows', () => {
+    const mine = new Map([
+      ['sessions', 86_400_000],
+      ['carts', 3_600_000],
+    ])
+    const body = helloBody(
+      'x',
+      'eu-west',
+      [],
+      [],
+      [
+        ['sessions', 604_800_000],
+        ['carts', 3_600_000],
+        ['theirs-only', 1],
+      ],
+    )
+    expect(keyspaceMismatches(body, mine)).toEqual(['sessions'])
+    expect(keyspaceMismatches({ ks: [['sessions', 'x'], 'junk', null] }, mine)).toEqual([])
+    expect(keyspaceMismatches(null, mine)).toEqual([])
   })
 })
