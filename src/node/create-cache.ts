@@ -99,7 +99,7 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
     stop: async () => {
       replicas.stopSweep()
       await mesh?.close()
-      persistence?.stop()
+      await persistence?.stop()
       unlock?.()
     },
     ...(persistence ? { persistenceStats: () => persistence.stats() } : {}),

@@ -1,17 +1,28 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
+import { dirname, join } from 'node:path'
 import createDebug from 'debug'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type EntryTuple, isEntryTuple, tupleOf } from '../replication/entry-tuple.js'
 import { WIRE_LIMITS } from '../replication/limits.js'
-import { msgpack } from '../replication/value-codec.js'
-import { writeFileAtomic } from './atomic-file.js'
+import { msgpack, unpackStrict } from '../replication/value-codec.js'
 
 const log = createDebug('meshcache:persist')
 
 /** File name of the entries snapshot inside `dataDir`. */
 export const SNAPSHOT_FILE = 'snapshot.msgpack'
-const FORMAT = 1
+/** Format 1: one msgpack array (read only). Format 2: length-prefixed frames. */
+const FORMAT = 2
+/** Rows per frame: the writer yields to the event loop between frames. */
+const ROWS_PER_FRAME = 2_000
 
 /** A snapshot row: the keyspace, then the entry tuple. */
 type Row = [keyspace: string, ...EntryTuple]
@@ -19,70 +30,164 @@ type Row = [keyspace: string, ...EntryTuple]
 /** Snapshot rows are checked like wire input (a file can be torn, edited or foreign). */
 const LIMITS = { ...WIRE_LIMITS, maxKeyLength: Number.MAX_SAFE_INTEGER }
 
+const nextTurn = () => new Promise<void>((r) => setImmediate(r))
+
 /**
- * Writes every live entry (values and tombstones, with versions and expiries) of every
- * open keyspace to `dataDir` crash-safely, with the clock's high-water mark.
- * @returns entries written
+ * Writes every live entry (values and tombstones, with versions and expiries) and every
+ * tag invalidation of every open keyspace to `dataDir`, crash-safely (temp file, fsync,
+ * rename, fsync of the directory; the temp file is removed on failure), with the
+ * clock's high-water mark. Incremental: it walks the keys in frames of 2,000 rows and
+ * yields to the event loop between frames, so a snapshot of a million entries never
+ * stalls the process (a one-shot snapshot of 1M entries blocked it for ~5.6 s). Entries
+ * changed meanwhile are written as they are when their frame is built; writes that miss
+ * the snapshot are in the write log (see WriteLog), which the caller rotates first.
+ * @returns rows written
  */
-export function saveSnapshot(replicas: ReplicaRegistry, dataDir: string): number {
-  const now = replicas.now()
-  const rows: Row[] = []
-  for (const replica of replicas) {
-    for (const [key, e] of replica.store.entries()) {
-      if (e.expiresAt > now) rows.push([replica.name, ...tupleOf(key, e)])
+export async function writeSnapshot(replicas: ReplicaRegistry, dataDir: string): Promise<number> {
+  const file = join(dataDir, SNAPSHOT_FILE)
+  const tmp = `${file}.tmp-${process.pid}`
+  const fd = openSync(tmp, 'w', 0o600)
+  let rows = 0
+  try {
+    try {
+      const clock = replicas.clock.peek()
+      // The clock's high-water mark: after a restart this node's stamps stay above every
+      // write it made before, even when its clock ran ahead of physical time.
+      writeFrame(fd, msgpack.pack([FORMAT, replicas.now(), clock.wall, clock.logical]))
+      for (const replica of [...replicas]) {
+        const keys = [...replica.store.keys()]
+        for (let i = 0; i < keys.length; i += ROWS_PER_FRAME) {
+          const now = replicas.now()
+          const frame: Row[] = []
+          for (const key of keys.slice(i, i + ROWS_PER_FRAME)) {
+            const e = replica.store.peek(key)
+            if (e !== undefined && e.expiresAt > now) frame.push([replica.name, ...tupleOf(key, e)])
+          }
+          if (frame.length > 0) writeFrame(fd, msgpack.pack(frame))
+          rows += frame.length
+          await nextTurn()
+        }
+        // Invalidations outlive their tombstones in the LRU: save them on their own too.
+        const retain = replica.options.maxTtl
+        const invalidations: Row[] = []
+        for (const [key, v] of replica.invalidations.entries()) {
+          invalidations.push([
+            replica.name,
+            key,
+            v.wall,
+            v.logical,
+            v.node,
+            v.wall + retain,
+            1,
+            null,
+          ])
+        }
+        if (invalidations.length > 0) writeFrame(fd, msgpack.pack(invalidations))
+        rows += invalidations.length
+      }
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
     }
-    // Invalidations outlive their tombstones in the LRU: save them on their own too.
-    const retain = replica.options.maxTtl
-    for (const [key, v] of replica.invalidations.entries()) {
-      rows.push([replica.name, key, v.wall, v.logical, v.node, v.wall + retain, 1, null])
+    renameSync(tmp, file)
+  } catch (err) {
+    // A full disk (ENOSPC) or any failure: the old snapshot stands, no temp file is left.
+    rmSync(tmp, { force: true })
+    throw err
+  }
+  try {
+    const dfd = openSync(dirname(file), 'r')
+    fsyncSync(dfd)
+    closeSync(dfd)
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic.
+  }
+  return rows
+}
+
+function writeFrame(fd: number, body: Uint8Array): void {
+  const head = Buffer.alloc(4)
+  head.writeUInt32BE(body.length)
+  const data = Buffer.concat([head, body])
+  let off = 0
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off)
+}
+
+/** The rows and the saved clock of a snapshot file, either format; undefined when unreadable. */
+function readSnapshot(file: string): { rows: unknown[]; wall?: unknown; logical?: unknown } {
+  const data = readFileSync(file)
+  // Format 2: frames; its first frame is the header [2, savedAt, wall, logical].
+  if (data.length >= 4) {
+    const len = data.readUInt32BE(0)
+    if (len > 0 && 4 + len <= data.length) {
+      let header: unknown
+      try {
+        header = unpackStrict(data.subarray(4, 4 + len))
+      } catch {
+        header = undefined
+      }
+      if (Array.isArray(header) && header[0] === FORMAT) {
+        const rows: unknown[] = []
+        let off = 4 + len
+        while (off + 4 <= data.length) {
+          const n = data.readUInt32BE(off)
+          if (off + 4 + n > data.length) {
+            log('snapshot %s ends with a torn frame: ignored', file)
+            break
+          }
+          try {
+            const frame = unpackStrict(data.subarray(off + 4, off + 4 + n))
+            if (Array.isArray(frame)) rows.push(...frame)
+          } catch {
+            log('skipping a bad snapshot frame')
+          }
+          off += 4 + n
+        }
+        return { rows, wall: header[2], logical: header[3] }
+      }
     }
   }
-  // The clock's high-water mark: after a restart this node's stamps stay above every
-  // write it made before, even when its clock ran ahead of physical time.
-  const clock = replicas.clock.peek()
-  writeFileAtomic(
-    join(dataDir, SNAPSHOT_FILE),
-    msgpack.pack([FORMAT, now, rows, clock.wall, clock.logical]),
-  )
-  return rows.length
+  // Format 1: one msgpack array [1, savedAt, rows, wall, logical].
+  const raw = msgpack.unpack(data) as unknown[]
+  if (!Array.isArray(raw) || raw[0] !== 1 || !Array.isArray(raw[2]))
+    throw new Error('unknown format')
+  return { rows: raw[2], wall: raw[3], logical: raw[4] }
 }
 
 /**
- * Loads a snapshot through each replica's `admitRemote` (last-writer-wins), skipping
- * what expired meanwhile and any bad row; opens keyspaces as needed. A missing or
- * unreadable file is skipped (logged): it must never prevent a start.
+ * Loads a snapshot (either format) through each replica's `admitRemote`
+ * (last-writer-wins), skipping what expired meanwhile and any bad row or frame; opens
+ * keyspaces as needed. A missing or unreadable file is skipped (logged): it must never
+ * prevent a start.
  * @param region - region named in `change` events of loaded entries (this node's)
  * @returns entries applied
  */
 export function loadSnapshot(replicas: ReplicaRegistry, dataDir: string, region: string): number {
   const file = join(dataDir, SNAPSHOT_FILE)
   if (!existsSync(file)) return 0
-  let rows: unknown[]
+  let snapshot: ReturnType<typeof readSnapshot>
   try {
-    const raw = msgpack.unpack(readFileSync(file)) as unknown[]
-    if (!Array.isArray(raw) || raw[0] !== FORMAT || !Array.isArray(raw[2]))
-      throw new Error('unknown format')
-    rows = raw[2]
-    const [, , , wall, logical] = raw
-    if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical)) {
-      try {
-        replicas.clock.update({
-          wall: wall as number,
-          logical: logical as number,
-          node: replicas.clock.node,
-        })
-      } catch (err) {
-        log('snapshot clock is too far ahead, ignored: %s', (err as Error).message)
-      }
-    }
+    snapshot = readSnapshot(file)
   } catch (err) {
     log('ignoring unreadable snapshot %s: %s', file, (err as Error).message)
     return 0
   }
+  const { wall, logical } = snapshot
+  if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical)) {
+    try {
+      replicas.clock.update({
+        wall: wall as number,
+        logical: logical as number,
+        node: replicas.clock.node,
+      })
+    } catch (err) {
+      log('snapshot clock is too far ahead, ignored: %s', (err as Error).message)
+    }
+  }
   const now = replicas.now()
   let applied = 0
   let bad = 0
-  for (const row of rows) {
+  for (const row of snapshot.rows) {
     if (!Array.isArray(row) || row.length !== 8 || typeof row[0] !== 'string') {
       bad++
       continue

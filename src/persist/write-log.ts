@@ -1,4 +1,14 @@
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs'
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import createDebug from 'debug'
 import { type EntryTuple, isEntryTuple } from '../replication/entry-tuple.js'
@@ -9,6 +19,8 @@ const log = createDebug('meshcache:persist')
 
 /** File name of the log of local writes since the last snapshot, inside `dataDir`. */
 export const WRITE_LOG_FILE = 'writes.log'
+/** The log of the snapshot being written: deleted once that snapshot is safe. */
+export const PREVIOUS_LOG_FILE = 'writes.prev.log'
 
 /** Buffered bytes that make the log write at once rather than at the end of the turn. */
 const FLUSH_BYTES = 64 * 1024
@@ -73,6 +85,36 @@ export class WriteLog {
     }
   }
 
+  /**
+   * Starts a new log for the writes made from now on; the records so far move to the
+   * previous log, deleted by {@link dropPrevious} once a snapshot that covers them is
+   * safe (a snapshot that fails keeps them, and the next rotation appends to them).
+   */
+  rotate(): void {
+    this.flush()
+    const dir = join(this.file, '..')
+    const prev = join(dir, PREVIOUS_LOG_FILE)
+    try {
+      closeSync(this.fd)
+      if (existsSync(prev)) {
+        appendFileSync(prev, readFileSync(this.file))
+        rmSync(this.file, { force: true })
+      } else {
+        renameSync(this.file, prev)
+      }
+      this.bytes = 0
+    } catch (err) {
+      this.failures++
+      log('write log rotation failed: %s', (err as Error).message)
+    }
+    this.fd = openSync(this.file, 'a', 0o600)
+  }
+
+  /** The snapshot that covers the previous log is safe: delete it. */
+  dropPrevious(): void {
+    rmSync(join(this.file, '..', PREVIOUS_LOG_FILE), { force: true })
+  }
+
   /** Empties the log (its records are in a snapshot now). */
   truncate(): void {
     this.flush()
@@ -96,7 +138,17 @@ export class WriteLog {
    * @returns records handed to `apply`
    */
   static replay(dataDir: string, apply: (keyspace: string, tuple: EntryTuple) => void): number {
-    const file = join(dataDir, WRITE_LOG_FILE)
+    // The previous log (a snapshot that did not finish) first, then the current one.
+    return (
+      WriteLog.replayFile(join(dataDir, PREVIOUS_LOG_FILE), apply) +
+      WriteLog.replayFile(join(dataDir, WRITE_LOG_FILE), apply)
+    )
+  }
+
+  private static replayFile(
+    file: string,
+    apply: (keyspace: string, tuple: EntryTuple) => void,
+  ): number {
     if (!existsSync(file)) return 0
     const data = readFileSync(file)
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength)

@@ -157,6 +157,11 @@ export class VersionedStore<V = unknown> {
     return expired.length
   }
 
+  /** Every held key, most recently used first. */
+  keys(): IterableIterator<string> {
+    return this.lru.keys()
+  }
+
   /** Every held entry, most recently used first (values and tombstones, possibly expired). */
   *entries(): IterableIterator<[string, Entry<V>]> {
     yield* this.lru.entries()

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -46,17 +46,29 @@ describe('snapshots (an embedded cache with dataDir restarts warm)', () => {
     await c.close()
   })
 
-  it('a bad row is skipped, not the whole file', async () => {
+  it('a bad row, a bad frame and a torn tail are skipped, not the whole file', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
     const a = await createCache({ nodeId: 'node-a', dataDir })
     await a.set('one', 1)
     await a.set('two', 2)
     await a.close()
     const file = join(dataDir, SNAPSHOT_FILE)
-    const raw = msgpack.unpack(readFileSync(file)) as unknown[][]
-    const rows = raw[2] as unknown[]
-    rows.push(['default', 'bad', 'not a number', 0, 'node-a', 1, 0, null], 'garbage')
-    writeFileSync(file, msgpack.pack(raw))
+    // A frame with a bad row and a good one, a frame of garbage, then a torn frame.
+    const frame = (body: Uint8Array) => {
+      const head = Buffer.alloc(4)
+      head.writeUInt32BE(body.length)
+      return Buffer.concat([head, body])
+    }
+    appendFileSync(
+      file,
+      Buffer.concat([
+        frame(
+          msgpack.pack([['default', 'bad', 'not a number', 0, 'node-a', 1, 0, null], 'garbage']),
+        ),
+        frame(Buffer.from([0xc1, 0xc1])),
+        frame(msgpack.pack([['default', 'x', 1, 0, 'node-a', 1, 0, null]])).subarray(0, 6),
+      ]),
+    )
     const b = await createCache({ nodeId: 'node-a', dataDir })
     try {
       expect(b.get('one')).toBe(1)

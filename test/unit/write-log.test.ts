@@ -32,6 +32,28 @@ describe('the write log of local writes since the last snapshot', () => {
     log.close()
   })
 
+  it('rotation: records so far go to the previous log, replayed first until a snapshot drops it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshcache-wal-'))
+    const log = new WriteLog(dir)
+    log.append('ks', tuple('before', 1))
+    log.rotate() // a snapshot starts
+    log.append('ks', tuple('during', 2))
+    log.flush()
+    const seen = () => {
+      const out: string[] = []
+      WriteLog.replay(dir, (_ks, t) => out.push(t[0]))
+      return out
+    }
+    expect(seen()).toEqual(['before', 'during'])
+    log.rotate() // that snapshot failed; the next one starts: both logs are kept
+    expect(seen()).toEqual(['before', 'during'])
+    log.dropPrevious() // a snapshot succeeded: what it covers goes
+    log.append('ks', tuple('after', 3))
+    log.flush()
+    expect(seen()).toEqual(['after'])
+    log.close()
+  })
+
   it('a torn tail (a write cut by a crash) ends the replay; a bad record is skipped', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshcache-wal-'))
     const log = new WriteLog(dir)
