@@ -79,9 +79,19 @@ export class ClockOffsets {
     if (this.samples.delete(peer)) this.recompute(now)
   }
 
-  /** The best estimate of `peer`'s clock minus ours, ms (the min-delay sample's offset). */
+  /**
+   * The best estimate of `peer`'s clock minus ours, ms: from the sample with the smallest
+   * round trip, the value nearest zero that the sample allows (the true offset lies
+   * within ±delay/2 of the measured one). A slow first exchange (stream negotiation, a
+   * busy event loop) thus cannot make up an offset of tens of ms between clocks that
+   * agree; a real skew of seconds is corrected to within the round trip.
+   */
   offsetOf(peer: string): number | undefined {
-    return this.best(this.samples.get(peer))?.offset
+    const best = this.best(this.samples.get(peer))
+    if (best === undefined) return undefined
+    const slack = best.delay / 2
+    if (Math.abs(best.offset) <= slack) return 0
+    return best.offset > 0 ? best.offset - slack : best.offset + slack
   }
 
   /** Peers with an estimate. */
@@ -113,7 +123,7 @@ export class ClockOffsets {
         this.samples.delete(peer)
         continue
       }
-      offsets.push(this.best(list)!.offset)
+      offsets.push(this.offsetOf(peer)!)
     }
     offsets.sort((a, b) => a - b)
     const mid = offsets.length >> 1

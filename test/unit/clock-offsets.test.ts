@@ -35,7 +35,15 @@ describe('clock offsets (NTP-style, min-RTT filtered, mesh median)', () => {
     o.record('p', sample(0, 1_000, 300, 10), 1) // asymmetric and slow: estimate off by 145
     o.record('p', sample(10, 1_000, 1, 1), 20) // fast: exact
     o.record('p', sample(20, 1_000, 10, 200), 30)
-    expect(o.offsetOf('p')).toBe(1_000)
+    expect(o.offsetOf('p')).toBe(999) // 1,000 trimmed by half the 2 ms round trip
+  })
+
+  it('an offset within the uncertainty of its sample (half the round trip) counts as zero; a larger one is trimmed by it', () => {
+    const o = new ClockOffsets()
+    o.record('slow', sample(0, 0, 80, 10), 1) // measured +35 ms over a 90 ms round trip
+    expect(o.offsetOf('slow')).toBe(0)
+    o.record('skewed', sample(0, 20_000, 5, 5), 1) // +20 s over a 10 ms round trip
+    expect(o.offsetOf('skewed')).toBe(19_995)
   })
 
   it('the correction is the median of this node (0) and its peers: one broken clock cannot move it', () => {
@@ -51,7 +59,7 @@ describe('clock offsets (NTP-style, min-RTT filtered, mesh median)', () => {
     const o = new ClockOffsets()
     // This node is 20 s behind: its three peers' clocks read 20 s ahead of it.
     for (const p of ['a', 'b', 'c']) o.record(p, sample(0, 20_000, 1, 1), 1)
-    expect(o.correctionMs).toBe(20_000)
+    expect(o.correctionMs).toBe(19_999) // within the 2 ms round trip of the truth
     expect(o.skewed).toBe(true)
     o.forget('a', 2)
     o.forget('b', 2)
