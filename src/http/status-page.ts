@@ -42,7 +42,7 @@ header .me code { overflow: hidden; text-overflow: ellipsis; white-space: nowrap
 .conn[data-state="error"] { color: var(--bad); }
 main {
   display: grid; gap: 16px; padding: 16px 24px 24px;
-  grid-template-columns: repeat(auto-fill, minmax(360px, 1fr));
+  grid-template-columns: repeat(auto-fill, minmax(min(360px, 100%), 1fr));
 }
 main.stale .card { opacity: .55; }
 .card {
@@ -62,12 +62,17 @@ code, .mono { font-family: var(--mono); font-size: 12.5px; }
 }
 .muted { color: var(--muted); }
 .note { margin: -4px 0 8px; font-size: 12px; }
+.clock { margin: 10px 0 0; font-size: 13px; }
+.clock b { color: var(--fg); font-variant-numeric: tabular-nums; }
 .empty { color: var(--muted); font-style: italic; }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; }
 th, td { padding: 4px 6px; text-align: left; border-bottom: 1px solid var(--line); }
 th { font-size: 12px; font-weight: 600; color: var(--muted); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.id { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.scroll { overflow-x: auto; }
+table.peers { min-width: 560px; }
+table.keyspaces { min-width: 720px; }
 tr:last-child td { border-bottom: 0; }
 .peers tr.region-row td { padding-top: 10px; border-bottom: 0; }
 .peers tbody tr:last-child td { border-bottom: 1px solid var(--line); }
@@ -85,7 +90,7 @@ dl.kv dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; }
 dl.kv.cols { grid-template-columns: 1fr auto 1fr auto; }
 .lags { display: grid; gap: 14px; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); }
 .lag-head { display: flex; align-items: baseline; gap: 8px; flex-wrap: wrap; }
-.lag-stats { display: flex; gap: 14px; font-size: 13px; margin: 2px 0 4px; font-variant-numeric: tabular-nums; }
+.lag-stats { display: flex; flex-wrap: wrap; gap: 2px 14px; white-space: nowrap; font-size: 13px; margin: 2px 0 4px; font-variant-numeric: tabular-nums; }
 .lag-stats b { font-weight: 650; }
 svg.hist { width: 100%; height: auto; display: block; }
 svg.hist .bar { fill: var(--accent); opacity: .75; }
@@ -157,7 +162,8 @@ const SCRIPT = String.raw`
     var withOffset = peers.some(function (p) { return p && 'clockOffsetMs' in p; });
     var maxRtt = 0;
     peers.forEach(function (p) { if (isNum(p.rttMs) && p.rttMs > maxRtt) maxRtt = p.rttMs; });
-    var groups = {};
+    // Region names come from the network: no prototype, so '__proto__' is just a name.
+    var groups = Object.create(null);
     function group(r) { return groups[r] || (groups[r] = []); }
     group(s.region).push({ self: true, id: s.node, region: s.region });
     peers.forEach(function (p) { group(typeof p.region === 'string' ? p.region : '').push(p); });
@@ -208,7 +214,14 @@ const SCRIPT = String.raw`
       });
       table.appendChild(body);
     });
-    var box = el('div', null, table);
+    var box = el('div', { class: 'scroll' }, table);
+    var clock = mesh.clock;
+    if (clock && typeof clock === 'object')
+      box.appendChild(el('p', { class: 'muted clock', 'data-testid': 'clock' },
+        'clock correction to the mesh median ',
+        el('b', { 'data-testid': 'clock-correction', text: fmtOffset(clock.correctionMs) }),
+        ' \u00b7 ' + fmtInt(clock.peersMeasured) + ' peers measured',
+        clock.skewed ? el('span', { class: 'nonzero', 'data-testid': 'clock-skewed', text: ' \u00b7 skewed: check this host\u2019s time source' }) : null));
     if (Array.isArray(mesh.blockedPeers) && mesh.blockedPeers.length)
       box.appendChild(el('p', { class: 'muted', text: 'blocked peers: ' + mesh.blockedPeers.length }));
     if (!s.mesh) box.appendChild(el('p', { class: 'empty', text: 'not part of a mesh' }));
@@ -258,8 +271,12 @@ const SCRIPT = String.raw`
       if (i === i50) marks.push('p50');
       if (i === i99) marks.push('p99');
       if (marks.length) {
-        var m = svg('text', { class: 'mark', x: (left + i * slot + slot / 2).toFixed(1),
-          y: Math.max(11, top + plot - h - 4).toFixed(1), 'text-anchor': 'middle' });
+        // Anchored inwards at the ends, so a two-word mark is not cut by the frame.
+        var edge = i === 0 ? 'start' : i === counts.length - 1 ? 'end' : 'middle';
+        var mx = edge === 'start' ? left + i * slot + slot * 0.12
+          : edge === 'end' ? left + (i + 1) * slot - slot * 0.12 : left + i * slot + slot / 2;
+        var m = svg('text', { class: 'mark', x: mx.toFixed(1),
+          y: Math.max(11, top + plot - h - 4).toFixed(1), 'text-anchor': edge });
         m.textContent = marks.join(' ');
         root.appendChild(m);
       }
@@ -296,7 +313,8 @@ const SCRIPT = String.raw`
   }
 
   function renderHits(s, prev, now) {
-    $('hit-ratio').textContent = fmtPct(s.hitRatio);
+    var anyReads = (s.hits || 0) + (s.misses || 0) > 0;
+    $('hit-ratio').textContent = anyReads ? fmtPct(s.hitRatio) : '\u2014';
     $('hit-meter').style.width = (isNum(s.hitRatio) ? Math.round(s.hitRatio * 100) : 0) + '%';
     var reads = rate(now, prev, function (x) { return (x.hits || 0) + (x.misses || 0); });
     var kv = el('dl', { class: 'kv cols' });
@@ -324,7 +342,7 @@ const SCRIPT = String.raw`
       cols.forEach(function (c) { row.appendChild(el('td', { class: 'num', text: fmtInt(k[c]) })); });
       body.appendChild(row);
     });
-    var table = el('table', null, el('thead', null, head), body);
+    var table = el('div', { class: 'scroll' }, el('table', { class: 'keyspaces' }, el('thead', null, head), body));
     replace($('keyspaces'), names.length ? table : el('p', { class: 'empty', text: 'no keyspace open' }));
   }
 
@@ -459,6 +477,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="meshcache status page">
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='6' fill='%232563eb'/%3E%3C/svg%3E">
 <title>meshcache status</title>
 <style>${STYLE}</style>
 </head>
@@ -470,15 +489,17 @@ const PAGE = `<!doctype html>
 /**
  * The node's live status page: a self-contained HTML document (inline CSS and script, no
  * external resource, no build step) that polls `/status` on its own origin every second
- * and shows this node, its peers grouped by region with RTT (and clock offset when the
- * peers report `clockOffsetMs`), a histogram per origin region of replication lag with
- * p50/p99, the hit ratio and counters, keyspaces, and rejected input by reason code.
+ * and shows this node, its peers grouped by region with RTT and clock offset (when
+ * `/status` reports `clockOffsetMs`), this node's clock correction, a histogram per origin
+ * region of replication lag with p50/p99, the hit ratio and counters, keyspaces, and
+ * rejected input by reason code.
  *
  * Serve it as `text/html; charset=utf-8` at `/` and `/ui`, on the same origin as
  * `GET /status` (the script fetches the relative URL `status`). Elements carry stable
- * `data-testid` attributes (`node-id`, `node-region`, `region-group`, `peer`, `peer-rtt`,
- * `peer-clock-offset`, `lag-histogram`, `lag-p50`, `lag-p99`, `hit-ratio`, `counter`,
- * `rejected-code`, `keyspace`, `conn-state`) for tests.
+ * `data-testid` attributes for tests: `node-id`, `node-region`, `conn-state`,
+ * `region-group`, `peer`, `peer-rtt`, `peer-clock-offset`, `clock-correction`,
+ * `clock-skewed`, `lag-histogram`, `lag-p50`, `lag-p99`, `hit-ratio`, `counter`,
+ * `rejected-code`, `keyspace`.
  *
  * @returns the HTML document, the same string on every call
  */
