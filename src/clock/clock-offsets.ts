@@ -27,6 +27,10 @@ export const CLOCK_OFFSET_DEFAULTS = {
   maxSampleAgeMs: 300_000,
   /** A correction larger than this flags this node's clock as skewed, ms. */
   skewThresholdMs: 1_000,
+  /** Peer offsets larger than this are not believed (a broken or hostile peer), ms. */
+  maxOffsetMs: 600_000,
+  /** Peers measured before this node corrects anything: one peer alone can be the wrong one. */
+  minPeers: 2,
 } as const
 
 interface Sample {
@@ -50,14 +54,37 @@ export class ClockOffsets {
   private readonly window: number
   private readonly maxAgeMs: number
   private readonly skewThresholdMs: number
+  private readonly maxOffsetMs: number
+  private readonly minPeers: number
   private correction = 0
+  /** The correction to use until enough peers are measured (saved before a restart). */
+  private seeded = 0
 
   constructor(
-    options: { window?: number; maxSampleAgeMs?: number; skewThresholdMs?: number } = {},
+    options: {
+      window?: number
+      maxSampleAgeMs?: number
+      skewThresholdMs?: number
+      maxOffsetMs?: number
+      minPeers?: number
+    } = {},
   ) {
     this.window = options.window ?? CLOCK_OFFSET_DEFAULTS.window
     this.maxAgeMs = options.maxSampleAgeMs ?? CLOCK_OFFSET_DEFAULTS.maxSampleAgeMs
     this.skewThresholdMs = options.skewThresholdMs ?? CLOCK_OFFSET_DEFAULTS.skewThresholdMs
+    this.maxOffsetMs = options.maxOffsetMs ?? CLOCK_OFFSET_DEFAULTS.maxOffsetMs
+    this.minPeers = options.minPeers ?? CLOCK_OFFSET_DEFAULTS.minPeers
+  }
+
+  /**
+   * Starts from a correction this node had before a restart (its data dir), kept until
+   * enough peers are measured again. Bounded like any offset.
+   */
+  seed(correctionMs: number): void {
+    if (Number.isFinite(correctionMs) && Math.abs(correctionMs) <= this.maxOffsetMs) {
+      this.seeded = Math.round(correctionMs)
+      if (this.samples.size < this.minPeers) this.correction = this.seeded
+    }
   }
 
   /** Records an exchange with `peer` at raw local time `now`, and recomputes the correction. */
@@ -123,13 +150,25 @@ export class ClockOffsets {
         this.samples.delete(peer)
         continue
       }
-      offsets.push(this.offsetOf(peer)!)
+      const offset = this.offsetOf(peer)!
+      // A peer claiming a clock more than maxOffsetMs away is not believed.
+      if (Math.abs(offset) <= this.maxOffsetMs) offsets.push(offset)
+    }
+    if (offsets.length - 1 < this.minPeers) {
+      this.correction = this.seeded
+      return
     }
     offsets.sort((a, b) => a - b)
     const mid = offsets.length >> 1
+    // An even count has two middle values: take the one nearer zero (no correction is the
+    // safer default), never their mean, which one far value could drag.
+    const median =
+      offsets.length % 2 === 1
+        ? offsets[mid]!
+        : Math.abs(offsets[mid - 1]!) <= Math.abs(offsets[mid]!)
+          ? offsets[mid - 1]!
+          : offsets[mid]!
     // Whole ms: stamps and expiries are integers.
-    this.correction = Math.round(
-      offsets.length % 2 === 1 ? offsets[mid]! : (offsets[mid - 1]! + offsets[mid]!) / 2,
-    )
+    this.correction = Math.round(median)
   }
 }

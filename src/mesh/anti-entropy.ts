@@ -128,6 +128,7 @@ export class AntiEntropy {
   }
 
   private schedule(): void {
+    if (this.stopped) return
     const jitter = 0.8 + Math.random() * 0.4
     this.timer = setTimeout(() => {
       if (this.stopped) return

@@ -1,4 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidMessageError } from '../errors.js'
 import { NAME_RE } from '../replica/keyspace-options.js'
 import type { PeerInfo, PeerTable } from './peer-table.js'
@@ -96,9 +97,20 @@ export function mergeHello(
         typeof a === 'string' &&
         a.length < 256 &&
         a.endsWith(`/p2p/${id}`) &&
-        !p.addrs.includes(a)
+        !p.addrs.includes(a) &&
+        parses(a)
       )
         p.addrs.push(a)
     }
+  }
+}
+
+/** True when `a` is a multiaddr this node can parse (a newer peer may announce transports we do not know). */
+function parses(a: string): boolean {
+  try {
+    multiaddr(a)
+    return true
+  } catch {
+    return false
   }
 }

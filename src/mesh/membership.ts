@@ -67,12 +67,17 @@ export class Membership {
       if (p.connected || p.id === ctx.self || p.addrs.length === 0 || this.dialing.has(p.id))
         continue
       if (ctx.gate.denies(p.id)) continue
+      let addrs: ReturnType<typeof multiaddr>[]
+      try {
+        addrs = p.addrs.map((a) => multiaddr(a))
+      } catch (err) {
+        // Addresses come from peers: one we cannot parse must not stop the loop.
+        log('cannot dial %s: %s', p.id, (err as Error).message)
+        continue
+      }
       this.dialing.add(p.id)
       ctx.node
-        .dial(
-          p.addrs.map((a) => multiaddr(a)),
-          { signal: AbortSignal.timeout(MESH_CONSTANTS.dialTimeoutMs) },
-        )
+        .dial(addrs, { signal: AbortSignal.timeout(MESH_CONSTANTS.dialTimeoutMs) })
         .then(() => {
           p.connected = true
         })
@@ -156,10 +161,11 @@ export class Membership {
     const differing = keyspaceMismatches(body, mine)
     const p = ctx.peers.get(peer)
     if (p === undefined) return
+    // Rebuilt from every hello: a peer whose configuration was fixed is replicated again.
+    const before = p.mismatched
+    p.mismatched = differing.length === 0 ? undefined : new Set(differing)
     for (const ks of differing) {
-      if (p.mismatched?.has(ks)) continue
-      p.mismatched ??= new Set()
-      p.mismatched.add(ks)
+      if (before?.has(ks)) continue
       ctx.replicas.reject('config-mismatch')
       log('peer %s has keyspace %s with another maxTtl: not replicated with it', peer, ks)
     }

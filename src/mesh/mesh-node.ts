@@ -156,6 +156,9 @@ export class MeshNode implements MeshPort {
     await handle(node, PROTOCOLS.time, (b) => this.time.respond(b), onInvalid)
     node.addEventListener('peer:connect', (evt) => this.membership.onConnect(evt.detail))
     node.addEventListener('peer:disconnect', (evt) => this.membership.onDisconnect(evt.detail))
+    // libp2p listened before these listeners existed (while the data dir loaded): peers
+    // that connected meanwhile get their hello now.
+    for (const peer of node.getPeers()) this.membership.onConnect(peer)
     const pubsub = node.services.pubsub
     // Listener exceptions would surface as uncaught errors and end the process: contain them.
     pubsub.addEventListener('message', (evt) => {

@@ -107,8 +107,12 @@ export class Receiver {
       ctx.replicas.reject('config-mismatch')
       throw new InvalidMessageError(`write: keyspace ${batch.keyspace} has another maxTtl here`)
     }
+    if (ctx.replicas.get(batch.keyspace) === undefined)
+      throw new InvalidMessageError(`write: keyspace ${batch.keyspace} is not open here`)
     ctx.counters.directWritesIn++
-    this.applyBatch(batch)
+    const refused = this.applyBatch(batch).refused
+    // An ack promises the write is held here: refuse to give one for records refused.
+    if (refused > 0) throw new InvalidMessageError(`write: ${refused} record(s) refused`)
     return { region: ctx.region }
   }
 
@@ -119,12 +123,12 @@ export class Receiver {
     return out
   }
 
-  /** Admits every record of a validated batch. @returns records applied */
-  private applyBatch(batch: WriteBatch): number {
+  /** Admits every record of a validated batch. @returns records applied and refused */
+  private applyBatch(batch: WriteBatch): { applied: number; refused: number } {
     const { ctx } = this
-    if (batch.origin === ctx.self) return 0
+    if (batch.origin === ctx.self) return { applied: 0, refused: 0 }
     const replica = ctx.replicas.get(batch.keyspace)
-    if (replica === undefined) return 0
+    if (replica === undefined) return { applied: 0, refused: 0 }
     ctx.counters.batchesIn++
     ctx.counters.recordsIn += batch.records.length
     const now = ctx.now()
@@ -139,9 +143,13 @@ export class Receiver {
       this.lag.set(batch.region, hist)
     }
     let applied = 0
+    let refused = 0
     for (const record of batch.records) {
       const outcome = replica.admitRemote(tupleOfRecord(record, batch.origin), batch.region)
-      if (isRefusal(outcome)) continue
+      if (isRefusal(outcome)) {
+        refused++
+        continue
+      }
       hist.observe(now - record.wall)
       if (outcome === 'applied') {
         applied++
@@ -149,6 +157,6 @@ export class Receiver {
       }
     }
     ctx.counters.recordsApplied += applied
-    return applied
+    return { applied, refused }
   }
 }

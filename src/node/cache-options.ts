@@ -114,8 +114,11 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
       `region must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(region)}`,
     )
   }
-  if (options.nodeId !== undefined && (typeof options.nodeId !== 'string' || !options.nodeId))
-    throw new InvalidOptionError('nodeId must be a non-empty string')
+  if (
+    options.nodeId !== undefined &&
+    (typeof options.nodeId !== 'string' || !options.nodeId || options.nodeId.length > 128)
+  )
+    throw new InvalidOptionError('nodeId must be a string of 1 to 128 characters')
   const purgeIntervalMs =
     options.purgeInterval === undefined
       ? NODE_DEFAULTS.purgeIntervalMs

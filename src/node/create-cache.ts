@@ -78,8 +78,14 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
   try {
     if (meshStart !== undefined) mesh = meshStart.attach(replicas, resolved.region, now, offsets)
     if (resolved.dataDir !== undefined) {
-      persistence = new Persistence(replicas, resolved.dataDir, resolved.snapshotIntervalMs)
-      persistence.load(resolved.region)
+      persistence = new Persistence(
+        replicas,
+        resolved.dataDir,
+        resolved.snapshotIntervalMs,
+        () => offsets.correctionMs,
+      )
+      // The correction this node had before a restart holds until peers are measured.
+      offsets.seed(persistence.load(resolved.region).clockCorrectionMs)
     }
   } catch (err) {
     await meshStart?.abort()
@@ -98,14 +104,26 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
     mesh,
     stop: async () => {
       replicas.stopSweep()
-      await mesh?.close()
-      await persistence?.stop()
-      unlock?.()
+      try {
+        await mesh?.close()
+      } finally {
+        try {
+          await persistence?.stop()
+        } finally {
+          unlock?.()
+        }
+      }
     },
     ...(persistence ? { persistenceStats: () => persistence.stats() } : {}),
   })
   if (mesh !== undefined) meshNodes.set(cache as Cache<unknown>, mesh)
   persistence?.start()
-  if (meshStart !== undefined) await meshStart.start()
+  try {
+    if (meshStart !== undefined) await meshStart.start()
+  } catch (err) {
+    // Nothing may outlive a failed start: timers, libp2p, the lock.
+    await cache.close().catch(() => undefined)
+    throw err
+  }
   return cache
 }

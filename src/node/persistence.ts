@@ -35,23 +35,27 @@ export class Persistence {
     private readonly replicas: ReplicaRegistry,
     private readonly dataDir: string,
     private readonly intervalMs: number,
+    /** This node's clock correction now (saved, so a restart starts from it). */
+    private readonly clockCorrection: () => number = () => 0,
   ) {}
 
   /**
-   * Loads the snapshot, replays the write logs through `admitRemote`, and starts logging
-   * this node's writes. @returns entries applied
+   * Loads the snapshot, replays the write logs through `admitRemote` (as this node's own
+   * data: no drift guard), and starts logging this node's writes.
+   * @returns entries applied, and the clock correction saved with the snapshot
    */
-  load(region: string): number {
-    let applied = loadSnapshot(this.replicas, this.dataDir, region)
+  load(region: string): { applied: number; clockCorrectionMs: number } {
+    const snapshot = loadSnapshot(this.replicas, this.dataDir, region)
+    let applied = snapshot.applied
     WriteLog.replay(this.dataDir, (keyspace, tuple) => {
-      if (this.replicas.open(keyspace).admitRemote(tuple, region) === 'applied') applied++
+      if (this.replicas.open(keyspace).admitRemote(tuple, region, true) === 'applied') applied++
     })
     const writes = new WriteLog(this.dataDir)
     this.writes = writes
     this.replicas.journalTo((keyspace: string, key: string, entry: Entry, encoded?: Uint8Array) =>
       writes.append(keyspace, tupleOf(key, entry, encoded)),
     )
-    return applied
+    return { applied, clockCorrectionMs: snapshot.clockCorrectionMs }
   }
 
   /** Starts the periodic snapshots. */
@@ -96,7 +100,7 @@ export class Persistence {
     try {
       // Writes from now on go to a new log; the old one goes once the snapshot is safe.
       this.writes?.rotate()
-      await writeSnapshot(this.replicas, this.dataDir)
+      await writeSnapshot(this.replicas, this.dataDir, this.clockCorrection())
       this.writes?.dropPrevious()
       this.snapshots++
       this.lastSnapshotMs = performance.now() - started

@@ -6,6 +6,9 @@ import { DataDirLockedError, InvalidOptionError } from '../errors.js'
 /** File name of the lock inside `dataDir`. */
 export const LOCK_FILE = 'LOCK'
 
+/** Lock files this process holds: a lock with our pid that is not here was left by an earlier life. */
+const held = new Set<string>()
+
 /** True when process `pid` runs on this host (EPERM: it runs, as another user). */
 function alive(pid: number): boolean {
   try {
@@ -46,7 +49,11 @@ export function lockDataDir(dataDir: string): () => void {
       }
       const [pidText, host] = readFileSync(file, 'utf8').split('\n')
       const pid = Number(pidText)
-      if (host !== hostname() || (Number.isSafeInteger(pid) && pid > 0 && alive(pid))) {
+      // Our own pid in a lock we do not hold: an earlier process with the same pid (a
+      // container's pid 1 after a crash) left it.
+      const ours = pid === process.pid && !held.has(file)
+      const live = Number.isSafeInteger(pid) && pid > 0 && !ours && alive(pid)
+      if (host !== hostname() || live) {
         throw new DataDirLockedError(
           `dataDir ${dataDir} is in use by process ${pidText} on ${host}: two nodes on one directory would diverge; give each node its own dataDir`,
         )
@@ -60,7 +67,9 @@ export function lockDataDir(dataDir: string): () => void {
     } finally {
       closeSync(fd)
     }
+    held.add(file)
     return () => {
+      held.delete(file)
       try {
         if (readFileSync(file, 'utf8') === me) unlinkSync(file)
       } catch {

@@ -1,8 +1,10 @@
 import {
   closeSync,
   existsSync,
+  fsync,
   fsyncSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -11,9 +13,9 @@ import {
 import { dirname, join } from 'node:path'
 import createDebug from 'debug'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
-import { type EntryTuple, isEntryTuple, tupleOf } from '../replication/entry-tuple.js'
-import { WIRE_LIMITS } from '../replication/limits.js'
+import { type EntryTuple, tupleOf } from '../replication/entry-tuple.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
+import { FILE_LIMITS, isFileRow } from './file-rows.js'
 
 const log = createDebug('meshcache:persist')
 
@@ -26,9 +28,6 @@ const ROWS_PER_FRAME = 2_000
 
 /** A snapshot row: the keyspace, then the entry tuple. */
 type Row = [keyspace: string, ...EntryTuple]
-
-/** Snapshot rows are checked like wire input (a file can be torn, edited or foreign). */
-const LIMITS = { ...WIRE_LIMITS, maxKeyLength: Number.MAX_SAFE_INTEGER }
 
 const nextTurn = () => new Promise<void>((r) => setImmediate(r))
 
@@ -43,7 +42,12 @@ const nextTurn = () => new Promise<void>((r) => setImmediate(r))
  * the snapshot are in the write log (see WriteLog), which the caller rotates first.
  * @returns rows written
  */
-export async function writeSnapshot(replicas: ReplicaRegistry, dataDir: string): Promise<number> {
+export async function writeSnapshot(
+  replicas: ReplicaRegistry,
+  dataDir: string,
+  clockCorrectionMs = 0,
+): Promise<number> {
+  removeStaleTemps(dataDir)
   const file = join(dataDir, SNAPSHOT_FILE)
   const tmp = `${file}.tmp-${process.pid}`
   const fd = openSync(tmp, 'w', 0o600)
@@ -53,7 +57,10 @@ export async function writeSnapshot(replicas: ReplicaRegistry, dataDir: string):
       const clock = replicas.clock.peek()
       // The clock's high-water mark: after a restart this node's stamps stay above every
       // write it made before, even when its clock ran ahead of physical time.
-      writeFrame(fd, msgpack.pack([FORMAT, replicas.now(), clock.wall, clock.logical]))
+      writeFrame(
+        fd,
+        msgpack.pack([FORMAT, replicas.now(), clock.wall, clock.logical, clockCorrectionMs]),
+      )
       for (const replica of [...replicas]) {
         const keys = [...replica.store.keys()]
         for (let i = 0; i < keys.length; i += ROWS_PER_FRAME) {
@@ -85,7 +92,10 @@ export async function writeSnapshot(replicas: ReplicaRegistry, dataDir: string):
         if (invalidations.length > 0) writeFrame(fd, msgpack.pack(invalidations))
         rows += invalidations.length
       }
-      fsyncSync(fd)
+      // The flush to disk of a large file takes a while: off the event loop.
+      await new Promise<void>((resolve, reject) =>
+        fsync(fd, (err) => (err ? reject(err) : resolve())),
+      )
     } finally {
       closeSync(fd)
     }
@@ -114,7 +124,12 @@ function writeFrame(fd: number, body: Uint8Array): void {
 }
 
 /** The rows and the saved clock of a snapshot file, either format; undefined when unreadable. */
-function readSnapshot(file: string): { rows: unknown[]; wall?: unknown; logical?: unknown } {
+function readSnapshot(file: string): {
+  rows: unknown[]
+  wall?: unknown
+  logical?: unknown
+  correction?: unknown
+} {
   const data = readFileSync(file)
   // Format 2: frames; its first frame is the header [2, savedAt, wall, logical].
   if (data.length >= 4) {
@@ -143,7 +158,7 @@ function readSnapshot(file: string): { rows: unknown[]; wall?: unknown; logical?
           }
           off += 4 + n
         }
-        return { rows, wall: header[2], logical: header[3] }
+        return { rows, wall: header[2], logical: header[3], correction: header[4] }
       }
     }
   }
@@ -162,49 +177,58 @@ function readSnapshot(file: string): { rows: unknown[]; wall?: unknown; logical?
  * @param region - region named in `change` events of loaded entries (this node's)
  * @returns entries applied
  */
-export function loadSnapshot(replicas: ReplicaRegistry, dataDir: string, region: string): number {
+export function loadSnapshot(
+  replicas: ReplicaRegistry,
+  dataDir: string,
+  region: string,
+): { applied: number; clockCorrectionMs: number } {
   const file = join(dataDir, SNAPSHOT_FILE)
-  if (!existsSync(file)) return 0
+  if (!existsSync(file)) return { applied: 0, clockCorrectionMs: 0 }
   let snapshot: ReturnType<typeof readSnapshot>
   try {
     snapshot = readSnapshot(file)
   } catch (err) {
     log('ignoring unreadable snapshot %s: %s', file, (err as Error).message)
-    return 0
+    return { applied: 0, clockCorrectionMs: 0 }
   }
-  const { wall, logical } = snapshot
+  const { wall, logical, correction } = snapshot
   if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical)) {
-    try {
-      replicas.clock.update({
-        wall: wall as number,
-        logical: logical as number,
-        node: replicas.clock.node,
-      })
-    } catch (err) {
-      log('snapshot clock is too far ahead, ignored: %s', (err as Error).message)
-    }
+    // This node's own high-water mark: resumed even if its clock ran ahead then.
+    replicas.clock.resume({
+      wall: wall as number,
+      logical: logical as number,
+      node: replicas.clock.node,
+    })
   }
   const now = replicas.now()
   let applied = 0
   let bad = 0
   for (const row of snapshot.rows) {
-    if (!Array.isArray(row) || row.length !== 8 || typeof row[0] !== 'string') {
+    if (!isFileRow(row, FILE_LIMITS)) {
       bad++
       continue
     }
-    const tuple = row.slice(1)
-    if (!isEntryTuple(tuple, LIMITS)) {
-      bad++
-      continue
-    }
+    const tuple = row.slice(1) as EntryTuple
     if (tuple[4] <= now) continue
     try {
-      if (replicas.open(row[0]).admitRemote(tuple, region) === 'applied') applied++
+      if (replicas.open(row[0]).admitRemote(tuple, region, true) === 'applied') applied++
     } catch (err) {
       bad++
       log('skipping a snapshot row: %s', (err as Error).message)
     }
   }
   if (bad > 0) log('skipped %d bad snapshot rows in %s', bad, file)
-  return applied
+  const clockCorrectionMs = Number.isFinite(correction) ? (correction as number) : 0
+  return { applied, clockCorrectionMs }
+}
+
+/** Removes temp files of snapshots that never finished (a crash, another pid). */
+function removeStaleTemps(dataDir: string): void {
+  try {
+    for (const name of readdirSync(dataDir)) {
+      if (name.startsWith(`${SNAPSHOT_FILE}.tmp-`)) rmSync(join(dataDir, name), { force: true })
+    }
+  } catch (err) {
+    log('cannot clean old snapshot temp files: %s', (err as Error).message)
+  }
 }

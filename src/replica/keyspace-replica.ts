@@ -133,7 +133,7 @@ export class KeyspaceReplica<V = unknown> {
    * seen every admitted version), so it always stands.
    */
   writeLocal(key: string, entry: Entry<V>, now: number, encoded?: Uint8Array): void {
-    this.store.merge(key, entry, now)
+    const outcome = this.store.merge(key, entry, now)
     this.index.record(key, entry.version, entry.expiresAt, entry.tombstone)
     const journal = this.ctx.journal
     if (journal !== undefined) journal(this.name, key, entry, encoded)
@@ -142,7 +142,7 @@ export class KeyspaceReplica<V = unknown> {
       this.invalidate(key, entry.version)
       return
     }
-    if (entry.tags !== undefined) this.invalidations.added(key, entry.tags)
+    if (entry.tags !== undefined && outcome === 'applied') this.invalidations.added(key, entry.tags)
     if (entry.tombstone) this.counters.deletes++
     else this.counters.sets++
     const listener = this.ctx.listener
@@ -157,33 +157,37 @@ export class KeyspaceReplica<V = unknown> {
    * empty slot). A version-only tuple drops older copies and is remembered.
    * The tuple must have passed {@link isEntryTuple} (structure and sizes).
    * @param region - region of the node the entry came from, for `change` events
+   * @param own - the entry comes from this node's own data dir (snapshot, write log)
    */
-  admitRemote(tuple: EntryTuple, region: string): AdmitOutcome {
+  admitRemote(tuple: EntryTuple, region: string, own = false): AdmitOutcome {
     const [key, wall, logical, node, sentExpiry, kind, bytes] = tuple
     const ctx = this.ctx
-    if (!ctx.admits(node)) return this.refuse('not-allowed')
+    // `own`: this node's own files (snapshot, write log): no allowlist or drift guard,
+    // they hold what it wrote and acknowledged.
+    if (!own && !ctx.admits(node)) return this.refuse('not-allowed')
     let version: Version = { wall, logical, node }
-    if (!ctx.clock.accepts(version)) return this.refuse('clock-drift')
+    if (!own && !ctx.clock.accepts(version)) return this.refuse('clock-drift')
     // The index remembers versions of evicted keys: an older write must not come back
     // through the empty slot. The same version may refill a slot this node evicted.
-    const known = this.index.get(key)
-    const cmp = known === undefined ? 1 : compareVersions(version, known.version)
+    // A full index may have forgotten a resident key: the store's version counts then.
+    const known = this.index.get(key)?.version ?? this.store.peek(key)?.version
+    const cmp = known === undefined ? 1 : compareVersions(version, known)
     if (cmp < 0 || (cmp === 0 && kind === 2)) {
       this.counters.remoteStale++
       return 'stale'
     }
-    // One version object per write on this node: the index's, when it knows it already.
-    if (cmp === 0) version = known!.version
+    // One version object per write on this node: the one it knows already, if any.
+    if (cmp === 0) version = known!
     // No entry lives longer than maxTtl after its stamp (a peer configured otherwise
     // cannot make one outlive its index entry and the tombstones that shadow it).
     const expiresAt = Math.min(sentExpiry, wall + this.options.maxTtl)
     if (isReservedKey(key)) {
       if (kind === 0) return this.refuse('bad-value')
-      ctx.clock.update(version)
+      this.observe(version, own)
       return this.admitInvalidation(key, version, expiresAt)
     }
     if (kind === 2) {
-      ctx.clock.update(version)
+      this.observe(version, own)
       this.store.invalidate(key, version)
       this.index.record(key, version, expiresAt, false)
       return 'applied'
@@ -201,7 +205,7 @@ export class KeyspaceReplica<V = unknown> {
       }
     }
     // Only an entry that passed every check moves this node's clock.
-    ctx.clock.update(version)
+    this.observe(version, own)
     const tombstone = kind === 1
     const size = entrySize(key, kind === 0 ? bytes!.length : 0)
     const entry: Entry<V> =
@@ -216,6 +220,12 @@ export class KeyspaceReplica<V = unknown> {
     }
     const outcome = this.store.merge(key, entry, ctx.now())
     if (outcome !== 'stale') this.index.record(key, version, expiresAt, entry.tombstone)
+    else if (this.index.get(key) === undefined) {
+      // The same version held but forgotten by a full index: remember it again, so
+      // digests agree with the peers'.
+      const held = this.store.peek(key)
+      if (held !== undefined) this.index.record(key, held.version, held.expiresAt, held.tombstone)
+    }
     if (outcome === 'applied') {
       if (tags !== undefined) this.invalidations.added(key, tags)
       this.counters.remoteApplied++
@@ -379,6 +389,12 @@ export class KeyspaceReplica<V = unknown> {
       bytes: this.store.bytes,
       ...this.counters,
     }
+  }
+
+  /** Moves the clock past an admitted version (own files: without the drift guard). */
+  private observe(version: Version, own: boolean): void {
+    if (own) this.ctx.clock.resume(version)
+    else this.ctx.clock.update(version)
   }
 
   private refuse(code: RejectCode): RejectCode {

@@ -51,7 +51,8 @@ describe('clock offsets (NTP-style, min-RTT filtered, mesh median)', () => {
     o.record('a', sample(0, 10, 1, 1), 1)
     o.record('b', sample(0, -5, 1, 1), 1)
     o.record('broken', sample(0, 3_600_000, 1, 1), 1)
-    expect(o.correctionMs).toBe(5) // median of [-5, 0, 10, 3600000] = (0 + 10) / 2
+    // Median of [-5, 0, 10] (3,600,000 ms is beyond maxOffsetMs: not believed).
+    expect(o.correctionMs).toBe(0)
     expect(o.skewed).toBe(false)
   })
 
@@ -68,11 +69,28 @@ describe('clock offsets (NTP-style, min-RTT filtered, mesh median)', () => {
   })
 
   it('old samples age out', () => {
-    const o = new ClockOffsets({ maxSampleAgeMs: 1_000 })
+    const o = new ClockOffsets({ maxSampleAgeMs: 1_000, minPeers: 1 })
     o.record('a', sample(0, 5_000, 1, 1), 0)
-    expect(o.correctionMs).toBe(2_500)
-    o.record('b', sample(0, 0, 1, 1), 5_000) // recomputes: a's sample is too old
+    expect(o.correctionMs).toBe(0) // [0, 4999]: of the two middle values, the one nearer 0
+    o.record('b', sample(0, 5_000, 1, 1), 10)
+    expect(o.correctionMs).toBe(4_999)
+    o.record('c', sample(0, 0, 1, 1), 5_000) // recomputes: a's and b's samples are too old
     expect(o.offsetOf('a')).toBeUndefined()
     expect(o.correctionMs).toBe(0)
+  })
+
+  it('one peer alone moves nothing, a huge offset is not believed, and a seed holds until two peers answer', () => {
+    const o = new ClockOffsets()
+    o.record('liar', sample(0, 3_600_000, 1, 1), 1)
+    expect(o.correctionMs).toBe(0)
+    o.record('honest', sample(0, 10, 1, 1), 1)
+    expect(o.correctionMs).toBe(0) // [0, 9]: the liar is beyond maxOffsetMs
+    const restarted = new ClockOffsets()
+    restarted.seed(-120_000) // this host's clock was 2 min ahead before the restart
+    expect(restarted.correctionMs).toBe(-120_000)
+    restarted.record('a', sample(0, -120_000, 1, 1), 1)
+    expect(restarted.correctionMs).toBe(-120_000)
+    restarted.record('b', sample(0, -120_000, 1, 1), 1)
+    expect(restarted.correctionMs).toBe(-119_999)
   })
 })

@@ -54,23 +54,33 @@ describe('the write log of local writes since the last snapshot', () => {
     log.close()
   })
 
-  it('a torn tail (a write cut by a crash) ends the replay; a bad record is skipped', () => {
+  it('a torn or corrupt frame ends the replay, and reopening cuts it off so later writes stay whole', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshcache-wal-'))
-    const log = new WriteLog(dir)
-    log.append('ks', tuple('a', 1))
-    log.flush()
-    log.close()
+    const first = new WriteLog(dir)
+    first.append('ks', tuple('a', 1))
+    first.flush()
+    first.close()
     const file = join(dir, WRITE_LOG_FILE)
     const good = readFileSync(file)
-    // A record of garbage, then a good record again, then half a record.
-    appendFileSync(file, Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]))
-    appendFileSync(file, good)
+    // A crash tore the next frame: only its first bytes reached the file.
     appendFileSync(file, good.subarray(0, good.length - 3))
-    const seen: string[] = []
-    WriteLog.replay(dir, (_ks, t) => seen.push(t[0]))
-    expect(seen).toEqual(['a', 'a'])
-    writeFileSync(file, Buffer.from([0, 0, 0]))
-    expect(WriteLog.replay(dir, () => {})).toBe(0)
+    const seen = () => {
+      const out: string[] = []
+      WriteLog.replay(dir, (_ks, t) => out.push(`${t[0]}@${t[1]}`))
+      return out
+    }
+    expect(seen()).toEqual(['a@1'])
+    // The restarted node logs more writes: they must not be read as the torn frame's tail.
+    const second = new WriteLog(dir)
+    second.append('ks', tuple('after', 2))
+    second.flush()
+    second.close()
+    expect(seen()).toEqual(['a@1', 'after@2'])
+    // A frame whose bytes changed (CRC mismatch) ends the replay too.
+    const data = readFileSync(file)
+    data[data.length - 2] ^= 0xff
+    writeFileSync(file, data)
+    expect(seen()).toEqual(['a@1'])
   })
 
   it('an embedded cache with dataDir gets back writes made after its last snapshot', async () => {
