@@ -104,6 +104,7 @@ export class Cache<V = unknown> {
   readonly clock: HybridClock
   readonly #emitter = new EventEmitter<CacheEvents>()
   readonly #spaces = new Map<string, Keyspace<unknown>>()
+  readonly #spaceReplicas = new WeakMap<Keyspace<unknown>, KeyspaceReplica<unknown>>()
   readonly #replicas: ReplicaRegistry
   readonly #ctx: ApiContext
   readonly #stop: () => Promise<void>
@@ -129,10 +130,21 @@ export class Cache<V = unknown> {
     }
     const emitter = this.#emitter
     const region = parts.region
+    // A throwing listener must not cut a write, a batch or a read in half: its error is
+    // rethrown on its own, after the replica finished (as an uncaught listener error).
+    const emit = <E extends keyof CacheEvents>(event: E, ...args: CacheEvents[E]) => {
+      try {
+        emitter.emit(event, ...(args as never))
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err
+        })
+      }
+    }
     parts.replicas.listen({
       wants: (event) => emitter.listenerCount(event) > 0,
       change: (keyspace, key, entry, source, from) =>
-        emitter.emit('change', {
+        emit('change', {
           keyspace,
           key,
           value: entry.value,
@@ -142,8 +154,8 @@ export class Cache<V = unknown> {
           origin: source,
           region: source === 'local' ? region : from,
         }),
-      expire: (keyspace, key) => emitter.emit('expire', { keyspace, key }),
-      evict: (keyspace, key) => emitter.emit('evict', { keyspace, key }),
+      expire: (keyspace, key) => emit('expire', { keyspace, key }),
+      evict: (keyspace, key) => emit('evict', { keyspace, key }),
     })
     this.#defaultSpace = this.keyspace<V>(DEFAULT_KEYSPACE)
   }
@@ -157,11 +169,13 @@ export class Cache<V = unknown> {
    */
   keyspace<T = V>(name: string, options?: KeyspaceOptions): Keyspace<T> {
     this.#checkOpen()
-    const replica = this.#replicas.open<T>(name, options)
+    const replica = this.#replicas.open<T>(name, options) as KeyspaceReplica<unknown>
     let ks = this.#spaces.get(name)
-    if (ks === undefined) {
-      ks = new Keyspace<unknown>(replica as KeyspaceReplica<unknown>, this.#ctx)
+    // A new facade when there is none, or when the replica was rebuilt with new options.
+    if (ks === undefined || this.#spaceReplicas.get(ks) !== replica) {
+      ks = new Keyspace<unknown>(replica, this.#ctx)
       this.#spaces.set(name, ks)
+      this.#spaceReplicas.set(ks, replica)
     }
     return ks as Keyspace<T>
   }

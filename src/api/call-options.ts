@@ -36,13 +36,13 @@ export type SetManyEntry<V> = readonly [key: string, value: V, options?: SetOpti
 export interface FetchOptions<V> {
   /**
    * Called on a miss (after the mesh, when there is one); its result is stored and
-   * returned. Receives the `signal` of the call that started the load.
+   * returned. Receives a signal that aborts when every caller waiting for it aborted.
    */
   load?: (key: string, context: { signal?: AbortSignal }) => V | undefined | Promise<V | undefined>
   /**
-   * Aborts the wait: `fetch` rejects with the signal's reason at once. A load already
-   * started by this call gets the signal too; other callers waiting on the same load
-   * (single flight) are not affected.
+   * Aborts the wait: `fetch` rejects with the signal's reason at once. The load gets a
+   * signal that aborts once every caller waiting for it (single flight) aborted; a
+   * caller without a signal keeps it going.
    */
   signal?: AbortSignal
   /** TTL of a loaded value. @default keyspace defaultTtl */

@@ -32,12 +32,55 @@ export interface FetchHost<V> {
 export class FetchPolicy<V> {
   private readonly host: FetchHost<V>
   private readonly flights = new SingleFlight<V | undefined>()
+  /** Per key: the shared load's abort controller and the callers waiting for it. */
+  private readonly aborts = new Map<
+    string,
+    { ctl: AbortController; callers: number; waiting: number }
+  >()
 
   constructor(host: FetchHost<V>) {
     this.host = host
   }
 
   async fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
+    const leave = this.join(key, options?.signal)
+    try {
+      return await this.fetchJoined(key, options)
+    } finally {
+      leave()
+    }
+  }
+
+  /**
+   * Registers a caller of `key`: the shared load's signal aborts only once every caller
+   * waiting for it aborted (a caller without a signal never does).
+   * @returns what to call when this caller is done
+   */
+  private join(key: string, signal: AbortSignal | undefined): () => void {
+    let shared = this.aborts.get(key)
+    if (shared === undefined) {
+      shared = { ctl: new AbortController(), callers: 0, waiting: 0 }
+      this.aborts.set(key, shared)
+    }
+    const s = shared
+    s.callers++
+    s.waiting++
+    let aborted = false
+    const onAbort = () => {
+      aborted = true
+      s.waiting--
+      if (s.waiting === 0) s.ctl.abort(signal!.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    return () => {
+      signal?.removeEventListener('abort', onAbort)
+      if (!aborted) s.waiting--
+      s.callers--
+      if (s.callers === 0 && this.aborts.get(key) === s) this.aborts.delete(key)
+    }
+  }
+
+  private async fetchJoined(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
     const { host } = this
     if (options?.consistency === 'quorum' || options?.atLeast !== undefined) {
       await this.consistentRead(key, options)
@@ -129,7 +172,9 @@ export class FetchPolicy<V> {
     let value: V | undefined
     const started = performance.now()
     try {
-      value = await load(key, options?.signal === undefined ? {} : { signal: options.signal })
+      // The load's signal aborts only when every caller waiting for it aborted.
+      const signal = this.aborts.get(key)?.ctl.signal
+      value = await load(key, signal === undefined ? {} : { signal })
     } catch (err) {
       counters.loadErrors++
       throw err

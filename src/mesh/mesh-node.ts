@@ -326,7 +326,11 @@ export class MeshNode implements MeshPort {
     if (this.closed) return
     const topic = topicOf(replica.name)
     const pubsub = this.node.services.pubsub
-    if (pubsub.getTopics().includes(topic)) return
+    if (pubsub.getTopics().includes(topic)) {
+      // Reopened with other options: peers learn the new settings.
+      if (this.started) this.membership.announce()
+      return
+    }
     pubsub.topicValidators.set(topic, (_peer, msg) => this.receiver.validate(replica.name, msg))
     scoreTopic(pubsub, topic)
     pubsub.subscribe(topic)

@@ -180,7 +180,8 @@ export class KeyspaceReplica<V = unknown> {
     if (cmp === 0) version = known!
     // No entry lives longer than maxTtl after its stamp (a peer configured otherwise
     // cannot make one outlive its index entry and the tombstones that shadow it).
-    const expiresAt = Math.min(sentExpiry, wall + this.options.maxTtl)
+    // (Own files are exempt: written under the options the application gives again.)
+    const expiresAt = own ? sentExpiry : Math.min(sentExpiry, wall + this.options.maxTtl)
     if (isReservedKey(key)) {
       if (kind === 0) return this.refuse('bad-value')
       this.observe(version, own)
@@ -265,6 +266,21 @@ export class KeyspaceReplica<V = unknown> {
       if (held !== undefined && !held.tombstone && this.invalidations.kills(held))
         this.store.remove(k)
     }
+  }
+
+  /**
+   * Takes over every entry, version and invalidation of `old` (the same keyspace opened
+   * with other options), through this replica's own admission (as its own data).
+   */
+  adopt(old: KeyspaceReplica<V>): void {
+    const now = this.ctx.now()
+    for (const [key, indexed] of old.index.iterate()) {
+      this.admitRemote(old.exportEntry(key, indexed, now), 'local', true)
+    }
+    for (const [key, entry] of old.store.entries()) {
+      if (this.index.get(key) === undefined) this.admitRemote(tupleOf(key, entry), 'local', true)
+    }
+    Object.assign(this.counters, old.counters)
   }
 
   /** The live entry of `key` as a tuple (value or tombstone), for a peer's read. */

@@ -32,6 +32,8 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
   readonly rejected: RejectCounts = rejectCounts()
   private readonly defaults: KeyspaceOptions
   private readonly replicas = new Map<string, KeyspaceReplica<unknown>>()
+  /** Keyspaces opened with options of their own (not only from a snapshot or a peer). */
+  private readonly explicit = new Set<string>()
   private readonly openListeners: ((replica: KeyspaceReplica<unknown>) => void)[] = []
   private readonly ctx: ReplicaContext & {
     listener: ReplicaListener | undefined
@@ -94,11 +96,23 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     const resolved = resolveKeyspaceOptions(options, this.defaults)
     const existing = this.replicas.get(name)
     if (existing !== undefined) {
-      if (options !== undefined && !sameOptions(existing.options, resolved)) {
+      if (options === undefined || sameOptions(existing.options, resolved)) {
+        if (options !== undefined) this.explicit.add(name)
+        return existing as KeyspaceReplica<V>
+      }
+      if (this.explicit.has(name)) {
         throw new InvalidOptionError(`keyspace '${name}' is already open with different options`)
       }
-      return existing as KeyspaceReplica<V>
+      // Opened implicitly (a snapshot, the write log, a peer's topic) before the
+      // application named its options: rebuilt with them, its entries moved over.
+      this.explicit.add(name)
+      const rebuilt = new KeyspaceReplica<unknown>(name, resolved, this.ctx)
+      rebuilt.adopt(existing)
+      this.replicas.set(name, rebuilt)
+      for (const fn of this.openListeners) fn(rebuilt)
+      return rebuilt as KeyspaceReplica<V>
     }
+    if (options !== undefined) this.explicit.add(name)
     const replica = new KeyspaceReplica<unknown>(name, resolved, this.ctx)
     this.replicas.set(name, replica)
     for (const fn of this.openListeners) fn(replica)

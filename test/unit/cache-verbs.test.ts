@@ -98,7 +98,7 @@ describe('fetch with an AbortSignal', () => {
     expect(load).not.toHaveBeenCalled()
   })
 
-  it('aborting while the load runs rejects the caller; load got the signal; others still get the value', async () => {
+  it('aborting while the load runs rejects that caller only; the load keeps going for the others', async () => {
     const cache = await make()
     const ctl = new AbortController()
     let release: (v: number) => void = () => {}
@@ -111,12 +111,33 @@ describe('fetch with an AbortSignal', () => {
     }
     const first = cache.fetch('k', { load, signal: ctl.signal })
     const second = cache.fetch('k', { load })
-    await vi.waitFor(() => expect(seen).toBe(ctl.signal))
+    await vi.waitFor(() => expect(seen).toBeInstanceOf(AbortSignal))
     ctl.abort(new Error('caller left'))
     await expect(first).rejects.toThrow('caller left')
+    expect(seen!.aborted).toBe(false) // the second caller still waits
     release(7)
     expect(await second).toBe(7)
     expect(cache.get('k')).toBe(7)
+  })
+
+  it('the load is aborted once every caller waiting for it aborted', async () => {
+    const cache = await make()
+    const [a, b] = [new AbortController(), new AbortController()]
+    let seen: AbortSignal | undefined
+    const load = (_key: string, { signal }: { signal?: AbortSignal }) => {
+      seen = signal
+      return new Promise<number>(() => {})
+    }
+    const calls = [
+      cache.fetch('slow', { load, signal: a.signal }),
+      cache.fetch('slow', { load, signal: b.signal }),
+    ]
+    await vi.waitFor(() => expect(seen).toBeInstanceOf(AbortSignal))
+    a.abort(new Error('a left'))
+    expect(seen!.aborted).toBe(false)
+    b.abort(new Error('b left'))
+    expect(seen!.aborted).toBe(true)
+    await Promise.allSettled(calls)
   })
 })
 

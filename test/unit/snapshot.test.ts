@@ -78,4 +78,22 @@ describe('snapshots (an embedded cache with dataDir restarts warm)', () => {
       await b.close()
     }
   })
+
+  it('a keyspace with options of its own reopens after a restart, with its entries', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
+    const options = { maxEntries: 10, maxTtl: '2d', defaultTtl: '1d' }
+    const a = await createCache({ nodeId: 'node-a', dataDir })
+    await a.keyspace('users', options).set('u1', { n: 1 }, { ttl: '36h' })
+    await a.close()
+    const b = await createCache({ nodeId: 'node-a', dataDir })
+    try {
+      const users = b.keyspace('users', options) // loaded implicitly first: rebuilt with these
+      expect(users.options.maxTtl).toBe(2 * 86_400_000)
+      expect(users.get('u1')).toEqual({ n: 1 })
+      expect(users.entry('u1')!.expiresAt - Date.now()).toBeGreaterThan(86_400_000)
+      expect(() => b.keyspace('users', { maxEntries: 5 })).toThrow(/already open/)
+    } finally {
+      await b.close()
+    }
+  })
 })
