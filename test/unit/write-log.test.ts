@@ -78,7 +78,7 @@ describe('the write log of local writes since the last snapshot', () => {
     expect(seen()).toEqual(['a@1', 'after@2'])
     // A frame whose bytes changed (CRC mismatch) ends the replay too.
     const data = readFileSync(file)
-    data[data.length - 2] ^= 0xff
+    data[data.length - 2] = (data[data.length - 2] ?? 0) ^ 0xff
     writeFileSync(file, data)
     expect(seen()).toEqual(['a@1'])
   })
