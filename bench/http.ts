@@ -167,8 +167,10 @@ async function main(): Promise<void> {
     const c = runs.current![method]
     const rate = (xs: Run[]) => median(xs.map((r) => r.rate))
     const cpu = (xs: Run[]) => median(xs.map((r) => r.cpuUs))
+    const best = (xs: Run[]) => Math.min(...xs.map((r) => r.cpuUs))
     console.log(
-      `${method}: server CPU per request baseline ${cpu(b).toFixed(1)} us, current ${cpu(c).toFixed(1)} us (ratio ${(cpu(c) / cpu(b)).toFixed(2)}x); ` +
+      `${method}: server CPU per request, median: baseline ${cpu(b).toFixed(1)} us, current ${cpu(c).toFixed(1)} us (ratio ${(cpu(c) / cpu(b)).toFixed(2)}x); ` +
+        `best run: ${best(b).toFixed(1)} us, ${best(c).toFixed(1)} us (ratio ${(best(c) / best(b)).toFixed(2)}x); ` +
         `throughput baseline ${rate(b).toFixed(0)} req/s, current ${rate(c).toFixed(0)} req/s (time per request ratio ${(rate(b) / rate(c)).toFixed(2)}x)`,
     )
     console.log(

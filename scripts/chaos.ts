@@ -147,7 +147,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const del = i % 7 === 0
         const res = await http(
           slot.node,
-          `/v1/default/${key}?ack=peer&ackTimeout=1000${del ? '' : '&ttl=10m'}`,
+          `/v1/default/${key}?ack=peer&ackTimeout=1s${del ? '' : '&ttl=10m'}`,
           {
             method: del ? 'DELETE' : 'PUT',
             ...(del

@@ -30,6 +30,7 @@ export type {
   PeerStats,
 } from './ports/mesh-options.js'
 export type { MeshAdmin } from './ports/mesh-port.js'
+export type { PersistenceStats } from './ports/persistence-stats.js'
 export {
   KEYSPACE_DEFAULTS,
   type KeyspaceOptions,

@@ -1,70 +1,40 @@
 #!/usr/bin/env node
 /**
- * The `meshcache` command line: `node`, `status`, `demo`.
+ * The `meshcache` command line: `node`, `status`, `keygen`, `demo`. Failures are one
+ * line on stderr with exit code 2 (bad usage) or 1 (runtime); `--verbose` adds the stack.
  * @module
  */
-import { Command, Option } from 'commander'
-import { InvalidOptionError, MeshcacheError } from '../errors.js'
+import { Command, CommanderError } from 'commander'
+import { InvalidOptionError } from '../errors.js'
 import { createNetworkKey } from '../mesh/network-key.js'
 import { loadMatrix } from '../sim/latency-matrix.js'
 import { runDemo } from './demo.js'
-import { type NodeFlags, resolveNodeSettings, runNode } from './node-command.js'
+import { EXIT_CODES, reportFailure } from './failures.js'
+import { createLogger } from './logger.js'
+import { runNode } from './node-command.js'
+import { addNodeOptions } from './node-options.js'
+import { applyConfigFile, settingsOf } from './node-settings.js'
+import { packageVersion } from './package-version.js'
 import { runStatus } from './status-command.js'
 
-const collect = (v: string, prev: string[] = []) => [...prev, v]
-
+const version = packageVersion()
 const program = new Command()
 program
   .name('meshcache')
   .description('A geo-distributed LRU cache with time expiration, on a libp2p mesh.')
-  .exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 2)
-  })
+  .version(version, '-V, --version', 'print the version')
+  .configureOutput({ outputError: (text, write) => write(`meshcache: ${text}`) })
+  .exitOverride()
 
-program
-  .command('node')
-  .description('run a headless node with an HTTP API (a sidecar for services in any language)')
-  .option('--region <name>', 'region tag of this node (env MESHCACHE_REGION)')
-  .option(
-    '--listen <multiaddr>',
-    'libp2p address to listen on, repeatable (env MESHCACHE_LISTEN, comma-separated)',
-    collect,
-  )
-  .option(
-    '--peer <multiaddr>',
-    'bootstrap peer with /p2p/<id>, repeatable (env MESHCACHE_PEERS)',
-    collect,
-  )
-  .option('--http <host:port>', 'HTTP API address (env MESHCACHE_HTTP)', undefined)
-  .option(
-    '--data-dir <dir>',
-    'identity and snapshots; the peer id survives restarts (env MESHCACHE_DATA_DIR)',
-  )
-  .option('--max-entries <n>', 'most entries per keyspace (env MESHCACHE_MAX_ENTRIES)')
-  .option(
-    '--default-ttl <duration>',
-    "TTL of writes that name none, e.g. '10m' (env MESHCACHE_DEFAULT_TTL)",
-  )
-  .option(
-    '--snapshot-interval <duration>',
-    "how often entries are saved to --data-dir (default '5s')",
-  )
-  .option(
-    '--network-key-file <file>',
-    'pre-shared key from `meshcache keygen`: only nodes holding it can connect (env MESHCACHE_NETWORK_KEY_FILE)',
-  )
-  .option('--allow-peer <peer id>', 'only these peers may connect, repeatable', collect)
-  .option('--max-body-bytes <n>', 'largest HTTP request body (env MESHCACHE_MAX_BODY_BYTES)')
-  .option(
-    '--wan-routes <file>',
-    "simulations only: dial through a WAN simulator's proxies listed in this JSON file",
-  )
-  .option('--config <file>', 'JSON file with the same settings (flags and env win)')
-  .addOption(new Option('--admin', 'serve POST /admin/block and /admin/unblock (partition drills)'))
-  .action(async (flags: NodeFlags) => {
-    await runNode(resolveNodeSettings(flags))
-    process.exit(0)
-  })
+addNodeOptions(
+  program
+    .command('node')
+    .description('run a headless node with an HTTP API (a sidecar for services in any language)'),
+).action(async (_opts: unknown, cmd: Command) => {
+  const settings = settingsOf(cmd, applyConfigFile(cmd))
+  await runNode(settings, createLogger(settings.logLevel), version)
+  process.exit(EXIT_CODES.ok)
+})
 
 program
   .command('keygen')
@@ -77,6 +47,7 @@ program
   .command('status')
   .description("print a node's peers by region, RTT, replication lag and hit ratio")
   .option('--http <host:port>', 'HTTP API of the node', '127.0.0.1:8080')
+  .option('--verbose', 'print the stack of a failure')
   .action(async (opts: { http: string }) => {
     await runStatus(opts.http)
   })
@@ -109,10 +80,9 @@ program
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  if (err instanceof MeshcacheError) {
-    console.error(`meshcache: ${err.message}`)
-    process.exit(2)
+  if (err instanceof CommanderError) {
+    // Commander printed its own one-line message (or the help / version).
+    process.exit(err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage)
   }
-  console.error(err)
-  process.exit(1)
+  process.exit(reportFailure(err, process.argv.includes('--verbose')))
 }

@@ -1,196 +1,178 @@
-import { readFileSync } from 'node:fs'
-import { InvalidOptionError } from '../errors.js'
-import { startHttpApi } from '../http/http-api.js'
+/**
+ * `meshcache node`: a headless node with its HTTP API (a sidecar), run until SIGINT or
+ * SIGTERM. Human-readable start lines on stdout (the last one, `ready {...}`, is for
+ * scripts), JSON logs on stderr.
+ * @module
+ */
+import type { Logger } from 'pino'
+import type { Cache } from '../api/cache.js'
+import { catchingUp, type HttpApi, startHttpApi } from '../http/http-api.js'
 import type { CacheOptions } from '../node/cache-options.js'
 import { createCache } from '../node/create-cache.js'
-import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
 import { routesFileRewriter } from '../sim/routes-file.js'
+import { CliError, EXIT_CODES } from './failures.js'
+import type { NodeSettings } from './node-settings.js'
+import { watchNode } from './node-watch.js'
 
-/** Flags of `meshcache node`, as commander parses them. */
-export interface NodeFlags {
-  region?: string
-  listen?: string[]
-  peer?: string[]
-  http?: string
-  dataDir?: string
-  maxEntries?: string
-  defaultTtl?: string
-  snapshotInterval?: string
-  networkKeyFile?: string
-  wanRoutes?: string
-  allowPeer?: string[]
-  maxBodyBytes?: string
-  config?: string
-  admin?: boolean
-}
+export { type NodeSettings, parseKeyspaceSpec } from './node-settings.js'
 
-/** Settings of a headless node after flags, environment and config file are merged. */
-export interface NodeSettings {
-  region: string
-  listen: string[]
-  peers: string[]
-  http: { host: string; port: number }
-  dataDir?: string
-  maxEntries?: number
-  defaultTtl?: string
-  snapshotInterval?: string
-  networkKey?: string
-  /** Routes file of a WAN simulator running elsewhere (simulations only). */
-  wanRoutes?: string
-  allowPeers?: string[]
-  /** Largest HTTP request body, bytes. */
-  maxBodyBytes?: number
-  /** Limits on replicated input (config file `limits`: maxKeyLength, maxValueBytes, ...). */
-  limits?: Partial<WireLimits>
-  admin: boolean
-}
+/** Longest wait for the cache to close after a failed start, ms. */
+const ABORT_CLOSE_MS = 5_000
 
-const list = (v: string | undefined) =>
-  v
-    ? v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : undefined
-
-/**
- * Merges settings: flags win over environment variables (MESHCACHE_REGION, _LISTEN,
- * _PEERS, _HTTP, _DATA_DIR, _MAX_ENTRIES, _DEFAULT_TTL, _SNAPSHOT_INTERVAL), which win over the JSON config file.
- * @throws InvalidOptionError for malformed values
- */
-export function resolveNodeSettings(
-  flags: NodeFlags,
-  env: NodeJS.ProcessEnv = process.env,
-): NodeSettings {
-  let file: Record<string, unknown> = {}
-  const configPath = flags.config ?? env.MESHCACHE_CONFIG
-  if (configPath) {
-    try {
-      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
-    } catch (cause) {
-      throw new InvalidOptionError(
-        `cannot read config file ${configPath}: ${(cause as Error).message}`,
-        { cause },
-      )
-    }
-  }
-  const pick = <T>(
-    flag: T | undefined,
-    envValue: T | undefined,
-    fileValue: unknown,
-  ): T | undefined => flag ?? envValue ?? (fileValue as T | undefined)
-  const http = pick(flags.http, env.MESHCACHE_HTTP, file.http) ?? '127.0.0.1:8080'
-  const hm = /^(.+):(\d+)$/.exec(String(http))
-  if (!hm)
-    throw new InvalidOptionError(
-      `--http must be HOST:PORT, e.g. 127.0.0.1:8080, got ${String(http)}`,
-    )
-  const maxEntriesRaw = pick(flags.maxEntries, env.MESHCACHE_MAX_ENTRIES, file.maxEntries)
-  const maxEntries = maxEntriesRaw === undefined ? undefined : Number(maxEntriesRaw)
-  if (maxEntries !== undefined && (!Number.isSafeInteger(maxEntries) || maxEntries < 1)) {
-    throw new InvalidOptionError(
-      `--max-entries must be a positive integer, got ${String(maxEntriesRaw)}`,
-    )
-  }
-  const dataDir = pick(flags.dataDir, env.MESHCACHE_DATA_DIR, file.dataDir)
-  const defaultTtl = pick(flags.defaultTtl, env.MESHCACHE_DEFAULT_TTL, file.defaultTtl)
-  const keyFile = pick(flags.networkKeyFile, env.MESHCACHE_NETWORK_KEY_FILE, file.networkKeyFile)
-  let networkKey: string | undefined
-  if (keyFile) {
-    try {
-      networkKey = readFileSync(String(keyFile), 'utf8')
-    } catch (cause) {
-      throw new InvalidOptionError(
-        `cannot read network key file ${String(keyFile)}: ${(cause as Error).message}`,
-        { cause },
-      )
-    }
-  }
-  const allowPeers = pick(flags.allowPeer, list(env.MESHCACHE_ALLOW_PEERS), file.allowPeers)
-  const bodyRaw = pick(flags.maxBodyBytes, env.MESHCACHE_MAX_BODY_BYTES, file.maxBodyBytes)
-  const maxBodyBytes = bodyRaw === undefined ? undefined : Number(bodyRaw)
-  if (maxBodyBytes !== undefined && (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)) {
-    throw new InvalidOptionError(
-      `--max-body-bytes must be a positive integer, got ${String(bodyRaw)}`,
-    )
-  }
-  const limits = file.limits as Partial<WireLimits> | undefined
-  if (limits !== undefined) {
-    for (const [k, v] of Object.entries(limits)) {
-      if (!(k in WIRE_LIMITS) || !Number.isSafeInteger(v) || (v as number) < 1) {
-        throw new InvalidOptionError(
-          `config limits.${k} must be a positive integer and one of ${Object.keys(WIRE_LIMITS).join(', ')}`,
-        )
-      }
-    }
-  }
-  const snapshotInterval = pick(
-    flags.snapshotInterval,
-    env.MESHCACHE_SNAPSHOT_INTERVAL,
-    file.snapshotInterval,
-  )
+/** The cache options of a node's settings. */
+function cacheOptions(settings: NodeSettings, dialRewrite?: CacheOptions['mesh']): CacheOptions {
   return {
-    region: pick(flags.region, env.MESHCACHE_REGION, file.region) ?? 'local',
-    listen: pick(flags.listen, list(env.MESHCACHE_LISTEN), file.listen) ?? [
-      '/ip4/127.0.0.1/tcp/7946',
-    ],
-    peers: pick(flags.peer, list(env.MESHCACHE_PEERS), file.peers) ?? [],
-    http: { host: hm[1]!, port: Number(hm[2]) },
-    ...(dataDir ? { dataDir: String(dataDir) } : {}),
-    ...(maxEntries ? { maxEntries } : {}),
-    ...(defaultTtl ? { defaultTtl: String(defaultTtl) } : {}),
-    ...(snapshotInterval ? { snapshotInterval: String(snapshotInterval) } : {}),
-    ...(networkKey ? { networkKey } : {}),
-    ...(allowPeers ? { allowPeers } : {}),
-    ...(maxBodyBytes ? { maxBodyBytes } : {}),
-    ...(flags.wanRoutes ? { wanRoutes: flags.wanRoutes } : {}),
-    ...(limits ? { limits } : {}),
-    admin: flags.admin ?? (env.MESHCACHE_ADMIN === '1' || file.admin === true),
-  }
-}
-
-/** Runs a headless node with its HTTP API until SIGINT/SIGTERM; then flushes and stops. */
-export async function runNode(
-  settings: NodeSettings,
-  print: (line: string) => void = console.log,
-): Promise<void> {
-  const routes = settings.wanRoutes ? routesFileRewriter(settings.wanRoutes) : undefined
-  const options: CacheOptions = {
     region: settings.region,
     listen: settings.listen,
     peers: settings.peers,
+    maxEntries: settings.maxEntries,
+    defaultTtl: settings.defaultTtl,
+    maxTtl: settings.maxTtl,
+    snapshotInterval: settings.snapshotInterval,
     ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
-    ...(settings.maxEntries ? { maxEntries: settings.maxEntries } : {}),
-    ...(settings.defaultTtl ? { defaultTtl: settings.defaultTtl } : {}),
-    ...(settings.snapshotInterval ? { snapshotInterval: settings.snapshotInterval } : {}),
     ...(settings.networkKey ? { networkKey: settings.networkKey } : {}),
     ...(settings.allowPeers ? { allowPeers: settings.allowPeers } : {}),
     // A sidecar serves whatever keyspaces its services use, on every node.
     mesh: {
       followKeyspaces: true,
       ...(settings.limits ? { limits: settings.limits } : {}),
-      ...(routes ? { dialRewrite: routes.rewrite } : {}),
+      ...dialRewrite,
     },
   }
-  const cache = await createCache(options)
-  const api = await startHttpApi(cache, {
-    ...settings.http,
-    admin: settings.admin,
-    ...(settings.maxBodyBytes ? { maxBodyBytes: settings.maxBodyBytes } : {}),
-  })
+}
+
+/**
+ * Opens the configured keyspaces with their options.
+ * @throws CliError when one was already opened with the cache-wide defaults (restored
+ *   from the snapshot, or followed from a peer during the start): serving it with another
+ *   `maxTtl` than its peers could resurrect deletes, so the node refuses to run
+ */
+export function openKeyspaces(cache: Cache<unknown>, settings: NodeSettings): void {
+  for (const [name, options] of Object.entries(settings.keyspaces)) {
+    try {
+      cache.keyspace(name, options)
+    } catch (err) {
+      throw new CliError(
+        `keyspace ${name} was opened with the cache-wide defaults before its --keyspace options could apply (restored from --data-dir or followed from a peer at start); ${(err as Error).message}`,
+        EXIT_CODES.runtime,
+        { cause: err },
+      )
+    }
+  }
+}
+
+async function startHttp(
+  cache: Cache<unknown>,
+  settings: NodeSettings,
+  log: Logger,
+  version: string,
+  isStopping: () => boolean,
+): Promise<HttpApi> {
+  const address = `${settings.http.host}:${settings.http.port}`
+  try {
+    return await startHttpApi(cache, {
+      ...settings.http,
+      admin: settings.admin,
+      maxBodyBytes: settings.maxBodyBytes,
+      headersTimeoutMs: settings.headersTimeoutMs,
+      requestTimeoutMs: settings.requestTimeoutMs,
+      logger: log,
+      version,
+      readiness: () => {
+        if (isStopping()) return { ready: false, reason: 'the node is stopping' }
+        const syncing = catchingUp(cache)
+        if (syncing) return syncing
+        if (settings.peers.length === 0) return { ready: true }
+        const connected = cache.admin.mesh?.peers().length ?? 0
+        return connected > 0
+          ? { ready: true }
+          : {
+              ready: false,
+              reason: `none of the ${settings.peers.length} configured peers is connected yet`,
+            }
+      },
+    })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'EADDRINUSE'
+        ? 'is in use'
+        : code === 'EADDRNOTAVAIL'
+          ? 'is not an address of this host'
+          : code === 'EACCES'
+            ? 'needs privileges to bind'
+            : `cannot be bound: ${(err as Error).message}`
+    throw new CliError(`http address ${address} ${why}`, EXIT_CODES.runtime, { cause: err })
+  }
+}
+
+/** Closes the cache, bounded in time (after a failed start). */
+async function closeQuietly(cache: Cache<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    cache.close().catch(() => undefined),
+    new Promise((r) => {
+      timer = setTimeout(r, ABORT_CLOSE_MS)
+    }),
+  ])
+  clearTimeout(timer)
+}
+
+/**
+ * Runs a headless node with its HTTP API until SIGINT/SIGTERM; then stops taking
+ * traffic (readiness 503), flushes and stops.
+ * @throws CliError (exit 1) for runtime failures at start; InvalidOptionError (exit 2)
+ */
+export async function runNode(
+  settings: NodeSettings,
+  log: Logger,
+  version: string,
+  print: (line: string) => void = console.log,
+): Promise<void> {
+  const routes = settings.wanRoutes ? routesFileRewriter(settings.wanRoutes) : undefined
+  const cache = await createCache(
+    cacheOptions(settings, routes ? { dialRewrite: routes.rewrite } : undefined),
+  )
+  let stopping = false
+  let api: HttpApi
+  try {
+    openKeyspaces(cache, settings)
+    api = await startHttp(cache, settings, log, version, () => stopping)
+  } catch (err) {
+    await closeQuietly(cache)
+    routes?.stop()
+    throw err
+  }
+  const watch = watchNode(cache, log)
+  const info = {
+    peerId: cache.nodeId,
+    region: cache.region,
+    addresses: cache.addresses(),
+    http: api.url,
+  }
+  log.info(
+    {
+      ...info,
+      version,
+      keyspaces: Object.keys(settings.keyspaces),
+      dataDir: settings.dataDir ?? null,
+    },
+    'node started',
+  )
   print(`meshcache node ${cache.nodeId} in region ${cache.region}`)
   for (const a of cache.addresses()) print(`listening ${a}`)
   print(`http ${api.url}`)
-  print(
-    `ready ${JSON.stringify({ peerId: cache.nodeId, region: cache.region, addresses: cache.addresses(), http: api.url })}`,
-  )
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+  print(`ready ${JSON.stringify(info)}`)
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
   })
+  stopping = true
+  log.info({ signal }, 'node stopping: flushing pending writes')
   print('stopping: flushing pending writes')
+  watch.stop()
   await api.close()
   await cache.close()
   routes?.stop()
+  log.info({}, 'node stopped')
 }

@@ -1,24 +1,28 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+/**
+ * The sidecar's HTTP API on fastify: server setup, timeouts, body limits, errors and
+ * metrics; the routes live in key-routes, bulk-routes and ops-routes. Reference:
+ * docs/http-api.md; decisions: docs/decisions/http-api.md.
+ * @module
+ */
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Cache } from '../api/cache.js'
-import type { AckLevel } from '../api/call-options.js'
-import { formatVersion } from '../clock/version.js'
-import { MeshcacheError } from '../errors.js'
-import { checkKeyspaceName } from '../replica/keyspace-options.js'
-import { msgpack } from '../replication/value-codec.js'
+import type { ChangeEvent } from '../api/events.js'
+import { addBulkRoutes } from './bulk-routes.js'
+import { type HttpContext, type HttpLogger, keyId, type Readiness } from './http-context.js'
+import { HTTP_DEFAULTS } from './http-defaults.js'
+import { errorAnswer } from './http-errors.js'
+import { httpLatency } from './http-metrics.js'
+import { addKeyRoutes } from './key-routes.js'
+import { LeaseTable } from './lease-table.js'
 import { cacheMetrics } from './metrics.js'
+import { openapiDocument } from './openapi.js'
+import { addOpsRoutes } from './ops-routes.js'
+import { Router, type ServedRoute } from './routing.js'
 
-/** Defaults of {@link HttpApiOptions} and of the server's timeouts. */
-export const HTTP_DEFAULTS = {
-  host: '127.0.0.1',
-  port: 8080,
-  maxBodyBytes: 1_100_000,
-  maxKeyspaces: 64,
-  /** Longest time to receive a request's headers, ms. */
-  headersTimeoutMs: 10_000,
-  /** Longest time to receive a whole request, ms. */
-  requestTimeoutMs: 30_000,
-} as const
+export type { HttpLogger, Readiness } from './http-context.js'
+export { HTTP_DEFAULTS, HTTP_LIMITS, LEASE_DEFAULTS } from './http-defaults.js'
 
 /** Options of {@link startHttpApi}. */
 export interface HttpApiOptions {
@@ -26,268 +30,178 @@ export interface HttpApiOptions {
   host?: string
   /** Port; 0 picks a free one. @default 8080 */
   port?: number
-  /** Largest request body, bytes; larger ones get 413 before being read in full. @default 1_100_000 */
+  /** Largest request body, bytes; larger ones get 413 before being read. @default 1_100_000 */
   maxBodyBytes?: number
   /** Most keyspaces HTTP clients may open. @default 64 */
   maxKeyspaces?: number
+  /** Most keys of one `:mget` or entries of one `:mset`. @default 1_000 */
+  maxBulkKeys?: number
+  /** Longest time to receive a request's headers, ms; slower clients are cut. @default 10_000 */
+  headersTimeoutMs?: number
+  /** Longest time to receive a whole request, ms; slower clients are cut. @default 30_000 */
+  requestTimeoutMs?: number
+  /** How often requests are checked against those timeouts, ms. @default 1_000 */
+  connectionsCheckingIntervalMs?: number
   /** Serve `POST /admin/block` and `/admin/unblock` (partitions for tests and drills). @default false */
   admin?: boolean
+  /** Readiness for `/health/ready`. @default ready once `cache.ready` resolved, while the cache is open */
+  readiness?: () => Readiness
+  /** Where internal errors are logged. @default nowhere */
+  logger?: HttpLogger
+  /** Version shown in `/openapi.json`. @default '0.0.0' */
+  version?: string
 }
 
 /** A running HTTP API. */
 export interface HttpApi {
+  /** The node:http server under fastify. */
   server: Server
   /** `http://host:port` */
   url: string
+  /** Routes served (method and fastify path), for the OpenAPI check. */
+  routes(): readonly ServedRoute[]
+  /** Load leases held and callers waiting for a holder's value, now. */
+  leaseStats(): { held: number; waiting: number }
+  /** Stops accepting, cuts open connections, ends lease waits. */
   close(): Promise<void>
 }
 
-const STATUS_OF: Record<string, number> = {
-  ERR_INVALID_KEY: 400,
-  ERR_INVALID_OPTION: 400,
-  ERR_UNENCODABLE_VALUE: 400,
-  ERR_VALUE_TOO_LARGE: 413,
-  ERR_CACHE_CLOSED: 503,
-  ERR_ACK_TIMEOUT: 504,
+/** Not ready while a (re)started node catches up with its peers (`cache.ready`). */
+export function catchingUp(cache: Cache<unknown>): Readiness | undefined {
+  return cache.isReady
+    ? undefined
+    : { ready: false, reason: 'catching up with the mesh after a start (cache.ready)' }
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text =
-    body === undefined
-      ? ''
-      : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
-  res.writeHead(status, { 'content-type': 'application/json', ...headers })
-  res.end(text)
-}
-
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > max)
-    throw new HttpError(413, 'ERR_BODY_TOO_LARGE', `body of ${declared} bytes is over ${max}`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > max) throw new HttpError(413, 'ERR_BODY_TOO_LARGE', `body is over ${max} bytes`)
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
-
-function decodeBody(req: IncomingMessage, body: Buffer): unknown {
-  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim()
-  try {
-    if (type === 'application/msgpack' || type === 'application/x-msgpack')
-      return msgpack.unpack(body)
-    if (type === 'application/json' || type === 'text/json')
-      return JSON.parse(body.toString('utf8'))
-  } catch {
-    throw new HttpError(400, 'ERR_BAD_BODY', `body is not valid ${type}`)
-  }
-  throw new HttpError(
-    415,
-    'ERR_UNSUPPORTED_MEDIA_TYPE',
-    'send application/json or application/msgpack',
-  )
-}
-
-/** `ack` and `ackTimeout` query parameters of PUT and DELETE. */
-function writeOptions(url: URL): { ack?: AckLevel; ackTimeout?: string | number } {
-  const ack = url.searchParams.get('ack')
-  const timeout = url.searchParams.get('ackTimeout')
-  return {
-    ...(ack ? { ack: ack as AckLevel } : {}),
-    ...(timeout ? { ackTimeout: /^\d+$/.test(timeout) ? Number(timeout) : timeout } : {}),
-  }
-}
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH', 'OPTIONS'])
+const NO_LOG: HttpLogger = { warn() {}, error() {} }
 
 /**
- * Serves a cache over HTTP for services in other languages (a sidecar):
- * `GET/PUT/DELETE /v1/:keyspace/:key`, `GET /status`, `GET /metrics` (Prometheus).
- * Bad requests get 4xx with `{ error, message }`; nothing a client sends crashes the node.
+ * Serves a cache over HTTP for services in other languages (a sidecar): the v1 key and
+ * bulk routes, load leases, health probes, `/status`, `/metrics` (Prometheus),
+ * `/openapi.json` and the status page. Every error is `{ error, message }` with a stable
+ * code; nothing a client sends crashes the node.
  */
 export async function startHttpApi(
   cache: Cache<unknown>,
   options: HttpApiOptions = {},
 ): Promise<HttpApi> {
-  const maxBody = options.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes
-  const maxKeyspaces = options.maxKeyspaces ?? HTTP_DEFAULTS.maxKeyspaces
+  const maxBodyBytes = options.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes
+  const logger = options.logger ?? NO_LOG
+  const onChange = (e: ChangeEvent) => leases.notify(keyId(e.keyspace, e.key))
+  // The change listener is registered only while lease callers wait: no cost otherwise.
+  const leases = new LeaseTable({
+    onWaiting: (active) => (active ? cache.on('change', onChange) : cache.off('change', onChange)),
+  })
+  const ctx: HttpContext = {
+    cache,
+    leases,
+    maxBodyBytes,
+    maxKeyspaces: options.maxKeyspaces ?? HTTP_DEFAULTS.maxKeyspaces,
+    maxBulkKeys: options.maxBulkKeys ?? HTTP_DEFAULTS.maxBulkKeys,
+    admin: options.admin ?? false,
+    readiness: options.readiness ?? (() => catchingUp(cache) ?? { ready: true }),
+    logger,
+    spaces: new Map(),
+  }
+  const app = buildApp(options, maxBodyBytes)
   const registry = cacheMetrics(cache)
-
-  const keyspace = (name: string, create: boolean) => {
-    try {
-      checkKeyspaceName(name)
-    } catch (err) {
-      throw new HttpError(400, 'ERR_INVALID_KEYSPACE', (err as Error).message)
+  const observe = httpLatency(registry)
+  app.addHook('onResponse', (request, reply, done) => {
+    const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER'
+    observe(request.routeOptions.url ?? 'none', method, reply.statusCode, reply.elapsedTime / 1_000)
+    done()
+  })
+  app.setErrorHandler((err, request, reply) => {
+    const answer = errorAnswer(err)
+    if (answer.body.error === 'ERR_BODY_TOO_LARGE') {
+      answer.body.message = `request bodies are limited to ${maxBodyBytes} bytes (--max-body-bytes)`
     }
-    const open = cache.keyspaces().get(name)
-    if (open) return open
-    if (!create) return undefined
-    if (cache.keyspaces().size >= maxKeyspaces) {
-      throw new HttpError(
-        429,
-        'ERR_TOO_MANY_KEYSPACES',
-        `at most ${maxKeyspaces} keyspaces may be opened over HTTP`,
-      )
+    if (answer.status >= 500 && answer.body.error === 'ERR_INTERNAL') {
+      logger.error({ err, method: request.method, url: request.url }, 'http request failed')
     }
-    return cache.keyspace(name)
-  }
-
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    let url: URL
-    try {
-      // Only the path and query matter; a path like '//x' must not parse as a host.
-      url = new URL(`http://x${(req.url ?? '/').startsWith('/') ? '' : '/'}${req.url ?? '/'}`)
-    } catch {
-      throw new HttpError(400, 'ERR_BAD_URL', 'the request target is not a valid path')
+    return reply.code(answer.status).send(answer.body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    if (!KNOWN_METHODS.has(request.method)) {
+      return reply.code(501).send({
+        error: 'ERR_NOT_IMPLEMENTED',
+        message: `method ${request.method} is not supported`,
+      })
     }
-    const path = url.pathname
-    if (path === '/status' && req.method === 'GET') return send(res, 200, cache.stats())
-    if (path === '/metrics' && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': registry.contentType })
-      return res.end(await registry.metrics())
-    }
-    if (
-      options.admin &&
-      req.method === 'POST' &&
-      (path === '/admin/block' || path === '/admin/unblock')
-    ) {
-      const mesh = cache.admin.mesh
-      if (!mesh) throw new HttpError(409, 'ERR_NO_MESH', 'this node is not part of a mesh')
-      const body = decodeBody(req, await readBody(req, maxBody)) as { peers?: unknown }
-      const peers = Array.isArray(body?.peers)
-        ? body.peers.filter((p): p is string => typeof p === 'string')
-        : undefined
-      if (path === '/admin/block') await mesh.block(peers ?? [])
-      else mesh.unblock(peers)
-      return send(res, 200, { blocked: mesh.blockedPeers() })
-    }
-    const m = /^\/v1\/([^/]+)\/(.+)$/.exec(path)
-    if (!m)
-      throw new HttpError(404, 'ERR_NOT_FOUND', 'routes: /v1/:keyspace/:key, /status, /metrics')
-    let name: string
-    let key: string
-    try {
-      name = decodeURIComponent(m[1]!)
-      key = decodeURIComponent(m[2]!)
-    } catch {
-      throw new HttpError(
-        400,
-        'ERR_BAD_URL',
-        'keyspace and key must be valid percent-encoded UTF-8',
-      )
-    }
-    switch (req.method) {
-      case 'GET': {
-        const ks = keyspace(name, url.searchParams.get('fetch') === 'nearest')
-        let entry = ks?.entry(key)
-        if (
-          entry === undefined &&
-          ks !== undefined &&
-          url.searchParams.get('fetch') === 'nearest'
-        ) {
-          await ks.fetch(key)
-          entry = ks.entry(key)
-        }
-        if (ks === undefined || entry === undefined) {
-          // A known newer delete or expired write still has a version: tell the client.
-          const known = cache.admin.version(name, key)
-          const headers: Record<string, string> = known
-            ? {
-                'x-version': formatVersion(known.version),
-                'x-deleted': known.deleted ? '1' : '0',
-              }
-            : {}
-          return send(
-            res,
-            404,
-            { error: 'ERR_NOT_FOUND', message: `no live value for ${name}/${key}` },
-            headers,
-          )
-        }
-        ks.get(key) // counts the hit and refreshes recency
-        const headers = {
-          'x-version': formatVersion(entry.version),
-          'x-expires-at': String(entry.expiresAt),
-        }
-        if ((req.headers.accept ?? '').includes('msgpack')) {
-          res.writeHead(200, { 'content-type': 'application/msgpack', ...headers })
-          return res.end(msgpack.pack(entry.value))
-        }
-        return send(res, 200, entry.value, headers)
-      }
-      case 'PUT': {
-        const ks = keyspace(name, true)!
-        const value = decodeBody(req, await readBody(req, maxBody))
-        const ttl = url.searchParams.get('ttl') ?? (req.headers['x-ttl'] as string | undefined)
-        const version = await ks.set(key, value, {
-          ...(ttl ? { ttl: /^\d+$/.test(ttl) ? Number(ttl) : ttl } : {}),
-          ...writeOptions(url),
-        })
-        return send(
-          res,
-          200,
-          { version: formatVersion(version) },
-          { 'x-version': formatVersion(version) },
-        )
-      }
-      case 'DELETE': {
-        const ks = keyspace(name, true)!
-        const pending = ks.delete(key, writeOptions(url))
-        // The delete is applied within the call: its version is the one known now. After
-        // the ack wait a newer write of the key may have arrived (found by bench:chaos).
-        const known = cache.admin.version(name, key)
-        const deleted = await pending
-        const version = formatVersion(known!.version)
-        return send(res, 200, { deleted, version }, { 'x-version': version })
-      }
-      default:
-        throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', 'use GET, PUT or DELETE')
-    }
-  }
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (res.headersSent) return res.destroy()
-      if (err instanceof HttpError)
-        return send(res, err.status, { error: err.code, message: err.message })
-      if (err instanceof MeshcacheError) {
-        return send(res, STATUS_OF[err.code] ?? 400, { error: err.code, message: err.message })
-      }
-      send(res, 500, { error: 'ERR_INTERNAL', message: (err as Error)?.message ?? String(err) })
+    return reply.code(404).send({
+      error: 'ERR_NOT_FOUND',
+      message: `no route ${request.method} ${request.url.split('?')[0]}; see /openapi.json`,
     })
   })
-  server.headersTimeout = HTTP_DEFAULTS.headersTimeoutMs
-  server.requestTimeout = HTTP_DEFAULTS.requestTimeoutMs
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? HTTP_DEFAULTS.port, options.host ?? HTTP_DEFAULTS.host, () =>
-      resolve(),
-    )
+  const router = new Router(app)
+  addKeyRoutes(router, ctx)
+  addBulkRoutes(router, ctx)
+  addOpsRoutes(router, ctx, registry, () =>
+    openapiDocument({ version: options.version ?? '0.0.0', admin: ctx.admin }),
+  )
+  await app.listen({
+    host: options.host ?? HTTP_DEFAULTS.host,
+    port: options.port ?? HTTP_DEFAULTS.port,
   })
+  const server = app.server
   const addr = server.address() as AddressInfo
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   return {
     server,
-    url: `http://${addr.address}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    url: `http://${host}:${addr.port}`,
+    routes: () => router.served,
+    leaseStats: () => ({ held: leases.size, waiting: leases.waiting }),
+    close: async () => {
+      leases.clear()
+      cache.off('change', onChange)
+      server.closeAllConnections()
+      await app.close()
+    },
   }
+}
+
+/**
+ * Fastify on a node:http server created here, so that the timeouts that cut slow clients
+ * (headers, whole request, and how often they are checked) are set at construction.
+ */
+function buildApp(options: HttpApiOptions, maxBodyBytes: number): FastifyInstance {
+  const headersTimeout = options.headersTimeoutMs ?? HTTP_DEFAULTS.headersTimeoutMs
+  const requestTimeout = Math.max(
+    options.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
+    headersTimeout,
+  )
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxBodyBytes,
+    // Keys up to 1,024 characters, percent-encoded UTF-8 (node caps the request line at 16 KB).
+    routerOptions: { maxParamLength: 16_384, ignoreDuplicateSlashes: false },
+    return503OnClosing: false,
+    forceCloseConnections: true,
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          headersTimeout,
+          requestTimeout,
+          keepAliveTimeout: HTTP_DEFAULTS.keepAliveTimeoutMs,
+          connectionsCheckingInterval:
+            options.connectionsCheckingIntervalMs ?? HTTP_DEFAULTS.connectionsCheckingIntervalMs,
+        },
+        handler,
+      )
+      return server
+    },
+    frameworkErrors: (err, _request, reply) => {
+      const answer = errorAnswer(err)
+      ;(reply as FastifyReply).code(answer.status).send(answer.body)
+    },
+  })
+  // One parser for every type: the body as bytes; routes decode it by content type.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: maxBodyBytes },
+    (_req, body, done) => done(null, body),
+  )
+  return app
 }

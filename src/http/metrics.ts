@@ -1,6 +1,9 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Cache } from '../api/cache.js'
-import type { MeshCounters } from '../ports/mesh-options.js'
+import type { LagSnapshot, MeshCounters, MeshStats } from '../ports/mesh-options.js'
+
+/** Name of the replication lag histogram (seconds, by origin region). */
+export const LAG_METRIC = 'meshcache_replication_lag_seconds'
 
 /**
  * A Prometheus registry whose metrics are read from `cache.stats()` at scrape time: the
@@ -88,19 +91,53 @@ export function cacheMetrics(cache: Cache<unknown>): Registry {
         this.inc({ reason }, n)
     },
   })
-  new Gauge({
-    name: 'meshcache_replication_lag_ms',
-    help: 'Replication lag (receive time minus write stamp) by origin region: estimated quantiles.',
-    labelNames: ['region', 'quantile'],
-    registers,
-    collect() {
-      this.reset()
-      for (const [region, h] of Object.entries(mesh()?.lagByRegion ?? {})) {
-        this.set({ region, quantile: '0.5' }, h.p50Ms)
-        this.set({ region, quantile: '0.99' }, h.p99Ms)
-        this.set({ region, quantile: '1' }, h.maxMs)
-      }
-    },
-  })
+  registry.registerMetric(lagHistogram(mesh) as never)
   return registry
+}
+
+/** One sample of a metric, as prom-client's registry renders it. */
+interface Sample {
+  metricName: string
+  labels: Record<string, string>
+  value: number
+}
+
+/** Prometheus histogram samples (`_bucket{le}`, `_sum`, `_count`) of one lag snapshot, in seconds. */
+export function lagSamples(name: string, region: string, lag: LagSnapshot): Sample[] {
+  const samples: Sample[] = lag.buckets.map(([upperMs, count]) => ({
+    metricName: `${name}_bucket`,
+    labels: { region, le: upperMs === Number.POSITIVE_INFINITY ? '+Inf' : String(upperMs / 1_000) },
+    value: count,
+  }))
+  if (lag.buckets.at(-1)?.[0] !== Number.POSITIVE_INFINITY) {
+    samples.push({ metricName: `${name}_bucket`, labels: { region, le: '+Inf' }, value: lag.count })
+  }
+  samples.push({ metricName: `${name}_sum`, labels: { region }, value: lag.sumMs / 1_000 })
+  samples.push({ metricName: `${name}_count`, labels: { region }, value: lag.count })
+  return samples
+}
+
+/**
+ * The replication lag as a real Prometheus histogram, per origin region: the mesh keeps
+ * cumulative bucket counts, which a prom-client `Histogram` cannot be set from, so this
+ * collector renders them as `_bucket{le}`, `_sum` and `_count` at scrape time. Unlike
+ * quantile gauges, buckets add up across nodes (`histogram_quantile(0.99, sum by (le)
+ * (rate(meshcache_replication_lag_seconds_bucket[5m])))`).
+ */
+function lagHistogram(mesh: () => MeshStats | undefined) {
+  const help = 'Replication lag (receive time minus write stamp), seconds, by origin region.'
+  return {
+    name: LAG_METRIC,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    reset() {},
+    async get() {
+      const values: Sample[] = []
+      for (const [region, lag] of Object.entries(mesh()?.lagByRegion ?? {})) {
+        values.push(...lagSamples(LAG_METRIC, region, lag))
+      }
+      return { name: LAG_METRIC, help, type: 'histogram', aggregator: 'sum', values }
+    },
+  }
 }

@@ -4,12 +4,12 @@ import { type GossipSub, gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { type Ping, ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { WIRE_LIMITS } from '../replication/limits.js'
 import type { PeerGate } from './peer-gate.js'
+import { privateNetwork } from './pnet-protector.js'
 
 /** The services a meshcache node runs on libp2p. */
 export interface MeshServices {
@@ -54,8 +54,9 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen },
     ...(options.gate ? { connectionGater: options.gate.gater() } : {}),
+    // Our pnet protector, not @libp2p/pnet's preSharedKey: docs/decisions/pnet.md.
     ...(options.networkKey
-      ? { connectionProtector: preSharedKey({ psk: options.networkKey }) }
+      ? { connectionProtector: privateNetwork({ psk: options.networkKey }) }
       : {}),
     transports: [options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp()],
     connectionEncrypters: [noise()],

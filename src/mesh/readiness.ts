@@ -34,7 +34,10 @@ export class Readiness {
 
   /** Starts waiting; `catchUp`: the node has peers to catch up from (bootstrap or data dir). */
   start(catchUp: boolean, timeoutMs: number): void {
-    if (!catchUp) return this.finish()
+    if (!catchUp) {
+      this.finish()
+      return
+    }
     this.timer = setTimeout(() => this.finish(), timeoutMs)
     this.timer.unref()
   }

@@ -1,12 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { resolveNodeSettings } from '../../src/cli/node-command.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { parseKeyspaceSpec, parseNodeSettings } from '../../src/cli/node-settings.js'
 import { InvalidOptionError } from '../../src/errors.js'
 import { createNetworkKey } from '../../src/mesh/network-key.js'
 
-describe('meshcache node settings: flags over environment over config file', () => {
+afterEach(() => {
+  vi.unstubAllEnvs()
+})
+
+describe('meshcache node settings: flags over environment over config file over defaults', () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshcache-settings-'))
   const config = join(dir, 'config.json')
   writeFileSync(
@@ -16,48 +20,62 @@ describe('meshcache node settings: flags over environment over config file', () 
       http: '127.0.0.1:9001',
       maxEntries: 10,
       peers: ['/ip4/127.0.0.1/tcp/1/p2p/X'],
+      keyspaces: { sessions: { maxTtl: '7d', maxEntries: 500 } },
     }),
   )
 
   it('reads the config file when nothing else is given', () => {
-    const s = resolveNodeSettings({ config }, {})
-    expect(s).toMatchObject({
+    expect(parseNodeSettings(['--config', config])).toMatchObject({
       region: 'from-file',
       http: { host: '127.0.0.1', port: 9001 },
       maxEntries: 10,
       peers: ['/ip4/127.0.0.1/tcp/1/p2p/X'],
+      keyspaces: { sessions: { maxTtl: '7d', maxEntries: 500 } },
     })
   })
 
   it('lets environment variables override the file and flags override both', () => {
-    const env = {
-      MESHCACHE_REGION: 'from-env',
-      MESHCACHE_MAX_ENTRIES: '20',
-      MESHCACHE_LISTEN: '/ip4/127.0.0.2/tcp/0,/ip4/127.0.0.3/tcp/0',
-    }
-    expect(resolveNodeSettings({ config }, env)).toMatchObject({
+    vi.stubEnv('MESHCACHE_REGION', 'from-env')
+    vi.stubEnv('MESHCACHE_MAX_ENTRIES', '20')
+    vi.stubEnv('MESHCACHE_LISTEN', '/ip4/127.0.0.2/tcp/0,/ip4/127.0.0.3/tcp/0')
+    expect(parseNodeSettings(['--config', config])).toMatchObject({
       region: 'from-env',
       maxEntries: 20,
       listen: ['/ip4/127.0.0.2/tcp/0', '/ip4/127.0.0.3/tcp/0'],
     })
     expect(
-      resolveNodeSettings({ config, region: 'from-flag', maxEntries: '30' }, env),
+      parseNodeSettings(['--config', config, '--region', 'from-flag', '--max-entries', '30']),
     ).toMatchObject({ region: 'from-flag', maxEntries: 30 })
   })
 
-  it('has safe defaults: region local, loopback listen and HTTP', () => {
-    expect(resolveNodeSettings({}, {})).toMatchObject({
+  it('has safe defaults: region local, loopback listen and HTTP, info logs', () => {
+    expect(parseNodeSettings([])).toMatchObject({
       region: 'local',
       listen: ['/ip4/127.0.0.1/tcp/7946'],
+      peers: [],
       http: { host: '127.0.0.1', port: 8080 },
       admin: false,
+      logLevel: 'info',
+      keyspaces: {},
     })
+    expect(parseNodeSettings([]).allowPeers).toBeUndefined()
+  })
+
+  it('repeated and comma-separated list flags replace the default', () => {
+    expect(
+      parseNodeSettings([
+        '--listen',
+        '/ip4/127.0.0.9/tcp/1',
+        '--listen',
+        '/ip4/127.0.0.9/tcp/2,/ip4/127.0.0.9/tcp/3',
+      ]).listen,
+    ).toEqual(['/ip4/127.0.0.9/tcp/1', '/ip4/127.0.0.9/tcp/2', '/ip4/127.0.0.9/tcp/3'])
   })
 
   it('passes wire limits and the HTTP body limit through', () => {
     const f = join(dir, 'limits.json')
     writeFileSync(f, JSON.stringify({ limits: { maxKeyLength: 64, maxValueBytes: 4096 } }))
-    expect(resolveNodeSettings({ config: f, maxBodyBytes: '2048' }, {})).toMatchObject({
+    expect(parseNodeSettings(['--config', f, '--max-body-bytes', '2048'])).toMatchObject({
       limits: { maxKeyLength: 64, maxValueBytes: 4096 },
       maxBodyBytes: 2048,
     })
@@ -67,21 +85,54 @@ describe('meshcache node settings: flags over environment over config file', () 
     const keyFile = join(dir, 'mesh.key')
     const key = createNetworkKey()
     writeFileSync(keyFile, key)
-    expect(resolveNodeSettings({ networkKeyFile: keyFile }, {}).networkKey).toBe(key)
+    expect(parseNodeSettings(['--network-key-file', keyFile]).networkKey).toBe(key)
+  })
+
+  it('merges --keyspace options over the config file, and MESHCACHE_ADMIN=0 is off', () => {
+    vi.stubEnv('MESHCACHE_ADMIN', '0')
+    const s = parseNodeSettings([
+      '--config',
+      config,
+      '--keyspace',
+      'sessions:defaultTtl=5m',
+      '--keyspace',
+      'carts',
+    ])
+    expect(s.keyspaces).toEqual({
+      sessions: { maxTtl: '7d', maxEntries: 500, defaultTtl: '5m' },
+      carts: {},
+    })
+    expect(s.admin).toBe(false)
+    vi.stubEnv('MESHCACHE_ADMIN', '1')
+    expect(parseNodeSettings([]).admin).toBe(true)
+    expect(parseKeyspaceSpec('a:maxEntries=5,maxTtl=2h')).toEqual([
+      'a',
+      { maxEntries: 5, maxTtl: '2h' },
+    ])
   })
 
   it('rejects bad values with messages that say what to do', () => {
-    expect(() => resolveNodeSettings({ http: 'nope' }, {})).toThrow(/HOST:PORT/)
-    expect(() => resolveNodeSettings({ maxEntries: '-3' }, {})).toThrow(InvalidOptionError)
-    expect(() => resolveNodeSettings({ config: join(dir, 'missing.json') }, {})).toThrow(
+    expect(() => parseNodeSettings(['--http', 'nope'])).toThrow(/HOST:PORT/)
+    expect(() => parseNodeSettings(['--max-entries', '-3'])).toThrow(InvalidOptionError)
+    expect(() => parseNodeSettings(['--config', join(dir, 'missing.json')])).toThrow(
       /cannot read config file/,
     )
-    expect(() => resolveNodeSettings({ networkKeyFile: join(dir, 'missing.key') }, {})).toThrow(
+    expect(() => parseNodeSettings(['--network-key-file', join(dir, 'missing.key')])).toThrow(
       /network key file/,
     )
-    expect(() => resolveNodeSettings({ maxBodyBytes: '0' }, {})).toThrow(/max-body-bytes/)
+    expect(() => parseNodeSettings(['--max-body-bytes', '0'])).toThrow(/max-body-bytes/)
+    expect(() => parseNodeSettings(['--default-ttl', '300'])).toThrow(/unit/)
+    expect(() => parseNodeSettings(['--default-ttl', '2d'])).toThrow(/maxTtl/)
+    expect(() => parseNodeSettings(['--keyspace', 'bad name:maxTtl=1d'])).toThrow(/keyspace name/)
+    expect(() => parseNodeSettings(['--keyspace', 'a:color=red'])).toThrow(/unknown option 'color'/)
+    expect(() => parseNodeSettings(['--keyspace', 'a:defaultTtl=2d,maxTtl=1d'])).toThrow(
+      /defaultTtl/,
+    )
     const badLimits = join(dir, 'bad-limits.json')
     writeFileSync(badLimits, JSON.stringify({ limits: { maxKeyLength: -1 } }))
-    expect(() => resolveNodeSettings({ config: badLimits }, {})).toThrow(/limits.maxKeyLength/)
+    expect(() => parseNodeSettings(['--config', badLimits])).toThrow(/limits.maxKeyLength/)
+    const unknown = join(dir, 'unknown.json')
+    writeFileSync(unknown, JSON.stringify({ colour: 'red' }))
+    expect(() => parseNodeSettings(['--config', unknown])).toThrow(/unknown setting 'colour'/)
   })
 })

@@ -1,0 +1,311 @@
+/**
+ * The settings of `meshcache node`: the `--config` file applied under flags and
+ * environment, then every value checked and converted once. Any bad value is an
+ * `InvalidOptionError` (exit 2) naming the flag.
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import { Command } from 'commander'
+import { parseDuration } from '../duration.js'
+import { InvalidOptionError } from '../errors.js'
+import {
+  checkKeyspaceName,
+  type KeyspaceOptions,
+  resolveKeyspaceOptions,
+} from '../replica/keyspace-options.js'
+import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
+import { LOG_LEVELS, type LogLevel } from './logger.js'
+import { addNodeOptions, CONFIG_KEYS } from './node-options.js'
+
+/** Settings of a headless node after flags, environment and config file are merged. */
+export interface NodeSettings {
+  region: string
+  listen: string[]
+  peers: string[]
+  http: { host: string; port: number }
+  dataDir?: string
+  maxEntries: number
+  defaultTtl: string
+  maxTtl: string
+  /** Keyspaces opened at start with their own options (`--keyspace`, config `keyspaces`). */
+  keyspaces: Record<string, KeyspaceOptions>
+  snapshotInterval: string
+  networkKey?: string
+  /** Routes file of a WAN simulator running elsewhere (simulations only). */
+  wanRoutes?: string
+  allowPeers?: string[]
+  /** Largest HTTP request body, bytes. */
+  maxBodyBytes: number
+  /** HTTP slow-client cut-offs, ms. */
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  /** Limits on replicated input (config file `limits`: maxKeyLength, maxValueBytes, ...). */
+  limits?: Partial<WireLimits>
+  admin: boolean
+  logLevel: LogLevel
+}
+
+/** What the config file holds besides flag values. */
+interface FileExtras {
+  keyspaces?: unknown
+  limits?: unknown
+}
+
+/**
+ * Reads the `--config` file (or `MESHCACHE_CONFIG`) and sets every value that neither a
+ * flag nor the environment set (commander's value source `config`).
+ * @throws InvalidOptionError for an unreadable file or an unknown key
+ */
+export function applyConfigFile(cmd: Command): FileExtras {
+  const path = cmd.getOptionValue('config') as string | undefined
+  if (!path) return {}
+  let file: unknown
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (cause) {
+    // No cause: a missing or broken file named on the command line is bad usage (exit 2).
+    throw new InvalidOptionError(`cannot read config file ${path}: ${(cause as Error).message}`)
+  }
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+    throw new InvalidOptionError(`config file ${path} must hold a JSON object`)
+  }
+  const { keyspaces, limits, ...rest } = file as Record<string, unknown>
+  for (const [key, value] of Object.entries(rest)) {
+    const attr = CONFIG_KEYS[key]
+    if (attr === undefined) {
+      throw new InvalidOptionError(
+        `config file ${path}: unknown setting '${key}'; known: ${[...Object.keys(CONFIG_KEYS), 'keyspaces', 'limits'].join(', ')}`,
+      )
+    }
+    const source = cmd.getOptionValueSource(attr)
+    if (source === undefined || source === 'default') {
+      cmd.setOptionValueWithSource(attr, value, 'config')
+    }
+  }
+  return { keyspaces, limits }
+}
+
+/** A duration flag: a unit is required (`300` alone is ambiguous between ms and seconds). */
+function duration(value: unknown, flag: string): string {
+  if (typeof value !== 'string' || !/[a-z]\s*$/.test(value)) {
+    throw new InvalidOptionError(
+      `${flag} needs a duration with a unit (ms, s, m, h, d), e.g. '30s' or '5m', got ${JSON.stringify(value)}`,
+    )
+  }
+  parseDuration(value, flag)
+  return value
+}
+
+function positiveInt(value: unknown, flag: string): number {
+  const n = typeof value === 'number' ? value : Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidOptionError(`${flag} must be a positive integer, got ${String(value)}`)
+  }
+  return n
+}
+
+function stringList(value: unknown, flag: string): string[] | undefined {
+  if (value === undefined || value === '') return undefined
+  const list = typeof value === 'string' ? value.split(',') : value
+  if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+    throw new InvalidOptionError(`${flag} must be a list of strings`)
+  }
+  return list.map((s) => s.trim()).filter(Boolean)
+}
+
+const NUMERIC_KEYSPACE_OPTIONS = new Set([
+  'maxEntries',
+  'maxBytes',
+  'maxKeyLength',
+  'maxValueBytes',
+  'maxIndexKeys',
+])
+const DURATION_KEYSPACE_OPTIONS = new Set(['defaultTtl', 'maxTtl'])
+
+/** Checks one keyspace's options (numbers, durations with units); the library checks the rest. */
+function keyspaceOptions(
+  name: string,
+  raw: Record<string, unknown>,
+  where: string,
+): KeyspaceOptions {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(raw)) {
+    if (NUMERIC_KEYSPACE_OPTIONS.has(k)) out[k] = positiveInt(v, `${where} ${name}.${k}`)
+    else if (DURATION_KEYSPACE_OPTIONS.has(k)) out[k] = duration(v, `${where} ${name}.${k}`)
+    else {
+      throw new InvalidOptionError(
+        `${where} ${name}: unknown option '${k}'; known: ${[...NUMERIC_KEYSPACE_OPTIONS, ...DURATION_KEYSPACE_OPTIONS].join(', ')}`,
+      )
+    }
+  }
+  return out as KeyspaceOptions
+}
+
+/**
+ * Parses `--keyspace name:maxEntries=1000,defaultTtl=5m,maxTtl=7d` (options optional).
+ * @throws InvalidOptionError naming what is wrong
+ */
+export function parseKeyspaceSpec(spec: string): [string, KeyspaceOptions] {
+  const colon = spec.indexOf(':')
+  const name = (colon === -1 ? spec : spec.slice(0, colon)).trim()
+  try {
+    checkKeyspaceName(name)
+  } catch (err) {
+    throw new InvalidOptionError(`--keyspace ${spec}: ${(err as Error).message}`)
+  }
+  const raw: Record<string, string> = {}
+  const rest = colon === -1 ? '' : spec.slice(colon + 1)
+  for (const pair of rest.split(',').filter((p) => p.trim() !== '')) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) {
+      throw new InvalidOptionError(`--keyspace ${spec}: '${pair}' is not option=value`)
+    }
+    raw[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim()
+  }
+  return [name, keyspaceOptions(name, raw, '--keyspace')]
+}
+
+/** The configured keyspaces: the file's, with `--keyspace` (or env) options over them. */
+function keyspacesOf(specs: unknown, fileKeyspaces: unknown): Record<string, KeyspaceOptions> {
+  const out: Record<string, KeyspaceOptions> = {}
+  if (fileKeyspaces !== undefined) {
+    if (
+      typeof fileKeyspaces !== 'object' ||
+      fileKeyspaces === null ||
+      Array.isArray(fileKeyspaces)
+    ) {
+      throw new InvalidOptionError('config keyspaces must be an object: {"name": {"maxTtl": "7d"}}')
+    }
+    for (const [name, raw] of Object.entries(fileKeyspaces)) {
+      try {
+        checkKeyspaceName(name)
+      } catch (err) {
+        throw new InvalidOptionError(`config keyspaces: ${(err as Error).message}`)
+      }
+      if (typeof raw !== 'object' || raw === null) {
+        throw new InvalidOptionError(`config keyspaces.${name} must be an object of options`)
+      }
+      out[name] = keyspaceOptions(name, raw as Record<string, unknown>, 'config keyspaces')
+    }
+  }
+  for (const spec of (specs as string[] | undefined) ?? []) {
+    const [name, options] = parseKeyspaceSpec(spec)
+    out[name] = { ...out[name], ...options }
+  }
+  return out
+}
+
+function limitsOf(limits: unknown): Partial<WireLimits> | undefined {
+  if (limits === undefined) return undefined
+  if (typeof limits !== 'object' || limits === null) {
+    throw new InvalidOptionError('config limits must be an object')
+  }
+  for (const [k, v] of Object.entries(limits)) {
+    if (!(k in WIRE_LIMITS) || !Number.isSafeInteger(v) || (v as number) < 1) {
+      throw new InvalidOptionError(
+        `config limits.${k} must be a positive integer and one of ${Object.keys(WIRE_LIMITS).join(', ')}`,
+      )
+    }
+  }
+  return limits as Partial<WireLimits>
+}
+
+function httpAddress(value: unknown): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(String(value))
+  const port = m ? Number(m[2]) : Number.NaN
+  if (!m || port > 65_535) {
+    throw new InvalidOptionError(
+      `--http must be HOST:PORT, e.g. 127.0.0.1:8080, got ${String(value)}`,
+    )
+  }
+  return { host: m[1]!, port }
+}
+
+function readKeyFile(file: unknown): string | undefined {
+  if (file === undefined || file === '') return undefined
+  try {
+    return readFileSync(String(file), 'utf8')
+  } catch (cause) {
+    // No cause: a missing file named on the command line is bad usage (exit 2).
+    throw new InvalidOptionError(
+      `cannot read network key file ${String(file)}: ${(cause as Error).message}`,
+    )
+  }
+}
+
+/**
+ * Checks and converts the parsed values of `meshcache node` (flags, environment and
+ * config file already merged by commander and {@link applyConfigFile}).
+ * @throws InvalidOptionError naming the flag and what it accepts
+ */
+export function settingsOf(cmd: Command, extras: FileExtras): NodeSettings {
+  const v = cmd.opts() as Record<string, unknown>
+  const maxEntries = positiveInt(v.maxEntries, '--max-entries')
+  const defaultTtl = duration(v.defaultTtl, '--default-ttl')
+  const maxTtl = duration(v.maxTtl, '--max-ttl')
+  const cacheWide: KeyspaceOptions = { maxEntries, defaultTtl, maxTtl }
+  resolveKeyspaceOptions(cacheWide)
+  const keyspaces = keyspacesOf(v.keyspace, extras.keyspaces)
+  for (const options of Object.values(keyspaces)) resolveKeyspaceOptions(options, cacheWide)
+  const headersTimeoutMs = parseDuration(
+    duration(v.httpHeadersTimeout, '--http-headers-timeout'),
+    '--http-headers-timeout',
+  )
+  const requestTimeoutMs = parseDuration(
+    duration(v.httpRequestTimeout, '--http-request-timeout'),
+    '--http-request-timeout',
+  )
+  if (headersTimeoutMs < 1 || requestTimeoutMs < headersTimeoutMs) {
+    throw new InvalidOptionError(
+      '--http-request-timeout must be at least --http-headers-timeout, and both above 0',
+    )
+  }
+  const snapshotInterval = duration(v.snapshotInterval, '--snapshot-interval')
+  const networkKey = readKeyFile(v.networkKeyFile)
+  // An empty allowlist means no allowlist (everyone with the network key), as by default.
+  const allowPeers = stringList(v.allowPeer, '--allow-peer')?.filter(Boolean)
+  const limits = limitsOf(extras.limits)
+  if (!(LOG_LEVELS as readonly unknown[]).includes(v.logLevel)) {
+    throw new InvalidOptionError(
+      `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${String(v.logLevel)}`,
+    )
+  }
+  // A boolean flag from the environment: commander takes any value as "on"; 0 and false are off.
+  const adminEnv =
+    cmd.getOptionValueSource('admin') === 'env' ? process.env.MESHCACHE_ADMIN : undefined
+  const admin = adminEnv === undefined ? v.admin === true : !['0', 'false', ''].includes(adminEnv)
+  return {
+    region: String(v.region),
+    listen: stringList(v.listen, '--listen') ?? [],
+    peers: stringList(v.peer, '--peer') ?? [],
+    http: httpAddress(v.http),
+    ...(v.dataDir ? { dataDir: String(v.dataDir) } : {}),
+    maxEntries,
+    defaultTtl,
+    maxTtl,
+    keyspaces,
+    snapshotInterval,
+    ...(networkKey ? { networkKey } : {}),
+    ...(allowPeers && allowPeers.length > 0 ? { allowPeers } : {}),
+    maxBodyBytes: positiveInt(v.maxBodyBytes, '--max-body-bytes'),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    ...(v.wanRoutes ? { wanRoutes: String(v.wanRoutes) } : {}),
+    ...(limits ? { limits } : {}),
+    admin,
+    logLevel: v.logLevel as LogLevel,
+  }
+}
+
+/**
+ * The settings `meshcache node <argv>` would run with (flags, `process.env`, config
+ * file), without running it: for tests and tools.
+ * @throws InvalidOptionError for bad values; CommanderError for unknown flags
+ */
+export function parseNodeSettings(argv: readonly string[]): NodeSettings {
+  const cmd = addNodeOptions(new Command('node'))
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: () => {} })
+  cmd.parse([...argv], { from: 'user' })
+  return settingsOf(cmd, applyConfigFile(cmd))
+}

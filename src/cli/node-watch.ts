@@ -1,0 +1,78 @@
+/**
+ * What a running node logs besides start and stop: peers connecting and disconnecting,
+ * and classes of rejected input. The library has no peer events yet, so this polls
+ * `admin.mesh.peers()` and `stats().rejected` once a second.
+ * @module
+ */
+import type { Logger } from 'pino'
+import type { Cache } from '../api/cache.js'
+
+/** Timing of the watcher, ms. */
+export const WATCH_DEFAULTS = {
+  /** How often peers and counters are read. */
+  pollMs: 1_000,
+  /** Rejected-input counts are logged at most this often (their increments since the last line). */
+  rejectedLogEveryMs: 10_000,
+} as const
+
+/** A running watcher; `stop()` ends it. */
+export interface NodeWatch {
+  stop(): void
+}
+
+/** Starts logging peer changes and rejected input of `cache` to `log`. */
+export function watchNode(
+  cache: Cache<unknown>,
+  log: Logger,
+  options: { pollMs?: number; rejectedLogEveryMs?: number } = {},
+): NodeWatch {
+  const pollMs = options.pollMs ?? WATCH_DEFAULTS.pollMs
+  const every = options.rejectedLogEveryMs ?? WATCH_DEFAULTS.rejectedLogEveryMs
+  const peers = new Map<string, string | undefined>()
+  let logged: Record<string, number> = { ...cache.stats().rejected }
+  let lastRejectedLog = 0
+
+  const poll = () => {
+    const mesh = cache.admin.mesh
+    if (mesh !== undefined) {
+      const now = new Map(mesh.peers().map((p) => [p.id, p.region]))
+      for (const [id, region] of now) {
+        if (!peers.has(id)) log.info({ peer: id, region: region ?? null }, 'peer connected')
+        else if (peers.get(id) === undefined && region !== undefined) {
+          log.debug({ peer: id, region }, 'peer announced its region')
+        }
+      }
+      for (const [id, region] of peers) {
+        if (!now.has(id)) log.info({ peer: id, region: region ?? null }, 'peer disconnected')
+      }
+      peers.clear()
+      for (const [id, region] of now) peers.set(id, region)
+    }
+    const t = Date.now()
+    if (t - lastRejectedLog >= every) {
+      const current = cache.stats().rejected as Record<string, number>
+      const increments: Record<string, number> = {}
+      for (const [code, n] of Object.entries(current)) {
+        const d = n - (logged[code] ?? 0)
+        if (d > 0) increments[code] = d
+      }
+      if (Object.keys(increments).length > 0) {
+        log.warn(
+          { rejected: increments, sinceMs: lastRejectedLog === 0 ? null : t - lastRejectedLog },
+          'rejected input from peers',
+        )
+        logged = { ...current }
+        lastRejectedLog = t
+      }
+    }
+  }
+  const timer = setInterval(() => {
+    try {
+      poll()
+    } catch (err) {
+      log.error({ err }, 'watching the node failed')
+    }
+  }, pollMs)
+  timer.unref()
+  return { stop: () => clearInterval(timer) }
+}

@@ -1,0 +1,160 @@
+/**
+ * Values over HTTP: request bodies to stored values, stored values to response bodies.
+ *
+ * - `application/json` (and `*+json`) bodies are parsed and stored as structures;
+ *   `application/msgpack` bodies are decoded and stored as structures.
+ * - `application/octet-stream`, a body without a content type, and every other type
+ *   (`text/plain`, `application/x-www-form-urlencoded`, `image/png`, ...) are stored as
+ *   raw bytes. `application/octet-stream` bytes are stored as a bare `Uint8Array` (what a
+ *   Node service storing a Buffer stores too); other types as a {@link RawBytes} envelope
+ *   that keeps the content type. GET answers raw bytes with the same bytes and type.
+ * - Structures are answered as JSON, or msgpack when `Accept` names msgpack.
+ * @module
+ */
+import { msgpack, unpackStrict } from '../replication/value-codec.js'
+import { badBody, HttpError } from './http-errors.js'
+
+/** Key of the bytes in a {@link RawBytes} envelope. The `__mc` prefix is reserved. */
+export const RAW_BYTES_FIELD = '__mcBytes'
+
+/**
+ * How a raw-bytes value with a content type is stored: exactly these two fields, the
+ * bytes as a `Uint8Array`. JSON cannot produce a `Uint8Array`, so no JSON value is ever
+ * mistaken for one; a msgpack body of exactly this shape is stored as raw bytes (the shape
+ * is reserved). It round-trips through msgpack, replication and snapshots unchanged.
+ */
+export interface RawBytes {
+  /** The bytes, as received. */
+  __mcBytes: Uint8Array
+  /** The `Content-Type` they were stored with, parameters included. */
+  type: string
+}
+
+/** True when `v` is a {@link RawBytes} envelope. */
+export function isRawBytes(v: unknown): v is RawBytes {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) {
+    return false
+  }
+  const r = v as Record<string, unknown>
+  return (
+    r[RAW_BYTES_FIELD] instanceof Uint8Array &&
+    typeof r.type === 'string' &&
+    Object.keys(r).length === 2
+  )
+}
+
+const MSGPACK_TYPES = new Set([
+  'application/msgpack',
+  'application/x-msgpack',
+  'application/vnd.msgpack',
+])
+
+/** The media type of a `Content-Type` value, lower case, without parameters. */
+export function mediaType(contentType: string | undefined): string | undefined {
+  if (contentType === undefined) return undefined
+  const semi = contentType.indexOf(';')
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase()
+}
+
+function isJsonType(type: string): boolean {
+  return type === 'application/json' || type === 'text/json' || type.endsWith('+json')
+}
+
+/** True when `Accept` asks for msgpack. */
+export function wantsMsgpack(accept: string | undefined): boolean {
+  return accept?.includes('msgpack') === true
+}
+
+/**
+ * The stored value of a request body.
+ * @param contentType - the request's `Content-Type`, if any
+ * @param body - the body bytes; undefined when the request had none
+ * @throws HttpError 400 `ERR_BAD_BODY` when a JSON or msgpack body does not decode
+ */
+export function bodyToValue(contentType: string | undefined, body: Buffer | undefined): unknown {
+  const bytes = body ?? Buffer.alloc(0)
+  const type = mediaType(contentType)
+  if (type !== undefined && isJsonType(type)) return parseJson(bytes, 'body')
+  if (type !== undefined && MSGPACK_TYPES.has(type)) return parseMsgpack(bytes)
+  if (type === undefined || type === 'application/octet-stream') return new Uint8Array(bytes)
+  return { [RAW_BYTES_FIELD]: new Uint8Array(bytes), type: contentType! } satisfies RawBytes
+}
+
+/**
+ * A structured body (bulk routes): JSON, or msgpack by content type.
+ * @throws HttpError 400 when it does not decode, 415 for a type that is neither
+ */
+export function structuredBody(contentType: string | undefined, body: Buffer | undefined): unknown {
+  const type = mediaType(contentType)
+  const bytes = body ?? Buffer.alloc(0)
+  if (type !== undefined && MSGPACK_TYPES.has(type)) return parseMsgpack(bytes)
+  if (type === undefined || isJsonType(type)) return parseJson(bytes, 'body')
+  throw new HttpError(
+    415,
+    'ERR_UNSUPPORTED_MEDIA_TYPE',
+    `this route takes application/json or application/msgpack, got ${contentType}`,
+  )
+}
+
+function parseJson(bytes: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'))
+  } catch {
+    throw badBody(`${what} is not valid JSON`)
+  }
+}
+
+function parseMsgpack(bytes: Buffer): unknown {
+  try {
+    return unpackStrict(bytes)
+  } catch {
+    throw badBody('body is not valid msgpack')
+  }
+}
+
+const bigintAsString = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)
+
+/** JSON text of a value; 64-bit integers from msgpack (bigint) become decimal strings. */
+export function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return JSON.stringify(value, bigintAsString)
+  }
+}
+
+/** A response body with its content type. */
+export interface Representation {
+  body: Buffer | string
+  type: string
+}
+
+/** The representation of a stored value for a client that sent `accept`. */
+export function valueToBody(value: unknown, accept: string | undefined): Representation {
+  if (isRawBytes(value)) return { body: asBuffer(value.__mcBytes), type: value.type }
+  if (value instanceof Uint8Array)
+    return { body: asBuffer(value), type: 'application/octet-stream' }
+  if (wantsMsgpack(accept)) return { body: msgpack.pack(value), type: 'application/msgpack' }
+  return { body: jsonText(value), type: 'application/json' }
+}
+
+/**
+ * A stored value as a JSON-safe structure (bulk answers): raw bytes become
+ * `{"__mcBytes": "<base64>", "type": "<content type>"}`.
+ */
+export function jsonSafe(value: unknown): unknown {
+  if (isRawBytes(value)) {
+    return { [RAW_BYTES_FIELD]: asBuffer(value.__mcBytes).toString('base64'), type: value.type }
+  }
+  if (value instanceof Uint8Array) {
+    return {
+      [RAW_BYTES_FIELD]: asBuffer(value).toString('base64'),
+      type: 'application/octet-stream',
+    }
+  }
+  return value
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+}

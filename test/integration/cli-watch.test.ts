@@ -1,0 +1,59 @@
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { type NodeWatch, watchNode } from '../../src/cli/node-watch.js'
+import { waitFor } from '../helpers/wait.js'
+
+let watch: NodeWatch | undefined
+afterEach(() => watch?.stop())
+
+/** A pino logger whose JSON lines land in `lines`. */
+function memoryLogger() {
+  const lines: Record<string, unknown>[] = []
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l))
+      done()
+    },
+  })
+  return { log: pino({ level: 'debug' }, stream), lines }
+}
+
+describe('meshcache node logs: peers and rejected input', () => {
+  it('logs each peer connect and disconnect once, and rejected input per code at most once per window', async () => {
+    let peers = [{ id: 'p1', region: 'eu-west' }]
+    const rejected: Record<string, number> = { malformed: 0, 'clock-drift': 0 }
+    const fake = {
+      admin: { mesh: { peers: () => peers } },
+      stats: () => ({ rejected: { ...rejected } }),
+    } as unknown as Cache<unknown>
+    const { log, lines } = memoryLogger()
+    watch = watchNode(fake, log, { pollMs: 5, rejectedLogEveryMs: 300 })
+    await waitFor(() => lines.some((l) => l.msg === 'peer connected'), 'connect logged')
+    peers = [{ id: 'p2', region: 'ap-south' }]
+    await waitFor(() => lines.some((l) => l.msg === 'peer disconnected'), 'disconnect logged')
+    await waitFor(() => lines.filter((l) => l.msg === 'peer connected').length === 2, 'p2 logged')
+    expect(
+      lines.filter((l) => String(l.msg).startsWith('peer ')).map((l) => [l.msg, l.peer, l.region]),
+    ).toEqual([
+      ['peer connected', 'p1', 'eu-west'],
+      ['peer connected', 'p2', 'ap-south'],
+      ['peer disconnected', 'p1', 'eu-west'],
+    ])
+
+    rejected.malformed = 3
+    await waitFor(
+      () => lines.some((l) => l.msg === 'rejected input from peers'),
+      'rejections logged',
+    )
+    rejected.malformed = 5
+    rejected['clock-drift'] = 1
+    const logged = () => lines.filter((l) => l.msg === 'rejected input from peers')
+    await waitFor(() => logged().length === 2, 'the next window logs the increments', 2_000)
+    const [first, second] = logged()
+    expect(first).toMatchObject({ level: 40, rejected: { malformed: 3 } })
+    expect(second).toMatchObject({ rejected: { malformed: 2, 'clock-drift': 1 } })
+    expect((second!.time as number) - (first!.time as number)).toBeGreaterThanOrEqual(300)
+  })
+})
