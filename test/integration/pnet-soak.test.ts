@@ -19,6 +19,7 @@ const MiB = 2 ** 20
 const SOAK_BYTES = 1024 * MiB
 const CHUNK_BYTES = MiB
 const SEGMENT_BYTES = 64 * MiB
+const mb = (n: number) => `${(n / MiB).toFixed(0)} MiB`
 /**
  * Bounds on memory growth over the soak, from a baseline taken after the first 64 MiB; a
  * cost per byte would be >= 1 GiB here. Peaks (rss and arrayBuffers, sampled every 20 ms)
@@ -88,15 +89,22 @@ const STALL_MS = 10_000
  * {@link HIGH_WATER_BYTES} queued. (`send()` returning false and `onDrain()` only say the
  * muxer took some of it: the stream's own write buffer is unbounded.)
  */
-async function push(stream: Stream, chunk: Uint8Array, total: number): Promise<void> {
+async function push(
+  stream: Stream,
+  chunk: Uint8Array,
+  total: number,
+  closeReason: () => unknown,
+): Promise<void> {
+  const closed = (sent: number) =>
+    new Error(`stream ${stream.status} after ${mb(sent)} of this push: ${closeReason()}`)
   for (let sent = 0; sent < total; sent += chunk.byteLength) {
-    if (stream.status !== 'open') throw new Error(`stream ${stream.status} after ${sent} bytes`)
+    if (stream.status !== 'open') throw closed(sent)
     stream.send(chunk)
     let queued = stream.writeBufferLength
     let progress = Date.now()
     while (queued > HIGH_WATER_BYTES) {
-      if (stream.status !== 'open') throw new Error(`stream ${stream.status} after ${sent} bytes`)
-      if (Date.now() - progress > STALL_MS) throw new Error(`send stalled after ${sent} bytes`)
+      if (stream.status !== 'open') throw closed(sent)
+      if (Date.now() - progress > STALL_MS) throw new Error(`send stalled after ${mb(sent)}`)
       await new Promise((r) => setTimeout(r, 2))
       if (stream.writeBufferLength < queued) progress = Date.now()
       queued = stream.writeBufferLength
@@ -130,8 +138,6 @@ function memorySampler() {
     stop: () => clearInterval(timer),
   }
 }
-
-const mb = (n: number) => `${(n / MiB).toFixed(0)} MiB`
 
 describe('private mesh (pnet) soak', () => {
   it('moves 1 GiB through one pnet connection with memory bounded', {
@@ -172,7 +178,7 @@ describe('private mesh (pnet) soak', () => {
     try {
       // Warm-up: buffers, JIT and socket windows reach their steady size.
       const warmup = 64 * MiB
-      await push(stream, chunk, warmup)
+      await push(stream, chunk, warmup, () => closeError)
       await delivered(warmup)
       const baselineRetained = await retained()
       const baseline = process.memoryUsage()
@@ -182,7 +188,7 @@ describe('private mesh (pnet) soak', () => {
       // stream every 10 s, aborting the connection after 5 s without an answer) gets its
       // bytes out between segments; see HIGH_WATER_BYTES.
       for (let sent = warmup; sent < SOAK_BYTES; sent += SEGMENT_BYTES) {
-        await push(stream, chunk, SEGMENT_BYTES)
+        await push(stream, chunk, SEGMENT_BYTES, () => closeError)
         await delivered(sent + SEGMENT_BYTES)
       }
       const seconds = (performance.now() - started) / 1000
