@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { kill9 } from '../../scripts/cli-process.js'
-import { killAll, type NodeProcess, spawnNode } from '../helpers/cli.js'
+import { killAll, type NodeProcess, runCli, spawnNode } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
 afterEach(() => killAll())
@@ -65,5 +65,34 @@ describe('restart after kill -9 (real node processes)', () => {
         stale.push(`${key}: ${res.status} ${res.headers.get('x-version')} (acked ${version})`)
     }
     expect(stale).toEqual([])
+  }, 60_000)
+
+  it('a second node on the same data dir exits 1 with one clear line, and the first keeps running', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-lock-'))
+    const first = await spawnNode([
+      '--region',
+      'us-east',
+      '--listen',
+      '/ip4/127.0.98.3/tcp/0',
+      '--http',
+      '127.0.98.3:0',
+      '--data-dir',
+      dataDir,
+    ])
+    const second = await runCli([
+      'node',
+      '--region',
+      'us-east',
+      '--listen',
+      '/ip4/127.0.98.4/tcp/0',
+      '--http',
+      '127.0.98.4:0',
+      '--data-dir',
+      dataDir,
+    ])
+    expect(second.code).toBe(1)
+    expect(second.out).toMatch(/dataDir .* is in use by process \d+/)
+    expect(second.out).not.toMatch(/\n\s+at /) // no stack trace
+    expect((await req(first, '/health/live')).status).toBe(200)
   }, 60_000)
 })
