@@ -312,6 +312,10 @@ export class MeshNode implements MeshPort {
     this.readiness.stop()
     this.pool.close()
     await this.publisher.drain(MESH_CONSTANTS.closeDrainMs)
+    const since = performance.now() - this.publisher.lastSentAt
+    if (since < MESH_CONSTANTS.closeLingerMs) {
+      await new Promise((r) => setTimeout(r, MESH_CONSTANTS.closeLingerMs - since).unref())
+    }
     // js-libp2p: stop() can hang on open TCP sockets; bound it so close() always returns.
     await Promise.race([
       Promise.resolve(this.node.stop()),

@@ -32,6 +32,8 @@ export class Publisher {
   private flushImmediate: NodeJS.Immediate | undefined
   private lastFlushAt = Number.NEGATIVE_INFINITY
   private inflightBytes = 0
+  /** When a batch was last handed to gossipsub (performance.now() ms). */
+  lastSentAt = Number.NEGATIVE_INFINITY
   private readonly inflight = new Set<Promise<unknown>>()
   /** Batches no subscriber could take yet, by topic, oldest first. */
   private readonly held = new Map<string, Batch[]>()
@@ -232,6 +234,7 @@ export class Publisher {
 
   private send(topic: string, { bytes, records }: Batch): void {
     const counters = this.ctx.counters
+    this.lastSentAt = performance.now()
     this.inflightBytes += bytes.length
     const p = this.ctx.node.services.pubsub
       .publish(topic, bytes)
