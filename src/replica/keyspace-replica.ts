@@ -268,21 +268,6 @@ export class KeyspaceReplica<V = unknown> {
     }
   }
 
-  /**
-   * Takes over every entry, version and invalidation of `old` (the same keyspace opened
-   * with other options), through this replica's own admission (as its own data).
-   */
-  adopt(old: KeyspaceReplica<V>): void {
-    const now = this.ctx.now()
-    for (const [key, indexed] of old.index.iterate()) {
-      this.admitRemote(old.exportEntry(key, indexed, now), 'local', true)
-    }
-    for (const [key, entry] of old.store.entries()) {
-      if (this.index.get(key) === undefined) this.admitRemote(tupleOf(key, entry), 'local', true)
-    }
-    Object.assign(this.counters, old.counters)
-  }
-
   /** The live entry of `key` as a tuple (value or tombstone), for a peer's read. */
   liveTuple(key: string, now: number): EntryTuple | undefined {
     const e = this.peek(key, now)

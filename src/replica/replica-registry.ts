@@ -1,5 +1,6 @@
 import type { HybridClock } from '../clock/hlc.js'
 import { InvalidOptionError } from '../errors.js'
+import { tupleOf } from '../replication/entry-tuple.js'
 import { type RejectCode, type RejectCounts, rejectCounts } from '../replication/reject-codes.js'
 import { REPLICA_DEFAULTS } from './defaults.js'
 import {
@@ -107,7 +108,7 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
       // application named its options: rebuilt with them, its entries moved over.
       this.explicit.add(name)
       const rebuilt = new KeyspaceReplica<unknown>(name, resolved, this.ctx)
-      rebuilt.adopt(existing)
+      adopt(rebuilt, existing, this.now())
       this.replicas.set(name, rebuilt)
       for (const fn of this.openListeners) fn(rebuilt)
       return rebuilt as KeyspaceReplica<V>
@@ -165,6 +166,20 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     this.sweepTimer = undefined
   }
+}
+
+/**
+ * Moves every entry, version and invalidation of `old` (a keyspace opened with other
+ * options) into `fresh`, through `fresh`'s own admission (as this node's own data).
+ */
+function adopt(fresh: KeyspaceReplica<unknown>, old: KeyspaceReplica<unknown>, now: number): void {
+  for (const [key, indexed] of old.index.iterate()) {
+    fresh.admitRemote(old.exportEntry(key, indexed, now), 'local', true)
+  }
+  for (const [key, entry] of old.store.entries()) {
+    if (fresh.index.get(key) === undefined) fresh.admitRemote(tupleOf(key, entry), 'local', true)
+  }
+  Object.assign(fresh.counters, old.counters)
 }
 
 function sameOptions(a: Readonly<ResolvedKeyspaceOptions>, b: ResolvedKeyspaceOptions): boolean {
