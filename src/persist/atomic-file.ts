@@ -24,8 +24,13 @@ export function writeFileAtomic(file: string, data: Uint8Array): void {
     rmSync(tmp, { force: true })
     throw err
   }
+  fsyncDir(dirname(file))
+}
+
+/** Makes a rename in `dir` durable (fsync of the directory); a no-op where refused. */
+export function fsyncDir(dir: string): void {
   try {
-    const dfd = openSync(dirname(file), 'r')
+    const dfd = openSync(dir, 'r')
     fsyncSync(dfd)
     closeSync(dfd)
   } catch {

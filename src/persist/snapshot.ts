@@ -2,7 +2,6 @@ import {
   closeSync,
   existsSync,
   fsync,
-  fsyncSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -15,6 +14,7 @@ import createDebug from 'debug'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type EntryTuple, tupleOf } from '../replication/entry-tuple.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
+import { fsyncDir } from './atomic-file.js'
 import { FILE_LIMITS, isFileRow } from './file-rows.js'
 
 const log = createDebug('meshcache:persist')
@@ -105,13 +105,7 @@ export async function writeSnapshot(
     rmSync(tmp, { force: true })
     throw err
   }
-  try {
-    const dfd = openSync(dirname(file), 'r')
-    fsyncSync(dfd)
-    closeSync(dfd)
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  }
+  fsyncDir(dirname(file))
   return rows
 }
 
