@@ -3,6 +3,7 @@ import { type Duration, parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
 import type { MeshOptions } from '../ports/mesh-options.js'
 import {
+  KEYSPACE_OPTION_NAMES,
   type KeyspaceOptions,
   NAME_RE,
   resolveKeyspaceOptions,
@@ -82,13 +83,7 @@ const KNOWN_OPTIONS = new Set([
   'dataDir',
   'snapshotInterval',
   'mesh',
-  'maxEntries',
-  'maxBytes',
-  'defaultTtl',
-  'maxTtl',
-  'maxKeyLength',
-  'maxValueBytes',
-  'maxIndexKeys',
+  ...KEYSPACE_OPTION_NAMES,
 ])
 
 const isStringArray = (v: unknown): v is string[] =>

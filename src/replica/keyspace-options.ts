@@ -60,7 +60,8 @@ export const KEYSPACE_DEFAULTS = {
   maxValueBytes: 1_048_576,
 } as const satisfies KeyspaceOptions
 
-const KEYSPACE_OPTION_NAMES = new Set([
+/** The names of {@link KeyspaceOptions} (unknown names are refused). */
+export const KEYSPACE_OPTION_NAMES: ReadonlySet<string> = new Set([
   'maxEntries',
   'maxBytes',
   'defaultTtl',
