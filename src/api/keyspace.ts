@@ -84,7 +84,7 @@ export class Keyspace<V = unknown> {
       key.charCodeAt(0) === 0
     )
       checkKey(key, replica.options)
-    return replica.read(key, this.#ctx.readNow())?.value
+    return replica.readValue(key, this.#ctx.readNow())
   }
 
   /** The live value of `key` without touching recency or counters. */
@@ -101,13 +101,14 @@ export class Keyspace<V = unknown> {
 
   /** True when `key` holds a live value. Does not touch recency or counters. */
   has(key: string): boolean {
-    return this.entry(key) !== undefined
+    this.#checkOpen()
+    checkKey(key, this.#opts)
+    return this.#replica.has(key, this.#ctx.now())
   }
 
   /** Values held in memory (expired ones count until the sweep frees them, as in lru-cache). */
   get size(): number {
-    const s = this.#replica.store
-    return s.size - s.tombstones
+    return this.#replica.size
   }
 
   /** The live values of `keys`, in order (`undefined` for misses); each counts as a `get`. */

@@ -4,8 +4,9 @@ import { compareVersions, type Version } from '../clock/version.js'
 import { type EntryTuple, tupleOf, versionOnlyTuple } from '../replication/entry-tuple.js'
 import type { RejectCode } from '../replication/reject-codes.js'
 import { decodeStored, encodeStored } from '../replication/value-codec.js'
-import { type Entry, entrySize, isLive } from '../store/entry.js'
-import { type MergeOutcome, VersionedStore } from '../store/versioned-store.js'
+import { type Entry, entrySize } from '../store/entry.js'
+import { EntryTable, type MergeOutcome } from '../store/entry-table.js'
+import { entryAt, VersionedStore } from '../store/versioned-store.js'
 import type { SyncReplica } from '../sync/reconcile.js'
 import { type IndexEntry, VersionIndex } from '../sync/version-index.js'
 import { REPLICA_DEFAULTS } from './defaults.js'
@@ -63,15 +64,18 @@ export function isRefusal(outcome: AdmitOutcome): outcome is RejectCode {
 }
 
 /**
- * One keyspace's replica on this node: the versioned LRU+TTL store, the version index
- * with its digest tree (anti-entropy), the last-writer-wins rule, the sweep, and the one
- * door through which remote entries come in ({@link admitRemote}): gossip, direct writes,
+ * One keyspace's replica on this node: one entry table (values, versions, expiry, LRU
+ * order) seen as the versioned LRU+TTL store and as the version index with its digest
+ * tree (anti-entropy), the last-writer-wins rule, the sweep, and the one door through
+ * which remote entries come in ({@link admitRemote}): gossip, direct writes,
  * read-through, anti-entropy and snapshot loading all use it. Knows no sockets.
  */
 export class KeyspaceReplica<V = unknown> {
   readonly name: string
   readonly options: Readonly<ResolvedKeyspaceOptions>
-  /** The versioned LRU+TTL store (values and tombstones). */
+  /** Every key's value (when resident) and version: what the store and index views share. */
+  readonly table: EntryTable<V>
+  /** The resident part of the table as entries (values and tombstones). */
   readonly store: VersionedStore<V>
   /** Newest known version of every key, resident or evicted, with its digest tree. */
   readonly index: VersionIndex
@@ -80,8 +84,6 @@ export class KeyspaceReplica<V = unknown> {
   /** Tag invalidations and clears known here (replicated as reserved-key tombstones). */
   readonly invalidations: TagInvalidations
   private readonly ctx: ReplicaContext
-  /** Where the background sweep resumes. */
-  private sweep: IterableIterator<[string, IndexEntry]> | undefined
   /** Recently expired entries, for stale-while-revalidate and stale-if-error only. */
   private readonly stale = new LRUCache<string, Entry<V>>({
     max: REPLICA_DEFAULTS.staleMaxEntries,
@@ -92,40 +94,80 @@ export class KeyspaceReplica<V = unknown> {
     this.name = name
     this.options = Object.freeze({ ...options })
     this.ctx = ctx
-    this.index = new VersionIndex(options.maxIndexKeys, options.maxTtl)
     const invalidations = new TagInvalidations(options.maxTtl)
     this.invalidations = invalidations
-    this.store = new VersionedStore<V>({
+    const table = new EntryTable<V>({
       maxEntries: options.maxEntries,
       maxBytes: options.maxBytes,
-      onRemove: (key, entry) => {
-        if (entry.tags !== undefined) invalidations.removed(key, entry.tags)
-      },
-      onEvict: (key) => {
+      maxKeys: options.maxIndexKeys,
+      retainMs: options.maxTtl,
+    })
+    this.table = table
+    table.observer = {
+      untagged: (key, tags) => invalidations.removed(key, tags),
+      evicting: (key) => {
         this.counters.evictions++
         if (ctx.listener?.wants('evict')) ctx.listener.evict(name, key)
       },
-      onExpire: (key, entry) => {
+      expiring: (key, slot) => {
         // Kept briefly for stale-while-revalidate / stale-if-error, never served by get.
-        this.stale.set(key, entry as Entry<V>)
+        this.stale.set(key, entryAt(table, slot))
         this.counters.expirations++
         if (ctx.listener?.wants('expire')) ctx.listener.expire(name, key)
       },
-    })
+    }
+    this.store = new VersionedStore<V>(table)
+    this.index = new VersionIndex(
+      options.maxIndexKeys,
+      options.maxTtl,
+      undefined,
+      table as EntryTable<unknown>,
+    )
+  }
+
+  /**
+   * The hit path: the live value of `key` at `now`, marking it recently used; counts a
+   * hit or a miss. One map lookup, one expiry compare, one recency update, one count.
+   */
+  readValue(key: string, now: number): V | undefined {
+    const t = this.table
+    const s = t.find(key, now)
+    if (s < 0) {
+      this.counters.misses++
+      return undefined
+    }
+    this.counters.hits++
+    return t.values[s]
   }
 
   /** The live entry of `key` at `now`, marking it recently used; counts a hit or a miss. */
   read(key: string, now: number): Entry<V> | undefined {
-    const entry = this.store.get(key, now)
-    if (entry === undefined) this.counters.misses++
-    else this.counters.hits++
-    return entry
+    const t = this.table
+    const s = t.find(key, now)
+    if (s < 0) {
+      this.counters.misses++
+      return undefined
+    }
+    this.counters.hits++
+    return entryAt(t, s)
   }
 
   /** The live entry of `key` at `now`, without touching recency or counters. */
   peek(key: string, now: number): Entry<V> | undefined {
-    const e = this.store.peek(key)
-    return e !== undefined && isLive(e, now) ? e : undefined
+    const s = this.liveSlot(key, now)
+    return s < 0 ? undefined : entryAt(this.table, s)
+  }
+
+  /** True when `key` holds a live value at `now` (recency and counters untouched). */
+  has(key: string, now: number): boolean {
+    return this.liveSlot(key, now) >= 0
+  }
+
+  /** The slot of `key`'s live value at `now`, or -1. */
+  private liveSlot(key: string, now: number): number {
+    const t = this.table
+    const s = t.slotOf(key)
+    return s >= 0 && t.isResident(s) && !t.isTombstone(s) && t.expiresAt[s]! > now ? s : -1
   }
 
   /**
@@ -134,7 +176,6 @@ export class KeyspaceReplica<V = unknown> {
    */
   writeLocal(key: string, entry: Entry<V>, now: number, encoded?: Uint8Array): void {
     const outcome = this.store.merge(key, entry, now)
-    this.index.record(key, entry.version, entry.expiresAt, entry.tombstone)
     const journal = this.ctx.journal
     if (journal !== undefined) journal(this.name, key, entry, encoded)
     if (isReservedKey(key)) {
@@ -165,19 +206,17 @@ export class KeyspaceReplica<V = unknown> {
     // `own`: this node's own files (snapshot, write log): no allowlist or drift guard,
     // they hold what it wrote and acknowledged.
     if (!own && !ctx.admits(node)) return this.refuse('not-allowed')
-    let version: Version = { wall, logical, node }
+    const version: Version = { wall, logical, node }
     if (!own && !ctx.clock.accepts(version)) return this.refuse('clock-drift')
-    // The index remembers versions of evicted keys: an older write must not come back
+    // The table remembers versions of evicted keys: an older write must not come back
     // through the empty slot. The same version may refill a slot this node evicted.
-    // A full index may have forgotten a resident key: the store's version counts then.
-    const known = this.index.get(key)?.version ?? this.store.peek(key)?.version
-    const cmp = known === undefined ? 1 : compareVersions(version, known)
+    const table = this.table
+    const slot = table.slotOf(key)
+    const cmp = slot < 0 ? 1 : table.compare(slot, wall, logical, node)
     if (cmp < 0 || (cmp === 0 && kind === 2)) {
       this.counters.remoteStale++
       return 'stale'
     }
-    // One version object per write on this node: the one it knows already, if any.
-    if (cmp === 0) version = known!
     // No entry lives longer than maxTtl after its stamp (a peer configured otherwise
     // cannot make one outlive its index entry and the tombstones that shadow it).
     // (Own files are exempt: written under the options the application gives again.)
@@ -189,8 +228,7 @@ export class KeyspaceReplica<V = unknown> {
     }
     if (kind === 2) {
       this.observe(version, own)
-      this.store.invalidate(key, version)
-      this.index.record(key, version, expiresAt, false)
+      table.recordVersion(key, wall, logical, node, expiresAt, false)
       return 'applied'
     }
     let value: V | undefined
@@ -215,18 +253,10 @@ export class KeyspaceReplica<V = unknown> {
         : { value, version, expiresAt, tombstone, size, tags }
     if (kind === 0 && this.invalidations.size > 0 && this.invalidations.kills(entry)) {
       // Newer than what is held, but dead: drop older copies, remember the version.
-      this.store.invalidate(key, version)
-      this.index.record(key, version, expiresAt, false)
+      table.recordVersion(key, wall, logical, node, expiresAt, false)
       return 'invalidated'
     }
     const outcome = this.store.merge(key, entry, ctx.now())
-    if (outcome !== 'stale') this.index.record(key, version, expiresAt, entry.tombstone)
-    else if (this.index.get(key) === undefined) {
-      // The same version held but forgotten by a full index: remember it again, so
-      // digests agree with the peers'.
-      const held = this.store.peek(key)
-      if (held !== undefined) this.index.record(key, held.version, held.expiresAt, held.tombstone)
-    }
     if (outcome === 'applied') {
       if (tags !== undefined) this.invalidations.added(key, tags)
       this.counters.remoteApplied++
@@ -248,7 +278,6 @@ export class KeyspaceReplica<V = unknown> {
       size: entrySize(key, 0),
     }
     const outcome = this.store.merge(key, entry, this.ctx.now())
-    if (outcome !== 'stale') this.index.record(key, version, expiresAt, true)
     // Even when its tombstone expired or was evicted, the invalidation itself stands.
     this.invalidate(key, version)
     if (outcome === 'applied') this.counters.remoteApplied++
@@ -259,8 +288,7 @@ export class KeyspaceReplica<V = unknown> {
   private invalidate(key: string, version: Version): void {
     const victims = this.invalidations.record(key, version)
     if (victims === undefined) return
-    const keys =
-      victims === 'all' ? [...this.store.entries()].map(([k]) => k) : (victims as Iterable<string>)
+    const keys = victims === 'all' ? [...this.store.keys()] : (victims as Iterable<string>)
     for (const k of keys) {
       const held = this.store.peek(k)
       if (held !== undefined && !held.tombstone && this.invalidations.kills(held))
@@ -288,13 +316,17 @@ export class KeyspaceReplica<V = unknown> {
   exportEntry(key: string, indexed: IndexEntry, now: number): EntryTuple {
     const v = indexed.version
     if (indexed.tombstone) return [key, v.wall, v.logical, v.node, indexed.expiresAt, 1, null]
-    const held = this.store.peek(key)
+    const t = this.table
+    const s = t.slotOf(key)
     if (
-      held !== undefined &&
-      !held.tombstone &&
+      s >= 0 &&
+      t.isResident(s) &&
+      !t.isTombstone(s) &&
       indexed.expiresAt > now &&
-      (held.version === v || compareVersions(held.version, v) === 0)
+      t.compare(s, v.wall, v.logical, v.node) === 0
     ) {
+      // Encoded here, not kept from the write: bytes per entry would grow by the value's
+      // encoded size for the benefit of anti-entropy and snapshots only.
       return [
         key,
         v.wall,
@@ -302,7 +334,7 @@ export class KeyspaceReplica<V = unknown> {
         v.node,
         indexed.expiresAt,
         0,
-        encodeStored(key, held.value, held.tags),
+        encodeStored(key, t.values[s], t.tagsOf(s)),
       ]
     }
     return versionOnlyTuple(key, v, indexed.expiresAt)
@@ -346,48 +378,46 @@ export class KeyspaceReplica<V = unknown> {
 
   /** Live keys at `now`, most recently used first. */
   *keys(now: number): IterableIterator<string> {
-    for (const [key, entry] of this.store.entries()) if (isLive(entry, now)) yield key
+    const t = this.table
+    for (const s of t.residentSlots()) {
+      const key = t.keys[s]
+      if (key !== undefined && t.isResident(s) && !t.isTombstone(s) && t.expiresAt[s]! > now)
+        yield key
+    }
   }
 
   /**
-   * One step of the background sweep: walks up to `budget` keys of the index (which holds
-   * every resident key), drops expired entries from the store and versions past their
-   * retention from the index, and resumes where it stopped at the next step. A full pass
+   * One step of the background sweep: walks up to `budget` keys of the table, drops
+   * expired values and versions past their retention, and resumes where it stopped at
+   * the next step. A full pass
    * over n keys takes n / budget steps, so no step stalls the event loop.
    * @returns keys examined
    */
   sweepStep(budget: number, now: number): number {
-    this.sweep ??= this.index.iterate()
-    let n = 0
-    while (n < budget) {
-      const next = this.sweep.next()
-      if (next.done) {
-        this.sweep = undefined
-        this.invalidations.prune(now)
-        break
-      }
-      const [key, e] = next.value
-      n++
-      if (e.expiresAt <= now) this.store.dropIfExpired(key, now)
-      if (!this.index.retained(e, now)) this.index.forget(key)
-    }
+    const [n, done] = this.table.sweep(budget, now)
+    if (done) this.invalidations.prune(now)
     return n
   }
 
   /** Drops every expired entry now, in one pass. @returns how many */
   purgeExpired(now: number): number {
-    this.index.purgeExpired(now)
     this.invalidations.prune(now)
-    return this.store.purgeExpired(now)
+    return this.table.purge(now)
+  }
+
+  /** Values held (live, or expired and not yet swept), tombstones not counted. */
+  get size(): number {
+    return this.table.residentCount - this.table.tombstones
   }
 
   /** Counters and sizes. */
   stats(): KeyspaceStats {
+    const t = this.table
     return {
       name: this.name,
-      entries: this.store.size - this.store.tombstones,
-      tombstones: this.store.tombstones,
-      bytes: this.store.bytes,
+      entries: t.residentCount - t.tombstones,
+      tombstones: t.tombstones,
+      bytes: t.bytes,
       ...this.counters,
     }
   }

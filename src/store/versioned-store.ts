@@ -1,10 +1,10 @@
-import { LRUCache } from 'lru-cache'
 import type { Version } from '../clock/version.js'
-import { InvalidOptionError } from '../errors.js'
 import type { Entry } from './entry.js'
-import { supersedes } from './merge.js'
+import { EntryTable, type MergeOutcome } from './entry-table.js'
 
-/** Options of {@link VersionedStore}. */
+export type { MergeOutcome } from './entry-table.js'
+
+/** Options of a standalone {@link VersionedStore}. */
 export interface VersionedStoreOptions {
   /** Most entries held (values and tombstones); least recently used go first. */
   maxEntries: number
@@ -12,83 +12,75 @@ export interface VersionedStoreOptions {
   maxBytes: number
   /** Called when the LRU drops an entry to make room. Local only: never a delete. */
   onEvict?: (key: string, entry: Entry) => void
-  /** Called for every entry that leaves the store, whatever the reason (replaced, evicted, expired, dropped). */
-  onRemove?: (key: string, entry: Entry) => void
-  /** Called when an expired entry is dropped (on access or by {@link VersionedStore.purgeExpired}). */
+  /** Called when an expired value is dropped (on access or by {@link VersionedStore.purgeExpired}). */
   onExpire?: (key: string, entry: Entry) => void
 }
 
-/** What {@link VersionedStore.merge} did with an incoming entry. */
-export type MergeOutcome =
-  /** The entry is newer than what the store held and now stands. */
-  | 'applied'
-  /** The store holds the same or a newer version; nothing changed. */
-  | 'stale'
-  /** The entry is newer but already expired: any older copy was dropped, nothing stored. */
-  | 'expired'
-  /** The entry alone is larger than `maxBytes` and cannot be held. */
-  | 'too-large'
+/** The version held in `slot` of `table`, as an object. */
+export function versionAt(table: EntryTable<unknown>, slot: number): Version {
+  return { wall: table.wall[slot]!, logical: table.logical[slot]!, node: table.nodeOf(slot) }
+}
+
+/** The entry held in `slot` of `table`, as an object (built on demand: the table keeps columns). */
+export function entryAt<V>(table: EntryTable<V>, slot: number): Entry<V> {
+  const value = table.values[slot]
+  const version = versionAt(table as EntryTable<unknown>, slot)
+  const expiresAt = table.expiresAt[slot]!
+  const tombstone = table.isTombstone(slot)
+  const size = table.size[slot]!
+  const tags = table.tagsOf(slot)
+  return tags === undefined
+    ? { value, version, expiresAt, tombstone, size }
+    : { value, version, expiresAt, tombstone, size, tags }
+}
 
 /**
- * The local LRU+TTL tier: versioned entries (values and tombstones) with absolute
- * expiry, bounded by entry count and bytes. Pure: wall-clock time is a parameter.
- *
- * Wraps `lru-cache` (see docs/decisions/store.md for the benchmark behind the choice).
- * Expiry is checked here against absolute wall-clock ms because it travels between
- * nodes; lru-cache's own TTL (relative, monotonic) is not used.
+ * The local LRU+TTL tier as entries: the resident part of an {@link EntryTable} (values
+ * and tombstones with their versions and absolute expiry), bounded by entry count and
+ * bytes. A view: a replica's store and its version index are one table. Pure:
+ * wall-clock time is a parameter. Entries are built on demand; the hit path of the API
+ * reads the table directly.
  */
 export class VersionedStore<V = unknown> {
-  readonly maxEntries: number
-  readonly maxBytes: number
-  private readonly lru: LRUCache<string, Entry<V>>
-  private readonly onExpire: ((key: string, entry: Entry) => void) | undefined
-  private tombstoneCount = 0
+  readonly table: EntryTable<V>
 
-  constructor(options: VersionedStoreOptions) {
-    const { maxEntries, maxBytes } = options
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-      throw new InvalidOptionError(
-        `maxEntries must be a positive integer, got ${String(maxEntries)}`,
-      )
+  /** A store over its own table (tests, tools), or a view over `table`. */
+  constructor(options: VersionedStoreOptions | EntryTable<V>) {
+    if (options instanceof EntryTable) {
+      this.table = options
+      return
     }
-    if (
-      !(maxBytes === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxBytes) && maxBytes > 0))
-    ) {
-      throw new InvalidOptionError(
-        `maxBytes must be a positive integer or Infinity, got ${String(maxBytes)}`,
-      )
+    const { maxEntries, maxBytes, onEvict, onExpire } = options
+    // Only the resident part is asked for: versions of dropped keys are not kept.
+    this.table = new EntryTable<V>({ maxEntries, maxBytes, maxKeys: maxEntries, retainMs: 0 })
+    const table = this.table
+    this.table.observer = {
+      ...(onEvict && { evicting: (key, slot) => onEvict(key, entryAt(table, slot)) }),
+      ...(onExpire && { expiring: (key, slot) => onExpire(key, entryAt(table, slot)) }),
     }
-    this.maxEntries = maxEntries
-    this.maxBytes = maxBytes
-    this.onExpire = options.onExpire
-    const onEvict = options.onEvict
-    const onRemove = options.onRemove
-    this.lru = new LRUCache<string, Entry<V>>({
-      max: maxEntries,
-      // Bytes are always counted (stats report them); without a limit the bound is unreachable.
-      maxSize: maxBytes === Number.POSITIVE_INFINITY ? Number.MAX_SAFE_INTEGER : maxBytes,
-      // dispose runs for every removal; only count those we did not ask for.
-      dispose: (entry, key, reason) => {
-        if (entry.tombstone) this.tombstoneCount--
-        if (onRemove) onRemove(key, entry)
-        if (reason === 'evict' && onEvict) onEvict(key, entry)
-      },
-    })
+  }
+
+  get maxEntries(): number {
+    return this.table.maxEntries
+  }
+
+  get maxBytes(): number {
+    return this.table.maxBytes
   }
 
   /** Entries held, values and tombstones. */
   get size(): number {
-    return this.lru.size
+    return this.table.residentCount
   }
 
   /** Tombstones held. */
   get tombstones(): number {
-    return this.tombstoneCount
+    return this.table.tombstones
   }
 
   /** Bytes held, as counted by {@link Entry.size}. */
   get bytes(): number {
-    return this.lru.calculatedSize
+    return this.table.bytes
   }
 
   /**
@@ -96,18 +88,14 @@ export class VersionedStore<V = unknown> {
    * expired entries are never returned; an expired one is dropped on the way.
    */
   get(key: string, now: number): Entry<V> | undefined {
-    const entry = this.lru.get(key)
-    if (entry === undefined || entry.tombstone) return undefined
-    if (entry.expiresAt <= now) {
-      this.drop(key, entry)
-      return undefined
-    }
-    return entry
+    const s = this.table.find(key, now)
+    return s < 0 ? undefined : entryAt(this.table, s)
   }
 
   /** The stored entry for `key` (value or tombstone, even expired), without touching recency. */
   peek(key: string): Entry<V> | undefined {
-    return this.lru.peek(key)
+    const s = this.table.slotOf(key)
+    return s < 0 || !this.table.isResident(s) ? undefined : entryAt(this.table, s)
   }
 
   /**
@@ -115,21 +103,19 @@ export class VersionedStore<V = unknown> {
    * entry's (tombstones included). The one rule for local writes and remote ones.
    */
   merge(key: string, incoming: Entry<V>, now: number): MergeOutcome {
-    const current = this.lru.peek(key)
-    if (!supersedes(incoming, current)) return 'stale'
-    if (incoming.expiresAt <= now) {
-      // A newer write that already expired still shadows every older one.
-      if (current !== undefined) this.lru.delete(key)
-      return 'expired'
-    }
-    if (incoming.size > this.maxBytes) {
-      // A newer write this node cannot hold still shadows every older one.
-      if (current !== undefined) this.lru.delete(key)
-      return 'too-large'
-    }
-    if (incoming.tombstone) this.tombstoneCount++
-    this.lru.set(key, incoming, { size: incoming.size })
-    return 'applied'
+    const v = incoming.version
+    return this.table.merge(
+      key,
+      v.wall,
+      v.logical,
+      v.node,
+      incoming.expiresAt,
+      incoming.tombstone,
+      incoming.value,
+      incoming.size,
+      incoming.tags,
+      now,
+    )
   }
 
   /**
@@ -138,33 +124,34 @@ export class VersionedStore<V = unknown> {
    * @returns true when an entry was dropped
    */
   invalidate(key: string, version: Version): boolean {
-    const current = this.lru.peek(key)
-    if (current === undefined || !supersedes({ version }, current)) return false
-    this.lru.delete(key)
-    return true
+    const t = this.table
+    const s = t.slotOf(key)
+    if (s < 0 || !t.isResident(s) || t.compare(s, version.wall, version.logical, version.node) <= 0)
+      return false
+    return t.dropEntry(key)
   }
 
-  /**
-   * Drops every expired entry (values and tombstones) at time `now`.
-   * @returns how many were dropped
-   */
+  /** Drops every expired entry (values and tombstones) at time `now`. @returns values dropped */
   purgeExpired(now: number): number {
-    const expired: [string, Entry<V>][] = []
-    for (const [key, entry] of this.lru.entries()) {
-      if (entry.expiresAt <= now) expired.push([key, entry])
-    }
-    for (const [key, entry] of expired) this.drop(key, entry)
-    return expired.length
+    return this.table.purge(now)
   }
 
   /** Every held key, most recently used first. */
-  keys(): IterableIterator<string> {
-    return this.lru.keys()
+  *keys(): IterableIterator<string> {
+    const t = this.table
+    for (const s of t.residentSlots()) {
+      const key = t.keys[s]
+      if (key !== undefined && t.isResident(s)) yield key
+    }
   }
 
   /** Every held entry, most recently used first (values and tombstones, possibly expired). */
   *entries(): IterableIterator<[string, Entry<V>]> {
-    yield* this.lru.entries()
+    const t = this.table
+    for (const s of t.residentSlots()) {
+      const key = t.keys[s]
+      if (key !== undefined && t.isResident(s)) yield [key, entryAt(t, s)]
+    }
   }
 
   /**
@@ -172,28 +159,23 @@ export class VersionedStore<V = unknown> {
    * invalidation or a clear killed it). @returns true when an entry was dropped
    */
   remove(key: string): boolean {
-    return this.lru.delete(key)
+    return this.table.dropEntry(key)
   }
 
   /** Drops everything, locally. */
   clear(): void {
-    this.lru.clear()
-    this.tombstoneCount = 0
+    this.table.clear()
   }
 
   /**
-   * Drops the entry of `key` when it expired at `now` (the incremental sweep's step).
-   * @returns true when an entry was dropped
+   * Drops the entry of `key` when it expired at `now`. @returns true when an entry was dropped
    */
   dropIfExpired(key: string, now: number): boolean {
-    const entry = this.lru.peek(key)
-    if (entry === undefined || entry.expiresAt > now) return false
-    this.drop(key, entry)
+    const t = this.table
+    const s = t.slotOf(key)
+    if (s < 0 || !t.isResident(s) || t.expiresAt[s]! > now) return false
+    // find drops an expired value with its expire event; a tombstone goes quietly.
+    if (t.find(key, now) < 0 && t.isResident(s)) t.dropEntry(key)
     return true
-  }
-
-  private drop(key: string, entry: Entry<V>): void {
-    this.lru.delete(key)
-    if (!entry.tombstone && this.onExpire) this.onExpire(key, entry)
   }
 }

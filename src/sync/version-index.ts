@@ -1,67 +1,83 @@
-import { compareVersions, type Version } from '../clock/version.js'
+import type { Version } from '../clock/version.js'
+import { EntryTable } from '../store/entry-table.js'
+import { versionAt } from '../store/versioned-store.js'
 import { DigestTree } from './digest-tree.js'
 import { hash64, versionHash } from './hash.js'
 
-type Mutable<T> = { -readonly [P in keyof T]: T[P] }
-type MutableIndexEntry = Mutable<IndexEntry>
-
-/**
- * What the index remembers of a key: enough to tell which replica is newer. Hashes are
- * kept as signed 32-bit integers (`| 0`) so V8 stores them inline as small integers, not
- * as boxed numbers; the leaf and the retention end are derived, not stored.
- */
+/** What the index knows of a key: enough to tell which replica is newer. Built on demand. */
 export interface IndexEntry {
   readonly version: Version
   readonly expiresAt: number
   readonly tombstone: boolean
-  /** Key hash, first lane (signed): the leaf at any depth is its top bits. */
-  readonly keyHash: number
-  /** Key hash, second lane (signed). */
-  readonly keyHash2: number
-  /** Hash of (key, version, tombstone), two signed lanes: what the digests XOR. */
-  readonly hi: number
-  readonly lo: number
 }
 
 /**
  * Per keyspace: the newest version this node has seen of each key, resident in the LRU
- * or evicted from it, with a digest tree over it for anti-entropy. Bounded: past
- * `maxKeys` the first-recorded keys are forgotten (a forgotten key may be re-learned from
- * a peer; that costs bandwidth, never correctness, as versions still decide).
+ * or evicted from it, with a digest tree over it for anti-entropy. A view over the
+ * keyspace's {@link EntryTable}, which holds every version once, next to the values; the
+ * index adds the digest tree and keeps it in step with every version the table sets or
+ * forgets. Bounded: past `maxKeys` the keys that left residency first are forgotten (a
+ * forgotten key may be re-learned from a peer; that costs bandwidth, never correctness,
+ * as versions still decide).
  *
  * A version is remembered for `retainMs` (the keyspace's maxTtl) after it was written, the
  * same absolute time on every replica: the longest any older value it supersedes can
  * live. Until then a newer write that expired (or was deleted) still beats an older write
  * with a longer TTL arriving late. Pure: time is a parameter.
+ *
+ * Hashes are not stored: a leaf's contribution is recomputed from (key, version) when a
+ * version changes (one key hash per write; docs/decisions/store.md has the figures).
  */
 export class VersionIndex {
   readonly tree: DigestTree
   readonly maxKeys: number
   readonly retainMs: number
-  private readonly entries = new Map<string, IndexEntry>()
+  readonly table: EntryTable<unknown>
+  /** One-key memo of the key hash: a version change toggles out then in the same key. */
+  private lastKey: string | undefined
+  private k1 = 0
+  private k2 = 0
+
+  /**
+   * An index over `table` (a replica's), or over a table of its own holding versions only.
+   * It becomes the table's version observer.
+   */
+  constructor(
+    maxKeys: number,
+    retainMs: number,
+    depth = DigestTree.depthFor(maxKeys),
+    table?: EntryTable<unknown>,
+  ) {
+    this.maxKeys = maxKeys
+    this.retainMs = retainMs
+    this.tree = new DigestTree(depth)
+    this.table =
+      table ?? new EntryTable({ maxEntries: maxKeys, maxBytes: Infinity, maxKeys, retainMs })
+    this.table.observer.toggleVersion = (key, slot) => this.toggle(key, slot)
+  }
+
+  /** Keys whose version is known. */
+  get size(): number {
+    return this.table.keyCount
+  }
+
   /**
    * True once the bound made this index forget a key: from then on, a key it does not
    * know may still be held by a peer.
    */
-  overflowed = false
-
-  constructor(maxKeys: number, retainMs: number, depth = DigestTree.depthFor(maxKeys)) {
-    this.maxKeys = maxKeys
-    this.retainMs = retainMs
-    this.tree = new DigestTree(depth)
-  }
-
-  get size(): number {
-    return this.entries.size
+  get overflowed(): boolean {
+    return this.table.overflowed
   }
 
   get(key: string): IndexEntry | undefined {
-    return this.entries.get(key)
+    const s = this.table.slotOf(key)
+    return s < 0 ? undefined : this.entryAt(s)
   }
 
-  /** Live iterator over the index (Map order; entries deleted meanwhile are skipped). */
-  iterate(): IterableIterator<[string, IndexEntry]> {
-    return this.entries.entries()
+  /** Live iterator over the index (slot order; keys forgotten meanwhile are skipped). */
+  *iterate(): IterableIterator<[string, IndexEntry]> {
+    const t = this.table
+    for (const s of t.knownSlots()) yield [t.keys[s]!, this.entryAt(s)]
   }
 
   /** True while `e` is within its retention at `now` (see the class note). */
@@ -69,88 +85,61 @@ export class VersionIndex {
     return e.version.wall + this.retainMs > now
   }
 
-  /** Records that `key` is at `version` (ignored unless newer than what is known). */
+  /** Records that `key` is at `version` (ignored unless newer than what is known; drops older values). */
   record(key: string, version: Version, expiresAt: number, tombstone: boolean): void {
-    const old = this.entries.get(key) as MutableIndexEntry | undefined
-    if (old !== undefined) {
-      // Updated in place: no allocation and no map write on the write path.
-      if (compareVersions(version, old.version) <= 0) return
-      const leaf = this.leafOf(old)
-      this.tree.toggle(leaf, old.hi >>> 0, old.lo >>> 0)
-      const [hi, lo] = versionHash(
-        old.keyHash >>> 0,
-        old.keyHash2 >>> 0,
-        version.wall,
-        version.logical,
-        version.node,
-        tombstone,
-      )
-      old.version = version
-      old.expiresAt = expiresAt
-      old.tombstone = tombstone
-      old.hi = hi | 0
-      old.lo = lo | 0
-      this.tree.toggle(leaf, hi, lo)
-      return
-    }
-    const [keyHash, keyHash2] = hash64(key)
-    const [hi, lo] = versionHash(
-      keyHash,
-      keyHash2,
-      version.wall,
-      version.logical,
-      version.node,
-      tombstone,
-    )
-    this.entries.set(key, {
-      version,
-      expiresAt,
-      tombstone,
-      keyHash: keyHash | 0,
-      keyHash2: keyHash2 | 0,
-      hi: hi | 0,
-      lo: lo | 0,
-    })
-    this.tree.toggle(this.tree.leafOf(keyHash), hi, lo)
-    if (this.entries.size > this.maxKeys) {
-      // Past the bound the first-recorded key goes (Map order is insertion order).
-      const oldest = this.entries.keys().next().value as string
-      this.forget(oldest)
-      this.overflowed = true
-    }
+    this.table.recordVersion(key, version.wall, version.logical, version.node, expiresAt, tombstone)
   }
 
-  /** Removes `key` from the index. */
+  /** Removes `key` from the index (and its value from the table). */
   forget(key: string): void {
-    const e = this.entries.get(key)
-    if (e === undefined) return
-    this.tree.toggle(this.leafOf(e), e.hi >>> 0, e.lo >>> 0)
-    this.entries.delete(key)
+    this.table.forget(key)
   }
 
   /** Forgets every version whose retention ended at `now`. @returns how many */
   purgeExpired(now: number): number {
-    const gone: string[] = []
-    for (const [k, e] of this.entries) if (!this.retained(e, now)) gone.push(k)
-    for (const k of gone) this.forget(k)
-    return gone.length
+    const before = this.table.keyCount
+    this.table.purge(now)
+    return before - this.table.keyCount
   }
 
   /**
    * Keys whose leaf, seen at tree level `level`, is one of `nodes`. One scan of the
-   * index: only paid when digests differ.
+   * table, hashing each retained key: only paid when digests differ.
    */
   keysUnder(level: number, nodes: ReadonlySet<number>, now: number): [string, IndexEntry][] {
+    const t = this.table
     const shift = 32 - 4 * level
     const out: [string, IndexEntry][] = []
-    for (const [k, e] of this.entries) {
-      if (this.retained(e, now) && nodes.has(level === 0 ? 0 : (e.keyHash >>> 0) >>> shift))
-        out.push([k, e])
+    for (const s of t.knownSlots()) {
+      if (!t.retained(s, now)) continue
+      const key = t.keys[s]!
+      if (level === 0 || nodes.has(hash64(key)[0] >>> shift)) out.push([key, this.entryAt(s)])
     }
     return out
   }
 
-  private leafOf(e: IndexEntry): number {
-    return this.tree.leafOf(e.keyHash >>> 0)
+  private entryAt(s: number): IndexEntry {
+    const t = this.table
+    return { version: versionAt(t, s), expiresAt: t.expiresAt[s]!, tombstone: t.isTombstone(s) }
+  }
+
+  /** XORs the (key, version, tombstone) hash of `slot` into the tree: adds it or takes it out. */
+  private toggle(key: string, slot: number): void {
+    if (key !== this.lastKey) {
+      const [k1, k2] = hash64(key)
+      this.k1 = k1
+      this.k2 = k2
+      this.lastKey = key
+    }
+    const t = this.table
+    const [hi, lo] = versionHash(
+      this.k1,
+      this.k2,
+      t.wall[slot]!,
+      t.logical[slot]!,
+      t.nodeOf(slot),
+      t.isTombstone(slot),
+    )
+    this.tree.toggle(this.tree.leafOf(this.k1), hi, lo)
   }
 }

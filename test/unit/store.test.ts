@@ -133,8 +133,9 @@ describe('VersionedStore', () => {
             .filter(([k]) => k === key)
             .map(([, e]) => e)
             .sort((p, q) => compareVersions(q.version, p.version))[0]
-          expect(a.peek(key)).toBe(newest)
-          expect(b.peek(key)).toBe(newest)
+          // The table keeps columns, not entry objects: equal in every field, not identical.
+          expect(a.peek(key)).toStrictEqual(newest)
+          expect(b.peek(key)).toStrictEqual(newest)
         }
       }),
     )

@@ -1,0 +1,593 @@
+import { InvalidOptionError } from '../errors.js'
+
+/** What a write did to an {@link EntryTable}. */
+export type MergeOutcome =
+  /** The entry is newer than what the table held and now stands. */
+  | 'applied'
+  /** The table holds the same or a newer version; nothing changed. */
+  | 'stale'
+  /** The entry is newer but already expired: any older value was dropped, nothing stored. */
+  | 'expired'
+  /** The entry alone is larger than `maxBytes` and cannot be held. */
+  | 'too-large'
+
+/** Options of {@link EntryTable}. */
+export interface EntryTableOptions {
+  /** Most resident entries (values and tombstones); least recently used go first. */
+  maxEntries: number
+  /** Most resident bytes, as counted per entry; `Infinity` for no byte limit. */
+  maxBytes: number
+  /**
+   * Most keys whose version is remembered, resident or not. Resident keys always keep
+   * theirs; past the bound the keys that left residency first are forgotten.
+   */
+  maxKeys: number
+  /** How long a version is remembered after its stamp, ms (the keyspace's maxTtl). */
+  retainMs: number
+}
+
+/** Who hears what the table does on its own (evictions, expiries) and every version change. */
+export interface EntryTableObserver {
+  /** The LRU is about to drop the resident entry in `slot` to make room (value still there). */
+  evicting?(key: string, slot: number): void
+  /** The value in `slot` reached its expiry and is about to leave (value still there). */
+  expiring?(key: string, slot: number): void
+  /** A value with tags left the table. */
+  untagged?(key: string, tags: readonly string[]): void
+  /** Called once before a slot's version is replaced or forgotten, and once after one is set. */
+  toggleVersion?(key: string, slot: number): void
+}
+
+/** Slot flags. */
+const USED = 1
+const RESIDENT = 2
+const TOMB = 4
+/** Sentinel of the resident list: next is the least recently used, prev the most. */
+const LRU = 0
+/** Sentinel of the list of non-resident keys, in the order they left residency. */
+const GHOSTS = 1
+const FIRST_SLOT = 2
+const INITIAL_CAPACITY = 1024
+
+/**
+ * One keyspace's entries, values and versions in one table: per key the value (or
+ * none), the version (wall, logical, node as an interned id), the absolute expiry, the
+ * tombstone flag and the bytes it counts. It serves reads and is the anti-entropy index
+ * at once: resident entries are in LRU order; keys that left residency (evicted,
+ * expired, known only by version) keep their version, bounded by `maxKeys`, so that
+ * anti-entropy and last-writer-wins still see them.
+ *
+ * Columns are typed arrays indexed by slot, with an intrusive doubly linked list through
+ * `prev`/`next` (two circular lists: residents and the rest), as lru-cache does; one
+ * `Map` from key to slot. Pure: wall-clock time is a parameter. Figures behind the
+ * design: docs/decisions/store.md.
+ */
+export class EntryTable<V = unknown> {
+  readonly maxEntries: number
+  readonly maxBytes: number
+  readonly maxKeys: number
+  readonly retainMs: number
+  /** Told of evictions, expiries and version changes. */
+  observer: EntryTableObserver = {}
+  /** True once the bound made the table forget a version. */
+  overflowed = false
+  /** Key of each slot. */
+  keys: (string | undefined)[] = []
+  /** Value of each slot; undefined when not resident or a tombstone. */
+  values: (V | undefined)[] = []
+  /** Version wall clock, ms. */
+  wall: Float64Array
+  /** Version logical counter. */
+  logical: Float64Array
+  /** Version node, as an index into {@link nodes}. */
+  node: Uint32Array
+  /** Absolute expiry, wall-clock ms. */
+  expiresAt: Float64Array
+  /** Bytes counted against maxBytes while resident. */
+  size: Uint32Array
+  private flags: Uint8Array
+  private prev: Uint32Array
+  private next: Uint32Array
+  /** Interned node ids (never shrinks: a mesh has few writers). */
+  readonly nodes: string[] = []
+  private readonly nodeIds = new Map<string, number>()
+  private lastNode = ''
+  private lastNodeId = -1
+  private readonly slots = new Map<string, number>()
+  /** Tags of tagged resident values, by slot (rare: a sparse map, not a column). */
+  private readonly tags = new Map<number, readonly string[]>()
+  private capacity = 0
+  /** One past the highest slot ever used. */
+  private end = FIRST_SLOT
+  /** Free slots, chained through `next`; 0 ends the chain. */
+  private free = 0
+  private resident = 0
+  private tombstoneCount = 0
+  private byteCount = 0
+  /** Where the sweep resumes. */
+  private cursor = FIRST_SLOT
+
+  constructor(options: EntryTableOptions) {
+    const { maxEntries, maxBytes, maxKeys } = options
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+      throw new InvalidOptionError(
+        `maxEntries must be a positive integer, got ${String(maxEntries)}`,
+      )
+    }
+    if (
+      !(maxBytes === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxBytes) && maxBytes > 0))
+    ) {
+      throw new InvalidOptionError(
+        `maxBytes must be a positive integer or Infinity, got ${String(maxBytes)}`,
+      )
+    }
+    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
+      throw new InvalidOptionError(`maxKeys must be a positive integer, got ${String(maxKeys)}`)
+    }
+    this.maxEntries = maxEntries
+    this.maxBytes = maxBytes
+    this.maxKeys = Math.max(maxKeys, maxEntries)
+    this.retainMs = options.retainMs
+    const cap = Math.min(INITIAL_CAPACITY, this.maxKeys + FIRST_SLOT)
+    this.wall = new Float64Array(cap)
+    this.logical = new Float64Array(cap)
+    this.node = new Uint32Array(cap)
+    this.expiresAt = new Float64Array(cap)
+    this.size = new Uint32Array(cap)
+    this.flags = new Uint8Array(cap)
+    this.prev = new Uint32Array(cap)
+    this.next = new Uint32Array(cap)
+    this.capacity = cap
+    extend(this.keys, cap)
+    extend(this.values, cap)
+    this.clear()
+  }
+
+  /** Keys whose version is known, resident or not. */
+  get keyCount(): number {
+    return this.slots.size
+  }
+
+  /** Resident entries, values and tombstones. */
+  get residentCount(): number {
+    return this.resident
+  }
+
+  /** Resident tombstones. */
+  get tombstones(): number {
+    return this.tombstoneCount
+  }
+
+  /** Resident bytes. */
+  get bytes(): number {
+    return this.byteCount
+  }
+
+  /** The slot of `key`, or -1 when its version is not known. */
+  slotOf(key: string): number {
+    return this.slots.get(key) ?? -1
+  }
+
+  /**
+   * The hit path: the slot of `key`'s live value at `now`, marked most recently used, or
+   * -1. An expired value found here leaves (its version stays).
+   */
+  find(key: string, now: number): number {
+    const s = this.slots.get(key)
+    if (s === undefined || (this.flags[s]! & (RESIDENT | TOMB)) !== RESIDENT) return -1
+    if (this.expiresAt[s]! <= now) {
+      this.expire(s)
+      return -1
+    }
+    if (this.prev[LRU] !== s) {
+      this.unlink(s)
+      this.link(LRU, s)
+    }
+    return s
+  }
+
+  /** True when `slot` holds a resident entry (value or tombstone). */
+  isResident(slot: number): boolean {
+    return (this.flags[slot]! & RESIDENT) !== 0
+  }
+
+  /** True when the version in `slot` is a delete. */
+  isTombstone(slot: number): boolean {
+    return (this.flags[slot]! & TOMB) !== 0
+  }
+
+  /** Tags of the value in `slot`, if any. */
+  tagsOf(slot: number): readonly string[] | undefined {
+    return this.tags.size === 0 ? undefined : this.tags.get(slot)
+  }
+
+  /** Node id of the version in `slot`. */
+  nodeOf(slot: number): string {
+    return this.nodes[this.node[slot]!]!
+  }
+
+  /** The interned index of node id `node`. */
+  internNode(node: string): number {
+    if (node === this.lastNode) return this.lastNodeId
+    let id = this.nodeIds.get(node)
+    if (id === undefined) {
+      id = this.nodes.length
+      this.nodes.push(node)
+      this.nodeIds.set(node, id)
+    }
+    this.lastNode = node
+    this.lastNodeId = id
+    return id
+  }
+
+  /** Compares a version with the one in `slot`: negative when older, 0 same, positive newer. */
+  compare(slot: number, wall: number, logical: number, node: string): number {
+    const w = this.wall[slot]!
+    if (wall !== w) return wall < w ? -1 : 1
+    const l = this.logical[slot]!
+    if (logical !== l) return logical < l ? -1 : 1
+    const n = this.nodes[this.node[slot]!]!
+    if (node === n) return 0
+    return node < n ? -1 : 1
+  }
+
+  /**
+   * Last-writer-wins: stores the entry when its version is newer than the one known for
+   * `key` (resident or not), or refills a slot that knows this very version but holds no
+   * entry. A newer entry that expired or cannot fit still replaces the version (it
+   * shadows every older write) and drops any older value.
+   */
+  merge(
+    key: string,
+    wall: number,
+    logical: number,
+    node: string,
+    expiresAt: number,
+    tombstone: boolean,
+    value: V | undefined,
+    size: number,
+    tags: readonly string[] | undefined,
+    now: number,
+  ): MergeOutcome {
+    let s = this.slots.get(key)
+    if (s !== undefined) {
+      const cmp = this.compare(s, wall, logical, node)
+      const f = this.flags[s]!
+      if (cmp < 0 || (cmp === 0 && (f & RESIDENT) !== 0)) return 'stale'
+      // The same version refilling a slot takes the entry's own expiry and kind.
+      if (cmp > 0 || ((f & TOMB) !== 0) !== tombstone) {
+        this.setVersion(key, s, wall, logical, node, expiresAt, tombstone)
+      } else this.expiresAt[s] = expiresAt
+    } else {
+      s = this.insert(key, wall, logical, node, expiresAt, tombstone)
+    }
+    if (expiresAt <= now) {
+      this.dropValue(s)
+      return 'expired'
+    }
+    if (size > this.maxBytes) {
+      this.dropValue(s)
+      return 'too-large'
+    }
+    this.store(s, value, size, tags)
+    return 'applied'
+  }
+
+  /**
+   * Records that `key` is at this version without a value (a peer evicted it, or a tag
+   * invalidation killed it): ignored unless newer than what is known; drops older values.
+   * @returns true when the version was recorded
+   */
+  recordVersion(
+    key: string,
+    wall: number,
+    logical: number,
+    node: string,
+    expiresAt: number,
+    tombstone: boolean,
+  ): boolean {
+    const s = this.slots.get(key)
+    if (s === undefined) {
+      this.insert(key, wall, logical, node, expiresAt, tombstone)
+      return true
+    }
+    if (this.compare(s, wall, logical, node) <= 0) return false
+    this.setVersion(key, s, wall, logical, node, expiresAt, tombstone)
+    this.dropValue(s)
+    return true
+  }
+
+  /** Drops the resident entry of `key` (value or tombstone), keeping its version. @returns true when one was dropped */
+  dropEntry(key: string): boolean {
+    const s = this.slots.get(key)
+    if (s === undefined || (this.flags[s]! & RESIDENT) === 0) return false
+    this.dropValue(s)
+    return true
+  }
+
+  /** Forgets `key` entirely: entry and version. @returns true when it was known */
+  forget(key: string): boolean {
+    const s = this.slots.get(key)
+    if (s === undefined) return false
+    this.forgetSlot(s)
+    return true
+  }
+
+  /** True while the version in `slot` is within its retention (stamp + retainMs) at `now`. */
+  retained(slot: number, now: number): boolean {
+    return this.wall[slot]! + this.retainMs > now
+  }
+
+  /**
+   * One step of the incremental sweep: visits up to `budget` keys in slot order, drops
+   * values that expired at `now` and forgets versions past their retention (once nothing
+   * they shadow can live), and resumes there next time.
+   * @returns keys visited, and whether the pass ended
+   */
+  sweep(budget: number, now: number): [visited: number, done: boolean] {
+    let n = 0
+    let s = this.cursor
+    // Free slots cost a visit too, bounded so a sparse table cannot stall a step.
+    const limit = s + 4 * budget
+    while (n < budget && s < this.end && s < limit) {
+      const f = this.flags[s]!
+      if (f !== 0) {
+        n++
+        this.sweepSlot(s, f, now)
+      }
+      s++
+    }
+    const done = s >= this.end
+    this.cursor = done ? FIRST_SLOT : s
+    return [n, done]
+  }
+
+  /** Drops every expired value and forgets every version past retention. @returns values dropped */
+  purge(now: number): number {
+    let dropped = 0
+    for (let s = FIRST_SLOT; s < this.end; s++) {
+      const f = this.flags[s]!
+      if (f !== 0 && this.sweepSlot(s, f, now)) dropped++
+    }
+    return dropped
+  }
+
+  /** Resident slots, most recently used first (a snapshot of the order: safe to modify meanwhile). */
+  residentSlots(): number[] {
+    const out: number[] = []
+    for (let s = this.prev[LRU]!; s !== LRU; s = this.prev[s]!) out.push(s)
+    return out
+  }
+
+  /** Every known key's slot, resident or not, in slot order (live: skips slots freed meanwhile). */
+  *knownSlots(): IterableIterator<number> {
+    for (let s = FIRST_SLOT; s < this.end; s++) if (this.flags[s] !== 0) yield s
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    for (let s = FIRST_SLOT; s < this.end; s++) {
+      const key = this.keys[s]
+      if (key !== undefined && this.flags[s] !== 0) this.forgetSlot(s)
+    }
+    this.flags.fill(0)
+    this.keys.fill(undefined)
+    this.values.fill(undefined)
+    this.prev[LRU] = LRU
+    this.next[LRU] = LRU
+    this.prev[GHOSTS] = GHOSTS
+    this.next[GHOSTS] = GHOSTS
+    this.slots.clear()
+    this.tags.clear()
+    this.end = FIRST_SLOT
+    this.free = 0
+    this.cursor = FIRST_SLOT
+    this.resident = 0
+    this.tombstoneCount = 0
+    this.byteCount = 0
+  }
+
+  /** Expired value or tombstone out; retention over and nothing live: forgotten. */
+  private sweepSlot(s: number, f: number, now: number): boolean {
+    const expired = this.expiresAt[s]! <= now
+    let dropped = false
+    if (expired && (f & RESIDENT) !== 0) {
+      this.expire(s)
+      dropped = true
+    }
+    if (expired && this.wall[s]! + this.retainMs <= now) this.forgetSlot(s)
+    return dropped
+  }
+
+  private setVersion(
+    key: string,
+    s: number,
+    wall: number,
+    logical: number,
+    node: string,
+    expiresAt: number,
+    tombstone: boolean,
+  ): void {
+    const observer = this.observer
+    if (observer.toggleVersion !== undefined) observer.toggleVersion(key, s)
+    this.wall[s] = wall
+    this.logical[s] = logical
+    this.node[s] = this.internNode(node)
+    this.expiresAt[s] = expiresAt
+    const f = this.flags[s]!
+    if ((f & RESIDENT) !== 0 && ((f & TOMB) !== 0) !== tombstone) {
+      this.tombstoneCount += tombstone ? 1 : -1
+    }
+    this.flags[s] = tombstone ? f | TOMB : f & ~TOMB
+    if (observer.toggleVersion !== undefined) observer.toggleVersion(key, s)
+  }
+
+  /** A new key, not resident, at the tail of the non-resident list. */
+  private insert(
+    key: string,
+    wall: number,
+    logical: number,
+    node: string,
+    expiresAt: number,
+    tombstone: boolean,
+  ): number {
+    if (this.slots.size >= this.maxKeys) this.makeRoom()
+    const s = this.allocate()
+    this.keys[s] = key
+    this.slots.set(key, s)
+    this.wall[s] = wall
+    this.logical[s] = logical
+    this.node[s] = this.internNode(node)
+    this.expiresAt[s] = expiresAt
+    this.flags[s] = tombstone ? USED | TOMB : USED
+    this.link(GHOSTS, s)
+    const observer = this.observer
+    if (observer.toggleVersion !== undefined) observer.toggleVersion(key, s)
+    return s
+  }
+
+  /** Forgets the key that left residency first (or, when all are resident, evicts one). */
+  private makeRoom(): void {
+    if (this.next[GHOSTS] === GHOSTS) this.evict()
+    this.overflowed = true
+    this.forgetSlot(this.next[GHOSTS]!)
+  }
+
+  /** Makes the entry of slot `s` resident (most recently used) with this value, then evicts as needed. */
+  private store(
+    s: number,
+    value: V | undefined,
+    size: number,
+    tags: readonly string[] | undefined,
+  ) {
+    const f = this.flags[s]!
+    if ((f & RESIDENT) !== 0) {
+      this.releaseValue(s)
+    } else {
+      this.flags[s] = f | RESIDENT
+      this.resident++
+      if ((f & TOMB) !== 0) this.tombstoneCount++
+    }
+    this.values[s] = value
+    this.size[s] = size
+    this.byteCount += size
+    if (tags !== undefined) this.tags.set(s, tags)
+    this.unlink(s)
+    this.link(LRU, s)
+    while (this.resident > this.maxEntries || this.byteCount > this.maxBytes) this.evict()
+  }
+
+  /** The least recently used entry leaves residency; its version stays. */
+  private evict(): void {
+    const s = this.next[LRU]!
+    const observer = this.observer
+    if (observer.evicting !== undefined) observer.evicting(this.keys[s]!, s)
+    this.dropValue(s)
+  }
+
+  /** The value of `s` expired: it leaves residency, its version stays. */
+  private expire(s: number): void {
+    const observer = this.observer
+    if ((this.flags[s]! & TOMB) === 0 && observer.expiring !== undefined)
+      observer.expiring(this.keys[s]!, s)
+    this.dropValue(s)
+  }
+
+  /** Drops the resident entry of `s` (if any) and moves it to the non-resident list. */
+  private dropValue(s: number): void {
+    const f = this.flags[s]!
+    if ((f & RESIDENT) === 0) return
+    this.releaseValue(s)
+    this.flags[s] = f & ~RESIDENT
+    this.resident--
+    if ((f & TOMB) !== 0) this.tombstoneCount--
+    this.unlink(s)
+    this.link(GHOSTS, s)
+  }
+
+  /** Uncounts and clears the value of resident slot `s` (it stays resident). */
+  private releaseValue(s: number): void {
+    this.byteCount -= this.size[s]!
+    this.size[s] = 0
+    this.values[s] = undefined
+    if (this.tags.size > 0) {
+      const tags = this.tags.get(s)
+      if (tags !== undefined) {
+        this.tags.delete(s)
+        this.observer.untagged?.(this.keys[s]!, tags)
+      }
+    }
+  }
+
+  private forgetSlot(s: number): void {
+    this.dropValue(s)
+    const key = this.keys[s]!
+    const observer = this.observer
+    if (observer.toggleVersion !== undefined) observer.toggleVersion(key, s)
+    this.unlink(s)
+    this.slots.delete(key)
+    this.keys[s] = undefined
+    this.flags[s] = 0
+    this.next[s] = this.free
+    this.free = s
+  }
+
+  private allocate(): number {
+    if (this.free !== 0) {
+      const s = this.free
+      this.free = this.next[s]!
+      return s
+    }
+    if (this.end === this.capacity) this.grow()
+    return this.end++
+  }
+
+  /**
+   * Doubles the columns, first up to exactly maxEntries resident slots (a full table
+   * without evictions wastes nothing), then up to the key bound.
+   */
+  private grow(): void {
+    const full = this.maxEntries + FIRST_SLOT
+    const bound = this.maxKeys + FIRST_SLOT
+    const cap = Math.min(this.capacity * 2, this.capacity < full ? full : bound)
+    const grown = <T extends Float64Array | Uint32Array | Uint8Array>(
+      a: T,
+      make: (n: number) => T,
+    ) => {
+      const b = make(cap)
+      b.set(a)
+      return b
+    }
+    this.wall = grown(this.wall, (n) => new Float64Array(n))
+    this.logical = grown(this.logical, (n) => new Float64Array(n))
+    this.node = grown(this.node, (n) => new Uint32Array(n))
+    this.expiresAt = grown(this.expiresAt, (n) => new Float64Array(n))
+    this.size = grown(this.size, (n) => new Uint32Array(n))
+    this.flags = grown(this.flags, (n) => new Uint8Array(n))
+    this.prev = grown(this.prev, (n) => new Uint32Array(n))
+    this.next = grown(this.next, (n) => new Uint32Array(n))
+    extend(this.keys, cap)
+    extend(this.values, cap)
+    this.capacity = cap
+  }
+
+  private link(list: number, s: number): void {
+    const last = this.prev[list]!
+    this.next[last] = s
+    this.prev[s] = last
+    this.next[s] = list
+    this.prev[list] = s
+  }
+
+  private unlink(s: number): void {
+    const p = this.prev[s]!
+    const n = this.next[s]!
+    this.next[p] = n
+    this.prev[n] = p
+  }
+}
+
+/** Grows a column to `length` with `undefined`, keeping it a packed array (fast reads). */
+function extend(column: unknown[], length: number): void {
+  while (column.length < length) column.push(undefined)
+}
