@@ -3,7 +3,7 @@
 // Folder patterns end in '/', so a rule on a folder that does not exist (yet) simply
 // matches nothing, and 'src/replica/' never matches 'src/replication/'.
 
-const CORE = 'clock|store|sync|replication|replica'
+const CORE = 'clock|store|sync|replication|replica|topology'
 const LIBP2P = '(^|/)node_modules/(libp2p/|@libp2p/|@chainsafe/|@multiformats/)'
 const LIBP2P_UNRESOLVED = '^(libp2p|@libp2p/|@chainsafe/|@multiformats/)'
 const NET_BUILTINS = '^(node:)?(net|http|dgram)$'
@@ -14,7 +14,7 @@ module.exports = {
     {
       name: 'core-no-network',
       comment:
-        'The pure core (clock, store, sync, replication, replica) must not touch the network: ' +
+        'The pure core (clock, store, sync, replication, replica, topology) must not touch the network: ' +
         'no libp2p package (libp2p, @libp2p/*, @chainsafe/*, @multiformats/*) and no ' +
         'node:net / node:http / node:dgram. Pass what it needs in from mesh or node instead.',
       severity: 'error',
@@ -45,6 +45,15 @@ module.exports = {
       comment: 'src/clock is the bottom of the core: it imports no other core folder.',
       severity: 'error',
       from: { path: '^src/clock/' },
+      to: { path: '^src/(store|sync|replication|replica|topology)/' },
+    },
+    {
+      name: 'core-topology-only-clock',
+      comment:
+        'src/topology (which peers each node links to) is pure code on member lists: it may ' +
+        'import src/clock and nothing else of the core. src/mesh and src/node use it.',
+      severity: 'error',
+      from: { path: '^src/topology/' },
       to: { path: '^src/(store|sync|replication|replica)/' },
     },
     {

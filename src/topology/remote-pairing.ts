@@ -1,0 +1,193 @@
+import type { RegionRing } from './region-rings.js'
+import { RING_SIZE, ringHash, saltedHash } from './ring-hash.js'
+
+/**
+ * Cross-region links between two regions X and Y: consistent hashing with bounded loads
+ * (Mirrokni, Thorup, Zadimoghaddam 2018), once in each direction.
+ *
+ * Each direction X -> Y has its own ring: members' positions are their hashes salted with
+ * the other region's name, so the members that compete for the same bins differ from one
+ * pair to the next and one member's arrival or departure does not move the same
+ * neighbours' links in every region. With s = ceil(remotePeers / 2) *balls per member*:
+ * every member j of X throws s balls at positions x_j + t/s (t = 0..s-1, evenly round the
+ * ring); the balls are placed in ring order, each on the first member of Y clockwise
+ * (on Y's ring salted with X's name) that holds fewer than
+ * {@link binCapacity} balls from X and no other ball of j. The same from Y into X. The
+ * links of the pair are the union of both placements (a ball is a link; the same link
+ * placed from both sides counts once).
+ *
+ * So every member has at least s links into the other region (its own balls: the
+ * writer's flood reaches each region in one WAN hop), on average about 2s, and at most
+ * s + cap, cap about 2 * s * n_other / n_self: the smaller region of a pair takes the
+ * larger one's balls. Both directions are placed the same way, so there is no role that
+ * flips when sizes change. Positions are hashes of ids, so a member that leaves takes
+ * only its own balls with it and frees room that a few later balls move into. When
+ * either region has at most `remotePeers` members the two form a full bipartite graph.
+ */
+
+/**
+ * A member's capacity for balls over their mean load (1 + epsilon in Mirrokni et al.).
+ * Measured at 10,000 members in 50 regions: 1.25 made one departure move about 13 links
+ * per link of the departed member, 2 about 4, unbounded (plain consistent hashing) 1; the
+ * degree bound grows with it only where a small region faces a large one.
+ */
+export const BIN_LOAD_FACTOR = 2
+
+/** Balls each member throws into each other region: `ceil(remotePeers / 2)`. */
+export function ballsPerMember(remotePeers: number): number {
+  return Math.ceil(remotePeers / 2)
+}
+
+/**
+ * Most balls a member of a region of `a` members takes from a region of `b` members
+ * (each throwing `s` balls, `a > s`): {@link BIN_LOAD_FACTOR} times the mean s * b / a, and more than
+ * s * b / (a - s + 1) so that a ball always finds a member with room that it is not
+ * linked to yet (at most a - s members can be full while balls remain).
+ */
+export function binCapacity(a: number, b: number, s: number): number {
+  return Math.max(Math.ceil((BIN_LOAD_FACTOR * s * b) / a), Math.floor((s * b) / (a - s + 1)) + 1)
+}
+
+/**
+ * Upper bound on the links a member of a region of `self` members keeps into a region of
+ * `other` members.
+ */
+export function pairDegreeBound(self: number, other: number, remotePeers: number): number {
+  if (Math.min(self, other) <= remotePeers) return other
+  const s = ballsPerMember(remotePeers)
+  return s + binCapacity(self, other, s)
+}
+
+/**
+ * Index of the first position at or after `pos` on a sorted ring (wrapping to 0): the
+ * member that owns `pos` in consistent hashing. O(log n).
+ */
+function successorIndex(positions: Float64Array, pos: number): number {
+  let lo = 0
+  let hi = positions.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (positions[mid]! < pos) lo = mid + 1
+    else hi = mid
+  }
+  return lo === positions.length ? 0 : lo
+}
+
+/** Largest count {@link sortedByPosition} sorts as packed numbers: 2^53 / 2^32. */
+const PACKED_LIMIT = 2 ** 21
+
+/**
+ * Indexes 0..n-1 sorted by (position, index), positions integers in [0, 2^32). Packs both
+ * into one exact double and sorts numerically (a comparator sort was most of a plan's
+ * build time).
+ */
+function sortedByPosition(n: number, positionOf: (i: number) => number): Int32Array {
+  if (n >= PACKED_LIMIT) {
+    const idx = Int32Array.from({ length: n }, (_, i) => i)
+    return idx.sort((p, q) => positionOf(p) - positionOf(q) || p - q)
+  }
+  const keys = new Float64Array(n)
+  for (let i = 0; i < n; i++) keys[i] = positionOf(i) * PACKED_LIMIT + i
+  keys.sort()
+  return Int32Array.from(keys, (k) => k % PACKED_LIMIT)
+}
+
+/** Balls of one region placed on another: who holds whose balls. */
+class Placement {
+  /** Target rank (in the bins region) of ball t of thrower j, at j * s + t. */
+  readonly target: Int32Array
+  /** Throwers' ranks holding a ball on bin i: inbound.slice(start[i], start[i + 1]). */
+  readonly inbound: Int32Array
+  readonly start: Int32Array
+
+  constructor(
+    throwers: RegionRing,
+    bins: RegionRing,
+    readonly s: number,
+  ) {
+    const a = bins.ids.length
+    const b = throwers.ids.length
+    const n = b * s
+    const cap = binCapacity(a, b, s)
+    // The bins on their ring salted with the throwers' region, and the other way round.
+    const binSalt = ringHash(throwers.region)
+    const ballSalt = ringHash(bins.region)
+    const binAt = sortedByPosition(a, (i) => saltedHash(bins.positions[i]!, binSalt))
+    const sortedPos = Float64Array.from(binAt, (i) => saltedHash(bins.positions[i]!, binSalt))
+    const pos = new Float64Array(n)
+    for (let j = 0; j < b; j++) {
+      const x = saltedHash(throwers.positions[j]!, ballSalt)
+      for (let t = 0; t < s; t++) pos[j * s + t] = (x + Math.floor((t * RING_SIZE) / s)) % RING_SIZE
+    }
+    const order = sortedByPosition(n, (ball) => pos[ball]!)
+    this.target = new Int32Array(n).fill(-1)
+    const load = new Int32Array(a)
+    for (const ball of order) {
+      const j = (ball / s) | 0
+      let k = successorIndex(sortedPos, pos[ball]!)
+      // Terminates: fewer than a - s + 1 bins are full while a ball is left (binCapacity).
+      while (load[binAt[k]!]! >= cap || this.holds(j, binAt[k]!)) k = k + 1 === a ? 0 : k + 1
+      const i = binAt[k]!
+      this.target[ball] = i
+      load[i]!++
+    }
+    this.start = new Int32Array(a + 1)
+    for (let i = 0; i < a; i++) this.start[i + 1] = this.start[i]! + load[i]!
+    this.inbound = new Int32Array(n)
+    const fill = this.start.slice(0, a)
+    for (let ball = 0; ball < n; ball++) this.inbound[fill[this.target[ball]!]!++] = (ball / s) | 0
+  }
+
+  private holds(j: number, i: number): boolean {
+    for (let t = 0; t < this.s; t++) if (this.target[j * this.s + t] === i) return true
+    return false
+  }
+}
+
+/**
+ * The links between two regions, by rank on each region's ring. Building costs
+ * O((n_X + n_Y) * s * (log + w)), w the mean walk of a ball (a small constant at
+ * {@link BIN_LOAD_FACTOR}); lookups O(links).
+ */
+export class PairLinks {
+  /** True when the two regions form a full bipartite graph. */
+  readonly full: boolean
+  private readonly x: RegionRing
+  private readonly y: RegionRing
+  private readonly xToY: Placement | undefined
+  private readonly yToX: Placement | undefined
+
+  /**
+   * @param x - one region's ring
+   * @param y - the other region's ring
+   * @param remotePeers - the bound on links per other region
+   */
+  constructor(x: RegionRing, y: RegionRing, remotePeers: number) {
+    this.x = x
+    this.y = y
+    this.full = Math.min(x.ids.length, y.ids.length) <= remotePeers
+    const s = ballsPerMember(remotePeers)
+    this.xToY = this.full ? undefined : new Placement(x, y, s)
+    this.yToX = this.full ? undefined : new Placement(y, x, s)
+  }
+
+  /**
+   * Ranks, on the other region's ring, of the links of the member at `rank` of `region`
+   * (one of the pair's two regions): its own balls first (the first is its preferred
+   * relay), then the balls it holds, without repeats.
+   */
+  linksOf(region: string, rank: number): number[] {
+    const mine = region === this.x.region
+    const other = mine ? this.y : this.x
+    const out = mine ? this.xToY : this.yToX
+    const into = mine ? this.yToX : this.xToY
+    if (out === undefined || into === undefined) return Array.from(other.ids, (_, i) => i)
+    const links: number[] = []
+    for (let t = 0; t < out.s; t++) links.push(out.target[rank * out.s + t]!)
+    for (let k = into.start[rank]!; k < into.start[rank + 1]!; k++) {
+      const j = into.inbound[k]!
+      if (!links.includes(j)) links.push(j)
+    }
+    return links
+  }
+}
