@@ -130,8 +130,9 @@ export class Keyspace<V = unknown> {
     try {
       this.#checkOpen()
       const ack = this.#ackOf(options)
-      const write = prepareSet(key, value, options, this.#ctx.now(), this.#opts, this.#ctx.clock)
-      const acked = this.#commit([write], ack)
+      const now = this.#ctx.now()
+      const write = prepareSet(key, value, options, now, this.#opts, this.#ctx.clock)
+      const acked = this.#commit([write], ack, now)
       // No ack to wait for (the common case): no promise chain on the write path.
       return acked === undefined
         ? Promise.resolve(write.entry.version)
@@ -160,7 +161,7 @@ export class Keyspace<V = unknown> {
         return prepareSet(key, value, merged, now, this.#opts, this.#ctx.clock)
       })
       const versions = writes.map((w) => w.entry.version)
-      const acked = this.#commit(writes, ack)
+      const acked = this.#commit(writes, ack, now)
       return acked === undefined ? Promise.resolve(versions) : acked.then(() => versions)
     } catch (err) {
       return Promise.reject(err)
@@ -305,8 +306,11 @@ export class Keyspace<V = unknown> {
    * Applies checked writes locally and hands them to the mesh.
    * @returns the wait for `ack`, or undefined when there is none
    */
-  #commit(writes: readonly PreparedWrite<V>[], ack: ResolvedAck): Promise<void> | undefined {
-    const now = this.#ctx.now()
+  #commit(
+    writes: readonly PreparedWrite<V>[],
+    ack: ResolvedAck,
+    now = this.#ctx.now(),
+  ): Promise<void> | undefined {
     for (const w of writes) this.#replica.writeLocal(w.key, w.entry, now, w.encoded)
     const mesh = this.#ctx.mesh
     if (mesh === undefined) return undefined

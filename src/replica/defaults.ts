@@ -6,6 +6,11 @@ export const REPLICA_DEFAULTS = {
   staleMaxEntries: 1_000,
   /** Keys one sweep step examines per keyspace. */
   sweepBudget: 5_000,
+  /**
+   * CPU time after which a sweep step stops early, ms: dropping and forgetting keys costs
+   * more than looking at live ones (and a mass expiry makes every key such a key).
+   */
+  sweepStepMs: 4,
   /** Time between sweep steps, ms. */
   sweepIntervalMs: 100,
   /** Shortest allowed time between sweep steps, ms. */

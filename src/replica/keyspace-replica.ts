@@ -393,8 +393,8 @@ export class KeyspaceReplica<V = unknown> {
    * over n keys takes n / budget steps, so no step stalls the event loop.
    * @returns keys examined
    */
-  sweepStep(budget: number, now: number): number {
-    const [n, done] = this.table.sweep(budget, now)
+  sweepStep(budget: number, now: number, overTime?: () => boolean): number {
+    const [n, done] = this.table.sweep(budget, now, overTime)
     if (done) this.invalidations.prune(now)
     return n
   }

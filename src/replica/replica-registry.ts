@@ -153,7 +153,7 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
       const now = this.now()
       for (const replica of this.replicas.values()) {
         try {
-          replica.sweepStep(REPLICA_DEFAULTS.sweepBudget, now)
+          sweepStep(replica, now)
         } catch (err) {
           onError(err)
         }
@@ -166,6 +166,15 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     this.sweepTimer = undefined
   }
+}
+
+/**
+ * One background sweep step of `replica`: up to `REPLICA_DEFAULTS.sweepBudget` keys or
+ * `sweepStepMs` of CPU, whichever comes first. @returns keys examined
+ */
+export function sweepStep(replica: KeyspaceReplica<unknown>, now: number): number {
+  const end = performance.now() + REPLICA_DEFAULTS.sweepStepMs
+  return replica.sweepStep(REPLICA_DEFAULTS.sweepBudget, now, () => performance.now() > end)
 }
 
 /**

@@ -34,8 +34,12 @@ export interface EntryTableObserver {
   expiring?(key: string, slot: number): void
   /** A value with tags left the table. */
   untagged?(key: string, tags: readonly string[]): void
-  /** Called once before a slot's version is replaced or forgotten, and once after one is set. */
+  /** A key's version is now known (slot filled) or about to be forgotten (slot still filled). */
   toggleVersion?(key: string, slot: number): void
+  /** A key's version is about to be replaced by a newer one (slot holds the old one). */
+  versionReplacing?(key: string, slot: number): void
+  /** A key's version was replaced (slot holds the new one); follows {@link versionReplacing}. */
+  versionReplaced?(key: string, slot: number): void
 }
 
 /** Slot flags. */
@@ -322,9 +326,10 @@ export class EntryTable<V = unknown> {
    * One step of the incremental sweep: visits up to `budget` keys in slot order, drops
    * values that expired at `now` and forgets versions past their retention (once nothing
    * they shadow can live), and resumes there next time.
+   * @param overTime - asked every 512 keys; the step ends early when it answers true
    * @returns keys visited, and whether the pass ended
    */
-  sweep(budget: number, now: number): [visited: number, done: boolean] {
+  sweep(budget: number, now: number, overTime?: () => boolean): [visited: number, done: boolean] {
     let n = 0
     let s = this.cursor
     // Free slots cost a visit too, bounded so a sparse table cannot stall a step.
@@ -334,6 +339,10 @@ export class EntryTable<V = unknown> {
       if (f !== 0) {
         n++
         this.sweepSlot(s, f, now)
+        if ((n & 511) === 0 && overTime?.()) {
+          s++
+          break
+        }
       }
       s++
     }
@@ -409,7 +418,7 @@ export class EntryTable<V = unknown> {
     tombstone: boolean,
   ): void {
     const observer = this.observer
-    if (observer.toggleVersion !== undefined) observer.toggleVersion(key, s)
+    if (observer.versionReplacing !== undefined) observer.versionReplacing(key, s)
     this.wall[s] = wall
     this.logical[s] = logical
     this.node[s] = this.internNode(node)
@@ -419,7 +428,7 @@ export class EntryTable<V = unknown> {
       this.tombstoneCount += tombstone ? 1 : -1
     }
     this.flags[s] = tombstone ? f | TOMB : f & ~TOMB
-    if (observer.toggleVersion !== undefined) observer.toggleVersion(key, s)
+    if (observer.versionReplaced !== undefined) observer.versionReplaced(key, s)
   }
 
   /** A new key, not resident, at the tail of the non-resident list. */

@@ -32,12 +32,15 @@ function fmix32(h: number): number {
 
 const nodeHashes = new Map<string, [number, number]>()
 
+/** Seed of node id hashes in {@link versionHash}. */
+export const NODE_HASH_SEED = 7
+
 /** Hash of a node id, memoized (a mesh has few nodes; ids are long). */
 function nodeHash(node: string): [number, number] {
   let h = nodeHashes.get(node)
   if (h === undefined) {
     if (nodeHashes.size > 10_000) nodeHashes.clear()
-    h = hash64(node, 7)
+    h = hash64(node, NODE_HASH_SEED)
     nodeHashes.set(node, h)
   }
   return h
@@ -53,6 +56,22 @@ export function versionHash(
   tombstone: boolean,
 ): [hi: number, lo: number] {
   const [n1, n2] = nodeHash(node)
+  return versionHashWith(k1, k2, wall, logical, n1, n2, tombstone)
+}
+
+/**
+ * {@link versionHash} from the node id's own two lanes (`hash64(node, 7)`), for callers
+ * that keep them per interned node.
+ */
+export function versionHashWith(
+  k1: number,
+  k2: number,
+  wall: number,
+  logical: number,
+  n1: number,
+  n2: number,
+  tombstone: boolean,
+): [hi: number, lo: number] {
   const wLo = wall >>> 0
   const wHi = Math.floor(wall / 4294967296) >>> 0
   const t = tombstone ? 0x9e3779b9 : 0

@@ -2,7 +2,7 @@ import type { Version } from '../clock/version.js'
 import { EntryTable } from '../store/entry-table.js'
 import { versionAt } from '../store/versioned-store.js'
 import { DigestTree } from './digest-tree.js'
-import { hash64, versionHash } from './hash.js'
+import { hash64, NODE_HASH_SEED, versionHashWith } from './hash.js'
 
 /** What the index knows of a key: enough to tell which replica is newer. Built on demand. */
 export interface IndexEntry {
@@ -33,10 +33,15 @@ export class VersionIndex {
   readonly maxKeys: number
   readonly retainMs: number
   readonly table: EntryTable<unknown>
-  /** One-key memo of the key hash: a version change toggles out then in the same key. */
+  /** One-key memo of the key hash: a version change hashes out then in the same key. */
   private lastKey: string | undefined
   private k1 = 0
   private k2 = 0
+  /** Hash lanes of each interned node id (the table's `nodes`), two per node. */
+  private nodeLanes: number[] = []
+  /** The hash of a version being replaced, until the new one is known. */
+  private outHi = 0
+  private outLo = 0
 
   /**
    * An index over `table` (a replica's), or over a table of its own holding versions only.
@@ -53,7 +58,21 @@ export class VersionIndex {
     this.tree = new DigestTree(depth)
     this.table =
       table ?? new EntryTable({ maxEntries: maxKeys, maxBytes: Infinity, maxKeys, retainMs })
-    this.table.observer.toggleVersion = (key, slot) => this.toggle(key, slot)
+    const observer = this.table.observer
+    observer.toggleVersion = (key, slot) => {
+      const [hi, lo] = this.hashOf(key, slot)
+      this.tree.toggle(this.tree.leafOf(this.k1), hi, lo)
+    }
+    // A replaced version: one walk up the tree with the XOR of the old and new hashes.
+    observer.versionReplacing = (key, slot) => {
+      const [hi, lo] = this.hashOf(key, slot)
+      this.outHi = hi
+      this.outLo = lo
+    }
+    observer.versionReplaced = (key, slot) => {
+      const [hi, lo] = this.hashOf(key, slot)
+      this.tree.toggle(this.tree.leafOf(this.k1), (hi ^ this.outHi) >>> 0, (lo ^ this.outLo) >>> 0)
+    }
   }
 
   /** Keys whose version is known. */
@@ -123,8 +142,8 @@ export class VersionIndex {
     return { version: versionAt(t, s), expiresAt: t.expiresAt[s]!, tombstone: t.isTombstone(s) }
   }
 
-  /** XORs the (key, version, tombstone) hash of `slot` into the tree: adds it or takes it out. */
-  private toggle(key: string, slot: number): void {
+  /** Hash of (key, version, tombstone) in `slot`; leaves the key's lanes in k1, k2. */
+  private hashOf(key: string, slot: number): [hi: number, lo: number] {
     if (key !== this.lastKey) {
       const [k1, k2] = hash64(key)
       this.k1 = k1
@@ -132,14 +151,20 @@ export class VersionIndex {
       this.lastKey = key
     }
     const t = this.table
-    const [hi, lo] = versionHash(
+    const node = t.node[slot]!
+    const lanes = this.nodeLanes
+    if (2 * node >= lanes.length) {
+      for (let n = lanes.length / 2; n < t.nodes.length; n++)
+        lanes.push(...hash64(t.nodes[n]!, NODE_HASH_SEED))
+    }
+    return versionHashWith(
       this.k1,
       this.k2,
       t.wall[slot]!,
       t.logical[slot]!,
-      t.nodeOf(slot),
+      lanes[2 * node]!,
+      lanes[2 * node + 1]!,
       t.isTombstone(slot),
     )
-    this.tree.toggle(this.tree.leafOf(this.k1), hi, lo)
   }
 }

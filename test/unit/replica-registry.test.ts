@@ -194,8 +194,16 @@ describe('ReplicaRegistry sweep', () => {
     time.t = NOW + 2_000
     registry.startSweep(10)
     await waitFor(() => a.store.size === 0 && b.store.size === 0, 'both keyspaces swept', 5_000)
-    expect(spyA).toHaveBeenCalledWith(REPLICA_DEFAULTS.sweepBudget, NOW + 2_000)
-    expect(spyB).toHaveBeenCalledWith(REPLICA_DEFAULTS.sweepBudget, NOW + 2_000)
+    expect(spyA).toHaveBeenCalledWith(
+      REPLICA_DEFAULTS.sweepBudget,
+      NOW + 2_000,
+      expect.any(Function),
+    )
+    expect(spyB).toHaveBeenCalledWith(
+      REPLICA_DEFAULTS.sweepBudget,
+      NOW + 2_000,
+      expect.any(Function),
+    )
     expect(a.counters.expirations).toBe(3)
     expect(b.counters.expirations).toBe(2)
     // A keyspace opened while the sweep runs is swept too.
