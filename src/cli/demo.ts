@@ -42,6 +42,22 @@ const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
 const green = (s: string) => (process.stdout.isTTY ? `\x1b[32m${s}\x1b[0m` : s)
 const red = (s: string) => (process.stdout.isTTY ? `\x1b[31m${s}\x1b[0m` : s)
 
+/** Mean ms per batch of each replication stage, summed over the nodes' traces. */
+function stageLine(nodes: Cache<unknown>[]): string {
+  const sums = new Map<string, { ms: number; n: number }>()
+  for (const node of nodes) {
+    for (const [stage, h] of Object.entries(node.stats().mesh!.stages)) {
+      const s = sums.get(stage) ?? { ms: 0, n: 0 }
+      s.ms += h.sumMs
+      s.n += h.count
+      sums.set(stage, s)
+    }
+  }
+  return [...sums]
+    .map(([stage, { ms, n }]) => `${stage} ${n === 0 ? '-' : (ms / n).toFixed(2)}`)
+    .join(', ')
+}
+
 /** Runs the demo scenario. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const matrix = options.matrix ?? DEFAULT_MATRIX
@@ -134,6 +150,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         `  ${pair.padEnd(22)} lag p50 ${String(pct(xs, 0.5)).padStart(4)} ms  p99 ${String(pct(xs, 0.99)).padStart(4)} ms  (one way ${oneWay} ms, ${xs.length} writes)`,
       )
     }
+
+    print(`  where it goes (mean per batch, all nodes): ${stageLine(nodes)}`)
 
     const cut = matrix.regions[matrix.regions.length - 1]!
     const island = nodes.filter((n) => n.region === cut)

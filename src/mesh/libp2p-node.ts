@@ -1,6 +1,7 @@
+import { hash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { type GossipSub, gossipsub, StrictSign } from '@libp2p/gossipsub'
+import { type GossipSub, gossipsub, StrictNoSign } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { type Ping, ping } from '@libp2p/ping'
@@ -31,7 +32,20 @@ export interface MeshLibp2pOptions {
   dialRewrite?: (ma: Multiaddr) => Multiaddr
   /** Pre-shared key (libp2p pnet swarm key text): only nodes holding it can connect at all. */
   networkKey?: Uint8Array
+  /**
+   * Gossipsub's application score of a peer: {@link REMOTE_REGION_SCORE} for peers of other
+   * regions keeps the gossipsub mesh (which forwards) inside the region, while the
+   * writer's flood publish still reaches every peer it is connected to.
+   */
+  appSpecificScore?: (peerId: string) => number
 }
+
+/**
+ * Application score of a peer in another region: below 0, so gossipsub never grafts it
+ * into its forwarding mesh, whatever it earns for first deliveries (at most +10 here);
+ * above the gossip threshold (-30), so IHAVE gossip still crosses regions as a backup.
+ */
+export const REMOTE_REGION_SCORE = -15
 
 /** TCP whose dials go through `rewrite` first. */
 function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof tcp> {
@@ -45,9 +59,15 @@ function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof 
 }
 
 /**
- * Builds the libp2p stack: TCP, Noise, Yamux, identify, ping and gossipsub with
- * StrictSign and flood publish (a writer's batch crosses the WAN once, straight to
- * every subscriber), and scoring tuned for nodes that may share one IP.
+ * Builds the libp2p stack: TCP, Noise, Yamux, identify, ping and gossipsub with flood
+ * publish (a writer's batch crosses the WAN once, straight to every subscriber), and
+ * scoring tuned for nodes that may share one IP.
+ *
+ * Gossipsub runs `StrictNoSign`: meshcache signs each batch itself (the origin's Ed25519
+ * signature heads the message, verified with a cached key: docs/decisions/batch-signing.md),
+ * so a message is identified by the SHA-256 of its bytes. Content addressing matters: the
+ * seen-cache is filled before the topic validator runs, so an id a forger could copy
+ * (origin and sequence number) would let a forged copy shadow the real message.
  */
 export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<MeshLibp2p> {
   const node = await createLibp2p({
@@ -72,7 +92,8 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       identify: identify(),
       ping: ping(),
       pubsub: gossipsub({
-        globalSignaturePolicy: StrictSign,
+        globalSignaturePolicy: StrictNoSign,
+        msgIdFn: (msg) => hash('sha256', msg.data, 'buffer') as unknown as Uint8Array,
         floodPublish: true,
         // A lone node (or the first of a region) still accepts writes; they are counted as
         // unsent and anti-entropy repairs them later.
@@ -84,18 +105,22 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
         // connections), so mesh forwarding is only a backup path: a small D halves the
         // duplicate traffic each node decodes (measured: lag p50 17 -> 8 ms with 6 writers
         // on loopback; docs/architecture.md).
-        // Deduplicate by (origin, sequence number) before the signature check: without
-        // this every relayed copy of a message is verified again (Ed25519, ~0.1 ms) before
-        // the seen-cache drops it. Only validated messages enter this cache, so a forged
-        // copy cannot shadow the real one.
-        fastMsgIdFn: (msg) =>
-          `${Buffer.from(msg.from ?? []).toString('base64')}:${Buffer.from(msg.seqno ?? []).toString('hex')}`,
+        // Relayed copies are dropped by the seen-cache (message id = hash of the bytes)
+        // before the validator, so a signature is verified once per message.
         D: 2,
         Dlo: 1,
         Dhi: 3,
         scoreParams: {
           // Many nodes on one IP is normal here (loopback, NAT, sidecars on one host).
           IPColocationFactorWeight: 0,
+          appSpecificScore: options.appSpecificScore ?? (() => 0),
+          appSpecificWeight: 1,
+        },
+        scoreThresholds: {
+          // Other regions' peers (REMOTE_REGION_SCORE) still exchange gossip.
+          gossipThreshold: -30,
+          publishThreshold: -50,
+          graylistThreshold: -80,
         },
       }),
     },

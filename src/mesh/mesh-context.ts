@@ -1,11 +1,13 @@
 import type { MeshCounters } from '../ports/mesh-options.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { WireLimits } from '../replication/limits.js'
+import type { BatchSigner, OriginKeys } from './batch-signing.js'
 import type { ResolvedMeshOptions } from './defaults.js'
 import type { MeshLibp2p } from './libp2p-node.js'
 import type { PeerGate } from './peer-gate.js'
 import type { PeerTable } from './peer-table.js'
 import type { StreamPool } from './rpc.js'
+import type { StageTrace } from './stage-trace.js'
 
 /** What the parts of a mesh node share: built once by `MeshNode`, passed to each part. */
 export interface MeshContext {
@@ -24,6 +26,12 @@ export interface MeshContext {
   readonly gate: PeerGate
   /** Request streams negotiated ahead of use. */
   readonly pool: StreamPool
+  /** Signs this node's batches (the origin's signature travels end-to-end). */
+  readonly signer: BatchSigner
+  /** Verifies other origins' batch signatures. */
+  readonly originKeys: OriginKeys
+  /** Per-stage durations of replication (`stats().mesh.stages`). */
+  readonly trace: StageTrace
   /** True once the node started closing. */
   readonly isClosed: () => boolean
 }

@@ -1,4 +1,4 @@
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import createDebug from 'debug'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
@@ -11,8 +11,9 @@ import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { WireLimits } from '../replication/limits.js'
 import type { Entry } from '../store/entry.js'
 import { AntiEntropy } from './anti-entropy.js'
+import { BatchSigner, OriginKeys } from './batch-signing.js'
 import { MESH_CONSTANTS, type ResolvedMeshOptions } from './defaults.js'
-import type { MeshLibp2p } from './libp2p-node.js'
+import { type MeshLibp2p, REMOTE_REGION_SCORE } from './libp2p-node.js'
 import { LoadCoordinator } from './load-coordinator.js'
 import { Membership } from './membership.js'
 import type { MeshContext } from './mesh-context.js'
@@ -23,6 +24,7 @@ import { Readiness } from './readiness.js'
 import { Receiver } from './receiver.js'
 import { RemoteReads } from './remote-reads.js'
 import { handle, StreamPool } from './rpc.js'
+import { StageTrace } from './stage-trace.js'
 import { TimeSync } from './time-sync.js'
 import { scoreTopic } from './topic-score.js'
 import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
@@ -38,6 +40,8 @@ export interface MeshNodeInit {
   readonly opts: ResolvedMeshOptions
   readonly limits: WireLimits
   readonly gate?: PeerGate
+  /** The node's identity key (Ed25519): signs its batches. */
+  readonly privateKey: PrivateKey
   /** Where clock offsets are estimated; the node's `now` reads its correction. */
   readonly offsets: ClockOffsets
   /** The node has state to catch up (it restarted from a data dir): it waits for sync before it is ready. */
@@ -113,6 +117,9 @@ export class MeshNode implements MeshPort {
       peers: this.peers,
       gate: this.gate,
       pool: this.pool,
+      signer: new BatchSigner(init.privateKey),
+      originKeys: new OriginKeys(),
+      trace: new StageTrace(),
       isClosed: () => this.closed,
     }
     this.antiEntropy = new AntiEntropy(this.ctx)
@@ -264,6 +271,21 @@ export class MeshNode implements MeshPort {
     return impl.getScore?.(peer) ?? 0
   }
 
+  /**
+   * Gossipsub's application score of a peer: negative for other regions' peers, so the
+   * forwarding mesh stays inside the region (a write crosses the WAN from its writer, not
+   * again from every receiver).
+   */
+  appScore(peer: string): number {
+    const region = this.peers.get(peer)?.region
+    return region !== undefined && region !== this.ctx.region ? REMOTE_REGION_SCORE : 0
+  }
+
+  /** @internal Signs a batch body with this node's key, as its publisher does (tests forge batches with it). */
+  sealBatch(body: Uint8Array): Uint8Array {
+    return this.ctx.signer.seal(body)
+  }
+
   stats(): MeshStats {
     const ranked = this.peers.ranked()
     const peersByRegion: Record<string, number> = {}
@@ -299,6 +321,7 @@ export class MeshNode implements MeshPort {
       },
       blockedPeers: this.gate.blockedPeers,
       lagByRegion: this.receiver.lagByRegion(),
+      stages: this.ctx.trace.snapshot(),
     }
   }
 
@@ -335,7 +358,9 @@ export class MeshNode implements MeshPort {
       if (this.started) this.membership.announce()
       return
     }
-    pubsub.topicValidators.set(topic, (_peer, msg) => this.receiver.validate(replica.name, msg))
+    pubsub.topicValidators.set(topic, (peer, msg) =>
+      this.receiver.validate(replica.name, msg, peer),
+    )
     scoreTopic(pubsub, topic)
     pubsub.subscribe(topic)
     // Peers learn this keyspace's settings (they must agree on maxTtl).

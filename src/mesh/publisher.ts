@@ -56,7 +56,7 @@ export class Publisher {
 
   /** Queues a local write (`encoded`: its value's bytes, when at hand). */
   publish(keyspace: string, key: string, entry: Entry, encoded?: Uint8Array): void {
-    const full = this.batcher.add(keyspace, recordOf(key, entry, encoded))
+    const full = this.batcher.add(keyspace, recordOf(key, entry, encoded), performance.now())
     if (full) this.flush()
     else this.scheduleFlush()
   }
@@ -90,14 +90,22 @@ export class Publisher {
     if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate)
     this.flushTimer = undefined
     this.flushImmediate = undefined
-    this.lastFlushAt = performance.now()
+    const trace = ctx.trace
+    const flushedAt = performance.now()
+    this.lastFlushAt = flushedAt
     for (const pending of this.batcher.drain()) {
-      const bytes = encodeBatch({
-        origin: ctx.self,
-        region: ctx.region,
-        keyspace: pending.keyspace,
-        records: pending.records,
-      })
+      const started = performance.now()
+      trace.observe('queue', started - pending.openedAt)
+      const bytes = ctx.signer.seal(
+        encodeBatch({
+          origin: ctx.self,
+          region: ctx.region,
+          keyspace: pending.keyspace,
+          sentAt: ctx.now(),
+          records: pending.records,
+        }),
+      )
+      trace.observe('encode', performance.now() - started)
       if (this.inflightBytes + bytes.length > ctx.opts.maxInflightBytes) {
         // Backpressure: the write stands locally; the gap is counted and repaired by sync.
         counters.batchesDropped++
@@ -234,11 +242,13 @@ export class Publisher {
 
   private send(topic: string, { bytes, records }: Batch): void {
     const counters = this.ctx.counters
-    this.lastSentAt = performance.now()
+    const sentAt = performance.now()
+    this.lastSentAt = sentAt
     this.inflightBytes += bytes.length
     const p = this.ctx.node.services.pubsub
       .publish(topic, bytes)
       .then((res) => {
+        this.ctx.trace.observe('send', performance.now() - sentAt)
         counters.batchesOut++
         counters.recordsOut += records
         if (res.recipients.length === 0) counters.batchesUnsent++

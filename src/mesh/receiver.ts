@@ -8,6 +8,7 @@ import { checkBatch } from '../replication/batch-check.js'
 import { decodeBatch } from '../replication/batch-codec.js'
 import { tupleOfRecord } from '../replication/entry-tuple.js'
 import type { WriteBatch } from '../replication/write-record.js'
+import { openEnvelope } from './batch-signing.js'
 import { LagHistogram } from './lag-histogram.js'
 import type { MeshContext } from './mesh-context.js'
 import { keyspaceOf } from './topics.js'
@@ -15,10 +16,10 @@ import { keyspaceOf } from './topics.js'
 const log = createDebug('meshcache:mesh')
 
 /**
- * The inbound half of replication: the gossipsub topic validator (signer = origin,
- * sizes, drift, allowlist; invalid batches are rejected so gossipsub lowers the sender's
- * score), admission of each record into its keyspace's replica, lag per origin region,
- * and direct writes (`ack: 'peer' | 'quorum'`).
+ * The inbound half of replication: the gossipsub topic validator (the origin's signature
+ * over the batch, sizes, drift, allowlist; invalid batches are rejected so gossipsub
+ * lowers the sender's score), admission of each record into its keyspace's replica, lag
+ * per origin region, and direct writes (`ack: 'peer' | 'quorum'`).
  */
 export class Receiver {
   private readonly ctx: MeshContext
@@ -26,35 +27,67 @@ export class Receiver {
   private readonly lag = new Map<string, LagHistogram>()
   private readonly decoded = new WeakMap<Message, WriteBatch>()
 
-  /** @param onApplied - told of every remote write that now stands (load leases wait for them) */
-  constructor(ctx: MeshContext, onApplied: (keyspace: string, key: string) => void) {
+  private readonly relays: (origin: string, region: string) => boolean
+
+  /**
+   * @param onApplied - told of every remote write that now stands (load leases wait for them)
+   * @param relays - whether this node must pass on the batches of an origin it received
+   *   straight from that origin (peers of its forwarding mesh are not linked to the origin)
+   */
+  constructor(
+    ctx: MeshContext,
+    onApplied: (keyspace: string, key: string) => void,
+    relays: (origin: string, region: string) => boolean = () => false,
+  ) {
     this.ctx = ctx
     this.onApplied = onApplied
+    this.relays = relays
   }
 
-  /** Gossipsub's topic validator for `keyspace`'s topic. */
-  validate(keyspace: string, msg: Message): TopicValidatorResult {
+  /**
+   * Gossipsub's topic validator for `keyspace`'s topic.
+   *
+   * A copy sent by its origin (`from`, authenticated by Noise) is proved by the
+   * connection: when no peer needs it from this node, it is applied here at once, without
+   * verifying the signature, and not forwarded (`Ignore`: nothing relays an unverified
+   * message, so a bad signature cannot get this node penalized). Relayed copies, and
+   * copies this node must relay, are verified (Ed25519, cached key) and `Accept`ed.
+   * @param from - the peer that sent this copy
+   */
+  validate(keyspace: string, msg: Message, from?: PeerId): TopicValidatorResult {
     const { ctx } = this
-    if (msg.type !== 'signed') {
-      ctx.replicas.reject('unsigned')
+    const started = performance.now()
+    const receivedAt = ctx.now()
+    const envelope = openEnvelope(msg.data)
+    if (envelope === undefined) {
+      ctx.replicas.reject('malformed')
       return TopicValidatorResult.Reject
     }
     let batch: WriteBatch
     try {
-      batch = decodeBatch(msg.data, ctx.limits)
+      batch = decodeBatch(envelope.body, ctx.limits)
     } catch {
       ctx.replicas.reject('malformed')
       return TopicValidatorResult.Reject
     }
+    // The signature binds every record to the origin its versions name, however many
+    // relays the batch took: a batch signed by anyone else is a forged origin.
+    const direct = from !== undefined && from.toString() === batch.origin
+    const forward = !direct || this.relays(batch.origin, batch.region)
+    if (forward && !ctx.originKeys.verify(batch.origin, envelope.body, envelope.signature)) {
+      ctx.replicas.reject('forged-origin')
+      log('rejected batch claiming origin %s: bad signature', batch.origin)
+      return TopicValidatorResult.Reject
+    }
     const rejection = checkBatch(batch, {
-      signer: msg.from.toString(),
+      signer: batch.origin,
       now: ctx.now(),
       maxDrift: ctx.replicas.clock.maxDrift,
       topicKeyspace: keyspace,
     })
     if (rejection !== undefined) {
       ctx.replicas.reject(rejection.code)
-      log('rejected batch from %s: %s', msg.from, rejection.why)
+      log('rejected batch from %s: %s', batch.origin, rejection.why)
       return TopicValidatorResult.Reject
     }
     // With an allowlist, writes of non-members are refused even when a member relays them.
@@ -66,6 +99,12 @@ export class Receiver {
     // the honest relay that forwarded it.
     if (ctx.peers.get(batch.origin)?.mismatched?.has(keyspace)) {
       ctx.replicas.reject('config-mismatch')
+      return TopicValidatorResult.Ignore
+    }
+    ctx.trace.observe('transit', receivedAt - batch.sentAt)
+    ctx.trace.observe('verify', performance.now() - started)
+    if (!forward) {
+      this.apply(batch)
       return TopicValidatorResult.Ignore
     }
     this.decoded.set(msg, batch)
@@ -81,7 +120,19 @@ export class Receiver {
       if (this.validate(keyspace, msg) !== TopicValidatorResult.Accept) return
       batch = this.decoded.get(msg)!
     }
-    this.applyBatch(batch)
+    this.apply(batch)
+  }
+
+  /** Applies a validated gossip batch; a throw (a bug) is contained and counted. */
+  private apply(batch: WriteBatch): void {
+    const started = performance.now()
+    try {
+      this.applyBatch(batch)
+    } catch (err) {
+      this.ctx.replicas.reject('apply-error')
+      log('applying a batch failed: %s', (err as Error).message)
+    }
+    this.ctx.trace.observe('apply', performance.now() - started)
   }
 
   /**

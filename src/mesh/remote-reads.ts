@@ -204,6 +204,7 @@ export class RemoteReads {
       origin: ctx.self,
       region: ctx.region,
       keyspace,
+      sentAt: ctx.now(),
       records: writes.map((w) => recordOf(w.key, w.entry)),
     })
     const what = writes.length === 1 ? `write of '${writes[0]!.key}'` : `${writes.length} writes`

@@ -1,3 +1,4 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
@@ -63,15 +64,19 @@ export async function prepareMesh(
   if (options.allowPeers !== undefined) checkPeerIds(options.allowPeers, 'allowPeers')
   const networkKey =
     options.networkKey === undefined ? undefined : parseNetworkKey(options.networkKey)
+  // The identity key signs every batch this node writes, so it is always made here.
   const privateKey =
-    options.dataDir === undefined ? undefined : await loadOrCreateIdentity(options.dataDir)
+    options.dataDir === undefined
+      ? await generateKeyPair('Ed25519')
+      : await loadOrCreateIdentity(options.dataDir)
   const gate = new PeerGate(options.allowPeers)
   let node: MeshLibp2p
   try {
     node = await createMeshLibp2p({
       listen: addrs.listen,
       gate,
-      ...(privateKey ? { privateKey } : {}),
+      privateKey,
+      appSpecificScore: (id) => mesh?.appScore(id) ?? 0,
       ...(networkKey ? { networkKey } : {}),
       ...(options.mesh?.dialRewrite ? { dialRewrite: options.mesh.dialRewrite } : {}),
     })
@@ -96,6 +101,7 @@ export async function prepareMesh(
         opts,
         limits,
         gate,
+        privateKey,
         offsets,
         catchUp: options.dataDir !== undefined,
       })

@@ -131,6 +131,12 @@ export interface LagSnapshot {
   buckets: [number, number][]
 }
 
+/**
+ * A stage of a write's way to a remote replica (`stats().mesh.stages`): on the writer
+ * `queue`, `encode`, `send`; on the receiver `transit`, `verify`, `apply`.
+ */
+export type TraceStage = 'queue' | 'encode' | 'send' | 'transit' | 'verify' | 'apply'
+
 /** A peer as `stats()` and `/status` show it. */
 export interface PeerStats {
   /** Peer id. */
@@ -184,4 +190,9 @@ export interface MeshStats {
   clock: ClockStats
   /** Replication lag (receive time minus write stamp) per origin region. */
   lagByRegion: Record<string, LagSnapshot>
+  /**
+   * Where the lag goes, per batch: this node's own batches (`queue`, `encode`, `send`) and
+   * the batches it received (`transit`, `verify`, `apply`), ms.
+   */
+  stages: Record<TraceStage, LagSnapshot>
 }

@@ -4,10 +4,10 @@ import { msgpack } from './value-codec.js'
 import type { WriteBatch, WriteRecord } from './write-record.js'
 
 /** Wire format version; a node rejects batches of a version it does not know. */
-export const BATCH_FORMAT = 1
+export const BATCH_FORMAT = 2
 
 // Wire layout (msgpack array, compact and positional):
-//   [format, origin, region, keyspace, [[key, wall, logical, expiresAt, tombstone, value|null], ...]]
+//   [format, origin, region, keyspace, sentAt, [[key, wall, logical, expiresAt, tombstone, value|null], ...]]
 // Values stay as their own msgpack bytes (bin), so relays and sync never re-encode them.
 
 /** Encodes a batch for gossipsub. */
@@ -17,7 +17,14 @@ export function encodeBatch(batch: WriteBatch): Uint8Array {
     const r = batch.records[i]!
     rows[i] = [r.key, r.wall, r.logical, r.expiresAt, r.tombstone ? 1 : 0, r.value ?? null]
   }
-  return msgpack.pack([BATCH_FORMAT, batch.origin, batch.region, batch.keyspace, rows])
+  return msgpack.pack([
+    BATCH_FORMAT,
+    batch.origin,
+    batch.region,
+    batch.keyspace,
+    batch.sentAt,
+    rows,
+  ])
 }
 
 function fail(reason: string): never {
@@ -46,9 +53,10 @@ export function decodeBatch(bytes: Uint8Array, limits: WireLimits): WriteBatch {
   } catch (cause) {
     throw new InvalidMessageError('invalid batch: not msgpack', { cause })
   }
-  if (!Array.isArray(raw) || raw.length !== 5) fail('not a 5-element array')
-  const [format, origin, region, keyspace, rows] = raw as unknown[]
+  if (!Array.isArray(raw) || raw.length !== 6) fail('not a 6-element array')
+  const [format, origin, region, keyspace, sentAt, rows] = raw as unknown[]
   if (format !== BATCH_FORMAT) fail(`unknown format ${String(format)}`)
+  if (!isTime(sentAt)) fail('bad send time')
   if (!isName(origin, limits.maxNameLength)) fail('bad origin')
   if (!isName(region, limits.maxNameLength)) fail('bad region')
   if (!isName(keyspace, limits.maxNameLength)) fail('bad keyspace')
@@ -82,5 +90,5 @@ export function decodeBatch(bytes: Uint8Array, limits: WireLimits): WriteBatch {
       value: tomb === 1 ? undefined : (value as Uint8Array),
     }
   }
-  return { origin, region, keyspace, records }
+  return { origin, region, keyspace, sentAt, records }
 }

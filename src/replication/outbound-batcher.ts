@@ -14,6 +14,8 @@ export interface PendingBatch {
   records: WriteRecord[]
   /** Estimated encoded size, bytes. */
   bytes: number
+  /** When its first record was queued (the caller's monotonic ms): the batch's queue time starts there. */
+  openedAt: number
 }
 
 /** Estimated encoded size of a record (msgpack overhead is a few bytes per field). */
@@ -45,12 +47,13 @@ export class OutboundBatcher {
 
   /**
    * Queues a record.
+   * @param at - the caller's monotonic time, ms (kept as the batch's start)
    * @returns true when a batch is full and should be flushed now
    */
-  add(keyspace: string, record: WriteRecord): boolean {
+  add(keyspace: string, record: WriteRecord, at = 0): boolean {
     let batch = this.pending.get(keyspace)
     if (batch === undefined) {
-      batch = { keyspace, records: [], bytes: 0 }
+      batch = { keyspace, records: [], bytes: 0, openedAt: at }
       this.pending.set(keyspace, batch)
     }
     batch.records.push(record)

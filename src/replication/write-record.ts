@@ -25,6 +25,8 @@ export interface WriteBatch {
   /** Region of the writer, for lag per region and locality. */
   region: string
   keyspace: string
+  /** Wall-clock ms when the origin sent the batch (the trace splits lag into queue and transit). */
+  sentAt: number
   records: WriteRecord[]
 }
 

@@ -102,6 +102,7 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
       origin: honest.nodeId, // the rogue signs, but names the honest node as writer
       region: 'us-east',
       keyspace: 'default',
+      sentAt: Date.now(),
       records: [
         {
           key: 'forged',
@@ -113,7 +114,10 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
         },
       ],
     })
-    await meshOf(rogue).node.services.pubsub.publish('/meshcache/1/ks/default', forged)
+    await meshOf(rogue).node.services.pubsub.publish(
+      '/meshcache/1/ks/default',
+      meshOf(rogue).sealBatch(forged),
+    )
     await waitFor(
       () =>
         (meshOf(other).counters.rejected['forged-origin'] ?? 0) >= 1 &&

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
+import type { WriteBatch } from '../../src/replication/write-record.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -25,12 +26,15 @@ describe('a rogue member with a valid key', () => {
     const rogue = await mesh.start('ap-south')
     await mesh.ready()
     const pubsub = meshOf(rogue).node.services.pubsub
+    // The rogue signs with its own (valid) key whatever origin it names.
+    const seal = (batch: Omit<WriteBatch, 'sentAt'>) =>
+      meshOf(rogue).sealBatch(encodeBatch({ ...batch, sentAt: Date.now() }))
     // Far-future stamp in its own name: would win every conflict forever if accepted.
     await a.set('contested', 'honest')
     await waitFor(() => b.get('contested') === 'honest', 'seed replicated')
     await pubsub.publish(
       topic,
-      encodeBatch({
+      seal({
         origin: rogue.nodeId,
         region: 'ap-south',
         keyspace: 'default',
@@ -40,7 +44,7 @@ describe('a rogue member with a valid key', () => {
     // Forged origin, and plain garbage.
     await pubsub.publish(
       topic,
-      encodeBatch({
+      seal({
         origin: a.nodeId,
         region: 'us-east',
         keyspace: 'default',
@@ -67,7 +71,7 @@ describe('a rogue member with a valid key', () => {
       void pubsub
         .publish(
           topic,
-          encodeBatch({
+          seal({
             origin: b.nodeId,
             region: 'x',
             keyspace: 'default',

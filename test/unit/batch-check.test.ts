@@ -7,6 +7,7 @@ describe('checkBatch', () => {
     origin: 'A',
     region: 'r',
     keyspace: 'ks',
+    sentAt: 1_000,
     records: [
       { key: 'k', wall: 1_000, logical: 0, expiresAt: 5_000, tombstone: true, value: undefined },
     ],

@@ -28,6 +28,7 @@ const batchArb: fc.Arbitrary<WriteBatch> = fc.record({
   origin: fc.string({ minLength: 1, maxLength: 52 }),
   region: fc.string({ minLength: 1, maxLength: 20 }),
   keyspace: fc.string({ minLength: 1, maxLength: 20 }),
+  sentAt: fc.integer({ min: 0, max: 2 ** 45 }),
   records: fc.array(recordArb, { minLength: 1, maxLength: 20 }),
 })
 
@@ -79,16 +80,20 @@ describe('batch codec', () => {
 
   it('rejects structurally bad batches with the reason', () => {
     const bad = (v: unknown) => () => decodeBatch(msgpack.pack(v), WIRE_LIMITS)
-    expect(bad([2, 'o', 'r', 'k', []])).toThrow(/unknown format/)
-    expect(bad([1, 'o', 'r', 'k', []])).toThrow(/no records/)
-    expect(bad([1, 'o', 'r', 'k', [['k', -1, 0, 0, 0, new Uint8Array([1])]]])).toThrow(/bad stamp/)
-    expect(bad([1, 'o', 'r', 'k', [['k', 1, 0, 0, 1, new Uint8Array([1])]]])).toThrow(
+    expect(bad([1, 'o', 'r', 'k', 0, []])).toThrow(/unknown format/)
+    expect(bad([2, 'o', 'r', 'k', []])).toThrow(/6-element/)
+    expect(bad([2, 'o', 'r', 'k', -5, [['k', 1, 0, 0, 1, null]]])).toThrow(/bad send time/)
+    expect(bad([2, 'o', 'r', 'k', 0, []])).toThrow(/no records/)
+    expect(bad([2, 'o', 'r', 'k', 0, [['k', -1, 0, 0, 0, new Uint8Array([1])]]])).toThrow(
+      /bad stamp/,
+    )
+    expect(bad([2, 'o', 'r', 'k', 0, [['k', 1, 0, 0, 1, new Uint8Array([1])]]])).toThrow(
       /tombstone with a value/,
     )
-    expect(bad([1, 'o', 'r', 'k', [['', 1, 0, 0, 1, null]]])).toThrow(/bad key/)
+    expect(bad([2, 'o', 'r', 'k', 0, [['', 1, 0, 0, 1, null]]])).toThrow(/bad key/)
     const many = Array.from({ length: 11 }, () => ['k', 1, 0, 0, 1, null])
     expect(() =>
-      decodeBatch(msgpack.pack([1, 'o', 'r', 'k', many]), {
+      decodeBatch(msgpack.pack([2, 'o', 'r', 'k', 0, many]), {
         ...WIRE_LIMITS,
         maxRecordsPerBatch: 10,
       }),
