@@ -5,7 +5,7 @@ import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
 
 /** Defaults of {@link MeshOptions}; times in ms. */
 export const MESH_DEFAULTS = {
-  flushDelayMs: 1,
+  flushDelayMs: 0,
   minFlushIntervalMs: 10,
   flushBytes: 32_768,
   maxInflightBytes: 8 * 1_048_576,

@@ -8,7 +8,7 @@ import type { RejectCounts } from '../replication/reject-codes.js'
  * `src/mesh/defaults.ts`). Times (`...Ms`) take ms or a duration string ('5s').
  */
 export interface MeshOptions {
-  /** A keyspace's batch is published once this old, ms (0: at the end of the current turn). @default 1 */
+  /** A keyspace's batch is published once this old, ms (0: at the end of the current turn, so a lone write leaves at once). @default 0 */
   flushDelayMs?: Duration
   /**
    * Shortest time between two batches of one node, ms: under a steady trickle of writes,
