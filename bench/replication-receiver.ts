@@ -1,16 +1,21 @@
 /**
- * A receiver of bench:replication, in its own worker thread: a meshcache node or a raw
- * gossipsub node that counts what arrives and measures lag (receive time minus the
- * write's stamp; one machine, one clock).
+ * A receiver of bench:replication, in its own worker thread: a meshcache node, or a plain
+ * gossipsub node (the anchor) that counts the writes its messages stand for. Both measure
+ * lag: receive time minus the write's stamp (meshcache) or the message's send time (the
+ * anchor); one machine, one clock.
  */
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { parentPort, workerData } from 'node:worker_threads'
-import { createMeshLibp2p } from '../src/mesh/libp2p-node.js'
 import { createCache } from '../src/node/create-cache.js'
+import { createRawGossipsub, RAW_TOPIC, readRawMessage } from './raw-gossipsub.js'
 
 const { mode, host, peer } = workerData as { mode: 'meshcache' | 'raw'; host: string; peer: string }
 const port = parentPort!
 let received = 0
+let messages = 0
 let lags: number[] = []
+let profiler: Session | undefined
 
 if (mode === 'meshcache') {
   const cache = await createCache({
@@ -23,30 +28,53 @@ if (mode === 'meshcache') {
     received++
     if (lags.length < 200_000) lags.push(Date.now() - e.version.wall)
   })
-  serve(() => cache.close())
+  serve(
+    () => cache.stats().mesh!.replication.batchesIn,
+    () => cache.close(),
+  )
 } else {
-  const node = await createMeshLibp2p({ listen: [`/ip4/${host}/tcp/0`] })
+  const node = await createRawGossipsub(host)
   const { multiaddr } = await import('@multiformats/multiaddr')
-  node.services.pubsub.subscribe('raw')
+  node.services.pubsub.subscribe(RAW_TOPIC)
   node.services.pubsub.addEventListener('message', (e) => {
-    received++
-    const d = e.detail.data
-    const stamp = new DataView(d.buffer, d.byteOffset, d.byteLength).getFloat64(0)
-    if (lags.length < 200_000) lags.push(Date.now() - stamp)
+    const { sentAt, writes } = readRawMessage(e.detail.data)
+    received += writes
+    messages++
+    if (lags.length < 200_000) lags.push(Date.now() - sentAt)
   })
   await node.dial(multiaddr(peer))
-  serve(() => node.stop())
+  serve(
+    () => messages,
+    () => node.stop(),
+  )
 }
 /** Answers the main thread: report, reset, close (then exit). */
-function serve(stop: () => Promise<void> | void): void {
+function serve(batches: () => number, stop: () => Promise<void> | void): void {
   port.on('message', async (m) => {
-    if (m === 'report') port.postMessage({ received, lags })
+    if (m === 'report') port.postMessage({ received, lags, batches: batches() })
+    if (m === 'count') port.postMessage({ received, lags: [], batches: 0 })
+    if (typeof m === 'object' && m.t === 'prof-start') {
+      // A CPU profile of this thread over one phase (the throughput burst), via the
+      // inspector: the same sampling profiler as --cpu-prof, without startup and idle.
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.setSamplingInterval', { interval: 200 })
+      await profiler.post('Profiler.start')
+      port.postMessage({ t: 'prof-started' })
+    }
+    if (typeof m === 'object' && m.t === 'prof-stop') {
+      const { profile } = await profiler!.post('Profiler.stop')
+      writeFileSync(m.file, JSON.stringify(profile))
+      profiler!.disconnect()
+      port.postMessage({ t: 'prof-stopped' })
+    }
     if (m === 'reset') {
       received = 0
       lags = []
     }
     if (m === 'close') {
-      await stop()
+      await Promise.race([stop(), new Promise((r) => setTimeout(r, 3_000))])
       process.exit(0)
     }
   })

@@ -1,19 +1,43 @@
 /**
- * bench:replication: one writer, two receivers (worker threads) on loopback.
- * meshcache (batched writes) side by side with raw gossipsub (one message per write).
- * Measures replicated writes/s until every receiver applied them, and lag p50/p99 at a
- * paced rate. Run: npm run bench:replication
+ * bench:replication: one writer (this thread) and two receivers (worker threads) on
+ * loopback, meshcache side by side with plain gossipsub (bench/raw-gossipsub.ts) in the
+ * same run. Issue 12 target: >= 150k replicated writes/s.
+ *
+ * 1. meshcache, paced: PACED_RATE writes/s for PACED_SECONDS (lag = receive time minus the
+ *    write's stamp), then WRITES writes as fast as possible until both receivers applied
+ *    every one (replicated writes/s). Messages and bytes per message are counted.
+ * 2. The anchor: plain gossipsub, one hop (publisher -> the same two receivers), StrictNoSign
+ *    as meshcache now runs it, messages of meshcache's measured size, each standing for
+ *    meshcache's measured writes per message: as fast as possible (the writes/s gossipsub
+ *    could carry if batching, signing, decoding and applying were free), and paced at
+ *    meshcache's paced message rate (lag).
+ * 3. The old anchor, one ~100-byte message per write (RAW_WRITES, 0 to skip).
+ *
+ * PROF=1: a CPU profile of the second meshcache receiver over the throughput burst (V8's
+ * sampling profiler, as --cpu-prof, started through the inspector so startup and idle time
+ * stay out); PROF=whole: that receiver runs with --cpu-prof for its whole life instead.
+ * The profile goes to PROF_DIR (default /tmp/meshcache-prof); its top functions by self
+ * time, grouped by package, are printed (bench/profile-summary.ts) and saved to
+ * bench/results/replication-profile.json.
+ * Run: npm run bench:replication   (WRITES=200000 RAW_WRITES=5000 PROF=1)
  */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { createMeshLibp2p } from '../src/mesh/libp2p-node.js'
-import { createCache } from '../src/node/create-cache.js'
+import { createCache, meshNodeOf } from '../src/node/create-cache.js'
 import { type BenchRow, report } from './harness.js'
+import { printSummary, summarizeProfile } from './profile-summary.js'
+import { createRawGossipsub, RAW_TOPIC, rawMessage } from './raw-gossipsub.js'
 
 const WRITES = Number(process.env.WRITES ?? 200_000)
 const RAW_WRITES = Number(process.env.RAW_WRITES ?? 5_000)
-const PACED_RATE = 10_000
+const PACED_RATE = Number(process.env.PACED_RATE ?? 10_000)
 const RAW_PACED_RATE = 500
 const PACED_SECONDS = 3
+const TARGET = 150_000
+const PROF = process.env.PROF === '1' || process.env.PROF === 'whole'
+const PROF_WHOLE = process.env.PROF === 'whole'
+const PROF_DIR = process.env.PROF_DIR ?? '/tmp/meshcache-prof'
 const value = {
   id: 1,
   name: 'Ada Lovelace',
@@ -24,29 +48,48 @@ const value = {
 
 type Rx = {
   worker: Worker
-  report: () => Promise<{ received: number; lags: number[] }>
+  ask: <T>(m: unknown) => Promise<T>
+  report: () => Promise<{ received: number; lags: number[]; batches: number }>
+  count: () => Promise<number>
   send: (m: string) => void
+  exited: Promise<void>
 }
 
-async function receivers(mode: 'meshcache' | 'raw', peer: string): Promise<Rx[]> {
+async function receivers(mode: 'meshcache' | 'raw', peer: string, prof = false): Promise<Rx[]> {
+  if (prof) mkdirSync(PROF_DIR, { recursive: true })
   return Promise.all(
     [2, 3].map(
       (i) =>
         new Promise<Rx>((resolve, reject) => {
           const worker = new Worker(new URL('./replication-receiver.ts', import.meta.url), {
             workerData: { mode, host: `127.0.${i}.1`, peer },
-            execArgv: ['--import', 'tsx'],
+            execArgv: [
+              '--import',
+              'tsx',
+              ...(prof && PROF_WHOLE && i === 3
+                ? [
+                    '--cpu-prof',
+                    `--cpu-prof-dir=${PROF_DIR}`,
+                    '--cpu-prof-name=receiver-whole.cpuprofile',
+                  ]
+                : []),
+            ],
           })
+          const exited = new Promise<void>((r) => worker.once('exit', () => r()))
+          const ask = <T>(m: unknown) =>
+            new Promise<T>((r) => {
+              worker.once('message', r)
+              worker.postMessage(m)
+            })
           worker.once('error', reject)
           worker.once('message', () =>
             resolve({
               worker,
+              exited,
+              ask,
               send: (m) => worker.postMessage(m),
-              report: () =>
-                new Promise((r) => {
-                  worker.once('message', r)
-                  worker.postMessage('report')
-                }),
+              report: () => ask('report'),
+              count: () => ask<{ received: number }>('count').then((x) => x.received),
             }),
           )
         }),
@@ -57,10 +100,10 @@ async function receivers(mode: 'meshcache' | 'raw', peer: string): Promise<Rx[]>
 async function waitAll(rx: Rx[], n: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const counts = await Promise.all(rx.map((r) => r.report().then((x) => x.received)))
+    const counts = await Promise.all(rx.map((r) => r.count()))
     const min = Math.min(...counts)
     if (min >= n || Date.now() > deadline) return min
-    await new Promise((r) => setTimeout(r, 20))
+    await new Promise((r) => setTimeout(r, 10))
   }
 }
 
@@ -82,21 +125,44 @@ async function paced(rate: number, seconds: number, write: (i: number) => void):
 }
 
 const rows: BenchRow[] = []
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d
 
 // ---- meshcache ----
+let bytesPerMessage = 0
+let writesPerMessage = 0
+let pacedMessagesPerSec = 0
+let profileFile: string | undefined
 {
   const writer = await createCache({
     region: 'tx',
     listen: ['/ip4/127.0.1.1/tcp/0'],
     maxEntries: 1_000_000,
   })
-  const rx = await receivers('meshcache', writer.addresses()[0]!)
+  // Count the bytes of every message the writer hands to gossipsub.
+  const pubsub = meshNodeOf(writer)!.node.services.pubsub
+  const publish = pubsub.publish.bind(pubsub)
+  let bytesOut = 0
+  let messagesOut = 0
+  pubsub.publish = (topic: string, data?: Uint8Array) => {
+    bytesOut += data?.length ?? 0
+    messagesOut++
+    return publish(topic, data)
+  }
+  const rx = await receivers('meshcache', writer.addresses()[0]!, PROF)
   while (writer.admin.mesh!.subscribers('default') < 2) await new Promise((r) => setTimeout(r, 20))
+  await new Promise((r) => setTimeout(r, 300)) // outbound streams open
   // Lag first, on fresh nodes at a steady rate; then throughput, as fast as possible.
   const sent = await paced(PACED_RATE, PACED_SECONDS, (i) => void writer.set(`p${i}`, value))
   await waitAll(rx, sent, 30_000)
+  pacedMessagesPerSec = messagesOut / PACED_SECONDS
+  const pacedBytesPerMessage = bytesOut / Math.max(1, messagesOut)
+  const pacedWritesPerMessage = sent / Math.max(1, messagesOut)
   const lags = (await Promise.all(rx.map((r) => r.report()))).flatMap((x) => x.lags)
   for (const r of rx) r.send('reset')
+  const phaseProfile = join(PROF_DIR, 'receiver-burst.cpuprofile')
+  if (PROF && !PROF_WHOLE) await rx[1]!.ask({ t: 'prof-start' })
+  const bytes0 = bytesOut
+  const messages0 = messagesOut
   const t0 = performance.now()
   for (let i = 0; i < WRITES; i++) {
     void writer.set(`k${i}`, value)
@@ -106,81 +172,143 @@ const rows: BenchRow[] = []
   writer.flush()
   const got = await waitAll(rx, WRITES, 120_000)
   const totalMs = performance.now() - t0
-  const mesh = writer.stats().mesh as {
-    replication: { batchesOut: number; recordsDropped: number }
+  if (PROF && !PROF_WHOLE) {
+    await rx[1]!.ask({ t: 'prof-stop', file: phaseProfile })
+    profileFile = phaseProfile
   }
+  const mesh = writer.stats().mesh!
+  const messages = messagesOut - messages0
+  bytesPerMessage = (bytesOut - bytes0) / Math.max(1, messages)
+  writesPerMessage = WRITES / Math.max(1, messages)
   rows.push({
-    name: 'meshcache (batched)',
+    name: 'meshcache (batched, signed)',
     writes: WRITES,
     replicated: got,
     localWritesPerSec: Math.round(WRITES / (localMs / 1000)),
     replicatedWritesPerSec: Math.round(got / (totalMs / 1000)),
-    messages: mesh.replication.batchesOut,
+    messages,
+    bytesPerMsg: Math.round(bytesPerMessage),
+    writesPerMsg: round(writesPerMessage),
     dropped: mesh.replication.recordsDropped,
-    pacedRate: PACED_RATE,
+    paced: `${PACED_RATE} writes/s (${round(pacedMessagesPerSec)} msgs/s of ${Math.round(pacedBytesPerMessage)} B, ${round(pacedWritesPerMessage)} writes/msg)`,
     lagP50Ms: pct(lags, 0.5),
     lagP99Ms: pct(lags, 0.99),
     lagMaxMs: pct(lags, 1),
   })
+  const stages = mesh.stages
+  console.log(
+    `meshcache writer stages (mean ms per batch): ${(['queue', 'encode', 'send'] as const).map((s) => `${s} ${round(stages[s].sumMs / Math.max(1, stages[s].count), 2)}`).join(', ')}`,
+  )
   for (const r of rx) r.send('close')
+  await Promise.all(rx.map((r) => r.exited))
   await writer.close()
+  if (PROF_WHOLE) profileFile = join(PROF_DIR, 'receiver-whole.cpuprofile')
 }
 
-// ---- raw gossipsub: one message per write (the anchor) ----
-{
-  const node = await createMeshLibp2p({ listen: ['/ip4/127.0.1.2/tcp/0'] })
-  node.services.pubsub.subscribe('raw')
+// ---- the anchor: plain gossipsub, one hop, meshcache's message size and writes per message ----
+async function rawPhase(
+  name: string,
+  bytes: number,
+  writesPerMsg: number,
+  writes: number,
+  pacedMsgsPerSec: number,
+): Promise<void> {
+  const node = await createRawGossipsub('127.0.1.2')
+  node.services.pubsub.subscribe(RAW_TOPIC)
   const rx = await receivers('raw', node.getMultiaddrs()[0]!.toString())
-  while (node.services.pubsub.getSubscribers('raw').length < 2)
+  while (node.services.pubsub.getSubscribers(RAW_TOPIC).length < 2)
     await new Promise((r) => setTimeout(r, 20))
-  const payload = (i: number) => {
-    const b = new Uint8Array(100)
-    new DataView(b.buffer).setFloat64(0, Date.now())
-    new DataView(b.buffer).setUint32(8, i)
-    return b
-  }
-  const t0 = performance.now()
+  await new Promise((r) => setTimeout(r, 300)) // outbound streams open
   let errors = 0
+  let seq = 0
+  // Paced first (lag), at meshcache's message rate, as meshcache's phase did.
+  const sentMsgs = await paced(pacedMsgsPerSec, PACED_SECONDS, () => {
+    void node.services.pubsub
+      .publish(RAW_TOPIC, rawMessage(seq++, bytes, writesPerMsg))
+      .catch(() => errors++)
+  })
+  await waitAll(rx, sentMsgs * writesPerMsg, 30_000)
+  const lags = (await Promise.all(rx.map((r) => r.report()))).flatMap((x) => x.lags)
+  for (const r of rx) r.send('reset')
+  const messages = Math.ceil(writes / writesPerMsg)
+  const t0 = performance.now()
   const pending: Promise<unknown>[] = []
-  for (let i = 0; i < RAW_WRITES; i++) {
-    pending.push(node.services.pubsub.publish('raw', payload(i)).catch(() => errors++))
-    if (i % 200 === 199) await new Promise((r) => setImmediate(r))
+  // As fast as possible: yield as often as meshcache's writer does (every ~2,000 writes).
+  const every = Math.max(1, Math.floor(2_000 / writesPerMsg))
+  for (let i = 0; i < messages; i++) {
+    pending.push(
+      node.services.pubsub
+        .publish(RAW_TOPIC, rawMessage(seq++, bytes, writesPerMsg))
+        .catch(() => errors++),
+    )
+    if (i % every === every - 1) await new Promise((r) => setImmediate(r))
   }
   await Promise.all(pending)
-  const got = await waitAll(rx, RAW_WRITES, 120_000)
+  const got = await waitAll(rx, messages * writesPerMsg, 120_000)
   const totalMs = performance.now() - t0
-  for (const r of rx) r.send('reset')
-  const sent = await paced(
-    RAW_PACED_RATE,
-    PACED_SECONDS,
-    (i) => void node.services.pubsub.publish('raw', payload(i)).catch(() => errors++),
-  )
-  await waitAll(rx, sent, 30_000)
-  const lags = (await Promise.all(rx.map((r) => r.report()))).flatMap((x) => x.lags)
   rows.push({
-    name: 'raw gossipsub (1 msg/write)',
-    writes: RAW_WRITES,
+    name,
+    writes: messages * writesPerMsg,
     replicated: got,
     localWritesPerSec: Number.NaN,
     replicatedWritesPerSec: Math.round(got / (totalMs / 1000)),
-    messages: RAW_WRITES,
+    messages,
+    bytesPerMsg: Math.round(bytes),
+    writesPerMsg: round(writesPerMsg),
     dropped: errors,
-    pacedRate: RAW_PACED_RATE,
+    paced: `${round(pacedMsgsPerSec)} msgs/s`,
     lagP50Ms: pct(lags, 0.5),
     lagP99Ms: pct(lags, 0.99),
     lagMaxMs: pct(lags, 1),
   })
   for (const r of rx) r.send('close')
+  await Promise.all(rx.map((r) => r.exited))
   await Promise.race([node.stop(), new Promise((r) => setTimeout(r, 3_000))])
 }
+
+// Whole messages of meshcache's size: writes per message rounded down.
+const perMsg = Math.max(1, Math.floor(writesPerMessage))
+await rawPhase(
+  'raw gossipsub, same msg size — anchor',
+  bytesPerMessage,
+  perMsg,
+  WRITES,
+  pacedMessagesPerSec,
+)
+if (RAW_WRITES > 0)
+  await rawPhase('raw gossipsub, 1 msg/write (~100 B)', 100, 1, RAW_WRITES, RAW_PACED_RATE)
 
 const anchor = rows[1]!
 for (const r of rows)
   r['throughput/anchor'] =
     (r.replicatedWritesPerSec as number) / (anchor.replicatedWritesPerSec as number)
+let profile: ReturnType<typeof summarizeProfile> | undefined
+if (profileFile !== undefined) profile = summarizeProfile(profileFile)
 report(
-  'bench:replication — 1 writer, 2 receivers (worker threads), loopback',
+  `bench:replication — 1 writer, 2 receivers (worker threads), loopback; target >= ${TARGET.toLocaleString('en')} replicated writes/s`,
   rows,
   'bench/results/replication.json',
+  {
+    target: TARGET,
+    met: (rows[0]!.replicatedWritesPerSec as number) >= TARGET,
+    ...(profile ? { profileFile } : {}),
+  },
 )
+console.log(
+  `meshcache ${(rows[0]!.replicatedWritesPerSec as number).toLocaleString('en')} replicated writes/s: ${(rows[0]!.replicatedWritesPerSec as number) >= TARGET ? 'meets' : 'misses'} the ${TARGET.toLocaleString('en')} target; ${round(rows[0]!['throughput/anchor'] as number, 2)}x raw gossipsub carrying the same bytes`,
+)
+if (profile && profileFile) {
+  console.log(`\nCPU profile of one meshcache receiver (${profileFile}):`)
+  printSummary(profile)
+  report(
+    'bench:replication receiver profile: self time by package',
+    profile.packages.map((p) => ({
+      name: p.name,
+      selfMs: round(p.ms),
+      share: round(p.share * 100),
+    })),
+    'bench/results/replication-profile.json',
+    { profileFile, top: profile.functions.slice(0, 30) },
+  )
+}
 process.exit(0)
