@@ -6,6 +6,8 @@ export interface LinkState {
   spec(): LinkSpec
   /** True while the link is cut: bytes wait, sockets stay open. */
   blocked(): boolean
+  /** Called with the size of every chunk delivered (the simulator's byte counters). */
+  delivered?(bytes: number): void
 }
 
 /**
@@ -79,6 +81,7 @@ export class DelayPipe {
         continue
       }
       this.bytes += chunk.length
+      this.link.delivered?.(chunk.length)
       if (!this.to.destroyed) this.to.write(chunk)
     }
     this.arm()

@@ -25,6 +25,7 @@ export class WanSim {
   private readonly pipes = new Set<DelayPipe>()
   private readonly sockets = new Set<Socket>()
   private readonly proxyHost: string
+  private readonly carried = new Map<string, number>()
 
   constructor(matrix: LatencyMatrix = DEFAULT_MATRIX, proxyHost = '127.0.254.1') {
     this.matrix = matrix
@@ -103,6 +104,24 @@ export class WanSim {
     return [...this.cuts]
   }
 
+  /**
+   * Bytes the proxies delivered since the simulator started, per directed region pair
+   * (`"from->to"`, both directions of every connection; a region to itself is the LAN).
+   */
+  bytesCarried(): Map<string, number> {
+    return new Map(this.carried)
+  }
+
+  /** Bytes delivered between different regions (the WAN), both directions, since start. */
+  get wanBytes(): number {
+    let sum = 0
+    for (const [k, v] of this.carried) {
+      const [from, to] = k.split('->')
+      if (from !== to) sum += v
+    }
+    return sum
+  }
+
   /** One-way latency between two regions, ms. */
   latency(a: string, b: string): number {
     return linkBetween(this.matrix, a, b).latencyMs
@@ -119,14 +138,20 @@ export class WanSim {
     this.targets.clear()
   }
 
+  private count(key: string, bytes: number): void {
+    this.carried.set(key, (this.carried.get(key) ?? 0) + bytes)
+  }
+
   private splice(client: Socket, srcRegion: string, target: Target): void {
     const link = {
       spec: () => linkBetween(this.matrix, srcRegion, target.region),
       blocked: () => this.cuts.has(pair(srcRegion, target.region)),
     }
+    const upKey = `${srcRegion}->${target.region}`
+    const downKey = `${target.region}->${srcRegion}`
     const upstream = connect(target.port, target.host)
-    const up = new DelayPipe(upstream, link)
-    const down = new DelayPipe(client, link)
+    const up = new DelayPipe(upstream, { ...link, delivered: (n) => this.count(upKey, n) })
+    const down = new DelayPipe(client, { ...link, delivered: (n) => this.count(downKey, n) })
     for (const s of [client, upstream]) this.sockets.add(s)
     this.pipes.add(up)
     this.pipes.add(down)
