@@ -3,6 +3,7 @@
  * not need 100 processes), each on its own 127.0.R.N address and dialling through the
  * simulated WAN's proxies, and answers the main process's commands (scale-protocol.ts).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Cache } from '../src/api/cache.js'
 import { createCache } from '../src/node/create-cache.js'
 import { tableRewriter } from '../src/sim/wan-sim.js'
@@ -24,6 +25,8 @@ const routes = new Map<string, Map<string, string>>()
 const nodes: HostedNode[] = []
 let topology = false
 let cpuMark = process.cpuUsage()
+const loop = monitorEventLoopDelay({ resolution: 10 })
+loop.enable()
 
 const send = (m: HostReply) => process.send!(m)
 
@@ -129,7 +132,18 @@ process.on('message', async (m: HostCommand) => {
       const d = process.cpuUsage(cpuMark)
       cpuMark = process.cpuUsage()
       const mem = process.memoryUsage()
-      send({ t: 'cpu', userUs: d.user, systemUs: d.system, rss: mem.rss, heapUsed: mem.heapUsed })
+      const loopP99Ms = loop.percentile(99) / 1e6
+      const loopMaxMs = loop.max / 1e6
+      loop.reset()
+      send({
+        t: 'cpu',
+        userUs: d.user,
+        systemUs: d.system,
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        loopP99Ms,
+        loopMaxMs,
+      })
       return
     }
     case 'write': {
@@ -167,12 +181,23 @@ process.on('message', async (m: HostCommand) => {
     case 'counters': {
       let batchesOut = 0
       let recordsOut = 0
+      const stages: Record<string, { p50: number[]; p99: number[] }> = {}
       for (const n of nodes) {
-        const r = n.cache.stats().mesh?.replication
-        batchesOut += r?.batchesOut ?? 0
-        recordsOut += r?.recordsOut ?? 0
+        const mesh = n.cache.stats().mesh
+        batchesOut += mesh?.replication.batchesOut ?? 0
+        recordsOut += mesh?.replication.recordsOut ?? 0
+        // Stages appeared with the per-stage trace; older meshes have none.
+        const st = (
+          mesh as { stages?: Record<string, { count: number; p50Ms: number; p99Ms: number }> }
+        ).stages
+        for (const [k, v] of Object.entries(st ?? {})) {
+          if (v.count === 0) continue
+          stages[k] ??= { p50: [], p99: [] }
+          stages[k].p50.push(v.p50Ms)
+          stages[k].p99.push(v.p99Ms)
+        }
       }
-      send({ t: 'counters', batchesOut, recordsOut })
+      send({ t: 'counters', batchesOut, recordsOut, stages })
       return
     }
     case 'close':

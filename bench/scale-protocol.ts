@@ -45,10 +45,25 @@ export type HostReply =
   | { t: 'routes' }
   | { t: 'start'; nodes: StartedNode[]; topology: boolean; error?: string }
   | { t: 'links'; links: Record<number, string[]> }
-  | { t: 'cpu'; userUs: number; systemUs: number; rss: number; heapUsed: number }
+  | {
+      t: 'cpu'
+      userUs: number
+      systemUs: number
+      rss: number
+      heapUsed: number
+      /** Event-loop delay of the host since the last 'cpu', ms. */
+      loopP99Ms: number
+      loopMaxMs: number
+    }
   | { t: 'write'; written: Record<number, number> }
   | { t: 'probe' }
   | { t: 'count'; counts: Record<number, number> }
   | { t: 'lags'; lags: Record<string, number[]> }
-  | { t: 'counters'; batchesOut: number; recordsOut: number }
+  | {
+      t: 'counters'
+      batchesOut: number
+      recordsOut: number
+      /** Per stage of the write path (stats().mesh.stages), the nodes' p50 and p99 estimates, ms. */
+      stages: Record<string, { p50: number[]; p99: number[] }>
+    }
   | { t: 'close' }

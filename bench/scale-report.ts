@@ -31,6 +31,10 @@ export interface ScaleResult {
   lagDelivered: string
   /** CPU of all processes during the write phase, % of the machine's cores. */
   loadCpu: number
+  /** Worst event-loop delay p99 of a host process during the write phase, ms. */
+  loadLoopP99Ms: number
+  /** Write-path stages (stats().mesh.stages) over the run: median of the nodes' p50 and max of their p99, ms. */
+  stages: Record<string, { p50: number; p99: number }>
   /** WAN bytes per write / ((regions - 1) * batch bytes per write), idle traffic subtracted. */
   wanRatio: number
   wanBytesPerWrite: number
@@ -65,7 +69,7 @@ export function markdownTable(results: ScaleResult[]): string {
     'lag p50 / p99 (ms)',
     'worst pair p99',
     'WAN ratio',
-    'load CPU',
+    'load CPU (loop p99)',
     'heal 5 s cut',
     'kill 10%',
   ]
@@ -79,10 +83,18 @@ export function markdownTable(results: ScaleResult[]): string {
     `${f0(r.lagP50)} / ${f0(r.lagP99)} (${r.lagDelivered})`,
     `${r.worstPair} ${f0(r.worstPairP99)}`,
     `${f2(r.wanRatio)} (${f0(r.wanBytesPerWrite)} B/write, batch ${f0(r.batchBytesPerWrite)} B/write)`,
-    `${f0(r.loadCpu)}%`,
+    `${f0(r.loadCpu)}% (${f0(r.loadLoopP99Ms)} ms)`,
     r.partitionConvergeMs === undefined ? 'timeout' : `${f1(r.partitionConvergeMs / 1000)} s`,
     `${r.killDelivered}${r.killConvergeMs === undefined ? '' : ` in ${f1(r.killConvergeMs / 1000)} s`}`,
   ])
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n')
+  const stageLines = results
+    .filter((r) => Object.keys(r.stages).length > 0)
+    .map(
+      (r) =>
+        `- ${r.label}, N=${r.nodes}: ${Object.entries(r.stages)
+          .map(([k, v]) => `${k} ${f0(v.p50)}/${f0(v.p99)}`)
+          .join(', ')} ms (p50/p99)`,
+    )
+  return [line(head), line(head.map(() => '---')), ...rows.map(line), '', ...stageLines].join('\n')
 }
