@@ -286,6 +286,19 @@ function sweepRow(p: Phase): BenchRow {
     records += r.recordsOut - p.base[i]!.recordsOut
   }
   const means = stageMeans(p)
+  // The WAN's share of `transit`: the mean one-way latency over the copies received
+  // (every writer's batch goes to each other node).
+  let copies = 0
+  let oneWaySum = 0
+  for (const [i, r] of p.reports.entries()) {
+    const b = r.batchesOut - p.base[i]!.batchesOut
+    for (const other of workers)
+      if (other !== workers[i]) {
+        copies += b
+        oneWaySum += b * sim.latency(workers[i]!.region, other.region)
+      }
+  }
+  const transitOverOneWay = means.transit - oneWaySum / Math.max(1, copies)
   return {
     name: `${p.rate}/s total`,
     'writes/s/node': round(p.written / writers.length / SECONDS),
@@ -296,6 +309,7 @@ function sweepRow(p: Phase): BenchRow {
     'msgs/s/node': round(batches / writers.length / SECONDS),
     'writes/msg': round(records / Math.max(1, batches)),
     ...Object.fromEntries(STAGES.map((s) => [`${s} ms`, round(means[s], 2)])),
+    'transit-oneWay ms': round(transitOverOneWay, 2),
     'sim probe p50/p99-oneWay': `${round(pct(p.probe, 0.5) - probe.oneWay)}/${round(pct(p.probe, 0.99) - probe.oneWay)}`,
     'sim loop p99 ms': round(p.mainLoopP99Ms),
     'node loop p99 ms (max)': round(Math.max(...p.reports.map((r) => r.loopP99Ms))),
@@ -331,6 +345,7 @@ report(
     messagesPerSecPerNode: tableSweep['msgs/s/node'],
     writesPerMessage: tableSweep['writes/msg'],
     stageMeansMs: means,
+    transitOverOneWayMs: tableSweep['transit-oneWay ms'],
     simProbe: {
       pair: `${PROBE_FROM} -> ${PROBE_TO}`,
       oneWayMs: probe.oneWay,
@@ -342,7 +357,7 @@ report(
   },
 )
 console.log(
-  `messages/s per node ${tableSweep['msgs/s/node']}, writes per message ${tableSweep['writes/msg']}; mean per stage (ms, per batch): ${STAGES.map((s) => `${s} ${round(means[s], 2)}`).join(', ')}`,
+  `messages/s per node ${tableSweep['msgs/s/node']}, writes per message ${tableSweep['writes/msg']}; mean per stage (ms, per batch): ${STAGES.map((s) => `${s} ${round(means[s], 2)}`).join(', ')} (transit minus the mean one-way latency: ${tableSweep['transit-oneWay ms']})`,
 )
 console.log(
   `anchor (same run): plain TCP through the simulator's proxies ${PROBE_FROM} -> ${PROBE_TO}: p50 ${round(pct(table.probe, 0.5), 1)} ms / p99 ${round(pct(table.probe, 0.99), 1)} ms (one way ${probe.oneWay} ms); simulator (main) thread event-loop delay p99 ${round(table.mainLoopP99Ms)} ms; node threads p99 ${table.reports.map((r) => round(r.loopP99Ms)).join(', ')} ms`,

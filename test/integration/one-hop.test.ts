@@ -13,25 +13,29 @@ afterEach(() => mesh.closeAll())
  * thread behind the simulated WAN (default matrix: 40 / 60 / 95 ms between regions, 1 ms
  * within), each writing WRITES writes at RATE writes/s.
  *
- * Asserted: the median lag of every region pair is at most one way + MARGIN_MS. It used
- * to sit at one way + 45..60 ms at 100 writes/s per node in one thread.
+ * Asserted: the median lag of every region pair is at most one way + MARGIN_MS, measured
+ * after a warm-up phase. It used to sit at one way + 45..60 ms at 100 writes/s per node in
+ * one thread.
  *
- * Busy machines: the six nodes and the simulator need ~40% of a core here. When other
- * processes leave this thread much less than it asks for, its event loop saturates and the
- * lag measures the backlog, not the code (seen on a 2-core VM at load 10: 0.22 of a core,
- * medians one way + 70..850 ms). So the same run measures the CPU share the thread got
- * while busy (CPU time / event-loop active time): a phase where it got less than
- * MIN_CPU_SHARE is run again (the mesh stays up), and when every phase was starved the lag
- * bound is not checked (every write must still arrive) and the test says so. A regression
- * that costs CPU does not lower that share (a machine with a free core still gives the
- * thread what it asks), so it still fails the bound.
+ * Busy machines: the six nodes and the simulator need ~0.6 of a core here. When other
+ * processes leave this thread much less than it asks for, its event loop saturates and
+ * the lag measures the backlog, not the code (seen on a 2-core VM at load 10-14: 0.2-0.5
+ * of a core, medians one way + 22..890 ms; at 0.64 of a core, after the warm-up, + 28..38).
+ * So the same run measures the CPU share the thread got while busy (CPU time / event-loop
+ * active time): a phase where it got less than MIN_CPU_SHARE is run again (the mesh stays
+ * up), and when every phase was starved the lag bound is not checked (every write must
+ * still arrive) and the test says so. A regression that costs CPU does not lower that
+ * share (a machine with a free core still gives the thread what it asks), so it still
+ * fails the bound.
  */
 const RATE = 100
 const WRITES = 300
 const MARGIN_MS = 40
-const MIN_CPU_SHARE = 0.75
+const MIN_CPU_SHARE = 0.8
+/** Writes per node before the first measured phase (connections, JIT and clocks settle). */
+const WARM_UP_WRITES = 100
 /** No new phase starts after this long (ms since the test started). */
-const PHASES_UNTIL_MS = 9_000
+const PHASES_UNTIL_MS = 10_000
 const MAX_PHASES = 3
 
 interface PairMedian {
@@ -69,22 +73,22 @@ describe('one hop under load', () => {
       })
     }
 
-    /** One phase: every node writes RATE writes/s (one timer loop) until WRITES each. */
-    const phase = async (p: number) => {
+    /** One phase: every node writes RATE writes/s (one timer loop) until `writes` each. */
+    const phase = async (p: number, writes = WRITES) => {
       lags = new Map()
       received = nodes.map(() => 0)
       const elu0 = performance.eventLoopUtilization()
       const cpu0 = process.cpuUsage()
       const start = Date.now()
       let written = 0
-      while (written < WRITES) {
-        const due = Math.min(WRITES, Math.floor(((Date.now() - start) / 1000) * RATE))
+      while (written < writes) {
+        const due = Math.min(writes, Math.floor(((Date.now() - start) / 1000) * RATE))
         for (; written < due; written++)
           for (const [i, { cache }] of nodes.entries())
             void cache.set(`p${p}:n${i}:${written}`, { i, written })
         await new Promise((r) => setTimeout(r, 5))
       }
-      const expected = WRITES * (nodes.length - 1)
+      const expected = writes * (nodes.length - 1)
       await waitFor(
         () => received.every((n) => n >= expected),
         `every node received the ${expected} writes of the five others`,
@@ -113,6 +117,7 @@ describe('one hop under load', () => {
       return { medians, cpuShare }
     }
 
+    await phase(0, WARM_UP_WRITES)
     let result = await phase(1)
     for (let p = 2; p <= MAX_PHASES; p++) {
       if (result.cpuShare >= MIN_CPU_SHARE || Date.now() - testStart > PHASES_UNTIL_MS) break
