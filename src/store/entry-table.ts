@@ -178,16 +178,27 @@ export class EntryTable<V = unknown> {
    */
   find(key: string, now: number): number {
     const s = this.slots.get(key)
-    if (s === undefined || (this.flags[s]! & (RESIDENT | TOMB)) !== RESIDENT) return -1
+    if (s === undefined) return -1
+    const f = this.flags[s]!
+    if (f !== (USED | RESIDENT)) {
+      // A resident tombstone counts as used (as an LRU of entries would), and is no hit.
+      if ((f & RESIDENT) !== 0) this.touch(s)
+      return -1
+    }
     if (this.expiresAt[s]! <= now) {
       this.expire(s)
       return -1
     }
+    this.touch(s)
+    return s
+  }
+
+  /** Marks resident slot `s` most recently used. */
+  private touch(s: number): void {
     if (this.prev[LRU] !== s) {
       this.unlink(s)
       this.link(LRU, s)
     }
-    return s
   }
 
   /** True when `slot` holds a resident entry (value or tombstone). */
