@@ -182,7 +182,11 @@ async function runConfig(
     if (performance.now() - lastLog > 15_000) {
       lastLog = performance.now()
       const short = missing.filter((k) => k > 0).length
-      log(`N=${n}: ${short} nodes still miss links (${missing.reduce((a, b) => a + b, 0)} in all)`)
+      const loops = await all(hosts, { t: 'cpu' })
+      const late = Math.max(...loops.map((r) => r.loopP99Ms)).toFixed(0)
+      log(
+        `N=${n}: ${short} nodes still miss links (${missing.reduce((a, b) => a + b, 0)} in all; host event loops ${late} ms late at p99)`,
+      )
     }
     return missing.every((k) => k === 0)
   }, FORM_TIMEOUT_MS)
