@@ -35,6 +35,8 @@ function cacheOptions(settings: NodeSettings, dialRewrite?: CacheOptions['mesh']
     // A sidecar serves whatever keyspaces its services use, on every node.
     mesh: {
       followKeyspaces: true,
+      ...(settings.localPeers ? { localPeers: settings.localPeers } : {}),
+      ...(settings.remotePeers ? { remotePeers: settings.remotePeers } : {}),
       ...(settings.limits ? { limits: settings.limits } : {}),
       ...dialRewrite,
     },

@@ -128,6 +128,20 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .addOption(
       opt(
+        '--local-peers <n>',
+        'most same-region peers to keep connections to (library default: 6)',
+        'MESHCACHE_LOCAL_PEERS',
+      ),
+    )
+    .addOption(
+      opt(
+        '--remote-peers <n>',
+        'peers to link to in each other region (library default: 2)',
+        'MESHCACHE_REMOTE_PEERS',
+      ),
+    )
+    .addOption(
+      opt(
         '--snapshot-interval <duration>',
         'how often entries are saved to --data-dir',
         'MESHCACHE_SNAPSHOT_INTERVAL',

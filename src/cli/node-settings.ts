@@ -30,6 +30,9 @@ export interface NodeSettings {
   /** Keyspaces opened at start with their own options (`--keyspace`, config `keyspaces`). */
   keyspaces: Record<string, KeyspaceOptions>
   snapshotInterval: string
+  /** Link bounds (`--local-peers`, `--remote-peers`); the library's defaults when absent. */
+  localPeers?: number
+  remotePeers?: number
   networkKey?: string
   /** Routes file of a WAN simulator running elsewhere (simulations only). */
   wanRoutes?: string
@@ -285,6 +288,12 @@ export function settingsOf(cmd: Command, extras: FileExtras): NodeSettings {
     maxTtl,
     keyspaces,
     snapshotInterval,
+    ...(v.localPeers !== undefined
+      ? { localPeers: positiveInt(v.localPeers, '--local-peers') }
+      : {}),
+    ...(v.remotePeers !== undefined
+      ? { remotePeers: positiveInt(v.remotePeers, '--remote-peers') }
+      : {}),
     ...(networkKey ? { networkKey } : {}),
     ...(allowPeers && allowPeers.length > 0 ? { allowPeers } : {}),
     maxBodyBytes: positiveInt(v.maxBodyBytes, '--max-body-bytes'),

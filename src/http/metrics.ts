@@ -76,6 +76,24 @@ export function cacheMetrics(cache: Cache<unknown>): Registry {
     'Batches not sent because the outbound bound was reached (repaired by sync).',
     'batchesDropped',
   )
+  repl(
+    'wan_bytes_out',
+    'Bytes of write batches sent to peers of other regions (each copy): the WAN cost of replication.',
+    'wanBytesOut',
+  )
+  new Gauge({
+    name: 'meshcache_links',
+    help: 'Peers this node keeps links to (localPeers/remotePeers), by region.',
+    labelNames: ['region'],
+    registers,
+    collect() {
+      this.reset()
+      const links = mesh()?.links
+      if (links === undefined) return
+      this.set({ region: cache.region }, links.local.length)
+      for (const [region, ids] of Object.entries(links.remote)) this.set({ region }, ids.length)
+    },
+  })
   repl('sync_sessions', 'Anti-entropy sessions started.', 'syncSessions')
   repl('sync_pulled', 'Entries anti-entropy brought in.', 'syncPulled')
   repl('sync_pushed', 'Entries anti-entropy sent out.', 'syncPushed')
@@ -92,6 +110,7 @@ export function cacheMetrics(cache: Cache<unknown>): Registry {
     },
   })
   registry.registerMetric(lagHistogram(mesh) as never)
+  registry.registerMetric(stageHistogram(mesh) as never)
   return registry
 }
 
@@ -103,18 +122,55 @@ interface Sample {
 }
 
 /** Prometheus histogram samples (`_bucket{le}`, `_sum`, `_count`) of one lag snapshot, in seconds. */
-export function lagSamples(name: string, region: string, lag: LagSnapshot): Sample[] {
+export function lagSamples(
+  name: string,
+  region: string,
+  lag: LagSnapshot,
+  labelName = 'region',
+): Sample[] {
+  const label = { [labelName]: region }
   const samples: Sample[] = lag.buckets.map(([upperMs, count]) => ({
     metricName: `${name}_bucket`,
-    labels: { region, le: upperMs === Number.POSITIVE_INFINITY ? '+Inf' : String(upperMs / 1_000) },
+    labels: {
+      ...label,
+      le: upperMs === Number.POSITIVE_INFINITY ? '+Inf' : String(upperMs / 1_000),
+    },
     value: count,
   }))
   if (lag.buckets.at(-1)?.[0] !== Number.POSITIVE_INFINITY) {
-    samples.push({ metricName: `${name}_bucket`, labels: { region, le: '+Inf' }, value: lag.count })
+    samples.push({
+      metricName: `${name}_bucket`,
+      labels: { ...label, le: '+Inf' },
+      value: lag.count,
+    })
   }
-  samples.push({ metricName: `${name}_sum`, labels: { region }, value: lag.sumMs / 1_000 })
-  samples.push({ metricName: `${name}_count`, labels: { region }, value: lag.count })
+  samples.push({ metricName: `${name}_sum`, labels: label, value: lag.sumMs / 1_000 })
+  samples.push({ metricName: `${name}_count`, labels: label, value: lag.count })
   return samples
+}
+
+/**
+ * Where replication lag goes, per stage (`queue`, `encode`, `send` on the writer;
+ * `transit`, `verify`, `apply` on the receiver), seconds per batch, as a histogram.
+ */
+function stageHistogram(mesh: () => MeshStats | undefined) {
+  const name = 'meshcache_replication_stage_seconds'
+  const help =
+    'Time per batch in each replication stage (writer: queue, encode, send; receiver: transit, verify, apply), seconds.'
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    reset() {},
+    async get() {
+      const values: Sample[] = []
+      for (const [stage, h] of Object.entries(mesh()?.stages ?? {})) {
+        values.push(...lagSamples(name, stage, h, 'stage'))
+      }
+      return { name, help, type: 'histogram', aggregator: 'sum', values }
+    },
+  }
 }
 
 /**

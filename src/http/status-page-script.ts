@@ -199,6 +199,17 @@ export const STATUS_PAGE_SCRIPT = String.raw`
         histogram(lag)));
     });
     if (!names.length) box.appendChild(el('p', { class: 'empty', text: 'no replicated writes received yet' }));
+    // Where the lag goes (mean per batch) and the links this node keeps.
+    var stages = (s.mesh && s.mesh.stages) || {};
+    var parts = keysSorted(stages).filter(function (k) { return stages[k].count > 0; })
+      .map(function (k) { return k + ' ' + fmtMs(stages[k].sumMs / stages[k].count); });
+    if (parts.length) box.appendChild(el('p', { class: 'muted', 'data-testid': 'lag-stages', text: 'per batch: ' + parts.join(' \u00b7 ') }));
+    var links = s.mesh && s.mesh.links;
+    if (links) {
+      var remote = keysSorted(links.remote).map(function (r) { return r + ' ' + links.remote[r].length; });
+      box.appendChild(el('p', { class: 'muted', 'data-testid': 'links', text: (links.fullMesh ? 'full mesh' : 'links') +
+        ': ' + links.local.length + ' local' + (remote.length ? ', ' + remote.join(', ') : '') + ' (' + links.members + ' members)' }));
+    }
     replace($('lag'), box);
   }
 

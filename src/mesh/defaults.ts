@@ -22,6 +22,10 @@ export const MESH_DEFAULTS = {
   followKeyspaces: false,
   maxFollowedKeyspaces: 64,
   readyTimeoutMs: 5_000,
+  localPeers: 6,
+  remotePeers: 2,
+  announceIntervalMs: 15_000,
+  linkGraceMs: 10_000,
 }
 
 /** Fixed timings and sizes of the mesh layer (not options), ms unless named otherwise. */
@@ -60,6 +64,8 @@ export const MESH_CONSTANTS = {
    * dropped it on a busy machine (found by the close() test under load).
    */
   closeLingerMs: 150,
+  /** A member not connected and not announced for this many announce intervals is forgotten. */
+  forgetAfterAnnounces: 4,
 } as const
 
 /** {@link MeshOptions} with every default applied, times in ms. */

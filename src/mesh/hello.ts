@@ -16,7 +16,7 @@ export interface HelloBody {
 }
 
 /** Most members, and addresses per member, a hello carries. */
-const MAX_MEMBERS = 256
+const MAX_MEMBERS = 2_048
 const MAX_ADDRS = 8
 
 /** This node's hello: itself first, then every member it knows an address of. */
@@ -77,7 +77,7 @@ export function mergeHello(
     throw new InvalidMessageError('hello: malformed')
   }
   const sender = table.upsert(from, now)
-  sender.region = b.region
+  table.setRegion(sender, b.region)
   sender.lastSeen = now
   sender.connected = true
   for (const row of b.peers.slice(0, MAX_MEMBERS)) {
@@ -91,17 +91,26 @@ export function mergeHello(
     }
     const p = table.upsert(id, now)
     if (typeof region === 'string' && NAME_RE.test(region) && p.region === undefined)
-      p.region = region
-    for (const a of addrs.slice(0, MAX_ADDRS)) {
-      if (
-        typeof a === 'string' &&
-        a.length < 256 &&
-        a.endsWith(`/p2p/${id}`) &&
-        !p.addrs.includes(a) &&
-        parses(a)
-      )
-        p.addrs.push(a)
-    }
+      table.setRegion(p, region)
+    addAddresses(p, addrs)
+  }
+}
+
+/**
+ * Adds the addresses a peer announced for member `p` (hello, member announcements): only
+ * strings that parse and end in that member's own `/p2p/` id, at most {@link MAX_ADDRS}.
+ */
+export function addAddresses(p: PeerInfo, addrs: readonly unknown[]): void {
+  for (const a of addrs.slice(0, MAX_ADDRS)) {
+    if (p.addrs.length >= MAX_ADDRS) return
+    if (
+      typeof a === 'string' &&
+      a.length < 256 &&
+      a.endsWith(`/p2p/${p.id}`) &&
+      !p.addrs.includes(a) &&
+      parses(a)
+    )
+      p.addrs.push(a)
   }
 }
 

@@ -101,15 +101,17 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
         emitSelf: false,
         // Messages carry many writes; the heartbeat-driven gossip is the backup path.
         maxInboundDataLength: WIRE_LIMITS.maxBatchBytes + 4_096,
-        // Every write is flooded straight to every subscriber (floodPublish, full mesh of
-        // connections), so mesh forwarding is only a backup path: a small D halves the
-        // duplicate traffic each node decodes (measured: lag p50 17 -> 8 ms with 6 writers
-        // on loopback; docs/architecture.md).
+        // A writer floods each batch to every linked subscriber (floodPublish). The
+        // forwarding mesh stays inside the region (appSpecificScore) and forwards only in
+        // meshes larger than a full mesh (the receiver accepts a writer's own copy without
+        // forwarding otherwise): D = 3 spreads a batch through a region of links in a few
+        // hops, each ~1 ms.
         // Relayed copies are dropped by the seen-cache (message id = hash of the bytes)
         // before the validator, so a signature is verified once per message.
-        D: 2,
-        Dlo: 1,
-        Dhi: 3,
+        D: 3,
+        Dlo: 2,
+        Dhi: 5,
+        Dout: 1,
         scoreParams: {
           // Many nodes on one IP is normal here (loopback, NAT, sidecars on one host).
           IPColocationFactorWeight: 0,

@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import createDebug from 'debug'
 import { MESH_CONSTANTS } from './defaults.js'
 import { type HelloBody, helloBody, keyspaceMismatches, mergeHello } from './hello.js'
+import type { Links } from './links.js'
 import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
 import { PROTOCOLS } from './topics.js'
@@ -12,17 +13,20 @@ const log = createDebug('meshcache:mesh')
 
 /**
  * Who is in the mesh: the hello exchange on every new connection (region, addresses,
- * the members each side knows), the redial loop that keeps a connection to every known
- * member, RTT pings, and partitions (block/unblock).
+ * the members each side knows), the redial loop that keeps a connection to every link
+ * of this node ({@link Links}: every member in a small mesh, a bounded set in a large
+ * one) and closes the others, RTT pings, and partitions (block/unblock).
  */
 export class Membership {
   private readonly ctx: MeshContext
+  private readonly links: Links
   private readonly onHelloDone: (peer: PeerId) => void
   private readonly dialing = new Set<string>()
 
   /** @param onHelloDone - a peer's hello answer arrived (its region is known now) */
-  constructor(ctx: MeshContext, onHelloDone: (peer: PeerId) => void) {
+  constructor(ctx: MeshContext, links: Links, onHelloDone: (peer: PeerId) => void) {
     this.ctx = ctx
+    this.links = links
     this.onHelloDone = onHelloDone
   }
 
@@ -40,7 +44,9 @@ export class Membership {
 
   /** A connection opened: mark the peer connected and say hello. */
   onConnect(peer: PeerId): void {
-    this.ctx.peers.upsert(peer.toString(), this.ctx.now()).connected = true
+    const p = this.ctx.peers.upsert(peer.toString(), this.ctx.now())
+    p.connected = true
+    p.connectedAt = this.ctx.now()
     void this.sayHello(peer)
   }
 
@@ -57,16 +63,26 @@ export class Membership {
     return this.helloBody()
   }
 
-  /** Dials every known member that is not connected: the mesh is a full mesh of members. */
+  /**
+   * Dials every link that is not connected (and members whose region is not known yet:
+   * bootstrap peers), and hangs up on members that are not links once their connection
+   * is older than `linkGraceMs` (a joining node's bootstrap connection, links of an older
+   * member list).
+   */
   redial(): void {
-    const { ctx } = this
+    const { ctx, links } = this
     if (ctx.isClosed()) return
     const connected = new Set(ctx.node.getPeers().map((p) => p.toString()))
+    const now = ctx.now()
     for (const p of ctx.peers.all()) {
       p.connected = connected.has(p.id)
-      if (p.connected || p.id === ctx.self || p.addrs.length === 0 || this.dialing.has(p.id))
+      const link = p.region === undefined || links.isLink(p.id)
+      if (p.connected && !link && now - (p.connectedAt ?? now) > ctx.opts.linkGraceMs) {
+        this.hangUp(p.id)
         continue
-      if (ctx.gate.denies(p.id)) continue
+      }
+      if (p.connected || !link || p.id === ctx.self || p.addrs.length === 0) continue
+      if (this.dialing.has(p.id) || ctx.gate.denies(p.id)) continue
       let addrs: ReturnType<typeof multiaddr>[]
       try {
         addrs = p.addrs.map((a) => multiaddr(a))
@@ -87,6 +103,15 @@ export class Membership {
         })
         .finally(() => this.dialing.delete(p.id))
     }
+  }
+
+  private hangUp(id: string): void {
+    log('closing the connection to %s: not a link', id)
+    this.ctx.node
+      .hangUp(peerIdFromString(id), {
+        signal: AbortSignal.timeout(MESH_CONSTANTS.hangUpTimeoutMs),
+      })
+      .catch((err: Error) => log('hang up on %s failed: %s', id, err.message))
   }
 
   /** Pings every connected peer once (RTT EWMA, failures). */

@@ -14,7 +14,9 @@ import { AntiEntropy } from './anti-entropy.js'
 import { BatchSigner, OriginKeys } from './batch-signing.js'
 import { MESH_CONSTANTS, type ResolvedMeshOptions } from './defaults.js'
 import { type MeshLibp2p, REMOTE_REGION_SCORE } from './libp2p-node.js'
+import { Links } from './links.js'
 import { LoadCoordinator } from './load-coordinator.js'
+import { MemberGossip } from './member-gossip.js'
 import { Membership } from './membership.js'
 import type { MeshContext } from './mesh-context.js'
 import { PeerGate } from './peer-gate.js'
@@ -65,6 +67,8 @@ export class MeshNode implements MeshPort {
   private readonly publisher: Publisher
   private readonly receiver: Receiver
   private readonly membership: Membership
+  private readonly links: Links
+  private readonly members: MemberGossip
   private readonly reads: RemoteReads
   private readonly loads: LoadCoordinator
   private readonly antiEntropy: AntiEntropy
@@ -84,6 +88,7 @@ export class MeshNode implements MeshPort {
     this.pool = new StreamPool(init.node)
     this.counters = {
       batchesOut: 0,
+      wanBytesOut: 0,
       recordsOut: 0,
       batchesUnsent: 0,
       batchesHeld: 0,
@@ -132,8 +137,16 @@ export class MeshNode implements MeshPort {
     this.publisher = new Publisher(this.ctx, (peer, ks) => {
       void this.antiEntropy.syncWith(peer, ks)
     })
-    this.receiver = new Receiver(this.ctx, (ks, key) => this.loads.settle(ks, key))
-    this.membership = new Membership(this.ctx, (peer) => this.helloDone(peer))
+    // In a full mesh every subscriber gets a write from its writer; in a larger one the
+    // receivers pass it on inside their region.
+    this.receiver = new Receiver(
+      this.ctx,
+      (ks, key) => this.loads.settle(ks, key),
+      () => !this.links.fullMesh,
+    )
+    this.links = new Links(this.ctx)
+    this.membership = new Membership(this.ctx, this.links, (peer) => this.helloDone(peer))
+    this.members = new MemberGossip(this.ctx, () => queueMicrotask(() => this.membership.redial()))
     this.admin = {
       peers: () => this.stats().peers,
       block: (ids) => this.membership.block(ids),
@@ -198,11 +211,13 @@ export class MeshNode implements MeshPort {
     }
     every(this.ctx.opts.redialIntervalMs, () => this.membership.redial())
     every(this.ctx.opts.pingIntervalMs, () => {
+      this.members.forgetStale()
       void this.membership.pingAll()
       void this.time.exchangeAll()
       this.loads.prune()
     })
     this.started = true
+    this.members.start()
     this.antiEntropy.start()
     this.readiness.start(bootstrap.length > 0 || this.catchUp, this.ctx.opts.readyTimeoutMs)
     this.membership.redial()
@@ -322,6 +337,7 @@ export class MeshNode implements MeshPort {
       blockedPeers: this.gate.blockedPeers,
       lagByRegion: this.receiver.lagByRegion(),
       stages: this.ctx.trace.snapshot(),
+      links: this.links.summary(),
     }
   }
 
@@ -332,6 +348,7 @@ export class MeshNode implements MeshPort {
     this.closed = true
     for (const t of this.timers) clearInterval(t)
     this.antiEntropy.stop()
+    this.members.stop()
     this.readiness.stop()
     this.pool.close()
     await this.publisher.drain(MESH_CONSTANTS.closeDrainMs)

@@ -12,6 +12,8 @@ export interface PeerInfo {
   /** Failed requests or pings since the last success. */
   failures: number
   connected: boolean
+  /** Wall-clock ms when the current connection opened (links are pruned after a grace). */
+  connectedAt?: number
   /** Keyspaces whose `maxTtl` differs on this peer: no replication with it for them. */
   mismatched?: Set<string>
 }
@@ -35,6 +37,8 @@ const DISCONNECTED_PENALTY_MS = 100_000
 export class PeerTable {
   private readonly peers = new Map<string, PeerInfo>()
   private readonly localRegion: string
+  /** Bumped whenever the member list (ids and regions) changes. */
+  version = 0
 
   constructor(localRegion: string) {
     this.localRegion = localRegion
@@ -54,8 +58,21 @@ export class PeerTable {
         connected: false,
       }
       this.peers.set(id, p)
+      this.version++
     }
     return p
+  }
+
+  /** Sets a peer's region (announced in its hello or its batches). */
+  setRegion(p: PeerInfo, region: string): void {
+    if (p.region === region) return
+    p.region = region
+    this.version++
+  }
+
+  /** Forgets a member (it left, or was not heard of for a long time). */
+  remove(id: string): void {
+    if (this.peers.delete(id)) this.version++
   }
 
   get(id: string): PeerInfo | undefined {

@@ -250,6 +250,11 @@ export class Publisher {
       .then((res) => {
         this.ctx.trace.observe('send', performance.now() - sentAt)
         counters.batchesOut++
+        for (const peer of res.recipients) {
+          const region = this.ctx.peers.get(peer.toString())?.region
+          if (region !== undefined && region !== this.ctx.region)
+            counters.wanBytesOut += bytes.length
+        }
         counters.recordsOut += records
         if (res.recipients.length === 0) counters.batchesUnsent++
       })

@@ -185,7 +185,7 @@ export class Receiver {
     const now = ctx.now()
     const peer = ctx.peers.get(batch.origin)
     if (peer) {
-      peer.region ??= batch.region
+      if (peer.region === undefined) ctx.peers.setRegion(peer, batch.region)
       peer.lastSeen = now
     }
     let hist = this.lag.get(batch.region)

@@ -19,6 +19,28 @@ export interface MeshOptions {
   minFlushIntervalMs?: Duration
   /** ...or once it holds this many bytes. @default 32_768 */
   flushBytes?: number
+  /**
+   * Most same-region peers a node keeps connections to; a region of up to `localPeers + 1`
+   * nodes is fully connected. With {@link remotePeers} it bounds a node's connections
+   * whatever the size of the mesh (docs/operations.md: sizing). @default 6
+   */
+  localPeers?: number
+  /**
+   * Peers a node links to in each other region: a write reaches each region in one WAN
+   * hop through the writer's links and fans out inside the region. @default 2
+   */
+  remotePeers?: number
+  /**
+   * How often a node announces itself (id, region, addresses) to the mesh; a member not
+   * heard of for four intervals, and not connected, is forgotten. @default 15_000
+   */
+  announceIntervalMs?: Duration
+  /**
+   * A connection to a member that is not one of this node's links (a joining node's
+   * bootstrap peer, a link of an older member list) is closed once it is this old.
+   * @default 10_000
+   */
+  linkGraceMs?: Duration
   /** Most bytes of batches handed to gossipsub and not yet sent; past it batches are dropped and counted. @default 8_388_608 */
   maxInflightBytes?: number
   /**
@@ -73,6 +95,8 @@ export interface MeshOptions {
 export interface MeshCounters {
   /** Batches this node published. */
   batchesOut: number
+  /** Bytes of those batches sent to peers of other regions (each copy counted): the WAN cost of replication. */
+  wanBytesOut: number
   /** Writes in those batches. */
   recordsOut: number
   /** Batches gossipsub sent to no peer (the subscriber left meanwhile): repaired by anti-entropy. */
@@ -195,4 +219,18 @@ export interface MeshStats {
    * the batches it received (`transit`, `verify`, `apply`), ms.
    */
   stages: Record<TraceStage, LagSnapshot>
+  /** The links this node keeps (every member in a full mesh; bounded by `localPeers` and `remotePeers` otherwise). */
+  links: LinkStats
+}
+
+/** The links a node keeps, as `stats().mesh.links` shows them. */
+export interface LinkStats {
+  /** True when every member links every other (small meshes). */
+  fullMesh: boolean
+  /** Members known, this node included (those whose region is known). */
+  members: number
+  /** Same-region links (peer ids). */
+  local: string[]
+  /** Links per other region (peer ids); the first is this node's relay toward it. */
+  remote: Record<string, string[]>
 }

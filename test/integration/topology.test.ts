@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { meshOf, TestMesh } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
+
+const mesh = new TestMesh()
+afterEach(() => mesh.closeAll())
+
+const REGIONS = ['t-east', 't-west', 't-north', 't-south']
+// Small bounds so the structure shows at 12 nodes: each region of three is a clique, and
+// each node links about one node of every other region.
+const BOUNDS = {
+  localPeers: 2,
+  remotePeers: 1,
+  announceIntervalMs: 1_000,
+  pingIntervalMs: 1_000,
+  linkGraceMs: 1_500,
+}
+
+const connections = (n: Cache<unknown>) =>
+  new Set(
+    meshOf(n)
+      .node.getPeers()
+      .map((p) => p.toString()),
+  )
+const linksOf = (n: Cache<unknown>) => {
+  const l = n.stats().mesh!.links
+  return new Set([...l.local, ...Object.values(l.remote).flat()])
+}
+/** Every node knows every member and is connected to exactly its links. */
+const settled = (nodes: Cache<unknown>[]) =>
+  nodes.every((n) => {
+    const l = n.stats().mesh!.links
+    const links = linksOf(n)
+    const conns = connections(n)
+    return (
+      l.members === nodes.length &&
+      conns.size === links.size &&
+      [...links].every((id) => conns.has(id))
+    )
+  })
+
+async function startMesh(perRegion: number): Promise<Cache<unknown>[]> {
+  for (let i = 0; i < perRegion; i++)
+    for (const region of REGIONS) await mesh.start(region, { mesh: BOUNDS })
+  await waitFor(() => settled(mesh.nodes), 'every node connected to exactly its links', 30_000)
+  return mesh.nodes
+}
+
+describe('a region-structured mesh (12 nodes, 4 regions, localPeers 2, remotePeers 1)', () => {
+  it('keeps connections within the bounds and replicates every write to every node', async () => {
+    const nodes = await startMesh(3)
+    for (const n of nodes) {
+      const l = n.stats().mesh!.links
+      expect(l.fullMesh).toBe(false)
+      // A region of three is a clique; every other region is linked directly.
+      expect(l.local).toHaveLength(2)
+      expect(Object.keys(l.remote).sort()).toEqual(REGIONS.filter((r) => r !== n.region).sort())
+      expect(connections(n).size).toBeLessThan(nodes.length - 1)
+    }
+    for (const [i, n] of nodes.entries()) await n.set(`from-${i}`, i)
+    await waitFor(
+      () => nodes.every((n) => nodes.every((_, i) => n.get(`from-${i}`) === i)),
+      'every write on every node',
+      15_000,
+    )
+    // Each write crossed the WAN once per link into a region, not once per remote node.
+    for (const n of nodes) {
+      const r = n.stats().mesh!.replication
+      expect(r.wanBytesOut).toBeGreaterThan(0)
+    }
+  })
+
+  it('still replicates into a region whose link nodes were killed, and forgets them', async () => {
+    const nodes = await startMesh(3)
+    const writer = nodes[0]!
+    const target = REGIONS.find((r) => r !== writer.region)!
+    const linkIds = new Set(writer.stats().mesh!.links.remote[target]!)
+    const dead = nodes.filter((n) => linkIds.has(n.nodeId))
+    const alive = nodes.filter((n) => !linkIds.has(n.nodeId))
+    expect(dead.length).toBeGreaterThan(0)
+    await Promise.all(dead.map((n) => n.close()))
+    await writer.set('after-kill', 1)
+    const survivors = alive.filter((n) => n.region === target)
+    expect(survivors.length).toBeGreaterThan(0)
+    await waitFor(
+      () => survivors.every((n) => n.get('after-kill') === 1),
+      `the write reaches ${target}'s surviving nodes`,
+      10_000,
+    )
+    // The dead are forgotten (four announce intervals) and links re-chosen without them.
+    await waitFor(
+      () => alive.every((n) => n.stats().mesh!.links.members === alive.length),
+      'dead members forgotten',
+      20_000,
+    )
+    await writer.set('after-forget', 2)
+    await waitFor(
+      () => alive.every((n) => n.get('after-forget') === 2),
+      'writes reach every survivor after re-planning',
+      10_000,
+    )
+  })
+
+  it('a node joining through one bootstrap peer gets its links and receives writes', async () => {
+    const nodes = await startMesh(3)
+    const joiner = await mesh.start('t-west', {
+      peers: [nodes[5]!.addresses()[0]!],
+      mesh: BOUNDS,
+    })
+    await waitFor(() => settled(mesh.nodes), 'the joiner and its links settled', 30_000)
+    await nodes[2]!.set('for-the-joiner', 'hi')
+    await waitFor(() => joiner.get('for-the-joiner') === 'hi', 'the joiner receives writes')
+    await joiner.set('from-the-joiner', 'hello')
+    await waitFor(
+      () => nodes.every((n) => n.get('from-the-joiner') === 'hello'),
+      "the joiner's write reaches every node",
+    )
+  })
+})
