@@ -19,6 +19,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { createServer, connect as netConnect, type Socket } from 'node:net'
+import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import { WanSim } from '../src/sim/wan-sim.js'
@@ -184,6 +185,8 @@ type Phase = {
   base: MeshStats[]
   probe: number[]
   mainLoopP99Ms: number
+  /** CPU the whole process (all threads) got per second of the phase, in cores. */
+  coresUsed: number
   complete: boolean
 }
 
@@ -191,6 +194,8 @@ async function runPhase(rate: number): Promise<Phase> {
   const base = await Promise.all(workers.map((w) => w.ask<MeshStats>({ t: 'reset' }, 'reset')))
   mainLoop.reset()
   probe.start()
+  const cpu0 = process.cpuUsage()
+  const wall0 = performance.now()
   const wrote = await Promise.all(
     writers.map((w) =>
       w.ask<{ n: number }>(
@@ -217,6 +222,8 @@ async function runPhase(rate: number): Promise<Phase> {
     if (Date.now() > deadline) break
     await new Promise((r) => setTimeout(r, 50))
   }
+  const cpu = process.cpuUsage(cpu0)
+  const coresUsed = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0)
   const probeLags = probe.stop()
   const mainLoopP99Ms = mainLoop.percentile(99) / 1e6
   const reports = await Promise.all(workers.map((w) => w.ask<Report>({ t: 'report' }, 'report')))
@@ -229,7 +236,17 @@ async function runPhase(rate: number): Promise<Phase> {
       pairs.set(k, acc)
     }
   }
-  return { rate, written, pairs, reports, base, probe: probeLags, mainLoopP99Ms, complete }
+  return {
+    rate,
+    written,
+    pairs,
+    reports,
+    base,
+    probe: probeLags,
+    mainLoopP99Ms,
+    coresUsed,
+    complete,
+  }
 }
 
 function stageMeans(p: Phase): Record<Stage, number> {
@@ -313,6 +330,7 @@ function sweepRow(p: Phase): BenchRow {
     'sim probe p50/p99-oneWay': `${round(pct(p.probe, 0.5) - probe.oneWay)}/${round(pct(p.probe, 0.99) - probe.oneWay)}`,
     'sim loop p99 ms': round(p.mainLoopP99Ms),
     'node loop p99 ms (max)': round(Math.max(...p.reports.map((r) => r.loopP99Ms))),
+    'cores used': round(p.coresUsed, 2),
     target: rows.every((r) => r[`target (+${P50_MARGIN_MS}/+${P99_MARGIN_MS})`] === 'met')
       ? 'met'
       : 'missed',
@@ -326,7 +344,7 @@ for (const rate of RATES) {
   phases.push(p)
   const s = sweepRow(p)
   console.log(
-    `  ${String(rate).padStart(6)} writes/s: ${s['writes/s/node']}/s per node, lag over one way (worst pair) p50 +${s['p50-oneWay']} / p99 +${s['p99-oneWay']} ms, ${s['msgs/s/node']} msgs/s per node, ${s['writes/msg']} writes/msg, sim loop p99 ${s['sim loop p99 ms']} ms${p.complete ? '' : ' (INCOMPLETE)'}`,
+    `  ${String(rate).padStart(6)} writes/s: ${s['writes/s/node']}/s per node, lag over one way (worst pair) p50 +${s['p50-oneWay']} / p99 +${s['p99-oneWay']} ms, ${s['msgs/s/node']} msgs/s per node, ${s['writes/msg']} writes/msg, sim loop p99 ${s['sim loop p99 ms']} ms, ${s['cores used']} cores used${p.complete ? '' : ' (INCOMPLETE)'}`,
   )
 }
 
@@ -353,6 +371,8 @@ report(
       p99Ms: pct(table.probe, 0.99),
     },
     simLoopP99Ms: table.mainLoopP99Ms,
+    coresUsed: table.coresUsed,
+    loadAverage: loadavg()[0],
     nodeLoopP99Ms: table.reports.map((r) => r.loopP99Ms),
   },
 )
@@ -360,7 +380,7 @@ console.log(
   `messages/s per node ${tableSweep['msgs/s/node']}, writes per message ${tableSweep['writes/msg']}; mean per stage (ms, per batch): ${STAGES.map((s) => `${s} ${round(means[s], 2)}`).join(', ')} (transit minus the mean one-way latency: ${tableSweep['transit-oneWay ms']})`,
 )
 console.log(
-  `anchor (same run): plain TCP through the simulator's proxies ${PROBE_FROM} -> ${PROBE_TO}: p50 ${round(pct(table.probe, 0.5), 1)} ms / p99 ${round(pct(table.probe, 0.99), 1)} ms (one way ${probe.oneWay} ms); simulator (main) thread event-loop delay p99 ${round(table.mainLoopP99Ms)} ms; node threads p99 ${table.reports.map((r) => round(r.loopP99Ms)).join(', ')} ms`,
+  `anchor (same run): plain TCP through the simulator's proxies ${PROBE_FROM} -> ${PROBE_TO}: p50 ${round(pct(table.probe, 0.5), 1)} ms / p99 ${round(pct(table.probe, 0.99), 1)} ms (one way ${probe.oneWay} ms); simulator (main) thread event-loop delay p99 ${round(table.mainLoopP99Ms)} ms; node threads p99 ${table.reports.map((r) => round(r.loopP99Ms)).join(', ')} ms; the process got ${round(table.coresUsed, 2)} cores of CPU during the phase (of ${cpus().length}; load average ${round(loadavg()[0]!)})`,
 )
 if (phases.length > 1)
   report(

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }
   children?: number[]
 }
 interface Profile {
@@ -58,7 +58,7 @@ export function summarizeProfile(file: string): ProfileSummary {
   let idleMs = 0
   for (const [id, us] of self) {
     const n = byId.get(id)!
-    const { functionName, url, lineNumber } = n.callFrame
+    const { functionName, url, lineNumber, columnNumber } = n.callFrame
     const ms = us / 1000
     totalMs += ms
     const pkg = packageOf(url, functionName)
@@ -68,7 +68,9 @@ export function summarizeProfile(file: string): ProfileSummary {
     }
     pkgs.set(pkg, (pkgs.get(pkg) ?? 0) + ms)
     const where =
-      url === '' ? '' : `${url.replace(/^.*\/(node_modules|work\/main)\//, '')}:${lineNumber + 1}`
+      url === ''
+        ? ''
+        : `${url.replace(`file://${process.cwd()}/`, '').replace(/^.*\/node_modules\//, '')}:${lineNumber + 1}:${columnNumber + 1}`
     const key = `${functionName}@${where}`
     const f = fns.get(key) ?? { name: functionName || '(anonymous)', package: pkg, where, ms: 0 }
     f.ms += ms
