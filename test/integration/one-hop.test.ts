@@ -139,5 +139,5 @@ describe('one hop under load', () => {
         m.median,
         `${pair}: median within one way (${m.oneWay} ms) + ${MARGIN_MS} ms`,
       ).toBeLessThanOrEqual(m.oneWay + MARGIN_MS)
-  })
+  }, 60_000) // the waits above are bounded (15 s each); a starved machine can take ~25 s
 })
