@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js'
+import { FIRST_SLOT, GHOSTS, LRU, RESIDENT, SlotColumns, TOMB, USED } from './slot-columns.js'
 
 /** What a write did to an {@link EntryTable}. */
 export type MergeOutcome =
@@ -34,24 +35,15 @@ export interface EntryTableObserver {
   expiring?(key: string, slot: number): void
   /** A value with tags left the table. */
   untagged?(key: string, tags: readonly string[]): void
-  /** A key's version is now known (slot filled) or about to be forgotten (slot still filled). */
-  toggleVersion?(key: string, slot: number): void
+  /** A key's version is now known (a new slot, filled). */
+  versionAdded?(key: string, slot: number): void
+  /** A key's version is about to be forgotten (slot still filled). */
+  versionForgetting?(key: string, slot: number): void
   /** A key's version is about to be replaced by a newer one (slot holds the old one). */
   versionReplacing?(key: string, slot: number): void
   /** A key's version was replaced (slot holds the new one); follows {@link versionReplacing}. */
   versionReplaced?(key: string, slot: number): void
 }
-
-/** Slot flags. */
-const USED = 1
-const RESIDENT = 2
-const TOMB = 4
-/** Sentinel of the resident list: next is the least recently used, prev the most. */
-const LRU = 0
-/** Sentinel of the list of non-resident keys, in the order they left residency. */
-const GHOSTS = 1
-const FIRST_SLOT = 2
-const INITIAL_CAPACITY = 1024
 
 /**
  * One keyspace's entries, values and versions in one table: per key the value (or
@@ -61,12 +53,11 @@ const INITIAL_CAPACITY = 1024
  * expired, known only by version) keep their version, bounded by `maxKeys`, so that
  * anti-entropy and last-writer-wins still see them.
  *
- * Columns are typed arrays indexed by slot, with an intrusive doubly linked list through
- * `prev`/`next` (two circular lists: residents and the rest), as lru-cache does; one
- * `Map` from key to slot. Pure: wall-clock time is a parameter. Figures behind the
- * design: docs/decisions/store.md.
+ * Storage is {@link SlotColumns}: typed-array columns by slot and an intrusive LRU list,
+ * as in lru-cache, and one `Map` from key to slot. Pure: wall-clock time is a parameter.
+ * Figures behind the design: docs/decisions/store.md.
  */
-export class EntryTable<V = unknown> {
+export class EntryTable<V = unknown> extends SlotColumns<V> {
   readonly maxEntries: number
   readonly maxBytes: number
   readonly maxKeys: number
@@ -75,36 +66,8 @@ export class EntryTable<V = unknown> {
   observer: EntryTableObserver = {}
   /** True once the bound made the table forget a version. */
   overflowed = false
-  /** Key of each slot. */
-  keys: (string | undefined)[] = []
-  /** Value of each slot; undefined when not resident or a tombstone. */
-  values: (V | undefined)[] = []
-  /** Version wall clock, ms. */
-  wall: Float64Array
-  /** Version logical counter. */
-  logical: Float64Array
-  /** Version node, as an index into {@link nodes}. */
-  node: Uint32Array
-  /** Absolute expiry, wall-clock ms. */
-  expiresAt: Float64Array
-  /** Bytes counted against maxBytes while resident. */
-  size: Uint32Array
-  private flags: Uint8Array
-  private prev: Uint32Array
-  private next: Uint32Array
-  /** Interned node ids (never shrinks: a mesh has few writers). */
-  readonly nodes: string[] = []
-  private readonly nodeIds = new Map<string, number>()
-  private lastNode = ''
-  private lastNodeId = -1
-  private readonly slots = new Map<string, number>()
   /** Tags of tagged resident values, by slot (rare: a sparse map, not a column). */
   private readonly tags = new Map<number, readonly string[]>()
-  private capacity = 0
-  /** One past the highest slot ever used. */
-  private end = FIRST_SLOT
-  /** Free slots, chained through `next`; 0 ends the chain. */
-  private free = 0
   private resident = 0
   private tombstoneCount = 0
   private byteCount = 0
@@ -112,39 +75,12 @@ export class EntryTable<V = unknown> {
   private cursor = FIRST_SLOT
 
   constructor(options: EntryTableOptions) {
-    const { maxEntries, maxBytes, maxKeys } = options
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-      throw new InvalidOptionError(
-        `maxEntries must be a positive integer, got ${String(maxEntries)}`,
-      )
-    }
-    if (
-      !(maxBytes === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxBytes) && maxBytes > 0))
-    ) {
-      throw new InvalidOptionError(
-        `maxBytes must be a positive integer or Infinity, got ${String(maxBytes)}`,
-      )
-    }
-    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
-      throw new InvalidOptionError(`maxKeys must be a positive integer, got ${String(maxKeys)}`)
-    }
+    const { maxEntries, maxBytes, maxKeys } = checked(options)
+    super(maxEntries, Math.max(maxKeys, maxEntries))
     this.maxEntries = maxEntries
     this.maxBytes = maxBytes
     this.maxKeys = Math.max(maxKeys, maxEntries)
     this.retainMs = options.retainMs
-    const cap = Math.min(INITIAL_CAPACITY, this.maxKeys + FIRST_SLOT)
-    this.wall = new Float64Array(cap)
-    this.logical = new Float64Array(cap)
-    this.node = new Uint32Array(cap)
-    this.expiresAt = new Float64Array(cap)
-    this.size = new Uint32Array(cap)
-    this.flags = new Uint8Array(cap)
-    this.prev = new Uint32Array(cap)
-    this.next = new Uint32Array(cap)
-    this.capacity = cap
-    extend(this.keys, cap)
-    extend(this.values, cap)
-    this.clear()
   }
 
   /** Keys whose version is known, resident or not. */
@@ -165,11 +101,6 @@ export class EntryTable<V = unknown> {
   /** Resident bytes. */
   get bytes(): number {
     return this.byteCount
-  }
-
-  /** The slot of `key`, or -1 when its version is not known. */
-  slotOf(key: string): number {
-    return this.slots.get(key) ?? -1
   }
 
   /**
@@ -193,57 +124,9 @@ export class EntryTable<V = unknown> {
     return s
   }
 
-  /** Marks resident slot `s` most recently used. */
-  private touch(s: number): void {
-    if (this.prev[LRU] !== s) {
-      this.unlink(s)
-      this.link(LRU, s)
-    }
-  }
-
-  /** True when `slot` holds a resident entry (value or tombstone). */
-  isResident(slot: number): boolean {
-    return (this.flags[slot]! & RESIDENT) !== 0
-  }
-
-  /** True when the version in `slot` is a delete. */
-  isTombstone(slot: number): boolean {
-    return (this.flags[slot]! & TOMB) !== 0
-  }
-
   /** Tags of the value in `slot`, if any. */
   tagsOf(slot: number): readonly string[] | undefined {
     return this.tags.size === 0 ? undefined : this.tags.get(slot)
-  }
-
-  /** Node id of the version in `slot`. */
-  nodeOf(slot: number): string {
-    return this.nodes[this.node[slot]!]!
-  }
-
-  /** The interned index of node id `node`. */
-  internNode(node: string): number {
-    if (node === this.lastNode) return this.lastNodeId
-    let id = this.nodeIds.get(node)
-    if (id === undefined) {
-      id = this.nodes.length
-      this.nodes.push(node)
-      this.nodeIds.set(node, id)
-    }
-    this.lastNode = node
-    this.lastNodeId = id
-    return id
-  }
-
-  /** Compares a version with the one in `slot`: negative when older, 0 same, positive newer. */
-  compare(slot: number, wall: number, logical: number, node: string): number {
-    const w = this.wall[slot]!
-    if (wall !== w) return wall < w ? -1 : 1
-    const l = this.logical[slot]!
-    if (logical !== l) return logical < l ? -1 : 1
-    const n = this.nodes[this.node[slot]!]!
-    if (node === n) return 0
-    return node < n ? -1 : 1
   }
 
   /**
@@ -386,21 +269,9 @@ export class EntryTable<V = unknown> {
 
   /** Forgets everything. */
   clear(): void {
-    for (let s = FIRST_SLOT; s < this.end; s++) {
-      const key = this.keys[s]
-      if (key !== undefined && this.flags[s] !== 0) this.forgetSlot(s)
-    }
-    this.flags.fill(0)
-    this.keys.fill(undefined)
-    this.values.fill(undefined)
-    this.prev[LRU] = LRU
-    this.next[LRU] = LRU
-    this.prev[GHOSTS] = GHOSTS
-    this.next[GHOSTS] = GHOSTS
-    this.slots.clear()
+    for (let s = FIRST_SLOT; s < this.end; s++) if (this.flags[s] !== 0) this.forgetSlot(s)
+    this.resetLists()
     this.tags.clear()
-    this.end = FIRST_SLOT
-    this.free = 0
     this.cursor = FIRST_SLOT
     this.resident = 0
     this.tombstoneCount = 0
@@ -462,7 +333,7 @@ export class EntryTable<V = unknown> {
     this.flags[s] = tombstone ? USED | TOMB : USED
     this.link(GHOSTS, s)
     const observer = this.observer
-    if (observer.toggleVersion !== undefined) observer.toggleVersion(key, s)
+    if (observer.versionAdded !== undefined) observer.versionAdded(key, s)
     return s
   }
 
@@ -543,71 +414,28 @@ export class EntryTable<V = unknown> {
     this.dropValue(s)
     const key = this.keys[s]!
     const observer = this.observer
-    if (observer.toggleVersion !== undefined) observer.toggleVersion(key, s)
+    if (observer.versionForgetting !== undefined) observer.versionForgetting(key, s)
     this.unlink(s)
     this.slots.delete(key)
-    this.keys[s] = undefined
-    this.flags[s] = 0
-    this.next[s] = this.free
-    this.free = s
-  }
-
-  private allocate(): number {
-    if (this.free !== 0) {
-      const s = this.free
-      this.free = this.next[s]!
-      return s
-    }
-    if (this.end === this.capacity) this.grow()
-    return this.end++
-  }
-
-  /**
-   * Doubles the columns, first up to exactly maxEntries resident slots (a full table
-   * without evictions wastes nothing), then up to the key bound.
-   */
-  private grow(): void {
-    const full = this.maxEntries + FIRST_SLOT
-    const bound = this.maxKeys + FIRST_SLOT
-    const cap = Math.min(this.capacity * 2, this.capacity < full ? full : bound)
-    const grown = <T extends Float64Array | Uint32Array | Uint8Array>(
-      a: T,
-      make: (n: number) => T,
-    ) => {
-      const b = make(cap)
-      b.set(a)
-      return b
-    }
-    this.wall = grown(this.wall, (n) => new Float64Array(n))
-    this.logical = grown(this.logical, (n) => new Float64Array(n))
-    this.node = grown(this.node, (n) => new Uint32Array(n))
-    this.expiresAt = grown(this.expiresAt, (n) => new Float64Array(n))
-    this.size = grown(this.size, (n) => new Uint32Array(n))
-    this.flags = grown(this.flags, (n) => new Uint8Array(n))
-    this.prev = grown(this.prev, (n) => new Uint32Array(n))
-    this.next = grown(this.next, (n) => new Uint32Array(n))
-    extend(this.keys, cap)
-    extend(this.values, cap)
-    this.capacity = cap
-  }
-
-  private link(list: number, s: number): void {
-    const last = this.prev[list]!
-    this.next[last] = s
-    this.prev[s] = last
-    this.next[s] = list
-    this.prev[list] = s
-  }
-
-  private unlink(s: number): void {
-    const p = this.prev[s]!
-    const n = this.next[s]!
-    this.next[p] = n
-    this.prev[n] = p
+    this.release(s)
   }
 }
 
-/** Grows a column to `length` with `undefined`, keeping it a packed array (fast reads). */
-function extend(column: unknown[], length: number): void {
-  while (column.length < length) column.push(undefined)
+/** @throws InvalidOptionError for limits that are not positive integers (maxBytes: or Infinity) */
+function checked(options: EntryTableOptions): EntryTableOptions {
+  const { maxEntries, maxBytes, maxKeys } = options
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new InvalidOptionError(`maxEntries must be a positive integer, got ${String(maxEntries)}`)
+  }
+  if (
+    !(maxBytes === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxBytes) && maxBytes > 0))
+  ) {
+    throw new InvalidOptionError(
+      `maxBytes must be a positive integer or Infinity, got ${String(maxBytes)}`,
+    )
+  }
+  if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
+    throw new InvalidOptionError(`maxKeys must be a positive integer, got ${String(maxKeys)}`)
+  }
+  return options
 }

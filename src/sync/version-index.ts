@@ -26,10 +26,12 @@ export interface IndexEntry {
  * with a longer TTL arriving late. Pure: time is a parameter.
  *
  * Hashes are not stored: a leaf's contribution is recomputed from (key, version) when a
- * version changes (one key hash per write; docs/decisions/store.md has the figures).
+ * version changes (one key hash per write). The tree itself is built on first use (the
+ * first anti-entropy session, an operator's digest) by one scan of the table, then kept
+ * in step: a cache that never syncs never pays for it, in time or memory. Figures:
+ * docs/decisions/store.md.
  */
 export class VersionIndex {
-  readonly tree: DigestTree
   readonly maxKeys: number
   readonly retainMs: number
   readonly table: EntryTable<unknown>
@@ -39,6 +41,8 @@ export class VersionIndex {
   private k2 = 0
   /** Hash lanes of each interned node id (the table's `nodes`), two per node. */
   private nodeLanes: number[] = []
+  private readonly depth: number
+  private digests: DigestTree | undefined
   /** The hash of a version being replaced, until the new one is known. */
   private outHi = 0
   private outLo = 0
@@ -55,14 +59,33 @@ export class VersionIndex {
   ) {
     this.maxKeys = maxKeys
     this.retainMs = retainMs
-    this.tree = new DigestTree(depth)
+    this.depth = depth
     this.table =
       table ?? new EntryTable({ maxEntries: maxKeys, maxBytes: Infinity, maxKeys, retainMs })
-    const observer = this.table.observer
-    observer.toggleVersion = (key, slot) => {
-      const [hi, lo] = this.hashOf(key, slot)
-      this.tree.toggle(this.tree.leafOf(this.k1), hi, lo)
+  }
+
+  /**
+   * The digest tree over every known (key, version): built from the table on first use,
+   * then kept in step with every version the table sets, replaces or forgets.
+   */
+  get tree(): DigestTree {
+    return this.digests ?? this.buildTree()
+  }
+
+  private buildTree(): DigestTree {
+    const tree = new DigestTree(this.depth)
+    const t = this.table
+    for (const s of t.knownSlots()) {
+      const [hi, lo] = this.hashOf(t.keys[s]!, s)
+      tree.toggle(tree.leafOf(this.k1), hi, lo)
     }
+    this.digests = tree
+    const observer = t.observer
+    observer.versionAdded = (key, slot) => {
+      const [hi, lo] = this.hashOf(key, slot)
+      tree.toggle(tree.leafOf(this.k1), hi, lo)
+    }
+    observer.versionForgetting = observer.versionAdded
     // A replaced version: one walk up the tree with the XOR of the old and new hashes.
     observer.versionReplacing = (key, slot) => {
       const [hi, lo] = this.hashOf(key, slot)
@@ -71,8 +94,9 @@ export class VersionIndex {
     }
     observer.versionReplaced = (key, slot) => {
       const [hi, lo] = this.hashOf(key, slot)
-      this.tree.toggle(this.tree.leafOf(this.k1), (hi ^ this.outHi) >>> 0, (lo ^ this.outLo) >>> 0)
+      tree.toggle(tree.leafOf(this.k1), (hi ^ this.outHi) >>> 0, (lo ^ this.outLo) >>> 0)
     }
+    return tree
   }
 
   /** Keys whose version is known. */
