@@ -31,6 +31,10 @@ if (mode === 'meshcache') {
   serve(
     () => cache.stats().mesh!.replication.batchesIn,
     () => cache.close(),
+    () => {
+      const r = cache.stats().mesh!.replication
+      return { recordsIn: r.recordsIn, syncPulled: r.syncPulled, rejected: r.rejected }
+    },
   )
 } else {
   const node = await createRawGossipsub(host)
@@ -49,9 +53,14 @@ if (mode === 'meshcache') {
   )
 }
 /** Answers the main thread: report, reset, close (then exit). */
-function serve(batches: () => number, stop: () => Promise<void> | void): void {
+function serve(
+  batches: () => number,
+  stop: () => Promise<void> | void,
+  counters: () => unknown = () => undefined,
+): void {
   port.on('message', async (m) => {
-    if (m === 'report') port.postMessage({ received, lags, batches: batches() })
+    if (m === 'report')
+      port.postMessage({ received, lags, batches: batches(), counters: counters() })
     if (m === 'count') port.postMessage({ received, lags: [], batches: 0 })
     if (typeof m === 'object' && m.t === 'prof-start') {
       // A CPU profile of this thread over one phase (the throughput burst), via the

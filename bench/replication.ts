@@ -49,7 +49,7 @@ const value = {
 type Rx = {
   worker: Worker
   ask: <T>(m: unknown) => Promise<T>
-  report: () => Promise<{ received: number; lags: number[]; batches: number }>
+  report: () => Promise<{ received: number; lags: number[]; batches: number; counters?: unknown }>
   count: () => Promise<number>
   send: (m: string) => void
   exited: Promise<void>
@@ -177,6 +177,13 @@ let profileFile: string | undefined
     profileFile = phaseProfile
   }
   const mesh = writer.stats().mesh!
+  if (got < WRITES) {
+    // Where the writes went: by gossip (recordsIn) or only by anti-entropy (syncPulled).
+    const counters = (await Promise.all(rx.map((r) => r.report()))).map((x) => x.counters)
+    console.log(
+      `WARNING: only ${got} of ${WRITES} writes reached both receivers in 120 s; receivers' counters: ${JSON.stringify(counters)}`,
+    )
+  }
   const messages = messagesOut - messages0
   bytesPerMessage = (bytesOut - bytes0) / Math.max(1, messages)
   writesPerMessage = WRITES / Math.max(1, messages)
