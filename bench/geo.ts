@@ -283,6 +283,8 @@ function pairRows(p: Phase): BenchRow[] {
       maxMs: pct(xs, 1),
       'p50-oneWay': p50 - oneWay,
       'p99-oneWay': p99 - oneWay,
+      'p50/oneWay': p50 / oneWay,
+      'p99/oneWay': p99 / oneWay,
       [`target (+${P50_MARGIN_MS}/+${P99_MARGIN_MS})`]:
         miss.length === 0 ? 'met' : `missed (${miss.join(', ')})`,
     })
