@@ -33,6 +33,8 @@ export interface ScaleResult {
   loadCpu: number
   /** Worst event-loop delay p99 of a host process during the write phase, ms. */
   loadLoopP99Ms: number
+  /** The machine's 1-minute load average at the end of the write phase (other jobs included). */
+  machineLoad: number
   /** Write-path stages (stats().mesh.stages) over the run: median of the nodes' p50 and max of their p99, ms. */
   stages: Record<string, { p50: number; p99: number }>
   /** WAN bytes per write / ((regions - 1) * batch bytes per write), idle traffic subtracted. */
@@ -69,7 +71,7 @@ export function markdownTable(results: ScaleResult[]): string {
     'lag p50 / p99 (ms)',
     'worst pair p99',
     'WAN ratio',
-    'load CPU (loop p99)',
+    'load CPU (loop p99, load avg)',
     'heal 5 s cut',
     'kill 10%',
   ]
@@ -83,7 +85,7 @@ export function markdownTable(results: ScaleResult[]): string {
     `${f0(r.lagP50)} / ${f0(r.lagP99)} (${r.lagDelivered})`,
     `${r.worstPair} ${f0(r.worstPairP99)}`,
     `${f2(r.wanRatio)} (${f0(r.wanBytesPerWrite)} B/write, batch ${f0(r.batchBytesPerWrite)} B/write)`,
-    `${f0(r.loadCpu)}% (${f0(r.loadLoopP99Ms)} ms)`,
+    `${f0(r.loadCpu)}% (${f0(r.loadLoopP99Ms)} ms, ${f1(r.machineLoad)})`,
     r.partitionConvergeMs === undefined ? 'timeout' : `${f1(r.partitionConvergeMs / 1000)} s`,
     `${r.killDelivered}${r.killConvergeMs === undefined ? '' : ` in ${f1(r.killConvergeMs / 1000)} s`}`,
   ])
