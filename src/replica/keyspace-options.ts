@@ -20,8 +20,9 @@ export interface KeyspaceOptions {
   /** Largest encoded (msgpack) value, in bytes. @default 1_048_576 */
   maxValueBytes?: number
   /**
-   * Most keys whose newest version anti-entropy remembers (resident or evicted, ~100
-   * bytes each). @default 2 * maxEntries
+   * Most keys whose newest version anti-entropy remembers, resident or evicted (~90
+   * bytes each; resident keys always keep theirs, so at least maxEntries are known).
+   * @default 2 * maxEntries
    */
   maxIndexKeys?: number
 }
