@@ -103,6 +103,12 @@ export class Cache<V = unknown> {
   /** The hybrid logical clock that stamps this node's writes. @internal */
   readonly clock: HybridClock
   readonly #emitter = new EventEmitter<CacheEvents>()
+  /** Whether each event has a listener, kept by on/off: the write path only reads a flag. */
+  readonly #wanted: Record<keyof CacheEvents, boolean> = {
+    change: false,
+    expire: false,
+    evict: false,
+  }
   readonly #spaces = new Map<string, Keyspace<unknown>>()
   readonly #spaceReplicas = new WeakMap<Keyspace<unknown>, KeyspaceReplica<unknown>>()
   readonly #replicas: ReplicaRegistry
@@ -141,8 +147,9 @@ export class Cache<V = unknown> {
         })
       }
     }
+    const wanted = this.#wanted
     parts.replicas.listen({
-      wants: (event) => emitter.listenerCount(event) > 0,
+      wants: (event) => wanted[event],
       change: (keyspace, key, entry, source, from) =>
         emit('change', {
           keyspace,
@@ -272,12 +279,14 @@ export class Cache<V = unknown> {
   /** Listens for `change`, `expire` or `evict`. */
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
     this.#emitter.on(event, listener as never)
+    this.#wanted[event] = true
     return this
   }
 
   /** Stops listening. */
   off<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
     this.#emitter.off(event, listener as never)
+    this.#wanted[event] = this.#emitter.listenerCount(event) > 0
     return this
   }
 
