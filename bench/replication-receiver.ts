@@ -16,6 +16,8 @@ let received = 0
 let messages = 0
 let lags: number[] = []
 let profiler: Session | undefined
+/** This thread's CPU time at the last reset (process.threadCpuUsage, µs). */
+let cpu0 = process.threadCpuUsage()
 
 if (mode === 'meshcache') {
   const cache = await createCache({
@@ -59,8 +61,16 @@ function serve(
   counters: () => unknown = () => undefined,
 ): void {
   port.on('message', async (m) => {
-    if (m === 'report')
-      port.postMessage({ received, lags, batches: batches(), counters: counters() })
+    if (m === 'report') {
+      const cpu = process.threadCpuUsage(cpu0)
+      port.postMessage({
+        received,
+        lags,
+        batches: batches(),
+        counters: counters(),
+        cpuMs: (cpu.user + cpu.system) / 1000,
+      })
+    }
     if (m === 'count') port.postMessage({ received, lags: [], batches: 0 })
     if (typeof m === 'object' && m.t === 'prof-start') {
       // A CPU profile of this thread over one phase (the throughput burst), via the
@@ -79,6 +89,7 @@ function serve(
       port.postMessage({ t: 'prof-stopped' })
     }
     if (m === 'reset') {
+      cpu0 = process.threadCpuUsage()
       received = 0
       lags = []
     }
