@@ -253,6 +253,54 @@ describe('EntryTable bounds', () => {
     )
   })
 
+  it('a digest tree built on first use equals one kept in step from the start (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 3 })), {
+          maxLength: 100,
+        }),
+        (writes) => {
+          const make = () => {
+            const table = new EntryTable<number>({
+              maxEntries: 3,
+              maxBytes: Number.POSITIVE_INFINITY,
+              maxKeys: 8,
+              retainMs: 50,
+            })
+            return { table, index: new VersionIndex(8, 50, 2, table as EntryTable<unknown>) }
+          }
+          const eager = make()
+          void eager.index.tree
+          const lazy = make()
+          writes.forEach(([k, kind], i) => {
+            for (const { table } of [eager, lazy]) {
+              if (kind === 0) table.recordVersion(`k${k}`, i, 0, 'n', i + 10, false)
+              else if (kind === 3) table.purge(i)
+              else
+                table.merge(
+                  `k${k}`,
+                  i,
+                  0,
+                  kind === 1 ? 'n' : 'm',
+                  i + 10,
+                  false,
+                  i,
+                  9,
+                  undefined,
+                  0,
+                )
+            }
+          })
+          expect(lazy.index.tree.digest(0, 0)).toEqual(eager.index.tree.digest(0, 0))
+          lazy.table.merge('k1', 1e6, 0, 'n', 2e6, true, undefined, 9, undefined, 0)
+          eager.table.merge('k1', 1e6, 0, 'n', 2e6, true, undefined, 9, undefined, 0)
+          expect(lazy.index.tree.digest(1, 3)).toEqual(eager.index.tree.digest(1, 3))
+          expect(lazy.index.tree.digest(0, 0)).toEqual(eager.index.tree.digest(0, 0))
+        },
+      ),
+    )
+  })
+
   it('forgetting everything returns the digest to zero and the columns to empty', () => {
     const table = new EntryTable({ maxEntries: 3, maxBytes: 1_000, maxKeys: 5, retainMs: 100 })
     const index = new VersionIndex(5, 100, 2, table as EntryTable<unknown>)
