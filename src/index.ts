@@ -24,10 +24,12 @@ export { createCache } from './node/create-cache.js'
 export type {
   ClockStats,
   LagSnapshot,
+  LinkStats,
   MeshCounters,
   MeshOptions,
   MeshStats,
   PeerStats,
+  TraceStage,
 } from './ports/mesh-options.js'
 export type { MeshAdmin } from './ports/mesh-port.js'
 export type { PersistenceStats } from './ports/persistence-stats.js'
