@@ -1,12 +1,15 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import createDebug from 'debug'
-import { reconcile, respond } from '../sync/reconcile.js'
+import { FANOUT } from '../sync/digest-tree.js'
+import { hash64 } from '../sync/hash.js'
+import { reconcile, respond, type SyncReplica } from '../sync/reconcile.js'
 import {
   parseSyncRequest,
   parseSyncResponse,
   type SyncLimits,
   type SyncRequest,
+  type SyncResponse,
 } from '../sync/sync-messages.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
@@ -87,12 +90,13 @@ export class AntiEntropy {
         )
       for (let session = 0; session < MESH_CONSTANTS.syncMaxSessions; session++) {
         ctx.counters.syncSessions++
-        const r = await reconcile(view, keyspace, call, ctx.opts.syncMaxEntries)
+        const bounded = boundedCall(view, call, this.limits.maxItems)
+        const r = await reconcile(view, keyspace, bounded.call, ctx.opts.syncMaxEntries)
         if (r.equal) ctx.counters.syncInSync++
         ctx.counters.syncPulled += r.pulled
         ctx.counters.syncPushed += r.pushed
         moved += r.pulled + r.pushed
-        if (!r.more) break
+        if (!r.more && !bounded.truncated()) break
       }
     } catch (err) {
       ctx.counters.syncErrors++
@@ -150,4 +154,68 @@ export class AntiEntropy {
     const pool = useRemote ? remote : ranked
     return pool[Math.floor(Math.random() * pool.length)]?.id
   }
+}
+
+/**
+ * Wraps a session's `call` so that no request names more tree nodes than a responder
+ * accepts (`maxNodes`, the `maxItems` of its {@link SyncLimits}): past it, the responder
+ * refuses the request and the session fails. Replicas that differ by more than ~`maxNodes`
+ * keys differ in more nodes than that at the lower levels of the tree (a burst gossip did
+ * not deliver, a long partition), and such a gap was never repaired: every session failed
+ * at the same level (bench:replication, 4 runs in 11 on a starved machine).
+ *
+ * A `children` request over the bound asks for a window of `maxNodes` of its nodes (from a
+ * random start, so nodes that cannot converge never block the others) and reports the
+ * children of the others as this replica's own digests, so the session skips them; a
+ * `leaves` request keeps a window of leaves and the summaries of the keys under them. A
+ * session that did either repaired part of the difference: `truncated()` asks for another.
+ */
+function boundedCall(
+  view: SyncReplica,
+  call: (req: SyncRequest) => Promise<SyncResponse>,
+  maxNodes: number,
+): { call: (req: SyncRequest) => Promise<SyncResponse>; truncated: () => boolean } {
+  let truncated = false
+  const window = (nodes: number[]): number[] => {
+    const start = Math.floor(Math.random() * nodes.length)
+    const kept = nodes.slice(start, start + maxNodes)
+    if (kept.length < maxNodes) kept.push(...nodes.slice(0, maxNodes - kept.length))
+    return kept.sort((a, b) => a - b)
+  }
+  const bounded = async (req: SyncRequest): Promise<SyncResponse> => {
+    if (req.t === 'children' && req.nodes.length > maxNodes) {
+      truncated = true
+      const kept = window(req.nodes)
+      const res = await call({ ...req, nodes: kept })
+      if (res.t !== 'digests') return res
+      const got = new DataView(res.digests.buffer, res.digests.byteOffset, res.digests.byteLength)
+      if (res.digests.byteLength !== kept.length * FANOUT * 4) return res // reconcile rejects it
+      const packed = new Uint8Array(req.nodes.length * FANOUT * 4)
+      const out = new DataView(packed.buffer)
+      const tree = view.index.tree
+      const at = new Map(kept.map((node, k) => [node, k]))
+      for (let i = 0; i < req.nodes.length; i++) {
+        const node = req.nodes[i]!
+        const k = at.get(node)
+        for (let c = 0; c < FANOUT; c++) {
+          const digest =
+            k !== undefined
+              ? got.getUint32((k * FANOUT + c) * 4)
+              : tree.digest(req.level + 1, node * FANOUT + c)[0]
+          out.setUint32((i * FANOUT + c) * 4, digest)
+        }
+      }
+      return { ...res, digests: packed }
+    }
+    if (req.t === 'leaves' && req.nodes.length > maxNodes) {
+      truncated = true
+      const kept = window(req.nodes)
+      const keep = new Set(kept)
+      const shift = 32 - 4 * req.level
+      const have = req.have.filter((s) => keep.has(hash64(s[0])[0] >>> shift))
+      return call({ ...req, nodes: kept, have })
+    }
+    return call(req)
+  }
+  return { call: bounded, truncated: () => truncated }
 }
