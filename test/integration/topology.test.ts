@@ -43,7 +43,7 @@ const settled = (nodes: Cache<unknown>[]) =>
 async function startMesh(perRegion: number): Promise<Cache<unknown>[]> {
   for (let i = 0; i < perRegion; i++)
     for (const region of REGIONS) await mesh.start(region, { mesh: BOUNDS })
-  await waitFor(() => settled(mesh.nodes), 'every node connected to exactly its links', 30_000)
+  await waitFor(() => settled(mesh.nodes), 'every node connected to exactly its links', 60_000)
   return mesh.nodes
 }
 
@@ -69,7 +69,7 @@ describe('a region-structured mesh (12 nodes, 4 regions, localPeers 2, remotePee
       const r = n.stats().mesh!.replication
       expect(r.wanBytesOut).toBeGreaterThan(0)
     }
-  })
+  }, 120_000)
 
   it('still replicates into a region whose link nodes were killed, and forgets them', async () => {
     const nodes = await startMesh(3)
@@ -100,7 +100,7 @@ describe('a region-structured mesh (12 nodes, 4 regions, localPeers 2, remotePee
       'writes reach every survivor after re-planning',
       10_000,
     )
-  })
+  }, 150_000)
 
   it('a node joining through one bootstrap peer gets its links and receives writes', async () => {
     const nodes = await startMesh(3)
@@ -108,7 +108,7 @@ describe('a region-structured mesh (12 nodes, 4 regions, localPeers 2, remotePee
       peers: [nodes[5]!.addresses()[0]!],
       mesh: BOUNDS,
     })
-    await waitFor(() => settled(mesh.nodes), 'the joiner and its links settled', 30_000)
+    await waitFor(() => settled(mesh.nodes), 'the joiner and its links settled', 60_000)
     await nodes[2]!.set('for-the-joiner', 'hi')
     await waitFor(() => joiner.get('for-the-joiner') === 'hi', 'the joiner receives writes')
     await joiner.set('from-the-joiner', 'hello')
@@ -116,5 +116,5 @@ describe('a region-structured mesh (12 nodes, 4 regions, localPeers 2, remotePee
       () => nodes.every((n) => n.get('from-the-joiner') === 'hello'),
       "the joiner's write reaches every node",
     )
-  })
+  }, 150_000)
 })
