@@ -64,6 +64,12 @@ export const MESH_CONSTANTS = {
    * dropped it on a busy machine (found by the close() test under load).
    */
   closeLingerMs: 150,
+  /** First member announcement after the start; the next ones double up to the interval. */
+  firstAnnounceMs: 1_000,
+  /** Announcements a joining node makes as its first peers connect. */
+  earlyAnnounces: 3,
+  /** Delay of such an announcement after a hello (the peer's subscriptions arrive first). */
+  earlyAnnounceDelayMs: 300,
   /** A member not connected and not announced for this many announce intervals is forgotten. */
   forgetAfterAnnounces: 4,
 } as const

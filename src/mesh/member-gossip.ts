@@ -27,6 +27,9 @@ export class MemberGossip {
   private readonly ctx: MeshContext
   private readonly onLearned: () => void
   private timer: NodeJS.Timeout | undefined
+  private soon: NodeJS.Timeout | undefined
+  /** Announcements made because a peer connected (the first ones of a joining node). */
+  private early = 0
 
   /** @param onLearned - a new member (or a new region of one) was learned */
   constructor(ctx: MeshContext, onLearned: () => void) {
@@ -39,19 +42,41 @@ export class MemberGossip {
     const pubsub = this.ctx.node.services.pubsub
     pubsub.topicValidators.set(MEMBERS_TOPIC, (_peer, msg) => this.validate(msg))
     pubsub.subscribe(MEMBERS_TOPIC)
+    // While a fleet forms, announcements reach few peers: the first ones come 1, 2, 4, 8 s
+    // after the start, then every announceIntervalMs, jittered so a fleet started
+    // together does not announce in lockstep.
+    let next = MESH_CONSTANTS.firstAnnounceMs
     const tick = () => {
       this.announce()
-      // Jitter keeps a fleet started together from announcing in lockstep.
-      const ms = this.ctx.opts.announceIntervalMs * (0.8 + 0.4 * Math.random())
+      const interval = this.ctx.opts.announceIntervalMs
+      const ms = next < interval ? next : interval * (0.8 + 0.4 * Math.random())
+      next *= 2
       this.timer = setTimeout(tick, ms)
       this.timer.unref()
     }
-    this.timer = setTimeout(tick, 0)
+    this.timer = setTimeout(tick, next)
     this.timer.unref()
   }
 
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.soon !== undefined) clearTimeout(this.soon)
+  }
+
+  /**
+   * A peer finished its hello. A node's first announcement went out before it had any
+   * peer, so the first few connections each trigger one (debounced, once the peer's
+   * subscriptions have arrived): a joiner is known mesh-wide in about a second, not at
+   * its next periodic announcement.
+   */
+  onPeer(): void {
+    if (this.early >= MESH_CONSTANTS.earlyAnnounces || this.soon !== undefined) return
+    this.early++
+    this.soon = setTimeout(() => {
+      this.soon = undefined
+      this.announce()
+    }, MESH_CONSTANTS.earlyAnnounceDelayMs)
+    this.soon.unref()
   }
 
   /** Publishes this node's announcement now. */

@@ -414,6 +414,7 @@ export class MeshNode implements MeshPort {
     // Measure its clock at once: a skewed node is corrected before its first writes matter.
     void this.time.exchange(peer)
     this.readiness.onPeer(peer)
+    this.members.onPeer()
     // Anti-entropy on every (re)connection: whatever was missed while apart is repaired
     // now. One session repairs both ways, so only one side (the smaller id) starts it.
     if (this.ctx.self < peer.toString()) void this.antiEntropy.syncAll(peer)
