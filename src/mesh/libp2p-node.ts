@@ -88,6 +88,14 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       maxIncomingPendingConnections: 256,
       dialTimeout: 5_000,
     },
+    // libp2p's connection monitor pings every connection every 10 s and aborts it when a
+    // ping fails: on a busy host (a 5 s timeout) or when its ping collides with meshcache's
+    // own RTT ping on the same protocol (one outbound ping stream per connection). An abort
+    // throws away every queued gossip batch after publish() resolved, a silent gap that
+    // only anti-entropy repaired (a 200k-write burst: 35k-188k writes behind). meshcache
+    // measures RTT and failures itself (Membership.pingAll) and TCP tells when a peer is
+    // gone, so the monitor is off.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       ping: ping(),
@@ -99,8 +107,11 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
         // unsent and anti-entropy repairs them later.
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
-        // Messages carry many writes; the heartbeat-driven gossip is the backup path.
-        maxInboundDataLength: WIRE_LIMITS.maxBatchBytes + 4_096,
+        // Messages carry many writes; the heartbeat-driven gossip is the backup path. One
+        // RPC may carry many batches (gossipsub answers an IWANT with every requested
+        // message at once): past this the reader drops the peer, so it is well above one
+        // batch (anti-entropy repairs what a dropped frame carried).
+        maxInboundDataLength: 16 * WIRE_LIMITS.maxBatchBytes,
         // A writer floods each batch to every linked subscriber (floodPublish). The
         // forwarding mesh stays inside the region (appSpecificScore) and forwards only in
         // meshes larger than a full mesh (the receiver accepts a writer's own copy without
