@@ -64,6 +64,8 @@ export const MESH_CONSTANTS = {
    * dropped it on a busy machine (found by the close() test under load).
    */
   closeLingerMs: 150,
+  /** Flushes a node may make back to back before `minFlushIntervalMs` paces them. */
+  flushBurst: 3,
   /** First member announcement after the start; the next ones double up to the interval. */
   firstAnnounceMs: 1_000,
   /** Announcements a joining node makes as its first peers connect. */

@@ -5,6 +5,7 @@ import { encodeBatch } from '../replication/batch-codec.js'
 import { recordOf } from '../replication/entry-tuple.js'
 import { OutboundBatcher } from '../replication/outbound-batcher.js'
 import type { Entry } from '../store/entry.js'
+import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import { keyspaceOf, topicOf } from './topics.js'
 
@@ -30,7 +31,14 @@ export class Publisher {
   private readonly batcher: OutboundBatcher
   private flushTimer: NodeJS.Timeout | undefined
   private flushImmediate: NodeJS.Immediate | undefined
-  private lastFlushAt = Number.NEGATIVE_INFINITY
+  /**
+   * Flush tokens: one comes back every `minFlushIntervalMs`, up to `flushBurst`. A write
+   * that finds one leaves at the end of its turn; without one it waits for the next, and
+   * the writes meanwhile join its batch. So a trickle is never delayed, and under load a
+   * node publishes at most one batch per interval (per keyspace) on average.
+   */
+  private tokens: number = MESH_CONSTANTS.flushBurst
+  private tokensAt = performance.now()
   private inflightBytes = 0
   /** When a batch was last handed to gossipsub (performance.now() ms). */
   lastSentAt = Number.NEGATIVE_INFINITY
@@ -73,13 +81,21 @@ export class Publisher {
 
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined || this.flushImmediate !== undefined) return
-    const now = performance.now()
-    const due = Math.max(
-      now + this.ctx.opts.flushDelayMs,
-      this.lastFlushAt + this.ctx.opts.minFlushIntervalMs,
-    )
-    if (due - now <= 0) this.flushImmediate = setImmediate(() => this.flush())
-    else this.flushTimer = setTimeout(() => this.flush(), due - now)
+    const { flushDelayMs, minFlushIntervalMs } = this.ctx.opts
+    this.refill(performance.now())
+    const wait = Math.max(flushDelayMs, (1 - this.tokens) * minFlushIntervalMs)
+    if (wait <= 0) this.flushImmediate = setImmediate(() => this.flush())
+    else this.flushTimer = setTimeout(() => this.flush(), wait)
+  }
+
+  /** Adds the flush tokens earned since the last refill. */
+  private refill(now: number): void {
+    const interval = this.ctx.opts.minFlushIntervalMs
+    this.tokens =
+      interval <= 0
+        ? MESH_CONSTANTS.flushBurst
+        : Math.min(MESH_CONSTANTS.flushBurst, this.tokens + (now - this.tokensAt) / interval)
+    this.tokensAt = now
   }
 
   /** Publishes every queued batch now. */
@@ -91,8 +107,8 @@ export class Publisher {
     this.flushTimer = undefined
     this.flushImmediate = undefined
     const trace = ctx.trace
-    const flushedAt = performance.now()
-    this.lastFlushAt = flushedAt
+    this.refill(performance.now())
+    this.tokens = Math.max(0, this.tokens - 1)
     for (const pending of this.batcher.drain()) {
       const started = performance.now()
       trace.observe('queue', started - pending.openedAt)

@@ -9,12 +9,11 @@ import type { RejectCounts } from '../replication/reject-codes.js'
  */
 export interface MeshOptions {
   /** A keyspace's batch is published once this old, ms (0: at the end of the current turn, so a lone write leaves at once). @default 0 */
-  flushDelayMs?: Duration
-  /**
-   * Shortest time between two batches of one node, ms: under a steady trickle of writes,
-   * batches form instead of one signed message per write (signature checks dominate the
-   * CPU cost of gossip). Adds at most this much lag; an idle node still flushes after
-   * `flushDelayMs`. @default 10
+  flushDelayMs?: Duration  /**
+   * Pacing of batches, ms: a node earns one flush every this many ms (up to three in
+   * reserve). A write that finds one leaves at once; under load writes wait for the next
+   * and form batches, so messages per second stay bounded (signatures and per-message
+   * framing dominate the CPU cost of gossip). @default 10
    */
   minFlushIntervalMs?: Duration
   /** ...or once it holds this many bytes. @default 32_768 */
