@@ -9,7 +9,8 @@ import type { RejectCounts } from '../replication/reject-codes.js'
  */
 export interface MeshOptions {
   /** A keyspace's batch is published once this old, ms (0: at the end of the current turn, so a lone write leaves at once). @default 0 */
-  flushDelayMs?: Duration  /**
+  flushDelayMs?: Duration
+  /**
    * Pacing of batches, ms: a node earns one flush every this many ms (up to three in
    * reserve). A write that finds one leaves at once; under load writes wait for the next
    * and form batches, so messages per second stay bounded (signatures and per-message
