@@ -19,6 +19,7 @@ import { LoadCoordinator } from './load-coordinator.js'
 import { MemberGossip } from './member-gossip.js'
 import { Membership } from './membership.js'
 import type { MeshContext } from './mesh-context.js'
+import { peerStats, zeroCounters } from './mesh-stats.js'
 import { PeerGate } from './peer-gate.js'
 import { PeerTable } from './peer-table.js'
 import { Publisher } from './publisher.js'
@@ -86,30 +87,7 @@ export class MeshNode implements MeshPort {
     this.gate = init.gate ?? new PeerGate()
     this.peers = new PeerTable(init.region)
     this.pool = new StreamPool(init.node)
-    this.counters = {
-      batchesOut: 0,
-      wanBytesOut: 0,
-      recordsOut: 0,
-      batchesUnsent: 0,
-      batchesHeld: 0,
-      batchesDropped: 0,
-      recordsDropped: 0,
-      publishErrors: 0,
-      batchesIn: 0,
-      recordsIn: 0,
-      recordsApplied: 0,
-      rejected: init.replicas.rejected,
-      lookups: 0,
-      lookupHits: 0,
-      directWritesIn: 0,
-      syncSessions: 0,
-      syncInSync: 0,
-      syncErrors: 0,
-      syncPulled: 0,
-      syncPushed: 0,
-      syncBytesOut: 0,
-      syncBytesIn: 0,
-    }
+    this.counters = zeroCounters(init.replicas.rejected)
     this.ctx = {
       node: init.node,
       replicas: init.replicas,
@@ -302,26 +280,13 @@ export class MeshNode implements MeshPort {
   }
 
   stats(): MeshStats {
-    const ranked = this.peers.ranked()
-    const peersByRegion: Record<string, number> = {}
-    for (const p of ranked) peersByRegion[p.region!] = (peersByRegion[p.region!] ?? 0) + 1
+    const { peers, peersByRegion } = peerStats(this.peers.ranked(), this.offsets)
     const bytes = this.publisher.bytes
     return {
       peerId: this.ctx.self,
       addresses: this.addresses(),
       peersByRegion,
-      peers: ranked.map((p) => {
-        const clockOffsetMs = this.offsets.offsetOf(p.id)
-        return {
-          id: p.id,
-          region: p.region,
-          rttMs: p.rtt,
-          score: p.score,
-          failures: p.failures,
-          ...(clockOffsetMs === undefined ? {} : { clockOffsetMs }),
-          ...(p.mismatched?.size ? { configMismatch: [...p.mismatched] } : {}),
-        }
-      }),
+      peers,
       clock: {
         correctionMs: this.offsets.correctionMs,
         skewed: this.offsets.skewed,

@@ -1,0 +1,54 @@
+import type { ClockOffsets } from '../clock/clock-offsets.js'
+import type { MeshCounters, PeerStats } from '../ports/mesh-options.js'
+import type { RejectCounts } from '../replication/reject-codes.js'
+import type { RankedPeer } from './peer-table.js'
+
+/** Zeroed replication counters of a mesh node; `rejected` is the replicas' shared count. */
+export function zeroCounters(rejected: RejectCounts): MeshCounters {
+  return {
+    batchesOut: 0,
+    wanBytesOut: 0,
+    recordsOut: 0,
+    batchesUnsent: 0,
+    batchesHeld: 0,
+    batchesDropped: 0,
+    recordsDropped: 0,
+    publishErrors: 0,
+    batchesIn: 0,
+    recordsIn: 0,
+    recordsApplied: 0,
+    rejected,
+    lookups: 0,
+    lookupHits: 0,
+    directWritesIn: 0,
+    syncSessions: 0,
+    syncInSync: 0,
+    syncErrors: 0,
+    syncPulled: 0,
+    syncPushed: 0,
+    syncBytesOut: 0,
+    syncBytesIn: 0,
+  }
+}
+
+/** Connected peers as `stats()` shows them (best first), and how many per region. */
+export function peerStats(
+  ranked: readonly RankedPeer[],
+  offsets: ClockOffsets,
+): { peers: PeerStats[]; peersByRegion: Record<string, number> } {
+  const peersByRegion: Record<string, number> = {}
+  for (const p of ranked) peersByRegion[p.region!] = (peersByRegion[p.region!] ?? 0) + 1
+  const peers = ranked.map((p) => {
+    const clockOffsetMs = offsets.offsetOf(p.id)
+    return {
+      id: p.id,
+      region: p.region,
+      rttMs: p.rtt,
+      score: p.score,
+      failures: p.failures,
+      ...(clockOffsetMs === undefined ? {} : { clockOffsetMs }),
+      ...(p.mismatched?.size ? { configMismatch: [...p.mismatched] } : {}),
+    }
+  })
+  return { peers, peersByRegion }
+}
