@@ -105,3 +105,23 @@ export interface WrapOptions<A extends unknown[]> {
   /** TTL of a memoized result. @default keyspace defaultTtl */
   ttl?: Duration
 }
+
+/** Names of {@link SetOptions} (others are refused). */
+export const SET_OPTION_NAMES: ReadonlySet<string> = new Set(['ttl', 'ack', 'ackTimeout', 'tags'])
+/** Names of {@link DeleteOptions}. */
+export const DELETE_OPTION_NAMES: ReadonlySet<string> = new Set(['ack', 'ackTimeout'])
+/** Names of {@link FetchOptions}. */
+export const FETCH_OPTION_NAMES: ReadonlySet<string> = new Set([
+  'load',
+  'signal',
+  'ttl',
+  'consistency',
+  'atLeast',
+  'lookup',
+  'singleFlight',
+  'readTimeout',
+  'staleWhileRevalidate',
+  'staleIfError',
+])
+/** Names of {@link WrapOptions}. */
+export const WRAP_OPTION_NAMES: ReadonlySet<string> = new Set(['key', 'name', 'ttl'])

@@ -1,6 +1,7 @@
 import type { Version } from '../clock/version.js'
 import { parseDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
+import { checkOptionNames } from '../option-names.js'
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { KeyspaceStats } from '../replica/keyspace-stats.js'
@@ -8,13 +9,17 @@ import { CLEAR_KEY, tagKey } from '../replica/tag-invalidations.js'
 import { checkTags } from '../replication/value-codec.js'
 import type { Entry } from '../store/entry.js'
 import type { ApiContext } from './api-context.js'
-import type {
-  AckLevel,
-  DeleteOptions,
-  FetchOptions,
-  SetManyEntry,
-  SetOptions,
-  WrapOptions,
+import {
+  type AckLevel,
+  DELETE_OPTION_NAMES,
+  type DeleteOptions,
+  FETCH_OPTION_NAMES,
+  type FetchOptions,
+  SET_OPTION_NAMES,
+  type SetManyEntry,
+  type SetOptions,
+  WRAP_OPTION_NAMES,
+  type WrapOptions,
 } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
 import { FetchPolicy } from './fetch-policy.js'
@@ -129,6 +134,7 @@ export class Keyspace<V = unknown> {
   set(key: string, value: V, options?: SetOptions): Promise<Version> {
     try {
       this.#checkOpen()
+      if (options !== undefined) checkOptionNames(options, SET_OPTION_NAMES, 'set')
       const ack = this.#ackOf(options)
       const now = this.#ctx.now()
       const write = prepareSet(key, value, options, now, this.#opts, this.#ctx.clock)
@@ -154,9 +160,11 @@ export class Keyspace<V = unknown> {
       this.#checkOpen()
       if (!Array.isArray(entries))
         throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
+      checkOptionNames(options, SET_OPTION_NAMES, 'setMany')
       const ack = this.#ackOf(options)
       const now = this.#ctx.now()
       const writes = entries.map(([key, value, own]) => {
+        if (own !== undefined) checkOptionNames(own, SET_OPTION_NAMES, 'setMany entry')
         const merged = own === undefined ? options : { ...options, ...own }
         return prepareSet(key, value, merged, now, this.#opts, this.#ctx.clock)
       })
@@ -181,6 +189,8 @@ export class Keyspace<V = unknown> {
   deleteMany(keys: readonly string[], options?: DeleteOptions): Promise<boolean[]> {
     try {
       this.#checkOpen()
+      checkOptionNames(options, DELETE_OPTION_NAMES, 'delete')
+      if (!Array.isArray(keys)) throw new InvalidOptionError('deleteMany takes an array of keys')
       const ack = this.#ackOf(options)
       const now = this.#ctx.now()
       for (const key of keys) checkKey(key, this.#opts)
@@ -201,6 +211,7 @@ export class Keyspace<V = unknown> {
   invalidateTags(tags: readonly string[], options?: DeleteOptions): Promise<void> {
     try {
       this.#checkOpen()
+      checkOptionNames(options, DELETE_OPTION_NAMES, 'invalidateTags')
       const ack = this.#ackOf(options)
       const now = this.#ctx.now()
       const writes = checkTags(tags).map((t) => this.#tombstone(tagKey(t), now))
@@ -217,6 +228,7 @@ export class Keyspace<V = unknown> {
   clear(options?: DeleteOptions): Promise<void> {
     try {
       this.#checkOpen()
+      checkOptionNames(options, DELETE_OPTION_NAMES, 'clear')
       const ack = this.#ackOf(options)
       return Promise.resolve(this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.now())], ack))
     } catch (err) {
@@ -232,6 +244,9 @@ export class Keyspace<V = unknown> {
    */
   async fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
     this.#checkOpen()
+    checkOptionNames(options, FETCH_OPTION_NAMES, 'fetch')
+    if (options?.load !== undefined && typeof options.load !== 'function')
+      throw new InvalidOptionError(`load must be a function, got ${typeof options.load}`)
     const signal = options?.signal
     if (signal === undefined) return this.#fetch.fetch(key, options)
     if (!(signal instanceof AbortSignal))
@@ -260,6 +275,7 @@ export class Keyspace<V = unknown> {
     options?: WrapOptions<A>,
   ): (...args: A) => Promise<R> {
     if (typeof fn !== 'function') throw new InvalidOptionError('wrap needs a function')
+    checkOptionNames(options, WRAP_OPTION_NAMES, 'wrap')
     const keyOf = this.#wrapNames.keyFor(fn, options, this.name)
     const ttl = options?.ttl
     const fetch = (key: string, load: () => R | Promise<R>) =>

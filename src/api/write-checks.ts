@@ -1,9 +1,15 @@
 import type { HybridClock } from '../clock/hlc.js'
 import { type Duration, parseDuration } from '../duration.js'
-import { InvalidKeyError, InvalidOptionError, ValueTooLargeError } from '../errors.js'
+import {
+  InvalidKeyError,
+  InvalidOptionError,
+  UnencodableValueError,
+  ValueTooLargeError,
+} from '../errors.js'
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import { isReservedKey } from '../replica/tag-invalidations.js'
-import { checkTags, encodeStored } from '../replication/value-codec.js'
+import { checkStorable } from '../replication/value-check.js'
+import { checkTags, decodeStored, encodeStored } from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
 import type { SetOptions } from './call-options.js'
 
@@ -56,7 +62,15 @@ export function prepareSet<V>(
   checkKey(key, opts)
   const ttl = options?.ttl === undefined ? opts.defaultTtl : checkTtl(options.ttl, opts)
   const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
+  if (value === undefined)
+    throw new UnencodableValueError(
+      `cannot store undefined under key '${key}' (use delete() to remove a key)`,
+    )
+  // Every node reads what msgpack carries: a value it would change is refused, or (-0,
+  // holes, prototype-less objects) kept here in the form the replicas will read.
+  const asIs = checkStorable(key, value)
   const encoded = encodeStored(key, value, tags)
+  if (!asIs) value = decodeStored(encoded).value as V
   if (encoded.length > opts.maxValueBytes) {
     throw new ValueTooLargeError(
       `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${opts.maxValueBytes}); store less or raise maxValueBytes`,

@@ -1,5 +1,6 @@
 import { parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
+import { unknownOption } from '../option-names.js'
 import type { MeshOptions } from '../ports/mesh-options.js'
 import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
 
@@ -96,8 +97,10 @@ export function resolveMeshOptions(options: MeshOptions = {}): {
   const opts: Record<string, unknown> = { ...MESH_DEFAULTS }
   for (const [name, value] of Object.entries(options)) {
     if (!KNOWN.has(name)) {
-      throw new InvalidOptionError(
-        `unknown mesh option '${name}'; known: ${[...KNOWN].filter((k) => k !== 'dialRewrite').join(', ')}`,
+      throw unknownOption(
+        name,
+        [...KNOWN].filter((k) => k !== 'dialRewrite'),
+        'mesh',
       )
     }
     if (value === undefined || name === 'limits' || name === 'dialRewrite') continue
@@ -117,10 +120,7 @@ export function resolveMeshOptions(options: MeshOptions = {}): {
   }
   const limits = { ...WIRE_LIMITS }
   for (const [name, value] of Object.entries(options.limits ?? {})) {
-    if (!(name in WIRE_LIMITS))
-      throw new InvalidOptionError(
-        `unknown mesh.limits option '${name}'; known: ${Object.keys(WIRE_LIMITS).join(', ')}`,
-      )
+    if (!(name in WIRE_LIMITS)) throw unknownOption(name, Object.keys(WIRE_LIMITS), 'mesh.limits')
     if (value === undefined) continue
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
       throw new InvalidOptionError(

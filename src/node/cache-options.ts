@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Duration, parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
+import { checkOptionNames } from '../option-names.js'
 import type { MeshOptions } from '../ports/mesh-options.js'
 import {
   KEYSPACE_OPTION_NAMES,
@@ -97,12 +98,7 @@ const isStringArray = (v: unknown): v is string[] =>
 export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('createCache options must be an object')
-  for (const name of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(name))
-      throw new InvalidOptionError(
-        `unknown option '${name}'; known options: ${[...KNOWN_OPTIONS].join(', ')}`,
-      )
-  }
+  checkOptionNames(options, KNOWN_OPTIONS, '')
   const region = options.region ?? NODE_DEFAULTS.region
   if (typeof region !== 'string' || !NAME_RE.test(region)) {
     throw new InvalidOptionError(

@@ -1,5 +1,6 @@
 import { type Duration, parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
+import { checkOptionNames } from '../option-names.js'
 
 /** Limits and TTLs of one keyspace. Every field has a default. */
 export interface KeyspaceOptions {
@@ -96,12 +97,7 @@ export function resolveKeyspaceOptions(
 ): ResolvedKeyspaceOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('keyspace options must be an object')
-  for (const name of Object.keys(options)) {
-    if (!KEYSPACE_OPTION_NAMES.has(name))
-      throw new InvalidOptionError(
-        `unknown keyspace option '${name}'; known: ${[...KEYSPACE_OPTION_NAMES].join(', ')}`,
-      )
-  }
+  checkOptionNames(options, KEYSPACE_OPTION_NAMES, 'keyspace')
   const o = { ...KEYSPACE_DEFAULTS, ...stripUndefined(inherited), ...stripUndefined(options) }
   const maxBytes =
     o.maxBytes === Number.POSITIVE_INFINITY ? o.maxBytes : positiveInt(o.maxBytes, 'maxBytes')

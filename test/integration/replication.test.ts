@@ -1,5 +1,6 @@
+import { isDeepStrictEqual } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { InvalidOptionError, TimeoutError } from '../../src/errors.js'
+import { InvalidOptionError, TimeoutError, UnencodableValueError } from '../../src/errors.js'
 import { createCache } from '../../src/node/create-cache.js'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
@@ -29,6 +30,31 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
     }
     const stats = c.stats().mesh as { lagByRegion: Record<string, { count: number }> }
     expect(stats.lagByRegion['us-east']!.count).toBe(2)
+  })
+
+  it('a value reads the same on the writer and on a replica; what msgpack would change is refused', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('eu-west')
+    await mesh.ready()
+    class Profile {
+      name = 'Ada'
+    }
+    for (const bad of [{ cb: () => 1, n: 1 }, { m: new Map([[1, 2]]) }, { p: new Profile() }])
+      await expect(a.set('bad', bad)).rejects.toThrow(UnencodableValueError)
+    const good = {
+      big: 2n ** 70n,
+      at: new Date(5),
+      tags: new Set(['x']),
+      bytes: new Uint8Array([1, 2]),
+      zero: -0,
+      nan: Number.NaN,
+      bare: Object.assign(Object.create(null), { a: 1 }),
+    }
+    await a.set('good', good)
+    await waitFor(() => b.has('good'), 'the value on the replica')
+    expect(a.has('bad') || b.has('bad')).toBe(false)
+    expect(isDeepStrictEqual(a.get('good'), b.get('good'))).toBe(true)
+    expect(Object.is((a.get('good') as { zero: number }).zero, 0)).toBe(true)
   })
 
   it('concurrent writes to one key from different regions converge to one value everywhere', async () => {

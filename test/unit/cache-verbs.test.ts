@@ -248,6 +248,39 @@ describe('strict options', () => {
     )
   })
 
+  it('every per-call options object is checked: a typo throws with a did-you-mean and changes nothing', async () => {
+    const cache = await make()
+    const typo = (name: string, near: string) =>
+      new RegExp(`unknown \\w+( entry)? option '${name}' \\(did you mean '${near}'\\?\\)`)
+    await expect(cache.set('k', 1, { tll: '5m' } as never)).rejects.toThrow(typo('tll', 'ttl'))
+    await expect(cache.set('k', 1, { tag: ['a'] } as never)).rejects.toThrow(typo('tag', 'tags'))
+    expect(cache.has('k')).toBe(false)
+    await expect(cache.setMany([['k', 1, { tll: 1 } as never]])).rejects.toThrow(typo('tll', 'ttl'))
+    await expect(cache.setMany([['k', 1]], { akc: 'peer' } as never)).rejects.toThrow(
+      typo('akc', 'ack'),
+    )
+    expect(cache.has('k')).toBe(false)
+    await expect(cache.delete('k', { ackTimout: 5 } as never)).rejects.toThrow(
+      typo('ackTimout', 'ackTimeout'),
+    )
+    await expect(cache.invalidateTags(['t'], { ttl: 5 } as never)).rejects.toThrow(
+      InvalidOptionError,
+    )
+    await expect(cache.clear({ ak: 'local' } as never)).rejects.toThrow(typo('ak', 'ack'))
+    let calls = 0
+    const load = () => ++calls
+    await expect(cache.fetch('k', { loader: load } as never)).rejects.toThrow(
+      typo('loader', 'load'),
+    )
+    await expect(cache.fetch('k', { load: 5 } as never)).rejects.toThrow(/load must be a function/)
+    expect(() => cache.wrap(load, { ttll: '5m' } as never)).toThrow(typo('ttll', 'ttl'))
+    expect(() => cache.wrap(load, 'user' as never)).toThrow(/wrap options must be an object/)
+    expect(calls).toBe(0)
+    await expect(createCache({ maxEntires: 5 } as never)).rejects.toThrow(
+      /did you mean 'maxEntries'/,
+    )
+  })
+
   it('mesh times take duration strings', async () => {
     const c = await make({ listen: ['/ip4/127.0.80.2/tcp/0'], mesh: { syncIntervalMs: '5s' } })
     expect(c.addresses()[0]).toMatch(/127\.0\.80\.2/)

@@ -1,0 +1,162 @@
+import { UnencodableValueError } from '../errors.js'
+
+/**
+ * Deepest nesting a stored value may have. Deeper values are refused: they are almost
+ * always cycles, and msgpack would need as deep a stack on every node.
+ */
+export const MAX_VALUE_DEPTH = 256
+
+/**
+ * What a value becomes on the wire, decided per type (docs/values.md has the table):
+ * - stored as is: `null`, booleans, strings, numbers (NaN and ±Infinity too), bigints,
+ *   `undefined` inside objects and arrays, plain objects, arrays, `Set`, `Date`,
+ *   `RegExp`, `Uint8Array`/`Buffer` and the other typed arrays, `ArrayBuffer`, `DataView`;
+ * - stored in the one form every node reads (the writer keeps that form too): `-0` (as
+ *   0), holes of sparse arrays (as `undefined`), objects without a prototype (as plain
+ *   objects);
+ * - refused, naming the path: functions, symbols, `Map` (msgpack maps are read back as
+ *   plain objects), `Error`s, boxed primitives, `WeakMap`/`Promise` and other class
+ *   instances (their prototype would exist on the writer only), an own property named
+ *   `__proto__`, nesting deeper than {@link MAX_VALUE_DEPTH}.
+ * Not seen by the check (documented): symbol-keyed and non-index array properties, which
+ * msgpack does not carry.
+ */
+const AS_IS = new Set<unknown>([
+  Date.prototype,
+  RegExp.prototype,
+  ArrayBuffer.prototype,
+  DataView.prototype,
+  Buffer.prototype,
+  Uint8Array.prototype,
+  Uint8ClampedArray.prototype,
+  Uint16Array.prototype,
+  Uint32Array.prototype,
+  Int8Array.prototype,
+  Int16Array.prototype,
+  Int32Array.prototype,
+  Float32Array.prototype,
+  Float64Array.prototype,
+  BigInt64Array.prototype,
+  BigUint64Array.prototype,
+])
+
+/** Advice per refused type, by prototype. */
+const REFUSED = new Map<unknown, string>([
+  [Map.prototype, 'a Map (store Object.fromEntries(map) or an array of [key, value] pairs)'],
+  [WeakMap.prototype, 'a WeakMap'],
+  [WeakSet.prototype, 'a WeakSet'],
+  [Promise.prototype, 'a Promise (store the value it resolves to)'],
+  [Number.prototype, 'a boxed Number (store the number)'],
+  [String.prototype, 'a boxed String (store the string)'],
+  [Boolean.prototype, 'a boxed Boolean (store the boolean)'],
+])
+
+/** A refusal deep inside a value: the path is built on the way out, only on failure. */
+class Refusal {
+  readonly path: string[] = []
+  constructor(readonly what: string) {}
+}
+
+/**
+ * Checks that `value` is data every node (and a restart) reads back as the writer does.
+ * @param key - the key, named in the error
+ * @returns true when the value is stored as is; false when it is accepted but stored in
+ *   another form (the caller keeps the decoded form, so the writer reads what replicas read)
+ * @throws UnencodableValueError naming the path inside the value and what is there
+ */
+export function checkStorable(key: string, value: unknown): boolean {
+  try {
+    return walk(value, 0)
+  } catch (err) {
+    if (!(err instanceof Refusal)) throw err
+    const at = `value${err.path.reverse().join('')}`
+    throw new UnencodableValueError(
+      `cannot store the value of key '${key}': ${at} is ${err.what}; values must be data that reads the same on every node (docs/values.md)`,
+    )
+  }
+}
+
+function walk(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return true
+    case 'number':
+      // msgpack has one zero: -0 is read back as 0.
+      return v !== 0 || 1 / v > 0
+    case 'function':
+      throw new Refusal(`a function${v.name ? ` (${v.name})` : ''}`)
+    case 'symbol':
+      throw new Refusal('a symbol')
+  }
+  if (v === null) return true
+  if (depth >= MAX_VALUE_DEPTH)
+    throw new Refusal(`nested deeper than ${MAX_VALUE_DEPTH} levels (a cycle?)`)
+  const proto = Object.getPrototypeOf(v)
+  if (proto === Object.prototype) return walkObject(v as Record<string, unknown>, depth)
+  if (proto === Array.prototype) return walkArray(v as unknown[], depth)
+  if (proto === null) {
+    walkObject(v as Record<string, unknown>, depth)
+    return false
+  }
+  if (AS_IS.has(proto)) return true
+  if (proto === Set.prototype) {
+    let same = true
+    for (const m of v as Set<unknown>) same = walkAt(m, depth, '[Set member]') && same
+    return same
+  }
+  const refused = REFUSED.get(proto)
+  if (refused !== undefined) throw new Refusal(refused)
+  if (v instanceof Error) throw new Refusal('an Error (store its message or a plain object)')
+  const name = (v as { constructor?: { name?: unknown } }).constructor?.name
+  throw new Refusal(
+    `an instance of ${typeof name === 'string' && name ? name : 'a class'} (its prototype exists on the writer only; store plain data)`,
+  )
+}
+
+function walkObject(o: Record<string, unknown>, depth: number): boolean {
+  let same = true
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue
+    if (k === '__proto__') {
+      const r = new Refusal('an own property named __proto__ (msgpack renames it)')
+      r.path.push(segment(k))
+      throw r
+    }
+    same = walkAt(o[k], depth, k) && same
+  }
+  return same
+}
+
+function walkArray(a: unknown[], depth: number): boolean {
+  let same = true
+  for (let i = 0; i < a.length; i++) {
+    const el = a[i]
+    // A hole is read back as undefined.
+    if (el === undefined) {
+      if (!(i in a)) same = false
+      continue
+    }
+    same = walkAt(el, depth, i) && same
+  }
+  return same
+}
+
+function walkAt(v: unknown, depth: number, at: string | number): boolean {
+  try {
+    return walk(v, depth + 1)
+  } catch (err) {
+    if (err instanceof Refusal) err.path.push(segment(at))
+    throw err
+  }
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/
+
+function segment(at: string | number): string {
+  if (typeof at === 'number') return `[${at}]`
+  if (at.startsWith('[')) return at
+  return IDENT.test(at) ? `.${at}` : `[${JSON.stringify(at)}]`
+}

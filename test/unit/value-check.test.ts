@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { UnencodableValueError } from '../../src/errors.js'
+import { createCache } from '../../src/node/create-cache.js'
+import { checkStorable } from '../../src/replication/value-check.js'
+import { decodeStored, encodeStored } from '../../src/replication/value-codec.js'
+
+/** What a replica reads of a value the writer holds: the bytes the writer sends, decoded. */
+const replicaRead = (key: string, v: unknown) => decodeStored(encodeStored(key, v, undefined)).value
+
+class Profile {
+  name = 'Ada'
+}
+
+describe('values read the same on the writer and on every replica', () => {
+  it.each([
+    ['a nested function', { user: { cb: () => 1, n: 1 } }, /value\.user\.cb is a function/],
+    ['a Map', { m: new Map([[1, 2]]) }, /value\.m is a Map/],
+    ['a class instance', { p: new Profile() }, /value\.p is an instance of Profile/],
+    ['an Error', [new Error('x')], /value\[0\] is an Error/],
+    ['a nested symbol', { s: Symbol('s') }, /value\.s is a symbol/],
+    ['a boxed number', { 'n b': new Number(1) }, /value\["n b"\] is a boxed Number/],
+    ['a __proto__ key', JSON.parse('{"a":{"__proto__":{"x":1}}}'), /__proto__/],
+    ['a function inside a Set', new Set([() => 1]), /value\[Set member\] is a function/],
+    ['a Promise', { p: Promise.resolve(1) }, /value\.p is a Promise/],
+  ])('refuses %s, naming the path', async (_what, value, message) => {
+    const cache = await createCache()
+    try {
+      const err = await cache.set('k', value).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UnencodableValueError)
+      expect((err as Error).message).toMatch(message)
+      expect((err as Error).message).toContain("key 'k'")
+      expect(cache.has('k')).toBe(false)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('refuses a cycle with a typed error, not a stack overflow', async () => {
+    const cache = await createCache()
+    try {
+      const a: Record<string, unknown> = { n: 1 }
+      a.self = a
+      await expect(cache.set('k', a)).rejects.toThrow(/nested deeper than/)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it.each([
+    ['-0', -0, 0],
+    ['a nested -0', { x: [-0] }, { x: [0] }],
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    ['a sparse array', [, 1], [undefined, 1]],
+    ['a prototype-less object', Object.assign(Object.create(null), { a: 1 }), { a: 1 }],
+  ])('keeps %s on the writer in the form replicas read', async (_what, value, read) => {
+    const cache = await createCache()
+    try {
+      await cache.set('k', value)
+      expect(isDeepStrictEqual(cache.get('k'), read)).toBe(true)
+      expect(isDeepStrictEqual(cache.get('k'), replicaRead('k', cache.get('k')))).toBe(true)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('keeps data of every supported type as is (the writer holds the very object)', () => {
+    const value = {
+      s: 'x',
+      n: Number.NaN,
+      i: Number.POSITIVE_INFINITY,
+      b: 2n ** 70n,
+      d: new Date(5),
+      r: /a/g,
+      set: new Set([1, 'a']),
+      u8: new Uint8Array([1]),
+      buf: Buffer.from('ab'),
+      f: new Float64Array([1.5]),
+      u: undefined,
+      a: [undefined, null, true],
+    }
+    expect(checkStorable('k', value)).toBe(true)
+    expect(isDeepStrictEqual(replicaRead('k', value), value)).toBe(true)
+  })
+
+  it('property: for any value, the writer, a replica and a restart read the same, or set threw', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshcache-values-'))
+    const accepted = new Map<string, unknown>()
+    const value = fc.anything({
+      maxDepth: 3,
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withNullPrototype: true,
+      withObjectString: true,
+      withSet: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      withUnicodeString: true,
+    })
+    try {
+      const writer = await createCache({ dataDir: dir, snapshotInterval: '1h' })
+      try {
+        let i = 0
+        await fc.assert(
+          fc.asyncProperty(value, async (v) => {
+            const key = `k${i++}`
+            try {
+              await writer.set(key, v)
+            } catch (err) {
+              expect(err).toBeInstanceOf(UnencodableValueError)
+              return
+            }
+            const held = writer.get(key)
+            expect(isDeepStrictEqual(held, replicaRead(key, held))).toBe(true)
+            // What the writer sends is what the replica reads: the same as the writer's.
+            expect(isDeepStrictEqual(held, replicaRead(key, v))).toBe(true)
+            accepted.set(key, held)
+          }),
+          { numRuns: 400 },
+        )
+      } finally {
+        await writer.close()
+      }
+      const restarted = await createCache({ dataDir: dir })
+      try {
+        for (const [key, held] of accepted)
+          expect(isDeepStrictEqual(restarted.get(key), held), key).toBe(true)
+      } finally {
+        await restarted.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
