@@ -118,8 +118,8 @@ function walk(v: unknown, depth: number): boolean {
 
 function walkObject(o: Record<string, unknown>, depth: number): boolean {
   let same = true
+  // Plain objects only inherit from Object.prototype, whose properties are not enumerable.
   for (const k in o) {
-    if (!Object.hasOwn(o, k)) continue
     if (k === '__proto__') {
       const r = new Refusal('an own property named __proto__ (msgpack renames it)')
       r.path.push(segment(k))
