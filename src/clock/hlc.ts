@@ -84,15 +84,6 @@ export class HybridClock {
     this.merge(remote, pt)
   }
 
-  /**
-   * Merges a stamp this node made itself (its snapshot, its write log) without the drift
-   * guard: after a restart its stamps must stay above every write it made before, even
-   * when its clock ran ahead then.
-   */
-  resume(own: Version): void {
-    this.merge(own, this.physical())
-  }
-
   private merge(remote: Version, pt: number): void {
     const wall = Math.max(this.wall, remote.wall, pt)
     if (wall === this.wall && wall === remote.wall) {

@@ -1,5 +1,5 @@
 import createDebug from 'debug'
-import { loadSnapshot, writeSnapshot } from '../persist/snapshot.js'
+import { loadSnapshot, type SnapshotLoad, writeSnapshot } from '../persist/snapshot.js'
 import { WriteLog } from '../persist/write-log.js'
 import type { PersistenceStats } from '../ports/persistence-stats.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
@@ -30,6 +30,7 @@ export class Persistence {
   private failures = 0
   private lastSnapshotMs = 0
   private lastSnapshotCpuMs = 0
+  private loaded: SnapshotLoad | undefined
 
   constructor(
     private readonly replicas: ReplicaRegistry,
@@ -40,12 +41,15 @@ export class Persistence {
   ) {}
 
   /**
-   * Loads the snapshot, replays the write logs through `admitRemote` (as this node's own
-   * data: no drift guard), and starts logging this node's writes.
-   * @returns entries applied, and the clock correction saved with the snapshot
+   * Loads the snapshot, replays the write logs through `admitRemote` (with every check a
+   * remote entry gets: a damaged file must not poison the clock), and starts logging this
+   * node's writes.
+   * @returns entries applied, and the clock correction saved with the snapshot, dropped
+   *   when larger than the drift bound (nothing read from disk moves the clock further)
    */
   load(region: string): { applied: number; clockCorrectionMs: number } {
     const snapshot = loadSnapshot(this.replicas, this.dataDir, region)
+    this.loaded = snapshot
     let applied = snapshot.applied
     WriteLog.replay(this.dataDir, (keyspace, tuple) => {
       if (this.replicas.open(keyspace).admitRemote(tuple, region, true) === 'applied') applied++
@@ -55,7 +59,10 @@ export class Persistence {
     this.replicas.journalTo((keyspace: string, key: string, entry: Entry, encoded?: Uint8Array) =>
       writes.append(keyspace, tupleOf(key, entry, encoded)),
     )
-    return { applied, clockCorrectionMs: snapshot.clockCorrectionMs }
+    const saved = snapshot.clockCorrectionMs
+    const bounded = Math.abs(saved) <= this.replicas.clock.maxDrift
+    if (!bounded) log('saved clock correction of %d ms is beyond maxClockDrift: dropped', saved)
+    return { applied, clockCorrectionMs: bounded ? saved : 0 }
   }
 
   /** Starts the periodic snapshots. */
@@ -79,6 +86,10 @@ export class Persistence {
       failures: this.failures + (this.writes?.failures ?? 0),
       lastSnapshotMs: Math.round(this.lastSnapshotMs),
       logBytes: this.writes?.bytes ?? 0,
+      damagedFrames: this.loaded?.damagedFrames ?? 0,
+      ...(this.loaded?.refusedClockAheadMs === undefined
+        ? {}
+        : { refusedClockAheadMs: this.loaded.refusedClockAheadMs }),
     }
   }
 

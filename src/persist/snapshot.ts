@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { crc32 } from 'node:zlib'
 import createDebug from 'debug'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type EntryTuple, tupleOf } from '../replication/entry-tuple.js'
@@ -21,8 +22,17 @@ const log = createDebug('meshcache:persist')
 
 /** File name of the entries snapshot inside `dataDir`. */
 export const SNAPSHOT_FILE = 'snapshot.msgpack'
-/** Format 1: one msgpack array (read only). Format 2: length-prefixed frames. */
-const FORMAT = 2
+/**
+ * Format 1: one msgpack array (read only). Format 2: length-prefixed frames of row
+ * arrays (read only). Format 3: a magic, then frames of `[length][crc32][rows]`, the
+ * rows a msgpack sequence, so a torn last frame still gives back every row before the
+ * tear and a damaged frame costs only its own rows.
+ */
+const FORMAT = 3
+/** First bytes of a format-3 file. */
+const MAGIC = Buffer.from('MCS3')
+/** Bytes before each frame's body: its length and CRC-32. */
+const FRAME_HEAD = 8
 /** Rows per frame: the writer yields to the event loop between frames. */
 const ROWS_PER_FRAME = 2_000
 
@@ -55,41 +65,34 @@ export async function writeSnapshot(
   try {
     try {
       const clock = replicas.clock.peek()
+      writeAll(fd, MAGIC)
       // The clock's high-water mark: after a restart this node's stamps stay above every
-      // write it made before, even when its clock ran ahead of physical time.
-      writeFrame(
-        fd,
+      // write it made before (within the drift bound: see loadSnapshot).
+      writeFrame(fd, [
         msgpack.pack([FORMAT, replicas.now(), clock.wall, clock.logical, clockCorrectionMs]),
-      )
+      ])
       for (const replica of [...replicas]) {
         const keys = [...replica.store.keys()]
         for (let i = 0; i < keys.length; i += ROWS_PER_FRAME) {
           const now = replicas.now()
-          const frame: Row[] = []
+          const frame: Uint8Array[] = []
           for (const key of keys.slice(i, i + ROWS_PER_FRAME)) {
             const e = replica.store.peek(key)
-            if (e !== undefined && e.expiresAt > now) frame.push([replica.name, ...tupleOf(key, e)])
+            if (e !== undefined && e.expiresAt > now)
+              frame.push(msgpack.pack([replica.name, ...tupleOf(key, e)]))
           }
-          if (frame.length > 0) writeFrame(fd, msgpack.pack(frame))
+          if (frame.length > 0) writeFrame(fd, frame)
           rows += frame.length
           await nextTurn()
         }
         // Invalidations outlive their tombstones in the LRU: save them on their own too.
         const retain = replica.options.maxTtl
-        const invalidations: Row[] = []
+        const invalidations: Uint8Array[] = []
         for (const [key, v] of replica.invalidations.entries()) {
-          invalidations.push([
-            replica.name,
-            key,
-            v.wall,
-            v.logical,
-            v.node,
-            v.wall + retain,
-            1,
-            null,
-          ])
+          const row: Row = [replica.name, key, v.wall, v.logical, v.node, v.wall + retain, 1, null]
+          invalidations.push(msgpack.pack(row))
         }
-        if (invalidations.length > 0) writeFrame(fd, msgpack.pack(invalidations))
+        if (invalidations.length > 0) writeFrame(fd, invalidations)
         rows += invalidations.length
       }
       // The flush to disk of a large file takes a while: off the event loop.
@@ -109,22 +112,34 @@ export async function writeSnapshot(
   return rows
 }
 
-function writeFrame(fd: number, body: Uint8Array): void {
-  const head = Buffer.alloc(4)
-  head.writeUInt32BE(body.length)
-  const data = Buffer.concat([head, body])
+/** One frame: length and CRC-32 of the body, then the body (packed rows, back to back). */
+function writeFrame(fd: number, parts: readonly Uint8Array[]): void {
+  const body = Buffer.concat(parts)
+  const head = Buffer.alloc(FRAME_HEAD)
+  head.writeUInt32BE(body.length, 0)
+  head.writeUInt32BE(crc32(body), 4)
+  writeAll(fd, Buffer.concat([head, body]))
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
   let off = 0
   while (off < data.length) off += writeSync(fd, data, off, data.length - off)
 }
 
-/** The rows and the saved clock of a snapshot file, either format; undefined when unreadable. */
-function readSnapshot(file: string): {
+/** What a snapshot file holds, as read: rows still to be checked, and the saved clock. */
+interface SnapshotContents {
   rows: unknown[]
   wall?: unknown
   logical?: unknown
   correction?: unknown
-} {
+  /** Frames that were torn or failed their checksum (their intact rows are kept). */
+  damaged: number
+}
+
+/** The rows and the saved clock of a snapshot file, any format. @throws on an unknown format */
+function readSnapshot(file: string): SnapshotContents {
   const data = readFileSync(file)
+  if (data.subarray(0, MAGIC.length).equals(MAGIC)) return readFormat3(data)
   // Format 2: frames; its first frame is the header [2, savedAt, wall, logical].
   if (data.length >= 4) {
     const len = data.readUInt32BE(0)
@@ -135,24 +150,25 @@ function readSnapshot(file: string): {
       } catch {
         header = undefined
       }
-      if (Array.isArray(header) && header[0] === FORMAT) {
+      if (Array.isArray(header) && header[0] === 2) {
         const rows: unknown[] = []
+        let damaged = 0
         let off = 4 + len
         while (off + 4 <= data.length) {
           const n = data.readUInt32BE(off)
           if (off + 4 + n > data.length) {
-            log('snapshot %s ends with a torn frame: ignored', file)
+            damaged++
             break
           }
           try {
             const frame = unpackStrict(data.subarray(off + 4, off + 4 + n))
             if (Array.isArray(frame)) rows.push(...frame)
           } catch {
-            log('skipping a bad snapshot frame')
+            damaged++
           }
           off += 4 + n
         }
-        return { rows, wall: header[2], logical: header[3], correction: header[4] }
+        return { rows, wall: header[2], logical: header[3], correction: header[4], damaged }
       }
     }
   }
@@ -160,42 +176,103 @@ function readSnapshot(file: string): {
   const raw = msgpack.unpack(data) as unknown[]
   if (!Array.isArray(raw) || raw[0] !== 1 || !Array.isArray(raw[2]))
     throw new Error('unknown format')
-  return { rows: raw[2], wall: raw[3], logical: raw[4] }
+  return { rows: raw[2], wall: raw[3], logical: raw[4], damaged: 0 }
+}
+
+function readFormat3(data: Buffer): SnapshotContents {
+  const out: SnapshotContents = { rows: [], damaged: 0 }
+  let off = MAGIC.length
+  let first = true
+  while (off < data.length) {
+    if (off + FRAME_HEAD > data.length) {
+      out.damaged++
+      break
+    }
+    const n = data.readUInt32BE(off)
+    const end = Math.min(off + FRAME_HEAD + n, data.length)
+    const body = data.subarray(off + FRAME_HEAD, end)
+    const whole = end - off - FRAME_HEAD === n
+    const intact = whole && crc32(body) === data.readUInt32BE(off + 4)
+    if (first) {
+      first = false
+      const header = intact ? safeUnpack(body) : undefined
+      if (Array.isArray(header) && header[0] === FORMAT) {
+        out.wall = header[2]
+        out.logical = header[3]
+        out.correction = header[4]
+      } else out.damaged++
+    } else if (intact) {
+      msgpack.unpackMultiple(body, (row: unknown) => {
+        out.rows.push(row)
+      })
+    } else {
+      out.damaged++
+      // A torn last frame: its rows up to the tear are whole (msgpack stops at the first
+      // incomplete one). A frame that fails its checksum is dropped: any row in it may be
+      // altered.
+      if (!whole) {
+        try {
+          msgpack.unpackMultiple(body, (row: unknown) => {
+            out.rows.push(row)
+          })
+        } catch {
+          // the tear
+        }
+      }
+    }
+    off = end
+  }
+  return out
+}
+
+function safeUnpack(bytes: Uint8Array): unknown {
+  try {
+    return unpackStrict(bytes)
+  } catch {
+    return undefined
+  }
 }
 
 /**
- * Loads a snapshot (either format) through each replica's `admitRemote`
- * (last-writer-wins), skipping what expired meanwhile and any bad row or frame; opens
- * keyspaces as needed. A missing or unreadable file is skipped (logged): it must never
- * prevent a start.
+ * Loads a snapshot (any format) through each replica's `admitRemote`, with the checks a
+ * remote entry gets (a damaged file can hold anything): expired entries, bad rows and
+ * damaged frames are skipped, rows before a tear kept; keyspaces are opened as needed.
+ * The saved clock is resumed only when it lies within the drift bound of this host's
+ * clock: a file from the far future must not make every later write win forever. A
+ * missing or unreadable file is skipped (logged): it must never prevent a start.
  * @param region - region named in `change` events of loaded entries (this node's)
- * @returns entries applied
+ * @returns entries applied, the saved clock correction, and what was refused
  */
 export function loadSnapshot(
   replicas: ReplicaRegistry,
   dataDir: string,
   region: string,
-): { applied: number; clockCorrectionMs: number } {
+): SnapshotLoad {
   const file = join(dataDir, SNAPSHOT_FILE)
-  if (!existsSync(file)) return { applied: 0, clockCorrectionMs: 0 }
-  let snapshot: ReturnType<typeof readSnapshot>
+  const none: SnapshotLoad = { applied: 0, clockCorrectionMs: 0, damagedFrames: 0 }
+  if (!existsSync(file)) return none
+  let snapshot: SnapshotContents
   try {
     snapshot = readSnapshot(file)
   } catch (err) {
     log('ignoring unreadable snapshot %s: %s', file, (err as Error).message)
-    return { applied: 0, clockCorrectionMs: 0 }
+    return { ...none, damagedFrames: 1 }
   }
   const { wall, logical, correction } = snapshot
-  if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical)) {
-    // This node's own high-water mark: resumed even if its clock ran ahead then.
-    replicas.clock.resume({
-      wall: wall as number,
-      logical: logical as number,
-      node: replicas.clock.node,
-    })
+  const result: SnapshotLoad = { ...none, damagedFrames: snapshot.damaged }
+  if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical) && (logical as number) >= 0) {
+    const saved = { wall: wall as number, logical: logical as number, node: replicas.clock.node }
+    if (replicas.clock.accepts(saved)) replicas.clock.update(saved)
+    else {
+      result.refusedClockAheadMs = (wall as number) - replicas.now()
+      log(
+        'snapshot %s: its clock is %d ms ahead of this host (more than maxClockDrift): not resumed',
+        file,
+        result.refusedClockAheadMs,
+      )
+    }
   }
   const now = replicas.now()
-  let applied = 0
   let bad = 0
   for (const row of snapshot.rows) {
     if (!isFileRow(row, FILE_LIMITS)) {
@@ -205,15 +282,28 @@ export function loadSnapshot(
     const tuple = row.slice(1) as EntryTuple
     if (tuple[4] <= now) continue
     try {
-      if (replicas.open(row[0]).admitRemote(tuple, region, true) === 'applied') applied++
+      if (replicas.open(row[0]).admitRemote(tuple, region, true) === 'applied') result.applied++
     } catch (err) {
       bad++
       log('skipping a snapshot row: %s', (err as Error).message)
     }
   }
-  if (bad > 0) log('skipped %d bad snapshot rows in %s', bad, file)
-  const clockCorrectionMs = Number.isFinite(correction) ? (correction as number) : 0
-  return { applied, clockCorrectionMs }
+  if (bad > 0 || snapshot.damaged > 0)
+    log('snapshot %s: %d bad rows, %d damaged frames skipped', file, bad, snapshot.damaged)
+  if (Number.isFinite(correction)) result.clockCorrectionMs = correction as number
+  return result
+}
+
+/** What {@link loadSnapshot} found. */
+export interface SnapshotLoad {
+  /** Entries applied. */
+  applied: number
+  /** The clock correction saved with the snapshot (the caller bounds it). */
+  clockCorrectionMs: number
+  /** Frames torn or failing their checksum. */
+  damagedFrames: number
+  /** Set when the saved clock was beyond the drift bound: by how much, ms. */
+  refusedClockAheadMs?: number
 }
 
 /** Removes temp files of snapshots that never finished (a crash, another pid). */

@@ -8,4 +8,11 @@ export interface PersistenceStats {
   lastSnapshotMs: number
   /** Bytes in the write log (local writes since the last snapshot). */
   logBytes: number
+  /** Snapshot frames found torn or failing their checksum at the start (their whole rows were kept). */
+  damagedFrames: number
+  /**
+   * Set when the snapshot's saved clock was further ahead of this host than
+   * `maxClockDrift` at the start, and therefore not resumed: by how much, ms.
+   */
+  refusedClockAheadMs?: number
 }

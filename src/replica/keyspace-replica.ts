@@ -150,23 +150,24 @@ export class KeyspaceReplica<V = unknown> {
   }
 
   /**
-   * The only way a remote entry enters this replica: checks the writer against the
-   * allowlist and its stamp against the drift bound, advances the clock, decodes the
-   * value, and applies last-writer-wins against both the store and the index (which
-   * remembers versions of evicted keys, so an older write cannot come back through an
-   * empty slot). A version-only tuple drops older copies and is remembered.
-   * The tuple must have passed {@link isEntryTuple} (structure and sizes).
+   * The only way a remote entry enters this replica, whatever carried it (gossip, direct
+   * writes, read-through, anti-entropy, this node's own snapshot and write log): checks
+   * the writer against the allowlist and its stamp against the drift bound, advances the
+   * clock, decodes the value, and applies last-writer-wins against both the store and
+   * the index (which remembers versions of evicted keys, so an older write cannot come
+   * back through an empty slot). A version-only tuple drops older copies and is
+   * remembered. The tuple must have passed {@link isEntryTuple} (structure and sizes).
    * @param region - region of the node the entry came from, for `change` events
-   * @param own - the entry comes from this node's own data dir (snapshot, write log)
+   * @param fromDisk - this node's own files (or a replica it replaces): the expiry is not
+   *   capped at `maxTtl` after the stamp, since the keyspace may not have its options yet
+   *   (every other check applies: a damaged file must not poison the clock)
    */
-  admitRemote(tuple: EntryTuple, region: string, own = false): AdmitOutcome {
+  admitRemote(tuple: EntryTuple, region: string, fromDisk = false): AdmitOutcome {
     const [key, wall, logical, node, sentExpiry, kind, bytes] = tuple
     const ctx = this.ctx
-    // `own`: this node's own files (snapshot, write log): no allowlist or drift guard,
-    // they hold what it wrote and acknowledged.
-    if (!own && !ctx.admits(node)) return this.refuse('not-allowed')
+    if (!ctx.admits(node)) return this.refuse('not-allowed')
     const version: Version = { wall, logical, node }
-    if (!own && !ctx.clock.accepts(version)) return this.refuse('clock-drift')
+    if (!ctx.clock.accepts(version)) return this.refuse('clock-drift')
     // The table remembers versions of evicted keys: an older write must not come back
     // through the empty slot. The same version may refill a slot this node evicted.
     const table = this.table
@@ -178,15 +179,14 @@ export class KeyspaceReplica<V = unknown> {
     }
     // No entry lives longer than maxTtl after its stamp (a peer configured otherwise
     // cannot make one outlive its index entry and the tombstones that shadow it).
-    // (Own files are exempt: written under the options the application gives again.)
-    const expiresAt = own ? sentExpiry : Math.min(sentExpiry, wall + this.options.maxTtl)
+    const expiresAt = fromDisk ? sentExpiry : Math.min(sentExpiry, wall + this.options.maxTtl)
     if (isReservedKey(key)) {
       if (kind === 0) return this.refuse('bad-value')
-      this.observe(version, own)
+      ctx.clock.update(version)
       return this.admitInvalidation(key, version, expiresAt)
     }
     if (kind === 2) {
-      this.observe(version, own)
+      ctx.clock.update(version)
       table.recordVersion(key, wall, logical, node, expiresAt, false)
       return 'applied'
     }
@@ -203,7 +203,7 @@ export class KeyspaceReplica<V = unknown> {
       }
     }
     // Only an entry that passed every check moves this node's clock.
-    this.observe(version, own)
+    ctx.clock.update(version)
     const tombstone = kind === 1
     const size = entrySize(key, kind === 0 ? bytes!.length : 0)
     const entry: Entry<V> =
@@ -379,12 +379,6 @@ export class KeyspaceReplica<V = unknown> {
       bytes: t.bytes,
       ...this.counters,
     }
-  }
-
-  /** Moves the clock past an admitted version (own files: without the drift guard). */
-  private observe(version: Version, own: boolean): void {
-    if (own) this.ctx.clock.resume(version)
-    else this.ctx.clock.update(version)
   }
 
   private refuse(code: RejectCode): RejectCode {
