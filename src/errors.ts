@@ -72,6 +72,16 @@ export class AckTimeoutError extends MeshcacheError {
   }
 }
 
+/** The mesh could not listen on a configured address (in use, not local, no permission). */
+export class ListenError extends MeshcacheError {
+  static override readonly code = 'ERR_LISTEN'
+}
+
+/** This Node.js is too old for meshcache (it needs Node.js 22 or newer). */
+export class UnsupportedRuntimeError extends MeshcacheError {
+  static override readonly code = 'ERR_UNSUPPORTED_RUNTIME'
+}
+
 /** Another live process holds the `dataDir` (two nodes on one directory would diverge for good). */
 export class DataDirLockedError extends MeshcacheError {
   static override readonly code = 'ERR_DATA_DIR_LOCKED'

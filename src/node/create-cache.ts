@@ -9,6 +9,7 @@ import { lockDataDir } from '../persist/dir-lock.js'
 import { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type CacheOptions, randomNodeId, resolveCacheOptions } from './cache-options.js'
 import { Persistence } from './persistence.js'
+import { checkRuntime } from './runtime.js'
 import type { PreparedMesh } from './start-mesh.js'
 
 const log = createDebug('meshcache:node')
@@ -58,6 +59,7 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
   const unlock = resolved.dataDir === undefined ? undefined : openDataDir(resolved.dataDir)
   let meshStart: PreparedMesh | undefined
   try {
+    if (resolved.mesh !== undefined) checkRuntime()
     meshStart =
       resolved.mesh === undefined
         ? undefined

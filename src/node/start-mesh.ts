@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, ListenError } from '../errors.js'
 import { resolveMeshOptions } from '../mesh/defaults.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../mesh/libp2p-node.js'
 import { MeshNode } from '../mesh/mesh-node.js'
@@ -81,8 +81,8 @@ export async function prepareMesh(
       ...(options.mesh?.dialRewrite ? { dialRewrite: options.mesh.dialRewrite } : {}),
     })
   } catch (cause) {
-    throw new InvalidOptionError(
-      `cannot listen on ${addrs.listen.join(', ')}: ${(cause as Error).message}`,
+    throw new ListenError(
+      `cannot listen on ${addrs.listen.join(', ')}: ${listenFailure(cause as Error)}`,
       { cause },
     )
   }
@@ -112,4 +112,10 @@ export async function prepareMesh(
       await node.stop()
     },
   }
+}
+
+/** The cause of a listen failure in one line: the system's words, without libp2p's advice. */
+function listenFailure(err: Error): string {
+  const sys = /\b(E[A-Z]+): ([^\n]*)/.exec(err.message)
+  return sys ? `${sys[2]} (${sys[1]})` : (err.message.split('\n')[0] ?? 'failed')
 }
