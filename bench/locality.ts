@@ -8,6 +8,7 @@
  * Run: npm run bench:locality
  */
 import type { Cache } from '../src/api/cache.js'
+import { hlcOf, replicaOf } from '../src/node/internals.js'
 import { encodeValue } from '../src/replication/value-codec.js'
 import { startSimNode } from '../src/sim/sim-node.js'
 import { WanSim } from '../src/sim/wan-sim.js'
@@ -44,11 +45,11 @@ try {
     ks: string,
     key: string,
   ) => {
-    const v = holders[0]!.clock.now()
+    const v = hlcOf(holders[0]!).now()
     const base = [key, v.wall, v.logical, v.node, Date.now() + 600_000] as const
     for (const h of holders)
-      h.admin.replica(ks)!.admitRemote([...base, 0, encodeValue(key, { key })], 'bench')
-    for (const k of knowers) k.admin.replica(ks)!.admitRemote([...base, 2, null], 'bench')
+      replicaOf(h, ks)!.admitRemote([...base, 0, encodeValue(key, { key })], 'bench')
+    for (const k of knowers) replicaOf(k, ks)!.admitRemote([...base, 2, null], 'bench')
   }
   const measure = async (
     name: string,

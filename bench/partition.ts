@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import type { Cache } from '../src/api/cache.js'
+import { replicaOf } from '../src/node/internals.js'
 import { startSimNode } from '../src/sim/sim-node.js'
 import { WanSim } from '../src/sim/wan-sim.js'
 import { type BenchRow, report } from './harness.js'
@@ -16,7 +17,7 @@ const RATE = Number(process.env.RATE ?? 200)
 const meshOf = (c: Cache<unknown>) => c.admin.mesh!
 const counters = (c: Cache<unknown>) => c.stats().mesh!.replication
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const root = (c: Cache<unknown>) => c.admin.replica('default')!.index.tree.digest(0, 0).join(':')
+const root = (c: Cache<unknown>) => replicaOf(c, 'default')!.index.tree.digest(0, 0).join(':')
 const syncBytes = (nodes: Cache<unknown>[]) =>
   nodes.reduce((a, n) => a + counters(n).syncBytesOut + counters(n).syncBytesIn, 0)
 
@@ -51,7 +52,7 @@ for (const kind of ['blackhole', 'disconnect'] as const) {
         await sleep(1000 / RATE)
       }
       const missed =
-        [...ap.admin.replica('default')!.index.tree.digest(0, 0)].length && countMissed(nodes)
+        [...replicaOf(ap, 'default')!.index.tree.digest(0, 0)].length && countMissed(nodes)
       const bytesBefore = syncBytes(nodes)
       const healAt = Date.now()
       if (kind === 'blackhole') sim.heal()
@@ -119,7 +120,7 @@ function countMissed(nodes: Cache<unknown>[]): number {
   let missed = 0
   for (const k of all) {
     const vs = new Set(
-      nodes.map((n) => JSON.stringify(n.admin.replica('default')!.index.get(k)?.version ?? null)),
+      nodes.map((n) => JSON.stringify(replicaOf(n, 'default')!.index.get(k)?.version ?? null)),
     )
     if (vs.size > 1) missed++
   }

@@ -1,3 +1,4 @@
+import { hlcOf, replicaOf } from '../src/node/internals.js'
 /**
  * bench:sync: anti-entropy between two replicas of n keys that differ in d keys.
  * Runs the real protocol (requests and responses encoded with msgpack as on the wire) in
@@ -24,13 +25,13 @@ for (const n of SIZES) {
   const opts = { maxEntries: n, maxIndexKeys: n, defaultTtl: '1h' }
   const a = await createCache({ ...opts, nodeId: 'A' })
   const b = await createCache({ ...opts, nodeId: 'B' })
-  const ka = a.admin.replica('default')!
-  const kb = b.admin.replica('default')!
+  const ka = replicaOf(a, 'default')!
+  const kb = replicaOf(b, 'default')!
   for (let i = 0; i < n; i++) {
     await a.set(`key:${i}`, value(i))
     kb.admitRemote(tupleOf(`key:${i}`, ka.store.peek(`key:${i}`)!), 'bench')
   }
-  b.clock.update(a.clock.peek())
+  hlcOf(b).update(hlcOf(a).peek())
   const ra = ka.syncView('bench')
   const rb = kb.syncView('bench')
   let round = 0

@@ -1,12 +1,14 @@
+import type { Clock } from '../clock/clock.js'
 import type { HybridClock } from '../clock/hlc.js'
 import type { MeshPort } from '../ports/mesh-port.js'
 
 /** What the keyspaces of one cache share. */
 export interface ApiContext {
-  readonly clock: HybridClock
+  /** Stamps this node's writes. */
+  readonly hlc: HybridClock
+  /** The node's one clock: wall time corrected to the mesh, timers. */
+  readonly clock: Clock
   readonly region: string
-  /** Wall-clock ms. */
-  readonly now: () => number
   /** Wall-clock ms for reads: read once per synchronous turn (see read-clock.ts). */
   readonly readNow: () => number
   /** The mesh, when this cache is a node of one. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import type { Clock } from '../clock/clock.js'
 import type { HybridClock } from '../clock/hlc.js'
 import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
@@ -12,16 +13,10 @@ import type { KeyspaceStats } from '../replica/keyspace-stats.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { RejectCounts } from '../replication/reject-codes.js'
 import type { ApiContext } from './api-context.js'
-import type {
-  DeleteOptions,
-  FetchOptions,
-  SetManyEntry,
-  SetOptions,
-  WrapOptions,
-} from './call-options.js'
 import { API_DEFAULTS, DEFAULT_KEYSPACE } from './defaults.js'
 import type { CacheEvents } from './events.js'
 import { Keyspace } from './keyspace.js'
+import { KeyspaceVerbs } from './keyspace-verbs.js'
 import { turnClock } from './read-clock.js'
 
 /** Cache-wide counters returned by {@link Cache.stats}. */
@@ -71,8 +66,6 @@ export interface CacheAdmin {
   version(keyspace: string, key: string): KnownVersion | undefined
   /** The root of the keyspace's anti-entropy digest tree, as hex: equal on replicas that agree. */
   digest(keyspace: string): string | undefined
-  /** The replica behind keyspace `name`, when open (tests and tools). @internal */
-  replica(name: string): KeyspaceReplica<unknown> | undefined
   /** Operator actions on the mesh; undefined for an embedded cache. */
   readonly mesh: MeshAdmin | undefined
 }
@@ -81,8 +74,10 @@ export interface CacheAdmin {
 export interface CacheParts {
   readonly nodeId: string
   readonly region: string
-  readonly clock: HybridClock
-  readonly now: () => number
+  /** Stamps this node's writes. */
+  readonly hlc: HybridClock
+  /** The node's one clock. */
+  readonly clock: Clock
   readonly replicas: ReplicaRegistry
   readonly mesh: MeshPort | undefined
   /** Stops everything the root started (mesh, persistence, sweep), bounded in time. */
@@ -92,16 +87,15 @@ export interface CacheParts {
 }
 
 /**
- * An LRU+TTL cache, in-process, optionally replicated across a mesh. The methods
- * `get/set/delete/has/fetch/wrap` act on the default keyspace; `keyspace(name)` opens others.
+ * An LRU+TTL cache, in-process, optionally replicated across a mesh. The keyspace verbs
+ * (`get/set/delete/fetch/wrap/...`) act on the default keyspace; `keyspace(name)` opens
+ * others.
  */
-export class Cache<V = unknown> {
+export class Cache<V = unknown> extends KeyspaceVerbs<V> {
   /** Id of this node: the tiebreak in versions. */
   readonly nodeId: string
   /** Region tag of this node. */
   readonly region: string
-  /** The hybrid logical clock that stamps this node's writes. @internal */
-  readonly clock: HybridClock
   readonly #emitter = new EventEmitter<CacheEvents>()
   /** Whether each event has a listener, kept by on/off: the write path only reads a flag. */
   readonly #wanted: Record<keyof CacheEvents, boolean> = {
@@ -115,25 +109,25 @@ export class Cache<V = unknown> {
   readonly #ctx: ApiContext
   readonly #stop: () => Promise<void>
   readonly #persistenceStats: (() => PersistenceStats) | undefined
-  readonly #defaultSpace: Keyspace<V>
   #closing: Promise<void> | undefined
 
   /** Use `createCache()`. @internal */
   constructor(parts: CacheParts) {
-    this.nodeId = parts.nodeId
-    this.region = parts.region
-    this.clock = parts.clock
-    this.#replicas = parts.replicas
-    this.#stop = parts.stop
-    this.#persistenceStats = parts.persistenceStats
-    this.#ctx = {
+    const ctx: ApiContext = {
+      hlc: parts.hlc,
       clock: parts.clock,
       region: parts.region,
-      now: parts.now,
-      readNow: turnClock(parts.now),
+      readNow: turnClock(() => parts.clock.now()),
       mesh: parts.mesh,
       closed: false,
     }
+    super(parts.replicas.open<V>(DEFAULT_KEYSPACE), ctx)
+    this.#ctx = ctx
+    this.nodeId = parts.nodeId
+    this.region = parts.region
+    this.#replicas = parts.replicas
+    this.#stop = parts.stop
+    this.#persistenceStats = parts.persistenceStats
     const emitter = this.#emitter
     const region = parts.region
     // A throwing listener must not cut a write, a batch or a read in half: its error is
@@ -164,7 +158,6 @@ export class Cache<V = unknown> {
       expire: (keyspace, key) => emit('expire', { keyspace, key }),
       evict: (keyspace, key) => emit('evict', { keyspace, key }),
     })
-    this.#defaultSpace = this.keyspace<V>(DEFAULT_KEYSPACE)
   }
 
   /**
@@ -191,89 +184,6 @@ export class Cache<V = unknown> {
   keyspaces(): ReadonlyMap<string, Keyspace<unknown>> {
     for (const name of this.#replicas.names()) if (!this.#spaces.has(name)) this.keyspace(name)
     return this.#spaces
-  }
-
-  /** {@link Keyspace.get} on the default keyspace. */
-  get(key: string): V | undefined {
-    return this.#defaultSpace.get(key)
-  }
-
-  /** {@link Keyspace.has} on the default keyspace. */
-  has(key: string): boolean {
-    return this.#defaultSpace.has(key)
-  }
-
-  /** {@link Keyspace.peek} on the default keyspace. */
-  peek(key: string): V | undefined {
-    return this.#defaultSpace.peek(key)
-  }
-
-  /** {@link Keyspace.size} of the default keyspace. */
-  get size(): number {
-    return this.#defaultSpace.size
-  }
-
-  /** {@link Keyspace.getMany} on the default keyspace. */
-  getMany(keys: readonly string[]): (V | undefined)[] {
-    return this.#defaultSpace.getMany(keys)
-  }
-
-  /** {@link Keyspace.setMany} on the default keyspace. */
-  setMany(entries: readonly SetManyEntry<V>[], options?: SetOptions): Promise<Version[]> {
-    return this.#defaultSpace.setMany(entries, options)
-  }
-
-  /** {@link Keyspace.deleteMany} on the default keyspace. */
-  deleteMany(keys: readonly string[], options?: DeleteOptions): Promise<boolean[]> {
-    return this.#defaultSpace.deleteMany(keys, options)
-  }
-
-  /** {@link Keyspace.invalidateTags} on the default keyspace. */
-  invalidateTags(tags: readonly string[], options?: DeleteOptions): Promise<void> {
-    return this.#defaultSpace.invalidateTags(tags, options)
-  }
-
-  /** {@link Keyspace.clear} of the default keyspace (replicated: every node). */
-  clear(options?: DeleteOptions): Promise<void> {
-    return this.#defaultSpace.clear(options)
-  }
-
-  /** Live keys of the default keyspace, most recently used first. */
-  keys(): IterableIterator<string> {
-    return this.#defaultSpace.keys()
-  }
-
-  /** Live values of the default keyspace. */
-  values(): IterableIterator<V> {
-    return this.#defaultSpace.values()
-  }
-
-  /** Live `[key, value]` pairs of the default keyspace. */
-  entries(): IterableIterator<[string, V]> {
-    return this.#defaultSpace.entries()
-  }
-
-  /** {@link Keyspace.set} on the default keyspace. */
-  set(key: string, value: V, options?: SetOptions): Promise<Version> {
-    return this.#defaultSpace.set(key, value, options)
-  }
-
-  /** {@link Keyspace.delete} on the default keyspace. */
-  delete(key: string, options?: DeleteOptions): Promise<boolean> {
-    return this.#defaultSpace.delete(key, options)
-  }
-
-  /** {@link Keyspace.fetch} on the default keyspace. */
-  fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
-    return this.#defaultSpace.fetch(key, options)
-  }
-
-  /** {@link Keyspace.wrap} on the default keyspace. */
-  wrap<A extends unknown[], R extends V>(
-    fn: (...args: A) => R | Promise<R>,
-    options?: WrapOptions<A>,
-  ): (...args: A) => Promise<R> {
-    return this.#defaultSpace.wrap(fn, options)
   }
 
   /** Listens for `change`, `expire` or `evict`. */
@@ -333,7 +243,6 @@ export class Cache<V = unknown> {
           ?.index.tree.digest(0, 0)
           .map((lane) => lane.toString(16).padStart(8, '0'))
           .join(''),
-      replica: (name) => replicas.get(name),
       mesh: this.#ctx.mesh?.admin,
     }
   }
@@ -366,14 +275,15 @@ export class Cache<V = unknown> {
         'waitForPeers needs a mesh: pass listen or peers to createCache()',
       )
     const ms = parseDuration(timeout, 'timeout')
-    const deadline = this.#ctx.now() + ms
+    const clock = this.#ctx.clock
+    const deadline = clock.monotonic() + ms
     while (mesh.readyPeers(DEFAULT_KEYSPACE) < count) {
-      if (this.#ctx.now() > deadline) {
+      if (clock.monotonic() > deadline) {
         throw new TimeoutError(
           `${mesh.readyPeers(DEFAULT_KEYSPACE)} of ${count} peers connected and subscribed within ${ms} ms`,
         )
       }
-      await new Promise((r) => setTimeout(r, API_DEFAULTS.pollMs))
+      await clock.sleep(API_DEFAULTS.pollMs)
     }
   }
 

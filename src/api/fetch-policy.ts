@@ -98,7 +98,7 @@ export class FetchPolicy<V> {
       const stale = host.replica.staleValue(
         key,
         parseDuration(swr, 'staleWhileRevalidate'),
-        host.ctx.now(),
+        host.ctx.clock.now(),
       )
       if (stale !== undefined && options?.load !== undefined) {
         // One refresh per key (single flight); its failure only shows in loadErrors.
@@ -113,7 +113,7 @@ export class FetchPolicy<V> {
         staleIfError: undefined,
         staleWhileRevalidate: undefined,
       }).catch((err: unknown) => {
-        const stale = host.replica.staleValue(key, window, host.ctx.now())
+        const stale = host.replica.staleValue(key, window, host.ctx.clock.now())
         if (stale === undefined) throw err
         return stale
       })
@@ -132,7 +132,7 @@ export class FetchPolicy<V> {
   ): Promise<V | undefined> {
     const { host } = this
     const { replica, ctx } = host
-    const held = () => replica.store.get(key, ctx.now())?.value
+    const held = () => replica.store.get(key, ctx.clock.now())?.value
     const again = held()
     if (again !== undefined) return again
     const scope = options?.lookup ?? 'mesh'
@@ -170,7 +170,7 @@ export class FetchPolicy<V> {
     const counters = replica.counters
     counters.loads++
     let value: V | undefined
-    const started = performance.now()
+    const started = host.ctx.clock.monotonic()
     try {
       // The load's signal aborts only when every caller waiting for it aborted.
       const signal = this.aborts.get(key)?.ctl.signal
@@ -179,7 +179,7 @@ export class FetchPolicy<V> {
       counters.loadErrors++
       throw err
     } finally {
-      const ms = performance.now() - started
+      const ms = host.ctx.clock.monotonic() - started
       counters.loadLatencyMs =
         counters.loadLatencyMs === 0
           ? ms
@@ -199,7 +199,7 @@ export class FetchPolicy<V> {
     const index = this.host.replica.index
     const known = index.get(key)
     if (known === undefined) return index.overflowed
-    return !known.tombstone && known.expiresAt > this.host.ctx.now()
+    return !known.tombstone && known.expiresAt > this.host.ctx.clock.now()
   }
 
   /** Highest RTT worth paying to ask another region: the loader's typical latency. */
@@ -218,7 +218,7 @@ export class FetchPolicy<V> {
       options.readTimeout === undefined
         ? API_DEFAULTS.readTimeoutMs
         : parseDuration(options.readTimeout, 'readTimeout')
-    const deadline = ctx.now() + timeout
+    const deadline = ctx.clock.now() + timeout
     const mesh = ctx.mesh
     if (options.consistency === 'quorum' && mesh !== undefined) {
       await mesh.readRemote(host.name, key, 'quorum', timeout)
@@ -236,7 +236,7 @@ export class FetchPolicy<V> {
       return known !== undefined && compareVersions(known.version, want) >= 0
     }
     while (!newEnough()) {
-      const left = deadline - ctx.now()
+      const left = deadline - ctx.clock.now()
       if (left <= 0) {
         throw new TimeoutError(
           `no version of '${key}' at least ${formatVersion(want)} reached this node within ${timeout} ms`,
@@ -245,8 +245,8 @@ export class FetchPolicy<V> {
       if (mesh !== undefined)
         await mesh.readRemote(host.name, key, 'nearest', left).catch(() => undefined)
       if (!newEnough()) {
-        const wait = Math.min(API_DEFAULTS.pollMs, Math.max(1, deadline - ctx.now()))
-        await new Promise((r) => setTimeout(r, wait))
+        const wait = Math.min(API_DEFAULTS.pollMs, Math.max(1, deadline - ctx.clock.now()))
+        await ctx.clock.sleep(wait)
       }
     }
   }

@@ -100,7 +100,7 @@ async function getKey(ctx: HttpContext, req: KeyRequest, reply: FastifyReply) {
       leases: ctx.leases,
       now: Date.now,
       live: () => keyspaceOf(ctx, name, false)?.entry(key) !== undefined,
-      stale: (windowMs) => ctx.cache.admin.replica(name)?.staleValue(key, windowMs, Date.now()),
+      stale: (windowMs) => keyspaceOf(ctx, name, false)?.peekStale(key, windowMs),
     },
     keyId(name, key),
     lease,

@@ -1,6 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import createDebug from 'debug'
+import type { Timer } from '../clock/clock.js'
 import { FANOUT } from '../sync/digest-tree.js'
 import { hash64 } from '../sync/hash.js'
 import { reconcile, respond, type SyncReplica } from '../sync/reconcile.js'
@@ -27,7 +28,7 @@ export class AntiEntropy {
   private readonly ctx: MeshContext
   private readonly limits: SyncLimits
   private readonly running = new Map<string, Promise<number>>()
-  private timer: NodeJS.Timeout | undefined
+  private timer: Timer | undefined
   private stopped = false
 
   constructor(ctx: MeshContext) {
@@ -128,20 +129,19 @@ export class AntiEntropy {
 
   stop(): void {
     this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
+    this.timer?.cancel()
   }
 
   private schedule(): void {
     if (this.stopped) return
     const jitter = 0.8 + Math.random() * 0.4
-    this.timer = setTimeout(() => {
+    this.timer = this.ctx.clock.after(this.ctx.opts.syncIntervalMs * jitter, () => {
       if (this.stopped) return
       const peer = this.pickPeer()
       const next = () => this.schedule()
       if (peer === undefined) next()
       else void this.syncAll(peerIdFromString(peer)).finally(next)
-    }, this.ctx.opts.syncIntervalMs * jitter)
-    this.timer.unref()
+    })
   }
 
   /** A random connected peer, from another region three times in four. */

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock/clock.js'
+
 /**
  * Sends one request to each target in parallel and resolves once `required` of them
  * answered, with the labels of those that did. Rejects with `makeError(answered)` as soon
@@ -5,6 +7,7 @@
  * quorum acks and quorum reads.
  */
 export function gather<T>(
+  clock: Pick<Clock, 'after'>,
   targets: readonly T[],
   required: number,
   timeoutMs: number,
@@ -20,12 +23,12 @@ export function gather<T>(
     const finish = (ok: boolean) => {
       if (done) return
       done = true
-      clearTimeout(timer)
+      timer.cancel()
       // A copy: answers that arrive later must not change what the caller received.
       if (ok) resolve([...answered])
       else reject(makeError([...answered]))
     }
-    const timer = setTimeout(() => finish(false), timeoutMs)
+    const timer = clock.after(timeoutMs, () => finish(false))
     if (pending < required) {
       finish(false)
       return

@@ -24,18 +24,18 @@ export class LoadCoordinator {
 
   constructor(ctx: MeshContext) {
     this.ctx = ctx
-    this.leases = new LoadLeases(ctx.opts.loadLeaseMs)
+    this.leases = new LoadLeases(ctx.opts.loadLeaseMs, ctx.clock)
   }
 
   /** Forgets leases that ended. */
   prune(): void {
-    this.leases.prune(this.ctx.now())
+    this.leases.prune(this.ctx.clock.now())
   }
 
   /** A value of `key` now stands here (a local or remote write): hand it to everyone waiting. */
   settle(keyspace: string, key: string): void {
     if (this.leases.size === 0) return
-    const entry = this.ctx.replicas.get(keyspace)?.peek(key, this.ctx.now())
+    const entry = this.ctx.replicas.get(keyspace)?.peek(key, this.ctx.clock.now())
     if (entry !== undefined) this.leases.settle(`${keyspace}\u0000${key}`, entry)
   }
 
@@ -44,7 +44,7 @@ export class LoadCoordinator {
    * lease, or the holder's value once it arrives (`none` when the lease ends first).
    */
   async onLeaseRequest(replica: KeyspaceReplica, key: string, from: string): Promise<unknown> {
-    const now = this.ctx.now()
+    const now = this.ctx.clock.now()
     const held = replica.peek(key, now)
     if (held !== undefined) return { t: 'value', e: tupleOf(key, held) }
     const r = this.leases.grantOrWait(`${replica.name}\u0000${key}`, from, now)
@@ -64,7 +64,7 @@ export class LoadCoordinator {
     if (replica === undefined) return false
     const owner = this.ownerOf(keyspace, key, scope)
     if (owner === ctx.self) {
-      const r = this.leases.grantOrWait(`${keyspace}\u0000${key}`, ctx.self, ctx.now())
+      const r = this.leases.grantOrWait(`${keyspace}\u0000${key}`, ctx.self, ctx.clock.now())
       // Waiting here ends with the holder's write already applied to this replica.
       return r === 'lease' ? false : (await r) !== undefined
     }

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock/clock.js'
 import type { Entry } from '../store/entry.js'
 
 /**
@@ -11,7 +12,10 @@ export class LoadLeases {
     { holder: string; until: number; waiters: ((e: Entry | undefined) => void)[] }
   >()
 
-  constructor(private readonly leaseMs: number) {}
+  constructor(
+    private readonly leaseMs: number,
+    private readonly clock: Pick<Clock, 'after'>,
+  ) {}
 
   /** Leases outstanding (the write path checks this before anything else). */
   get size(): number {
@@ -30,7 +34,7 @@ export class LoadLeases {
     }
     return new Promise((resolve) => {
       lease.waiters.push(resolve)
-      setTimeout(() => resolve(undefined), lease.until - now).unref()
+      this.clock.after(lease.until - now, () => resolve(undefined))
     })
   }
 

@@ -1,5 +1,6 @@
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import createDebug from 'debug'
+import type { Timer } from '../clock/clock.js'
 import { NAME_RE } from '../replica/keyspace-options.js'
 import { msgpack } from '../replication/value-codec.js'
 import { openEnvelope } from './batch-signing.js'
@@ -26,8 +27,8 @@ const ANNOUNCE_FORMAT = 1
 export class MemberGossip {
   private readonly ctx: MeshContext
   private readonly onLearned: () => void
-  private timer: NodeJS.Timeout | undefined
-  private soon: NodeJS.Timeout | undefined
+  private timer: Timer | undefined
+  private soon: Timer | undefined
   /** Announcements made because a peer connected (the first ones of a joining node). */
   private early = 0
 
@@ -51,16 +52,14 @@ export class MemberGossip {
       const interval = this.ctx.opts.announceIntervalMs
       const ms = next < interval ? next : interval * (0.8 + 0.4 * Math.random())
       next *= 2
-      this.timer = setTimeout(tick, ms)
-      this.timer.unref()
+      this.timer = this.ctx.clock.after(ms, tick)
     }
-    this.timer = setTimeout(tick, next)
-    this.timer.unref()
+    this.timer = this.ctx.clock.after(next, tick)
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    if (this.soon !== undefined) clearTimeout(this.soon)
+    this.timer?.cancel()
+    this.soon?.cancel()
   }
 
   /**
@@ -72,11 +71,10 @@ export class MemberGossip {
   onPeer(): void {
     if (this.early >= MESH_CONSTANTS.earlyAnnounces || this.soon !== undefined) return
     this.early++
-    this.soon = setTimeout(() => {
+    this.soon = this.ctx.clock.after(MESH_CONSTANTS.earlyAnnounceDelayMs, () => {
       this.soon = undefined
       this.announce()
-    }, MESH_CONSTANTS.earlyAnnounceDelayMs)
-    this.soon.unref()
+    })
   }
 
   /** Publishes this node's announcement now. */
@@ -88,7 +86,7 @@ export class MemberGossip {
       ctx.self,
       ctx.region,
       ctx.node.getMultiaddrs().map((a) => a.toString()),
-      ctx.now(),
+      ctx.clock.now(),
     ])
     ctx.node.services.pubsub
       .publish(MEMBERS_TOPIC, ctx.signer.seal(body))
@@ -98,7 +96,8 @@ export class MemberGossip {
   /** Forgets members that are neither connected nor announced lately. */
   forgetStale(): void {
     const { ctx } = this
-    const horizon = ctx.now() - ctx.opts.announceIntervalMs * MESH_CONSTANTS.forgetAfterAnnounces
+    const horizon =
+      ctx.clock.now() - ctx.opts.announceIntervalMs * MESH_CONSTANTS.forgetAfterAnnounces
     for (const p of ctx.peers.all()) {
       if (!p.connected && p.lastSeen < horizon && p.region !== undefined) {
         ctx.peers.remove(p.id)
@@ -138,8 +137,8 @@ export class MemberGossip {
     if (id === ctx.self) return TopicValidatorResult.Ignore
     if (ctx.gate.denies(id)) return TopicValidatorResult.Ignore
     const before = ctx.peers.version
-    const p = ctx.peers.upsert(id, ctx.now())
-    p.lastSeen = ctx.now()
+    const p = ctx.peers.upsert(id, ctx.clock.now())
+    p.lastSeen = ctx.clock.now()
     if (p.region === undefined) ctx.peers.setRegion(p, region)
     addAddresses(p, addrs)
     if (ctx.peers.version !== before) this.onLearned()

@@ -37,16 +37,16 @@ export class Membership {
         .getComponents()
         .find((c) => c.name === 'p2p')?.value
       if (id === undefined) continue
-      const p = this.ctx.peers.upsert(id, this.ctx.now())
+      const p = this.ctx.peers.upsert(id, this.ctx.clock.now())
       if (!p.addrs.includes(addr)) p.addrs.push(addr)
     }
   }
 
   /** A connection opened: mark the peer connected and say hello. */
   onConnect(peer: PeerId): void {
-    const p = this.ctx.peers.upsert(peer.toString(), this.ctx.now())
+    const p = this.ctx.peers.upsert(peer.toString(), this.ctx.clock.now())
     p.connected = true
-    p.connectedAt = this.ctx.now()
+    p.connectedAt = this.ctx.clock.now()
     void this.sayHello(peer)
   }
 
@@ -57,7 +57,7 @@ export class Membership {
 
   /** Answers a peer's hello with ours, learning the members it lists. */
   onHello(body: unknown, from: PeerId): HelloBody {
-    mergeHello(this.ctx.peers, body, from.toString(), this.ctx.self, this.ctx.now())
+    mergeHello(this.ctx.peers, body, from.toString(), this.ctx.self, this.ctx.clock.now())
     this.checkSettings(body, from.toString())
     queueMicrotask(() => this.redial())
     return this.helloBody()
@@ -73,7 +73,7 @@ export class Membership {
     const { ctx, links } = this
     if (ctx.isClosed()) return
     const connected = new Set(ctx.node.getPeers().map((p) => p.toString()))
-    const now = ctx.now()
+    const now = ctx.clock.now()
     for (const p of ctx.peers.all()) {
       p.connected = connected.has(p.id)
       const link = p.region === undefined || links.isLink(p.id)
@@ -123,7 +123,7 @@ export class Membership {
           const rtt = await ctx.node.services.ping.ping(peer, {
             signal: AbortSignal.timeout(MESH_CONSTANTS.dialTimeoutMs),
           })
-          ctx.peers.recordRtt(peer.toString(), rtt, ctx.now())
+          ctx.peers.recordRtt(peer.toString(), rtt, ctx.clock.now())
         } catch {
           ctx.peers.recordFailure(peer.toString())
         }
@@ -206,7 +206,7 @@ export class Membership {
         this.helloBody(),
         MESH_CONSTANTS.helloTimeoutMs,
       )
-      mergeHello(ctx.peers, res, peer.toString(), ctx.self, ctx.now())
+      mergeHello(ctx.peers, res, peer.toString(), ctx.self, ctx.clock.now())
       this.checkSettings(res, peer.toString())
       this.redial()
       this.onHelloDone(peer)

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock/clock.js'
 import type { MeshCounters } from '../ports/mesh-options.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { WireLimits } from '../replication/limits.js'
@@ -17,8 +18,8 @@ export interface MeshContext {
   readonly region: string
   /** This node's peer id. */
   readonly self: string
-  /** Wall-clock ms. */
-  readonly now: () => number
+  /** The node's one clock: wall time corrected to the mesh, monotonic time, timers. */
+  readonly clock: Clock
   readonly opts: ResolvedMeshOptions
   readonly limits: WireLimits
   readonly counters: MeshCounters

@@ -1,6 +1,7 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import createDebug from 'debug'
+import type { Clock, Timer } from '../clock/clock.js'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidMessageError } from '../errors.js'
 import type { MeshCounters, MeshStats } from '../ports/mesh-options.js'
@@ -39,7 +40,7 @@ export interface MeshNodeInit {
   readonly node: MeshLibp2p
   readonly replicas: ReplicaRegistry
   readonly region: string
-  readonly now: () => number
+  readonly clock: Clock
   readonly opts: ResolvedMeshOptions
   readonly limits: WireLimits
   readonly gate?: PeerGate
@@ -78,7 +79,7 @@ export class MeshNode implements MeshPort {
   private readonly readiness: Readiness
   private readonly catchUp: boolean
   private readonly pool: StreamPool
-  private readonly timers: NodeJS.Timeout[] = []
+  private readonly timers: Timer[] = []
   private closed = false
   private started = false
 
@@ -86,14 +87,14 @@ export class MeshNode implements MeshPort {
     this.node = init.node
     this.gate = init.gate ?? new PeerGate()
     this.peers = new PeerTable(init.region)
-    this.pool = new StreamPool(init.node)
+    this.pool = new StreamPool(init.node, init.clock)
     this.counters = zeroCounters(init.replicas.rejected)
     this.ctx = {
       node: init.node,
       replicas: init.replicas,
       region: init.region,
       self: init.node.peerId.toString(),
-      now: init.now,
+      clock: init.clock,
       opts: init.opts,
       limits: init.limits,
       counters: this.counters,
@@ -183,9 +184,7 @@ export class MeshNode implements MeshPort {
     this.ctx.replicas.onOpen((replica) => this.keyspaceOpened(replica))
     this.membership.addBootstrap(bootstrap)
     const every = (ms: number, fn: () => void) => {
-      const t = setInterval(fn, ms)
-      t.unref()
-      this.timers.push(t)
+      this.timers.push(this.ctx.clock.every(ms, fn))
     }
     every(this.ctx.opts.redialIntervalMs, () => this.membership.redial())
     every(this.ctx.opts.pingIntervalMs, () => {
@@ -311,20 +310,20 @@ export class MeshNode implements MeshPort {
     if (this.closed) return
     this.publisher.flush()
     this.closed = true
-    for (const t of this.timers) clearInterval(t)
+    for (const t of this.timers) t.cancel()
     this.antiEntropy.stop()
     this.members.stop()
     this.readiness.stop()
     this.pool.close()
     await this.publisher.drain(MESH_CONSTANTS.closeDrainMs)
-    const since = performance.now() - this.publisher.lastSentAt
-    if (since < MESH_CONSTANTS.closeLingerMs) {
-      await new Promise((r) => setTimeout(r, MESH_CONSTANTS.closeLingerMs - since).unref())
-    }
+    const clock = this.ctx.clock
+    const since = clock.monotonic() - this.publisher.lastSentAt
+    if (since < MESH_CONSTANTS.closeLingerMs)
+      await clock.sleep(MESH_CONSTANTS.closeLingerMs - since)
     // js-libp2p: stop() can hang on open TCP sockets; bound it so close() always returns.
     await Promise.race([
       Promise.resolve(this.node.stop()),
-      new Promise((r) => setTimeout(r, this.ctx.opts.stopTimeoutMs).unref()),
+      clock.sleep(this.ctx.opts.stopTimeoutMs),
     ])
   }
 

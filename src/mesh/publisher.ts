@@ -1,6 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import createDebug from 'debug'
+import type { Timer } from '../clock/clock.js'
 import { encodeBatch } from '../replication/batch-codec.js'
 import { recordOf } from '../replication/entry-tuple.js'
 import { OutboundBatcher } from '../replication/outbound-batcher.js'
@@ -29,7 +30,7 @@ export class Publisher {
   private readonly ctx: MeshContext
   private readonly syncWith: (peer: PeerId, keyspace: string) => void
   private readonly batcher: OutboundBatcher
-  private flushTimer: NodeJS.Timeout | undefined
+  private flushTimer: Timer | undefined
   private flushImmediate: NodeJS.Immediate | undefined
   /**
    * Flush tokens: one comes back every `minFlushIntervalMs`, up to `flushBurst`. A write
@@ -38,16 +39,16 @@ export class Publisher {
    * node publishes at most one batch per interval (per keyspace) on average.
    */
   private tokens: number = MESH_CONSTANTS.flushBurst
-  private tokensAt = performance.now()
+  private tokensAt: number
   private inflightBytes = 0
-  /** When a batch was last handed to gossipsub (performance.now() ms). */
+  /** When a batch was last handed to gossipsub (this.ctx.clock.monotonic() ms). */
   lastSentAt = Number.NEGATIVE_INFINITY
   private readonly inflight = new Set<Promise<unknown>>()
   /** Batches no subscriber could take yet, by topic, oldest first. */
   private readonly held = new Map<string, Batch[]>()
   private heldBytes = 0
-  private heldRetry: NodeJS.Timeout | undefined
-  /** When this node last published to each keyspace (performance.now() ms). */
+  private heldRetry: Timer | undefined
+  /** When this node last published to each keyspace (this.ctx.clock.monotonic() ms). */
   private readonly writtenAt = new Map<string, number>()
   /** Anti-entropy sessions queued for subscribers that missed a batch, by `peer\0keyspace`. */
   private readonly catchUps = new Set<string>()
@@ -55,6 +56,7 @@ export class Publisher {
   /** @param syncWith - runs an anti-entropy session for one keyspace with one peer */
   constructor(ctx: MeshContext, syncWith: (peer: PeerId, keyspace: string) => void) {
     this.ctx = ctx
+    this.tokensAt = ctx.clock.monotonic()
     this.syncWith = syncWith
     this.batcher = new OutboundBatcher({
       flushBytes: ctx.opts.flushBytes,
@@ -64,7 +66,11 @@ export class Publisher {
 
   /** Queues a local write (`encoded`: its value's bytes, when at hand). */
   publish(keyspace: string, key: string, entry: Entry, encoded?: Uint8Array): void {
-    const full = this.batcher.add(keyspace, recordOf(key, entry, encoded), performance.now())
+    const full = this.batcher.add(
+      keyspace,
+      recordOf(key, entry, encoded),
+      this.ctx.clock.monotonic(),
+    )
     if (full) this.flush()
     else this.scheduleFlush()
   }
@@ -82,10 +88,10 @@ export class Publisher {
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined || this.flushImmediate !== undefined) return
     const { flushDelayMs, minFlushIntervalMs } = this.ctx.opts
-    this.refill(performance.now())
+    this.refill(this.ctx.clock.monotonic())
     const wait = Math.max(flushDelayMs, (1 - this.tokens) * minFlushIntervalMs)
     if (wait <= 0) this.flushImmediate = setImmediate(() => this.flush())
-    else this.flushTimer = setTimeout(() => this.flush(), wait)
+    else this.flushTimer = this.ctx.clock.after(wait, () => this.flush())
   }
 
   /** Adds the flush tokens earned since the last refill. */
@@ -102,33 +108,33 @@ export class Publisher {
   flush(): void {
     const ctx = this.ctx
     const counters = ctx.counters
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
+    this.flushTimer?.cancel()
     if (this.flushImmediate !== undefined) clearImmediate(this.flushImmediate)
     this.flushTimer = undefined
     this.flushImmediate = undefined
     const trace = ctx.trace
-    this.refill(performance.now())
+    this.refill(this.ctx.clock.monotonic())
     this.tokens = Math.max(0, this.tokens - 1)
     for (const pending of this.batcher.drain()) {
-      const started = performance.now()
+      const started = this.ctx.clock.monotonic()
       trace.observe('queue', started - pending.openedAt)
       const bytes = ctx.signer.seal(
         encodeBatch({
           origin: ctx.self,
           region: ctx.region,
           keyspace: pending.keyspace,
-          sentAt: ctx.now(),
+          sentAt: ctx.clock.now(),
           records: pending.records,
         }),
       )
-      trace.observe('encode', performance.now() - started)
+      trace.observe('encode', this.ctx.clock.monotonic() - started)
       if (this.inflightBytes + bytes.length > ctx.opts.maxInflightBytes) {
         // Backpressure: the write stands locally; the gap is counted and repaired by sync.
         counters.batchesDropped++
         counters.recordsDropped += pending.records.length
         continue
       }
-      this.writtenAt.set(pending.keyspace, performance.now())
+      this.writtenAt.set(pending.keyspace, this.ctx.clock.monotonic())
       this.dispatch(pending.keyspace, { bytes, records: pending.records.length })
     }
   }
@@ -142,7 +148,7 @@ export class Publisher {
     this.release(topic)
     const keyspace = keyspaceOf(topic)
     const at = keyspace === undefined ? undefined : this.writtenAt.get(keyspace)
-    if (at !== undefined && performance.now() - at < this.ctx.opts.syncIntervalMs * 2) {
+    if (at !== undefined && this.ctx.clock.monotonic() - at < this.ctx.opts.syncIntervalMs * 2) {
       this.catchUp(peer, keyspace!)
     }
   }
@@ -162,16 +168,16 @@ export class Publisher {
    * sent to and gossipsub took every batch, then stops the timers.
    */
   async drain(boundMs: number): Promise<void> {
-    const deadline = performance.now() + boundMs
-    while (this.held.size > 0 && performance.now() < deadline) {
+    const deadline = this.ctx.clock.monotonic() + boundMs
+    while (this.held.size > 0 && this.ctx.clock.monotonic() < deadline) {
       for (const t of [...this.held.keys()]) this.release(t)
-      if (this.held.size > 0) await new Promise((r) => setTimeout(r, this.ctx.opts.heldRetryMs))
+      if (this.held.size > 0) await this.ctx.clock.sleep(this.ctx.opts.heldRetryMs)
     }
-    if (this.heldRetry !== undefined) clearInterval(this.heldRetry)
+    this.heldRetry?.cancel()
     this.heldRetry = undefined
     await Promise.race([
       Promise.allSettled([...this.inflight]),
-      new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())).unref()),
+      this.ctx.clock.sleep(deadline - this.ctx.clock.monotonic()),
     ])
   }
 
@@ -206,11 +212,10 @@ export class Publisher {
     const id = `${peer.toString()}\u0000${keyspace}`
     if (this.catchUps.has(id) || this.ctx.isClosed()) return
     this.catchUps.add(id)
-    const t = setTimeout(() => {
+    this.ctx.clock.after(this.ctx.opts.catchUpDelayMs, () => {
       this.catchUps.delete(id)
       if (!this.ctx.isClosed()) this.syncWith(peer, keyspace)
-    }, this.ctx.opts.catchUpDelayMs)
-    t.unref()
+    })
   }
 
   /** Keeps a batch nobody can receive yet; past `maxHeldBytes` the oldest go (sync repairs them). */
@@ -224,10 +229,9 @@ export class Publisher {
     list.push(batch)
     this.heldBytes += batch.bytes.length
     counters.batchesHeld++
-    this.heldRetry ??= setInterval(() => {
+    this.heldRetry ??= this.ctx.clock.every(this.ctx.opts.heldRetryMs, () => {
       for (const t of [...this.held.keys()]) this.release(t)
-    }, this.ctx.opts.heldRetryMs)
-    this.heldRetry.unref()
+    })
     while (this.heldBytes > this.ctx.opts.maxHeldBytes) {
       const [oldestTopic, oldest] = this.held.entries().next().value as [string, Batch[]]
       const dropped = oldest.shift()!
@@ -247,7 +251,7 @@ export class Publisher {
     if (!subscribers.some((p) => this.canSend(p))) return
     this.held.delete(topic)
     if (this.held.size === 0 && this.heldRetry !== undefined) {
-      clearInterval(this.heldRetry)
+      this.heldRetry.cancel()
       this.heldRetry = undefined
     }
     for (const batch of list) {
@@ -258,13 +262,13 @@ export class Publisher {
 
   private send(topic: string, { bytes, records }: Batch): void {
     const counters = this.ctx.counters
-    const sentAt = performance.now()
+    const sentAt = this.ctx.clock.monotonic()
     this.lastSentAt = sentAt
     this.inflightBytes += bytes.length
     const p = this.ctx.node.services.pubsub
       .publish(topic, bytes)
       .then((res) => {
-        this.ctx.trace.observe('send', performance.now() - sentAt)
+        this.ctx.trace.observe('send', this.ctx.clock.monotonic() - sentAt)
         counters.batchesOut++
         for (const peer of res.recipients) {
           const region = this.ctx.peers.get(peer.toString())?.region

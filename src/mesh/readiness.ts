@@ -1,4 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
+import type { Timer } from '../clock/clock.js'
 import type { AntiEntropy } from './anti-entropy.js'
 import type { MeshContext } from './mesh-context.js'
 
@@ -14,7 +15,7 @@ export class Readiness {
   private resolve: () => void = () => {}
   private readonly synced = new Set<string>()
   private readonly syncing = new Set<string>()
-  private timer: NodeJS.Timeout | undefined
+  private timer: Timer | undefined
   private done = false
   private sawPeer = false
 
@@ -38,8 +39,7 @@ export class Readiness {
       this.finish()
       return
     }
-    this.timer = setTimeout(() => this.finish(), timeoutMs)
-    this.timer.unref()
+    this.timer = this.ctx.clock.after(timeoutMs, () => this.finish())
   }
 
   /** A peer said hello: sync with it when its region is not caught up yet. */
@@ -62,7 +62,7 @@ export class Readiness {
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer?.cancel()
     this.finish()
   }
 
@@ -76,7 +76,7 @@ export class Readiness {
   private finish(): void {
     if (this.done) return
     this.done = true
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer?.cancel()
     this.resolve()
   }
 }

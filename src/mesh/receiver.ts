@@ -56,8 +56,8 @@ export class Receiver {
    */
   validate(keyspace: string, msg: Message, from?: PeerId): TopicValidatorResult {
     const { ctx } = this
-    const started = performance.now()
-    const receivedAt = ctx.now()
+    const started = this.ctx.clock.monotonic()
+    const receivedAt = ctx.clock.now()
     const envelope = openEnvelope(msg.data)
     if (envelope === undefined) {
       ctx.replicas.reject('malformed')
@@ -81,8 +81,8 @@ export class Receiver {
     }
     const rejection = checkBatch(batch, {
       signer: batch.origin,
-      now: ctx.now(),
-      maxDrift: ctx.replicas.clock.maxDrift,
+      now: ctx.clock.now(),
+      maxDrift: ctx.replicas.hlc.maxDrift,
       topicKeyspace: keyspace,
     })
     if (rejection !== undefined) {
@@ -102,7 +102,7 @@ export class Receiver {
       return TopicValidatorResult.Ignore
     }
     ctx.trace.observe('transit', receivedAt - batch.sentAt)
-    ctx.trace.observe('verify', performance.now() - started)
+    ctx.trace.observe('verify', this.ctx.clock.monotonic() - started)
     if (!forward) {
       this.apply(batch)
       return TopicValidatorResult.Ignore
@@ -125,14 +125,14 @@ export class Receiver {
 
   /** Applies a validated gossip batch; a throw (a bug) is contained and counted. */
   private apply(batch: WriteBatch): void {
-    const started = performance.now()
+    const started = this.ctx.clock.monotonic()
     try {
       this.applyBatch(batch)
     } catch (err) {
       this.ctx.replicas.reject('apply-error')
       log('applying a batch failed: %s', (err as Error).message)
     }
-    this.ctx.trace.observe('apply', performance.now() - started)
+    this.ctx.trace.observe('apply', this.ctx.clock.monotonic() - started)
   }
 
   /**
@@ -146,8 +146,8 @@ export class Receiver {
     const batch = decodeBatch(body, ctx.limits)
     const rejection = checkBatch(batch, {
       signer: from.toString(),
-      now: ctx.now(),
-      maxDrift: ctx.replicas.clock.maxDrift,
+      now: ctx.clock.now(),
+      maxDrift: ctx.replicas.hlc.maxDrift,
       topicKeyspace: batch.keyspace,
     })
     if (rejection !== undefined) {
@@ -182,7 +182,7 @@ export class Receiver {
     if (replica === undefined) return { applied: 0, refused: 0 }
     ctx.counters.batchesIn++
     ctx.counters.recordsIn += batch.records.length
-    const now = ctx.now()
+    const now = ctx.clock.now()
     const peer = ctx.peers.get(batch.origin)
     if (peer) {
       if (peer.region === undefined) ctx.peers.setRegion(peer, batch.region)

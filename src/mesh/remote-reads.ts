@@ -54,7 +54,7 @@ export class RemoteReads {
     if (replica === undefined || b.key.length === 0 || b.key.length > replica.options.maxKeyLength)
       return null
     if (b.lease === true) return this.loads.onLeaseRequest(replica, b.key, from.toString())
-    const now = this.ctx.now()
+    const now = this.ctx.clock.now()
     // Consistent reads want the newest version known, tombstone or evicted value included.
     if (b.any === true) return replica.newestTuple(b.key, now) ?? null
     return replica.liveTuple(b.key, now) ?? null
@@ -90,20 +90,20 @@ export class RemoteReads {
       const finish = (found: boolean) => {
         if (done) return
         done = true
-        clearTimeout(deadline)
+        deadline.cancel()
         resolve(found)
       }
-      const deadline = setTimeout(() => finish(false), ctx.opts.lookupTimeoutMs)
+      const deadline = ctx.clock.after(ctx.opts.lookupTimeoutMs, () => finish(false))
       const launch = () => {
         if (done || next >= candidates.length) return
         const peer = candidates[next++]!
         pending++
-        const hedge = setTimeout(
-          launch,
+        const hedge = ctx.clock.after(
           Math.max(
             MESH_CONSTANTS.lookupMinHedgeMs,
             MESH_CONSTANTS.lookupHedgeRtts * (peer.rtt ?? MESH_CONSTANTS.unknownRttMs),
           ),
+          launch,
         )
         request(
           ctx.node,
@@ -125,7 +125,7 @@ export class RemoteReads {
           })
           .catch(() => ctx.peers.recordFailure(peer.id))
           .finally(() => {
-            clearTimeout(hedge)
+            hedge.cancel()
             pending--
             if (done) return
             if (next < candidates.length) launch()
@@ -159,6 +159,7 @@ export class RemoteReads {
         : ctx.peers.ranked().slice(0, MESH_CONSTANTS.lookupCandidates)
     if (required <= 0) return
     await gather(
+      ctx.clock,
       targets,
       required,
       timeoutMs,
@@ -204,11 +205,12 @@ export class RemoteReads {
       origin: ctx.self,
       region: ctx.region,
       keyspace,
-      sentAt: ctx.now(),
+      sentAt: ctx.clock.now(),
       records: writes.map((w) => recordOf(w.key, w.entry)),
     })
     const what = writes.length === 1 ? `write of '${writes[0]!.key}'` : `${writes.length} writes`
     await gather(
+      ctx.clock,
       [...ctx.peers.bestPerRemoteRegion()],
       required,
       timeoutMs,

@@ -1,5 +1,6 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import type { Clock } from '../clock/clock.js'
 import { InvalidMessageError } from '../errors.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
 
@@ -36,6 +37,8 @@ export class StreamPool {
 
   constructor(
     private readonly node: Libp2p,
+    /** Stream ages are durations: read on the monotonic clock. */
+    private readonly clock: Pick<Clock, 'monotonic'>,
     private readonly perPeer: number = RPC_DEFAULTS.poolPerPeer,
     private readonly maxIdleMs: number = RPC_DEFAULTS.poolMaxIdleMs,
   ) {}
@@ -43,8 +46,7 @@ export class StreamPool {
   /** A ready stream for `protocol` to `peer`, or undefined when none is pooled. */
   take(peer: PeerId, protocol: string): Stream | undefined {
     const list = this.idle.get(`${peer}/${protocol}`)
-    // Stream ages are durations: the monotonic clock, not the wall clock.
-    const now = performance.now()
+    const now = this.clock.monotonic()
     while (list !== undefined && list.length > 0) {
       const { stream, at } = list.shift()!
       if (stream.status === 'open' && now - at < this.maxIdleMs) return stream
@@ -67,7 +69,7 @@ export class StreamPool {
         .then((stream) => {
           if (this.closed) return stream.abort(new Error('pool closed'))
           const list = this.idle.get(key) ?? []
-          list.push({ stream, at: performance.now() })
+          list.push({ stream, at: this.clock.monotonic() })
           this.idle.set(key, list)
         })
         .catch(() => undefined)
@@ -98,20 +100,19 @@ export async function request(
   bytes?: { out: number; in: number },
   pool?: StreamPool,
 ): Promise<unknown> {
-  return attempt(node, peer, protocol, body, performance.now() + timeoutMs, bytes, pool)
+  return attempt(node, peer, protocol, body, AbortSignal.timeout(timeoutMs), bytes, pool)
 }
 
-/** One try of {@link request} until `deadline` (performance.now() ms); a retry keeps it. */
+/** One try of {@link request} until `signal` aborts (the request's deadline); a retry keeps it. */
 async function attempt(
   node: Libp2p,
   peer: PeerId,
   protocol: string,
   body: unknown,
-  deadline: number,
+  signal: AbortSignal,
   bytes: { out: number; in: number } | undefined,
   pool: StreamPool | undefined,
 ): Promise<unknown> {
-  const signal = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - performance.now())))
   const pooled = pool?.take(peer, protocol)
   pool?.refill(peer, protocol)
   const stream = pooled ?? (await node.dialProtocol(peer, protocol, { signal }))
@@ -146,7 +147,7 @@ async function attempt(
     // A pooled stream may have died quietly with its connection: one retry on a fresh
     // one, within the same deadline.
     if (pooled !== undefined && !signal.aborted && !(err instanceof InvalidMessageError)) {
-      return attempt(node, peer, protocol, body, deadline, bytes, undefined)
+      return attempt(node, peer, protocol, body, signal, bytes, undefined)
     }
     throw err
   }

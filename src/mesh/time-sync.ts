@@ -21,8 +21,8 @@ export class TimeSync {
   constructor(
     private readonly ctx: MeshContext,
     private readonly offsets: ClockOffsets,
-    /** The raw wall clock. */
-    private readonly rawNow: () => number = Date.now,
+    /** The host's raw wall clock. */
+    private readonly rawNow: () => number = () => ctx.clock.hostNow(),
   ) {}
 
   /** Answers a time request: when it arrived and when the answer leaves, on our raw clock. */

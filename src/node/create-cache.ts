@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import createDebug from 'debug'
 import { Cache } from '../api/cache.js'
+import { type Clock, type ManualClock, SystemClock } from '../clock/clock.js'
 import { ClockOffsets } from '../clock/clock-offsets.js'
 import { HybridClock } from '../clock/hlc.js'
 import { InvalidOptionError } from '../errors.js'
@@ -8,6 +9,7 @@ import type { MeshNode } from '../mesh/mesh-node.js'
 import { lockDataDir } from '../persist/dir-lock.js'
 import { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type CacheOptions, randomNodeId, resolveCacheOptions } from './cache-options.js'
+import { registerInternals } from './internals.js'
 import { Persistence } from './persistence.js'
 import { checkRuntime } from './runtime.js'
 import type { PreparedMesh } from './start-mesh.js'
@@ -32,17 +34,6 @@ function openDataDir(dataDir: string): () => void {
   return lockDataDir(dataDir)
 }
 
-/** Mesh nodes by cache, for tools inside the project (tests, benches, the simulator). */
-const meshNodes = new WeakMap<Cache<unknown>, MeshNode>()
-
-/**
- * The mesh node behind a cache built by {@link createCache}, for tests, benches and the
- * simulator that inspect libp2p itself. Applications use `cache.admin`. @internal
- */
-export function meshNodeOf(cache: Cache<unknown>): MeshNode | undefined {
-  return meshNodes.get(cache)
-}
-
 /**
  * Creates a cache. With no options: an in-process LRU+TTL cache (100k entries, 10 min
  * default TTL). With `listen` or `peers`: a node of a replicated mesh, same API. With
@@ -53,7 +44,24 @@ export function meshNodeOf(cache: Cache<unknown>): MeshNode | undefined {
  * the cache facade, and gives the facade one `stop` that undoes all of it.
  * @throws InvalidOptionError for invalid options, with what to change
  */
-export async function createCache<V = unknown>(options: CacheOptions = {}): Promise<Cache<V>> {
+export function createCache<V = unknown>(options: CacheOptions = {}): Promise<Cache<V>> {
+  return startNode<V>(options)
+}
+
+/** What tools inside the project (tests, `meshcache/testing`) may give a node on top of its options. */
+export interface NodeHooks {
+  /** The node's clock (a {@link ManualClock} in tests). @default the system clock */
+  readonly clock?: Clock
+}
+
+/**
+ * {@link createCache} with hooks for tools inside the project; not exported by the
+ * package. @internal
+ */
+export async function startNode<V = unknown>(
+  options: CacheOptions = {},
+  hooks: NodeHooks = {},
+): Promise<Cache<V>> {
   const resolved = resolveCacheOptions(options)
   // One process per data dir: two nodes on one directory would diverge for good.
   const unlock = resolved.dataDir === undefined ? undefined : openDataDir(resolved.dataDir)
@@ -72,13 +80,17 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
   // The one wall clock of a node, corrected to the mesh median (0 when embedded): every
   // layer reads time through it, so expiries and stamps agree across skewed hosts.
   const offsets = new ClockOffsets()
-  const now = (): number => Date.now() + offsets.correctionMs
-  const clock = new HybridClock({ node: nodeId, maxDrift: resolved.maxClockDriftMs, physical: now })
-  const replicas = new ReplicaRegistry({ clock, now, defaults: resolved.keyspaceDefaults })
+  const clock: Clock = hooks.clock ?? new SystemClock(() => offsets.correctionMs)
+  const hlc = new HybridClock({
+    node: nodeId,
+    maxDrift: resolved.maxClockDriftMs,
+    physical: () => clock.now(),
+  })
+  const replicas = new ReplicaRegistry({ hlc, clock, defaults: resolved.keyspaceDefaults })
   let mesh: MeshNode | undefined
   let persistence: Persistence | undefined
   try {
-    if (meshStart !== undefined) mesh = meshStart.attach(replicas, resolved.region, now, offsets)
+    if (meshStart !== undefined) mesh = meshStart.attach(replicas, resolved.region, clock, offsets)
     if (resolved.dataDir !== undefined) {
       persistence = new Persistence(
         replicas,
@@ -100,8 +112,8 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
   const cache = new Cache<V>({
     nodeId,
     region: resolved.region,
+    hlc,
     clock,
-    now,
     replicas,
     mesh,
     stop: async () => {
@@ -118,7 +130,7 @@ export async function createCache<V = unknown>(options: CacheOptions = {}): Prom
     },
     ...(persistence ? { persistenceStats: () => persistence.stats() } : {}),
   })
-  if (mesh !== undefined) meshNodes.set(cache as Cache<unknown>, mesh)
+  registerInternals(cache as Cache<unknown>, { replicas, hlc, clock, mesh })
   persistence?.start()
   try {
     if (meshStart !== undefined) await meshStart.start()

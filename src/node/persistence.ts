@@ -60,7 +60,7 @@ export class Persistence {
       writes.append(keyspace, tupleOf(key, entry, encoded)),
     )
     const saved = snapshot.clockCorrectionMs
-    const bounded = Math.abs(saved) <= this.replicas.clock.maxDrift
+    const bounded = Math.abs(saved) <= this.replicas.hlc.maxDrift
     if (!bounded) log('saved clock correction of %d ms is beyond maxClockDrift: dropped', saved)
     return { applied, clockCorrectionMs: bounded ? saved : 0 }
   }

@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { Clock } from '../clock/clock.js'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidOptionError, ListenError } from '../errors.js'
 import { resolveMeshOptions } from '../mesh/defaults.js'
@@ -17,12 +18,7 @@ export interface PreparedMesh {
   /** The node's peer id: its id in versions. */
   readonly peerId: string
   /** Builds the mesh adapter over `replicas` and sets their admission policy. */
-  attach(
-    replicas: ReplicaRegistry,
-    region: string,
-    now: () => number,
-    offsets: ClockOffsets,
-  ): MeshNode
+  attach(replicas: ReplicaRegistry, region: string, clock: Clock, offsets: ClockOffsets): MeshNode
   /** Registers protocols, dials the bootstrap peers, starts the timers. */
   start(): Promise<void>
   /** Stops libp2p when building the rest failed. */
@@ -90,14 +86,14 @@ export async function prepareMesh(
   let mesh: MeshNode | undefined
   return {
     peerId,
-    attach(replicas, region, now, offsets) {
+    attach(replicas, region, clock, offsets) {
       // Own writes are always admitted (a snapshot may hold them); others by the allowlist.
       replicas.admitOnly((n) => n === peerId || gate.admits(n))
       mesh = new MeshNode({
         node,
         replicas,
         region,
-        now,
+        clock,
         opts,
         limits,
         gate,

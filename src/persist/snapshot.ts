@@ -64,7 +64,7 @@ export async function writeSnapshot(
   let rows = 0
   try {
     try {
-      const clock = replicas.clock.peek()
+      const clock = replicas.hlc.peek()
       writeAll(fd, MAGIC)
       // The clock's high-water mark: after a restart this node's stamps stay above every
       // write it made before (within the drift bound: see loadSnapshot).
@@ -261,8 +261,8 @@ export function loadSnapshot(
   const { wall, logical, correction } = snapshot
   const result: SnapshotLoad = { ...none, damagedFrames: snapshot.damaged }
   if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical) && (logical as number) >= 0) {
-    const saved = { wall: wall as number, logical: logical as number, node: replicas.clock.node }
-    if (replicas.clock.accepts(saved)) replicas.clock.update(saved)
+    const saved = { wall: wall as number, logical: logical as number, node: replicas.hlc.node }
+    if (replicas.hlc.accepts(saved)) replicas.hlc.update(saved)
     else {
       result.refusedClockAheadMs = (wall as number) - replicas.now()
       log(

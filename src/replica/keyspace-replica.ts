@@ -167,7 +167,7 @@ export class KeyspaceReplica<V = unknown> {
     const ctx = this.ctx
     if (!ctx.admits(node)) return this.refuse('not-allowed')
     const version: Version = { wall, logical, node }
-    if (!ctx.clock.accepts(version)) return this.refuse('clock-drift')
+    if (!ctx.hlc.accepts(version)) return this.refuse('clock-drift')
     // The table remembers versions of evicted keys: an older write must not come back
     // through the empty slot. The same version may refill a slot this node evicted.
     const table = this.table
@@ -182,11 +182,11 @@ export class KeyspaceReplica<V = unknown> {
     const expiresAt = fromDisk ? sentExpiry : Math.min(sentExpiry, wall + this.options.maxTtl)
     if (isReservedKey(key)) {
       if (kind === 0) return this.refuse('bad-value')
-      ctx.clock.update(version)
+      ctx.hlc.update(version)
       return this.admitInvalidation(key, version, expiresAt)
     }
     if (kind === 2) {
-      ctx.clock.update(version)
+      ctx.hlc.update(version)
       table.recordVersion(key, wall, logical, node, expiresAt, false)
       return 'applied'
     }
@@ -203,7 +203,7 @@ export class KeyspaceReplica<V = unknown> {
       }
     }
     // Only an entry that passed every check moves this node's clock.
-    ctx.clock.update(version)
+    ctx.hlc.update(version)
     const tombstone = kind === 1
     const size = entrySize(key, kind === 0 ? bytes!.length : 0)
     const entry: Entry<V> =
@@ -215,7 +215,7 @@ export class KeyspaceReplica<V = unknown> {
       table.recordVersion(key, wall, logical, node, expiresAt, false)
       return 'invalidated'
     }
-    const outcome = this.store.merge(key, entry, ctx.now())
+    const outcome = this.store.merge(key, entry, ctx.clock.now())
     if (outcome === 'applied') {
       if (tags !== undefined) this.invalidations.added(key, tags)
       this.counters.remoteApplied++
@@ -236,7 +236,7 @@ export class KeyspaceReplica<V = unknown> {
       tombstone: true,
       size: entrySize(key, 0),
     }
-    const outcome = this.store.merge(key, entry, this.ctx.now())
+    const outcome = this.store.merge(key, entry, this.ctx.clock.now())
     // Even when its tombstone expired or was evicted, the invalidation itself stands.
     this.invalidate(key, version)
     if (outcome === 'applied') this.counters.remoteApplied++
@@ -303,8 +303,8 @@ export class KeyspaceReplica<V = unknown> {
   syncView(region: string): SyncReplica {
     return {
       index: this.index,
-      now: () => this.ctx.now(),
-      exportEntry: (key, indexed) => this.exportEntry(key, indexed, this.ctx.now()),
+      now: () => this.ctx.clock.now(),
+      exportEntry: (key, indexed) => this.exportEntry(key, indexed, this.ctx.clock.now()),
       importEntries: (entries) => {
         let changed = 0
         for (const t of entries) {

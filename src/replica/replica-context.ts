@@ -1,3 +1,4 @@
+import type { Clock } from '../clock/clock.js'
 import type { HybridClock } from '../clock/hlc.js'
 import type { RejectCode } from '../replication/reject-codes.js'
 import type { Entry } from '../store/entry.js'
@@ -17,9 +18,10 @@ export interface ReplicaListener {
 
 /** What a replica shares with the other replicas of its node. */
 export interface ReplicaContext {
-  readonly clock: HybridClock
-  /** Wall-clock ms: the one clock every replica reads. */
-  now(): number
+  /** Stamps local writes; remote stamps move it forward. */
+  readonly hlc: HybridClock
+  /** The node's one clock (wall time corrected to the mesh). */
+  readonly clock: Clock
   /** Whether writes by `node` are accepted (the allowlist of a private mesh). */
   admits(node: string): boolean
   /** Counts a refused entry. */

@@ -1,3 +1,4 @@
+import type { Clock, Timer } from '../clock/clock.js'
 import type { HybridClock } from '../clock/hlc.js'
 import { InvalidOptionError } from '../errors.js'
 import { tupleOf } from '../replication/entry-tuple.js'
@@ -13,9 +14,10 @@ import { KeyspaceReplica, type ReplicaContext, type ReplicaListener } from './ke
 
 /** What a {@link ReplicaRegistry} is built from. */
 export interface ReplicaRegistryInit {
-  readonly clock: HybridClock
-  /** Wall-clock ms: the one clock of the node. */
-  readonly now: () => number
+  /** Stamps this node's writes. */
+  readonly hlc: HybridClock
+  /** The node's one clock. */
+  readonly clock: Clock
   /** Keyspace options every keyspace inherits (validated by the caller). */
   readonly defaults: KeyspaceOptions
 }
@@ -27,8 +29,8 @@ export interface ReplicaRegistryInit {
  * node-wide admission policy (allowlist) and the counts of refused entries.
  */
 export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
-  readonly clock: HybridClock
-  readonly now: () => number
+  readonly hlc: HybridClock
+  readonly clock: Clock
   /** Entries refused by {@link KeyspaceReplica.admitRemote}, by reason. */
   readonly rejected: RejectCounts = rejectCounts()
   private readonly defaults: KeyspaceOptions
@@ -41,20 +43,25 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     journal: ReplicaContext['journal']
   }
   private admission: (node: string) => boolean = () => true
-  private sweepTimer: NodeJS.Timeout | undefined
+  private sweepTimer: Timer | undefined
 
   constructor(init: ReplicaRegistryInit) {
+    this.hlc = init.hlc
     this.clock = init.clock
-    this.now = init.now
     this.defaults = init.defaults
     this.ctx = {
+      hlc: init.hlc,
       clock: init.clock,
-      now: init.now,
       admits: (node) => this.admission(node),
       reject: (code) => this.reject(code),
       listener: undefined,
       journal: undefined,
     }
+  }
+
+  /** Wall-clock ms, corrected to the mesh. */
+  now(): number {
+    return this.clock.now()
   }
 
   /** Sets who hears about changes, expiries and evictions (the API's events). */
@@ -149,21 +156,20 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
    */
   startSweep(intervalMs: number, onError: (err: unknown) => void = () => {}): void {
     if (this.sweepTimer !== undefined) return
-    this.sweepTimer = setInterval(() => {
+    this.sweepTimer = this.clock.every(intervalMs, () => {
       const now = this.now()
       for (const replica of this.replicas.values()) {
         try {
-          sweepStep(replica, now)
+          sweepStep(replica, now, this.clock)
         } catch (err) {
           onError(err)
         }
       }
-    }, intervalMs)
-    this.sweepTimer.unref()
+    })
   }
 
   stopSweep(): void {
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    this.sweepTimer?.cancel()
     this.sweepTimer = undefined
   }
 }
@@ -172,9 +178,13 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
  * One background sweep step of `replica`: up to `REPLICA_DEFAULTS.sweepBudget` keys or
  * `sweepStepMs` of CPU, whichever comes first. @returns keys examined
  */
-export function sweepStep(replica: KeyspaceReplica<unknown>, now: number): number {
-  const end = performance.now() + REPLICA_DEFAULTS.sweepStepMs
-  return replica.sweepStep(REPLICA_DEFAULTS.sweepBudget, now, () => performance.now() > end)
+export function sweepStep(
+  replica: KeyspaceReplica<unknown>,
+  now: number,
+  clock: Pick<Clock, 'monotonic'>,
+): number {
+  const end = clock.monotonic() + REPLICA_DEFAULTS.sweepStepMs
+  return replica.sweepStep(REPLICA_DEFAULTS.sweepBudget, now, () => clock.monotonic() > end)
 }
 
 /**

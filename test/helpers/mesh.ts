@@ -1,7 +1,8 @@
 import type { Cache } from '../../src/api/cache.js'
 import type { MeshNode } from '../../src/mesh/mesh-node.js'
 import type { CacheOptions } from '../../src/node/cache-options.js'
-import { createCache, meshNodeOf } from '../../src/node/create-cache.js'
+import { createCache } from '../../src/node/create-cache.js'
+import { meshNodeOf } from '../../src/node/internals.js'
 import { waitFor } from './wait.js'
 
 /** Nodes started by a test; {@link closeAll} in afterEach stops every one. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
+import { replicaOf } from '../../src/node/internals.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -28,7 +29,7 @@ function heal(nodes: Cache<unknown>[]): void {
 }
 
 const root = (n: Cache<unknown>, ks = 'default') =>
-  n.admin.replica(ks)!.index.tree.digest(0, 0).join(':')
+  replicaOf(n, ks)!.index.tree.digest(0, 0).join(':')
 
 describe('anti-entropy with real nodes', () => {
   it('after a partition heals every node holds the newest version of every key, deletes included', async () => {
@@ -82,7 +83,7 @@ describe('anti-entropy with real nodes', () => {
     await waitFor(() => fresh.has('k299') && fresh.has('k0'), 'empty node warmed up', 20_000)
     expect(fresh.get('k150')).toEqual({ i: 150 })
     expect(fresh.get('k7')).toBeUndefined()
-    expect(fresh.admin.replica('default')!.index.get('k7')?.tombstone).toBe(true)
+    expect(replicaOf(fresh, 'default')!.index.get('k7')?.tombstone).toBe(true)
     await waitFor(() => root(fresh) === root(a), 'warm node agrees with the writer', 20_000)
   })
 

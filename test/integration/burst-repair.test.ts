@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
+import { replicaOf } from '../../src/node/internals.js'
 import { TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const mesh = new TestMesh()
 afterEach(() => mesh.closeAll())
 
-const root = (n: Cache<unknown>) => n.admin.replica('default')!.index.tree.digest(0, 0).join(':')
+const root = (n: Cache<unknown>) => replicaOf(n, 'default')!.index.tree.digest(0, 0).join(':')
 
 /**
  * A gap larger than what one sync request may name (bench:replication on a starved

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { formatVersion } from '../../src/clock/version.js'
 import { AckTimeoutError, TimeoutError } from '../../src/errors.js'
+import { hlcOf, replicaOf } from '../../src/node/internals.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
 import { SimMesh } from '../helpers/sim.js'
 import { waitFor } from '../helpers/wait.js'
@@ -15,11 +16,11 @@ const start = (region: string, n: number, peers: string[] = []) => mesh.start(re
  * `knowers` knows without the value: as after those nodes evicted it.
  */
 function heldBy(holders: [Cache<unknown>, string][], knowers: Cache<unknown>[], key: string) {
-  const v = holders[0]![0].clock.now()
+  const v = hlcOf(holders[0]![0]).now()
   const base = [key, v.wall, v.logical, v.node, Date.now() + 60_000] as const
   for (const [node, value] of holders)
-    node.admin.replica('default')!.admitRemote([...base, 0, encodeValue(key, value)], 'test')
-  for (const node of knowers) node.admin.replica('default')!.admitRemote([...base, 2, null], 'test')
+    replicaOf(node, 'default')!.admitRemote([...base, 0, encodeValue(key, value)], 'test')
+  for (const node of knowers) replicaOf(node, 'default')!.admitRemote([...base, 2, null], 'test')
 }
 
 const lookups = (n: Cache<unknown>) => n.stats().mesh!.replication.lookups
@@ -100,10 +101,10 @@ describe('index-guided misses across the simulated WAN', () => {
     await waitFor(() => asker.admin.mesh!.subscribers('slow') === 1, 'slow keyspace subscribed')
     for (let i = 0; i < 2; i++)
       await slow.fetch(`w${i}`, { load: () => new Promise((r) => setTimeout(() => r(i), 250)) })
-    const v = far.clock.now()
+    const v = hlcOf(far).now()
     const base = ['k', v.wall, v.logical, v.node, Date.now() + 60_000] as const
-    far.admin.replica('slow')!.admitRemote([...base, 0, encodeValue('k', 'from-far')], 'test')
-    asker.admin.replica('slow')!.admitRemote([...base, 2, null], 'test')
+    replicaOf(far, 'slow')!.admitRemote([...base, 0, encodeValue('k', 'from-far')], 'test')
+    replicaOf(asker, 'slow')!.admitRemote([...base, 2, null], 'test')
     expect(await slow.fetch('k', { load: () => 'from-origin' })).toBe('from-far')
   })
 

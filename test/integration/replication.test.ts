@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { InvalidOptionError, TimeoutError, UnencodableValueError } from '../../src/errors.js'
 import { createCache } from '../../src/node/create-cache.js'
+import { replicaOf } from '../../src/node/internals.js'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
@@ -98,7 +99,7 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
       await waitFor(
         () =>
           n.keyspace('default').entry('k') === undefined &&
-          n.admin.replica('default')!.store.peek('k')?.tombstone === true,
+          replicaOf(n, 'default')!.store.peek('k')?.tombstone === true,
         `tombstone on ${n.region}`,
       )
       expect(n.get('k')).toBeUndefined()

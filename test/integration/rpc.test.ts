@@ -1,6 +1,7 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
+import { SystemClock } from '../../src/clock/clock.js'
 import { InvalidMessageError } from '../../src/errors.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p-node.js'
 import {
@@ -82,7 +83,7 @@ function recordDials(n: Libp2p): Stream[] {
 /** A pool on `client` for `P` to `server` holding `perPeer` negotiated streams. */
 async function filledPool(client: Libp2p, server: Libp2p, perPeer: number, maxIdleMs?: number) {
   const opened = recordDials(client)
-  const pool = new StreamPool(client, perPeer, maxIdleMs)
+  const pool = new StreamPool(client, new SystemClock(), perPeer, maxIdleMs)
   pools.push(pool)
   pool.refill(server.peerId, P)
   await waitFor(

@@ -9,6 +9,7 @@ import {
   ValueTooLargeError,
 } from '../../src/errors.js'
 import { createCache } from '../../src/node/create-cache.js'
+import { replicaOf } from '../../src/node/internals.js'
 
 const open: Cache<unknown>[] = []
 async function make(options?: Parameters<typeof createCache>[0]) {
@@ -213,7 +214,7 @@ describe('options reach every keyspace', () => {
     const cache = await make({ maxEntries: 7, maxIndexKeys: 21, defaultTtl: '1m' })
     const ks = cache.keyspace('other')
     expect(ks.options).toMatchObject({ maxEntries: 7, maxIndexKeys: 21, defaultTtl: 60_000 })
-    expect(cache.admin.replica('other')!.index.maxKeys).toBe(21)
+    expect(replicaOf(cache, 'other')!.index.maxKeys).toBe(21)
     expect(cache.keyspace('third', { maxEntries: 3 }).options).toMatchObject({
       maxEntries: 3,
       maxIndexKeys: 21,
@@ -285,7 +286,7 @@ describe('background sweep', () => {
   it('frees expired entries in bounded steps and reports them as expired', async () => {
     vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
     const cache = await make({ purgeInterval: '1h' }) // steps driven by the test
-    const ks = cache.admin.replica('default')!
+    const ks = replicaOf(cache, 'default')!
     const step = (budget: number) => ks.sweepStep(budget, Date.now())
     const expired: string[] = []
     cache.on('expire', (e) => expired.push(e.key))

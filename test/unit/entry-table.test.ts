@@ -8,6 +8,7 @@ import { encodeValue } from '../../src/replication/value-codec.js'
 import { type Entry, entrySize } from '../../src/store/entry.js'
 import { EntryTable } from '../../src/store/entry-table.js'
 import { VersionIndex } from '../../src/sync/version-index.js'
+import { wallClock } from '../helpers/clock.js'
 import { RefReplica } from './entry-table-reference.js'
 
 const NOW = 1_700_000_000_000
@@ -17,15 +18,15 @@ const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
 /** A replica on node A whose wall clock the test moves, and the reference model beside it. */
 function pair(maxEntries: number, maxIndexKeys = 1_000) {
   const time = { t: NOW }
-  const clock = new HybridClock({ node: 'A', maxDrift: 60_000, physical: () => time.t })
+  const hlc = new HybridClock({ node: 'A', maxDrift: 60_000, physical: () => time.t })
   const registry = new ReplicaRegistry({
-    clock,
-    now: () => time.t,
+    hlc,
+    clock: wallClock(() => time.t),
     defaults: { maxEntries, maxIndexKeys, maxTtl: MAX_TTL, defaultTtl: 1_000 },
   })
   const replica = registry.open<unknown>('ks', {})
   const ref = new RefReplica(maxEntries, maxIndexKeys, MAX_TTL)
-  return { time, clock, replica, ref }
+  return { time, clock: hlc, replica, ref }
 }
 
 /**

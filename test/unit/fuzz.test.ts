@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { InvalidMessageError } from '../../src/errors.js'
 import { createCache } from '../../src/node/create-cache.js'
+import { replicaOf } from '../../src/node/internals.js'
 import { isEntryTuple } from '../../src/replication/entry-tuple.js'
 import { isRejectCode } from '../../src/replication/reject-codes.js'
 import { msgpack } from '../../src/replication/value-codec.js'
@@ -38,7 +39,7 @@ describe('decoders never crash on hostile input (fuzz)', () => {
   it('sync requests: a valid request or InvalidMessageError, and the responder never throws anything else', async () => {
     const cache = await createCache({ nodeId: 'F' })
     for (let i = 0; i < 200; i++) await cache.set(`k${i}`, i)
-    const replica = cache.admin.replica('default')!.syncView('fuzz')
+    const replica = replicaOf(cache, 'default')!.syncView('fuzz')
     fc.assert(
       fc.property(junk, (raw) => {
         let req: ReturnType<typeof parseSyncRequest>
@@ -61,7 +62,7 @@ describe('decoders never crash on hostile input (fuzz)', () => {
 
   it('entry tuples: the check says yes or no, and an accepted tuple is admitted or refused with a code, never a throw', async () => {
     const cache = await createCache({ nodeId: 'F' })
-    const replica = cache.admin.replica('default')!
+    const replica = replicaOf(cache, 'default')!
     fc.assert(
       fc.property(
         fc.oneof(

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { SystemClock } from '../../src/clock/clock.js'
 import { gather } from '../../src/mesh/gather.js'
 
 /** A promise the test settles by hand. */
@@ -34,7 +35,7 @@ function harness(targets: string[]) {
     answer: (t: string) => calls.get(t)!.resolve(`${t}!`),
     fail: (t: string) => calls.get(t)!.reject(new Error(`${t} down`)),
     run: (required: number, timeoutMs = 1_000) =>
-      gather(targets, required, timeoutMs, send, onFailure, makeError),
+      gather(new SystemClock(), targets, required, timeoutMs, send, onFailure, makeError),
   }
 }
 

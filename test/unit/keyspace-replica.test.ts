@@ -19,6 +19,7 @@ import {
 } from '../../src/replication/reject-codes.js'
 import { decodeValue, encodeValue } from '../../src/replication/value-codec.js'
 import { type Entry, entrySize } from '../../src/store/entry.js'
+import { wallClock } from '../helpers/clock.js'
 
 const NOW = 1_700_000_000_000
 const MAX_DRIFT = 60_000
@@ -53,12 +54,12 @@ function recorder() {
  */
 function setup(options: KeyspaceOptions = {}) {
   const time = { t: NOW }
-  const clock = new HybridClock({ node: 'A', maxDrift: MAX_DRIFT, physical: () => time.t })
-  const registry = new ReplicaRegistry({ clock, now: () => time.t, defaults: {} })
+  const hlc = new HybridClock({ node: 'A', maxDrift: MAX_DRIFT, physical: () => time.t })
+  const registry = new ReplicaRegistry({ hlc, clock: wallClock(() => time.t), defaults: {} })
   const events = recorder()
   registry.listen(events.listener)
   const replica = registry.open<unknown>('ks', options)
-  return { time, clock, registry, replica, events }
+  return { time, clock: hlc, registry, replica, events }
 }
 
 interface At {

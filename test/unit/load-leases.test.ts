@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { SystemClock } from '../../src/clock/clock.js'
 import { LoadLeases } from '../../src/mesh/load-leases.js'
 import type { Entry } from '../../src/store/entry.js'
 
@@ -12,7 +13,7 @@ const entry: Entry = {
 
 describe('LoadLeases', () => {
   it('grants one holder per key; others wait for the value', async () => {
-    const l = new LoadLeases(1_000)
+    const l = new LoadLeases(1_000, new SystemClock())
     expect(l.grantOrWait('k', 'a', 0)).toBe('lease')
     expect(l.grantOrWait('k', 'a', 10)).toBe('lease') // the holder asking again
     const waitB = l.grantOrWait('k', 'b', 10)
@@ -26,7 +27,7 @@ describe('LoadLeases', () => {
   })
 
   it('a waiter gives up when the lease ends, and an expired lease goes to the next asker', async () => {
-    const l = new LoadLeases(30)
+    const l = new LoadLeases(30, new SystemClock())
     const t0 = Date.now()
     expect(l.grantOrWait('k', 'a', t0)).toBe('lease')
     expect(await l.grantOrWait('k', 'b', t0)).toBeUndefined()

@@ -8,6 +8,7 @@ import { ReplicaRegistry } from '../../src/replica/replica-registry.js'
 import type { EntryTuple } from '../../src/replication/entry-tuple.js'
 import { REJECT_CODES, rejectCounts } from '../../src/replication/reject-codes.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
+import { wallClock } from '../helpers/clock.js'
 import { waitFor } from '../helpers/wait.js'
 
 const NOW = 1_700_000_000_000
@@ -17,8 +18,8 @@ const registries: ReplicaRegistry[] = []
 /** A registry on node A whose wall clock is `time.t`. */
 function setup(defaults: KeyspaceOptions = {}) {
   const time = { t: NOW }
-  const clock = new HybridClock({ node: 'A', physical: () => time.t })
-  const registry = new ReplicaRegistry({ clock, now: () => time.t, defaults })
+  const hlc = new HybridClock({ node: 'A', physical: () => time.t })
+  const registry = new ReplicaRegistry({ hlc, clock: wallClock(() => time.t), defaults })
   registries.push(registry)
   return { time, registry }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { compareVersions } from '../../src/clock/version.js'
 import { createCache } from '../../src/node/create-cache.js'
+import { replicaOf } from '../../src/node/internals.js'
 import { SNAPSHOT_FILE } from '../../src/persist/snapshot.js'
 import { msgpack } from '../../src/replication/value-codec.js'
 
@@ -28,8 +29,8 @@ describe('snapshots (an embedded cache with dataDir restarts warm)', () => {
       expect(b.get('kept')).toEqual({ v: 2 })
       expect(b.keyspace('other').get('o')).toBe(2)
       expect(b.has('short')).toBe(false)
-      expect(b.admin.replica('default')!.index.get('short')).toBeUndefined()
-      expect(b.admin.replica('default')!.index.get('gone')?.tombstone).toBe(true)
+      expect(replicaOf(b, 'default')!.index.get('short')).toBeUndefined()
+      expect(replicaOf(b, 'default')!.index.get('gone')?.tombstone).toBe(true)
       expect(b.keyspace('default').entry('kept')!.version).toEqual(last)
       const next = await b.set('kept', { v: 3 })
       expect(compareVersions(next, last)).toBeGreaterThan(0)

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { compareVersions, type Version } from '../../src/clock/version.js'
 import { createCache } from '../../src/node/create-cache.js'
+import { replicaOf } from '../../src/node/internals.js'
 import { tupleOf } from '../../src/replication/entry-tuple.js'
 import { msgpack } from '../../src/replication/value-codec.js'
 import { DigestTree } from '../../src/sync/digest-tree.js'
@@ -18,7 +19,7 @@ afterEach(() => {
 })
 
 /** The replica of keyspace `ks` of a cache. */
-const rep = (c: Cache<unknown>, ks = 'default') => c.admin.replica(ks)!
+const rep = (c: Cache<unknown>, ks = 'default') => replicaOf(c, ks)!
 
 /** Copies `key` from one cache to another through the admission path, as a replica would. */
 function copy(from: Cache<unknown>, to: Cache<unknown>, key: string): void {

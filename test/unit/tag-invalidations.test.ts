@@ -7,6 +7,7 @@ import { CLEAR_KEY, tagKey } from '../../src/replica/tag-invalidations.js'
 import { type EntryTuple, tupleOf } from '../../src/replication/entry-tuple.js'
 import { encodeStored } from '../../src/replication/value-codec.js'
 import { entrySize } from '../../src/store/entry.js'
+import { wallClock } from '../helpers/clock.js'
 
 const NOW = 1_000_000_000
 const HOUR = 3_600_000
@@ -15,10 +16,14 @@ const HOUR = 3_600_000
 const clocks = new Map<KeyspaceReplica, HybridClock>()
 
 function replica(node: string): KeyspaceReplica {
-  const clock = new HybridClock({ node, maxDrift: 60_000 })
-  const registry = new ReplicaRegistry({ clock, now: () => NOW, defaults: { maxTtl: '1d' } })
+  const hlc = new HybridClock({ node, maxDrift: 60_000 })
+  const registry = new ReplicaRegistry({
+    hlc,
+    clock: wallClock(() => NOW),
+    defaults: { maxTtl: '1d' },
+  })
   const r = registry.open('ks')
-  clocks.set(r, clock)
+  clocks.set(r, hlc)
   return r
 }
 

@@ -1,0 +1,167 @@
+/**
+ * The one source of time of a node: wall time (corrected to the mesh), monotonic time and
+ * timers. The composition root builds one and passes it down; nothing else reads
+ * `Date.now()`/`performance.now()` or sets raw timers, so a test drives a whole node with
+ * a {@link ManualClock} instead of patching globals.
+ * @module
+ */
+
+/** A scheduled callback; {@link Timer.cancel} is idempotent. */
+export interface Timer {
+  cancel(): void
+}
+
+/** Time and timers, as a node sees them. */
+export interface Clock {
+  /** Wall-clock ms since the epoch, corrected to the mesh's clock (the host's in an embedded cache). */
+  now(): number
+  /** The host's own wall clock, ms, uncorrected: only clock exchanges with peers read it. */
+  hostNow(): number
+  /** Monotonic ms (durations and deadlines): never jumps when the wall clock is set. */
+  monotonic(): number
+  /** Calls `fn` once, `ms` from now. Never keeps the process alive. */
+  after(ms: number, fn: () => void): Timer
+  /** Calls `fn` every `ms`. Never keeps the process alive. */
+  every(ms: number, fn: () => void): Timer
+  /** Resolves `ms` from now. */
+  sleep(ms: number): Promise<void>
+}
+
+/**
+ * The system's clock: `Date.now()` plus a correction (the node's clock offset to the mesh
+ * median, 0 when embedded), `performance.now()`, and unref'd Node timers.
+ */
+export class SystemClock implements Clock {
+  readonly #correction: () => number
+
+  /** @param correction - ms to add to the host's wall clock, read at every `now()` */
+  constructor(correction: () => number = () => 0) {
+    this.#correction = correction
+  }
+
+  now(): number {
+    return Date.now() + this.#correction()
+  }
+
+  hostNow(): number {
+    return Date.now()
+  }
+
+  monotonic(): number {
+    return performance.now()
+  }
+
+  after(ms: number, fn: () => void): Timer {
+    const t = setTimeout(fn, Math.max(0, ms))
+    t.unref()
+    return { cancel: () => clearTimeout(t) }
+  }
+
+  every(ms: number, fn: () => void): Timer {
+    const t = setInterval(fn, Math.max(1, ms))
+    t.unref()
+    return { cancel: () => clearInterval(t) }
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref())
+  }
+}
+
+interface Job {
+  period: number
+  fn: () => void
+  cancelled: boolean
+}
+
+interface Scheduled {
+  at: number
+  job: Job
+}
+
+/**
+ * A clock that moves only when told ({@link advance}): for tests of timing rules (what
+ * wakes when) and of expiry, without patching `Date`. `now()` and `monotonic()` move
+ * together; `hostNow()` is `now()` minus the correction.
+ */
+export class ManualClock implements Clock {
+  #now: number
+  #mono = 0
+  #queue: Scheduled[] = []
+  /** Ms added to the host clock by `now()` (a skewed host in tests). */
+  correctionMs = 0
+  /** Timer callbacks run so far (wake-ups). */
+  fired = 0
+
+  constructor(startMs = 1_700_000_000_000) {
+    this.#now = startMs
+  }
+
+  now(): number {
+    return this.#now + this.correctionMs
+  }
+
+  hostNow(): number {
+    return this.#now
+  }
+
+  monotonic(): number {
+    return this.#mono
+  }
+
+  after(ms: number, fn: () => void): Timer {
+    return this.#schedule(ms, 0, fn)
+  }
+
+  every(ms: number, fn: () => void): Timer {
+    return this.#schedule(ms, Math.max(1, ms), fn)
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.after(ms, resolve))
+  }
+
+  /** Timers still scheduled. */
+  get pending(): number {
+    return this.#queue.filter((s) => !s.job.cancelled).length
+  }
+
+  /** When the next timer fires (monotonic ms), or undefined when none is scheduled. */
+  get nextAt(): number | undefined {
+    return this.#queue.find((s) => !s.job.cancelled)?.at
+  }
+
+  /** Moves time forward by `ms`, running every timer that falls due, in order. */
+  advance(ms: number): void {
+    const end = this.#mono + ms
+    for (;;) {
+      this.#queue = this.#queue.filter((s) => !s.job.cancelled)
+      const next = this.#queue[0]
+      if (next === undefined || next.at > end) break
+      this.#queue.shift()
+      this.#now += next.at - this.#mono
+      this.#mono = next.at
+      if (next.job.period > 0) this.#insert({ at: next.at + next.job.period, job: next.job })
+      this.fired++
+      next.job.fn()
+    }
+    this.#now += end - this.#mono
+    this.#mono = end
+  }
+
+  #schedule(ms: number, period: number, fn: () => void): Timer {
+    const job: Job = { period, fn, cancelled: false }
+    this.#insert({ at: this.#mono + Math.max(0, ms), job })
+    return {
+      cancel: () => {
+        job.cancelled = true
+      },
+    }
+  }
+
+  #insert(s: Scheduled): void {
+    let i = this.#queue.length
+    while (i > 0 && this.#queue[i - 1]!.at > s.at) i--
+    this.#queue.splice(i, 0, s)
+  }
+}
