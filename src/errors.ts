@@ -42,11 +42,6 @@ export class CacheClosedError extends MeshcacheError {
   static override readonly code = 'ERR_CACHE_CLOSED'
 }
 
-/** A remote timestamp lies further in the future than `maxClockDrift` allows. */
-export class ClockDriftError extends MeshcacheError {
-  static override readonly code = 'ERR_CLOCK_DRIFT'
-}
-
 /** Input from the wire failed validation (malformed, oversized, forged). */
 export class InvalidMessageError extends MeshcacheError {
   static override readonly code = 'ERR_INVALID_MESSAGE'

@@ -15,9 +15,22 @@ export type {
 export { DEFAULT_KEYSPACE } from './api/defaults.js'
 export type { CacheEvents, ChangeEvent, ChangeOrigin, DropEvent } from './api/events.js'
 export { Keyspace } from './api/keyspace.js'
+export { KeyspaceVerbs } from './api/keyspace-verbs.js'
 export { compareVersions, formatVersion, parseVersion, type Version } from './clock/version.js'
 export type { Duration } from './duration.js'
-export * from './errors.js'
+export {
+  AckTimeoutError,
+  CacheClosedError,
+  DataDirLockedError,
+  InvalidKeyError,
+  InvalidOptionError,
+  ListenError,
+  MeshcacheError,
+  TimeoutError,
+  UnencodableValueError,
+  UnsupportedRuntimeError,
+  ValueTooLargeError,
+} from './errors.js'
 export { createNetworkKey } from './mesh/network-key.js'
 export type { CacheOptions } from './node/cache-options.js'
 export { createCache } from './node/create-cache.js'

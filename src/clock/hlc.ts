@@ -1,4 +1,4 @@
-import { ClockDriftError, InvalidOptionError } from '../errors.js'
+import { InvalidOptionError } from '../errors.js'
 import type { Version } from './version.js'
 
 /** Source of physical time in ms; injectable so the clock is deterministic in tests. */
@@ -70,18 +70,14 @@ export class HybridClock {
 
   /**
    * Merges a remote stamp (a received write) into the clock, so later local stamps
-   * order after it.
-   * @throws ClockDriftError when `remote` is more than `maxDrift` ms ahead of local
-   *   physical time; the clock is left unchanged
+   * order after it. A stamp beyond the drift bound ({@link accepts}) is not merged.
+   * @returns false when `remote` was beyond the drift bound (the clock is unchanged)
    */
-  update(remote: Version): void {
+  update(remote: Version): boolean {
     const pt = this.physical()
-    if (!this.accepts(remote, pt)) {
-      throw new ClockDriftError(
-        `remote stamp from ${remote.node} is ${remote.wall - pt} ms ahead of local time (max ${this.maxDrift} ms)`,
-      )
-    }
+    if (!this.accepts(remote, pt)) return false
     this.merge(remote, pt)
+    return true
   }
 
   private merge(remote: Version, pt: number): void {

@@ -6,7 +6,7 @@ import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidMessageError } from '../errors.js'
 import type { MeshCounters, MeshStats } from '../ports/mesh-options.js'
 import type { MeshAdmin, MeshPort, RemoteAckLevel } from '../ports/mesh-port.js'
-import { KEYSPACE_NAME_RE } from '../replica/keyspace-options.js'
+import { NAME_RE } from '../replica/keyspace-options.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { WireLimits } from '../replication/limits.js'
@@ -358,7 +358,7 @@ export class MeshNode implements MeshPort {
     const { opts, replicas } = this.ctx
     const name = keyspaceOf(topic)
     if (!opts.followKeyspaces || name === undefined || replicas.has(name)) return
-    if (replicas.size >= opts.maxFollowedKeyspaces || !KEYSPACE_NAME_RE.test(name)) return
+    if (replicas.size >= opts.maxFollowedKeyspaces || !NAME_RE.test(name)) return
     try {
       replicas.open(name)
     } catch (err) {

@@ -76,9 +76,6 @@ export const KEYSPACE_OPTION_NAMES: ReadonlySet<string> = new Set([
 /** Names (keyspaces, regions): short, safe in topics, URLs and metric labels. */
 export const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/
 
-/** Keyspace names: see {@link NAME_RE}. */
-export const KEYSPACE_NAME_RE = NAME_RE
-
 function positiveInt(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new InvalidOptionError(`${name} must be a positive integer, got ${String(value)}`)
@@ -134,7 +131,7 @@ export function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** Checks a keyspace name. @throws InvalidOptionError */
 export function checkKeyspaceName(name: unknown): string {
-  if (typeof name !== 'string' || !KEYSPACE_NAME_RE.test(name)) {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
     throw new InvalidOptionError(
       `keyspace name must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`,
     )

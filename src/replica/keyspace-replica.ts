@@ -62,7 +62,7 @@ export class KeyspaceReplica<V = unknown> {
       retainMs: options.maxTtl,
     })
     this.table = table
-    table.observer = {
+    table.observeResidency({
       untagged: (key, tags) => invalidations.removed(key, tags),
       evicting: (key) => {
         this.counters.evictions++
@@ -74,7 +74,7 @@ export class KeyspaceReplica<V = unknown> {
         this.counters.expirations++
         if (ctx.listener?.wants('expire')) ctx.listener.expire(name, key)
       },
-    }
+    })
     this.store = new VersionedStore<V>(table)
     this.index = new VersionIndex(
       options.maxIndexKeys,

@@ -2,7 +2,7 @@ import { compareVersions, type Version } from '../clock/version.js'
 import type { Entry } from '../store/entry.js'
 
 /** Keys reserved for invalidations start with this character; user keys may not. */
-export const RESERVED_KEY_PREFIX = '\u0000'
+const RESERVED_KEY_PREFIX = '\u0000'
 /** The reserved key of a keyspace-wide clear. */
 export const CLEAR_KEY = '\u0000clear'
 const TAG_KEY_PREFIX = '\u0000tag\u0000'

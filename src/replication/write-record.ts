@@ -29,8 +29,3 @@ export interface WriteBatch {
   sentAt: number
   records: WriteRecord[]
 }
-
-/** The version of a record written by `origin`. */
-export function recordVersion(record: WriteRecord, origin: string): Version {
-  return { wall: record.wall, logical: record.logical, node: origin }
-}

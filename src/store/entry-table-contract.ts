@@ -28,22 +28,26 @@ export interface EntryTableOptions {
   retainMs: number
 }
 
-/** Who hears what the table does on its own (evictions, expiries) and every version change. */
-export interface EntryTableObserver {
+/** Who hears what the table does on its own: evictions, expiries (the replica's events). */
+export interface ResidencyObserver {
   /** The LRU is about to drop the resident entry in `slot` to make room (value still there). */
   evicting?(key: string, slot: number): void
   /** The value in `slot` reached its expiry and is about to leave (value still there). */
   expiring?(key: string, slot: number): void
   /** A value with tags left the table. */
   untagged?(key: string, tags: readonly string[]): void
+}
+
+/** Who hears every version change (the digest tree of anti-entropy). */
+export interface VersionObserver {
   /** A key's version is now known (a new slot, filled). */
-  versionAdded?(key: string, slot: number): void
+  versionAdded(key: string, slot: number): void
   /** A key's version is about to be forgotten (slot still filled). */
-  versionForgetting?(key: string, slot: number): void
+  versionForgetting(key: string, slot: number): void
   /** A key's version is about to be replaced by a newer one (slot holds the old one). */
-  versionReplacing?(key: string, slot: number): void
+  versionReplacing(key: string, slot: number): void
   /** A key's version was replaced (slot holds the new one); follows {@link versionReplacing}. */
-  versionReplaced?(key: string, slot: number): void
+  versionReplaced(key: string, slot: number): void
 }
 
 /** @throws InvalidOptionError for limits that are not positive integers (maxBytes: or Infinity) */

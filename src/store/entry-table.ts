@@ -1,13 +1,14 @@
 import {
   checkedTableOptions as checked,
-  type EntryTableObserver,
   type EntryTableOptions,
   type MergeOutcome,
+  type ResidencyObserver,
+  type VersionObserver,
 } from './entry-table-contract.js'
 
 import { FIRST_SLOT, GHOSTS, LRU, RESIDENT, SlotColumns, TOMB, USED } from './slot-columns.js'
 
-export type { EntryTableObserver, EntryTableOptions, MergeOutcome }
+export type { EntryTableOptions, MergeOutcome, ResidencyObserver, VersionObserver }
 
 /**
  * One keyspace's entries, values and versions in one table: per key the value (or
@@ -26,8 +27,10 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   readonly maxBytes: number
   readonly maxKeys: number
   readonly retainMs: number
-  /** Told of evictions, expiries and version changes. */
-  observer: EntryTableObserver = {}
+  /** Told of evictions and expiries: set once, by the table's owner ({@link observeResidency}). */
+  private residency: ResidencyObserver = {}
+  /** Told of every version change: set once, by the index over it ({@link observeVersions}). */
+  private versions: VersionObserver | undefined
   /** True once the bound made the table forget a version. */
   overflowed = false
   /** Tags of tagged resident values, by slot (rare: a sparse map, not a column). */
@@ -37,6 +40,24 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   private byteCount = 0
   /** Where the sweep resumes. */
   private cursor = FIRST_SLOT
+
+  /**
+   * Sets who hears evictions and expiries: the table's owner, once.
+   * @throws Error when an observer is already set (two owners would override each other)
+   */
+  observeResidency(observer: ResidencyObserver): void {
+    if (Object.keys(this.residency).length > 0) throw new Error('residency observer already set')
+    this.residency = observer
+  }
+
+  /**
+   * Sets who hears every version change: the index over the table, once.
+   * @throws Error when an observer is already set
+   */
+  observeVersions(observer: VersionObserver): void {
+    if (this.versions !== undefined) throw new Error('version observer already set')
+    this.versions = observer
+  }
 
   constructor(options: EntryTableOptions) {
     const { maxEntries, maxBytes, maxKeys } = checked(options)
@@ -263,8 +284,8 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     expiresAt: number,
     tombstone: boolean,
   ): void {
-    const observer = this.observer
-    if (observer.versionReplacing !== undefined) observer.versionReplacing(key, s)
+    const versions = this.versions
+    if (versions !== undefined) versions.versionReplacing(key, s)
     this.wall[s] = wall
     this.logical[s] = logical
     this.node[s] = this.internNode(node)
@@ -274,7 +295,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
       this.tombstoneCount += tombstone ? 1 : -1
     }
     this.flags[s] = tombstone ? f | TOMB : f & ~TOMB
-    if (observer.versionReplaced !== undefined) observer.versionReplaced(key, s)
+    if (versions !== undefined) versions.versionReplaced(key, s)
   }
 
   /** A new key, not resident, at the tail of the non-resident list. */
@@ -296,8 +317,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     this.expiresAt[s] = expiresAt
     this.flags[s] = tombstone ? USED | TOMB : USED
     this.link(GHOSTS, s)
-    const observer = this.observer
-    if (observer.versionAdded !== undefined) observer.versionAdded(key, s)
+    this.versions?.versionAdded(key, s)
     return s
   }
 
@@ -335,14 +355,14 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   /** The least recently used entry leaves residency; its version stays. */
   private evict(): void {
     const s = this.next[LRU]!
-    const observer = this.observer
+    const observer = this.residency
     if (observer.evicting !== undefined) observer.evicting(this.keys[s]!, s)
     this.dropValue(s)
   }
 
   /** The value of `s` expired: it leaves residency, its version stays. */
   private expire(s: number): void {
-    const observer = this.observer
+    const observer = this.residency
     if ((this.flags[s]! & TOMB) === 0 && observer.expiring !== undefined)
       observer.expiring(this.keys[s]!, s)
     this.dropValue(s)
@@ -369,7 +389,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
       const tags = this.tags.get(s)
       if (tags !== undefined) {
         this.tags.delete(s)
-        this.observer.untagged?.(this.keys[s]!, tags)
+        this.residency.untagged?.(this.keys[s]!, tags)
       }
     }
   }
@@ -377,8 +397,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   private forgetSlot(s: number): void {
     this.dropValue(s)
     const key = this.keys[s]!
-    const observer = this.observer
-    if (observer.versionForgetting !== undefined) observer.versionForgetting(key, s)
+    this.versions?.versionForgetting(key, s)
     this.unlink(s)
     this.slots.delete(key)
     this.release(s)

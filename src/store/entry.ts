@@ -26,8 +26,3 @@ export const ENTRY_OVERHEAD_BYTES = 96
 export function entrySize(key: string, encodedLength: number): number {
   return ENTRY_OVERHEAD_BYTES + key.length * 2 + encodedLength
 }
-
-/** True when the entry may be served at wall-clock time `now` (ms). */
-export function isLive(entry: Entry, now: number): boolean {
-  return !entry.tombstone && entry.expiresAt > now
-}

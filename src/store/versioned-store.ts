@@ -54,10 +54,10 @@ export class VersionedStore<V = unknown> {
     // Only the resident part is asked for: versions of dropped keys are not kept.
     this.table = new EntryTable<V>({ maxEntries, maxBytes, maxKeys: maxEntries, retainMs: 0 })
     const table = this.table
-    this.table.observer = {
+    this.table.observeResidency({
       ...(onEvict && { evicting: (key, slot) => onEvict(key, entryAt(table, slot)) }),
       ...(onExpire && { expiring: (key, slot) => onExpire(key, entryAt(table, slot)) }),
-    }
+    })
   }
 
   get maxEntries(): number {
@@ -116,19 +116,6 @@ export class VersionedStore<V = unknown> {
       incoming.tags,
       now,
     )
-  }
-
-  /**
-   * Drops the held entry of `key` when it is older than `version`: a peer knows a newer
-   * write whose value we do not have, so the old value must not be served.
-   * @returns true when an entry was dropped
-   */
-  invalidate(key: string, version: Version): boolean {
-    const t = this.table
-    const s = t.slotOf(key)
-    if (s < 0 || !t.isResident(s) || t.compare(s, version.wall, version.logical, version.node) <= 0)
-      return false
-    return t.dropEntry(key)
   }
 
   /** Drops every expired entry (values and tombstones) at time `now`. @returns values dropped */

@@ -80,22 +80,24 @@ export class VersionIndex {
       tree.toggle(tree.leafOf(this.k1), hi, lo)
     }
     this.digests = tree
-    const observer = t.observer
-    observer.versionAdded = (key, slot) => {
+    const toggle = (key: string, slot: number) => {
       const [hi, lo] = this.hashOf(key, slot)
       tree.toggle(tree.leafOf(this.k1), hi, lo)
     }
-    observer.versionForgetting = observer.versionAdded
-    // A replaced version: one walk up the tree with the XOR of the old and new hashes.
-    observer.versionReplacing = (key, slot) => {
-      const [hi, lo] = this.hashOf(key, slot)
-      this.outHi = hi
-      this.outLo = lo
-    }
-    observer.versionReplaced = (key, slot) => {
-      const [hi, lo] = this.hashOf(key, slot)
-      tree.toggle(tree.leafOf(this.k1), (hi ^ this.outHi) >>> 0, (lo ^ this.outLo) >>> 0)
-    }
+    t.observeVersions({
+      versionAdded: toggle,
+      versionForgetting: toggle,
+      // A replaced version: one walk up the tree with the XOR of the old and new hashes.
+      versionReplacing: (key, slot) => {
+        const [hi, lo] = this.hashOf(key, slot)
+        this.outHi = hi
+        this.outLo = lo
+      },
+      versionReplaced: (key, slot) => {
+        const [hi, lo] = this.hashOf(key, slot)
+        tree.toggle(tree.leafOf(this.k1), (hi ^ this.outHi) >>> 0, (lo ^ this.outLo) >>> 0)
+      },
+    })
     return tree
   }
 

@@ -1,6 +1,6 @@
 import { spawnCli } from '../../scripts/cli-process.js'
 
-export { killAll, type NodeInfo, type NodeProcess, spawnNode } from '../../scripts/cli-process.js'
+export { killAll, type NodeProcess, spawnNode } from '../../scripts/cli-process.js'
 
 /** Runs the CLI to completion; resolves with its exit code and output. */
 export function runCli(

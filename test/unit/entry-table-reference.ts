@@ -10,7 +10,6 @@ import { InvalidOptionError } from '../../src/errors.js'
 import type { EntryTuple } from '../../src/replication/entry-tuple.js'
 import { decodeStored } from '../../src/replication/value-codec.js'
 import { type Entry, entrySize } from '../../src/store/entry.js'
-import { supersedes } from '../../src/store/merge.js'
 import { DigestTree } from '../../src/sync/digest-tree.js'
 import { hash64, versionHash } from '../../src/sync/hash.js'
 
@@ -414,4 +413,12 @@ export class RefReplica {
       if (!this.index.retained(e, now)) this.index.forget(key)
     }
   }
+}
+
+/** The last-writer-wins rule, as the reference states it: strictly larger versions win. */
+function supersedes(
+  incoming: Pick<Entry, 'version'>,
+  current: Pick<Entry, 'version'> | undefined,
+): boolean {
+  return current === undefined || compareVersions(incoming.version, current.version) > 0
 }
