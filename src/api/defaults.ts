@@ -1,7 +1,5 @@
 /** Defaults of the API layer, in one place; times in ms. */
 export const API_DEFAULTS = {
-  /** Region of a node that names none. */
-  region: 'local',
   /** Longest wait for `ack: 'peer' | 'quorum'`. */
   ackTimeoutMs: 5_000,
   /** Largest `ackTimeout` a call may ask for (longer waits are a mistake, not a need). */

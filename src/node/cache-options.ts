@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import { DEFAULT_MAX_DRIFT_MS } from '../clock/hlc.js'
 import { type Duration, parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
+import { type ResolvedMeshOptions, resolveMeshOptions } from '../mesh/defaults.js'
 import { checkOptionNames } from '../option-names.js'
 import type { MeshOptions } from '../ports/mesh-options.js'
 import {
@@ -10,6 +12,7 @@ import {
   resolveKeyspaceOptions,
   stripUndefined,
 } from '../replica/keyspace-options.js'
+import type { WireLimits } from '../replication/limits.js'
 
 /** Options of `createCache`; every one is optional. Keyspace options are defaults for every keyspace. */
 export interface CacheOptions extends KeyspaceOptions {
@@ -50,7 +53,7 @@ export interface CacheOptions extends KeyspaceOptions {
 /** Defaults of the node layer; times in ms. */
 export const NODE_DEFAULTS = {
   region: 'local',
-  maxClockDriftMs: 60_000,
+  maxClockDriftMs: DEFAULT_MAX_DRIFT_MS,
   purgeIntervalMs: 100,
   minPurgeIntervalMs: 10,
   snapshotIntervalMs: 5_000,
@@ -69,7 +72,19 @@ export interface ResolvedCacheOptions {
   dataDir: string | undefined
   keyspaceDefaults: KeyspaceOptions
   /** Set when the cache joins a mesh (`listen` or `peers` given). */
-  mesh: { listen: string[]; peers: string[] } | undefined
+  mesh: ResolvedMeshStart | undefined
+}
+
+/** What a mesh node starts from: addresses, access, mesh options with defaults applied. */
+export interface ResolvedMeshStart {
+  listen: string[]
+  peers: string[]
+  allowPeers: string[] | undefined
+  /** The pre-shared key text or bytes, unparsed (libp2p parses it where it is loaded). */
+  networkKey: CacheOptions['networkKey']
+  opts: ResolvedMeshOptions
+  limits: WireLimits
+  dialRewrite: MeshOptions['dialRewrite']
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -115,14 +130,16 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
       ? NODE_DEFAULTS.purgeIntervalMs
       : parseDuration(options.purgeInterval, 'purgeInterval')
   if (purgeIntervalMs < NODE_DEFAULTS.minPurgeIntervalMs)
-    throw new InvalidOptionError(`purgeInterval must be at least 10 ms, got ${purgeIntervalMs}`)
+    throw new InvalidOptionError(
+      `purgeInterval must be at least ${NODE_DEFAULTS.minPurgeIntervalMs} ms, got ${purgeIntervalMs}`,
+    )
   const snapshotIntervalMs =
     options.snapshotInterval === undefined
       ? NODE_DEFAULTS.snapshotIntervalMs
       : parseDuration(options.snapshotInterval, 'snapshotInterval')
   if (snapshotIntervalMs < NODE_DEFAULTS.minSnapshotIntervalMs)
     throw new InvalidOptionError(
-      `snapshotInterval must be at least 100 ms, got ${snapshotIntervalMs}`,
+      `snapshotInterval must be at least ${NODE_DEFAULTS.minSnapshotIntervalMs} ms, got ${snapshotIntervalMs}`,
     )
   if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || !options.dataDir))
     throw new InvalidOptionError('dataDir must be a directory path')
@@ -153,10 +170,24 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
         `peers must be multiaddr strings that end in /p2p/<peer id>, e.g. '/ip4/10.0.0.1/tcp/7946/p2p/12D3Koo...'`,
       )
     }
-    mesh = { listen, peers }
+    if (options.allowPeers !== undefined && !isStringArray(options.allowPeers))
+      throw new InvalidOptionError('allowPeers must be an array of peer id strings')
+    const { opts, limits } = resolveMeshOptions(options.mesh)
+    mesh = {
+      listen,
+      peers,
+      allowPeers: options.allowPeers,
+      networkKey: options.networkKey,
+      opts,
+      limits,
+      dialRewrite: options.mesh?.dialRewrite,
+    }
+  } else {
+    if (options.allowPeers !== undefined && !isStringArray(options.allowPeers))
+      throw new InvalidOptionError('allowPeers must be an array of peer id strings')
+    // Checked even without a mesh: a typo is an error whether or not it would matter now.
+    resolveMeshOptions(options.mesh)
   }
-  if (options.allowPeers !== undefined && !isStringArray(options.allowPeers))
-    throw new InvalidOptionError('allowPeers must be an array of peer id strings')
   return {
     region,
     nodeId: options.nodeId,

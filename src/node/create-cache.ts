@@ -71,7 +71,7 @@ export async function startNode<V = unknown>(
     meshStart =
       resolved.mesh === undefined
         ? undefined
-        : await (await import('./start-mesh.js')).prepareMesh(options, resolved.mesh)
+        : await (await import('./start-mesh.js')).prepareMesh(resolved.mesh, resolved.dataDir)
   } catch (err) {
     unlock?.()
     throw err

@@ -4,14 +4,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Clock } from '../clock/clock.js'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidOptionError, ListenError } from '../errors.js'
-import { resolveMeshOptions } from '../mesh/defaults.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../mesh/libp2p-node.js'
 import { MeshNode } from '../mesh/mesh-node.js'
 import { parseNetworkKey } from '../mesh/network-key.js'
 import { PeerGate } from '../mesh/peer-gate.js'
 import { loadOrCreateIdentity } from '../persist/identity.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
-import type { CacheOptions } from './cache-options.js'
+import type { ResolvedMeshStart } from './cache-options.js'
 
 /** A mesh node whose libp2p stack listens, before it is wired to the replicas and started. */
 export interface PreparedMesh {
@@ -42,10 +41,10 @@ function checkPeerIds(ids: string[], option: string): void {
  * @throws InvalidOptionError for bad addresses, peer ids, keys or a listen address in use
  */
 export async function prepareMesh(
-  options: CacheOptions,
-  addrs: { listen: string[]; peers: string[] },
+  addrs: ResolvedMeshStart,
+  dataDir: string | undefined,
 ): Promise<PreparedMesh> {
-  const { opts, limits } = resolveMeshOptions(options.mesh)
+  const { opts, limits } = addrs
   for (const addr of [...addrs.listen, ...addrs.peers]) {
     try {
       multiaddr(addr)
@@ -57,15 +56,12 @@ export async function prepareMesh(
     addrs.peers.map((a) => a.slice(a.lastIndexOf('/p2p/') + 5)),
     'peers',
   )
-  if (options.allowPeers !== undefined) checkPeerIds(options.allowPeers, 'allowPeers')
-  const networkKey =
-    options.networkKey === undefined ? undefined : parseNetworkKey(options.networkKey)
+  if (addrs.allowPeers !== undefined) checkPeerIds(addrs.allowPeers, 'allowPeers')
+  const networkKey = addrs.networkKey === undefined ? undefined : parseNetworkKey(addrs.networkKey)
   // The identity key signs every batch this node writes, so it is always made here.
   const privateKey =
-    options.dataDir === undefined
-      ? await generateKeyPair('Ed25519')
-      : await loadOrCreateIdentity(options.dataDir)
-  const gate = new PeerGate(options.allowPeers)
+    dataDir === undefined ? await generateKeyPair('Ed25519') : await loadOrCreateIdentity(dataDir)
+  const gate = new PeerGate(addrs.allowPeers)
   let node: MeshLibp2p
   try {
     node = await createMeshLibp2p({
@@ -74,7 +70,7 @@ export async function prepareMesh(
       privateKey,
       appSpecificScore: (id) => mesh?.appScore(id) ?? 0,
       ...(networkKey ? { networkKey } : {}),
-      ...(options.mesh?.dialRewrite ? { dialRewrite: options.mesh.dialRewrite } : {}),
+      ...(addrs.dialRewrite ? { dialRewrite: addrs.dialRewrite } : {}),
     })
   } catch (cause) {
     throw new ListenError(
@@ -99,7 +95,7 @@ export async function prepareMesh(
         gate,
         privateKey,
         offsets,
-        catchUp: options.dataDir !== undefined,
+        catchUp: dataDir !== undefined,
       })
       return mesh
     },
