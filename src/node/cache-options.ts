@@ -32,8 +32,9 @@ export interface CacheOptions extends KeyspaceOptions {
   /** Largest amount a remote write's clock may run ahead of ours; later ones are rejected. @default '1m' */
   maxClockDrift?: Duration
   /**
-   * Time between steps of the background sweep that frees expired entries (reads never
-   * return them anyway); each step examines up to 5,000 keys per keyspace. @default '100ms'
+   * Least time between two steps of the background sweep that frees expired entries
+   * (reads never return them anyway); each step examines up to 5,000 keys per keyspace.
+   * The sweep sleeps until an entry is due, so an idle cache does not wake. @default '100ms'
    */
   purgeInterval?: Duration
   /** Id of this node in versions. @default the libp2p peer id in a mesh, random otherwise */

@@ -43,7 +43,17 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     journal: ReplicaContext['journal']
   }
   private admission: (node: string) => boolean = () => true
-  private sweepTimer: Timer | undefined
+  private sweep:
+    | {
+        minIntervalMs: number
+        onError: (err: unknown) => void
+        timer: Timer | undefined
+        /** Wall-clock ms of the scheduled wake-up. */
+        wakeAt: number
+        /** Monotonic ms of the last step. */
+        lastStep: number
+      }
+    | undefined
 
   constructor(init: ReplicaRegistryInit) {
     this.hlc = init.hlc
@@ -115,6 +125,7 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
       // application named its options: rebuilt with them, its entries moved over.
       this.explicit.add(name)
       const rebuilt = new KeyspaceReplica<unknown>(name, resolved, this.ctx)
+      if (this.sweep !== undefined) this.watchDue(rebuilt)
       adopt(rebuilt, existing, this.now())
       this.replicas.set(name, rebuilt)
       for (const fn of this.openListeners) fn(rebuilt)
@@ -123,6 +134,7 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     if (options !== undefined) this.explicit.add(name)
     const replica = new KeyspaceReplica<unknown>(name, resolved, this.ctx)
     this.replicas.set(name, replica)
+    if (this.sweep !== undefined) this.watchDue(replica)
     for (const fn of this.openListeners) fn(replica)
     return replica as KeyspaceReplica<V>
   }
@@ -149,28 +161,80 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
   }
 
   /**
-   * Starts the background sweep: every `intervalMs`, one step of up to
-   * `REPLICA_DEFAULTS.sweepBudget` keys per keyspace. A failing step is contained (it
-   * must never end the host process) and retried at the next tick.
+   * Starts the background sweep. It sleeps until something is due (the earliest expiry
+   * or end of a version's retention over every keyspace: an empty or idle cache never
+   * wakes), then runs steps of up to `REPLICA_DEFAULTS.sweepBudget` keys per keyspace, at
+   * most one every `minIntervalMs`, until the pass is over. A failing step is contained
+   * (it must never end the host process) and retried at the next wake-up.
    * @param onError - told of a failed step
    */
-  startSweep(intervalMs: number, onError: (err: unknown) => void = () => {}): void {
-    if (this.sweepTimer !== undefined) return
-    this.sweepTimer = this.clock.every(intervalMs, () => {
-      const now = this.now()
-      for (const replica of this.replicas.values()) {
-        try {
-          sweepStep(replica, now, this.clock)
-        } catch (err) {
-          onError(err)
-        }
-      }
-    })
+  startSweep(minIntervalMs: number, onError: (err: unknown) => void = () => {}): void {
+    if (this.sweep !== undefined) return
+    this.sweep = {
+      minIntervalMs,
+      onError,
+      timer: undefined,
+      wakeAt: Number.POSITIVE_INFINITY,
+      lastStep: Number.NEGATIVE_INFINITY,
+    }
+    for (const replica of this.replicas.values()) this.watchDue(replica)
+    this.scheduleSweep()
   }
 
   stopSweep(): void {
-    this.sweepTimer?.cancel()
-    this.sweepTimer = undefined
+    this.sweep?.timer?.cancel()
+    this.sweep = undefined
+  }
+
+  /** Wall-clock ms of the next sweep wake-up (infinite when nothing is due). */
+  get nextSweepAt(): number {
+    return this.sweep?.wakeAt ?? Number.POSITIVE_INFINITY
+  }
+
+  private watchDue(replica: KeyspaceReplica<unknown>): void {
+    replica.table.onEarlierDue = (at) => {
+      if (this.sweep !== undefined && at < this.sweep.wakeAt) this.scheduleSweep()
+    }
+  }
+
+  /** Sets the one wake-up: at the earliest due, no sooner than `minIntervalMs` after the last step. */
+  private scheduleSweep(): void {
+    const sweep = this.sweep
+    if (sweep === undefined) return
+    sweep.timer?.cancel()
+    sweep.timer = undefined
+    let due = Number.POSITIVE_INFINITY
+    for (const replica of this.replicas.values()) {
+      const t = replica.table
+      due = Math.min(due, t.sweeping ? Number.NEGATIVE_INFINITY : t.dueAt)
+    }
+    if (due === Number.POSITIVE_INFINITY) {
+      sweep.wakeAt = due
+      return
+    }
+    const now = this.clock.now()
+    const paced = sweep.lastStep + sweep.minIntervalMs - this.clock.monotonic()
+    const delay = Math.max(0, due - now, paced)
+    sweep.wakeAt = now + delay
+    sweep.timer = this.clock.after(delay, () => this.sweepNow())
+  }
+
+  private sweepNow(): void {
+    const sweep = this.sweep
+    if (sweep === undefined) return
+    sweep.timer = undefined
+    sweep.wakeAt = Number.POSITIVE_INFINITY
+    sweep.lastStep = this.clock.monotonic()
+    const now = this.now()
+    for (const replica of this.replicas.values()) {
+      if (!replica.table.sweeping && replica.table.dueAt > now) continue
+      try {
+        sweepStep(replica, now, this.clock)
+      } catch (err) {
+        sweep.onError(err)
+      }
+    }
+    this.scheduleSweep()
   }
 }
 

@@ -33,6 +33,15 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   private versions: VersionObserver | undefined
   /** True once the bound made the table forget a version. */
   overflowed = false
+  /**
+   * No slot has anything due (a value to expire, a version to forget) before this
+   * wall-clock ms: a lower bound, exact after a sweep pass. The sweep sleeps until then.
+   */
+  dueAt = Number.POSITIVE_INFINITY
+  /** Told when a write makes {@link dueAt} earlier (the sweep reschedules its wake-up). */
+  onEarlierDue: ((dueAt: number) => void) | undefined
+  /** Earliest due among slots the current pass kept, and among writes since it began. */
+  private passDue = Number.POSITIVE_INFINITY
   /** Tags of tagged resident values, by slot (rare: a sparse map, not a column). */
   private readonly tags = new Map<number, readonly string[]>()
   private resident = 0
@@ -140,7 +149,10 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
       // The same version refilling a slot takes the entry's own expiry and kind.
       if (cmp > 0 || ((f & TOMB) !== 0) !== tombstone) {
         this.setVersion(key, s, wall, logical, node, expiresAt, tombstone)
-      } else this.expiresAt[s] = expiresAt
+      } else {
+        this.expiresAt[s] = expiresAt
+        if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
+      }
     } else {
       s = this.insert(key, wall, logical, node, expiresAt, tombstone)
     }
@@ -196,6 +208,11 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     return true
   }
 
+  /** True while a sweep pass is under way (it resumes at the next step). */
+  get sweeping(): boolean {
+    return this.cursor !== FIRST_SLOT
+  }
+
   /** True while the version in `slot` is within its retention (stamp + retainMs) at `now`. */
   retained(slot: number, now: number): boolean {
     return this.wall[slot]! + this.retainMs > now
@@ -227,6 +244,11 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     }
     const done = s >= this.end
     this.cursor = done ? FIRST_SLOT : s
+    if (done) {
+      // Every slot was seen: the earliest due of what stays is now exact.
+      this.dueAt = this.passDue
+      this.passDue = Number.POSITIVE_INFINITY
+    }
     return [n, done]
   }
 
@@ -237,6 +259,10 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
       const f = this.flags[s]!
       if (f !== 0 && this.sweepSlot(s, f, now)) dropped++
     }
+    // A whole pass: the due bound is exact, and an incremental pass starts over.
+    this.dueAt = this.passDue
+    this.passDue = Number.POSITIVE_INFINITY
+    this.cursor = FIRST_SLOT
     return dropped
   }
 
@@ -271,8 +297,29 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
       this.expire(s)
       dropped = true
     }
-    if (expired && this.wall[s]! + this.retainMs <= now) this.forgetSlot(s)
+    const forgetAt = this.wall[s]! + this.retainMs
+    if (expired && forgetAt <= now) this.forgetSlot(s)
+    else {
+      // What this slot waits for next: its expiry, or (expired) the end of its retention.
+      const next =
+        expired || (this.flags[s]! & RESIDENT) === 0
+          ? Math.max(forgetAt, this.expiresAt[s]!)
+          : this.expiresAt[s]!
+      if (next < this.passDue) this.passDue = next
+    }
     return dropped
+  }
+
+  /**
+   * Slot `s` has something due at `at`: lowers the table's bound (telling the sweep when
+   * earlier) and, for a slot the current pass already visited, the pass's own.
+   */
+  private due(at: number, s: number): void {
+    if (s < this.cursor && at < this.passDue) this.passDue = at
+    if (at < this.dueAt) {
+      this.dueAt = at
+      this.onEarlierDue?.(at)
+    }
   }
 
   private setVersion(
@@ -290,6 +337,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     this.logical[s] = logical
     this.node[s] = this.internNode(node)
     this.expiresAt[s] = expiresAt
+    if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
     const f = this.flags[s]!
     if ((f & RESIDENT) !== 0 && ((f & TOMB) !== 0) !== tombstone) {
       this.tombstoneCount += tombstone ? 1 : -1
@@ -315,6 +363,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     this.logical[s] = logical
     this.node[s] = this.internNode(node)
     this.expiresAt[s] = expiresAt
+    if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
     this.flags[s] = tombstone ? USED | TOMB : USED
     this.link(GHOSTS, s)
     this.versions?.versionAdded(key, s)
