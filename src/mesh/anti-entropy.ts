@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import createDebug from 'debug'
 import type { Timer } from '../clock/clock.js'
+import { logger } from '../log.js'
 import { FANOUT } from '../sync/digest-tree.js'
 import { hash64 } from '../sync/hash.js'
 import { reconcile, respond, type SyncReplica } from '../sync/reconcile.js'
@@ -17,7 +17,7 @@ import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
 import { PROTOCOLS } from './topics.js'
 
-const log = createDebug('meshcache:sync')
+const log = logger('meshcache:sync')
 
 /**
  * The anti-entropy driver of a mesh node: answers `/meshcache/sync/1`, runs sessions

@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import createDebug from 'debug'
+import { logger } from '../log.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import { isEntryTuple, tupleOf } from '../replication/entry-tuple.js'
 import { hash64 } from '../sync/hash.js'
@@ -9,7 +9,7 @@ import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
 import { PROTOCOLS } from './topics.js'
 
-const log = createDebug('meshcache:mesh')
+const log = logger('meshcache:mesh')
 
 /**
  * Single flight across nodes: before a node calls its loader on a miss, it asks the key's

@@ -1,6 +1,6 @@
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
-import createDebug from 'debug'
 import type { Timer } from '../clock/clock.js'
+import { logger } from '../log.js'
 import { NAME_RE } from '../replica/keyspace-options.js'
 import { msgpack } from '../replication/value-codec.js'
 import { openEnvelope } from './batch-signing.js'
@@ -8,7 +8,7 @@ import { MESH_CONSTANTS } from './defaults.js'
 import { addAddresses } from './hello.js'
 import type { MeshContext } from './mesh-context.js'
 
-const log = createDebug('meshcache:mesh')
+const log = logger('meshcache:mesh')
 
 /** The gossipsub topic on which members announce themselves. */
 export const MEMBERS_TOPIC = '/meshcache/1/members'

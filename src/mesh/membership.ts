@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import createDebug from 'debug'
+import { logger } from '../log.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import { type HelloBody, helloBody, keyspaceMismatches, mergeHello } from './hello.js'
 import type { Links } from './links.js'
@@ -9,7 +9,7 @@ import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
 import { PROTOCOLS } from './topics.js'
 
-const log = createDebug('meshcache:mesh')
+const log = logger('meshcache:mesh')
 
 /**
  * Who is in the mesh: the hello exchange on every new connection (region, addresses,

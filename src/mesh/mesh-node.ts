@@ -1,9 +1,9 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import createDebug from 'debug'
 import type { Clock, Timer } from '../clock/clock.js'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidMessageError } from '../errors.js'
+import { logger } from '../log.js'
 import type { MeshCounters, MeshStats } from '../ports/mesh-options.js'
 import type { MeshAdmin, MeshPort, RemoteAckLevel } from '../ports/mesh-port.js'
 import { NAME_RE } from '../replica/keyspace-options.js'
@@ -33,7 +33,7 @@ import { TimeSync } from './time-sync.js'
 import { scoreTopic } from './topic-score.js'
 import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
 
-const log = createDebug('meshcache:mesh')
+const log = logger('meshcache:mesh')
 
 /** What a {@link MeshNode} is built from (by the composition root). */
 export interface MeshNodeInit {

@@ -1,13 +1,15 @@
-import { generateKey } from '@libp2p/pnet'
+import { randomBytes } from 'node:crypto'
 import { InvalidOptionError } from '../errors.js'
 
 const HEADER = '/key/swarm/psk/1.0.0/'
 
-/** A new random network key, as libp2p pnet swarm key text (what `meshcache keygen` prints). */
+/**
+ * A new random network key, as libp2p pnet swarm key text (what `meshcache keygen`
+ * prints): 32 random bytes in hex, the format of `@libp2p/pnet`'s `generateKey`, made
+ * here so that importing meshcache loads no libp2p.
+ */
 export function createNetworkKey(): string {
-  const bytes = new Uint8Array(95)
-  generateKey(bytes)
-  return new TextDecoder().decode(bytes)
+  return `${HEADER}\n/base16/\n${randomBytes(32).toString('hex')}\n`
 }
 
 /**

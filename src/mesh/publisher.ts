@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import createDebug from 'debug'
 import type { Timer } from '../clock/clock.js'
+import { logger } from '../log.js'
 import { encodeBatch } from '../replication/batch-codec.js'
 import { recordOf } from '../replication/entry-tuple.js'
 import { OutboundBatcher } from '../replication/outbound-batcher.js'
@@ -10,7 +10,7 @@ import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import { keyspaceOf, topicOf } from './topics.js'
 
-const log = createDebug('meshcache:mesh')
+const log = logger('meshcache:mesh')
 
 /** An encoded batch and how many records it carries. */
 interface Batch {

@@ -1,7 +1,7 @@
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import createDebug from 'debug'
 import { InvalidMessageError } from '../errors.js'
+import { logger } from '../log.js'
 import type { LagSnapshot } from '../ports/mesh-options.js'
 import { isRefusal } from '../replica/keyspace-replica.js'
 import { checkBatch } from '../replication/batch-check.js'
@@ -13,7 +13,7 @@ import { LagHistogram } from './lag-histogram.js'
 import type { MeshContext } from './mesh-context.js'
 import { keyspaceOf } from './topics.js'
 
-const log = createDebug('meshcache:mesh')
+const log = logger('meshcache:mesh')
 
 /**
  * The inbound half of replication: the gossipsub topic validator (the origin's signature

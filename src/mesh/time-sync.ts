@@ -1,13 +1,13 @@
 import type { PeerId } from '@libp2p/interface'
-import createDebug from 'debug'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidMessageError } from '../errors.js'
+import { logger } from '../log.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
 import { PROTOCOLS } from './topics.js'
 
-const log = createDebug('meshcache:clock')
+const log = logger('meshcache:clock')
 
 /**
  * Measures the peers' clocks: `/meshcache/time/1` carries the four timestamps of an

@@ -1,7 +1,7 @@
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
-import createDebug from 'debug'
+import { logger } from '../log.js'
 
-const log = createDebug('meshcache:mesh')
+const log = logger('meshcache:mesh')
 
 /**
  * Score parameters of a keyspace topic: an invalid batch (forged origin, far-future

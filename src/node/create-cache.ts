@@ -1,38 +1,17 @@
-import { mkdirSync } from 'node:fs'
-import createDebug from 'debug'
 import { Cache } from '../api/cache.js'
 import { type Clock, type ManualClock, SystemClock } from '../clock/clock.js'
 import { ClockOffsets } from '../clock/clock-offsets.js'
 import { HybridClock } from '../clock/hlc.js'
-import { InvalidOptionError } from '../errors.js'
+import { logger } from '../log.js'
 import type { MeshNode } from '../mesh/mesh-node.js'
-import { lockDataDir } from '../persist/dir-lock.js'
 import { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type CacheOptions, randomNodeId, resolveCacheOptions } from './cache-options.js'
 import { registerInternals } from './internals.js'
-import { Persistence } from './persistence.js'
+import type { Persistence } from './persistence.js'
 import { checkRuntime } from './runtime.js'
 import type { PreparedMesh } from './start-mesh.js'
 
-const log = createDebug('meshcache:node')
-
-/**
- * Creates `dataDir` when missing and locks it for this process.
- * @returns the unlock function
- * @throws InvalidOptionError when it cannot be created; DataDirLockedError when another
- *   live process holds it
- */
-function openDataDir(dataDir: string): () => void {
-  try {
-    mkdirSync(dataDir, { recursive: true })
-  } catch (cause) {
-    throw new InvalidOptionError(
-      `dataDir ${dataDir} cannot be created: ${(cause as Error).message}`,
-      { cause },
-    )
-  }
-  return lockDataDir(dataDir)
-}
+const log = logger('meshcache:node')
 
 /**
  * Creates a cache. With no options: an in-process LRU+TTL cache (100k entries, 10 min
@@ -64,7 +43,9 @@ export async function startNode<V = unknown>(
 ): Promise<Cache<V>> {
   const resolved = resolveCacheOptions(options)
   // One process per data dir: two nodes on one directory would diverge for good.
-  const unlock = resolved.dataDir === undefined ? undefined : openDataDir(resolved.dataDir)
+  // Files are loaded only for a cache that has them (an embedded cache loads no fs code).
+  const files = resolved.dataDir === undefined ? undefined : await import('./persistence.js')
+  const unlock = resolved.dataDir === undefined ? undefined : files!.openDataDir(resolved.dataDir)
   let meshStart: PreparedMesh | undefined
   try {
     if (resolved.mesh !== undefined) checkRuntime()
@@ -92,7 +73,7 @@ export async function startNode<V = unknown>(
   try {
     if (meshStart !== undefined) mesh = meshStart.attach(replicas, resolved.region, clock, offsets)
     if (resolved.dataDir !== undefined) {
-      persistence = new Persistence(
+      persistence = new files!.Persistence(
         replicas,
         resolved.dataDir,
         resolved.snapshotIntervalMs,

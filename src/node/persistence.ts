@@ -1,4 +1,7 @@
-import createDebug from 'debug'
+import { mkdirSync } from 'node:fs'
+import { InvalidOptionError } from '../errors.js'
+import { logger } from '../log.js'
+import { lockDataDir } from '../persist/dir-lock.js'
 import { loadSnapshot, type SnapshotLoad, writeSnapshot } from '../persist/snapshot.js'
 import { WriteLog } from '../persist/write-log.js'
 import type { PersistenceStats } from '../ports/persistence-stats.js'
@@ -6,7 +9,7 @@ import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import { tupleOf } from '../replication/entry-tuple.js'
 import type { Entry } from '../store/entry.js'
 
-const log = createDebug('meshcache:persist')
+const log = logger('meshcache:persist')
 
 /**
  * A snapshot costs CPU in proportion to the entries held (1M: ~4 s of CPU, measured by
@@ -122,4 +125,22 @@ export class Persistence {
       log('%s failed: %s', what, (err as Error).message)
     }
   }
+}
+
+/**
+ * Creates `dataDir` when missing and locks it for this process.
+ * @returns the unlock function
+ * @throws InvalidOptionError when it cannot be created; DataDirLockedError when another
+ *   live process holds it
+ */
+export function openDataDir(dataDir: string): () => void {
+  try {
+    mkdirSync(dataDir, { recursive: true })
+  } catch (cause) {
+    throw new InvalidOptionError(
+      `dataDir ${dataDir} cannot be created: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+  return lockDataDir(dataDir)
 }

@@ -11,14 +11,14 @@ import {
 } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { crc32 } from 'node:zlib'
-import createDebug from 'debug'
+import { logger } from '../log.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type EntryTuple, tupleOf } from '../replication/entry-tuple.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
 import { fsyncDir } from './atomic-file.js'
 import { FILE_LIMITS, isFileRow } from './file-rows.js'
 
-const log = createDebug('meshcache:persist')
+const log = logger('meshcache:persist')
 
 /** File name of the entries snapshot inside `dataDir`. */
 export const SNAPSHOT_FILE = 'snapshot.msgpack'

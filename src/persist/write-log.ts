@@ -13,12 +13,12 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
-import createDebug from 'debug'
+import { logger } from '../log.js'
 import type { EntryTuple } from '../replication/entry-tuple.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
 import { FILE_LIMITS, isFileRow } from './file-rows.js'
 
-const log = createDebug('meshcache:persist')
+const log = logger('meshcache:persist')
 
 /** File name of the log of local writes since the last snapshot, inside `dataDir`. */
 export const WRITE_LOG_FILE = 'writes.log'

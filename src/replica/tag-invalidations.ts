@@ -1,8 +1,6 @@
 import { compareVersions, type Version } from '../clock/version.js'
 import type { Entry } from '../store/entry.js'
 
-/** Keys reserved for invalidations start with this character; user keys may not. */
-const RESERVED_KEY_PREFIX = '\u0000'
 /** The reserved key of a keyspace-wide clear. */
 export const CLEAR_KEY = '\u0000clear'
 const TAG_KEY_PREFIX = '\u0000tag\u0000'
@@ -14,6 +12,7 @@ export function tagKey(tag: string): string {
 
 /** True for keys that carry invalidations rather than values. */
 export function isReservedKey(key: string): boolean {
+  // Keys reserved for invalidations start with U+0000; user keys may not.
   return key.charCodeAt(0) === 0
 }
 

@@ -1,9 +1,34 @@
-import { addExtension, C1, Packr } from 'msgpackr'
+import { createRequire } from 'node:module'
+import type { Packr } from 'msgpackr'
 import { InvalidOptionError, UnencodableValueError } from '../errors.js'
 
-// Self-describing msgpack (no shared record structures): every node decodes every
-// payload without coordination. moreTypes keeps Set, Error, RegExp... as themselves.
-const packr = new Packr({ useRecords: false, moreTypes: true, largeBigIntToString: false })
+type Msgpackr = typeof import('msgpackr')
+
+let loaded: { packr: Packr; C1: unknown } | undefined
+
+/**
+ * The codec, loaded on first use: an embedded cache that never needs a value's bytes (no
+ * mesh, no data dir, no byte limit) never loads msgpackr (~7 MB of RSS with its native
+ * accelerator).
+ */
+function codec(): { packr: Packr; C1: unknown } {
+  if (loaded !== undefined) return loaded
+  const m = createRequire(import.meta.url)('msgpackr') as Msgpackr
+  m.addExtension({
+    Class: TaggedValue,
+    type: 0x54,
+    write: (t: TaggedValue) => [t.tags, t.value],
+    read: (data: unknown) => {
+      const [tags, value] = Array.isArray(data) ? data : [undefined, undefined]
+      return new TaggedValue(tags as string[], value)
+    },
+  })
+  // Self-describing msgpack (no shared record structures): every node decodes every
+  // payload without coordination. moreTypes keeps Set, RegExp, typed arrays... as themselves.
+  const packr = new m.Packr({ useRecords: false, moreTypes: true, largeBigIntToString: false })
+  loaded = { packr, C1: m.C1 }
+  return loaded
+}
 
 /** Most tags one entry may carry, and the longest tag. */
 export const TAG_LIMITS = { maxTags: 32, maxTagLength: 256 } as const
@@ -18,16 +43,6 @@ class TaggedValue {
     readonly value: unknown,
   ) {}
 }
-
-addExtension({
-  Class: TaggedValue,
-  type: 0x54,
-  write: (t: TaggedValue) => [t.tags, t.value],
-  read: (data: unknown) => {
-    const [tags, value] = Array.isArray(data) ? data : [undefined, undefined]
-    return new TaggedValue(tags as string[], value)
-  },
-})
 
 /** True when `tags` is a valid tag list (non-empty strings within {@link TAG_LIMITS}). */
 export function validTags(tags: unknown): tags is string[] {
@@ -94,7 +109,7 @@ export function encodeValue(key: string, value: unknown): Uint8Array {
     )
   }
   try {
-    return packr.pack(value)
+    return codec().packr.pack(value)
   } catch (cause) {
     throw new UnencodableValueError(
       `cannot encode the value of key '${key}' with msgpack (cyclic, or an unsupported type): ${(cause as Error).message}`,
@@ -117,10 +132,20 @@ export function decodeValue(bytes: Uint8Array): unknown {
  * @throws Error on malformed input
  */
 export function unpackStrict(bytes: Uint8Array): unknown {
+  const { packr, C1 } = codec()
   const value = packr.unpack(bytes)
   if (value === C1) throw new Error('0xC1 is not a msgpack value')
   return value
 }
 
-/** The shared msgpack codec, for wire messages that use the same settings. */
-export const msgpack = packr
+/** The shared msgpack codec, for wire messages and files that use the same settings. */
+export const msgpack = {
+  pack: (value: unknown): Buffer => codec().packr.pack(value),
+  unpack: (bytes: Uint8Array): unknown => codec().packr.unpack(bytes),
+  /** Decodes a sequence of msgpack values, one call per value. @throws at a torn value */
+  unpackMultiple: (bytes: Uint8Array, each: (value: unknown) => void): void => {
+    codec().packr.unpackMultiple(bytes, (v: unknown) => {
+      each(v)
+    })
+  },
+}

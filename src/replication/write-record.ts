@@ -1,5 +1,3 @@
-import type { Version } from '../clock/version.js'
-
 /**
  * One replicated write, as it travels: the origin is named once per batch, so a record
  * carries only its stamp. `value` is the msgpack encoding of the value, absent for a

@@ -1,9 +1,9 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import createDebug from 'debug'
+import { logger } from '../log.js'
 import { tableRewriter } from './wan-sim.js'
 
-const log = createDebug('meshcache:sim')
+const log = logger('meshcache:sim')
 
 /**
  * A dial rewriter fed by a JSON routes file (`{ "host:port": "/ip4/…/tcp/…" }`, what

@@ -1,0 +1,57 @@
+/**
+ * bench:idle: what one process pays to hold a cache and do nothing, each case in a
+ * process of its own (bench/idle-child.mjs, importing the built package): CPU as % of a
+ * core over a window, and RSS added by the case. The anchor is a bare Node process run the
+ * same way. Cases: a bare process; `createCache()` embedded; embedded with a data dir; a
+ * mesh node with no peers; two mesh nodes with one link (one process). Each case runs
+ * `ROUNDS` times (median). Run: npm run bench:idle (builds first). Figures: BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { type BenchRow, report } from './harness.js'
+
+const WINDOW_MS = Number(process.env.WINDOW_MS ?? 10_000)
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
+const child = fileURLToPath(new URL('./idle-child.mjs', import.meta.url))
+const CASES: [kind: string, what: string][] = [
+  ['bare', 'bare Node process (anchor)'],
+  ['embedded', 'createCache(), no mesh'],
+  ['embedded-data', 'createCache({ dataDir }), one entry'],
+  ['mesh-alone', 'a mesh node with no peers'],
+  ['pair', 'two mesh nodes, one link (both in the process)'],
+]
+
+interface Sample {
+  cpuPercent: number
+  rssAddedMB: number
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+const rows: BenchRow[] = []
+let bare: { cpu: number; rss: number } | undefined
+for (const [i, [kind, what]] of CASES.entries()) {
+  const samples: Sample[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', child, kind, String(WINDOW_MS), `127.0.93.${10 + i * 4 + r}`],
+      { encoding: 'utf8', timeout: WINDOW_MS + 60_000 },
+    )
+    samples.push(JSON.parse(out.trim().split('\n').at(-1)!) as Sample)
+  }
+  const cpu = median(samples.map((s) => s.cpuPercent))
+  const rss = median(samples.map((s) => s.rssAddedMB))
+  bare ??= { cpu, rss }
+  rows.push({
+    name: what,
+    cpuPercentOfCore: Number(cpu.toFixed(3)),
+    rssAddedMB: Number(rss.toFixed(1)),
+    cpuMinusBare: Number((cpu - bare.cpu).toFixed(3)),
+  })
+}
+report(
+  `bench:idle — ${WINDOW_MS / 1_000} s idle, median of ${ROUNDS} processes per case`,
+  rows,
+  'bench/results/idle.json',
+)
