@@ -150,7 +150,15 @@ export abstract class KeyspaceVerbs<V = unknown> {
       if (options !== undefined) checkOptionNames(options, SET_OPTION_NAMES, 'set')
       const ack = this.#ackOf(options)
       const now = this.#ctx.clock.now()
-      const write = prepareSet(key, value, options, now, this.#opts, this.#ctx.hlc)
+      const write = prepareSet(
+        key,
+        value,
+        options,
+        now,
+        this.#opts,
+        this.#ctx.hlc,
+        this.#needBytes(),
+      )
       const acked = this.#commit([write], ack, now)
       // No ack to wait for (the common case): no promise chain on the write path.
       return acked === undefined
@@ -176,10 +184,11 @@ export abstract class KeyspaceVerbs<V = unknown> {
       checkOptionNames(options, SET_OPTION_NAMES, 'setMany')
       const ack = this.#ackOf(options)
       const now = this.#ctx.clock.now()
+      const needBytes = this.#needBytes()
       const writes = entries.map(([key, value, own]) => {
         if (own !== undefined) checkOptionNames(own, SET_OPTION_NAMES, 'setMany entry')
         const merged = own === undefined ? options : { ...options, ...own }
-        return prepareSet(key, value, merged, now, this.#opts, this.#ctx.hlc)
+        return prepareSet(key, value, merged, now, this.#opts, this.#ctx.hlc, needBytes)
       })
       const versions = writes.map((w) => w.entry.version)
       const acked = this.#commit(writes, ack, now)
@@ -345,6 +354,11 @@ export abstract class KeyspaceVerbs<V = unknown> {
 
   #tombstone(key: string, now: number): PreparedWrite<V> {
     return prepareTombstone(key, now, this.#opts, this.#ctx.hlc)
+  }
+
+  /** Whether writes need their encoded bytes: for a mesh, a write log or a byte limit. */
+  #needBytes(): boolean {
+    return this.#ctx.mesh !== undefined || this.#replica.needsBytes
   }
 
   /** Limits of this keyspace. */

@@ -8,7 +8,7 @@ import {
 } from '../errors.js'
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import { isReservedKey } from '../replica/tag-invalidations.js'
-import { checkStorable } from '../replication/value-check.js'
+import { storableSize } from '../replication/value-check.js'
 import { checkTags, decodeStored, encodeStored } from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
 import type { SetOptions } from './call-options.js'
@@ -17,7 +17,10 @@ import type { SetOptions } from './call-options.js'
 export interface PreparedWrite<V> {
   key: string
   entry: Entry<V>
-  /** The value's bytes (with its tags), for the wire; absent for tombstones. */
+  /**
+   * The value's bytes (with its tags), for the wire and the write log; absent for
+   * tombstones, and for values of a cache that needs no bytes (see {@link prepareSet}).
+   */
   encoded: Uint8Array | undefined
 }
 
@@ -47,8 +50,11 @@ export function checkTtl(ttl: Duration, opts: Readonly<ResolvedKeyspaceOptions>)
 }
 
 /**
- * Checks one `set` and builds its entry (encodes the value once, stamps the version);
- * applies nothing.
+ * Checks one `set` and builds its entry (stamps the version); applies nothing. The value
+ * is encoded once, and only when its bytes are needed (`needBytes`: a mesh, a write log,
+ * a byte limit), when it is stored in another form than given, or when its size bound
+ * comes near `maxValueBytes`: an embedded cache's `set` checks the value but does not
+ * encode it, and its entry sizes are then upper bounds.
  * @throws InvalidKeyError, InvalidOptionError, UnencodableValueError, ValueTooLargeError
  */
 export function prepareSet<V>(
@@ -58,6 +64,7 @@ export function prepareSet<V>(
   now: number,
   opts: Readonly<ResolvedKeyspaceOptions>,
   clock: HybridClock,
+  needBytes: boolean,
 ): PreparedWrite<V> {
   checkKey(key, opts)
   const ttl = options?.ttl === undefined ? opts.defaultTtl : checkTtl(options.ttl, opts)
@@ -68,15 +75,21 @@ export function prepareSet<V>(
     )
   // Every node reads what msgpack carries: a value it would change is refused, or (-0,
   // holes, prototype-less objects) kept here in the form the replicas will read.
-  const asIs = checkStorable(key, value)
-  const encoded = encodeStored(key, value, tags)
-  if (!asIs) value = decodeStored(encoded).value as V
-  if (encoded.length > opts.maxValueBytes) {
+  const bound = storableSize(key, value)
+  const asIs = bound > 0
+  let length = Math.abs(bound) + (tags === undefined ? 0 : tagsBound(tags))
+  let encoded: Uint8Array | undefined
+  if (needBytes || !asIs || length > opts.maxValueBytes) {
+    encoded = encodeStored(key, value, tags)
+    if (!asIs) value = decodeStored(encoded).value as V
+    length = encoded.length
+  }
+  if (length > opts.maxValueBytes) {
     throw new ValueTooLargeError(
-      `value of key '${key}' is ${encoded.length} bytes encoded, over maxValueBytes (${opts.maxValueBytes}); store less or raise maxValueBytes`,
+      `value of key '${key}' is ${length} bytes encoded, over maxValueBytes (${opts.maxValueBytes}); store less or raise maxValueBytes`,
     )
   }
-  const size = entrySize(key, encoded.length)
+  const size = entrySize(key, length)
   if (size > opts.maxBytes) {
     throw new ValueTooLargeError(
       `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
@@ -107,4 +120,11 @@ export function prepareTombstone<V>(
     size: entrySize(key, 0),
   }
   return { key, entry, encoded: undefined }
+}
+
+/** Upper bound of the bytes tags add to an encoded value (the tagged-value extension). */
+function tagsBound(tags: readonly string[]): number {
+  let n = 12
+  for (const t of tags) n += 6 + 3 * t.length
+  return n
 }

@@ -84,6 +84,11 @@ export class KeyspaceReplica<V = unknown> {
     )
   }
 
+  /** True when local writes need their encoded bytes here: a write log, or a byte limit. */
+  get needsBytes(): boolean {
+    return this.ctx.journal !== undefined || this.options.maxBytes !== Number.POSITIVE_INFINITY
+  }
+
   /**
    * The hit path: the live value of `key` at `now`, marking it recently used; counts a
    * hit or a miss. One map lookup, one expiry compare, one recency update, one count.

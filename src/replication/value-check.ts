@@ -58,15 +58,31 @@ class Refusal {
 }
 
 /**
- * Checks that `value` is data every node (and a restart) reads back as the writer does.
+ * Bytes msgpack needs at most for a header (map, array, string, bin, ext): type byte and
+ * a 32-bit length, plus an ext type byte.
+ */
+const HEADER = 6
+/** Most bytes msgpack takes for a number, a bigint of 64 bits, a Date. */
+const SCALAR = 15
+
+/** Set by a walk that met something stored in another form (-0, a hole, a bare object). */
+let normalized = false
+
+/**
+ * Checks that `value` is data every node (and a restart) reads back as the writer does,
+ * and bounds its encoded size (so a write that needs no bytes need not encode: the bound
+ * decides `maxValueBytes` unless it is close, then the caller encodes to know).
  * @param key - the key, named in the error
- * @returns true when the value is stored as is; false when it is accepted but stored in
- *   another form (the caller keeps the decoded form, so the writer reads what replicas read)
+ * @returns an upper bound of the value's msgpack size in bytes, positive when the value is
+ *   stored as is, negative (its opposite) when it is accepted but stored in another form
+ *   (the caller keeps the decoded form, so the writer reads what replicas read)
  * @throws UnencodableValueError naming the path inside the value and what is there
  */
-export function checkStorable(key: string, value: unknown): boolean {
+export function storableSize(key: string, value: unknown): number {
+  normalized = false
   try {
-    return walk(value, 0)
+    const bound = walk(value, 0)
+    return normalized ? -bound : bound
   } catch (err) {
     if (!(err instanceof Refusal)) throw err
     const at = `value${err.path.reverse().join('')}`
@@ -76,36 +92,52 @@ export function checkStorable(key: string, value: unknown): boolean {
   }
 }
 
-function walk(v: unknown, depth: number): boolean {
+/** True when `value` is stored as is (see {@link storableSize}, which also throws). */
+export function checkStorable(key: string, value: unknown): boolean {
+  return storableSize(key, value) > 0
+}
+
+function walk(v: unknown, depth: number): number {
   switch (typeof v) {
     case 'string':
+      // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+      return HEADER + 3 * v.length
     case 'boolean':
-    case 'bigint':
     case 'undefined':
-      return true
+      return 3
+    case 'bigint':
+      return SCALAR + (v < 0n ? -v : v).toString(16).length
     case 'number':
       // msgpack has one zero: -0 is read back as 0.
-      return v !== 0 || 1 / v > 0
+      if (v === 0 && 1 / v < 0) normalized = true
+      return SCALAR
     case 'function':
       throw new Refusal(`a function${v.name ? ` (${v.name})` : ''}`)
     case 'symbol':
       throw new Refusal('a symbol')
   }
-  if (v === null) return true
+  if (v === null) return 1
   if (depth >= MAX_VALUE_DEPTH)
     throw new Refusal(`nested deeper than ${MAX_VALUE_DEPTH} levels (a cycle?)`)
   const proto = Object.getPrototypeOf(v)
   if (proto === Object.prototype) return walkObject(v as Record<string, unknown>, depth)
   if (proto === Array.prototype) return walkArray(v as unknown[], depth)
   if (proto === null) {
-    walkObject(v as Record<string, unknown>, depth)
-    return false
+    normalized = true
+    return walkObject(v as Record<string, unknown>, depth)
   }
-  if (AS_IS.has(proto)) return true
+  if (AS_IS.has(proto)) {
+    if (proto === Date.prototype) return SCALAR
+    if (proto === RegExp.prototype) {
+      const r = v as RegExp
+      return 2 * HEADER + 3 * (r.source.length + r.flags.length)
+    }
+    return 2 * HEADER + (v as ArrayBufferLike | ArrayBufferView).byteLength
+  }
   if (proto === Set.prototype) {
-    let same = true
-    for (const m of v as Set<unknown>) same = walkAt(m, depth, '[Set member]') && same
-    return same
+    let size = 2 * HEADER
+    for (const m of v as Set<unknown>) size += walkAt(m, depth, '[Set member]')
+    return size
   }
   const refused = REFUSED.get(proto)
   if (refused !== undefined) throw new Refusal(refused)
@@ -116,8 +148,8 @@ function walk(v: unknown, depth: number): boolean {
   )
 }
 
-function walkObject(o: Record<string, unknown>, depth: number): boolean {
-  let same = true
+function walkObject(o: Record<string, unknown>, depth: number): number {
+  let size = HEADER
   // Plain objects only inherit from Object.prototype, whose properties are not enumerable.
   for (const k in o) {
     if (k === '__proto__') {
@@ -125,26 +157,27 @@ function walkObject(o: Record<string, unknown>, depth: number): boolean {
       r.path.push(segment(k))
       throw r
     }
-    same = walkAt(o[k], depth, k) && same
+    size += HEADER + 3 * k.length + walkAt(o[k], depth, k)
   }
-  return same
+  return size
 }
 
-function walkArray(a: unknown[], depth: number): boolean {
-  let same = true
+function walkArray(a: unknown[], depth: number): number {
+  let size = HEADER
   for (let i = 0; i < a.length; i++) {
     const el = a[i]
     // A hole is read back as undefined.
     if (el === undefined) {
-      if (!(i in a)) same = false
+      if (!(i in a)) normalized = true
+      size += 3
       continue
     }
-    same = walkAt(el, depth, i) && same
+    size += walkAt(el, depth, i)
   }
-  return same
+  return size
 }
 
-function walkAt(v: unknown, depth: number, at: string | number): boolean {
+function walkAt(v: unknown, depth: number, at: string | number): number {
   try {
     return walk(v, depth + 1)
   } catch (err) {
