@@ -25,6 +25,8 @@ export interface Clock {
   every(ms: number, fn: () => void): Timer
   /** Resolves `ms` from now. */
   sleep(ms: number): Promise<void>
+  /** Calls `fn` at the end of this turn of the event loop (after its I/O callbacks). */
+  soon(fn: () => void): void
 }
 
 /**
@@ -65,6 +67,10 @@ export class SystemClock implements Clock {
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref())
+  }
+
+  soon(fn: () => void): void {
+    setImmediate(fn)
   }
 }
 
@@ -119,6 +125,10 @@ export class ManualClock implements Clock {
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.after(ms, resolve))
+  }
+
+  soon(fn: () => void): void {
+    this.after(0, fn)
   }
 
   /** Timers still scheduled. */

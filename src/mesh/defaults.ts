@@ -9,10 +9,7 @@ export const MESH_DEFAULTS = {
   flushDelayMs: 0,
   minFlushIntervalMs: 10,
   flushBytes: 32_768,
-  maxInflightBytes: 8 * 1_048_576,
   maxHeldBytes: 4 * 1_048_576,
-  heldRetryMs: 10,
-  catchUpDelayMs: 50,
   pingIntervalMs: 5_000,
   redialIntervalMs: 2_000,
   lookupTimeoutMs: 2_000,
@@ -27,6 +24,7 @@ export const MESH_DEFAULTS = {
   remotePeers: 2,
   announceIntervalMs: 15_000,
   linkGraceMs: 10_000,
+  verifyOrigins: 'relay' as 'relay' | 'every-node',
 }
 
 /** Fixed timings and sizes of the mesh layer (not options), ms unless named otherwise. */
@@ -75,6 +73,11 @@ export const MESH_CONSTANTS = {
   earlyAnnounceDelayMs: 300,
   /** A member not connected and not announced for this many announce intervals is forgotten. */
   forgetAfterAnnounces: 4,
+  /**
+   * A planned relay neighbor disconnected (or failing dials) this long is taken for down:
+   * the relay plan is rebuilt without it (a new hub, new tree), so writes route around it.
+   */
+  relayFailoverMs: 1_000,
 } as const
 
 /** {@link MeshOptions} with every default applied, times in ms. */
@@ -106,6 +109,12 @@ export function resolveMeshOptions(options: MeshOptions = {}): {
     if (value === undefined || name === 'limits' || name === 'dialRewrite') continue
     if (TIME_OPTIONS.has(name)) {
       opts[name] = parseDuration(value as number | string, `mesh.${name}`)
+    } else if (name === 'verifyOrigins') {
+      if (value !== 'relay' && value !== 'every-node')
+        throw new InvalidOptionError(
+          `mesh.verifyOrigins must be 'relay' or 'every-node', got ${String(value)}`,
+        )
+      opts[name] = value
     } else if (typeof MESH_DEFAULTS[name as keyof ResolvedMeshOptions] === 'boolean') {
       if (typeof value !== 'boolean')
         throw new InvalidOptionError(`mesh.${name} must be true or false, got ${String(value)}`)

@@ -53,6 +53,16 @@ export function keyspaceMismatches(body: unknown, mine: ReadonlyMap<string, numb
   return out
 }
 
+/** The keyspaces a peer's hello says it has open (malformed rows skipped). */
+export function helloKeyspaces(body: unknown): Set<string> {
+  const rows = (body as HelloBody | null)?.ks
+  const out = new Set<string>()
+  if (!Array.isArray(rows)) return out
+  for (const row of rows.slice(0, MAX_KEYSPACES))
+    if (Array.isArray(row) && typeof row[0] === 'string' && NAME_RE.test(row[0])) out.add(row[0])
+  return out
+}
+
 /**
  * Merges a peer's hello into the peer table: the sender's region, and every member it
  * lists (valid peer ids, regions that are valid names, addresses that end in that

@@ -1,20 +1,16 @@
-import { hash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { type GossipSub, gossipsub, StrictNoSign } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { WIRE_LIMITS } from '../replication/limits.js'
 import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
 
 /** The services a meshcache node runs on libp2p. */
 export interface MeshServices {
-  pubsub: GossipSub
   ping: Ping
   identify: unknown
 }
@@ -32,20 +28,7 @@ export interface MeshLibp2pOptions {
   dialRewrite?: (ma: Multiaddr) => Multiaddr
   /** Pre-shared key (libp2p pnet swarm key text): only nodes holding it can connect at all. */
   networkKey?: Uint8Array
-  /**
-   * Gossipsub's application score of a peer: {@link REMOTE_REGION_SCORE} for peers of other
-   * regions keeps the gossipsub mesh (which forwards) inside the region, while the
-   * writer's flood publish still reaches every peer it is connected to.
-   */
-  appSpecificScore?: (peerId: string) => number
 }
-
-/**
- * Application score of a peer in another region: below 0, so gossipsub never grafts it
- * into its forwarding mesh, whatever it earns for first deliveries (at most +10 here);
- * above the gossip threshold (-30), so IHAVE gossip still crosses regions as a backup.
- */
-export const REMOTE_REGION_SCORE = -15
 
 /** TCP whose dials go through `rewrite` first. */
 function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof tcp> {
@@ -59,15 +42,12 @@ function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof 
 }
 
 /**
- * Builds the libp2p stack: TCP, Noise, Yamux, identify, ping and gossipsub with flood
- * publish (a writer's batch crosses the WAN once, straight to every subscriber), and
- * scoring tuned for nodes that may share one IP.
- *
- * Gossipsub runs `StrictNoSign`: meshcache signs each batch itself (the origin's Ed25519
- * signature heads the message, verified with a cached key: docs/decisions/batch-signing.md),
- * so a message is identified by the SHA-256 of its bytes. Content addressing matters: the
- * seen-cache is filled before the topic validator runs, so an id a forger could copy
- * (origin and sequence number) would let a forged copy shadow the real message.
+ * Builds the libp2p stack: TCP, Noise, Yamux, identify and ping. Replication runs on
+ * meshcache's own relay protocol over long-lived streams (src/mesh/relay*.ts), not on
+ * gossipsub: per message, gossipsub's protobuf framing, seen cache, scoring and
+ * heartbeat cost more than the writes they carried, and its model (every subscriber gets
+ * every message from its mesh) cannot send a batch across the WAN once per region
+ * (docs/decisions/relay.md has the measurements).
  */
 export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<MeshLibp2p> {
   const node = await createLibp2p({
@@ -99,43 +79,6 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub({
-        globalSignaturePolicy: StrictNoSign,
-        msgIdFn: (msg) => hash('sha256', msg.data, 'buffer') as unknown as Uint8Array,
-        floodPublish: true,
-        // A lone node (or the first of a region) still accepts writes; they are counted as
-        // unsent and anti-entropy repairs them later.
-        allowPublishToZeroTopicPeers: true,
-        emitSelf: false,
-        // Messages carry many writes; the heartbeat-driven gossip is the backup path. One
-        // RPC may carry many batches (gossipsub answers an IWANT with every requested
-        // message at once): past this the reader drops the peer, so it is well above one
-        // batch (anti-entropy repairs what a dropped frame carried).
-        maxInboundDataLength: 16 * WIRE_LIMITS.maxBatchBytes,
-        // A writer floods each batch to every linked subscriber (floodPublish). The
-        // forwarding mesh stays inside the region (appSpecificScore) and forwards only in
-        // meshes larger than a full mesh (the receiver accepts a writer's own copy without
-        // forwarding otherwise): D = 3 spreads a batch through a region of links in a few
-        // hops, each ~1 ms.
-        // Relayed copies are dropped by the seen-cache (message id = hash of the bytes)
-        // before the validator, so a signature is verified once per message.
-        D: 3,
-        Dlo: 2,
-        Dhi: 5,
-        Dout: 1,
-        scoreParams: {
-          // Many nodes on one IP is normal here (loopback, NAT, sidecars on one host).
-          IPColocationFactorWeight: 0,
-          appSpecificScore: options.appSpecificScore ?? (() => 0),
-          appSpecificWeight: 1,
-        },
-        scoreThresholds: {
-          // Other regions' peers (REMOTE_REGION_SCORE) still exchange gossip.
-          gossipThreshold: -30,
-          publishThreshold: -50,
-          graylistThreshold: -80,
-        },
-      }),
     },
   })
   return node as unknown as MeshLibp2p

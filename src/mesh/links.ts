@@ -16,9 +16,12 @@ export class Links {
   private planKey = ''
   private version = -1
   private mine: NodeLinks | undefined
+  private readonly relayNeighbors: () => ReadonlySet<string>
 
-  constructor(ctx: MeshContext) {
+  /** @param relayNeighbors - the members this node exchanges relay frames with (also links) */
+  constructor(ctx: MeshContext, relayNeighbors: () => ReadonlySet<string> = () => new Set()) {
     this.ctx = ctx
+    this.relayNeighbors = relayNeighbors
   }
 
   /** This node's links under the current member list (undefined before any peer's region is known). */
@@ -33,14 +36,22 @@ export class Links {
     return this.plan?.fullMesh ?? true
   }
 
-  /** True when `id` is one of this node's links (every member is, in a full mesh). */
+  /**
+   * True when `id` is one of this node's links (every member is, in a full mesh): a link
+   * of the plan, or a neighbor of the relay tree (the region's hub, the other hubs).
+   */
   isLink(id: string): boolean {
     const links = this.current()
-    return links === undefined || this.plan!.fullMesh || links.all.has(id)
+    return (
+      links === undefined ||
+      this.plan!.fullMesh ||
+      links.all.has(id) ||
+      this.relayNeighbors().has(id)
+    )
   }
 
-  /** What `stats()` shows of the links. */
-  summary(): LinkStats {
+  /** What `stats()` shows of the links (the relay part is filled by the node). */
+  summary(): Omit<LinkStats, 'relay'> {
     const links = this.current()
     return {
       fullMesh: this.fullMesh,

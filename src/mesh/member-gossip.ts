@@ -1,31 +1,29 @@
-import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
 import { NAME_RE } from '../replica/keyspace-options.js'
+import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
 import { msgpack } from '../replication/value-codec.js'
 import { openEnvelope } from './batch-signing.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import { addAddresses } from './hello.js'
 import type { MeshContext } from './mesh-context.js'
+import type { Relay } from './relay.js'
 
 const log = logger('meshcache:mesh')
-
-/** The gossipsub topic on which members announce themselves. */
-export const MEMBERS_TOPIC = '/meshcache/1/members'
 
 /** Wire format of an announcement body: `[1, id, region, addrs]`, signed by `id`. */
 const ANNOUNCE_FORMAT = 1
 
 /**
  * Membership that scales: each node announces itself (id, region, addresses; signed, a
- * few hundred bytes) on {@link MEMBERS_TOPIC} when it starts and every
- * `announceIntervalMs`, so a join costs one message per member mesh-wide instead of a
- * member list per connection, and every node learns every member without connecting to
- * it. A member neither connected nor announced for `forgetAfterAnnounces` intervals is
+ * few hundred bytes) through the relay when it starts and every `announceIntervalMs`, so
+ * a join costs one item per member mesh-wide instead of a member list per connection, and
+ * every node learns every member without connecting to it. A member neither connected nor announced for `forgetAfterAnnounces` intervals is
  * forgotten (it left or crashed); the link plan moves on without it.
  */
 export class MemberGossip {
   private readonly ctx: MeshContext
+  private readonly relay: Relay
   private readonly onLearned: () => void
   private timer: Timer | undefined
   private soon: Timer | undefined
@@ -33,16 +31,14 @@ export class MemberGossip {
   private early = 0
 
   /** @param onLearned - a new member (or a new region of one) was learned */
-  constructor(ctx: MeshContext, onLearned: () => void) {
+  constructor(ctx: MeshContext, relay: Relay, onLearned: () => void) {
     this.ctx = ctx
+    this.relay = relay
     this.onLearned = onLearned
   }
 
-  /** Subscribes to the topic and starts announcing. */
+  /** Starts announcing. */
   start(): void {
-    const pubsub = this.ctx.node.services.pubsub
-    pubsub.topicValidators.set(MEMBERS_TOPIC, (_peer, msg) => this.validate(msg))
-    pubsub.subscribe(MEMBERS_TOPIC)
     // While a fleet forms, announcements reach few peers: the first ones come 1, 2, 4, 8 s
     // after the start, then every announceIntervalMs, jittered so a fleet started
     // together does not announce in lockstep.
@@ -88,9 +84,7 @@ export class MemberGossip {
       ctx.node.getMultiaddrs().map((a) => a.toString()),
       ctx.clock.now(),
     ])
-    ctx.node.services.pubsub
-      .publish(MEMBERS_TOPIC, ctx.signer.seal(body))
-      .catch((err: Error) => log('announce failed: %s', err.message))
+    this.relay.originate(ITEM_KIND.member, this.relay.nextSeq(), ctx.signer.seal(body))
   }
 
   /** Forgets members that are neither connected nor announced lately. */
@@ -106,10 +100,13 @@ export class MemberGossip {
     }
   }
 
-  /** The topic validator: signed by the member it announces, well-formed, allowed. */
-  private validate(msg: Message): TopicValidatorResult {
+  /**
+   * A relayed announcement: signed by the member it announces, well-formed, allowed.
+   * @returns false when it must not be relayed further (malformed or forged)
+   */
+  receive(item: RelayItem): boolean {
     const { ctx } = this
-    const envelope = openEnvelope(msg.data)
+    const envelope = openEnvelope(item.body)
     let row: unknown
     try {
       row = envelope === undefined ? undefined : msgpack.unpack(envelope.body)
@@ -127,21 +124,22 @@ export class MemberGossip {
       !Array.isArray(row[3])
     ) {
       ctx.replicas.reject('malformed')
-      return TopicValidatorResult.Reject
+      return false
     }
     const [, id, region, addrs] = row as [number, string, string, unknown[]]
-    if (!ctx.originKeys.verify(id, envelope.body, envelope.signature)) {
+    if (id !== item.origin || !ctx.originKeys.verify(id, envelope.body, envelope.signature)) {
       ctx.replicas.reject('forged-origin')
-      return TopicValidatorResult.Reject
+      return false
     }
-    if (id === ctx.self) return TopicValidatorResult.Ignore
-    if (ctx.gate.denies(id)) return TopicValidatorResult.Ignore
+    if (id === ctx.self) return false
+    // A denied member's announcement is passed on (others may admit it) but not learned.
+    if (ctx.gate.denies(id)) return true
     const before = ctx.peers.version
     const p = ctx.peers.upsert(id, ctx.clock.now())
     p.lastSeen = ctx.clock.now()
     if (p.region === undefined) ctx.peers.setRegion(p, region)
     addAddresses(p, addrs)
     if (ctx.peers.version !== before) this.onLearned()
-    return TopicValidatorResult.Accept
+    return true
   }
 }

@@ -3,7 +3,13 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { logger } from '../log.js'
 import { MESH_CONSTANTS } from './defaults.js'
-import { type HelloBody, helloBody, keyspaceMismatches, mergeHello } from './hello.js'
+import {
+  type HelloBody,
+  helloBody,
+  helloKeyspaces,
+  keyspaceMismatches,
+  mergeHello,
+} from './hello.js'
 import type { Links } from './links.js'
 import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
@@ -47,12 +53,15 @@ export class Membership {
     const p = this.ctx.peers.upsert(peer.toString(), this.ctx.clock.now())
     p.connected = true
     p.connectedAt = this.ctx.clock.now()
+    p.downSince = undefined
     void this.sayHello(peer)
   }
 
   onDisconnect(peer: PeerId): void {
     const p = this.ctx.peers.get(peer.toString())
-    if (p) p.connected = false
+    if (p === undefined) return
+    p.connected = false
+    p.downSince ??= this.ctx.clock.now()
   }
 
   /** Answers a peer's hello with ours, learning the members it lists. */
@@ -99,6 +108,7 @@ export class Membership {
         })
         .catch((err: Error) => {
           p.failures++
+          p.downSince ??= ctx.clock.now()
           log('dial %s failed: %s', p.id, err.message)
         })
         .finally(() => this.dialing.delete(p.id))
@@ -186,6 +196,7 @@ export class Membership {
     const differing = keyspaceMismatches(body, mine)
     const p = ctx.peers.get(peer)
     if (p === undefined) return
+    p.keyspaces = helloKeyspaces(body)
     // Rebuilt from every hello: a peer whose configuration was fixed is replicated again.
     const before = p.mismatched
     p.mismatched = differing.length === 0 ? undefined : new Set(differing)

@@ -6,7 +6,6 @@ import { InvalidMessageError } from '../errors.js'
 import { logger } from '../log.js'
 import type { MeshCounters, MeshStats } from '../ports/mesh-options.js'
 import type { MeshAdmin, MeshPort, RemoteAckLevel } from '../ports/mesh-port.js'
-import { NAME_RE } from '../replica/keyspace-options.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { WireLimits } from '../replication/limits.js'
@@ -14,7 +13,7 @@ import type { Entry } from '../store/entry.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { BatchSigner, OriginKeys } from './batch-signing.js'
 import { MESH_CONSTANTS, type ResolvedMeshOptions } from './defaults.js'
-import { type MeshLibp2p, REMOTE_REGION_SCORE } from './libp2p-node.js'
+import type { MeshLibp2p } from './libp2p-node.js'
 import { Links } from './links.js'
 import { LoadCoordinator } from './load-coordinator.js'
 import { MemberGossip } from './member-gossip.js'
@@ -26,12 +25,13 @@ import { PeerTable } from './peer-table.js'
 import { Publisher } from './publisher.js'
 import { Readiness } from './readiness.js'
 import { Receiver } from './receiver.js'
+import { Relay } from './relay.js'
+import { RelayLinks } from './relay-links.js'
 import { RemoteReads } from './remote-reads.js'
 import { handle, StreamPool } from './rpc.js'
 import { StageTrace } from './stage-trace.js'
 import { TimeSync } from './time-sync.js'
-import { scoreTopic } from './topic-score.js'
-import { keyspaceOf, PROTOCOLS, topicOf } from './topics.js'
+import { PROTOCOLS } from './topics.js'
 
 const log = logger('meshcache:mesh')
 
@@ -68,6 +68,8 @@ export class MeshNode implements MeshPort {
   private readonly ctx: MeshContext
   private readonly publisher: Publisher
   private readonly receiver: Receiver
+  private readonly relay: Relay
+  private readonly relayLinks: RelayLinks
   private readonly membership: Membership
   private readonly links: Links
   private readonly members: MemberGossip
@@ -113,26 +115,31 @@ export class MeshNode implements MeshPort {
     this.time = new TimeSync(this.ctx, init.offsets)
     this.loads = new LoadCoordinator(this.ctx)
     this.reads = new RemoteReads(this.ctx, this.loads)
-    this.publisher = new Publisher(this.ctx, (peer, ks) => {
-      void this.antiEntropy.syncWith(peer, ks)
-    })
-    // In a full mesh every subscriber gets a write from its writer; in a larger one the
-    // receivers pass it on inside their region.
     this.receiver = new Receiver(
       this.ctx,
       (ks, key) => this.loads.settle(ks, key),
-      () => !this.links.fullMesh,
+      // A keyspace opened for a peer's writes: what came before them is repaired at once.
+      (ks, from) => void this.antiEntropy.syncWith(peerIdFromString(from), ks),
     )
-    this.links = new Links(this.ctx)
+    this.relayLinks = new RelayLinks(this.ctx, (from, frame) => this.relay.onFrame(from, frame))
+    this.relay = new Relay(this.ctx, this.relayLinks, {
+      batch: (item, from, verify) => this.receiver.receive(item, from, verify),
+      member: (item) => this.members.receive(item),
+      control: () => {},
+    })
+    this.publisher = new Publisher(this.ctx, this.relay)
+    this.links = new Links(this.ctx, () => this.relay.neighbors())
     this.membership = new Membership(this.ctx, this.links, (peer) => this.helloDone(peer))
-    this.members = new MemberGossip(this.ctx, () => queueMicrotask(() => this.membership.redial()))
+    this.members = new MemberGossip(this.ctx, this.relay, () =>
+      queueMicrotask(() => this.membership.redial()),
+    )
     this.admin = {
       peers: () => this.stats().peers,
       block: (ids) => this.membership.block(ids),
       unblock: (ids) => this.membership.unblock(ids),
       blockedPeers: () => this.gate.blockedPeers,
       syncWith: (id, ks) => this.antiEntropy.syncWith(peerIdFromString(id), ks),
-      subscribers: (ks) => this.node.services.pubsub.getSubscribers(topicOf(ks)).length,
+      subscribers: (ks) => this.holders(ks, false),
     }
   }
 
@@ -153,33 +160,19 @@ export class MeshNode implements MeshPort {
     )
     await handle(node, PROTOCOLS.sync, (b, from) => this.antiEntropy.respond(b, from), onInvalid)
     await handle(node, PROTOCOLS.time, (b) => this.time.respond(b), onInvalid)
-    node.addEventListener('peer:connect', (evt) => this.membership.onConnect(evt.detail))
-    node.addEventListener('peer:disconnect', (evt) => this.membership.onDisconnect(evt.detail))
+    await this.relayLinks.start()
+    node.addEventListener('peer:connect', (evt) => {
+      this.membership.onConnect(evt.detail)
+      this.relay.onConnect()
+    })
+    node.addEventListener('peer:disconnect', (evt) => {
+      this.membership.onDisconnect(evt.detail)
+      this.relayLinks.dropStream(evt.detail.toString())
+    })
     // libp2p listened before these listeners existed (while the data dir loaded): peers
     // that connected meanwhile get their hello now.
     for (const peer of node.getPeers()) this.membership.onConnect(peer)
-    const pubsub = node.services.pubsub
-    // Listener exceptions would surface as uncaught errors and end the process: contain them.
-    pubsub.addEventListener('message', (evt) => {
-      try {
-        this.receiver.onMessage(evt.detail)
-      } catch (err) {
-        this.ctx.replicas.reject('apply-error')
-        log('applying a message failed: %s', (err as Error).message)
-      }
-    })
-    pubsub.addEventListener('subscription-change', (evt) => {
-      try {
-        for (const sub of evt.detail.subscriptions) {
-          if (!sub.subscribe) continue
-          this.follow(evt.detail.peerId, sub.topic)
-          this.publisher.onSubscribe(evt.detail.peerId, sub.topic)
-        }
-      } catch (err) {
-        log('handling a subscription failed: %s', (err as Error).message)
-      }
-    })
-    // Keyspaces opened before and after the start get their topic.
+    // Keyspaces opened before and after the start: peers learn them, they warm up.
     for (const replica of this.ctx.replicas) this.keyspaceOpened(replica)
     this.ctx.replicas.onOpen((replica) => this.keyspaceOpened(replica))
     this.membership.addBootstrap(bootstrap)
@@ -242,8 +235,17 @@ export class MeshNode implements MeshPort {
     return this.loads.coordinateLoad(keyspace, key, scope)
   }
 
+  /** Connected peers (region known) that have `keyspace` open: a write reaches them now. */
   readyPeers(keyspace: string): number {
-    return this.publisher.readyPeers(keyspace)
+    return this.holders(keyspace, true)
+  }
+
+  /** Peers (region known; `connected`: connected now) whose hello listed `keyspace`. */
+  private holders(keyspace: string, connected: boolean): number {
+    let n = 0
+    for (const p of this.peers.all())
+      if (p.region !== undefined && p.keyspaces?.has(keyspace) && (!connected || p.connected)) n++
+    return n
   }
 
   /** Multiaddrs this node listens on, with its peer id. */
@@ -256,23 +258,6 @@ export class MeshNode implements MeshPort {
     this.publisher.flush()
   }
 
-  /** Gossipsub score of a peer as this node sees it (below -80 it is graylisted). */
-  peerScore(peer: string): number {
-    // getScore is on the implementation, not on the GossipSub interface.
-    const impl = this.node.services.pubsub as unknown as { getScore?: (id: string) => number }
-    return impl.getScore?.(peer) ?? 0
-  }
-
-  /**
-   * Gossipsub's application score of a peer: negative for other regions' peers, so the
-   * forwarding mesh stays inside the region (a write crosses the WAN from its writer, not
-   * again from every receiver).
-   */
-  appScore(peer: string): number {
-    const region = this.peers.get(peer)?.region
-    return region !== undefined && region !== this.ctx.region ? REMOTE_REGION_SCORE : 0
-  }
-
   /** @internal Signs a batch body with this node's key, as its publisher does (tests forge batches with it). */
   sealBatch(body: Uint8Array): Uint8Array {
     return this.ctx.signer.seal(body)
@@ -280,7 +265,9 @@ export class MeshNode implements MeshPort {
 
   stats(): MeshStats {
     const { peers, peersByRegion } = peerStats(this.peers.ranked(), this.offsets)
-    const bytes = this.publisher.bytes
+    const relay = this.relay.counters
+    const links = this.relayLinks.counters
+    const role = this.relay.role()
     return {
       peerId: this.ctx.self,
       addresses: this.addresses(),
@@ -293,15 +280,30 @@ export class MeshNode implements MeshPort {
       },
       replication: {
         ...this.counters,
+        wanBytesOut: this.relayLinks.wanBytesOut,
+        batchesHeld: relay.held,
+        batchesDropped: this.counters.batchesDropped + links.itemsDropped,
+        duplicates: relay.duplicates,
+        relayed: relay.relayed,
+        framesOut: links.framesOut,
+        framesIn: links.framesIn,
+        framesFailed: links.framesFailed,
         rejected: { ...this.counters.rejected },
-        inflightBytes: bytes.inflight,
-        heldBytes: bytes.held,
         queued: this.publisher.queued,
+        queuedItems: this.relayLinks.queued(),
       },
       blockedPeers: this.gate.blockedPeers,
       lagByRegion: this.receiver.lagByRegion(),
       stages: this.ctx.trace.snapshot(),
-      links: this.links.summary(),
+      links: {
+        ...this.links.summary(),
+        relay: {
+          hub: role?.hub,
+          parent: role?.parent,
+          children: [...(role?.children ?? [])],
+          peerHubs: [...(role?.peerHubs ?? [])],
+        },
+      },
     }
   }
 
@@ -315,11 +317,11 @@ export class MeshNode implements MeshPort {
     this.members.stop()
     this.readiness.stop()
     this.pool.close()
-    await this.publisher.drain(MESH_CONSTANTS.closeDrainMs)
     const clock = this.ctx.clock
-    const since = clock.monotonic() - this.publisher.lastSentAt
-    if (since < MESH_CONSTANTS.closeLingerMs)
-      await clock.sleep(MESH_CONSTANTS.closeLingerMs - since)
+    await Promise.race([this.relayLinks.flushAll(), clock.sleep(MESH_CONSTANTS.closeDrainMs)])
+    this.relayLinks.close()
+    // A frame written just now may still sit in the socket's buffers: let it leave.
+    await clock.sleep(MESH_CONSTANTS.closeLingerMs)
     // js-libp2p: stop() can hang on open TCP sockets; bound it so close() always returns.
     await Promise.race([
       Promise.resolve(this.node.stop()),
@@ -329,44 +331,16 @@ export class MeshNode implements MeshPort {
 
   // ---- wiring ---------------------------------------------------------------------------
 
-  /** Subscribes to a keyspace's topic and warms it up from the nearest peers. */
+  /** A keyspace opened: peers learn its settings; it warms up from the nearest peers. */
   private keyspaceOpened(replica: KeyspaceReplica): void {
     if (this.closed) return
-    const topic = topicOf(replica.name)
-    const pubsub = this.node.services.pubsub
-    if (pubsub.getTopics().includes(topic)) {
-      // Reopened with other options: peers learn the new settings.
-      if (this.started) this.membership.announce()
-      return
-    }
-    pubsub.topicValidators.set(topic, (peer, msg) =>
-      this.receiver.validate(replica.name, msg, peer),
-    )
-    scoreTopic(pubsub, topic)
-    pubsub.subscribe(topic)
-    // Peers learn this keyspace's settings (they must agree on maxTtl).
+    // Peers learn this keyspace (they must agree on maxTtl, and count who holds what).
     if (this.started) this.membership.announce()
     // A keyspace opened on a running node warms up from its nearest peers at once (peers
     // without it answer 'unknown-keyspace'), not at the next periodic session.
     for (const p of this.peers.ranked().slice(0, MESH_CONSTANTS.warmUpPeers)) {
       void this.antiEntropy.syncWith(peerIdFromString(p.id), replica.name)
     }
-  }
-
-  /** A headless node opens every keyspace its peers use (bounded), and syncs it at once. */
-  private follow(peer: PeerId, topic: string): void {
-    const { opts, replicas } = this.ctx
-    const name = keyspaceOf(topic)
-    if (!opts.followKeyspaces || name === undefined || replicas.has(name)) return
-    if (replicas.size >= opts.maxFollowedKeyspaces || !NAME_RE.test(name)) return
-    try {
-      replicas.open(name)
-    } catch (err) {
-      log('cannot follow keyspace %s: %s', name, (err as Error).message)
-      return
-    }
-    // Writes made before we subscribed are repaired at once, not at the next sync tick.
-    void this.antiEntropy.syncWith(peer, name)
   }
 
   /** A peer's hello answer arrived: prepare request streams and repair what was missed. */

@@ -16,6 +16,10 @@ export interface PeerInfo {
   connectedAt?: number
   /** Keyspaces whose `maxTtl` differs on this peer: no replication with it for them. */
   mismatched?: Set<string>
+  /** Keyspaces the peer has open (from its hello). */
+  keyspaces?: Set<string>
+  /** Wall-clock ms since the peer is disconnected or failing dials; undefined while it is fine. */
+  downSince?: number
 }
 
 /** A peer as ordered for reads and acks: lower score is better. */

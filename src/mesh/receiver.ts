@@ -1,155 +1,79 @@
-import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { InvalidMessageError } from '../errors.js'
 import { logger } from '../log.js'
 import type { LagSnapshot } from '../ports/mesh-options.js'
+import { NAME_RE } from '../replica/keyspace-options.js'
 import { isRefusal } from '../replica/keyspace-replica.js'
 import { checkBatch } from '../replication/batch-check.js'
 import { decodeBatch } from '../replication/batch-codec.js'
-import { tupleOfRecord } from '../replication/entry-tuple.js'
+import type { RejectCode } from '../replication/reject-codes.js'
+import type { RelayItem } from '../replication/relay-frame.js'
 import type { WriteBatch } from '../replication/write-record.js'
 import { openEnvelope } from './batch-signing.js'
 import { LagHistogram } from './lag-histogram.js'
 import type { MeshContext } from './mesh-context.js'
-import { keyspaceOf } from './topics.js'
 
 const log = logger('meshcache:mesh')
 
 /**
- * The inbound half of replication: the gossipsub topic validator (the origin's signature
- * over the batch, sizes, drift, allowlist; invalid batches are rejected so gossipsub
- * lowers the sender's score), admission of each record into its keyspace's replica, lag
- * per origin region, and direct writes (`ack: 'peer' | 'quorum'`).
+ * The inbound half of replication, one door for every write batch from elsewhere
+ * (relayed items and direct writes alike): the envelope's verdict (signature where the
+ * item entered this region, structure, the origin and numbering its signed body names),
+ * then each record through its keyspace replica's `admitRemote`, which owns every check of
+ * a record (allowlist, clock drift, sizes, last-writer-wins). Lag per origin region.
  */
 export class Receiver {
-  private readonly ctx: MeshContext
-  private readonly onApplied: (keyspace: string, key: string) => void
   private readonly lag = new Map<string, LagHistogram>()
-  private readonly decoded = new WeakMap<Message, WriteBatch>()
-
-  private readonly relays: (origin: string, region: string) => boolean
 
   /**
    * @param onApplied - told of every remote write that now stands (load leases wait for them)
-   * @param relays - whether this node must pass on the batches of an origin it received
-   *   straight from that origin (peers of its forwarding mesh are not linked to the origin)
+   * @param onFollow - a batch of a keyspace this node had not opened, now opened (a
+   *   headless node follows its peers' keyspaces): repair what came before it
    */
   constructor(
-    ctx: MeshContext,
-    onApplied: (keyspace: string, key: string) => void,
-    relays: (origin: string, region: string) => boolean = () => false,
-  ) {
-    this.ctx = ctx
-    this.onApplied = onApplied
-    this.relays = relays
-  }
+    private readonly ctx: MeshContext,
+    private readonly onApplied: (keyspace: string, key: string) => void,
+    private readonly onFollow: (keyspace: string, from: string) => void,
+  ) {}
 
   /**
-   * Gossipsub's topic validator for `keyspace`'s topic.
-   *
-   * A copy sent by its origin (`from`, authenticated by Noise) is proved by the
-   * connection: when no peer needs it from this node, it is applied here at once, without
-   * verifying the signature, and not forwarded (`Ignore`: nothing relays an unverified
-   * message, so a bad signature cannot get this node penalized). Relayed copies, and
-   * copies this node must relay, are verified (Ed25519, cached key) and `Accept`ed.
-   * @param from - the peer that sent this copy
+   * A relayed batch item, first seen here. @param verify - check the origin's signature
+   * (the item came into this region from another) @returns false when it must not be
+   * relayed further (forged or malformed)
    */
-  validate(keyspace: string, msg: Message, from?: PeerId): TopicValidatorResult {
+  receive(item: RelayItem, from: string, verify: boolean): boolean {
     const { ctx } = this
-    const started = this.ctx.clock.monotonic()
+    const started = ctx.clock.monotonic()
     const receivedAt = ctx.clock.now()
-    const envelope = openEnvelope(msg.data)
-    if (envelope === undefined) {
-      ctx.replicas.reject('malformed')
-      return TopicValidatorResult.Reject
-    }
+    const envelope = openEnvelope(item.body)
+    if (envelope === undefined) return this.refuse('malformed', `short envelope from ${from}`)
+    if (verify && !ctx.originKeys.verify(item.origin, envelope.body, envelope.signature))
+      return this.refuse('forged-origin', `bad signature of ${item.origin} relayed by ${from}`)
     let batch: WriteBatch
     try {
       batch = decodeBatch(envelope.body, ctx.limits)
-    } catch {
-      ctx.replicas.reject('malformed')
-      return TopicValidatorResult.Reject
-    }
-    // The signature binds every record to the origin its versions name, however many
-    // relays the batch took: a batch signed by anyone else is a forged origin.
-    const direct = from !== undefined && from.toString() === batch.origin
-    const forward = !direct || this.relays(batch.origin, batch.region)
-    if (forward && !ctx.originKeys.verify(batch.origin, envelope.body, envelope.signature)) {
-      ctx.replicas.reject('forged-origin')
-      log('rejected batch claiming origin %s: bad signature', batch.origin)
-      return TopicValidatorResult.Reject
-    }
-    const rejection = checkBatch(batch, {
-      signer: batch.origin,
-      now: ctx.clock.now(),
-      maxDrift: ctx.replicas.hlc.maxDrift,
-      topicKeyspace: keyspace,
-    })
-    if (rejection !== undefined) {
-      ctx.replicas.reject(rejection.code)
-      log('rejected batch from %s: %s', batch.origin, rejection.why)
-      return TopicValidatorResult.Reject
-    }
-    // With an allowlist, writes of non-members are refused even when a member relays them.
-    if (!ctx.replicas.admits(batch.origin)) {
-      ctx.replicas.reject('not-allowed')
-      return TopicValidatorResult.Reject
-    }
-    // An origin configured differently for this keyspace: ignored, without penalizing
-    // the honest relay that forwarded it.
-    if (ctx.peers.get(batch.origin)?.mismatched?.has(keyspace)) {
-      ctx.replicas.reject('config-mismatch')
-      return TopicValidatorResult.Ignore
-    }
-    ctx.trace.observe('transit', receivedAt - batch.sentAt)
-    ctx.trace.observe('verify', this.ctx.clock.monotonic() - started)
-    if (!forward) {
-      this.apply(batch)
-      return TopicValidatorResult.Ignore
-    }
-    this.decoded.set(msg, batch)
-    return TopicValidatorResult.Accept
-  }
-
-  /** A gossip message arrived (validated by {@link validate}, or validated now). */
-  onMessage(msg: Message): void {
-    const keyspace = keyspaceOf(msg.topic)
-    if (keyspace === undefined) return
-    let batch = this.decoded.get(msg)
-    if (batch === undefined) {
-      if (this.validate(keyspace, msg) !== TopicValidatorResult.Accept) return
-      batch = this.decoded.get(msg)!
-    }
-    this.apply(batch)
-  }
-
-  /** Applies a validated gossip batch; a throw (a bug) is contained and counted. */
-  private apply(batch: WriteBatch): void {
-    const started = this.ctx.clock.monotonic()
-    try {
-      this.applyBatch(batch)
     } catch (err) {
-      this.ctx.replicas.reject('apply-error')
-      log('applying a batch failed: %s', (err as Error).message)
+      return this.refuse('malformed', (err as Error).message)
     }
-    this.ctx.trace.observe('apply', this.ctx.clock.monotonic() - started)
+    const rejection = checkBatch(batch, item)
+    if (rejection !== undefined) return this.refuse(rejection.code, rejection.why)
+    ctx.trace.observe('transit', receivedAt - batch.sentAt)
+    ctx.trace.observe('verify', ctx.clock.monotonic() - started)
+    this.apply(batch, from)
+    return true
   }
 
   /**
-   * A direct write (`/meshcache/write/1`): the sender must be the origin; applied, then
-   * answered with this node's region (the acknowledgement).
-   * @throws InvalidMessageError for a malformed or forged batch
+   * A direct write (`/meshcache/write/1`, for `ack: 'peer' | 'quorum'`): the sender, whom
+   * its connection proves, must be the origin; applied, then answered with this node's
+   * region (the acknowledgement).
+   * @throws InvalidMessageError for a malformed or forged batch, or records refused here
    */
   onDirectWrite(body: unknown, from: PeerId): unknown {
     const { ctx } = this
     if (!(body instanceof Uint8Array)) throw new InvalidMessageError('write: malformed')
     const batch = decodeBatch(body, ctx.limits)
-    const rejection = checkBatch(batch, {
-      signer: from.toString(),
-      now: ctx.clock.now(),
-      maxDrift: ctx.replicas.hlc.maxDrift,
-      topicKeyspace: batch.keyspace,
-    })
+    const rejection = checkBatch(batch, { origin: from.toString() })
     if (rejection !== undefined) {
       ctx.replicas.reject(rejection.code)
       throw new InvalidMessageError(`write: ${rejection.why}`)
@@ -161,7 +85,7 @@ export class Receiver {
     if (ctx.replicas.get(batch.keyspace) === undefined)
       throw new InvalidMessageError(`write: keyspace ${batch.keyspace} is not open here`)
     ctx.counters.directWritesIn++
-    const refused = this.applyBatch(batch).refused
+    const refused = this.admit(batch).refused
     // An ack promises the write is held here: refuse to give one for records refused.
     if (refused > 0) throw new InvalidMessageError(`write: ${refused} record(s) refused`)
     return { region: ctx.region }
@@ -174,8 +98,43 @@ export class Receiver {
     return out
   }
 
-  /** Admits every record of a validated batch. @returns records applied and refused */
-  private applyBatch(batch: WriteBatch): { applied: number; refused: number } {
+  /** Admits a relayed batch; a throw (a bug) is contained and counted. */
+  private apply(batch: WriteBatch, from: string): void {
+    const { ctx } = this
+    const started = ctx.clock.monotonic()
+    try {
+      if (ctx.replicas.get(batch.keyspace) === undefined && !this.follow(batch.keyspace)) return
+      // An origin configured differently for this keyspace: not replicated with it.
+      if (ctx.peers.get(batch.origin)?.mismatched?.has(batch.keyspace)) {
+        ctx.replicas.reject('config-mismatch')
+        return
+      }
+      const before = ctx.replicas.get(batch.keyspace) === undefined
+      this.admit(batch)
+      if (before) this.onFollow(batch.keyspace, from)
+    } catch (err) {
+      ctx.replicas.reject('apply-error')
+      log('applying a batch failed: %s', (err as Error).message)
+    }
+    ctx.trace.observe('apply', ctx.clock.monotonic() - started)
+  }
+
+  /** A headless node opens the keyspaces its peers write (bounded). @returns true when open */
+  private follow(keyspace: string): boolean {
+    const { opts, replicas } = this.ctx
+    if (!opts.followKeyspaces || replicas.size >= opts.maxFollowedKeyspaces) return false
+    if (!NAME_RE.test(keyspace)) return false
+    try {
+      replicas.open(keyspace)
+    } catch (err) {
+      log('cannot follow keyspace %s: %s', keyspace, (err as Error).message)
+      return false
+    }
+    return true
+  }
+
+  /** Admits every record of a batch. @returns records applied and refused */
+  private admit(batch: WriteBatch): { applied: number; refused: number } {
     const { ctx } = this
     if (batch.origin === ctx.self) return { applied: 0, refused: 0 }
     const replica = ctx.replicas.get(batch.keyspace)
@@ -196,18 +155,24 @@ export class Receiver {
     let applied = 0
     let refused = 0
     for (const record of batch.records) {
-      const outcome = replica.admitRemote(tupleOfRecord(record, batch.origin), batch.region)
+      const outcome = replica.admitRemote(record, batch.region)
       if (isRefusal(outcome)) {
         refused++
         continue
       }
-      hist.observe(now - record.wall)
+      hist.observe(now - record[1])
       if (outcome === 'applied') {
         applied++
-        this.onApplied(batch.keyspace, record.key)
+        this.onApplied(batch.keyspace, record[0])
       }
     }
     ctx.counters.recordsApplied += applied
     return { applied, refused }
+  }
+
+  private refuse(code: RejectCode, why: string): false {
+    this.ctx.replicas.reject(code)
+    log('refused a batch: %s', why)
+    return false
   }
 }

@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { AckTimeoutError, InvalidMessageError, TimeoutError } from '../errors.js'
 import type { RemoteAckLevel } from '../ports/mesh-port.js'
 import { encodeBatch } from '../replication/batch-codec.js'
-import { isEntryTuple, recordOf } from '../replication/entry-tuple.js'
+import { isEntryTuple, tupleOf } from '../replication/entry-tuple.js'
 import type { Entry } from '../store/entry.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import { gather } from './gather.js'
@@ -206,7 +206,10 @@ export class RemoteReads {
       region: ctx.region,
       keyspace,
       sentAt: ctx.clock.now(),
-      records: writes.map((w) => recordOf(w.key, w.entry)),
+      // A direct write is not relayed: it carries no sequence number of the relay's.
+      incarnation: 0,
+      seq: 0,
+      records: writes.map((w) => tupleOf(w.key, w.entry)),
     })
     const what = writes.length === 1 ? `write of '${writes[0]!.key}'` : `${writes.length} writes`
     await gather(

@@ -68,7 +68,6 @@ export async function prepareMesh(
       listen: addrs.listen,
       gate,
       privateKey,
-      appSpecificScore: (id) => mesh?.appScore(id) ?? 0,
       ...(networkKey ? { networkKey } : {}),
       ...(addrs.dialRewrite ? { dialRewrite: addrs.dialRewrite } : {}),
     })

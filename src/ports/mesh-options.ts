@@ -13,8 +13,9 @@ export interface MeshOptions {
   /**
    * Pacing of batches, ms: a node earns one flush every this many ms (up to three in
    * reserve). A write that finds one leaves at once; under load writes wait for the next
-   * and form batches, so messages per second stay bounded (signatures and per-message
-   * framing dominate the CPU cost of gossip). @default 10
+   * and form batches; each relay link likewise sends at most about one frame per interval,
+   * so messages per second stay bounded (signatures and per-message framing dominate the
+   * CPU cost of replication). @default 10
    */
   minFlushIntervalMs?: Duration
   /** ...or once it holds this many bytes. @default 32_768 */
@@ -41,21 +42,20 @@ export interface MeshOptions {
    * @default 10_000
    */
   linkGraceMs?: Duration
-  /** Most bytes of batches handed to gossipsub and not yet sent; past it batches are dropped and counted. @default 8_388_608 */
-  maxInflightBytes?: number
   /**
-   * Most bytes of batches held while no peer subscribes to their keyspace (a fresh node's
-   * first writes); they are sent when one does. Past it the oldest are dropped and
-   * counted; anti-entropy repairs them. @default 4_194_304
+   * Most bytes of this node's batches held while it has no peer to send them to (a fresh
+   * node's first writes); they leave when one connects. Past it the oldest are dropped
+   * and counted; anti-entropy repairs them. @default 4_194_304
    */
   maxHeldBytes?: number
-  /** While batches are held, how often the node checks whether a subscriber can take them, ms. @default 10 */
-  heldRetryMs?: Duration
   /**
-   * A subscriber that missed a batch (its stream was not open yet) is reconciled by
-   * anti-entropy this long after, ms (misses in that window share one session). @default 50
+   * Where origins' signatures are checked. `'relay'`: once per region, by the node an item
+   * enters the region through (inside a region, items travel between authenticated
+   * members); `'every-node'`: every node checks every item it did not get from its writer
+   * (end-to-end, ~100 µs per batch per node). docs/security.md has the trust model.
+   * @default 'relay'
    */
-  catchUpDelayMs?: Duration
+  verifyOrigins?: 'relay' | 'every-node'
   /** Peer RTT is measured this often, ms. @default 5_000 */
   pingIntervalMs?: Duration
   /** Known but disconnected peers are redialled this often, ms. @default 2_000 */
@@ -74,7 +74,7 @@ export interface MeshOptions {
   /** Most entries one anti-entropy round trip carries. @default 5_000 */
   syncMaxEntries?: number
   /**
-   * Open every keyspace a peer subscribes to (up to `maxFollowedKeyspaces`), as a headless
+   * Open every keyspace peers write to (up to `maxFollowedKeyspaces`), as a headless
    * node does: a sidecar serves whatever keyspaces its services use. @default false
    */
   followKeyspaces?: boolean
@@ -99,16 +99,19 @@ export interface MeshCounters {
   wanBytesOut: number
   /** Writes in those batches. */
   recordsOut: number
-  /** Batches gossipsub sent to no peer (the subscriber left meanwhile): repaired by anti-entropy. */
-  batchesUnsent: number
-  /** Batches held because no peer subscribed to their keyspace yet; sent when one does. */
+  /** Own batches held now because no peer was connected; sent when one connects. */
   batchesHeld: number
-  /** Batches not handed to gossipsub because the in-flight bound was reached. */
+  /** Batches dropped: held past `maxHeldBytes`, or queued past a link's bound (anti-entropy repairs them). */
   batchesDropped: number
-  /** Writes in dropped batches. */
-  recordsDropped: number
-  /** Publishes gossipsub refused. */
-  publishErrors: number
+  /** Relayed items received that were already had (dropped before any decode). */
+  duplicates: number
+  /** Items this node passed on to its relay neighbors. */
+  relayed: number
+  /** Frames sent and received on relay links. */
+  framesOut: number
+  framesIn: number
+  /** Frames a relay link failed to write (their items are left to anti-entropy). */
+  framesFailed: number
   /** Batches received from other nodes. */
   batchesIn: number
   /** Writes in those batches. */
@@ -199,14 +202,12 @@ export interface MeshStats {
   peersByRegion: Record<string, number>
   /** Connected peers, best first. */
   peers: PeerStats[]
-  /** Replication counters, with the bytes in flight and held and the writes queued now. */
+  /** Replication counters, with the writes and relay items queued now. */
   replication: MeshCounters & {
-    /** Bytes handed to gossipsub and not yet sent. */
-    inflightBytes: number
-    /** Bytes of batches held until a subscriber can take them. */
-    heldBytes: number
     /** Writes queued for the next batch. */
     queued: number
+    /** Items queued on relay links and not yet written. */
+    queuedItems: number
   }
   /** Peers cut off by `block` (partitions). */
   blockedPeers: string[]
@@ -231,6 +232,13 @@ export interface LinkStats {
   members: number
   /** Same-region links (peer ids). */
   local: string[]
-  /** Links per other region (peer ids); the first is this node's relay toward it. */
+  /** Links per other region (peer ids). */
   remote: Record<string, string[]>
+  /** Where this node relays replicated items: its region's hub, its tree neighbors, the other hubs. */
+  relay: {
+    hub: string | undefined
+    parent: string | undefined
+    children: string[]
+    peerHubs: string[]
+  }
 }

@@ -1,16 +1,13 @@
 import type { RejectCode } from './reject-codes.js'
 import type { WriteBatch } from './write-record.js'
 
-/** What a receiver knows when it checks a decoded batch. */
-export interface BatchCheckContext {
-  /** Peer id that signed the gossipsub message (StrictSign): the only node allowed as origin. */
-  signer: string
-  /** Local wall-clock ms. */
-  now: number
-  /** Largest lead (ms) a record's stamp may have over local time. */
-  maxDrift: number
-  /** Keyspace the topic belongs to. */
-  topicKeyspace: string
+/** Who a batch must say it comes from: what the relay item's header (or the connection) says. */
+export interface BatchClaim {
+  /** The origin the item header names, or the peer a direct write came from. */
+  origin: string
+  /** The item header's incarnation and sequence number (absent for a direct write). */
+  incarnation?: number
+  seq?: number
 }
 
 /** Why a batch was refused: a code for counters, a sentence for logs. */
@@ -20,26 +17,20 @@ export interface BatchRejection {
 }
 
 /**
- * Semantic checks of a decoded batch, after {@link decodeBatch}'s structural ones.
- * @returns undefined when the batch may be applied and forwarded, else why to reject it
+ * The envelope's verdict on a decoded batch, after {@link decodeBatch}'s structural
+ * checks: its signed body must name the origin (and, relayed, the incarnation and
+ * sequence number) that carried it, so no relay can pass off one node's batch as
+ * another's or renumber it. Changes nothing; the records' own checks (allowlist, clock
+ * drift, sizes) are the replica's, in `admitRemote`.
+ * @returns undefined when the batch may be admitted and relayed, else why not
  */
-export function checkBatch(batch: WriteBatch, ctx: BatchCheckContext): BatchRejection | undefined {
-  // No node can write in another's name: the origin every version names is the signer.
-  if (batch.origin !== ctx.signer)
-    return { code: 'forged-origin', why: `origin ${batch.origin} is not the signer ${ctx.signer}` }
-  if (batch.keyspace !== ctx.topicKeyspace)
-    return {
-      code: 'wrong-keyspace',
-      why: `keyspace ${batch.keyspace} on the topic of ${ctx.topicKeyspace}`,
-    }
-  const limit = ctx.now + ctx.maxDrift
-  for (const r of batch.records) {
-    // One broken or hostile clock must not win every conflict forever.
-    if (r.wall > limit)
-      return {
-        code: 'clock-drift',
-        why: `record '${r.key}' is stamped ${r.wall - ctx.now} ms in the future`,
-      }
-  }
+export function checkBatch(batch: WriteBatch, claim: BatchClaim): BatchRejection | undefined {
+  if (batch.origin !== claim.origin)
+    return { code: 'forged-origin', why: `origin ${batch.origin} carried as ${claim.origin}` }
+  if (
+    (claim.incarnation !== undefined && batch.incarnation !== claim.incarnation) ||
+    (claim.seq !== undefined && batch.seq !== claim.seq)
+  )
+    return { code: 'forged-origin', why: `batch ${batch.seq} of ${batch.origin} renumbered` }
   return undefined
 }

@@ -1,21 +1,25 @@
 import { InvalidMessageError } from '../errors.js'
+import type { EntryTuple } from './entry-tuple.js'
 import type { WireLimits } from './limits.js'
 import { msgpack } from './value-codec.js'
-import type { WriteBatch, WriteRecord } from './write-record.js'
+import type { WriteBatch } from './write-record.js'
 
 /** Wire format version; a node rejects batches of a version it does not know. */
-export const BATCH_FORMAT = 2
+export const BATCH_FORMAT = 3
 
 // Wire layout (msgpack array, compact and positional):
-//   [format, origin, region, keyspace, sentAt, [[key, wall, logical, expiresAt, tombstone, value|null], ...]]
+//   [format, origin, region, keyspace, sentAt, incarnation, seq,
+//    [[key, wall, logical, expiresAt, tombstone, value|null], ...]]
+// incarnation and seq repeat the relay item's header under the origin's signature, so a
+// relay cannot renumber a batch into a duplicate.
 // Values stay as their own msgpack bytes (bin), so relays and sync never re-encode them.
 
-/** Encodes a batch for gossipsub. */
+/** Encodes a batch for the relay (the origin signs these bytes). */
 export function encodeBatch(batch: WriteBatch): Uint8Array {
   const rows = new Array(batch.records.length)
   for (let i = 0; i < batch.records.length; i++) {
     const r = batch.records[i]!
-    rows[i] = [r.key, r.wall, r.logical, r.expiresAt, r.tombstone ? 1 : 0, r.value ?? null]
+    rows[i] = [r[0], r[1], r[2], r[4], r[5] === 1 ? 1 : 0, r[6]]
   }
   return msgpack.pack([
     BATCH_FORMAT,
@@ -23,6 +27,8 @@ export function encodeBatch(batch: WriteBatch): Uint8Array {
     batch.region,
     batch.keyspace,
     batch.sentAt,
+    batch.incarnation,
+    batch.seq,
     rows,
   ])
 }
@@ -53,17 +59,19 @@ export function decodeBatch(bytes: Uint8Array, limits: WireLimits): WriteBatch {
   } catch (cause) {
     throw new InvalidMessageError('invalid batch: not msgpack', { cause })
   }
-  if (!Array.isArray(raw) || raw.length !== 6) fail('not a 6-element array')
-  const [format, origin, region, keyspace, sentAt, rows] = raw as unknown[]
+  if (!Array.isArray(raw) || raw.length !== 8) fail('not an 8-element array')
+  const [format, origin, region, keyspace, sentAt, incarnation, seq, rows] = raw as unknown[]
   if (format !== BATCH_FORMAT) fail(`unknown format ${String(format)}`)
   if (!isTime(sentAt)) fail('bad send time')
+  if (typeof incarnation !== 'number' || !Number.isFinite(incarnation)) fail('bad incarnation')
+  if (!isTime(seq) || seq > 0xffff_ffff) fail('bad sequence number')
   if (!isName(origin, limits.maxNameLength)) fail('bad origin')
   if (!isName(region, limits.maxNameLength)) fail('bad region')
   if (!isName(keyspace, limits.maxNameLength)) fail('bad keyspace')
   if (!Array.isArray(rows) || rows.length === 0) fail('no records')
   if (rows.length > limits.maxRecordsPerBatch)
     fail(`${rows.length} records, over ${limits.maxRecordsPerBatch}`)
-  const records: WriteRecord[] = new Array(rows.length)
+  const records: EntryTuple[] = new Array(rows.length)
   for (let i = 0; i < rows.length; i++) {
     const row: unknown = rows[i]
     if (!Array.isArray(row) || row.length !== 6) fail(`record ${i}: not a 6-element array`)
@@ -81,14 +89,16 @@ export function decodeBatch(bytes: Uint8Array, limits: WireLimits): WriteBatch {
     ) {
       fail(`record ${i}: bad value`)
     }
-    records[i] = {
+    // The one record shape from here to the replica: an entry tuple naming the origin.
+    records[i] = [
       key,
       wall,
       logical,
+      origin,
       expiresAt,
-      tombstone: tomb === 1,
-      value: tomb === 1 ? undefined : (value as Uint8Array),
-    }
+      tomb === 1 ? 1 : 0,
+      tomb === 1 ? null : (value as Uint8Array),
+    ]
   }
-  return { origin, region, keyspace, sentAt, records }
+  return { origin, region, keyspace, sentAt, incarnation, seq, records }
 }

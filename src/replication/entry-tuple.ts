@@ -1,7 +1,6 @@
 import type { Version } from '../clock/version.js'
 import type { Entry } from '../store/entry.js'
 import { encodeStored } from './value-codec.js'
-import type { WriteRecord } from './write-record.js'
 
 /** What an {@link EntryTuple} carries: a value, a tombstone, or a version alone. */
 export const TUPLE_KIND = {
@@ -81,21 +80,4 @@ export function tupleOf(key: string, entry: Entry, encoded?: Uint8Array): EntryT
 /** A version without its value (see {@link TUPLE_KIND}). */
 export function versionOnlyTuple(key: string, version: Version, expiresAt: number): EntryTuple {
   return [key, version.wall, version.logical, version.node, expiresAt, 2, null]
-}
-
-/** A gossip record of `origin` as a tuple (batches name the origin once, records do not). */
-export function tupleOfRecord(r: WriteRecord, origin: string): EntryTuple {
-  return [r.key, r.wall, r.logical, origin, r.expiresAt, r.tombstone ? 1 : 0, r.value ?? null]
-}
-
-/** A stored entry as a gossip record (the batch names the origin). */
-export function recordOf(key: string, entry: Entry, encoded?: Uint8Array): WriteRecord {
-  return {
-    key,
-    wall: entry.version.wall,
-    logical: entry.version.logical,
-    expiresAt: entry.expiresAt,
-    tombstone: entry.tombstone,
-    value: entry.tombstone ? undefined : (encoded ?? encodeStored(key, entry.value, entry.tags)),
-  }
 }

@@ -1,4 +1,4 @@
-import type { WriteRecord } from './write-record.js'
+import type { EntryTuple } from './entry-tuple.js'
 
 /** Options of {@link OutboundBatcher}. */
 export interface OutboundBatcherOptions {
@@ -11,7 +11,7 @@ export interface OutboundBatcherOptions {
 /** Records of one keyspace, ready to publish. */
 export interface PendingBatch {
   keyspace: string
-  records: WriteRecord[]
+  records: EntryTuple[]
   /** Estimated encoded size, bytes. */
   bytes: number
   /** When its first record was queued (the caller's monotonic ms): the batch's queue time starts there. */
@@ -19,13 +19,12 @@ export interface PendingBatch {
 }
 
 /** Estimated encoded size of a record (msgpack overhead is a few bytes per field). */
-export function recordBytes(r: WriteRecord): number {
-  return r.key.length * 3 + (r.value?.length ?? 0) + 32
+export function recordBytes(r: EntryTuple): number {
+  return r[0].length * 3 + (r[6]?.length ?? 0) + 32
 }
 
 /**
- * Groups local writes per keyspace into batches so one gossipsub message carries many
- * writes. Pure: the mesh decides when to flush (after ~1 ms, or at once when
+ * Groups local writes per keyspace into batches so one relay item carries many writes. Pure: the mesh decides when to flush (after ~1 ms, or at once when
  * {@link add} reports a full batch).
  */
 export class OutboundBatcher {
@@ -50,7 +49,7 @@ export class OutboundBatcher {
    * @param at - the caller's monotonic time, ms (kept as the batch's start)
    * @returns true when a batch is full and should be flushed now
    */
-  add(keyspace: string, record: WriteRecord, at = 0): boolean {
+  add(keyspace: string, record: EntryTuple, at = 0): boolean {
     let batch = this.pending.get(keyspace)
     if (batch === undefined) {
       batch = { keyspace, records: [], bytes: 0, openedAt: at }

@@ -1,22 +1,9 @@
-/**
- * One replicated write, as it travels: the origin is named once per batch, so a record
- * carries only its stamp. `value` is the msgpack encoding of the value, absent for a
- * tombstone.
- */
-export interface WriteRecord {
-  key: string
-  /** HLC physical ms of the write's version. */
-  wall: number
-  /** HLC logical counter of the write's version. */
-  logical: number
-  /** Absolute expiry, wall-clock ms. */
-  expiresAt: number
-  tombstone: boolean
-  /** Encoded value; `undefined` for tombstones. */
-  value: Uint8Array | undefined
-}
+import type { EntryTuple } from './entry-tuple.js'
 
-/** Many writes from one origin node to one keyspace: the unit gossipsub carries. */
+/**
+ * Many writes from one origin node to one keyspace: the unit the relay carries. Its
+ * records are entry tuples whose `node` is the origin (the wire names it once per batch).
+ */
 export interface WriteBatch {
   /** Node id (libp2p peer id) of the writer: the `node` of every record's version. */
   origin: string
@@ -25,5 +12,10 @@ export interface WriteBatch {
   keyspace: string
   /** Wall-clock ms when the origin sent the batch (the trace splits lag into queue and transit). */
   sentAt: number
-  records: WriteRecord[]
+  /** The origin's incarnation (the relay item's, repeated under its signature). */
+  incarnation: number
+  /** The batch's sequence number in that incarnation (likewise). */
+  seq: number
+  /** Values and tombstones (kind 0 or 1), each `node` the origin. */
+  records: EntryTuple[]
 }

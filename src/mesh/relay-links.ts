@@ -1,0 +1,272 @@
+import type { PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import type { Timer } from '../clock/clock.js'
+import { logger } from '../log.js'
+import { encodeFrame, itemBytes, type RelayItem } from '../replication/relay-frame.js'
+import { MESH_CONSTANTS } from './defaults.js'
+import type { MeshContext } from './mesh-context.js'
+import { PROTOCOLS } from './topics.js'
+
+const log = logger('meshcache:relay')
+
+/** Bounds of the relay links (bytes; times in ms). */
+export const RELAY_LINK_LIMITS = {
+  /** Largest frame read or written; a frame is split before it grows past this. */
+  maxFrameBytes: 4 * 1_048_576,
+  /** Most bytes queued for one peer; past it the oldest items are dropped (anti-entropy repairs them). */
+  maxQueuedBytes: 8 * 1_048_576,
+  /** Longest wait to open a relay stream. */
+  openTimeoutMs: 5_000,
+  /** Most relay streams a peer may open to this node (one is the norm; reconnects make more). */
+  maxInboundStreams: 4,
+} as const
+
+/** One peer's outbound side: queued items, its stream, its flush tokens. */
+interface Outbound {
+  peer: string
+  items: RelayItem[]
+  bytes: number
+  stream: Stream | undefined
+  writer: ReturnType<typeof lpStream> | undefined
+  opening: Promise<void> | undefined
+  /** A flush is scheduled (end of turn) or running. */
+  busy: boolean
+  timer: Timer | undefined
+  tokens: number
+  tokensAt: number
+}
+
+/** Counters of the relay links, summed over peers. */
+export interface RelayLinkCounters {
+  framesOut: number
+  framesIn: number
+  itemsOut: number
+  bytesOut: number
+  bytesIn: number
+  /** Items dropped because a peer's queue was full. */
+  itemsDropped: number
+  /** Frames that could not be written (the stream failed): their items are lost to anti-entropy. */
+  framesFailed: number
+}
+
+/**
+ * The links relays talk over: one long-lived stream per peer and direction
+ * (`/meshcache/relay/1`), length-prefixed frames of many items. Items queued for a peer
+ * leave together: at the end of the turn when a flush token is left (one comes back every
+ * `minFlushIntervalMs`, up to `flushBurst`), else at the next token, so a trickle is never
+ * delayed and a busy link carries about one frame per interval whatever the number of
+ * items. No stream is opened per message or per round.
+ */
+export class RelayLinks {
+  private readonly out = new Map<string, Outbound>()
+  readonly counters: RelayLinkCounters = {
+    framesOut: 0,
+    framesIn: 0,
+    itemsOut: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    itemsDropped: 0,
+    framesFailed: 0,
+  }
+  /** Bytes sent per peer region other than ours (WAN bytes). */
+  wanBytesOut = 0
+  private closed = false
+
+  /** @param onFrame - a frame arrived from `from` (the bytes are the caller's to keep) */
+  constructor(
+    private readonly ctx: MeshContext,
+    private readonly onFrame: (from: string, frame: Uint8Array) => void,
+  ) {}
+
+  /** Serves inbound relay streams: every frame read goes to `onFrame`. */
+  async start(): Promise<void> {
+    await this.ctx.node.handle(
+      PROTOCOLS.relay,
+      (stream, connection) => {
+        void this.readAll(stream, connection.remotePeer)
+      },
+      {
+        maxInboundStreams: RELAY_LINK_LIMITS.maxInboundStreams,
+        maxOutboundStreams: RELAY_LINK_LIMITS.maxInboundStreams,
+      },
+    )
+  }
+
+  /** Queues `item` for `peer`; it leaves with the next frame to that peer. */
+  send(peer: string, item: RelayItem): void {
+    if (this.closed) return
+    let o = this.out.get(peer)
+    if (o === undefined) {
+      o = {
+        peer,
+        items: [],
+        bytes: 0,
+        stream: undefined,
+        writer: undefined,
+        opening: undefined,
+        busy: false,
+        timer: undefined,
+        tokens: MESH_CONSTANTS.flushBurst,
+        tokensAt: this.ctx.clock.monotonic(),
+      }
+      this.out.set(peer, o)
+    }
+    o.items.push(item)
+    o.bytes += itemBytes(item)
+    while (o.bytes > RELAY_LINK_LIMITS.maxQueuedBytes && o.items.length > 1) {
+      const dropped = o.items.shift()!
+      o.bytes -= itemBytes(dropped)
+      this.counters.itemsDropped++
+    }
+    this.schedule(o)
+  }
+
+  /** Items queued for `peer` and not yet written. */
+  queued(peer?: string): number {
+    if (peer !== undefined) return this.out.get(peer)?.items.length ?? 0
+    let n = 0
+    for (const o of this.out.values()) n += o.items.length
+    return n
+  }
+
+  /** A peer disconnected: its stream is gone (queued items wait for a new one). */
+  dropStream(peer: string): void {
+    const o = this.out.get(peer)
+    if (o === undefined) return
+    o.stream = undefined
+    o.writer = undefined
+  }
+
+  /** Writes everything queued now, to every peer; resolves once written (or failed). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.out.values()].map((o) => this.flush(o)))
+  }
+
+  /** Stops: no more sends; streams are closed. */
+  close(): void {
+    this.closed = true
+    for (const o of this.out.values()) {
+      o.timer?.cancel()
+      o.stream?.close().catch(() => o.stream?.abort(new Error('closing')))
+    }
+  }
+
+  /** Flush at the end of the turn when a token is left, else at the next token. */
+  private schedule(o: Outbound): void {
+    if (o.busy || o.timer !== undefined) return
+    this.refill(o)
+    if (o.tokens >= 1) {
+      o.busy = true
+      this.ctx.clock.soon(() => {
+        o.busy = false
+        void this.flush(o)
+      })
+    } else {
+      o.timer = this.ctx.clock.after((1 - o.tokens) * this.ctx.opts.minFlushIntervalMs, () => {
+        o.timer = undefined
+        void this.flush(o)
+      })
+    }
+  }
+
+  /** One token comes back every `minFlushIntervalMs`, up to `flushBurst`. */
+  private refill(o: Outbound): void {
+    const now = this.ctx.clock.monotonic()
+    const interval = this.ctx.opts.minFlushIntervalMs
+    o.tokens = Math.min(
+      MESH_CONSTANTS.flushBurst,
+      o.tokens + (interval > 0 ? (now - o.tokensAt) / interval : MESH_CONSTANTS.flushBurst),
+    )
+    o.tokensAt = now
+  }
+
+  private async flush(o: Outbound): Promise<void> {
+    if (o.items.length === 0 || o.busy) return
+    o.busy = true
+    this.refill(o)
+    o.tokens -= 1
+    try {
+      while (o.items.length > 0 && !this.closed) {
+        await this.open(o)
+        const writer = o.writer
+        if (writer === undefined) return
+        const items = this.take(o)
+        const frame = encodeFrame(items)
+        try {
+          await writer.write(frame, {
+            signal: AbortSignal.timeout(RELAY_LINK_LIMITS.openTimeoutMs),
+          })
+          const c = this.counters
+          c.framesOut++
+          c.itemsOut += items.length
+          c.bytesOut += frame.length
+          const region = this.ctx.peers.get(o.peer)?.region
+          if (region !== undefined && region !== this.ctx.region) this.wanBytesOut += frame.length
+        } catch (err) {
+          this.counters.framesFailed++
+          log('relay frame to %s failed: %s', o.peer, (err as Error).message)
+          o.stream?.abort(err as Error)
+          o.stream = undefined
+          o.writer = undefined
+          return
+        }
+      }
+    } finally {
+      o.busy = false
+      // Items queued while the frame was written wait for their token.
+      if (o.items.length > 0 && !this.closed && o.writer !== undefined) this.schedule(o)
+    }
+  }
+
+  /** Takes the items of one frame (at most `maxFrameBytes`). */
+  private take(o: Outbound): RelayItem[] {
+    let bytes = 1
+    let n = 0
+    while (n < o.items.length) {
+      const b = itemBytes(o.items[n]!)
+      if (n > 0 && bytes + b > RELAY_LINK_LIMITS.maxFrameBytes) break
+      bytes += b
+      n++
+    }
+    o.bytes -= bytes - 1
+    return o.items.splice(0, n)
+  }
+
+  private async open(o: Outbound): Promise<void> {
+    if (o.writer !== undefined && o.stream?.status === 'open') return
+    o.opening ??= (async () => {
+      try {
+        const stream = await this.ctx.node.dialProtocol(peerIdFromString(o.peer), PROTOCOLS.relay, {
+          signal: AbortSignal.timeout(RELAY_LINK_LIMITS.openTimeoutMs),
+        })
+        o.stream = stream
+        o.writer = lpStream(stream, { maxDataLength: RELAY_LINK_LIMITS.maxFrameBytes })
+      } catch (err) {
+        log('cannot open a relay stream to %s: %s', o.peer, (err as Error).message)
+        o.stream = undefined
+        o.writer = undefined
+      } finally {
+        o.opening = undefined
+      }
+    })()
+    await o.opening
+  }
+
+  private async readAll(stream: Stream, from: PeerId): Promise<void> {
+    const peer = from.toString()
+    const reader = lpStream(stream, { maxDataLength: RELAY_LINK_LIMITS.maxFrameBytes })
+    try {
+      for (;;) {
+        const frame = await reader.read()
+        this.counters.framesIn++
+        this.counters.bytesIn += frame.byteLength
+        this.onFrame(peer, frame.subarray())
+      }
+    } catch (err) {
+      // The stream ended (the peer closed it, the connection went) or sent garbage.
+      if (!this.closed) log('relay stream from %s ended: %s', peer, (err as Error).message)
+      stream.abort(err as Error)
+    }
+  }
+}

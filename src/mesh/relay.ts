@@ -1,0 +1,233 @@
+import { logger } from '../log.js'
+import {
+  FrameError,
+  ITEM_KIND,
+  type ItemKind,
+  itemBytes,
+  type RelayItem,
+  readFrame,
+} from '../replication/relay-frame.js'
+import { SeenItems } from '../replication/seen-items.js'
+import { RelayPlan, type RelayRole } from '../topology/relay-plan.js'
+import { MESH_CONSTANTS } from './defaults.js'
+import type { MeshContext } from './mesh-context.js'
+import type { RelayLinks } from './relay-links.js'
+
+const log = logger('meshcache:relay')
+
+/**
+ * What happens to the items the relay lets through (each new item once, whichever
+ * neighbor brought it). Each returns false when the item must not travel further (forged
+ * or malformed: nothing unverified that failed a check is passed on).
+ */
+export interface RelaySink {
+  /**
+   * A write batch. `verify`: the item came from outside this node's region through a
+   * relay, so the origin's signature must be checked here (once per region).
+   */
+  batch(item: RelayItem, from: string, verify: boolean): boolean
+  /** A member announcement (always signed by the member it announces). */
+  member(item: RelayItem, from: string): boolean
+  /** A control message of the link to `from` (not relayed). */
+  control(item: RelayItem, from: string): void
+}
+
+/** Counters of the relay. */
+export interface RelayCounters {
+  /** Items received that were already had (dropped before any decode). */
+  duplicates: number
+  /** Items this node passed on to neighbors (sends). */
+  relayed: number
+  /** Frames from a neighbor that could not be read. */
+  badFrames: number
+  /** Own items with no neighbor to go to yet, kept until one connects. */
+  held: number
+}
+
+/**
+ * Replication's router. Every item (a write batch, a member announcement) is flooded over
+ * the relay plan: this node passes a new item to its tree neighbors but the one it came
+ * from, and, when it is its region's hub, an item of its own region to the other regions'
+ * hubs ({@link RelayPlan}). Duplicates are dropped by (origin, incarnation, seq) before
+ * anything decodes them. An item's signature is checked where it enters a region (an item
+ * that came across from another region's hub), not on every node: inside a region the
+ * links are authenticated members (docs/security.md has the trust model).
+ */
+export class Relay {
+  /** This node's incarnation: its items are numbered anew after each start. */
+  readonly incarnation: number
+  readonly counters: RelayCounters = { duplicates: 0, relayed: 0, badFrames: 0, held: 0 }
+  private readonly seen = new SeenItems()
+  private seq = 0
+  private plan: RelayPlan | undefined
+  private planKey = ''
+  private planVersion = -1
+  private planCheckedAt = Number.NEGATIVE_INFINITY
+  private held: RelayItem[] = []
+  private heldBytes = 0
+
+  constructor(
+    private readonly ctx: MeshContext,
+    private readonly links: RelayLinks,
+    private readonly sink: RelaySink,
+  ) {
+    // Start time in ms with a random fraction: a restart within the same ms is a new one too.
+    this.incarnation = ctx.clock.now() + Math.random()
+  }
+
+  /** The sequence number the next own item will carry (the publisher signs it in). */
+  nextSeq(): number {
+    return this.seq + 1
+  }
+
+  /** Sends an item made by this node (its `seq` from {@link nextSeq}). */
+  originate(kind: ItemKind, seq: number, body: Uint8Array): void {
+    this.seq = Math.max(this.seq, seq)
+    const item: RelayItem = {
+      kind,
+      origin: this.ctx.self,
+      incarnation: this.incarnation,
+      seq,
+      body,
+    }
+    this.seen.admit(item.origin, item.incarnation, seq)
+    if (this.route(item, undefined) === 0) this.hold(item)
+  }
+
+  /** A frame arrived from neighbor `from`. */
+  onFrame(from: string, frame: Uint8Array): void {
+    try {
+      readFrame(frame, (item) => this.onItem(from, item))
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err
+      this.counters.badFrames++
+      this.ctx.replicas.reject('malformed')
+      log('bad frame from %s: %s', from, err.message)
+    }
+  }
+
+  /** A peer connected: own items held for lack of a neighbor leave now. */
+  onConnect(): void {
+    if (this.held.length === 0) return
+    const held = this.held
+    this.held = []
+    this.heldBytes = 0
+    this.counters.held = 0
+    for (const item of held) if (this.route(item, undefined) === 0) this.hold(item)
+  }
+
+  /** This node's place in the relay plan now (undefined before any member is known). */
+  role(): RelayRole | undefined {
+    return this.currentPlan().roleOf(this.ctx.self)
+  }
+
+  /** Every member this node exchanges relay frames with under the current plan. */
+  neighbors(): Set<string> {
+    return this.currentPlan().neighborsOf(this.ctx.self)
+  }
+
+  private onItem(from: string, item: RelayItem): void {
+    if (item.kind === ITEM_KIND.control) {
+      this.sink.control(item, from)
+      return
+    }
+    if (item.origin === this.ctx.self) return
+    if (!this.seen.admit(item.origin, item.incarnation, item.seq)) {
+      this.counters.duplicates++
+      return
+    }
+    const fromRegion = this.ctx.peers.get(from)?.region
+    // An item from another region's node came across the WAN through a relay (or straight
+    // from its writer, whose connection proves it): its signature is checked here, once for
+    // this region. Items from this region's members were checked where they entered it.
+    const crossed = fromRegion !== this.ctx.region && from !== item.origin
+    const verify = crossed || (this.ctx.opts.verifyOrigins === 'every-node' && from !== item.origin)
+    const ok =
+      item.kind === ITEM_KIND.batch
+        ? this.sink.batch(item, from, verify)
+        : this.sink.member(item, from)
+    if (ok) this.route(item, from)
+  }
+
+  /**
+   * Passes `item` on to the tree neighbors but `from`, and across to the other hubs when
+   * this node is its region's hub and the item comes from its region (or from itself).
+   * Only connected neighbors get it: one that is not connected (it is down, or the plan
+   * moved) is caught up by anti-entropy. An own item with no tree neighbor connected yet
+   * goes to every connected peer instead (they pass it on).
+   * @returns sends made
+   */
+  private route(item: RelayItem, from: string | undefined): number {
+    const { ctx } = this
+    const role = this.role()
+    const targets = new Set<string>()
+    if (role !== undefined) {
+      if (role.parent !== undefined) targets.add(role.parent)
+      for (const c of role.children) targets.add(c)
+      const fromRegion = from === undefined ? ctx.region : ctx.peers.get(from)?.region
+      if (role.hub === ctx.self && fromRegion === ctx.region)
+        for (const h of role.peerHubs) targets.add(h)
+    }
+    if (from !== undefined) targets.delete(from)
+    let sent = 0
+    for (const peer of targets) {
+      if (this.ctx.peers.get(peer)?.connected !== true) continue
+      this.links.send(peer, item)
+      sent++
+    }
+    if (sent === 0 && from === undefined) {
+      for (const p of ctx.peers.all()) {
+        if (!p.connected || p.id === ctx.self) continue
+        this.links.send(p.id, item)
+        sent++
+      }
+    }
+    if (from !== undefined) this.counters.relayed += sent
+    return sent
+  }
+
+  private hold(item: RelayItem): void {
+    this.held.push(item)
+    this.heldBytes += itemBytes(item)
+    while (this.heldBytes > this.ctx.opts.maxHeldBytes && this.held.length > 1) {
+      const dropped = this.held.shift()!
+      this.heldBytes -= itemBytes(dropped)
+      this.ctx.counters.batchesDropped++
+    }
+    this.counters.held = this.held.length
+  }
+
+  /**
+   * The plan over the members this node knows, minus those it knows are down (a planned
+   * neighbor disconnected for longer than `relayFailoverMs`): rebuilt when either changes.
+   */
+  private currentPlan(): RelayPlan {
+    const { ctx } = this
+    // Down members are re-examined at most every quarter of the failover delay.
+    const mono = ctx.clock.monotonic()
+    if (
+      this.plan !== undefined &&
+      ctx.peers.version === this.planVersion &&
+      mono - this.planCheckedAt < MESH_CONSTANTS.relayFailoverMs / 4
+    )
+      return this.plan
+    this.planVersion = ctx.peers.version
+    this.planCheckedAt = mono
+    const now = ctx.clock.now()
+    const members = [{ id: ctx.self, region: ctx.region }]
+    let key = `${ctx.peers.version}`
+    for (const p of ctx.peers.all()) {
+      if (p.region === undefined || p.id === ctx.self) continue
+      if (p.downSince !== undefined && now - p.downSince > MESH_CONSTANTS.relayFailoverMs) {
+        key += `-${p.id}`
+        continue
+      }
+      members.push({ id: p.id, region: p.region })
+    }
+    if (this.plan === undefined || key !== this.planKey) {
+      this.planKey = key
+      this.plan = new RelayPlan(members)
+    }
+    return this.plan
+  }
+}
