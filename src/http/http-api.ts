@@ -9,13 +9,21 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Cache } from '../api/cache.js'
 import type { ChangeEvent } from '../api/events.js'
+import {
+  type BodyLimit,
+  bodyTooLarge,
+  declaredLength,
+  MAX_BODY_HEADER,
+  refuseExpectedBody,
+} from './body-limit.js'
 import { addBulkRoutes } from './bulk-routes.js'
 import { type HttpContext, type HttpLogger, keyId, type Readiness } from './http-context.js'
-import { HTTP_DEFAULTS } from './http-defaults.js'
+import { HTTP_DEFAULTS, lingerBytesFor } from './http-defaults.js'
 import { errorAnswer } from './http-errors.js'
 import { httpLatency } from './http-metrics.js'
 import { addKeyRoutes } from './key-routes.js'
 import { LeaseTable } from './lease-table.js'
+import { lingerAfterRefusal } from './lingering-close.js'
 import { cacheMetrics } from './metrics.js'
 import { openapiDocument } from './openapi.js'
 import { addOpsRoutes } from './ops-routes.js'
@@ -30,8 +38,19 @@ export interface HttpApiOptions {
   host?: string
   /** Port; 0 picks a free one. @default 8080 */
   port?: number
-  /** Largest request body, bytes; larger ones get 413 before being read. @default 1_100_000 */
+  /**
+   * Largest request body, bytes; larger ones get 413 (by `Content-Length` before being
+   * read, or as soon as a chunked body passes it). @default 1_100_000
+   */
   maxBodyBytes?: number
+  /**
+   * After a 413, most body bytes read and discarded before the connection is closed
+   * (lingering close: the client reads the 413 instead of a reset).
+   * @default 64 MiB, or 4 x maxBodyBytes when larger
+   */
+  lingerMaxBytes?: number
+  /** After a 413, longest time the connection stays open to discard the body, ms. @default 10_000 */
+  lingerMs?: number
   /** Most keyspaces HTTP clients may open. @default 64 */
   maxKeyspaces?: number
   /** Most keys of one `:mget` or entries of one `:mset`. @default 1_000 */
@@ -87,6 +106,11 @@ export async function startHttpApi(
   options: HttpApiOptions = {},
 ): Promise<HttpApi> {
   const maxBodyBytes = options.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes
+  const limit: BodyLimit = {
+    maxBodyBytes,
+    maxBytes: options.lingerMaxBytes ?? lingerBytesFor(maxBodyBytes),
+    maxMs: options.lingerMs ?? HTTP_DEFAULTS.lingerMs,
+  }
   const logger = options.logger ?? NO_LOG
   const onChange = (e: ChangeEvent) => leases.notify(keyId(e.keyspace, e.key))
   // The change listener is registered only while lease callers wait: no cost otherwise.
@@ -104,18 +128,28 @@ export async function startHttpApi(
     logger,
     spaces: new Map(),
   }
-  const app = buildApp(options, maxBodyBytes)
+  const app = buildApp(options, limit)
   const registry = cacheMetrics(cache)
   const observe = httpLatency(registry)
+  app.addHook('onRequest', (request, reply, done) => {
+    // Clients learn the body limit from any write's answer (and from every 413).
+    if (request.method === 'PUT' || request.method === 'POST') {
+      reply.header(MAX_BODY_HEADER, String(maxBodyBytes))
+    }
+    done()
+  })
   app.addHook('onResponse', (request, reply, done) => {
     const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER'
     observe(request.routeOptions.url ?? 'none', method, reply.statusCode, reply.elapsedTime / 1_000)
     done()
   })
   app.setErrorHandler((err, request, reply) => {
-    const answer = errorAnswer(err)
+    let answer = errorAnswer(err)
     if (answer.body.error === 'ERR_BODY_TOO_LARGE') {
-      answer.body.message = `request bodies are limited to ${maxBodyBytes} bytes (--max-body-bytes)`
+      answer = bodyTooLarge(limit, declaredLength(request.raw))
+      // The client may still be sending: read the rest before closing (no reset).
+      lingerAfterRefusal(request.raw, limit)
+      reply.header('connection', 'close')
     }
     if (answer.status >= 500 && answer.body.error === 'ERR_INTERNAL') {
       logger.error({ err, method: request.method, url: request.url }, 'http request failed')
@@ -165,7 +199,8 @@ export async function startHttpApi(
  * Fastify on a node:http server created here, so that the timeouts that cut slow clients
  * (headers, whole request, and how often they are checked) are set at construction.
  */
-function buildApp(options: HttpApiOptions, maxBodyBytes: number): FastifyInstance {
+function buildApp(options: HttpApiOptions, limit: BodyLimit): FastifyInstance {
+  const { maxBodyBytes } = limit
   const headersTimeout = options.headersTimeoutMs ?? HTTP_DEFAULTS.headersTimeoutMs
   const requestTimeout = Math.max(
     options.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
@@ -189,6 +224,13 @@ function buildApp(options: HttpApiOptions, maxBodyBytes: number): FastifyInstanc
         },
         handler,
       )
+      // `Expect: 100-continue` (curl, for bodies over 1 MiB): refuse a declared body
+      // over the limit before the client sends it; otherwise continue as Node would.
+      server.on('checkContinue', (req, res) => {
+        if ((declaredLength(req) ?? 0) > maxBodyBytes) return refuseExpectedBody(req, res, limit)
+        res.writeContinue()
+        handler(req, res)
+      })
       return server
     },
     frameworkErrors: (err, _request, reply) => {
