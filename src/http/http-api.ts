@@ -4,7 +4,7 @@
  * docs/http-api.md; decisions: docs/decisions/http-api.md.
  * @module
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, maxHeaderSize, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Cache } from '../api/cache.js'
@@ -17,6 +17,7 @@ import {
   refuseExpectedBody,
 } from './body-limit.js'
 import { addBulkRoutes } from './bulk-routes.js'
+import { clientErrorHandler, MISSING_HOST, notImplemented } from './client-errors.js'
 import { type HttpContext, type HttpLogger, keyId, type Readiness } from './http-context.js'
 import { HTTP_DEFAULTS, lingerBytesFor } from './http-defaults.js'
 import { errorAnswer } from './http-errors.js'
@@ -132,6 +133,10 @@ export async function startHttpApi(
   const registry = cacheMetrics(cache)
   const observe = httpLatency(registry)
   app.addHook('onRequest', (request, reply, done) => {
+    // Node's own Host check answers an empty 400: it is off, and done here in our shape.
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return void reply.code(MISSING_HOST.status).send(MISSING_HOST.body)
+    }
     // Clients learn the body limit from any write's answer (and from every 413).
     if (request.method === 'PUT' || request.method === 'POST') {
       reply.header(MAX_BODY_HEADER, String(maxBodyBytes))
@@ -158,10 +163,8 @@ export async function startHttpApi(
   })
   app.setNotFoundHandler((request, reply) => {
     if (!KNOWN_METHODS.has(request.method)) {
-      return reply.code(501).send({
-        error: 'ERR_NOT_IMPLEMENTED',
-        message: `method ${request.method} is not supported`,
-      })
+      const answer = notImplemented(request.method)
+      return reply.code(answer.status).send(answer.body)
     }
     return reply.code(404).send({
       error: 'ERR_NOT_FOUND',
@@ -213,11 +216,19 @@ function buildApp(options: HttpApiOptions, limit: BodyLimit): FastifyInstance {
     routerOptions: { maxParamLength: 16_384, ignoreDuplicateSlashes: false },
     return503OnClosing: false,
     forceCloseConnections: true,
+    clientErrorHandler: clientErrorHandler(
+      {
+        maxBytes: limit.maxBytes,
+        maxMs: Math.min(limit.maxMs, HTTP_DEFAULTS.clientErrorLingerMs),
+      },
+      maxHeaderSize,
+    ),
     serverFactory: (handler) => {
       const server = createServer(
         {
           headersTimeout,
           requestTimeout,
+          requireHostHeader: false,
           keepAliveTimeout: HTTP_DEFAULTS.keepAliveTimeoutMs,
           connectionsCheckingInterval:
             options.connectionsCheckingIntervalMs ?? HTTP_DEFAULTS.connectionsCheckingIntervalMs,

@@ -33,6 +33,11 @@ export const HTTP_DEFAULTS = {
   lingerBodyMultiple: 4,
   /** After a 413, the connection is closed at the latest this long after the refusal. */
   lingerMs: 10_000,
+  /**
+   * After a request the HTTP parser refused (431, 400, 501), the connection is closed at
+   * the latest this long after the answer (what the client still sends is discarded).
+   */
+  clientErrorLingerMs: 1_000,
 } as const
 
 /** The lingering bound in bytes for a body limit: 64 MiB, or 4 x the limit when larger. */
