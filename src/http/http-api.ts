@@ -29,6 +29,7 @@ import { cacheMetrics } from './metrics.js'
 import { openapiDocument } from './openapi.js'
 import { addOpsRoutes } from './ops-routes.js'
 import { Router, type ServedRoute } from './routing.js'
+import { malformedContentType } from './values.js'
 
 export type { HttpLogger, Readiness } from './http-context.js'
 export { HTTP_DEFAULTS, HTTP_LIMITS, LEASE_DEFAULTS } from './http-defaults.js'
@@ -150,7 +151,9 @@ export async function startHttpApi(
   })
   app.setErrorHandler((err, request, reply) => {
     let answer = errorAnswer(err)
-    if (answer.body.error === 'ERR_BODY_TOO_LARGE') {
+    if ((err as { code?: unknown }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      answer = malformedContentType(request.headers['content-type'])
+    } else if (answer.body.error === 'ERR_BODY_TOO_LARGE') {
       answer = bodyTooLarge(limit, declaredLength(request.raw))
       // The client may still be sending: read the rest before closing (no reset).
       lingerAfterRefusal(request.raw, limit)

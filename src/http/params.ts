@@ -38,11 +38,19 @@ export function header(value: Header, name: string): string | undefined {
 
 /**
  * A duration parameter in ms: `5m`, `300s`, `500ms`, or a bare number of seconds.
+ * Messages speak the unit the client wrote (`ackTimeout=10m is longer than 5m`).
  * @param min - smallest accepted value, ms (inclusive)
  * @param max - largest accepted value, ms (inclusive)
+ * @param maxWhat - what sets `max`, for the message (`this keyspace's maxTtl`)
  * @throws HttpError 400 naming the parameter when it does not parse or is out of range
  */
-export function durationParam(text: string, name: string, min: number, max: number): number {
+export function durationParam(
+  text: string,
+  name: string,
+  min: number,
+  max: number,
+  maxWhat = 'the most allowed',
+): number {
   let ms: number
   try {
     ms = SECONDS_RE.test(text) ? Math.round(Number(text) * 1_000) : parseDuration(text, name)
@@ -51,17 +59,61 @@ export function durationParam(text: string, name: string, min: number, max: numb
       `${name} must be a duration like '500ms', '30s', '5m', '1h' or a number of seconds, got '${text}'`,
     )
   }
-  if (!Number.isFinite(ms) || ms < min || ms > max) {
-    throw invalidOption(`${name} must be between ${min} ms and ${max} ms, got '${text}'`)
+  if (!Number.isFinite(ms) || ms > max) {
+    throw invalidOption(`${name}=${text} is longer than ${maxWhat} (${formatMs(max)})`)
+  }
+  if (ms < min) {
+    throw invalidOption(
+      min <= 1
+        ? `${name}=${text} must be longer than 0`
+        : `${name}=${text} is shorter than the least allowed (${formatMs(min)})`,
+    )
   }
   return ms
 }
 
-/** `ttl` (query) or `x-ttl` (header), in ms; undefined when neither is given. */
-export function ttlParam(query: Query | undefined, ttlHeader: Header): number | undefined {
+const UNITS: readonly [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+]
+
+/** A duration in ms as the shortest exact string: 86400000 is `1d`, 90000 `90s`, 1500 `1500ms`. */
+export function formatMs(ms: number): string {
+  for (const [unit, size] of UNITS) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
+}
+
+/** A TTL as the client wrote it, and in ms. */
+export interface Ttl {
+  ms: number
+  text: string
+  /** The parameter or field that carried it (`ttl`, `entries[2].ttl`). */
+  name: string
+}
+
+/** A TTL parameter, positive and finite; its upper bound is the keyspace's ({@link ttlWithin}). */
+export function ttlOf(text: string, name: string): Ttl {
+  return { ms: durationParam(text, name, 1, Number.MAX_SAFE_INTEGER), text, name }
+}
+
+/** `ttl` (query) or `x-ttl` (header); undefined when neither is given. */
+export function ttlParam(query: Query | undefined, ttlHeader: Header): Ttl | undefined {
   const text = one(query, 'ttl') ?? header(ttlHeader, 'x-ttl')
-  // The keyspace checks the upper bound (its maxTtl); here: positive and finite.
-  return text === undefined ? undefined : durationParam(text, 'ttl', 1, Number.MAX_SAFE_INTEGER)
+  return text === undefined ? undefined : ttlOf(text, 'ttl')
+}
+
+/**
+ * The TTL in ms, checked against the keyspace's `maxTtl` in the client's own unit
+ * (`ttl=30d is longer than this keyspace's maxTtl (1d)`).
+ * @throws HttpError 400 `ERR_INVALID_OPTION`
+ */
+export function ttlWithin(ttl: Ttl | undefined, maxTtlMs: number): number | undefined {
+  if (ttl === undefined) return undefined
+  return durationParam(ttl.text, ttl.name, 1, maxTtlMs, "this keyspace's maxTtl")
 }
 
 /** Options of a write's acknowledgement: `ack` and `ackTimeout`. */
@@ -145,6 +197,26 @@ export function ifMatchHeader(value: Header): IfMatch | undefined {
     if (!m)
       throw invalidOption(`If-Match must be * or quoted ETags like "${'<version>'}", got '${text}'`)
     if (m[1] === undefined) tokens.push(m[2]!)
+  }
+  return { any: false, tokens }
+}
+
+/**
+ * Parses `If-None-Match` (RFC 9110 13.1.2): `*` or a list of entity tags, compared weakly
+ * (`W/"v"` matches the ETag `"v"`). Undefined when absent.
+ * @throws HttpError 400 for a malformed header
+ */
+export function ifNoneMatchHeader(value: Header): IfMatch | undefined {
+  const text = header(value, 'if-none-match')?.trim()
+  if (text === undefined || text === '') return undefined
+  if (text === '*') return { any: true }
+  const tokens: string[] = []
+  for (const part of text.split(',')) {
+    const m = /^(?:W\/)?"([^"]*)"$/.exec(part.trim())
+    if (!m) {
+      throw invalidOption(`If-None-Match must be * or quoted ETags like "<version>", got '${text}'`)
+    }
+    tokens.push(m[1]!)
   }
   return { any: false, tokens }
 }
