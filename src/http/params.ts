@@ -8,7 +8,7 @@
  */
 import type { AckLevel } from '../api/call-options.js'
 import { formatVersion, type Version } from '../clock/version.js'
-import { parseDuration } from '../duration.js'
+import { formatMs, secondsOrDuration } from './duration-text.js'
 import { HTTP_LIMITS, LEASE_DEFAULTS } from './http-defaults.js'
 import { invalidOption } from './http-errors.js'
 
@@ -17,8 +17,6 @@ export type Query = Readonly<Record<string, string | string[] | undefined>>
 
 /** A header value as Node gives it. */
 type Header = string | string[] | undefined
-
-const SECONDS_RE = /^\s*\d+(\.\d+)?\s*$/
 
 /**
  * The single value of query parameter `name`.
@@ -53,11 +51,9 @@ export function durationParam(
 ): number {
   let ms: number
   try {
-    ms = SECONDS_RE.test(text) ? Math.round(Number(text) * 1_000) : parseDuration(text, name)
-  } catch {
-    throw invalidOption(
-      `${name} must be a duration like '500ms', '30s', '5m', '1h' or a number of seconds, got '${text}'`,
-    )
+    ms = secondsOrDuration(text, name)
+  } catch (err) {
+    throw invalidOption((err as Error).message)
   }
   if (!Number.isFinite(ms) || ms > max) {
     throw invalidOption(`${name}=${text} is longer than ${maxWhat} (${formatMs(max)})`)
@@ -70,21 +66,6 @@ export function durationParam(
     )
   }
   return ms
-}
-
-const UNITS: readonly [string, number][] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1_000],
-]
-
-/** A duration in ms as the shortest exact string: 86400000 is `1d`, 90000 `90s`, 1500 `1500ms`. */
-export function formatMs(ms: number): string {
-  for (const [unit, size] of UNITS) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
-  }
-  return `${ms}ms`
 }
 
 /** A TTL as the client wrote it, and in ms. */
