@@ -14,6 +14,8 @@ export const TESTING_DEFAULTS = {
   startTimeoutMs: 10_000,
   /** Longest wait of `converged()` and of `heal()` for the links to come back, ms. */
   settleTimeoutMs: 10_000,
+  /** What close() waits for libp2p's last debounced events (1 ms) and sockets to go, ms. */
+  closeSettleMs: 5,
   /** Poll period of those waits, ms. */
   pollMs: 10,
   /** Most nodes per region: each listens on its own 127.0.R.N, N from 1 to this. */
