@@ -10,7 +10,9 @@ export type TestCacheOptions = Omit<CacheOptions, 'region' | 'listen' | 'peers'>
 
 /** Which node an options function is asked about: its region and its number in it (from 0). */
 export interface TestNodePlace {
+  /** The node's region. */
   region: string
+  /** Its number among the nodes of that region, from 0. */
   index: number
 }
 

@@ -3,7 +3,7 @@ import type { Duration } from '../duration.js'
 import { parseDuration } from '../duration.js'
 import { InvalidOptionError, TimeoutError } from '../errors.js'
 import type { CacheOptions } from '../node/cache-options.js'
-import { parseLinkSpec } from '../sim/latency-matrix.js'
+import { linkBetween, parseLinkSpec } from '../sim/latency-matrix.js'
 import { startSimNode } from '../sim/sim-node.js'
 import { WanSim } from '../sim/wan-sim.js'
 import { TESTING_DEFAULTS } from './defaults.js'
@@ -232,6 +232,12 @@ class SimulatedMesh<V> implements TestMesh<V> {
       if (clock) this.clocks.set(cache, clock)
     }
     await this.connected(this.plan.startTimeoutMs)
+    // The links take their latencies only now (see createTestMesh).
+    const { matrix } = this.plan
+    for (const [i, a] of this.regions.entries()) {
+      this.sim.setLink(a, a, matrix.intra)
+      for (const b of this.regions.slice(i + 1)) this.sim.setLink(a, b, linkBetween(matrix, a, b))
+    }
   }
 
   /** Resolves once every node is connected to every other and can send it writes. */
@@ -295,7 +301,16 @@ async function poll(cond: () => boolean, ms: number, why: () => string): Promise
  */
 export async function createTestMesh<V = unknown>(options: TestMeshOptions): Promise<TestMesh<V>> {
   const plan = resolveTestMeshOptions(options)
-  const mesh = new SimulatedMesh<V>(new WanSim(plan.matrix), plan)
+  // The mesh forms over instant links: a connection costs about eight one-way trips
+  // (TCP, multistream, Noise, yamux, identify, hello, subscriptions) that no test wants
+  // to wait for. The latencies apply once every node is connected to every other.
+  const instant = { latencyMs: 0, jitterMs: 0, loss: 0 }
+  const forming = {
+    regions: plan.matrix.regions,
+    intra: instant,
+    pairs: Object.fromEntries(Object.keys(plan.matrix.pairs).map((k) => [k, instant])),
+  }
+  const mesh = new SimulatedMesh<V>(new WanSim(forming), plan)
   try {
     await mesh.start(options.cacheOptions)
   } catch (err) {
