@@ -10,8 +10,14 @@ export const TESTING_DEFAULTS = {
   localMs: 0,
   /** Uniform extra delay on every link, ms (0: runs are repeatable). */
   jitterMs: 0,
-  /** Longest wait for every node to be connected to every other, ms. */
+  /**
+   * Longest wait for every node to be connected to every other, ms: this, or
+   * `startTimeoutPerNodeMs` per node when more (all nodes share one thread: 11 nodes took
+   * ~19 s to form on a busy 2-core machine).
+   */
   startTimeoutMs: 10_000,
+  /** See `startTimeoutMs`, ms. */
+  startTimeoutPerNodeMs: 2_000,
   /** Longest wait of `converged()` and of `heal()` for the links to come back, ms. */
   settleTimeoutMs: 10_000,
   /** What close() waits for libp2p's last debounced events (1 ms) and sockets to go, ms. */

@@ -40,7 +40,10 @@ export interface TestMeshOptions {
    * mesh's to set. Mesh timers default to {@link TESTING_DEFAULTS}`.mesh`.
    */
   cacheOptions?: TestCacheOptions | ((node: TestNodePlace) => TestCacheOptions)
-  /** Longest wait for every node to be connected to every other. @default '10s' */
+  /**
+   * Longest wait for every node to be connected to every other.
+   * @default '10s', or 2 s per node when more
+   */
   startTimeout?: Duration
 }
 
@@ -114,7 +117,10 @@ export function resolveTestMeshOptions(options: TestMeshOptions): ResolvedTestMe
   }
   const startTimeoutMs =
     options.startTimeout === undefined
-      ? TESTING_DEFAULTS.startTimeoutMs
+      ? Math.max(
+          TESTING_DEFAULTS.startTimeoutMs,
+          nodes.length * TESTING_DEFAULTS.startTimeoutPerNodeMs,
+        )
       : parseDuration(options.startTimeout, 'startTimeout')
   return {
     matrix: {
