@@ -1,4 +1,5 @@
 import type { Cache } from '../api/cache.js'
+import { DEFAULT_KEYSPACE } from '../api/defaults.js'
 import type { Duration } from '../duration.js'
 import { parseDuration } from '../duration.js'
 import { InvalidOptionError, TimeoutError } from '../errors.js'
@@ -102,7 +103,7 @@ class SimulatedMesh<V> implements TestMesh<V> {
   private closing: Promise<void> | undefined
 
   constructor(
-    readonly sim: WanSim,
+    private readonly sim: WanSim,
     private readonly plan: ResolvedTestMesh,
   ) {
     this.regions = plan.matrix.regions
@@ -176,7 +177,7 @@ class SimulatedMesh<V> implements TestMesh<V> {
   }
 
   async converged(options: ConvergedOptions = {}): Promise<void> {
-    const keyspace = options.keyspace ?? 'default'
+    const keyspace = options.keyspace ?? DEFAULT_KEYSPACE
     const ms =
       options.timeout === undefined
         ? TESTING_DEFAULTS.settleTimeoutMs
@@ -215,9 +216,10 @@ class SimulatedMesh<V> implements TestMesh<V> {
         peers: this.caches.map((c) => c.addresses()[0]!),
         mesh: {
           ...TESTING_DEFAULTS.mesh,
-          // Every node links every other, whatever the sizes: tests see one topology.
-          localPeers: Math.max(6, largestRegion - 1),
-          remotePeers: Math.max(2, largestRegion),
+          // Every node links every other, whatever the sizes: tests see one topology (a
+          // region is a clique, and each node links every node of the other regions).
+          localPeers: Math.max(1, largestRegion - 1),
+          remotePeers: largestRegion,
           ...own.mesh,
         },
       }
