@@ -65,7 +65,10 @@ describe('createTestMesh', () => {
       mesh = undefined
     }
     console.log(`3-node test mesh start, ms: ${times.map((t) => t.toFixed(0)).join(', ')}`)
-    expect(median(times)).toBeLessThan(1_000)
+    // The best of three: a machine busy with other work stretches single starts (0.2-0.7 s
+    // at a load of 7 on 2 cores, up to 1.4 s at 15); a start that waits on a timer or on
+    // the WAN latency again would fail every time.
+    expect(Math.min(...times)).toBeLessThan(1_000)
   })
 
   it('carries writes across regions with the one-way latency it was given, per region pair', async () => {
