@@ -85,7 +85,7 @@ test('eu-west keeps answering from its cache while cut off, and converges after 
   assert.equal(during.status, 200)
   assert.equal(during.body.cents, 100)
   assert.equal(during.body.servedBy, 'eu-west')
-  assert.ok(performance.now() - started < 500, 'answered without waiting on the cut link')
+  assert.ok(performance.now() - started < 1_000, 'answered without waiting on the cut link')
   assert.deepEqual(loads, ['apple'])
 
   // After the heal every region serves the new price.
