@@ -54,8 +54,11 @@ beforeAll(async () => {
 
 describe('createTestMesh', () => {
   it('starts a 3-node, 2-region mesh, every node connected to every other, in well under a second', async () => {
+    // Up to five starts, until one is under a second: a machine busy with other work
+    // stretches single starts (0.2-0.7 s at a load of 7 on 2 cores, 0.6-1.9 s at 17); a
+    // start that waits on a timer or on the WAN latency again fails all five.
     const times: number[] = []
-    for (let i = 0; i < 3; i++) {
+    while (times.length < 5 && !times.some((t) => t < 1_000)) {
       const t0 = performance.now()
       mesh = await createTestMesh({ regions: { 'us-east': 2, 'eu-west': 1 } })
       times.push(performance.now() - t0)
@@ -65,9 +68,6 @@ describe('createTestMesh', () => {
       mesh = undefined
     }
     console.log(`3-node test mesh start, ms: ${times.map((t) => t.toFixed(0)).join(', ')}`)
-    // The best of three: a machine busy with other work stretches single starts (0.2-0.7 s
-    // at a load of 7 on 2 cores, up to 1.4 s at 15); a start that waits on a timer or on
-    // the WAN latency again would fail every time.
     expect(Math.min(...times)).toBeLessThan(1_000)
   })
 
