@@ -98,7 +98,10 @@ function spawnNode(i: number, peers: string[]): Fleet {
   return { idx: i, region: regionOf(i), ip, proc, http: `http://${ip}:${PORT + 1}`, ctl, probed }
 }
 
-async function readyLine(i: number, timeoutMs = 120_000): Promise<{ peerId: string; addresses: string[] }> {
+async function readyLine(
+  i: number,
+  timeoutMs = 120_000,
+): Promise<{ peerId: string; addresses: string[] }> {
   const end = Date.now() + timeoutMs
   while (Date.now() < end) {
     const m = /^ready (.+)$/m.exec(readFileSync(`${OUT}/node-${i}.log`, 'utf8'))
@@ -186,6 +189,7 @@ const seed = await readyLine(0)
 const seedAddr = seed.addresses.find((a) => a.includes(ipOf(0)))!
 nodes[0]!.peerId = seed.peerId
 const t0 = performance.now()
+const seedJoin0 = sample(nodes[0]!.proc.pid!)
 await probe(nodes[0]!, 'start join-seed')
 for (let i = 1; i < N; i++) nodes.push(spawnNode(i, [seedAddr]))
 log(`seed ready; ${N - 1} joiners spawned at once`)
@@ -212,7 +216,9 @@ while (performance.now() - t0 < JOIN_TIMEOUT) {
     const links = s?.mesh?.links
     const peers = new Set<string>((s?.mesh?.peers ?? []).map((p: { id: string }) => p.id))
     conns += peers.size
-    const planned: string[] = links ? [...links.local, ...Object.values<string[]>(links.remote).flat()] : []
+    const planned: string[] = links
+      ? [...links.local, ...Object.values<string[]>(links.remote).flat()]
+      : []
     const missing = planned.filter((id) => !peers.has(id)).length
     const members = links?.members ?? 0
     membersMin = Math.min(membersMin, members)
@@ -220,14 +226,26 @@ while (performance.now() - t0 < JOIN_TIMEOUT) {
     if (links && members >= N && missing === 0) joinedAt[i] ??= performance.now() - t0
     else joinedAt[i] = undefined
   })
-  joinTrace.push({ s: +((performance.now() - t0) / 1000).toFixed(1), membersMin, linksMissing, conns })
+  joinTrace.push({
+    s: +((performance.now() - t0) / 1000).toFixed(1),
+    membersMin,
+    linksMissing,
+    conns,
+  })
   if (joinedAt.filter((x) => x !== undefined).length === N) {
     joinedMs = performance.now() - t0
     break
   }
   await sleep(1_000)
 }
-log(`joined: ${joinedMs === undefined ? 'NOT within the timeout' : `${(joinedMs / 1000).toFixed(1)} s`}`)
+log(
+  `joined: ${joinedMs === undefined ? 'NOT within the timeout' : `${(joinedMs / 1000).toFixed(1)} s`}`,
+)
+// CPU from spawn (joiners: their whole life, start-up included) to joined.
+const joinCpuMs = nodes.map((n, i) => {
+  const ticks = sample(n.proc.pid!).ticks - (i === 0 ? seedJoin0.ticks : 0)
+  return ticks * (1000 / TICK)
+})
 await probe(nodes[0]!, 'stop join-seed')
 const joiner = nodes[PROF_JOIN]
 if (joiner && PHASES.includes('join')) await probe(joiner, `stop join-node${PROF_JOIN}`)
@@ -241,6 +259,9 @@ if (joiner && PHASES.includes('join')) await probe(joiner, `stop join-node${PROF
     connsMean: mean(degree),
     connsMin: Math.min(...degree),
     connsMax: Math.max(...degree),
+    cpuMsSeed: joinCpuMs[0],
+    cpuMsPerJoinerMean: mean(joinCpuMs.slice(1).filter((_, k) => !nodes[k + 1]!.probed)),
+    cpuMsPerJoiner: joinCpuMs.slice(1),
     trace: joinTrace,
     load: loadavg(),
   }
@@ -265,7 +286,9 @@ async function idle(label: string): Promise<{ cpu: number[]; ms: number }> {
   const cpu = perNodeCpu(a, b, ms)
   const clean = cpu.filter((_, i) => !nodes[i]!.probed)
   const diff = (k: string) =>
-    c1.map((x: Record<string, number>, i) => (x[k] ?? 0) - ((c0[i] as Record<string, number>)[k] ?? 0))
+    c1.map(
+      (x: Record<string, number>, i) => (x[k] ?? 0) - ((c0[i] as Record<string, number>)[k] ?? 0),
+    )
   results[label] = {
     ms,
     load: [load0, load1],
@@ -292,7 +315,12 @@ async function idle(label: string): Promise<{ cpu: number[]; ms: number }> {
 }
 
 // ---- receive -------------------------------------------------------------------------
-const VALUE = JSON.stringify({ id: 1, name: 'Ada Lovelace', email: 'ada@example.com', tags: ['a', 'b'] })
+const VALUE = JSON.stringify({
+  id: 1,
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  tags: ['a', 'b'],
+})
 
 /**
  * Few keep-alive sockets per node: a node that falls behind queues requests here
@@ -328,7 +356,13 @@ async function writeLoad(
   label: string,
   writers: Writer[],
   ms: number,
-): Promise<{ sent: number; ok: number; failed: number; why: Record<string, number>; intended: number }> {
+): Promise<{
+  sent: number
+  ok: number
+  failed: number
+  why: Record<string, number>
+  intended: number
+}> {
   const state = writers.map((w, k) => ({ ...w, k, done: 0, phase: Math.random() }))
   let ok = 0
   let failed = 0
@@ -399,7 +433,8 @@ async function receive(label: string, writers: Writer[], idleCpu: number[]) {
   const cpu = perNodeCpu(a, b, ms)
   const writerNodes = new Set(writers.map((x) => x.node))
   const rows = nodes.map((n, i) => {
-    const d = (k: string) => ((c1[i] as Record<string, number>)[k] ?? 0) - ((c0[i] as Record<string, number>)[k] ?? 0)
+    const d = (k: string) =>
+      ((c1[i] as Record<string, number>)[k] ?? 0) - ((c0[i] as Record<string, number>)[k] ?? 0)
     const recordsIn = d('recordsIn')
     const cpuAboveIdleMs = ((cpu[i]! - idleCpu[i]!) / 100) * ms
     return {
@@ -425,7 +460,10 @@ async function receive(label: string, writers: Writer[], idleCpu: number[]) {
   // (a mean of per-node ratios is noisier at low rates).
   const agg = (rs: typeof rows) =>
     (rs.reduce((x, r) => x + ((r.cpuPct - r.idlePct) / 100) * ms, 0) * 1000) /
-    Math.max(1, rs.reduce((x, r) => x + (r.recordsInPerS * ms) / 1000, 0))
+    Math.max(
+      1,
+      rs.reduce((x, r) => x + (r.recordsInPerS * ms) / 1000, 0),
+    )
   const res = {
     ms,
     usPerReceivedWriteAggUnprobed: agg(clean),
@@ -436,7 +474,9 @@ async function receive(label: string, writers: Writer[], idleCpu: number[]) {
     driverCpuPctOfCore: (100 * (me.user + me.system)) / 1000 / ms,
     rows,
     usPerReceivedWriteMeanUnprobed: mean(clean.map((r) => r.usPerReceivedWrite)),
-    usPerReceivedWriteMeanPureReceivers: recv.length ? mean(recv.map((r) => r.usPerReceivedWrite)) : undefined,
+    usPerReceivedWriteMeanPureReceivers: recv.length
+      ? mean(recv.map((r) => r.usPerReceivedWrite))
+      : undefined,
     batchesInPerSMean: mean(clean.map((r) => r.batchesInPerS)),
     recordsPerBatchInMean: mean(clean.map((r) => r.recordsPerBatchIn)),
   }

@@ -101,26 +101,26 @@ function creationSite() {
     .replace(/:\d+\)?$/, ')')
 }
 const hook = createHook({
-    init(id, type) {
-      if (type === 'PROMISE') return
-      typeOf.set(id, type)
-      if (type === 'Timeout') {
-        const site = creationSite()
-        siteOf.set(id, site)
-        bump(c.timersCreated, site)
-      }
-    },
-    before(id) {
-      const type = typeOf.get(id)
-      if (type === undefined) return
-      bump(c.callbacks, type)
-      if (type === 'Timeout') bump(c.timerFires, siteOf.get(id))
-    },
-    destroy(id) {
-      typeOf.delete(id)
-      siteOf.delete(id)
-    },
-  })
+  init(id, type) {
+    if (type === 'PROMISE') return
+    typeOf.set(id, type)
+    if (type === 'Timeout') {
+      const site = creationSite()
+      siteOf.set(id, site)
+      bump(c.timersCreated, site)
+    }
+  },
+  before(id) {
+    const type = typeOf.get(id)
+    if (type === undefined) return
+    bump(c.callbacks, type)
+    if (type === 'Timeout') bump(c.timerFires, siteOf.get(id))
+  },
+  destroy(id) {
+    typeOf.delete(id)
+    siteOf.delete(id)
+  },
+})
 // From the start: intervals created at start-up fire inside later windows.
 if (HOOKS) hook.enable()
 
@@ -212,7 +212,10 @@ EventTarget.prototype.addEventListener = function (type, listener, options) {
     if (typeof this.handleReceivedRpc === 'function' && typeof this.heartbeat === 'function') {
       patched.add(this)
       patchGossipsub(this)
-    } else if (typeof this.dialProtocol === 'function' && typeof this.getConnections === 'function') {
+    } else if (
+      typeof this.dialProtocol === 'function' &&
+      typeof this.getConnections === 'function'
+    ) {
       patched.add(this)
       queueMicrotask(() => patchLibp2p(this))
     }

@@ -55,6 +55,7 @@ export const ACTIVITIES: [string, RegExp][] = [
   ['multiaddr/multiformats', /@.*(@multiformats\/multiaddr|multiformats\/)/],
   ['timers (listOnTimeout)', /^listOnTimeout@/],
   ['GC', /^\(garbage collector\)@/],
+  ['module loading (ESM/CJS)', /@node:internal\/modules\//],
 ]
 
 export interface GroupSummary {
@@ -106,9 +107,7 @@ export function groups(file: string): GroupSummary {
     wallMs: wall / 1000,
     busyMs: busy / 1000,
     samples: p.samples.length,
-    packages: [...pk]
-      .map(([name, us]) => ({ name, ms: us / 1000 }))
-      .sort((a, b) => b.ms - a.ms),
+    packages: [...pk].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms),
     activities: ACTIVITIES.map(([name], i) => ({ name, ms: act[i]! / 1000 })).sort(
       (a, b) => b.ms - a.ms,
     ),
