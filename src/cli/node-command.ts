@@ -14,7 +14,7 @@ import { bindFailure, CliError, EXIT_CODES } from './failures.js'
 import type { NodeSettings } from './node-settings.js'
 import { watchNode } from './node-watch.js'
 
-export { type NodeSettings, parseKeyspaceSpec } from './node-settings.js'
+export type { NodeSettings } from './node-settings.js'
 
 /** Longest wait for the cache to close after a failed start, ms. */
 const ABORT_CLOSE_MS = 5_000

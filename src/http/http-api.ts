@@ -32,7 +32,7 @@ import { Router, type ServedRoute } from './routing.js'
 import { malformedContentType } from './values.js'
 
 export type { HttpLogger, Readiness } from './http-context.js'
-export { HTTP_DEFAULTS, HTTP_LIMITS, LEASE_DEFAULTS } from './http-defaults.js'
+export { HTTP_DEFAULTS } from './http-defaults.js'
 
 /** Options of {@link startHttpApi}. */
 export interface HttpApiOptions {

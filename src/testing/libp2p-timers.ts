@@ -1,5 +1,5 @@
 import type { Cache } from '../api/cache.js'
-import { meshNodeOf } from '../node/create-cache.js'
+import { meshNodeOf } from '../node/internals.js'
 
 /** The parts of a libp2p node and its gossipsub that hold the timers below. */
 interface Libp2pInternals {

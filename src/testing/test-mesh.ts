@@ -10,7 +10,7 @@ import { WanSim } from '../sim/wan-sim.js'
 import { TESTING_DEFAULTS } from './defaults.js'
 import { releaseLibp2pTimers } from './libp2p-timers.js'
 import { cutPairs, type PartitionOptions } from './partition-plan.js'
-import { SkewedClock, wallClockSupported } from './skewed-clock.js'
+import { SkewedClock } from './skewed-clock.js'
 import {
   type ResolvedTestMesh,
   resolveTestMeshOptions,
@@ -169,11 +169,7 @@ class SimulatedMesh<V> implements TestMesh<V> {
       throw new InvalidOptionError('skewClock: that cache is not a node of this test mesh')
     if (typeof ms !== 'number' || !Number.isFinite(ms))
       throw new InvalidOptionError(`skewClock: ms must be a finite number, got ${String(ms)}`)
-    if (clock === undefined)
-      throw new InvalidOptionError(
-        "skewClock needs createCache's wallClock option, which this build of meshcache does not have",
-      )
-    clock.skewMs = ms
+    clock!.skewMs = ms
   }
 
   async converged(options: ConvergedOptions = {}): Promise<void> {
@@ -209,10 +205,9 @@ class SimulatedMesh<V> implements TestMesh<V> {
       for (const name of ['region', 'listen', 'peers'] as const)
         if (name in own)
           throw new InvalidOptionError(`cacheOptions.${name} is set by the test mesh; leave it out`)
-      const clock = wallClockSupported() ? new SkewedClock() : undefined
+      const clock = new SkewedClock()
       const options: CacheOptions = {
         ...own,
-        ...(clock ? ({ wallClock: clock.now } as CacheOptions) : {}),
         peers: this.caches.map((c) => c.addresses()[0]!),
         mesh: {
           ...TESTING_DEFAULTS.mesh,
@@ -223,15 +218,12 @@ class SimulatedMesh<V> implements TestMesh<V> {
           ...own.mesh,
         },
       }
-      const cache = (await startSimNode(
-        this.sim,
-        place.region,
-        place.index + 1,
-        options,
-      )) as Cache<V>
+      const cache = (await startSimNode(this.sim, place.region, place.index + 1, options, {
+        hostNow: clock.now,
+      })) as Cache<V>
       this.caches.push(cache)
       this.afterClose.push(releaseLibp2pTimers(cache as Cache<unknown>))
-      if (clock) this.clocks.set(cache, clock)
+      this.clocks.set(cache, clock)
     }
     await this.connected(this.plan.startTimeoutMs)
     // The links take their latencies only now (see createTestMesh).
