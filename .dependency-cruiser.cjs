@@ -147,6 +147,25 @@ module.exports = {
       to: { path: '^src/(http|cli)/' },
     },
     {
+      name: 'testing-only-node-sim-api',
+      comment:
+        'src/testing (the `meshcache/testing` export: real nodes behind the simulated WAN, for ' +
+        "users' tests) is built from src/node, src/sim and the api types of the caches it " +
+        'returns; it must not reach into src/mesh, src/persist, src/http, src/cli or the core.',
+      severity: 'error',
+      from: { path: '^src/testing/' },
+      to: { path: `^src/(mesh|persist|http|cli|ports|${CORE})/` },
+    },
+    {
+      name: 'only-testing-imports-testing',
+      comment:
+        'src/testing is an export of its own, not a layer below anything: nothing else under ' +
+        'src/ may import it (src/index.ts included: embedded users never load the simulator).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/testing/' },
+      to: { path: '^src/testing/' },
+    },
+    {
       name: 'no-circular',
       comment:
         'No import cycles anywhere under src/ - type-only imports and dynamic import() count ' +

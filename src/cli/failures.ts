@@ -44,9 +44,48 @@ const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
 }
 
+/** Why an address cannot be bound, for people (`http address 127.0.0.1:8080 is in use`). */
+export function bindFailure(code: string | undefined, message: string): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'is in use'
+    case 'EADDRNOTAVAIL':
+      return 'is not an address of this host'
+    case 'EACCES':
+      return 'needs privileges to bind'
+    default:
+      return `cannot be bound: ${message}`
+  }
+}
+
+/**
+ * libp2p's failure to listen (`UnsupportedListenAddressesError`, wrapped by the library
+ * in an `InvalidOptionError`): its message is advice about `transportManager.faultTolerance`
+ * with each address's error and stack inlined. The line names each address and why,
+ * like the HTTP port's. The per-address errors exist only in that text, so they are read
+ * from it; a typed error from the library would make this exact.
+ */
+function listenFailure(err: unknown): string | undefined {
+  let cause: unknown = err
+  for (let depth = 0; cause instanceof Error && depth < 4; depth++) {
+    if (cause.name === 'UnsupportedListenAddressesError') break
+    cause = cause.cause
+  }
+  if (!(cause instanceof Error) || cause.name !== 'UnsupportedListenAddressesError')
+    return undefined
+  const reasons: string[] = []
+  for (const m of cause.message.matchAll(/^\s*(\/\S+): (.*)$/gm)) {
+    const code = /\b(E[A-Z]{3,})\b/.exec(m[2]!)?.[1]
+    reasons.push(`libp2p address ${m[1]} ${bindFailure(code, m[2]!.replace(/^Error: /, ''))}`)
+  }
+  return reasons.length > 0 ? `${reasons.join('; ')} (--listen)` : 'cannot listen on --listen'
+}
+
 /** The one-line message and exit code of any error. */
 export function describeFailure(err: unknown): { line: string; exitCode: number } {
   if (err instanceof CliError) return { line: err.message, exitCode: err.exitCode }
+  const listen = listenFailure(err)
+  if (listen !== undefined) return { line: listen, exitCode: EXIT_CODES.runtime }
   if (err instanceof MeshcacheError) {
     // A refusal caused by the system (a directory that cannot be created, a file that
     // cannot be read) is a runtime failure, not a malformed option.

@@ -1,88 +1,15 @@
 #!/usr/bin/env node
 /**
- * The `meshcache` command line: `node`, `status`, `keygen`, `demo`. Failures are one
- * line on stderr with exit code 2 (bad usage) or 1 (runtime); `--verbose` adds the stack.
+ * Entry point of the `meshcache` command: checks the Node.js version first (one line,
+ * exit 1, before any other module is loaded), then runs the command line (program.ts).
  * @module
  */
-import { Command, CommanderError } from 'commander'
-import { InvalidOptionError } from '../errors.js'
-import { createNetworkKey } from '../mesh/network-key.js'
-import { loadMatrix } from '../sim/latency-matrix.js'
-import { runDemo } from './demo.js'
-import { EXIT_CODES, reportFailure } from './failures.js'
-import { createLogger } from './logger.js'
-import { runNode } from './node-command.js'
-import { addNodeOptions } from './node-options.js'
-import { applyConfigFile, settingsOf } from './node-settings.js'
-import { packageVersion } from './package-version.js'
-import { runStatus } from './status-command.js'
+import { nodeVersionProblem } from './node-version.js'
 
-const version = packageVersion()
-const program = new Command()
-program
-  .name('meshcache')
-  .description('A geo-distributed LRU cache with time expiration, on a libp2p mesh.')
-  .version(version, '-V, --version', 'print the version')
-  .configureOutput({ outputError: (text, write) => write(`meshcache: ${text}`) })
-  .exitOverride()
-
-addNodeOptions(
-  program
-    .command('node')
-    .description('run a headless node with an HTTP API (a sidecar for services in any language)'),
-).action(async (_opts: unknown, cmd: Command) => {
-  const settings = settingsOf(cmd, applyConfigFile(cmd))
-  await runNode(settings, createLogger(settings.logLevel), version)
-  process.exit(EXIT_CODES.ok)
-})
-
-program
-  .command('keygen')
-  .description('print a new network key (libp2p pnet); nodes started with it form a private mesh')
-  .action(() => {
-    process.stdout.write(createNetworkKey())
-  })
-
-program
-  .command('status')
-  .description("print a node's peers by region, RTT, replication lag and hit ratio")
-  .option('--http <host:port>', 'HTTP API of the node', '127.0.0.1:8080')
-  .option('--verbose', 'print the stack of a failure')
-  .action(async (opts: { http: string }) => {
-    await runStatus(opts.http)
-  })
-
-program
-  .command('demo')
-  .description(
-    'run a local 3-region mesh behind a simulated WAN: replicate, partition, heal, verify',
-  )
-  .option('--seconds <n>', 'seconds of each writing phase', '3')
-  .option('--rate <n>', 'writes per second per node', '100')
-  .option(
-    '--matrix <file>',
-    'latency matrix JSON (see docs/wan-matrix.example.json); default: 3 regions',
-  )
-  .action(async (opts: { seconds: string; rate: string; matrix?: string }) => {
-    const seconds = Number(opts.seconds)
-    const rate = Number(opts.rate)
-    if (!(seconds > 0 && seconds <= 600) || !(rate > 0 && rate <= 10_000)) {
-      throw new InvalidOptionError('--seconds must be in (0, 600] and --rate in (0, 10000]')
-    }
-    const result = await runDemo({
-      phaseSeconds: seconds,
-      rate,
-      ...(opts.matrix ? { matrix: loadMatrix(opts.matrix) } : {}),
-    })
-    process.exit(result.converged ? 0 : 1)
-  })
-
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // Commander printed its own one-line message (or the help / version).
-    process.exit(err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage)
-  }
-  process.exit(reportFailure(err, process.argv.includes('--verbose')))
+const problem = nodeVersionProblem(process.versions.node)
+if (problem !== undefined) {
+  process.stderr.write(`${problem}\n`)
+  // EXIT_CODES.runtime: failures.ts is not loaded here, it imports the library.
+  process.exit(1)
 }
+await import('./program.js')

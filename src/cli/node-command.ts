@@ -10,11 +10,11 @@ import { catchingUp, type HttpApi, startHttpApi } from '../http/http-api.js'
 import type { CacheOptions } from '../node/cache-options.js'
 import { createCache } from '../node/create-cache.js'
 import { routesFileRewriter } from '../sim/routes-file.js'
-import { CliError, EXIT_CODES } from './failures.js'
+import { bindFailure, CliError, EXIT_CODES } from './failures.js'
 import type { NodeSettings } from './node-settings.js'
 import { watchNode } from './node-watch.js'
 
-export { type NodeSettings, parseKeyspaceSpec } from './node-settings.js'
+export type { NodeSettings } from './node-settings.js'
 
 /** Longest wait for the cache to close after a failed start, ms. */
 const ABORT_CLOSE_MS = 5_000
@@ -95,15 +95,7 @@ async function startHttp(
       },
     })
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const why =
-      code === 'EADDRINUSE'
-        ? 'is in use'
-        : code === 'EADDRNOTAVAIL'
-          ? 'is not an address of this host'
-          : code === 'EACCES'
-            ? 'needs privileges to bind'
-            : `cannot be bound: ${(err as Error).message}`
+    const why = bindFailure((err as NodeJS.ErrnoException).code, (err as Error).message)
     throw new CliError(`http address ${address} ${why}`, EXIT_CODES.runtime, { cause: err })
   }
 }

@@ -2,7 +2,8 @@
  * The flags of `meshcache node`, each with its default and environment variable
  * (commander's `Option.default()` and `Option.env()`): `--help` lists both. Precedence:
  * flags > environment > `--config` file > defaults; the file is applied by
- * `applyConfigFile` after commander has parsed flags and environment.
+ * `applyConfigFile` after commander has parsed flags and environment. Durations are
+ * taken as over HTTP: a bare number is seconds (`--default-ttl 300`), or a unit (`5m`).
  * @module
  */
 import { type Command, Option } from 'commander'
@@ -106,14 +107,14 @@ export function addNodeOptions(cmd: Command): Command {
     .addOption(
       opt(
         '--default-ttl <duration>',
-        'TTL of writes that name none, with a unit (ms, s, m, h, d)',
+        'TTL of writes that name none: seconds, or a duration (500ms, 30s, 5m, 1h, 1d)',
         'MESHCACHE_DEFAULT_TTL',
       ).default(KEYSPACE_DEFAULTS.defaultTtl),
     )
     .addOption(
       opt(
         '--max-ttl <duration>',
-        'longest TTL and tombstone lifetime; must match across the mesh',
+        'longest TTL and tombstone lifetime (seconds or a duration); must match across the mesh',
         'MESHCACHE_MAX_TTL',
       ).default(KEYSPACE_DEFAULTS.maxTtl),
     )

@@ -6,8 +6,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
-import { parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
+import { secondsOrDuration } from '../http/duration-text.js'
+import { closestName } from '../http/known-names.js'
 import {
   checkKeyspaceName,
   type KeyspaceOptions,
@@ -77,7 +78,7 @@ export function applyConfigFile(cmd: Command): FileExtras {
     const attr = CONFIG_KEYS[key]
     if (attr === undefined) {
       throw new InvalidOptionError(
-        `config file ${path}: unknown setting '${key}'; known: ${[...Object.keys(CONFIG_KEYS), 'keyspaces', 'limits'].join(', ')}`,
+        `config file ${path}: ${unknownName('setting', key, [...Object.keys(CONFIG_KEYS), 'keyspaces', 'limits'])}`,
       )
     }
     const source = cmd.getOptionValueSource(attr)
@@ -88,15 +89,46 @@ export function applyConfigFile(cmd: Command): FileExtras {
   return { keyspaces, limits }
 }
 
-/** A duration flag: a unit is required (`300` alone is ambiguous between ms and seconds). */
+/**
+ * A duration flag, taken as the HTTP API takes durations: a bare number is seconds
+ * (`--default-ttl 300`, or `300` in the config file), otherwise a number with a unit.
+ * @returns the text with its unit, as written (`300` becomes `300s`), for the library
+ *   (which reads a bare number as ms) and for messages in the user's own unit
+ */
 function duration(value: unknown, flag: string): string {
-  if (typeof value !== 'string' || !/[a-z]\s*$/.test(value)) {
+  const text = typeof value === 'number' ? String(value) : value
+  if (typeof text !== 'string') {
     throw new InvalidOptionError(
-      `${flag} needs a duration with a unit (ms, s, m, h, d), e.g. '30s' or '5m', got ${JSON.stringify(value)}`,
+      `${flag} must be a duration like '30s', '5m' or a number of seconds, got ${JSON.stringify(value)}`,
     )
   }
-  parseDuration(value, flag)
-  return value
+  secondsOrDuration(text, flag)
+  return /^\s*[\d.]+\s*$/.test(text) ? `${text.trim()}s` : text.trim()
+}
+
+/** Milliseconds of a duration text returned by {@link duration}. */
+function ms(text: string): number {
+  return secondsOrDuration(text, 'duration')
+}
+
+/**
+ * A default TTL must not be longer than the maximum: said in the units the user wrote
+ * (the library's own check speaks ms).
+ * @param names - how the message names the two (`--default-ttl`, `--max-ttl`)
+ */
+function checkTtls(defaultTtl: string, maxTtl: string, names: [string, string], prefix = ''): void {
+  if (ms(defaultTtl) > ms(maxTtl)) {
+    const [d, m] = names
+    throw new InvalidOptionError(
+      `${prefix}${d} ${defaultTtl} is longer than ${m} (${maxTtl}); raise ${m} or lower ${d}`,
+    )
+  }
+}
+
+/** The message part naming an unknown `name` and, when one is near, the known one meant. */
+function unknownName(kind: string, name: string, known: readonly string[]): string {
+  const near = closestName(name, known)
+  return `unknown ${kind} '${name}'${near === undefined ? '' : ` (did you mean '${near}'?)`}; known: ${known.join(', ')}`
 }
 
 function positiveInt(value: unknown, flag: string): number {
@@ -137,7 +169,7 @@ function keyspaceOptions(
     else if (DURATION_KEYSPACE_OPTIONS.has(k)) out[k] = duration(v, `${where} ${name}.${k}`)
     else {
       throw new InvalidOptionError(
-        `${where} ${name}: unknown option '${k}'; known: ${[...NUMERIC_KEYSPACE_OPTIONS, ...DURATION_KEYSPACE_OPTIONS].join(', ')}`,
+        `${where} ${name}: ${unknownName('option', k, [...NUMERIC_KEYSPACE_OPTIONS, ...DURATION_KEYSPACE_OPTIONS])}`,
       )
     }
   }
@@ -246,18 +278,21 @@ export function settingsOf(cmd: Command, extras: FileExtras): NodeSettings {
   const maxEntries = positiveInt(v.maxEntries, '--max-entries')
   const defaultTtl = duration(v.defaultTtl, '--default-ttl')
   const maxTtl = duration(v.maxTtl, '--max-ttl')
+  checkTtls(defaultTtl, maxTtl, ['--default-ttl', '--max-ttl'])
   const cacheWide: KeyspaceOptions = { maxEntries, defaultTtl, maxTtl }
   resolveKeyspaceOptions(cacheWide)
   const keyspaces = keyspacesOf(v.keyspace, extras.keyspaces)
-  for (const options of Object.values(keyspaces)) resolveKeyspaceOptions(options, cacheWide)
-  const headersTimeoutMs = parseDuration(
-    duration(v.httpHeadersTimeout, '--http-headers-timeout'),
-    '--http-headers-timeout',
-  )
-  const requestTimeoutMs = parseDuration(
-    duration(v.httpRequestTimeout, '--http-request-timeout'),
-    '--http-request-timeout',
-  )
+  for (const [name, options] of Object.entries(keyspaces)) {
+    checkTtls(
+      (options.defaultTtl as string | undefined) ?? defaultTtl,
+      (options.maxTtl as string | undefined) ?? maxTtl,
+      ['defaultTtl', 'maxTtl'],
+      `keyspace ${name}: `,
+    )
+    resolveKeyspaceOptions(options, cacheWide)
+  }
+  const headersTimeoutMs = ms(duration(v.httpHeadersTimeout, '--http-headers-timeout'))
+  const requestTimeoutMs = ms(duration(v.httpRequestTimeout, '--http-request-timeout'))
   if (headersTimeoutMs < 1 || requestTimeoutMs < headersTimeoutMs) {
     throw new InvalidOptionError(
       '--http-request-timeout must be at least --http-headers-timeout, and both above 0',

@@ -35,18 +35,23 @@ export interface Clock {
  */
 export class SystemClock implements Clock {
   readonly #correction: () => number
+  readonly #host: () => number
 
-  /** @param correction - ms to add to the host's wall clock, read at every `now()` */
-  constructor(correction: () => number = () => 0) {
+  /**
+   * @param correction - ms to add to the host's wall clock, read at every `now()`
+   * @param host - the host's wall clock (a skewed host in `meshcache/testing`)
+   */
+  constructor(correction: () => number = () => 0, host: () => number = Date.now) {
     this.#correction = correction
+    this.#host = host
   }
 
   now(): number {
-    return Date.now() + this.#correction()
+    return this.#host() + this.#correction()
   }
 
   hostNow(): number {
-    return Date.now()
+    return this.#host()
   }
 
   monotonic(): number {

@@ -9,7 +9,8 @@ import { formatVersion } from '../clock/version.js'
 import { msgpack } from '../replication/value-codec.js'
 import { type HttpContext, keyspaceOf } from './http-context.js'
 import { badBody } from './http-errors.js'
-import { type AckParams, ackParams, durationParam, type Query } from './params.js'
+import { checkFields } from './known-names.js'
+import { type AckParams, ackParams, type Query, type Ttl, ttlOf, ttlWithin } from './params.js'
 import type { Router } from './routing.js'
 import { jsonSafe, jsonText, structuredBody, wantsMsgpack } from './values.js'
 
@@ -17,6 +18,17 @@ type BulkRequest = FastifyRequest<{ Params: { ks: string }; Querystring: Query }
 
 /** Bulk operations, each served at `/v1/{ks}:{op}`. */
 export const BULK_OPS = ['mget', 'mset', 'invalidate', 'clear'] as const
+
+/** The fields each operation's body may hold (any other is a 400). */
+export const BULK_FIELDS = {
+  mget: ['keys'],
+  mset: ['entries', 'ttl', 'tags', 'ack', 'ackTimeout'],
+  invalidate: ['tags', 'ack', 'ackTimeout'],
+  clear: ['ack', 'ackTimeout'],
+} as const satisfies Record<(typeof BULK_OPS)[number], readonly string[]>
+
+/** The fields of one `:mset` entry. */
+export const MSET_ENTRY_FIELDS = ['key', 'value', 'ttl', 'tags'] as const
 
 /** The fastify path of a bulk operation (the keyspace part stops at `/` and `:`). */
 export function bulkRoute(op: (typeof BULK_OPS)[number]): string {
@@ -30,18 +42,25 @@ export function addBulkRoutes(router: Router, ctx: HttpContext): void {
   ) => ({
     POST: (req: FastifyRequest, reply: FastifyReply) => fn(ctx, req as BulkRequest, reply),
   })
+  // `ack` and `ackTimeout` may come in the query string of the writing operations.
+  const acked = { POST: ['ack', 'ackTimeout'] }
   router.add(bulkRoute('mget'), post(mget))
-  router.add(bulkRoute('mset'), post(mset))
-  router.add(bulkRoute('invalidate'), post(invalidate))
-  router.add(bulkRoute('clear'), post(clear))
+  router.add(bulkRoute('mset'), post(mset), acked)
+  router.add(bulkRoute('invalidate'), post(invalidate), acked)
+  router.add(bulkRoute('clear'), post(clear), acked)
 }
 
-function bodyObject(req: BulkRequest, optional = false): Record<string, unknown> {
+function bodyObject(
+  req: BulkRequest,
+  op: keyof typeof BULK_FIELDS,
+  optional = false,
+): Record<string, unknown> {
   if (optional && (req.body === undefined || (req.body as Buffer).length === 0)) return {}
   const body = structuredBody(req.headers['content-type'], req.body as Buffer | undefined)
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badBody('the body must be a JSON object')
   }
+  checkFields(body as Record<string, unknown>, BULK_FIELDS[op], `the :${op} body`)
   return body as Record<string, unknown>
 }
 
@@ -58,12 +77,12 @@ function stringList(value: unknown, what: string, max: number): string[] {
 }
 
 /** A TTL inside a body: a duration string or a number of seconds, as in query strings. */
-function bodyTtl(value: unknown, what: string): number | undefined {
+function bodyTtl(value: unknown, what: string): Ttl | undefined {
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'string' && typeof value !== 'number') {
     throw badBody(`${what} must be a duration string like '5m' or a number of seconds`)
   }
-  return durationParam(String(value), what, 1, Number.MAX_SAFE_INTEGER)
+  return ttlOf(String(value), what)
 }
 
 /** `ack`/`ackTimeout` from the body, or else from the query string. */
@@ -86,7 +105,7 @@ function send(reply: FastifyReply, accept: string | undefined, body: Record<stri
 }
 
 async function mget(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
-  const keys = stringList(bodyObject(req).keys, 'keys', ctx.maxBulkKeys)
+  const keys = stringList(bodyObject(req, 'mget').keys, 'keys', ctx.maxBulkKeys)
   const ks = keyspaceOf(ctx, req.params.ks, false)
   const values = ks === undefined ? keys.map(() => undefined) : ks.getMany(keys)
   const binary = wantsMsgpack(req.headers.accept)
@@ -101,29 +120,41 @@ async function mget(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
 }
 
 async function mset(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
-  const body = bodyObject(req)
+  const body = bodyObject(req, 'mset')
   const list = body.entries
   if (!Array.isArray(list) || list.length === 0 || list.length > ctx.maxBulkKeys) {
     throw badBody(`entries must be a list of 1 to ${ctx.maxBulkKeys} {key, value} objects`)
   }
-  const entries: SetManyEntry<unknown>[] = list.map((e: unknown, i) => {
+  const parsed = list.map((e: unknown, i) => {
     const item = e as Record<string, unknown> | null
     if (typeof item !== 'object' || item === null || typeof item.key !== 'string') {
       throw badBody(`entries[${i}] must be an object with a string key`)
     }
+    checkFields(item, MSET_ENTRY_FIELDS, `entries[${i}]`)
     if (item.value === undefined) throw badBody(`entries[${i}] has no value`)
-    const ttl = bodyTtl(item.ttl, `entries[${i}].ttl`)
-    const own: SetOptions = {
-      ...(ttl === undefined ? {} : { ttl }),
-      ...(item.tags === undefined ? {} : { tags: item.tags as string[] }),
+    return {
+      key: item.key,
+      value: item.value,
+      ttl: bodyTtl(item.ttl, `entries[${i}].ttl`),
+      tags: item.tags,
     }
-    return [item.key, item.value, own] as const
   })
   const ttl = bodyTtl(body.ttl, 'ttl')
   const ack = bodyAck(body, req.query)
   const ks = keyspaceOf(ctx, req.params.ks, true)!
+  // TTLs are checked against this keyspace's maxTtl here, in the unit the client wrote.
+  const maxTtl = ks.options.maxTtl
+  const entries: SetManyEntry<unknown>[] = parsed.map((p) => {
+    const own = ttlWithin(p.ttl, maxTtl)
+    const options: SetOptions = {
+      ...(own === undefined ? {} : { ttl: own }),
+      ...(p.tags === undefined ? {} : { tags: p.tags as string[] }),
+    }
+    return [p.key, p.value, options] as const
+  })
+  const callTtl = ttlWithin(ttl, maxTtl)
   const versions = await ks.setMany(entries, {
-    ...(ttl === undefined ? {} : { ttl }),
+    ...(callTtl === undefined ? {} : { ttl: callTtl }),
     ...(body.tags === undefined ? {} : { tags: body.tags as string[] }),
     ...ack,
   })
@@ -132,7 +163,7 @@ async function mset(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
 }
 
 async function invalidate(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
-  const body = bodyObject(req)
+  const body = bodyObject(req, 'invalidate')
   const tags = stringList(body.tags, 'tags', ctx.maxBulkKeys)
   const ack = bodyAck(body, req.query)
   await keyspaceOf(ctx, req.params.ks, true)!.invalidateTags(tags, ack)
@@ -140,7 +171,7 @@ async function invalidate(ctx: HttpContext, req: BulkRequest, reply: FastifyRepl
 }
 
 async function clear(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
-  const body = bodyObject(req, true)
+  const body = bodyObject(req, 'clear', true)
   const ack = bodyAck(body, req.query)
   await keyspaceOf(ctx, req.params.ks, true)!.clear(ack)
   return send(reply, req.headers.accept, { cleared: true })

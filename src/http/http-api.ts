@@ -4,25 +4,35 @@
  * docs/http-api.md; decisions: docs/decisions/http-api.md.
  * @module
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, maxHeaderSize, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Cache } from '../api/cache.js'
 import type { ChangeEvent } from '../api/events.js'
+import {
+  type BodyLimit,
+  bodyTooLarge,
+  declaredLength,
+  MAX_BODY_HEADER,
+  refuseExpectedBody,
+} from './body-limit.js'
 import { addBulkRoutes } from './bulk-routes.js'
+import { clientErrorHandler, MISSING_HOST, notImplemented } from './client-errors.js'
 import { type HttpContext, type HttpLogger, keyId, type Readiness } from './http-context.js'
-import { HTTP_DEFAULTS } from './http-defaults.js'
+import { HTTP_DEFAULTS, lingerBytesFor } from './http-defaults.js'
 import { errorAnswer } from './http-errors.js'
 import { httpLatency } from './http-metrics.js'
 import { addKeyRoutes } from './key-routes.js'
 import { LeaseTable } from './lease-table.js'
+import { lingerAfterRefusal } from './lingering-close.js'
 import { cacheMetrics } from './metrics.js'
 import { openapiDocument } from './openapi.js'
 import { addOpsRoutes } from './ops-routes.js'
 import { Router, type ServedRoute } from './routing.js'
+import { malformedContentType } from './values.js'
 
 export type { HttpLogger, Readiness } from './http-context.js'
-export { HTTP_DEFAULTS, HTTP_LIMITS, LEASE_DEFAULTS } from './http-defaults.js'
+export { HTTP_DEFAULTS } from './http-defaults.js'
 
 /** Options of {@link startHttpApi}. */
 export interface HttpApiOptions {
@@ -30,8 +40,19 @@ export interface HttpApiOptions {
   host?: string
   /** Port; 0 picks a free one. @default 8080 */
   port?: number
-  /** Largest request body, bytes; larger ones get 413 before being read. @default 1_100_000 */
+  /**
+   * Largest request body, bytes; larger ones get 413 (by `Content-Length` before being
+   * read, or as soon as a chunked body passes it). @default 1_100_000
+   */
   maxBodyBytes?: number
+  /**
+   * After a 413, most body bytes read and discarded before the connection is closed
+   * (lingering close: the client reads the 413 instead of a reset).
+   * @default 64 MiB, or 4 x maxBodyBytes when larger
+   */
+  lingerMaxBytes?: number
+  /** After a 413, longest time the connection stays open to discard the body, ms. @default 10_000 */
+  lingerMs?: number
   /** Most keyspaces HTTP clients may open. @default 64 */
   maxKeyspaces?: number
   /** Most keys of one `:mget` or entries of one `:mset`. @default 1_000 */
@@ -87,6 +108,11 @@ export async function startHttpApi(
   options: HttpApiOptions = {},
 ): Promise<HttpApi> {
   const maxBodyBytes = options.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes
+  const limit: BodyLimit = {
+    maxBodyBytes,
+    maxBytes: options.lingerMaxBytes ?? lingerBytesFor(maxBodyBytes),
+    maxMs: options.lingerMs ?? HTTP_DEFAULTS.lingerMs,
+  }
   const logger = options.logger ?? NO_LOG
   const onChange = (e: ChangeEvent) => leases.notify(keyId(e.keyspace, e.key))
   // The change listener is registered only while lease callers wait: no cost otherwise.
@@ -104,18 +130,34 @@ export async function startHttpApi(
     logger,
     spaces: new Map(),
   }
-  const app = buildApp(options, maxBodyBytes)
+  const app = buildApp(options, limit)
   const registry = cacheMetrics(cache)
   const observe = httpLatency(registry)
+  app.addHook('onRequest', (request, reply, done) => {
+    // Node's own Host check answers an empty 400: it is off, and done here in our shape.
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return void reply.code(MISSING_HOST.status).send(MISSING_HOST.body)
+    }
+    // Clients learn the body limit from any write's answer (and from every 413).
+    if (request.method === 'PUT' || request.method === 'POST') {
+      reply.header(MAX_BODY_HEADER, String(maxBodyBytes))
+    }
+    done()
+  })
   app.addHook('onResponse', (request, reply, done) => {
     const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER'
     observe(request.routeOptions.url ?? 'none', method, reply.statusCode, reply.elapsedTime / 1_000)
     done()
   })
   app.setErrorHandler((err, request, reply) => {
-    const answer = errorAnswer(err)
-    if (answer.body.error === 'ERR_BODY_TOO_LARGE') {
-      answer.body.message = `request bodies are limited to ${maxBodyBytes} bytes (--max-body-bytes)`
+    let answer = errorAnswer(err)
+    if ((err as { code?: unknown }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      answer = malformedContentType(request.headers['content-type'])
+    } else if (answer.body.error === 'ERR_BODY_TOO_LARGE') {
+      answer = bodyTooLarge(limit, declaredLength(request.raw))
+      // The client may still be sending: read the rest before closing (no reset).
+      lingerAfterRefusal(request.raw, limit)
+      reply.header('connection', 'close')
     }
     if (answer.status >= 500 && answer.body.error === 'ERR_INTERNAL') {
       logger.error({ err, method: request.method, url: request.url }, 'http request failed')
@@ -124,10 +166,8 @@ export async function startHttpApi(
   })
   app.setNotFoundHandler((request, reply) => {
     if (!KNOWN_METHODS.has(request.method)) {
-      return reply.code(501).send({
-        error: 'ERR_NOT_IMPLEMENTED',
-        message: `method ${request.method} is not supported`,
-      })
+      const answer = notImplemented(request.method)
+      return reply.code(answer.status).send(answer.body)
     }
     return reply.code(404).send({
       error: 'ERR_NOT_FOUND',
@@ -165,7 +205,8 @@ export async function startHttpApi(
  * Fastify on a node:http server created here, so that the timeouts that cut slow clients
  * (headers, whole request, and how often they are checked) are set at construction.
  */
-function buildApp(options: HttpApiOptions, maxBodyBytes: number): FastifyInstance {
+function buildApp(options: HttpApiOptions, limit: BodyLimit): FastifyInstance {
+  const { maxBodyBytes } = limit
   const headersTimeout = options.headersTimeoutMs ?? HTTP_DEFAULTS.headersTimeoutMs
   const requestTimeout = Math.max(
     options.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
@@ -178,17 +219,32 @@ function buildApp(options: HttpApiOptions, maxBodyBytes: number): FastifyInstanc
     routerOptions: { maxParamLength: 16_384, ignoreDuplicateSlashes: false },
     return503OnClosing: false,
     forceCloseConnections: true,
+    clientErrorHandler: clientErrorHandler(
+      {
+        maxBytes: limit.maxBytes,
+        maxMs: Math.min(limit.maxMs, HTTP_DEFAULTS.clientErrorLingerMs),
+      },
+      maxHeaderSize,
+    ),
     serverFactory: (handler) => {
       const server = createServer(
         {
           headersTimeout,
           requestTimeout,
+          requireHostHeader: false,
           keepAliveTimeout: HTTP_DEFAULTS.keepAliveTimeoutMs,
           connectionsCheckingInterval:
             options.connectionsCheckingIntervalMs ?? HTTP_DEFAULTS.connectionsCheckingIntervalMs,
         },
         handler,
       )
+      // `Expect: 100-continue` (curl, for bodies over 1 MiB): refuse a declared body
+      // over the limit before the client sends it; otherwise continue as Node would.
+      server.on('checkContinue', (req, res) => {
+        if ((declaredLength(req) ?? 0) > maxBodyBytes) return refuseExpectedBody(req, res, limit)
+        res.writeContinue()
+        handler(req, res)
+      })
       return server
     },
     frameworkErrors: (err, _request, reply) => {

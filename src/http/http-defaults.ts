@@ -23,7 +23,27 @@ export const HTTP_DEFAULTS = {
   connectionsCheckingIntervalMs: 1_000,
   /** Most keys of one `:mget` or entries of one `:mset`. */
   maxBulkKeys: 1_000,
+  /**
+   * After a 413, at least this many body bytes are read and discarded before the
+   * connection is closed (lingering close), or `lingerBodyMultiple` x `maxBodyBytes`
+   * when that is more.
+   */
+  lingerMinBytes: 64 * 1024 * 1024,
+  /** See `lingerMinBytes`. */
+  lingerBodyMultiple: 4,
+  /** After a 413, the connection is closed at the latest this long after the refusal. */
+  lingerMs: 10_000,
+  /**
+   * After a request the HTTP parser refused (431, 400, 501), the connection is closed at
+   * the latest this long after the answer (what the client still sends is discarded).
+   */
+  clientErrorLingerMs: 1_000,
 } as const
+
+/** The lingering bound in bytes for a body limit: 64 MiB, or 4 x the limit when larger. */
+export function lingerBytesFor(maxBodyBytes: number): number {
+  return Math.max(HTTP_DEFAULTS.lingerMinBytes, HTTP_DEFAULTS.lingerBodyMultiple * maxBodyBytes)
+}
 
 /** Upper bounds of duration parameters (a larger value is answered 400 `ERR_INVALID_OPTION`). */
 export const HTTP_LIMITS = {

@@ -17,11 +17,13 @@ import {
   type IfMatch,
   ifMatchHeader,
   ifMatchPasses,
+  ifNoneMatchHeader,
   leaseParams,
   one,
   type Query,
   tagsParam,
   ttlParam,
+  ttlWithin,
 } from './params.js'
 import type { Router } from './routing.js'
 import { bodyToValue, valueToBody } from './values.js'
@@ -31,25 +33,45 @@ type KeyRequest = FastifyRequest<{ Params: { ks: string; '*': string }; Querystr
 /** The path of the single-key routes (fastify syntax). */
 export const KEY_ROUTE = '/v1/:ks/*'
 
+/** The query parameters each method of the single-key routes reads. */
+export const KEY_QUERY = {
+  GET: ['fetch', 'lease', 'lease_ttl', 'wait', 'stale_while_revalidate', 'stale_if_error'],
+  PUT: ['ttl', 'tags', 'ack', 'ackTimeout', 'lease'],
+  DELETE: ['ack', 'ackTimeout'],
+} as const
+
 /** Registers the single-key routes. */
 export function addKeyRoutes(router: Router, ctx: HttpContext): void {
-  router.add(KEY_ROUTE, {
-    GET: (req, reply) => getKey(ctx, req as KeyRequest, reply),
-    PUT: (req, reply) => putKey(ctx, req as KeyRequest, reply),
-    DELETE: (req, reply) => deleteKey(ctx, req as KeyRequest, reply),
-  })
+  router.add(
+    KEY_ROUTE,
+    {
+      GET: (req, reply) => getKey(ctx, req as KeyRequest, reply),
+      PUT: (req, reply) => putKey(ctx, req as KeyRequest, reply),
+      DELETE: (req, reply) => deleteKey(ctx, req as KeyRequest, reply),
+    },
+    KEY_QUERY,
+  )
 }
 
-function sendEntry(reply: FastifyReply, entry: Entry<unknown>, accept: string | undefined) {
+/** How a read answers: the client's `Accept` and `If-None-Match`. */
+interface ReadPreferences {
+  accept: string | undefined
+  ifNoneMatch: IfMatch | undefined
+}
+
+function sendEntry(reply: FastifyReply, entry: Entry<unknown>, prefs: ReadPreferences) {
   const token = formatVersion(entry.version)
-  const rep = valueToBody(entry.value, accept)
-  return reply
-    .code(200)
-    .header('content-type', rep.type)
+  reply
     .header('etag', `"${token}"`)
     .header('x-version', token)
     .header('x-expires-at', String(entry.expiresAt))
-    .send(rep.body)
+  const cond = prefs.ifNoneMatch
+  if (cond !== undefined && (cond.any || cond.tokens.includes(token))) {
+    // The client holds this version already (RFC 9110 15.4.5: 304 with the validators).
+    return reply.code(304).send()
+  }
+  const rep = valueToBody(entry.value, prefs.accept)
+  return reply.code(200).header('content-type', rep.type).send(rep.body)
 }
 
 /** A live entry, counted as a read (hit or miss) and marked recently used. */
@@ -77,6 +99,10 @@ async function getKey(ctx: HttpContext, req: KeyRequest, reply: FastifyReply) {
     throw invalidOption(`fetch must be 'nearest', got '${fetch}'`)
   }
   const lease = flagParam(req.query, 'lease') ? leaseParams(req.query) : undefined
+  const prefs: ReadPreferences = {
+    accept: req.headers.accept,
+    ifNoneMatch: ifNoneMatchHeader(req.headers['if-none-match']),
+  }
   const nearest = fetch === 'nearest'
   const ks = keyspaceOf(ctx, name, nearest)
   let entry: Entry<unknown> | undefined
@@ -86,8 +112,7 @@ async function getKey(ctx: HttpContext, req: KeyRequest, reply: FastifyReply) {
   } else {
     entry = readEntry(ks, key)
   }
-  const accept = req.headers.accept
-  if (entry !== undefined) return sendEntry(reply, entry, accept)
+  if (entry !== undefined) return sendEntry(reply, entry, prefs)
   if (lease === undefined) return notFound(ctx, reply, name, key)
 
   const gone = new AbortController()
@@ -109,12 +134,12 @@ async function getKey(ctx: HttpContext, req: KeyRequest, reply: FastifyReply) {
   switch (result.kind) {
     case 'value': {
       const found = readEntry(keyspaceOf(ctx, name, false), key)
-      return found ? sendEntry(reply, found, accept) : notFound(ctx, reply, name, key)
+      return found ? sendEntry(reply, found, prefs) : notFound(ctx, reply, name, key)
     }
     case 'stale': {
       const known = ctx.cache.admin.version(name, key)
       if (known !== undefined) reply.header('x-version', formatVersion(known.version))
-      const rep = valueToBody(result.value, accept)
+      const rep = valueToBody(result.value, prefs.accept)
       return reply.code(200).header('content-type', rep.type).header('x-stale', '1').send(rep.body)
     }
     case 'lease':
@@ -159,7 +184,7 @@ function rejectContentEncoding(value: string | string[] | undefined): void {
     throw new HttpError(
       415,
       'ERR_UNSUPPORTED_MEDIA_TYPE',
-      `content-encoding '${coding}' is not supported: send the body uncompressed`,
+      `content-encoding '${coding}' is not supported: send the body uncompressed (identity)`,
     )
   }
 }
@@ -174,13 +199,14 @@ async function putKey(ctx: HttpContext, req: KeyRequest, reply: FastifyReply) {
   const cond = ifMatchHeader(req.headers['if-match'])
   const value = bodyToValue(req.headers['content-type'], req.body as Buffer | undefined)
   const ks = keyspaceOf(ctx, name, true)!
+  const ttlMs = ttlWithin(ttl, ks.options.maxTtl)
   checkPrecondition(ctx, ks, name, key, cond)
   // Compare and set in one synchronous block: no other request runs in between.
   const leased = token !== undefined && token !== ''
   const admin = leased ? ctx.cache.admin : undefined
   const before = admin?.version(name, key)
   const pending = ks.set(key, value, {
-    ...(ttl === undefined ? {} : { ttl }),
+    ...(ttlMs === undefined ? {} : { ttl: ttlMs }),
     ...(tags === undefined ? {} : { tags }),
     ...ack,
   })

@@ -21,10 +21,18 @@ const error = (description: string) => ({ description, content: json(ref('Error'
 
 const STANDARD_ERRORS = {
   '400': error(
-    'Bad parameter, key, keyspace name or body (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_KEYSPACE`, `ERR_BAD_BODY`, `ERR_BAD_URL`)',
+    'Bad or unknown parameter, key, keyspace name or body (`ERR_INVALID_OPTION`, `ERR_INVALID_KEY`, `ERR_INVALID_KEYSPACE`, `ERR_BAD_BODY`, `ERR_BAD_URL`, `ERR_BAD_REQUEST`)',
   ),
   '405': error('Method not served on this path; the `Allow` header lists those that are'),
+  '431': error('Request line and headers over 16 KB (`ERR_HEADERS_TOO_LARGE`)'),
   '503': error('The node is closing (`ERR_CACHE_CLOSED`)'),
+}
+
+const MAX_BODY_HEADERS = {
+  'x-max-body-bytes': {
+    description: 'The largest request body this node accepts, bytes (`--max-body-bytes`)',
+    schema: { type: 'integer' },
+  },
 }
 
 const WRITE_ERRORS = {
@@ -32,9 +40,12 @@ const WRITE_ERRORS = {
   '412': error(
     '`If-Match` did not match the newest version this node knows (`ERR_PRECONDITION_FAILED`)',
   ),
-  '413': error(
-    'Body over the limit (`ERR_BODY_TOO_LARGE`) or value over `maxValueBytes` (`ERR_VALUE_TOO_LARGE`)',
-  ),
+  '413': {
+    description:
+      'Body over the limit (`ERR_BODY_TOO_LARGE`, with `maxBodyBytes`; the node reads and discards the rest of the body before closing) or value over `maxValueBytes` (`ERR_VALUE_TOO_LARGE`)',
+    headers: MAX_BODY_HEADERS,
+    content: json(ref('Error')),
+  },
   '415': error('A `Content-Encoding` the API does not decode, or a malformed `Content-Type`'),
   '429': error('Too many keyspaces opened over HTTP (`ERR_TOO_MANY_KEYSPACES`)'),
   '504': error('`ack` not met in time (`ERR_ACK_TIMEOUT`; the write stands on this node)'),
@@ -95,6 +106,13 @@ const keyGet = (head: boolean) => ({
       schema: { type: 'string' },
       description: '`application/msgpack` for msgpack of a structured value',
     },
+    {
+      name: 'If-None-Match',
+      in: 'header',
+      schema: { type: 'string' },
+      description:
+        '`"<version>"` (ETags, weak ones match too) or `*`: 304 without a body when the live value has one of them',
+    },
   ],
   responses: {
     '200': {
@@ -110,6 +128,13 @@ const keyGet = (head: boolean) => ({
       },
       content: { 'application/json': {}, 'application/msgpack': {}, '*/*': {} },
     },
+    '304': {
+      description: '`If-None-Match` matched the live value: no body',
+      headers: {
+        ...VERSION_HEADERS,
+        'x-expires-at': { description: 'Expiry, epoch ms', schema: { type: 'integer' } },
+      },
+    },
     '404': {
       description:
         "No live value. With `lease=1`, `x-lease` and the body's `lease` carry the token of the caller that must load the value. `x-version`/`x-deleted` tell of a newer delete or expired write.",
@@ -124,11 +149,17 @@ const keyGet = (head: boolean) => ({
   },
 })
 
-const bulk = (summary: string, operationId: string, request: string, response: string) => ({
+const bulk = (
+  summary: string,
+  operationId: string,
+  request: string,
+  response: string,
+  acked = true,
+) => ({
   post: {
     summary,
     operationId,
-    parameters: [param('ks'), param('ack'), param('ackTimeout')],
+    parameters: acked ? [param('ks'), param('ack'), param('ackTimeout')] : [param('ks')],
     requestBody: { required: request !== 'ClearRequest', content: json(ref(request)) },
     responses: { '200': { description: 'Done', content: json(ref(response)) }, ...WRITE_ERRORS },
   },
@@ -182,6 +213,7 @@ export function openapiDocument(options: { version: string; admin: boolean }): o
             description: 'Written',
             headers: {
               ...VERSION_HEADERS,
+              ...MAX_BODY_HEADERS,
               'x-lease-status': {
                 description:
                   '`ok`, or `expired` for a wrong or expired lease token (the write is applied anyway)',
@@ -210,7 +242,7 @@ export function openapiDocument(options: { version: string; admin: boolean }): o
         },
       },
     },
-    '/v1/{ks}:mget': bulk('Read many keys', 'mget', 'MgetRequest', 'MgetResponse'),
+    '/v1/{ks}:mget': bulk('Read many keys', 'mget', 'MgetRequest', 'MgetResponse', false),
     '/v1/{ks}:mset': bulk('Write many keys in one batch', 'mset', 'MsetRequest', 'MsetResponse'),
     '/v1/{ks}:invalidate': bulk(
       'Kill every entry with one of these tags, everywhere',

@@ -8,7 +8,7 @@
  */
 import type { AckLevel } from '../api/call-options.js'
 import { formatVersion, type Version } from '../clock/version.js'
-import { parseDuration } from '../duration.js'
+import { formatMs, secondsOrDuration } from './duration-text.js'
 import { HTTP_LIMITS, LEASE_DEFAULTS } from './http-defaults.js'
 import { invalidOption } from './http-errors.js'
 
@@ -17,8 +17,6 @@ export type Query = Readonly<Record<string, string | string[] | undefined>>
 
 /** A header value as Node gives it. */
 type Header = string | string[] | undefined
-
-const SECONDS_RE = /^\s*\d+(\.\d+)?\s*$/
 
 /**
  * The single value of query parameter `name`.
@@ -38,30 +36,65 @@ export function header(value: Header, name: string): string | undefined {
 
 /**
  * A duration parameter in ms: `5m`, `300s`, `500ms`, or a bare number of seconds.
+ * Messages speak the unit the client wrote (`ackTimeout=10m is longer than 5m`).
  * @param min - smallest accepted value, ms (inclusive)
  * @param max - largest accepted value, ms (inclusive)
+ * @param maxWhat - what sets `max`, for the message (`this keyspace's maxTtl`)
  * @throws HttpError 400 naming the parameter when it does not parse or is out of range
  */
-export function durationParam(text: string, name: string, min: number, max: number): number {
+export function durationParam(
+  text: string,
+  name: string,
+  min: number,
+  max: number,
+  maxWhat = 'the most allowed',
+): number {
   let ms: number
   try {
-    ms = SECONDS_RE.test(text) ? Math.round(Number(text) * 1_000) : parseDuration(text, name)
-  } catch {
-    throw invalidOption(
-      `${name} must be a duration like '500ms', '30s', '5m', '1h' or a number of seconds, got '${text}'`,
-    )
+    ms = secondsOrDuration(text, name)
+  } catch (err) {
+    throw invalidOption((err as Error).message)
   }
-  if (!Number.isFinite(ms) || ms < min || ms > max) {
-    throw invalidOption(`${name} must be between ${min} ms and ${max} ms, got '${text}'`)
+  if (!Number.isFinite(ms) || ms > max) {
+    throw invalidOption(`${name}=${text} is longer than ${maxWhat} (${formatMs(max)})`)
+  }
+  if (ms < min) {
+    throw invalidOption(
+      min <= 1
+        ? `${name}=${text} must be longer than 0`
+        : `${name}=${text} is shorter than the least allowed (${formatMs(min)})`,
+    )
   }
   return ms
 }
 
-/** `ttl` (query) or `x-ttl` (header), in ms; undefined when neither is given. */
-export function ttlParam(query: Query | undefined, ttlHeader: Header): number | undefined {
+/** A TTL as the client wrote it, and in ms. */
+export interface Ttl {
+  ms: number
+  text: string
+  /** The parameter or field that carried it (`ttl`, `entries[2].ttl`). */
+  name: string
+}
+
+/** A TTL parameter, positive and finite; its upper bound is the keyspace's ({@link ttlWithin}). */
+export function ttlOf(text: string, name: string): Ttl {
+  return { ms: durationParam(text, name, 1, Number.MAX_SAFE_INTEGER), text, name }
+}
+
+/** `ttl` (query) or `x-ttl` (header); undefined when neither is given. */
+export function ttlParam(query: Query | undefined, ttlHeader: Header): Ttl | undefined {
   const text = one(query, 'ttl') ?? header(ttlHeader, 'x-ttl')
-  // The keyspace checks the upper bound (its maxTtl); here: positive and finite.
-  return text === undefined ? undefined : durationParam(text, 'ttl', 1, Number.MAX_SAFE_INTEGER)
+  return text === undefined ? undefined : ttlOf(text, 'ttl')
+}
+
+/**
+ * The TTL in ms, checked against the keyspace's `maxTtl` in the client's own unit
+ * (`ttl=30d is longer than this keyspace's maxTtl (1d)`).
+ * @throws HttpError 400 `ERR_INVALID_OPTION`
+ */
+export function ttlWithin(ttl: Ttl | undefined, maxTtlMs: number): number | undefined {
+  if (ttl === undefined) return undefined
+  return durationParam(ttl.text, ttl.name, 1, maxTtlMs, "this keyspace's maxTtl")
 }
 
 /** Options of a write's acknowledgement: `ack` and `ackTimeout`. */
@@ -145,6 +178,26 @@ export function ifMatchHeader(value: Header): IfMatch | undefined {
     if (!m)
       throw invalidOption(`If-Match must be * or quoted ETags like "${'<version>'}", got '${text}'`)
     if (m[1] === undefined) tokens.push(m[2]!)
+  }
+  return { any: false, tokens }
+}
+
+/**
+ * Parses `If-None-Match` (RFC 9110 13.1.2): `*` or a list of entity tags, compared weakly
+ * (`W/"v"` matches the ETag `"v"`). Undefined when absent.
+ * @throws HttpError 400 for a malformed header
+ */
+export function ifNoneMatchHeader(value: Header): IfMatch | undefined {
+  const text = header(value, 'if-none-match')?.trim()
+  if (text === undefined || text === '') return undefined
+  if (text === '*') return { any: true }
+  const tokens: string[] = []
+  for (const part of text.split(',')) {
+    const m = /^(?:W\/)?"([^"]*)"$/.exec(part.trim())
+    if (!m) {
+      throw invalidOption(`If-None-Match must be * or quoted ETags like "<version>", got '${text}'`)
+    }
+    tokens.push(m[1]!)
   }
   return { any: false, tokens }
 }

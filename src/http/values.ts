@@ -12,7 +12,7 @@
  * @module
  */
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
-import { badBody, HttpError } from './http-errors.js'
+import { badBody, type ErrorAnswer, HttpError } from './http-errors.js'
 
 /** Key of the bytes in a {@link RawBytes} envelope. The `__mc` prefix is reserved. */
 export const RAW_BYTES_FIELD = '__mcBytes'
@@ -41,6 +41,25 @@ export function isRawBytes(v: unknown): v is RawBytes {
     typeof r.type === 'string' &&
     Object.keys(r).length === 2
   )
+}
+
+/** What a PUT body's `Content-Type` may be, as 415 answers name it. */
+export const ACCEPTED_TYPES =
+  'application/json (or *+json), application/msgpack, application/octet-stream, or any other type/subtype (stored as bytes with its type)'
+
+/**
+ * The 415 answer to a `Content-Type` that is not a media type (fastify could not parse
+ * it): the node cannot tell what the body is.
+ */
+export function malformedContentType(contentType: string | undefined): ErrorAnswer {
+  const shown = (contentType ?? '').replaceAll(/[^\x20-\x7e]/g, '?').slice(0, 100)
+  return {
+    status: 415,
+    body: {
+      error: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+      message: `content-type '${shown}' is not a media type (type/subtype); send ${ACCEPTED_TYPES}`,
+    },
+  }
 }
 
 const MSGPACK_TYPES = new Set([

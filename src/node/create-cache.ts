@@ -31,6 +31,11 @@ export function createCache<V = unknown>(options: CacheOptions = {}): Promise<Ca
 export interface NodeHooks {
   /** The node's clock (a {@link ManualClock} in tests). @default the system clock */
   readonly clock?: Clock
+  /**
+   * The host's wall clock under the system clock (a skewed host in `meshcache/testing`):
+   * what the node stamps writes with, after the mesh's correction. @default Date.now
+   */
+  readonly hostNow?: () => number
 }
 
 /**
@@ -61,7 +66,7 @@ export async function startNode<V = unknown>(
   // The one wall clock of a node, corrected to the mesh median (0 when embedded): every
   // layer reads time through it, so expiries and stamps agree across skewed hosts.
   const offsets = new ClockOffsets()
-  const clock: Clock = hooks.clock ?? new SystemClock(() => offsets.correctionMs)
+  const clock: Clock = hooks.clock ?? new SystemClock(() => offsets.correctionMs, hooks.hostNow)
   const hlc = new HybridClock({
     node: nodeId,
     maxDrift: resolved.maxClockDriftMs,

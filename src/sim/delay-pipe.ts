@@ -36,6 +36,8 @@ export class DelayPipe {
       this.held.push(chunk)
       return
     }
+    // Bytes held by an earlier cut go first, whoever forgot to release them.
+    if (this.held.length > 0) this.release()
     this.enqueue(chunk)
   }
 
@@ -72,14 +74,18 @@ export class DelayPipe {
   }
 
   private deliver(): void {
+    if (this.link.blocked()) {
+      // The link went dark while these were on their way. They were sent before anything
+      // pushed during the cut, so they go in front of it: a stream never reorders (a
+      // reordered Noise stream fails its decryption and the connection dies).
+      this.held.unshift(...this.queue.splice(0).map((q) => q.chunk))
+      this.timer = undefined
+      return
+    }
     const now = performance.now()
     // Timers fire up to ~1 ms late; deliver everything due within half a ms together.
     while (this.queue.length > 0 && this.queue[0]!.at <= now + 0.5) {
       const { chunk } = this.queue.shift()!
-      if (this.link.blocked()) {
-        this.held.push(chunk)
-        continue
-      }
       this.bytes += chunk.length
       this.link.delivered?.(chunk.length)
       if (!this.to.destroyed) this.to.write(chunk)

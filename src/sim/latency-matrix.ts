@@ -64,7 +64,11 @@ export function loadMatrix(file: string): LatencyMatrix {
   return parseMatrix(raw)
 }
 
-function spec(v: unknown, where: string): LinkSpec {
+/**
+ * Checks one link: `latencyMs` required, `jitterMs` and `loss` default to 0.
+ * @throws InvalidOptionError naming `where` and what it accepts
+ */
+export function parseLinkSpec(v: unknown, where: string): LinkSpec {
   const o = v as Record<string, unknown>
   const num = (x: unknown, d: number) =>
     x === undefined ? d : typeof x === 'number' && x >= 0 ? x : Number.NaN
@@ -95,11 +99,11 @@ export function parseMatrix(raw: unknown): LatencyMatrix {
       throw new InvalidOptionError(`latency matrix pair "${k}" must look like "region-a|region-b"`)
     regions.add(a)
     regions.add(b)
-    pairs[pairKey(a, b)] = spec(v, `pair ${k}`)
+    pairs[pairKey(a, b)] = parseLinkSpec(v, `pair ${k}`)
   }
   return {
     regions: [...regions],
-    intra: o.intra === undefined ? DEFAULT_MATRIX.intra : spec(o.intra, 'intra'),
+    intra: o.intra === undefined ? DEFAULT_MATRIX.intra : parseLinkSpec(o.intra, 'intra'),
     pairs,
   }
 }

@@ -1,6 +1,6 @@
 import type { Cache } from '../api/cache.js'
 import type { CacheOptions } from '../node/cache-options.js'
-import { createCache } from '../node/create-cache.js'
+import { type NodeHooks, startNode } from '../node/create-cache.js'
 import type { WanSim } from './wan-sim.js'
 
 /**
@@ -12,15 +12,19 @@ export async function startSimNode(
   region: string,
   n: number,
   options: CacheOptions = {},
+  hooks: NodeHooks = {},
 ): Promise<Cache<unknown>> {
   const r = sim.matrix.regions.indexOf(region) + 1
   if (r === 0) throw new Error(`region ${region} is not in the latency matrix`)
-  const cache = await createCache({
-    region,
-    listen: [`/ip4/127.0.${r}.${n}/tcp/0`],
-    ...options,
-    mesh: { ...options.mesh, dialRewrite: sim.rewriterFor(region) },
-  })
+  const cache = await startNode(
+    {
+      region,
+      listen: [`/ip4/127.0.${r}.${n}/tcp/0`],
+      ...options,
+      mesh: { ...options.mesh, dialRewrite: sim.rewriterFor(region) },
+    },
+    hooks,
+  )
   await sim.addNode(region, cache.addresses()[0]!)
   return cache
 }

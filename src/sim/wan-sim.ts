@@ -2,7 +2,13 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { InvalidOptionError } from '../errors.js'
 import { DelayPipe } from './delay-pipe.js'
-import { DEFAULT_MATRIX, type LatencyMatrix, linkBetween } from './latency-matrix.js'
+import {
+  DEFAULT_MATRIX,
+  type LatencyMatrix,
+  type LinkSpec,
+  linkBetween,
+  parseLinkSpec,
+} from './latency-matrix.js'
 
 interface Target {
   region: string
@@ -28,7 +34,13 @@ export class WanSim {
   private readonly carried = new Map<string, number>()
 
   constructor(matrix: LatencyMatrix = DEFAULT_MATRIX, proxyHost = '127.0.254.1') {
-    this.matrix = matrix
+    // A copy: setLink() changes this simulator's links, never the caller's matrix (or
+    // DEFAULT_MATRIX, which every simulator shares).
+    this.matrix = {
+      regions: [...matrix.regions],
+      intra: { ...matrix.intra },
+      pairs: { ...matrix.pairs },
+    }
     this.proxyHost = proxyHost
   }
 
@@ -120,6 +132,18 @@ export class WanSim {
       if (from !== to) sum += v
     }
     return sum
+  }
+
+  /**
+   * Changes the link between regions `a` and `b` (both directions; `a === b` sets the
+   * link within every region). Bytes sent from now on take the new latency; bytes already
+   * on their way keep theirs, and a stream never reorders.
+   * @throws InvalidOptionError when a spec field is negative, or loss is above 1
+   */
+  setLink(a: string, b: string, spec: LinkSpec): void {
+    const checked = parseLinkSpec(spec, `link ${a} <-> ${b}`)
+    if (a === b) this.matrix.intra = checked
+    else this.matrix.pairs[pair(a, b)] = checked
   }
 
   /** One-way latency between two regions, ms. */

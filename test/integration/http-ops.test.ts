@@ -155,6 +155,27 @@ describe('HTTP API v1: operations', () => {
     }
   })
 
+  it('/openapi.json documents exactly the query parameters each route reads', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { parameters?: { $ref?: string }[] }>>
+      components: { parameters: Record<string, { name: string; in: string }> }
+    }
+    const resolve = (p: { $ref?: string; name?: string; in?: string }) =>
+      p.$ref === undefined ? p : doc.components.parameters[p.$ref.split('/').pop()!]!
+    for (const route of api.routes()) {
+      const op = doc.paths[openapiPath(route.url)]![route.method.toLowerCase()]!
+      const documented = (op.parameters ?? [])
+        .map(resolve)
+        .filter((p) => p.in === 'query')
+        .map((p) => p.name)
+      expect([route.method, route.url, [...documented].sort()]).toEqual([
+        route.method,
+        route.url,
+        [...route.query].sort(),
+      ])
+    }
+  })
+
   it('health: live, healthz and ready', async () => {
     expect((await call('/health/live')).status).toBe(200)
     expect((await call('/healthz')).status).toBe(200)

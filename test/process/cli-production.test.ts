@@ -65,7 +65,7 @@ describe('meshcache node: flags, exit codes, help', () => {
     for (const args of [
       ['node', '--max-entries', 'lots'],
       ['node', '--frobnicate'],
-      ['node', '--default-ttl', '300'],
+      ['node', '--default-ttl', 'five minutes'],
       ['node', '--log-level', 'loud'],
       ['node', '--keyspace', 'sessions:maxTtl=soon'],
     ]) {

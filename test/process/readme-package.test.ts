@@ -15,7 +15,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 /**
  * README first: the package is built and packed as `npm publish` would, installed into a
  * scratch project (its dependencies linked from this checkout, no network), and the
- * README's code blocks run there as written, from ESM and from CommonJS.
+ * README's code blocks run there as written, from ESM and from CommonJS; so does the
+ * second export, `meshcache/testing`.
  */
 const root = resolve(import.meta.dirname, '../..')
 let scratch = ''
@@ -131,6 +132,54 @@ await Promise.all([a.close(), b.close()])`
       expect(r.out, file).toContain('README-OK hello from us-east {"id":7,"total":42}')
       expect(r.code, r.out).toBe(0)
     }
+  })
+
+  it('meshcache/testing, from ESM and from CommonJS, typed for both', () => {
+    const body = `
+const mesh = await createTestMesh({ regions: { 'us-east': 1, 'eu-west': 1 }, oneWayMs: 10 })
+try {
+  const [us, eu] = mesh.caches
+  await mesh.partition('eu-west')
+  await us.set('k', 'v')
+  const cut = eu.has('k')
+  await mesh.heal()
+  await mesh.converged()
+  console.log('TESTING-OK', cut, eu.get('k'))
+} finally {
+  await mesh.close()
+}`
+    const esm = `import { createTestMesh } from 'meshcache/testing'\n${body}\n`
+    const cjs = `const { createTestMesh } = require('meshcache/testing')\n;(async () => {\n${body}\n})().catch((err) => { console.error(err); process.exit(1) })\n`
+    for (const [file, source] of [
+      ['testing.mts', esm],
+      ['testing.cts', cjs],
+    ] as const) {
+      const r = run(file, source)
+      expect(r.out, file).toContain('TESTING-OK false v')
+      expect(r.code, r.out).toBe(0)
+    }
+    // The types resolve through the package's exports, for ESM and for CommonJS callers.
+    writeFileSync(
+      join(scratch, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2023',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['testing.mts', 'testing.cts'],
+      }),
+    )
+    const tsc = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
+      { cwd: scratch, encoding: 'utf8', timeout: 60_000 },
+    )
+    expect(tsc.status, `${tsc.stdout}${tsc.stderr}`).toBe(0)
   })
 
   it('consistency levels, on an embedded cache', () => {

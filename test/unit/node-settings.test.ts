@@ -121,12 +121,19 @@ describe('meshcache node settings: flags over environment over config file over 
       /network key file/,
     )
     expect(() => parseNodeSettings(['--max-body-bytes', '0'])).toThrow(/max-body-bytes/)
-    expect(() => parseNodeSettings(['--default-ttl', '300'])).toThrow(/unit/)
-    expect(() => parseNodeSettings(['--default-ttl', '2d'])).toThrow(/maxTtl/)
+    expect(() => parseNodeSettings(['--default-ttl', 'soon'])).toThrow(
+      "--default-ttl must be a duration like '500ms', '30s', '5m', '1h' or a number of seconds, got 'soon'",
+    )
+    expect(() => parseNodeSettings(['--default-ttl', '2d'])).toThrow(
+      '--default-ttl 2d is longer than --max-ttl (1d); raise --max-ttl or lower --default-ttl',
+    )
     expect(() => parseNodeSettings(['--keyspace', 'bad name:maxTtl=1d'])).toThrow(/keyspace name/)
     expect(() => parseNodeSettings(['--keyspace', 'a:color=red'])).toThrow(/unknown option 'color'/)
+    expect(() => parseNodeSettings(['--keyspace', 'a:maxTtll=2d'])).toThrow(
+      "unknown option 'maxTtll' (did you mean 'maxTtl'?)",
+    )
     expect(() => parseNodeSettings(['--keyspace', 'a:defaultTtl=2d,maxTtl=1d'])).toThrow(
-      /defaultTtl/,
+      'keyspace a: defaultTtl 2d is longer than maxTtl (1d); raise maxTtl or lower defaultTtl',
     )
     const badLimits = join(dir, 'bad-limits.json')
     writeFileSync(badLimits, JSON.stringify({ limits: { maxKeyLength: -1 } }))
@@ -134,5 +141,41 @@ describe('meshcache node settings: flags over environment over config file over 
     const unknown = join(dir, 'unknown.json')
     writeFileSync(unknown, JSON.stringify({ colour: 'red' }))
     expect(() => parseNodeSettings(['--config', unknown])).toThrow(/unknown setting 'colour'/)
+    const typo = join(dir, 'typo.json')
+    writeFileSync(typo, JSON.stringify({ maxTTL: '1d' }))
+    expect(() => parseNodeSettings(['--config', typo])).toThrow(
+      "unknown setting 'maxTTL' (did you mean 'maxTtl'?)",
+    )
+  })
+
+  it('duration flags take what HTTP takes: a bare number is seconds, or a unit', () => {
+    const s = parseNodeSettings([
+      '--default-ttl',
+      '300',
+      '--max-ttl',
+      '86400',
+      '--snapshot-interval',
+      '2.5',
+      '--http-headers-timeout',
+      '5',
+      '--http-request-timeout',
+      '1m',
+      '--keyspace',
+      'sessions:defaultTtl=60,maxTtl=2h',
+    ])
+    expect(s).toMatchObject({
+      defaultTtl: '300s',
+      maxTtl: '86400s',
+      snapshotInterval: '2.5s',
+      headersTimeoutMs: 5_000,
+      requestTimeoutMs: 60_000,
+      keyspaces: { sessions: { defaultTtl: '60s', maxTtl: '2h' } },
+    })
+    const f = join(dir, 'seconds.json')
+    writeFileSync(f, JSON.stringify({ defaultTtl: 120, keyspaces: { k: { maxTtl: 3600 } } }))
+    expect(parseNodeSettings(['--config', f])).toMatchObject({
+      defaultTtl: '120s',
+      keyspaces: { k: { maxTtl: '3600s' } },
+    })
   })
 })

@@ -17,7 +17,9 @@ from _nodes import NodeProcess, start_node, wait_for
 
 from meshcache_client import (
     AckTimeout,
+    BodyTooLarge,
     Client,
+    InvalidOption,
     InvalidRequest,
     PreconditionFailed,
     SetItem,
@@ -403,6 +405,45 @@ class RealNodes(unittest.TestCase):
         self.assertEqual(ctx.exception.status, 400)
         with self.assertRaises(InvalidRequest):
             self.east.set("x" * 5000, 1)
+
+    def test_values_over_the_body_limit_get_the_413_not_a_broken_pipe(self) -> None:
+        """Issue 22: values of 1.2-5 MB raised Unavailable (BrokenPipeError) for half of
+        them; the node now reads the rest of the body before closing."""
+        for size in (1_200_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 5_000_000):
+            with self.subTest(size=size), Client(self.east.base_url, keyspace="py") as fresh:
+                # A new client knows no limit: the body is sent and the node answers.
+                with self.assertRaises(BodyTooLarge) as ctx:
+                    fresh.set(self.key(), b"x" * size)
+                err = ctx.exception
+                self.assertEqual((err.status, err.code, err.max_body_bytes), (413, "ERR_BODY_TOO_LARGE", 1_100_000))
+                self.assertIn(f"this body of {size} bytes is over the limit of 1100000 bytes", err.message)
+                fresh.set(self.key("after"), 1)  # the client works on after the refusal
+
+    def test_a_client_that_knows_the_limit_refuses_before_sending(self) -> None:
+        with Client(self.east.base_url, keyspace="py") as c:
+            c.set(self.key(), 1)  # any write's answer advertises the limit
+            t0 = time.monotonic()
+            with self.assertRaises(BodyTooLarge) as ctx:
+                c.set(self.key(), b"x" * 5_000_000)
+            self.assertIsNone(ctx.exception.status, "refused here, not by the node")
+            self.assertEqual(ctx.exception.max_body_bytes, 1_100_000)
+            self.assertLess(time.monotonic() - t0, 0.5)
+
+    def test_the_node_refuses_unknown_parameters_and_speaks_the_callers_unit(self) -> None:
+        k = self.key()
+        resp = self.east._t.request(
+            "PUT", self.east._key_path(k), query={"tll": "5"}, body=b"1", headers={"content-type": "application/json"}
+        )
+        err = resp.error()
+        self.assertIsInstance(err, InvalidOption)
+        self.assertEqual(
+            err.message,
+            "unknown query parameter 'tll' (did you mean 'ttl'?); PUT /v1/{ks}/{key} takes ttl, tags, ack, ackTimeout, lease",
+        )
+        with self.assertRaises(InvalidOption) as ctx:
+            self.east.set(k, 1, ttl="30d")
+        self.assertEqual(ctx.exception.message, "ttl=30d is longer than this keyspace's maxTtl (1d)")
+        self.assertIsNone(self.east.get(k))
 
     def test_health_and_status(self) -> None:
         self.assertTrue(self.east.is_live())

@@ -15,6 +15,7 @@ from _scripted import Reply, Request, ScriptedServer, error_reply, json_reply
 
 from meshcache_client import (
     AckTimeout,
+    BodyTooLarge,
     Client,
     InvalidRequest,
     NotFound,
@@ -156,7 +157,7 @@ class WireFormat(ScriptedCase):
                     {"key": "b", "value": [2]},
                     {"key": "c", "value": None},
                 ],
-                "ttl": "300s",
+                "ttl": "5m",
                 "ack": "peer",
             },
         )
@@ -320,7 +321,7 @@ class Leases(ScriptedCase):
             got = c.get_or_load("k", Loader(error=RuntimeError("origin down")), stale_if_error="1m")
         self.assertEqual(got, "old")
         self.assertEqual(srv.requests[1].query["wait"], "0s")
-        self.assertEqual(srv.requests[1].query["stale_if_error"], "60s")
+        self.assertEqual(srv.requests[1].query["stale_if_error"], "1m")
 
     def test_loader_error_without_stale_propagates(self) -> None:
         srv, c = self.serve(
@@ -365,7 +366,7 @@ class Decorators(ScriptedCase):
 
         self.assertEqual(save(1, {"n": 1}), {"n": 1})
         put, inv = srv.requests[0], srv.requests[1]
-        self.assertEqual((put.method, put.path, put.query), ("PUT", "/v1/ks/user%3A1", {"ttl": "300s"}))
+        self.assertEqual((put.method, put.path, put.query), ("PUT", "/v1/ks/user%3A1", {"ttl": "5m"}))
         self.assertEqual((inv.path, inv.json()), ("/v1/ks:invalidate", {"tags": ["users", "team:a"]}))
         del srv.requests[:]
         save(2, None)
@@ -397,7 +398,7 @@ class Decorators(ScriptedCase):
         self.assertEqual(price("x"), 5)
         r = srv.requests[0]
         self.assertEqual(r.path, "/v1/prices/p%3Ax")
-        self.assertEqual(r.query["stale_if_error"], "60s")
+        self.assertEqual(r.query["stale_if_error"], "1m")
 
 
 class ThreadSafety(ScriptedCase):
@@ -424,3 +425,72 @@ class ThreadSafety(ScriptedCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BodyLimit(ScriptedCase):
+    """Bodies over the node's --max-body-bytes (issue 22): once the client knows the limit
+    it refuses a larger body before sending; a 413 that arrives while the body is still
+    being sent is read, not lost to the reset."""
+
+    def test_the_limit_advertised_by_a_write_refuses_larger_bodies_before_sending(self) -> None:
+        srv, c = self.serve(lambda r: json_reply(200, {"version": "v1"}, {"x-max-body-bytes": "100"}))
+        c.set("small", "x" * 10)
+        sent = len(srv.requests)
+        other = c.keyspace("other")  # shares the connections, and what they taught
+        for call in (lambda: c.set("big", "x" * 200), lambda: other.mset({"a": "x" * 200})):
+            with self.assertRaises(BodyTooLarge) as ctx:
+                call()
+            err = ctx.exception
+            self.assertEqual((err.code, err.status, err.max_body_bytes), ("ERR_BODY_TOO_LARGE", None, 100))
+            self.assertIn("over the node's limit of 100 bytes (--max-body-bytes); not sent", err.message)
+            self.assertIsInstance(err, InvalidRequest)
+        self.assertEqual(len(srv.requests), sent, "nothing was sent")
+        c.set("exact", b"x" * 100)  # at the limit: sent
+
+    def test_the_limit_learnt_from_a_413(self) -> None:
+        srv, c = self.serve(
+            lambda r: error_reply(413, "ERR_BODY_TOO_LARGE", "too big", maxBodyBytes=50)
+            if len(r.body) > 50
+            else OK_PUT
+        )
+        with self.assertRaises(BodyTooLarge) as first:
+            c.set("k", b"x" * 60)
+        self.assertEqual((first.exception.status, first.exception.max_body_bytes), (413, 50))
+        sent = len(srv.requests)
+        with self.assertRaises(BodyTooLarge) as second:
+            c.set("k", b"x" * 60)
+        self.assertIsNone(second.exception.status)
+        self.assertEqual(len(srv.requests), sent)
+
+    def test_a_413_sent_while_the_body_is_still_going_out_is_read(self) -> None:
+        """A server that answers 413 after the headers and closes with the body unread
+        (a reset): the client reads the answer instead of raising Unavailable."""
+        listener = socket.socket()
+        listener.bind(("127.0.93.202", 0))
+        listener.listen()
+        self.addCleanup(listener.close)
+        port = listener.getsockname()[1]
+        answer = b'{"error":"ERR_BODY_TOO_LARGE","message":"too big","maxBodyBytes":1000}'
+
+        def serve_once() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\n"
+                    b"connection: close\r\ncontent-length: %d\r\n\r\n" % len(answer) + answer
+                )
+                time.sleep(0.05)
+            # closed with most of the body unread: the kernel sends a reset
+
+        server = threading.Thread(target=serve_once, daemon=True)
+        server.start()
+        c = Client(f"http://127.0.93.202:{port}")
+        self.addCleanup(c.close)
+        with self.assertRaises(BodyTooLarge) as ctx:
+            c.set("k", b"x" * 20_000_000)
+        self.assertEqual((ctx.exception.status, ctx.exception.max_body_bytes), (413, 1000))
+        server.join(5)
+

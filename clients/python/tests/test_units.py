@@ -6,19 +6,24 @@ import dataclasses
 import datetime
 import unittest
 import uuid
+from typing import Any
 
 import _nodes  # noqa: F401  (puts the package on sys.path)
 
 from meshcache_client import (
     AckTimeout,
+    BodyTooLarge,
     Client,
     Conflict,
+    InvalidOption,
     InvalidRequest,
     MeshcacheError,
     NotFound,
     PreconditionFailed,
     ServerError,
     Unavailable,
+    UnknownOption,
+    SetItem,
     format_duration,
     to_seconds,
 )
@@ -45,7 +50,9 @@ class Durations(unittest.TestCase):
         self.assertEqual(format_duration(300), "300s")
         self.assertEqual(format_duration(0.5), "500ms")
         self.assertEqual(format_duration(datetime.timedelta(seconds=90)), "90s")
-        self.assertEqual(format_duration("5m"), "300s")
+        self.assertEqual(format_duration("5m"), "5m", "a unit is kept: the node's messages speak it")
+        self.assertEqual(format_duration(" 1.5 s "), "1.5s")
+        self.assertEqual(format_duration("300"), "300s")
         self.assertEqual(format_duration(1.2344), "1234ms")  # rounded to the ms
         self.assertEqual(format_duration(1.0001), "1s")
         self.assertEqual(format_duration(0), "0s")
@@ -76,9 +83,9 @@ class Errors(unittest.TestCase):
             (503, "ERR_CACHE_CLOSED", Unavailable),
             (503, "ERR_NOT_READY", Unavailable),
             (400, "ERR_INVALID_KEY", InvalidRequest),
-            (400, "ERR_INVALID_OPTION", InvalidRequest),
+            (400, "ERR_INVALID_OPTION", InvalidOption),
             (400, "ERR_BAD_BODY", InvalidRequest),
-            (413, "ERR_BODY_TOO_LARGE", InvalidRequest),
+            (413, "ERR_BODY_TOO_LARGE", BodyTooLarge),
             (415, "ERR_UNSUPPORTED_MEDIA_TYPE", InvalidRequest),
             (429, "ERR_TOO_MANY_KEYSPACES", InvalidRequest),
             (409, "ERR_LEASE_LOST", Conflict),
@@ -90,6 +97,8 @@ class Errors(unittest.TestCase):
                 err = error_from_response(status, {"error": code, "message": "why"})
                 self.assertIs(type(err), cls)
                 self.assertIsInstance(err, MeshcacheError)
+                if status < 500 and status not in (404, 409, 412):
+                    self.assertIsInstance(err, InvalidRequest)
                 self.assertEqual((err.code, err.message, err.status), (code, "why", status))
 
     def test_precondition_failed_names_the_current_version(self) -> None:
@@ -263,3 +272,82 @@ class DecoratorKeys(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OptionNames(unittest.TestCase):
+    """Every per-call option is checked before any request (issue 22): a misspelt name
+    raises UnknownOption (also a TypeError) naming the known ones and the nearest."""
+
+    def setUp(self) -> None:
+        self.c = Client(NOWHERE)
+
+    def assert_unknown(self, call: Any, message: str) -> None:
+        with self.assertRaises(UnknownOption) as ctx:
+            call()
+        err = ctx.exception
+        self.assertIsInstance(err, InvalidOption)
+        self.assertIsInstance(err, InvalidRequest)
+        self.assertIsInstance(err, TypeError)
+        self.assertEqual((err.code, err.status, err.message), ("ERR_INVALID_OPTION", None, message))
+
+    def test_misspelt_keywords_name_the_known_ones(self) -> None:
+        self.assert_unknown(
+            lambda: self.c.set("k", 1, tll=5),
+            "unknown option 'tll' of set() (did you mean 'ttl'?); known options: key, value, ttl, "
+            "ack, tags, if_match, ack_timeout, content_type, lease",
+        )
+        self.assert_unknown(
+            lambda: self.c.delete("k", ack_timout="1s"),
+            "unknown option 'ack_timout' of delete() (did you mean 'ack_timeout'?); known options: "
+            "key, if_match, ack, ack_timeout",
+        )
+        self.assert_unknown(
+            lambda: Client(NOWHERE, keyspce="a"),
+            "unknown option 'keyspce' of Client() (did you mean 'keyspace'?); known options: "
+            "base_url, keyspace, timeout, headers",
+        )
+        self.assert_unknown(
+            lambda: SetItem("k", 1, tll=2),
+            "unknown option 'tll' of SetItem() (did you mean 'ttl'?); known options: key, value, ttl, tags",
+        )
+        self.assert_unknown(
+            lambda: self.c.cached(ttl="5m", stale_while_revalidat="1s"),
+            "unknown option 'stale_while_revalidat' of cached() (did you mean 'stale_while_revalidate'?); "
+            "known options: ttl, key, keyspace, name, tags, lease_ttl, wait, stale_while_revalidate, "
+            "stale_if_error",
+        )
+        self.assert_unknown(
+            lambda: self.c.mset({"a": 1}, colour="red"),
+            "unknown option 'colour' of mset(); known options: entries, ttl, ack, tags",
+        )
+        for name, call in (
+            ("get", lambda: self.c.get("k", defualt=1)),
+            ("get_or_load", lambda: self.c.get_or_load("k", lambda: 1, lease_tll="1s")),
+            ("writes", lambda: self.c.writes(key="k", invalidate="t")),
+            ("mget", lambda: self.c.mget(["a"], ack="peer")),
+            ("exists", lambda: self.c.exists("k", fresh=True)),
+            ("invalidate_tags", lambda: self.c.invalidate_tags(["t"], ack="peer")),
+        ):
+            with self.subTest(name=name), self.assertRaises(UnknownOption):
+                call()
+
+    def test_mset_entry_fields_and_ack_levels(self) -> None:
+        self.assert_unknown(
+            lambda: self.c.mset([{"key": "a", "value": 1, "tll": "5m"}]),
+            "unknown field 'tll' in an mset entry (did you mean 'ttl'?); known fields: key, value, ttl, tags",
+        )
+        for call in (
+            lambda: self.c.set("k", 1, ack="peers"),
+            lambda: self.c.delete("k", ack="quorom"),
+            lambda: self.c.mset({"a": 1}, ack="Peer"),
+        ):
+            with self.assertRaises(InvalidOption) as ctx:
+                call()
+            self.assertIn("ack must be one of local, peer, quorum", ctx.exception.message)
+            self.assertIn("did you mean", ctx.exception.message)
+
+    def test_a_good_call_is_unchanged(self) -> None:
+        # Reaches the transport (nothing listens there): the options passed the checks.
+        with self.assertRaises(Unavailable):
+            Client(NOWHERE, timeout=0.5).set("k", 1, ttl="5m", ack="local", tags=["t"], if_match="*")
+

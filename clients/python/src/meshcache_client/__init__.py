@@ -12,7 +12,9 @@ from ._duration import Duration, format_duration, to_seconds
 from .client import AckLevel, Client, Entry, SetItem
 from .errors import (
     AckTimeout,
+    BodyTooLarge,
     Conflict,
+    InvalidOption,
     InvalidRequest,
     MeshcacheError,
     NotFound,
@@ -20,6 +22,7 @@ from .errors import (
     RequestTimeout,
     ServerError,
     Unavailable,
+    UnknownOption,
 )
 
 __version__ = "0.1.0"
@@ -27,11 +30,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AckLevel",
     "AckTimeout",
+    "BodyTooLarge",
     "CachedFunction",
     "Client",
     "Conflict",
     "Duration",
     "Entry",
+    "InvalidOption",
     "InvalidRequest",
     "KeySpec",
     "MeshcacheError",
@@ -42,6 +47,7 @@ __all__ = [
     "SetItem",
     "TagsSpec",
     "Unavailable",
+    "UnknownOption",
     "WritesFunction",
     "__version__",
     "canonical_json",

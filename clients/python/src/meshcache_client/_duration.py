@@ -48,9 +48,11 @@ def to_seconds(value: Duration, name: str = "duration") -> float:
 def format_duration(value: Duration, name: str = "duration", *, positive: bool = False) -> str:
     """Formats a :data:`Duration` for a query string, always with a unit.
 
-    Whole seconds become ``"<n>s"``, anything else ``"<n>ms"`` (rounded to the ms), so the
-    value means the same to servers that read a bare number as ms and to those that read
-    it as seconds.
+    A string with a unit is sent as written (``"30d"``), so the node's messages speak the
+    caller's unit (``ttl=30d is longer than this keyspace's maxTtl (1d)``); numbers,
+    timedeltas and bare number strings become whole seconds ``"<n>s"``, anything else
+    ``"<n>ms"`` (rounded to the ms). A value with a unit means the same to servers that
+    read a bare number as ms and to those that read it as seconds.
 
     :param positive: refuse durations that round to 0 ms (a TTL of 0 is meaningless)
     """
@@ -58,6 +60,10 @@ def format_duration(value: Duration, name: str = "duration", *, positive: bool =
     ms = round(seconds * 1000)
     if positive and ms <= 0:
         raise ValueError(f"{name} must be at least 1 ms, got {value!r}")
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m and m.group(2):
+            return f"{m.group(1)}{m.group(2)}"
     if ms % 1000 == 0:
         return f"{ms // 1000}s"
     return f"{ms}ms"

@@ -11,7 +11,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Union
 
-from .errors import MeshcacheError, RequestTimeout, Unavailable, error_from_response
+from .errors import BodyTooLarge, MeshcacheError, RequestTimeout, Unavailable, error_from_response
 
 #: Idle connections older than this are not reused: below Node's default keep-alive
 #: timeout (5 s), so the server practically never closes a connection as we reuse it.
@@ -27,6 +27,9 @@ _STALE_CONNECTION_ERRORS = (
 )
 
 QueryValue = Union[str, int, float, None]
+
+#: The header in which the node advertises its request body limit (``--max-body-bytes``).
+MAX_BODY_HEADER = "x-max-body-bytes"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class Transport:
         self._idle: list[tuple[http.client.HTTPConnection, float]] = []
         self._lock = threading.Lock()
         self._closed = False
+        #: The node's body limit once learnt (a write's answer, or a 413): larger bodies
+        #: are refused here, before sending.
+        self.max_body_bytes: Optional[int] = None
 
     # -- pool -----------------------------------------------------------------------------
 
@@ -151,6 +157,28 @@ class Transport:
         quoted = "/".join(urllib.parse.quote(s, safe="") for s in segments)
         return f"{self._prefix}/{quoted}{suffix}"
 
+    def _learn_limit(self, resp: "Response") -> None:
+        """Remembers the body limit the node advertises (header, or a 413's body)."""
+        text = resp.header(MAX_BODY_HEADER)
+        limit: Any = int(text) if text is not None and text.isdigit() else None
+        if limit is None and resp.status == 413 and resp.content_type == "application/json":
+            body = resp.json_or_none()
+            limit = body.get("maxBodyBytes") if isinstance(body, dict) else None
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            self.max_body_bytes = limit
+
+    def _check_size(self, body: Optional[bytes], where: str) -> None:
+        limit = self.max_body_bytes
+        if body is None or limit is None or len(body) <= limit:
+            return
+        raise BodyTooLarge(
+            "ERR_BODY_TOO_LARGE",
+            f"{where}: the body is {len(body)} bytes, over the node's limit of {limit} bytes "
+            "(--max-body-bytes); not sent",
+            None,
+            {"error": "ERR_BODY_TOO_LARGE", "maxBodyBytes": limit},
+        )
+
     def request(
         self,
         method: str,
@@ -165,6 +193,7 @@ class Transport:
 
         :raises Unavailable: the server could not be reached or did not speak HTTP
         :raises RequestTimeout: no response within ``timeout`` (default: the client's)
+        :raises BodyTooLarge: ``body`` is over the node's limit, known from an earlier answer
         """
         target = path
         if query:
@@ -179,10 +208,18 @@ class Transport:
             all_headers["content-length"] = str(len(body))
         t = self.timeout if timeout is None else timeout
         where = f"{method} {self.base_url}{target}"
+        self._check_size(body, where)
         for attempt in (0, 1):
             conn, reused = self._checkout(t)
             try:
-                conn.request(method, target, body=body, headers=all_headers)
+                try:
+                    conn.request(method, target, body=body, headers=all_headers)
+                except _STALE_CONNECTION_ERRORS:
+                    if body is None or (reused and attempt == 0):
+                        raise
+                    # The node answered (and closed) while the body was being sent: its
+                    # answer, a 413 most likely, may be waiting to be read.
+                    pass
                 raw = conn.getresponse()
                 data = raw.read()
             except _STALE_CONNECTION_ERRORS as err:
@@ -203,5 +240,7 @@ class Transport:
                 conn.close()
             else:
                 self._checkin(conn)
-            return Response(raw.status, raw.headers, data)
+            resp = Response(raw.status, raw.headers, data)
+            self._learn_limit(resp)
+            return resp
         raise AssertionError("unreachable")  # pragma: no cover

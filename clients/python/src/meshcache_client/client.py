@@ -24,6 +24,7 @@ from typing import (
 )
 
 from ._duration import Duration, format_duration, to_seconds
+from ._options import ack_level, check_fields, checked_options
 from ._transport import QueryValue, Response, Transport
 from .errors import MeshcacheError, Unavailable
 
@@ -92,6 +93,12 @@ class SetItem:
     ttl: Optional[Duration] = None
     tags: Optional[Iterable[str]] = None
 
+
+# SetItem(tll=...) names the fields it takes, as every call of the client does.
+SetItem.__init__ = checked_options(SetItem.__init__)  # type: ignore[method-assign]
+
+#: The fields of an ``mset`` entry given as a mapping.
+MSET_ENTRY_FIELDS = ("key", "value", "ttl", "tags")
 
 MsetInput = Union[
     Mapping[str, Any],
@@ -226,6 +233,7 @@ class Client:
     :param headers: extra headers sent with every request (e.g. authorization for a proxy)
     """
 
+    @checked_options
     def __init__(
         self,
         base_url: str,
@@ -257,6 +265,7 @@ class Client:
     def __repr__(self) -> str:
         return f"Client({self.base_url!r}, keyspace={self._keyspace!r})"
 
+    @checked_options
     def keyspace(self, name: str) -> "Client":
         """A client of keyspace ``name`` on the same node, sharing this one's connections."""
         if not isinstance(name, str) or not name:
@@ -295,6 +304,7 @@ class Client:
 
     # -- reads ----------------------------------------------------------------------------
 
+    @checked_options
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key``, or ``default`` on a miss.
 
@@ -305,6 +315,7 @@ class Client:
         entry = self.get_entry(key)
         return default if entry is None else entry.value
 
+    @checked_options
     def get_entry(self, key: str) -> Optional[Entry]:
         """The value of ``key`` with its version, ETag and expiry; ``None`` on a miss."""
         resp = self._t.request("GET", self._key_path(key))
@@ -313,6 +324,7 @@ class Client:
         self._ok(resp)
         return _entry_from(resp, _decode_value(resp))
 
+    @checked_options
     def exists(self, key: str) -> bool:
         """Whether ``key`` has a live value (``HEAD``; the value is not transferred)."""
         resp = self._t.request("HEAD", self._key_path(key))
@@ -321,6 +333,7 @@ class Client:
         self._ok(resp)
         return True
 
+    @checked_options
     def mget(self, keys: Iterable[str]) -> dict[str, Any]:
         """Values of several keys in one request: ``{key: value or None}`` for every key
         asked (a miss and a stored JSON ``null`` both read ``None``; raw bytes values come
@@ -338,6 +351,7 @@ class Client:
 
     # -- writes ---------------------------------------------------------------------------
 
+    @checked_options
     def set(
         self,
         key: str,
@@ -372,7 +386,7 @@ class Client:
         if ttl is not None:
             query["ttl"] = format_duration(ttl, "ttl", positive=True)
         if ack is not None:
-            query["ack"] = ack
+            query["ack"] = ack_level(ack)
         if ack_timeout is not None:
             query["ackTimeout"] = format_duration(ack_timeout, "ack_timeout")
         tag_list = _tags_param(tags)
@@ -397,6 +411,7 @@ class Client:
             return version
         raise MeshcacheError("ERR_BAD_RESPONSE", "write answered without a version", resp.status)
 
+    @checked_options
     def delete(
         self,
         key: str,
@@ -413,7 +428,7 @@ class Client:
         headers = {"if-match": _etag(if_match)} if if_match is not None else None
         query: dict[str, QueryValue] = {}
         if ack is not None:
-            query["ack"] = ack
+            query["ack"] = ack_level(ack)
         if ack_timeout is not None:
             query["ackTimeout"] = format_duration(ack_timeout, "ack_timeout")
         resp = self._t.request("DELETE", self._key_path(key), query=query, headers=headers)
@@ -422,6 +437,7 @@ class Client:
         body = self._ok(resp).json_or_none()
         return bool(body.get("deleted")) if isinstance(body, dict) else True
 
+    @checked_options
     def mset(
         self,
         entries: MsetInput,
@@ -446,6 +462,7 @@ class Client:
             if isinstance(item, SetItem):
                 key, value, ittl, itags = item.key, item.value, item.ttl, item.tags
             elif isinstance(item, Mapping):
+                check_fields(item.keys(), MSET_ENTRY_FIELDS, "an mset entry")
                 if "key" not in item or "value" not in item:
                     raise ValueError(f"an mset entry needs 'key' and 'value': {item!r}")
                 key, value = item["key"], item["value"]
@@ -466,7 +483,7 @@ class Client:
         if ttl is not None:
             payload["ttl"] = format_duration(ttl, "ttl", positive=True)
         if ack is not None:
-            payload["ack"] = ack
+            payload["ack"] = ack_level(ack)
         common = _tags_param(tags)
         if common:
             for e in items:
@@ -477,6 +494,7 @@ class Client:
             raise MeshcacheError("ERR_BAD_RESPONSE", "mset answered without 'versions'", 200)
         return {str(k): str(v) for k, v in versions.items()}
 
+    @checked_options
     def invalidate_tags(self, tags: Iterable[str]) -> None:
         """Kills every entry of this keyspace carrying one of ``tags`` (written before this
         call), on every node."""
@@ -485,6 +503,7 @@ class Client:
             return
         self._post_json("invalidate", {"tags": tag_list})
 
+    @checked_options
     def clear(self) -> None:
         """Deletes every entry of this keyspace written before this call, on every node."""
         resp = self._t.request("POST", self._op_path("clear"))
@@ -492,6 +511,7 @@ class Client:
 
     # -- read-through with leases -----------------------------------------------------------
 
+    @checked_options
     def get_or_load(
         self,
         key: str,
@@ -587,6 +607,7 @@ class Client:
 
     # -- decorators -----------------------------------------------------------------------
 
+    @checked_options
     def cached(
         self,
         ttl: Optional[Duration] = "5m",
@@ -622,6 +643,7 @@ class Client:
             stale_if_error=stale_if_error,
         )
 
+    @checked_options
     def writes(
         self,
         key: "KeySpec",
@@ -671,6 +693,7 @@ class Client:
             return False
         return 200 <= resp.status < 300
 
+    @checked_options
     def status(self) -> dict[str, Any]:
         """The node's ``/status`` (region, peers, keyspace counters...)."""
         body = self._ok(self._t.request("GET", self._t.path("status"))).json()

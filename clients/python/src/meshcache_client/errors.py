@@ -45,6 +45,33 @@ class InvalidRequest(MeshcacheError):
     """4xx: the request was refused (bad key, keyspace name, option, body, size...)."""
 
 
+class InvalidOption(InvalidRequest):
+    """``ERR_INVALID_OPTION``: an option is unknown or out of range. Raised by the client
+    before any request (a misspelt keyword, an ``ack`` level that does not exist), or by
+    the node (400) for what only it can check (a ``ttl`` over the keyspace's ``maxTtl``,
+    an unknown query parameter). The message names the known options and the nearest."""
+
+
+class UnknownOption(InvalidOption, TypeError):
+    """A keyword argument or field the call does not take (``set(k, v, tll=5)``); also a
+    ``TypeError``, as Python's own error for an unexpected keyword argument is."""
+
+
+class BodyTooLarge(InvalidRequest):
+    """``ERR_BODY_TOO_LARGE``: the request body is over the node's ``--max-body-bytes``.
+    Raised before sending (``status`` ``None``) once the client knows the node's limit
+    (the ``x-max-body-bytes`` header of any write's answer, or an earlier 413), else by
+    the node (413).
+
+    :ivar max_body_bytes: the node's limit, when known
+    """
+
+    @property
+    def max_body_bytes(self) -> Optional[int]:
+        v = self.body.get("maxBodyBytes")
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
 class Conflict(MeshcacheError):
     """409: the write conflicts with the server's state (for example a lease that is no
     longer held)."""
@@ -95,6 +122,8 @@ class RequestTimeout(Unavailable):
 
 _BY_CODE: dict[str, type[MeshcacheError]] = {
     "ERR_NOT_FOUND": NotFound,
+    "ERR_INVALID_OPTION": InvalidOption,
+    "ERR_BODY_TOO_LARGE": BodyTooLarge,
     "ERR_PRECONDITION_FAILED": PreconditionFailed,
     "ERR_ACK_TIMEOUT": AckTimeout,
     "ERR_CACHE_CLOSED": Unavailable,

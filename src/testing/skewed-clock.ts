@@ -1,0 +1,13 @@
+/**
+ * The host wall clock of one test node: the real `Date.now()` shifted by a skew that the
+ * test changes at will, as on a host whose time source is off. It is handed to the node
+ * as its host clock (`NodeHooks.hostNow`), the raw clock that the node stamps writes with and
+ * that its mesh measures against its peers' (timers are untouched, as on such a host).
+ */
+export class SkewedClock {
+  /** How far this clock runs ahead of real time, ms (negative: behind). */
+  skewMs = 0
+
+  /** Reads the clock, ms since the epoch. */
+  readonly now = (): number => Date.now() + this.skewMs
+}

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { InvalidOptionError } from '../../src/errors.js'
+import { createTestMesh, type TestMesh } from '../../src/testing/index.js'
+import { waitFor } from '../helpers/wait.js'
+
+/**
+ * `TestMesh.skewClock`: one node of the process runs on a shifted wall clock, as on a
+ * host whose time source is off (test/process/clock-skew.test.ts does the same with node
+ * processes); the mesh flags and corrects it.
+ */
+let mesh: TestMesh | undefined
+afterEach(async () => {
+  await mesh?.close()
+  mesh = undefined
+})
+
+describe('TestMesh.skewClock', () => {
+  it('a node 20 s ahead is flagged and corrected; then real time, not its clock, orders writes', async () => {
+    mesh = await createTestMesh({
+      regions: { 'us-east': 1, 'eu-west': 1, 'ap-south': 1 },
+      oneWayMs: 50,
+    })
+    const [us, eu, ap] = mesh.caches as [Cache<unknown>, Cache<unknown>, Cache<unknown>]
+    mesh.skewClock(eu, 20_000)
+    await waitFor(
+      () =>
+        eu.stats().mesh!.clock.skewed &&
+        Math.abs(eu.stats().mesh!.clock.correctionMs + 20_000) < 500,
+      'eu-west flagged and corrected to the mesh median',
+      10_000,
+    )
+    expect(us.stats().mesh!.clock.skewed).toBe(false)
+    expect(ap.stats().mesh!.clock.skewed).toBe(false)
+
+    // Concurrent writes (eu-west is cut off: neither side sees the other's), eu-west's
+    // 500 ms before us-east's. With its raw clock eu-west's stamp would be 20 s ahead
+    // and win; corrected (to within a round trip), us-east's wins.
+    await mesh.partition('eu-west')
+    const first = await eu.set('order', 'first')
+    expect(Math.abs(first.wall - Date.now())).toBeLessThan(500)
+    const t = Date.now()
+    await waitFor(() => Date.now() - t > 500, '500 ms of real time')
+    await us.set('order', 'second')
+    await mesh.heal()
+    await mesh.converged()
+    for (const c of mesh.caches) expect(c.get('order')).toBe('second')
+
+    // The skew takes effect at once: before the mesh measures it, stamps run ahead.
+    mesh.skewClock(ap, 40_000)
+    const ahead = await ap.set('ahead', 1)
+    expect(ahead.wall - Date.now()).toBeGreaterThan(39_000)
+  })
+
+  it('refuses a cache of another mesh and a skew that is not a finite number', async () => {
+    mesh = await createTestMesh({ regions: { 'us-east': 1 } })
+    const other = await createTestMesh({ regions: { 'us-east': 1 } })
+    try {
+      expect(() => mesh!.skewClock(other.caches[0]!, 1_000)).toThrow(/not a node of this test mesh/)
+      expect(() => mesh!.skewClock(mesh!.caches[0]!, Number.NaN)).toThrow(InvalidOptionError)
+    } finally {
+      await other.close()
+    }
+  })
+})
