@@ -5,10 +5,13 @@
  * @module
  */
 import { createServer, type Server } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import type { Registry } from 'prom-client'
 import type { Cache } from '../api/cache.js'
 import type { ChangeEvent } from '../api/events.js'
+import { addBearerAuth, type HttpAuthOptions } from './bearer-auth.js'
 import { addBulkRoutes } from './bulk-routes.js'
 import { type HttpContext, type HttpLogger, keyId, type Readiness } from './http-context.js'
 import { HTTP_DEFAULTS } from './http-defaults.js'
@@ -21,6 +24,7 @@ import { openapiDocument } from './openapi.js'
 import { addOpsRoutes } from './ops-routes.js'
 import { Router, type ServedRoute } from './routing.js'
 
+export type { HttpAuthOptions } from './bearer-auth.js'
 export type { HttpLogger, Readiness } from './http-context.js'
 export { HTTP_DEFAULTS, HTTP_LIMITS, LEASE_DEFAULTS } from './http-defaults.js'
 
@@ -50,6 +54,14 @@ export interface HttpApiOptions {
   logger?: HttpLogger
   /** Version shown in `/openapi.json`. @default '0.0.0' */
   version?: string
+  /** Bearer tokens required on every route but the health probes. @default none: no authentication */
+  auth?: HttpAuthOptions
+  /** PEM certificate (chain) and private key: serve HTTPS. @default plain HTTP */
+  tls?: { cert: string; key: string }
+  /** Adds more metrics to the `/metrics` registry (another edge's, such as the RESP listener). */
+  metrics?: (registry: Registry) => void
+  /** More top-level fields of `/status` (e.g. `{ resp: ... }`), read per request. */
+  status?: () => Record<string, unknown>
 }
 
 /** A running HTTP API. */
@@ -103,10 +115,13 @@ export async function startHttpApi(
     readiness: options.readiness ?? (() => catchingUp(cache) ?? { ready: true }),
     logger,
     spaces: new Map(),
+    ...(options.status ? { status: options.status } : {}),
   }
   const app = buildApp(options, maxBodyBytes)
   const registry = cacheMetrics(cache)
+  options.metrics?.(registry)
   const observe = httpLatency(registry)
+  if (options.auth !== undefined) addBearerAuth(app, options.auth)
   app.addHook('onResponse', (request, reply, done) => {
     const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER'
     observe(request.routeOptions.url ?? 'none', method, reply.statusCode, reply.elapsedTime / 1_000)
@@ -149,7 +164,7 @@ export async function startHttpApi(
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   return {
     server,
-    url: `http://${host}:${addr.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${addr.port}`,
     routes: () => router.served,
     leaseStats: () => ({ held: leases.size, waiting: leases.waiting }),
     close: async () => {
@@ -179,8 +194,13 @@ function buildApp(options: HttpApiOptions, maxBodyBytes: number): FastifyInstanc
     return503OnClosing: false,
     forceCloseConnections: true,
     serverFactory: (handler) => {
-      const server = createServer(
+      // An HTTPS server takes the same options and behaves as an http.Server for fastify.
+      const create = options.tls
+        ? (createTlsServer as unknown as typeof createServer)
+        : createServer
+      const server = create(
         {
+          ...options.tls,
           headersTimeout,
           requestTimeout,
           keepAliveTimeout: HTTP_DEFAULTS.keepAliveTimeoutMs,
