@@ -8,8 +8,7 @@
  */
 import type { Socket } from 'node:net'
 import { MeshcacheError } from '../errors.js'
-import { lowerArg } from './args.js'
-import { allowedBeforeAuth, COMMANDS } from './command-table.js'
+import { allowedBeforeAuth, lookupCommand } from './command-table.js'
 import { ReplyWriter } from './reply-writer.js'
 import { arityError, REDIS_ERRORS, RespError, unknownCommand } from './resp-error.js'
 import { ProtocolError, RespParser } from './resp-parser.js'
@@ -132,8 +131,7 @@ export class RespConnection {
   #execute(args: Buffer[]): Promise<void> | undefined {
     const s = this.session
     const stats = this.#server.stats
-    const name = lowerArg(args[0]!)
-    const spec = COMMANDS.get(name)
+    const spec = lookupCommand(args[0]!)
     const counter = stats.command(spec === undefined ? 'unknown' : spec.name)
     const start = performance.now()
     try {

@@ -9,9 +9,17 @@
 /** Key of the bytes in the HTTP API's content-type envelope (`src/http/values.ts`). */
 const RAW_BYTES_FIELD = '__mcBytes'
 
-/** A copy of `bytes` that owns its memory (received chunks are shared and reused). */
+/**
+ * A copy of `bytes` in memory of its own: received chunks are shared, and a value cut
+ * from Node's shared 8 KiB buffer pool would keep its whole slab alive as long as it is
+ * cached.
+ */
 export function ownBytes(bytes: Uint8Array): Uint8Array {
-  return Uint8Array.prototype.slice.call(bytes)
+  const n = bytes.length
+  const copy = new Uint8Array(n)
+  if (n <= 16) for (let i = 0; i < n; i++) copy[i] = bytes[i]!
+  else copy.set(bytes)
+  return copy
 }
 
 const bigintAsString = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)

@@ -73,10 +73,17 @@ function set(s: Session, args: Buffer[]): void | Promise<void> {
   let expiresAt = f.expiresAt
   if (f.keepTtl) expiresAt = t.space.entry(t.key)?.expiresAt
   s.beginWrites()
-  return writeValue(s, t, ownBytes(args[2]!), {
+  const pending = writeValue(s, t, ownBytes(args[2]!), {
     expiresAt: finite(expiresAt),
     command: 'set',
-  }).then(() => (f.get ? s.out.bulk(old) : s.out.ok()))
+  })
+  if (pending === undefined) return setReply(s, f.get, old)
+  return pending.then(() => setReply(s, f.get, old))
+}
+
+function setReply(s: Session, get: boolean, old: Uint8Array | undefined): void {
+  if (get) s.out.bulk(old)
+  else s.out.ok()
 }
 
 /** An expiry the facade can take (an entry that never expires is written with the default TTL). */
@@ -85,11 +92,13 @@ function finite(at: number | undefined): number | undefined {
 }
 
 function setWithExpiry(unit: 'ex' | 'px', command: string) {
-  return (s: Session, args: Buffer[]): Promise<void> => {
+  return (s: Session, args: Buffer[]): void | Promise<void> => {
     const expiresAt = expiryOf(unit, args[2]!, s.server.now(), command)
     const t = s.db.resolve(args[1]!)
     s.beginWrites()
-    return writeValue(s, t, ownBytes(args[3]!), { expiresAt, command }).then(() => s.out.ok())
+    const pending = writeValue(s, t, ownBytes(args[3]!), { expiresAt, command })
+    if (pending === undefined) return s.out.ok()
+    return pending.then(() => s.out.ok())
   }
 }
 
@@ -97,7 +106,9 @@ function setnx(s: Session, args: Buffer[]): void | Promise<void> {
   const t = s.db.resolve(args[1]!)
   if (t.space.has(t.key)) return s.out.integer(0)
   s.beginWrites()
-  return writeValue(s, t, ownBytes(args[2]!), { command: 'setnx' }).then(() => s.out.integer(1))
+  const pending = writeValue(s, t, ownBytes(args[2]!), { command: 'setnx' })
+  if (pending === undefined) return s.out.integer(1)
+  return pending.then(() => s.out.integer(1))
 }
 
 async function getex(s: Session, args: Buffer[]): Promise<void> {
@@ -158,18 +169,22 @@ function checkPairs(args: Buffer[], command: string): void {
   if (args.length % 2 === 0) throw arityError(command)
 }
 
-function msetWrites(s: Session, args: Buffer[], command: string): Promise<unknown> {
+/** Writes the pairs. @returns undefined when all were applied within the call */
+function msetWrites(s: Session, args: Buffer[], command: string): Promise<unknown> | undefined {
   checkPairs(args, command)
   s.beginWrites()
-  const pending: Promise<void>[] = []
+  const pending: Promise<unknown>[] = []
   for (let i = 1; i < args.length; i += 2) {
-    pending.push(writeValue(s, s.db.resolve(args[i]!), ownBytes(args[i + 1]!), { command }))
+    const p = writeValue(s, s.db.resolve(args[i]!), ownBytes(args[i + 1]!), { command })
+    if (p !== undefined) pending.push(p)
   }
-  return Promise.all(pending)
+  return pending.length === 0 ? undefined : Promise.all(pending)
 }
 
-function mset(s: Session, args: Buffer[]): Promise<void> {
-  return msetWrites(s, args, 'mset').then(() => s.out.ok())
+function mset(s: Session, args: Buffer[]): void | Promise<void> {
+  const pending = msetWrites(s, args, 'mset')
+  if (pending === undefined) return s.out.ok()
+  return pending.then(() => s.out.ok())
 }
 
 function msetnx(s: Session, args: Buffer[]): void | Promise<void> {
@@ -178,7 +193,9 @@ function msetnx(s: Session, args: Buffer[]): void | Promise<void> {
     const t = s.db.resolve(args[i]!)
     if (t.space.has(t.key)) return s.out.integer(0)
   }
-  return msetWrites(s, args, 'msetnx').then(() => s.out.integer(1))
+  const pending = msetWrites(s, args, 'msetnx')
+  if (pending === undefined) return s.out.integer(1)
+  return pending.then(() => s.out.integer(1))
 }
 
 const W = ['write', 'denyoom'] as const

@@ -37,7 +37,8 @@ export interface WriteOptions {
 /**
  * Stores `value` under `target` (a delete when `expiresAt` is already past, as Redis
  * does with a past `EXAT`), recorded for `WAIT`.
- * @returns the facade's promise: settled at once for local writes
+ * @returns undefined when the write was applied within the call (every valid local
+ *   write), else the facade's promise, which rejects with the reason
  * @throws RespError when the expiry is beyond `maxTtl`
  */
 export function writeValue(
@@ -45,12 +46,12 @@ export function writeValue(
   target: Target,
   value: unknown,
   options: WriteOptions,
-): Promise<void> {
+): Promise<unknown> | undefined {
   const { space, key } = target
   let ttl: number | undefined
   if (options.expiresAt !== undefined) {
     ttl = ttlUntil(space, options.expiresAt, s.server.now(), options.command)
-    if (ttl <= 0) return deleteKeys(s, [target]).then(() => undefined)
+    if (ttl <= 0) return deleteKeys(s, [target])
   }
   const w = s.noteWrite(target, false)
   const opts =
@@ -60,9 +61,26 @@ export function writeValue(
           ...(ttl === undefined ? {} : { ttl }),
           ...(options.tags === undefined ? {} : { tags: options.tags }),
         }
-  return space.set(key, value, opts).then((version) => {
+  const pending = space.set(key, value, opts)
+  // A local write is applied within the call: the entry holding this very value proves it
+  // and carries its version, so the reply needs no promise turn (the hot path of SET).
+  const entry = appliedEntry(space, key)
+  if (entry !== undefined && entry.value === value) {
+    w.version = entry.version
+    return undefined
+  }
+  return pending.then((version) => {
     w.version = version
   })
+}
+
+/** The live entry of `key`, or undefined (also for a key the keyspace refuses). */
+function appliedEntry(space: Keyspace<unknown>, key: string) {
+  try {
+    return space.entry(key)
+  } catch {
+    return undefined
+  }
 }
 
 /** Deletes keys (grouped by keyspace, one batch each), recorded for `WAIT`. @returns how many were live here */
