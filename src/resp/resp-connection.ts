@@ -64,6 +64,10 @@ export class RespConnection {
       address(socket.localAddress, socket.localPort),
     )
     this.#parser = new RespParser(limits, this.session.authenticated)
+    this.session.buffers = () => ({
+      qbuf: this.#parser.buffered,
+      omem: this.#out.size + socket.writableLength,
+    })
     this.session.onAuthChange = (ok) => {
       this.#parser.authenticated = ok
     }

@@ -73,6 +73,8 @@ export class Session {
   closeAfterReply = false
   /** The writes of the last writing command, for `WAIT`. */
   lastWrites: LastWrite[] = []
+  /** Bytes received and not yet run (`qbuf`) and replies queued and not yet sent (`omem`). */
+  buffers: () => { qbuf: number; omem: number } = () => ({ qbuf: 0, omem: 0 })
   /** Called by `AUTH`/`HELLO`/`RESET` when authentication changes (the parser's bounds follow). */
   onAuthChange: (authenticated: boolean) => void = () => {}
 

@@ -141,10 +141,11 @@ function time(s: Session): void {
 export function clientLine(c: Session, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000)
   const idle = Math.floor((now - c.lastActiveAt) / 1000)
+  const { qbuf, omem } = c.buffers()
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${age} idle=${idle} ` +
-    `flags=N db=${c.db.index} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
-    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} ` +
+    `flags=N db=${c.db.index} sub=0 psub=0 ssub=0 multi=-1 qbuf=${qbuf} qbuf-free=0 argv-mem=0 ` +
+    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${qbuf + omem} events=r cmd=${c.lastCommand} ` +
     `user=default redir=-1 resp=${c.out.protocol} lib-name=${c.libName} lib-ver=${c.libVersion}`
   )
 }
