@@ -215,9 +215,13 @@ export class RespConnection {
     this.#close()
   }
 
-  /** Ends the connection once its replies are out; cut after a grace if the client does not read. */
+  /**
+   * Ends the connection once its replies are out, reading nothing more (a client still
+   * sending a 64 MB value costs no memory); cut after a grace if the client does not read.
+   */
   #close(): void {
     this.#closed = true
+    this.#socket.pause()
     this.#socket.end()
     setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref()
   }

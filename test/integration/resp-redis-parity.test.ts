@@ -211,8 +211,7 @@ describe('RESP listener: the same replies as redis-server', () => {
   // (Redis looks for an inline line's end with strchr, so a NUL byte makes it wait for a
   // line end that never comes; meshcache ends the line there: not compared.)
   it('reads inline commands as redis-server does', async () => {
-    const line =
-      "SET il \"x\\x41\\n\" \r\nGET il\r\nPING\nECHO 'it\\'s'\r\n\r\n  \r\nPING\r\n"
+    const line = "SET il \"x\\x41\\n\" \r\nGET il\r\nPING\nECHO 'it\\'s'\r\n\r\n  \r\nPING\r\n"
     const got: string[] = []
     for (const [host, port] of [
       ['127.0.33.1', Number(resp.address.split(':').pop())],
