@@ -103,7 +103,7 @@ function requireCredential(
 ): void {
   if (has || isLoopbackHost(address.host)) return
   throw new InvalidOptionError(
-    `${flag} ${address.host}:${address.port} is reachable from other hosts: give ${credential}, or bind a loopback address such as 127.0.0.1`,
+    `${flag} ${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port} is reachable from other hosts: give ${credential}, or bind a loopback address such as 127.0.0.1`,
   )
 }
 
