@@ -7,6 +7,7 @@
  * the server's CPU time per request (from /proc: the figure least disturbed by other work
  * on the machine). Rounds alternate the targets; the table keeps each one's best round.
  *
+ * The node runs from `dist/` (built first), as `meshcache node` runs once installed.
  * Run: npm run bench:resp   (env REQUESTS, CLIENTS, ROUNDS, HTTP_SECONDS; PROFILE=1 writes
  * a CPU profile of the node to bench/results/resp-profile/)
  */
@@ -104,9 +105,8 @@ async function startNode(profileDir: string | undefined): Promise<ChildProcess> 
     process.execPath,
     [
       ...prof,
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
+      // The compiled CLI, as users run it (tsx would add its own helpers to hot closures).
+      'bin/meshcache.js',
       'node',
       '--region',
       'bench',
@@ -261,6 +261,8 @@ async function httpBench(test: 'set' | 'get', pid: number): Promise<Run> {
 }
 
 ensureTools()
+console.log('building dist/ (npm run build)')
+execSync('npm run build', { cwd: ROOT, stdio: 'ignore' })
 const profileDir = PROFILE ? join(ROOT, 'bench/results/resp-profile') : undefined
 if (profileDir) rmSync(profileDir, { recursive: true, force: true })
 const redis = startRedis()

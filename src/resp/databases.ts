@@ -11,7 +11,7 @@
  */
 import type { Cache } from '../api/cache.js'
 import type { Keyspace } from '../api/keyspace.js'
-import { keyBytes, keyOf } from './key-codec.js'
+import { BYTES_KEY_MARK, keyBytes, keyOf } from './key-codec.js'
 
 /** A key of a keyspace, as a Redis key names it. */
 export interface Target {
@@ -19,13 +19,22 @@ export interface Target {
   readonly key: string
 }
 
-/** A key of a database, with the bytes Redis clients see. */
+/** A key of a database as Redis clients name it: a route's prefix (if any), then the key. */
 export interface VisibleKey extends Target {
-  readonly bytes: Buffer
+  /** The route's prefix (`sessions:`) when the key was reached through one. */
+  readonly prefix: string | undefined
+}
+
+/** The bytes Redis clients see for a listed key. */
+export function visibleBytes(k: VisibleKey): Buffer {
+  const bytes = keyBytes(k.key)
+  return k.prefix === undefined ? bytes : Buffer.concat([Buffer.from(k.prefix, 'latin1'), bytes])
 }
 
 interface Route {
   readonly prefix: Buffer
+  /** The prefix as text (ASCII: a keyspace name and ':'). */
+  readonly name: string
   readonly space: Keyspace<unknown>
 }
 
@@ -60,25 +69,23 @@ export class Database {
   }
 
   /** True when the main keyspace's `key` is shadowed by a route (it cannot be named over RESP). */
-  #routed(bytes: Buffer): boolean {
+  #routed(key: string): boolean {
     for (const r of this.#routes) {
-      if (bytes.length >= r.prefix.length && bytes.subarray(0, r.prefix.length).equals(r.prefix))
+      // The key's bytes start with the (ASCII) prefix: as text, or after the bytes mark.
+      if (key.startsWith(r.name) || (key.startsWith(BYTES_KEY_MARK) && key.startsWith(r.name, 1)))
         return true
     }
     return false
   }
 
-  /** Live keys of this database with their Redis bytes, keyspace by keyspace. */
+  /** Live keys of this database, keyspace by keyspace (their bytes: {@link visibleBytes}). */
   *keys(): IterableIterator<VisibleKey> {
     const hasRoutes = this.#routes.length > 0
     for (const key of this.main.keys()) {
-      const bytes = keyBytes(key)
-      if (!hasRoutes || !this.#routed(bytes)) yield { space: this.main, key, bytes }
+      if (!hasRoutes || !this.#routed(key)) yield { space: this.main, key, prefix: undefined }
     }
     for (const r of this.#routes) {
-      for (const key of r.space.keys()) {
-        yield { space: r.space, key, bytes: Buffer.concat([r.prefix, keyBytes(key)]) }
-      }
+      for (const key of r.space.keys()) yield { space: r.space, key, prefix: r.name }
     }
   }
 
@@ -101,7 +108,11 @@ export class Databases {
   constructor(cache: Cache<unknown>, names: readonly string[], prefixRouting: boolean) {
     const spaces = names.map((name) => cache.keyspace(name))
     const routes: Route[] = prefixRouting
-      ? spaces.slice(1).map((space) => ({ prefix: Buffer.from(`${space.name}:`), space }))
+      ? spaces.slice(1).map((space) => ({
+          prefix: Buffer.from(`${space.name}:`),
+          name: `${space.name}:`,
+          space,
+        }))
       : []
     // Keyspace names hold no ':', so no prefix is a prefix of another: order does not matter.
     this.#dbs = spaces.map((space, i) => new Database(i, space, i === 0 ? routes : []))

@@ -5,6 +5,7 @@
  * @module
  */
 import { intArg, lowerArg } from '../args.js'
+import { visibleBytes } from '../databases.js'
 import { globMatch, matchesAll } from '../glob.js'
 import { REDIS_ERRORS, RespError } from '../resp-error.js'
 import type { CommandSpec, Session } from '../session.js'
@@ -138,9 +139,10 @@ function keys(s: Session, args: Buffer[]): void {
   let bytes = 0
   const max = s.server.limits.maxOutputBytes
   for (const k of s.db.keys()) {
-    if (all || globMatch(pattern, k.bytes)) {
-      found.push(k.bytes)
-      bytes += k.bytes.length + 16
+    const name = visibleBytes(k)
+    if (all || globMatch(pattern, name)) {
+      found.push(name)
+      bytes += name.length + 16
       if (bytes > max) {
         throw new RespError(`ERR the KEYS reply would be over ${max} bytes; use SCAN`)
       }
