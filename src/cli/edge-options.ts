@@ -44,7 +44,7 @@ export function addEdgeOptions(cmd: Command): Command {
         '--resp-keyspaces <names>',
         'keyspaces of Redis databases 0, 1, ... (SELECT n), comma-separated',
         'MESHCACHE_RESP_KEYSPACES',
-      ).default('default'),
+      ).default(RESP_DEFAULTS.keyspaces.join(',')),
     )
     .addOption(
       opt(

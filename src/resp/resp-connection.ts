@@ -10,6 +10,7 @@ import type { Socket } from 'node:net'
 import { MeshcacheError } from '../errors.js'
 import { allowedBeforeAuth, lookupCommand } from './command-table.js'
 import { ReplyWriter } from './reply-writer.js'
+import { RESP_DEFAULTS } from './resp-defaults.js'
 import { arityError, REDIS_ERRORS, RespError, unknownCommand } from './resp-error.js'
 import { ProtocolError, RespParser } from './resp-parser.js'
 import { type ServerContext, Session } from './session.js'
@@ -22,9 +23,6 @@ export interface ConnectionLimits {
   outputPauseBytes: number
   maxOutputBytes: number
 }
-
-/** How long a client told of a protocol error may take to read it before it is cut, ms. */
-const CLOSE_GRACE_MS = 2_000
 
 function address(host: string | undefined, port: number | undefined): string {
   if (host === undefined) return '?:0'
@@ -223,7 +221,7 @@ export class RespConnection {
     this.#closed = true
     this.#socket.pause()
     this.#socket.end()
-    setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref()
+    setTimeout(() => this.#socket.destroy(), RESP_DEFAULTS.closeGraceMs).unref()
   }
 
   #flush(): void {

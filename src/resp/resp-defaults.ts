@@ -5,8 +5,12 @@
  * @module
  */
 
+import { DEFAULT_KEYSPACE } from '../api/defaults.js'
+
 /** Defaults of {@link RespServerOptions}. */
 export const RESP_DEFAULTS = {
+  /** Keyspaces of databases 0, 1, ...: the cache's default keyspace alone. */
+  keyspaces: [DEFAULT_KEYSPACE] as readonly string[],
   /** Interface to bind: loopback, the listener is for services on the same host. */
   host: '127.0.0.1',
   /** Redis's port. */
@@ -33,6 +37,8 @@ export const RESP_DEFAULTS = {
   maxWaitMs: 300_000,
   /** How often the node's clock correction is read (for TTL arithmetic on expiries). */
   clockRefreshMs: 1_000,
+  /** How long a client told of a protocol error may take to read it before it is cut. */
+  closeGraceMs: 2_000,
 } as const
 
 /** Bounds of the wire format that Redis fixes and clients rely on: not configurable. */

@@ -87,7 +87,7 @@ export async function startRespServer(
   const maxClients = options.maxClients ?? RESP_DEFAULTS.maxClients
   const databases = new Databases(
     cache,
-    options.keyspaces ?? ['default'],
+    options.keyspaces ?? RESP_DEFAULTS.keyspaces,
     options.prefixRouting ?? false,
   )
   const stats = new RespStats()
