@@ -25,10 +25,11 @@ module.exports = {
       name: 'core-not-to-outer-layers',
       comment:
         'The pure core must not import src/mesh, src/api, src/node, src/persist, src/http, ' +
-        'src/cli or src/sim. Shared top-level files (src/errors.ts, src/duration.ts) are fine.',
+        'src/cli, src/resp, src/edge or src/sim. Shared top-level files (src/errors.ts, ' +
+        'src/duration.ts) are fine.',
       severity: 'error',
       from: { path: `^src/(${CORE})/` },
-      to: { path: '^src/(mesh|api|node|persist|http|cli|sim|ports)/' },
+      to: { path: '^src/(mesh|api|node|persist|http|cli|sim|ports|resp|edge)/' },
     },
     {
       name: 'ports-only-core',
@@ -127,6 +128,45 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(cli|http)/' },
       to: { path: '^src/http/' },
+    },
+    {
+      name: 'only-cli-imports-resp',
+      comment:
+        'src/resp (the RESP listener, an edge like src/http) may be imported only from src/cli ' +
+        '(and from inside src/resp).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli|resp)/' },
+      to: { path: '^src/resp/' },
+    },
+    {
+      name: 'resp-only-the-facade',
+      comment:
+        'src/resp talks to the cache through the public facade (src/api, src/node) and owns no ' +
+        'policy: it must not import the mesh, the core internals, persistence, the simulator or ' +
+        'another edge (src/http, src/cli). Version types from src/clock are fine.',
+      severity: 'error',
+      from: { path: '^src/resp/' },
+      to: {
+        path: '^src/(http|cli|mesh|sim|persist|ports|store|sync|replication|replica|topology)/',
+      },
+    },
+    {
+      name: 'edge-shared-is-a-leaf',
+      comment:
+        'src/edge holds what the edges share (credentials, the loopback rule): it imports ' +
+        'nothing of meshcache but src/errors.ts, so every edge can use it.',
+      severity: 'error',
+      from: { path: '^src/edge/' },
+      to: {
+        path: '^src/(api|node|mesh|http|cli|resp|sim|persist|ports|clock|store|sync|replication|replica|topology)/',
+      },
+    },
+    {
+      name: 'only-edges-import-edge',
+      comment: 'src/edge is for the edges: src/http, src/resp and src/cli.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli|http|resp|edge)/' },
+      to: { path: '^src/edge/' },
     },
     {
       name: 'entry-not-to-sim',

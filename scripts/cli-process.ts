@@ -13,6 +13,8 @@ export interface NodeInfo {
   region: string
   addresses: string[]
   http: string
+  /** `redis://host:port` when started with `--resp`. */
+  resp?: string
 }
 
 /** A `meshcache node` child process. */

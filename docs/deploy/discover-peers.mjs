@@ -12,7 +12,8 @@
  *   POD_IP                         this pod's IP (downward API: status.podIP)
  *   MESHCACHE_DISCOVER_TIMEOUT_MS  how long a pod waits for a running peer (default 60000)
  * The HTTP and libp2p ports of the other pods are taken from MESHCACHE_HTTP and
- * MESHCACHE_LISTEN (every pod of a mesh uses the same ones).
+ * MESHCACHE_LISTEN (every pod of a mesh uses the same ones); `/status` is asked with the
+ * first token of MESHCACHE_HTTP_TOKEN_FILE (every pod of a mesh shares the token Secret).
  *
  * Start rule, so that pods started together do not form separate meshes: a pod starts once
  * it reached at least one running node; the pod with the lowest IP among those the name
@@ -22,6 +23,7 @@
  * learn each other through hello, so the pods form one mesh.
  */
 import { lookup } from 'node:dns/promises'
+import { readFileSync } from 'node:fs'
 import { isIPv6 } from 'node:net'
 
 const log = (msg) => console.error(`discover-peers: ${msg}`)
@@ -36,6 +38,13 @@ if (names.length === 0 || !self) {
   process.exit(2)
 }
 const httpPort = /:(\d+)$/.exec(env.MESHCACHE_HTTP ?? '')?.[1] ?? '8080'
+/** The first token of the node's token file: other pods' /status needs it. */
+const token = env.MESHCACHE_HTTP_TOKEN_FILE
+  ? readFileSync(env.MESHCACHE_HTTP_TOKEN_FILE, 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '' && !l.startsWith('#'))
+  : undefined
 const p2pPort = /\/tcp\/(\d+)/.exec(env.MESHCACHE_LISTEN ?? '')?.[1] ?? '7946'
 const deadline = Date.now() + Number(env.MESHCACHE_DISCOVER_TIMEOUT_MS ?? 60_000)
 
@@ -58,6 +67,7 @@ async function peerAt(ip) {
   try {
     const res = await fetch(`http://${host}:${httpPort}/status`, {
       signal: AbortSignal.timeout(2_000),
+      headers: token ? { authorization: `Bearer ${token}` } : {},
     })
     const status = res.ok ? await res.json() : undefined
     if (typeof status?.node !== 'string') return undefined

@@ -9,7 +9,9 @@ import type { Cache } from '../api/cache.js'
 import { catchingUp, type HttpApi, startHttpApi } from '../http/http-api.js'
 import type { CacheOptions } from '../node/cache-options.js'
 import { createCache } from '../node/create-cache.js'
+import type { RespServer } from '../resp/index.js'
 import { routesFileRewriter } from '../sim/routes-file.js'
+import { httpEdgeOptions, startResp } from './edge-start.js'
 import { bindFailure, CliError, EXIT_CODES } from './failures.js'
 import type { NodeSettings } from './node-settings.js'
 import { watchNode } from './node-watch.js'
@@ -69,11 +71,13 @@ async function startHttp(
   log: Logger,
   version: string,
   isStopping: () => boolean,
+  resp?: RespServer,
 ): Promise<HttpApi> {
   const address = `${settings.http.host}:${settings.http.port}`
   try {
     return await startHttpApi(cache, {
       ...settings.http,
+      ...httpEdgeOptions(settings, resp),
       admin: settings.admin,
       maxBodyBytes: settings.maxBodyBytes,
       headersTimeoutMs: settings.headersTimeoutMs,
@@ -129,10 +133,13 @@ export async function runNode(
   )
   let stopping = false
   let api: HttpApi
+  let resp: RespServer | undefined
   try {
     openKeyspaces(cache, settings)
-    api = await startHttp(cache, settings, log, version, () => stopping)
+    resp = await startResp(cache, settings, log, version)
+    api = await startHttp(cache, settings, log, version, () => stopping, resp)
   } catch (err) {
+    await resp?.close()
     await closeQuietly(cache)
     routes?.stop()
     throw err
@@ -143,6 +150,7 @@ export async function runNode(
     region: cache.region,
     addresses: cache.addresses(),
     http: api.url,
+    ...(resp ? { resp: resp.url } : {}),
   }
   log.info(
     {
@@ -156,6 +164,7 @@ export async function runNode(
   print(`meshcache node ${cache.nodeId} in region ${cache.region}`)
   for (const a of cache.addresses()) print(`listening ${a}`)
   print(`http ${api.url}`)
+  if (resp) print(`resp ${resp.url}`)
   print(`ready ${JSON.stringify(info)}`)
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
@@ -165,6 +174,7 @@ export async function runNode(
   log.info({ signal }, 'node stopping: flushing pending writes')
   print('stopping: flushing pending writes')
   watch.stop()
+  await resp?.close()
   await api.close()
   await cache.close()
   routes?.stop()

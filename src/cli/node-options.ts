@@ -9,6 +9,7 @@
 import { type Command, Option } from 'commander'
 import { HTTP_DEFAULTS } from '../http/http-api.js'
 import { KEYSPACE_DEFAULTS } from '../replica/keyspace-options.js'
+import { addEdgeOptions, EDGE_CONFIG_KEYS } from './edge-options.js'
 import { LOG_LEVELS } from './logger.js'
 
 /** Defaults of `meshcache node` that are not the library's. */
@@ -57,13 +58,14 @@ export const CONFIG_KEYS: Readonly<Record<string, string>> = {
   httpRequestTimeout: 'httpRequestTimeout',
   logLevel: 'logLevel',
   admin: 'admin',
+  ...EDGE_CONFIG_KEYS,
 }
 
 /** Adds every flag of `meshcache node` to `cmd`. */
 export function addNodeOptions(cmd: Command): Command {
   const opt = (flags: string, description: string, env: string) =>
     new Option(flags, description).env(env)
-  return cmd
+  cmd
     .addOption(
       opt('--region <name>', 'region tag of this node', 'MESHCACHE_REGION').default(
         NODE_COMMAND_DEFAULTS.region,
@@ -210,4 +212,5 @@ export function addNodeOptions(cmd: Command): Command {
         "dial through a WAN simulator's proxies listed in this JSON file",
       ).hideHelp(),
     )
+  return addEdgeOptions(cmd)
 }

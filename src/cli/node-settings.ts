@@ -15,11 +15,12 @@ import {
   resolveKeyspaceOptions,
 } from '../replica/keyspace-options.js'
 import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
+import { type EdgeSettings, edgeSettingsOf } from './edge-settings.js'
 import { LOG_LEVELS, type LogLevel } from './logger.js'
 import { addNodeOptions, CONFIG_KEYS } from './node-options.js'
 
 /** Settings of a headless node after flags, environment and config file are merged. */
-export interface NodeSettings {
+export interface NodeSettings extends EdgeSettings {
   region: string
   listen: string[]
   peers: string[]
@@ -312,11 +313,13 @@ export function settingsOf(cmd: Command, extras: FileExtras): NodeSettings {
   const adminEnv =
     cmd.getOptionValueSource('admin') === 'env' ? process.env.MESHCACHE_ADMIN : undefined
   const admin = adminEnv === undefined ? v.admin === true : !['0', 'false', ''].includes(adminEnv)
+  const http = httpAddress(v.http)
   return {
     region: String(v.region),
     listen: stringList(v.listen, '--listen') ?? [],
     peers: stringList(v.peer, '--peer') ?? [],
-    http: httpAddress(v.http),
+    http,
+    ...edgeSettingsOf(cmd, http),
     ...(v.dataDir ? { dataDir: String(v.dataDir) } : {}),
     maxEntries,
     defaultTtl,

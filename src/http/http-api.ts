@@ -5,10 +5,13 @@
  * @module
  */
 import { createServer, maxHeaderSize, type Server } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import type { Registry } from 'prom-client'
 import type { Cache } from '../api/cache.js'
 import type { ChangeEvent } from '../api/events.js'
+import { addBearerAuth, type HttpAuthOptions } from './bearer-auth.js'
 import {
   type BodyLimit,
   bodyTooLarge,
@@ -31,6 +34,7 @@ import { addOpsRoutes } from './ops-routes.js'
 import { Router, type ServedRoute } from './routing.js'
 import { malformedContentType } from './values.js'
 
+export type { HttpAuthOptions } from './bearer-auth.js'
 export type { HttpLogger, Readiness } from './http-context.js'
 export { HTTP_DEFAULTS } from './http-defaults.js'
 
@@ -71,6 +75,14 @@ export interface HttpApiOptions {
   logger?: HttpLogger
   /** Version shown in `/openapi.json`. @default '0.0.0' */
   version?: string
+  /** Bearer tokens required on every route but the health probes. @default none: no authentication */
+  auth?: HttpAuthOptions
+  /** PEM certificate (chain) and private key: serve HTTPS. @default plain HTTP */
+  tls?: { cert: string; key: string }
+  /** Adds more metrics to the `/metrics` registry (another edge's, such as the RESP listener). */
+  metrics?: (registry: Registry) => void
+  /** More top-level fields of `/status` (e.g. `{ resp: ... }`), read per request. */
+  status?: () => Record<string, unknown>
 }
 
 /** A running HTTP API. */
@@ -129,9 +141,11 @@ export async function startHttpApi(
     readiness: options.readiness ?? (() => catchingUp(cache) ?? { ready: true }),
     logger,
     spaces: new Map(),
+    ...(options.status ? { status: options.status } : {}),
   }
   const app = buildApp(options, limit)
   const registry = cacheMetrics(cache)
+  options.metrics?.(registry)
   const observe = httpLatency(registry)
   app.addHook('onRequest', (request, reply, done) => {
     // Node's own Host check answers an empty 400: it is off, and done here in our shape.
@@ -144,6 +158,7 @@ export async function startHttpApi(
     }
     done()
   })
+  if (options.auth !== undefined) addBearerAuth(app, options.auth)
   app.addHook('onResponse', (request, reply, done) => {
     const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER'
     observe(request.routeOptions.url ?? 'none', method, reply.statusCode, reply.elapsedTime / 1_000)
@@ -189,7 +204,7 @@ export async function startHttpApi(
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
   return {
     server,
-    url: `http://${host}:${addr.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${addr.port}`,
     routes: () => router.served,
     leaseStats: () => ({ held: leases.size, waiting: leases.waiting }),
     close: async () => {
@@ -227,8 +242,13 @@ function buildApp(options: HttpApiOptions, limit: BodyLimit): FastifyInstance {
       maxHeaderSize,
     ),
     serverFactory: (handler) => {
-      const server = createServer(
+      // An HTTPS server takes the same options and behaves as an http.Server for fastify.
+      const create = options.tls
+        ? (createTlsServer as unknown as typeof createServer)
+        : createServer
+      const server = create(
         {
+          ...options.tls,
           headersTimeout,
           requestTimeout,
           requireHostHeader: false,

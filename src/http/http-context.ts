@@ -35,6 +35,8 @@ export interface HttpContext {
   readonly logger: HttpLogger
   /** Keyspaces this API has used, by name. */
   readonly spaces: Map<string, Keyspace<unknown>>
+  /** More top-level fields of `/status` (another edge's figures). */
+  readonly status?: () => Record<string, unknown>
 }
 
 /** The lease-table id of a key: keyspace names cannot hold NUL, so ids never collide. */

@@ -35,7 +35,10 @@ export function addOpsRoutes(
   })
   router.add('/status', {
     GET: async (_req, reply) =>
-      reply.code(200).header('content-type', 'application/json').send(jsonText(ctx.cache.stats())),
+      reply
+        .code(200)
+        .header('content-type', 'application/json')
+        .send(jsonText({ ...ctx.cache.stats(), ...ctx.status?.() })),
   })
   router.add('/metrics', {
     GET: async (_req, reply) =>

@@ -11,6 +11,25 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var last = null;
   var lastOkAt = 0;
+  var TOKEN_KEY = 'meshcache-token';
+
+  // A node with --http-token-file answers /status 401: the token is asked for once and
+  // kept for this tab only.
+  function storedToken() {
+    try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+  function askToken() {
+    var form = $('token-form');
+    if (!form.hidden) return;
+    form.hidden = false;
+    form.onsubmit = function (ev) {
+      ev.preventDefault();
+      var value = $('token-input').value.trim();
+      if (!value) return;
+      try { sessionStorage.setItem(TOKEN_KEY, value); } catch (e) { /* private mode: this poll only */ }
+      form.hidden = true;
+    };
+  }
 
   function $(id) { return document.querySelector('[data-testid="' + id + '"]'); }
   function el(tag, attrs) {
@@ -287,6 +306,39 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     replace($('rejected'), codes.length ? kv : el('p', { class: 'empty', text: 'no reject counters' }));
   }
 
+  // The RESP listener's connections and per-command figures, when the node serves RESP.
+  function renderResp(s) {
+    var card = $('card-resp');
+    var r = s.resp;
+    card.hidden = !r;
+    if (!r) return;
+    $('resp-summary').textContent = String(r.address) + ' \u00b7 ' + fmtInt(r.connections) +
+      (r.connections === 1 ? ' connection' : ' connections');
+    var cols = ['calls', 'errors', 'mean', 'p50', 'p99'];
+    var head = el('tr', null, el('th', { text: 'command' }));
+    cols.forEach(function (c) { head.appendChild(el('th', { class: 'num', text: c })); });
+    var body = el('tbody');
+    var cmds = r.commands || {};
+    function us(v) { return isNum(v) ? (v >= 1000 ? fmtMs(v / 1000) : Math.round(v) + ' \u00b5s') : '\u2014'; }
+    keysSorted(cmds).forEach(function (name) {
+      var c = cmds[name] || {};
+      body.appendChild(el('tr', { 'data-testid': 'resp-command', 'data-command': name },
+        el('td', { class: 'mono', text: name }),
+        el('td', { class: 'num', text: fmtInt(c.calls) }),
+        el('td', { class: 'num' + (c.errors > 0 ? ' nonzero' : ''), text: fmtInt(c.errors) }),
+        el('td', { class: 'num', text: us(c.meanUs) }),
+        el('td', { class: 'num', text: c.p50Us === null ? '> 5 s' : '\u2264 ' + us(c.p50Us) }),
+        el('td', { class: 'num', text: c.p99Us === null ? '> 5 s' : '\u2264 ' + us(c.p99Us) })));
+    });
+    var kv = el('p', { class: 'muted', text: 'accepted ' + fmtInt(r.connectionsTotal) + ' \u00b7 refused ' +
+      fmtInt(r.connectionsRejected) + ' \u00b7 protocol errors ' + fmtInt(r.protocolErrors) +
+      ' \u00b7 closed for not reading ' + fmtInt(r.outputLimitCloses) + ' \u00b7 failed AUTH ' + fmtInt(r.authFailures) });
+    var box = el('div', null, keysSorted(cmds).length
+      ? el('div', { class: 'scroll' }, el('table', { class: 'resp' }, el('thead', null, head), body))
+      : el('p', { class: 'empty', text: 'no command yet' }), kv);
+    replace($('resp'), box);
+  }
+
   function render(s, prev, now) {
     $('node-id').textContent = String(s.node);
     $('node-id').title = String(s.node);
@@ -298,6 +350,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     renderKeyspaces(s);
     renderReplication(s, prev, now);
     renderRejected(s);
+    renderResp(s);
   }
 
   function setConn(state, text) {
@@ -310,8 +363,15 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   function poll() {
     var ctrl = typeof AbortController === 'function' ? new AbortController() : null;
     var timer = ctrl ? setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS) : 0;
-    fetch('status', { cache: 'no-store', headers: { accept: 'application/json' }, signal: ctrl ? ctrl.signal : undefined })
+    var headers = { accept: 'application/json' };
+    var token = storedToken();
+    if (token) headers.authorization = 'Bearer ' + token;
+    fetch('status', { cache: 'no-store', headers: headers, signal: ctrl ? ctrl.signal : undefined })
       .then(function (res) {
+        if (res.status === 401) {
+          askToken();
+          throw new Error(token ? 'the token was refused' : 'this node needs a bearer token');
+        }
         if (!res.ok) throw new Error('GET /status answered ' + res.status);
         return res.json();
       })

@@ -103,6 +103,11 @@ svg.hist text { fill: var(--muted); font-size: 10px; font-family: system-ui, san
 svg.hist text.mark { fill: var(--fg); font-weight: 600; }
 .nonzero { color: var(--bad); font-weight: 650; }
 footer { padding: 0 24px 20px; color: var(--muted); font-size: 12px; }
+[hidden] { display: none !important; }
+form.token { display: flex; gap: 6px; }
+form.token input { font: inherit; padding: 2px 6px; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); }
+form.token button { font: inherit; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: var(--accent-soft); color: var(--accent); cursor: pointer; }
+table.resp { min-width: 560px; }
 `
 
 // The page's script. A plain string (no template interpolation, no backticks): it runs in
@@ -115,6 +120,10 @@ const BODY = `
     <span class="pill" data-testid="node-region">&hellip;</span>
     <code data-testid="node-id">&hellip;</code>
   </div>
+  <form class="token" data-testid="token-form" hidden>
+    <input type="password" data-testid="token-input" placeholder="bearer token" autocomplete="off" aria-label="bearer token">
+    <button type="submit">use</button>
+  </form>
   <div class="conn" data-testid="conn-state" data-state="connecting">
     <span class="dot"></span><span data-testid="conn-text">connecting&hellip;</span>
   </div>
@@ -147,6 +156,10 @@ const BODY = `
     <h2>Replication counters</h2>
     <div data-testid="replication"></div>
   </section>
+  <section class="card wide" data-testid="card-resp" hidden>
+    <h2>Redis protocol &middot; <span data-testid="resp-summary"></span></h2>
+    <div data-testid="resp"></div>
+  </section>
 </main>
 <footer>Polls <code>/status</code> every second &middot; last update <span data-testid="updated">never</span></footer>
 `
@@ -171,15 +184,18 @@ const PAGE = `<!doctype html>
  * external resource, no build step) that polls `/status` on its own origin every second
  * and shows this node, its peers grouped by region with RTT and clock offset (when
  * `/status` reports `clockOffsetMs`), this node's clock correction, a histogram per origin
- * region of replication lag with p50/p99, the hit ratio and counters, keyspaces, and
- * rejected input by reason code.
+ * region of replication lag with p50/p99, the hit ratio and counters, keyspaces,
+ * rejected input by reason code, and (when the node serves RESP) its connections and
+ * per-command calls, errors and latency. When `/status` answers 401 (the node has
+ * `--http-token-file`), the page asks for a token, keeps it for the browser tab
+ * (`sessionStorage`) and sends it as `Authorization: Bearer`.
  *
  * Serve it as `text/html; charset=utf-8` at `/` and `/ui`, on the same origin as
  * `GET /status` (the script fetches the relative URL `status`). Elements carry stable
  * `data-testid` attributes for tests: `node-id`, `node-region`, `conn-state`,
  * `region-group`, `peer`, `peer-rtt`, `peer-clock-offset`, `clock-correction`,
  * `clock-skewed`, `lag-histogram`, `lag-p50`, `lag-p99`, `hit-ratio`, `counter`,
- * `rejected-code`, `keyspace`.
+ * `rejected-code`, `keyspace`, `token-form`, `card-resp`, `resp-command`.
  *
  * @returns the HTML document, the same string on every call
  */

@@ -375,6 +375,8 @@ describe('deploy recipes: Kubernetes manifest', () => {
       mounts.some((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`))
     expect(mounted(env.get('MESHCACHE_DATA_DIR')!)).toBe(true)
     expect(mounted(env.get('MESHCACHE_NETWORK_KEY_FILE')!)).toBe(true)
+    // Bound beyond loopback, the API needs its tokens (the node refuses to start without).
+    expect(mounted(env.get('MESHCACHE_HTTP_TOKEN_FILE')!)).toBe(true)
     expect((pod.spec.securityContext as { runAsNonRoot: boolean }).runAsNonRoot).toBe(true)
     for (const c of [...inits, ...apps]) {
       expect(c.securityContext?.allowPrivilegeEscalation).toBe(false)
