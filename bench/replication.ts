@@ -161,15 +161,13 @@ let profileFile: string | undefined
     listen: ['/ip4/127.0.1.1/tcp/0'],
     maxEntries: 1_000_000,
   })
-  // Count the bytes of every message the writer hands to gossipsub.
-  const pubsub = meshNodeOf(writer)!.node.services.pubsub
-  const publish = pubsub.publish.bind(pubsub)
+  // The writer's relay frames and their bytes (one frame per link per flush).
+  const relayOut = () => writer.stats().mesh!.replication
   let bytesOut = 0
   let messagesOut = 0
-  pubsub.publish = (topic: string, data?: Uint8Array) => {
-    bytesOut += data?.length ?? 0
-    messagesOut++
-    return publish(topic, data)
+  const countOut = () => {
+    bytesOut = relayOut().bytesOut
+    messagesOut = relayOut().framesOut
   }
   const rx = await receivers('meshcache', writer.addresses()[0]!, PROF)
   while (writer.admin.mesh!.subscribers('default') < 2) await new Promise((r) => setTimeout(r, 20))
@@ -177,6 +175,7 @@ let profileFile: string | undefined
   // Lag first, on fresh nodes at a steady rate; then throughput, as fast as possible.
   const sent = await paced(PACED_RATE, PACED_SECONDS, (i) => void writer.set(`p${i}`, value))
   await waitAll(rx, sent, 30_000)
+  countOut()
   pacedMessagesPerSec = messagesOut / PACED_SECONDS
   const pacedBytesPerMessage = bytesOut / Math.max(1, messagesOut)
   const pacedWritesPerMessage = sent / Math.max(1, messagesOut)
@@ -184,6 +183,7 @@ let profileFile: string | undefined
   for (const r of rx) r.send('reset')
   const phaseProfile = join(PROF_DIR, 'receiver-burst.cpuprofile')
   if (PROF && !PROF_WHOLE) await rx[1]!.ask({ t: 'prof-start' })
+  countOut()
   const bytes0 = bytesOut
   const messages0 = messagesOut
   const writerCpu0 = process.threadCpuUsage()
@@ -214,6 +214,7 @@ let profileFile: string | undefined
       `WARNING: only ${got} of ${WRITES} writes reached both receivers in 120 s; receivers' counters: ${JSON.stringify(counters)}`,
     )
   }
+  countOut()
   const messages = messagesOut - messages0
   bytesPerMessage = (bytesOut - bytes0) / Math.max(1, messages)
   writesPerMessage = WRITES / Math.max(1, messages)
@@ -226,7 +227,7 @@ let profileFile: string | undefined
     messages,
     bytesPerMsg: Math.round(bytesPerMessage),
     writesPerMsg: round(writesPerMessage),
-    dropped: mesh.replication.recordsDropped,
+    dropped: mesh.replication.batchesDropped,
     paced: `${PACED_RATE} writes/s (${round(pacedMessagesPerSec)} msgs/s of ${Math.round(pacedBytesPerMessage)} B, ${round(pacedWritesPerMessage)} writes/msg)`,
     lagP50Ms: pct(lags, 0.5),
     lagP99Ms: pct(lags, 0.99),

@@ -18,6 +18,7 @@ import { writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { encodeBatch } from '../src/replication/batch-codec.js'
+import type { EntryTuple } from '../src/replication/entry-tuple.js'
 import { msgpack } from '../src/replication/value-codec.js'
 import { WanSim } from '../src/sim/wan-sim.js'
 import { LinkPlan } from '../src/topology/link-plan.js'
@@ -98,22 +99,21 @@ function batchBytesPerWrite(perBatch: number): number {
     email: 'ada@example.com',
     tags: ['a', 'b'],
   })
-  const records = Array.from({ length: k }, (_, i) => ({
-    key: `lag:42:${i}`,
-    wall: Date.now(),
-    logical: 0,
-    expiresAt: Date.now() + 600_000,
-    tombstone: false,
-    value,
-  }))
+  const origin = '12D3KooW'.padEnd(52, 'x')
+  const records = Array.from(
+    { length: k },
+    (_, i) => [`lag:42:${i}`, Date.now(), 0, origin, Date.now() + 600_000, 0, value] as EntryTuple,
+  )
   const batch = {
-    origin: '12D3KooW'.padEnd(52, 'x'),
+    origin,
     region: 'us-east',
     keyspace: 'default',
     sentAt: Date.now(),
+    incarnation: Date.now(),
+    seq: 1,
     records,
   }
-  return encodeBatch(batch as Parameters<typeof encodeBatch>[0]).length / k
+  return encodeBatch(batch).length / k
 }
 
 async function runConfig(

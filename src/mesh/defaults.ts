@@ -55,12 +55,12 @@ export const MESH_CONSTANTS = {
   leaseRequestSlackMs: 1_000,
   /** Nearest peers a keyspace opened on a running node warms up from. */
   warmUpPeers: 2,
-  /** Longest wait for in-flight publishes on close. */
+  /** Longest wait on close for the relay frames still queued to be written. */
   closeDrainMs: 1_000,
   /**
-   * How long close() lets a batch published just before it reach the sockets: gossipsub's
-   * publish resolves when the message is queued, not sent, and stopping libp2p at once
-   * dropped it on a busy machine (found by the close() test under load).
+   * How long close() lets a frame written just before it leave the sockets: a stream
+   * write resolves when yamux queued it, and stopping libp2p at once dropped it on a busy
+   * machine (found by the close() test under load).
    */
   closeLingerMs: 150,
   /** Flushes a node may make back to back before `minFlushIntervalMs` paces them. */

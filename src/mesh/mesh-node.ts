@@ -9,6 +9,7 @@ import type { MeshAdmin, MeshPort, RemoteAckLevel } from '../ports/mesh-port.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { WireLimits } from '../replication/limits.js'
+import type { RelayItem } from '../replication/relay-frame.js'
 import type { Entry } from '../store/entry.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { BatchSigner, OriginKeys } from './batch-signing.js'
@@ -263,6 +264,16 @@ export class MeshNode implements MeshPort {
     return this.ctx.signer.seal(body)
   }
 
+  /** @internal Sends a raw relay item to a connected peer, as a hostile member would (tests). */
+  sendItem(peer: string, item: RelayItem): void {
+    this.relayLinks.send(peer, item)
+  }
+
+  /** @internal Sends raw bytes as a relay frame to a connected peer (tests of garbage). */
+  sendFrame(peer: string, frame: Uint8Array): Promise<void> {
+    return this.relayLinks.sendRaw(peer, frame)
+  }
+
   stats(): MeshStats {
     const { peers, peersByRegion } = peerStats(this.peers.ranked(), this.offsets)
     const relay = this.relay.counters
@@ -285,6 +296,7 @@ export class MeshNode implements MeshPort {
         batchesDropped: this.counters.batchesDropped + links.itemsDropped,
         duplicates: relay.duplicates,
         relayed: relay.relayed,
+        bytesOut: links.bytesOut,
         framesOut: links.framesOut,
         framesIn: links.framesIn,
         framesFailed: links.framesFailed,
@@ -327,6 +339,13 @@ export class MeshNode implements MeshPort {
       Promise.resolve(this.node.stop()),
       clock.sleep(this.ctx.opts.stopTimeoutMs),
     ])
+    // libp2p 3.3: the address manager debounces a peer-store update by 1 s on every
+    // transport close, which stop() emits, and never cancels it: the process would stay
+    // alive for that second after close().
+    const internals = this.node as unknown as {
+      components?: { addressManager?: { _updatePeerStoreAddresses?: { stop?: () => void } } }
+    }
+    internals.components?.addressManager?._updatePeerStoreAddresses?.stop?.()
   }
 
   // ---- wiring ---------------------------------------------------------------------------

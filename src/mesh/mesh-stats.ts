@@ -13,6 +13,7 @@ export function zeroCounters(rejected: RejectCounts): MeshCounters {
     batchesDropped: 0,
     duplicates: 0,
     relayed: 0,
+    bytesOut: 0,
     framesOut: 0,
     framesIn: 0,
     framesFailed: 0,

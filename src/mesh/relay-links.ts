@@ -96,6 +96,19 @@ export class RelayLinks {
   /** Queues `item` for `peer`; it leaves with the next frame to that peer. */
   send(peer: string, item: RelayItem): void {
     if (this.closed) return
+    const o = this.outbound(peer)
+    o.items.push(item)
+    o.bytes += itemBytes(item)
+    while (o.bytes > RELAY_LINK_LIMITS.maxQueuedBytes && o.items.length > 1) {
+      const dropped = o.items.shift()!
+      o.bytes -= itemBytes(dropped)
+      this.counters.itemsDropped++
+    }
+    this.schedule(o)
+  }
+
+  /** The outbound side of `peer`, made on first use. */
+  private outbound(peer: string): Outbound {
     let o = this.out.get(peer)
     if (o === undefined) {
       o = {
@@ -112,14 +125,14 @@ export class RelayLinks {
       }
       this.out.set(peer, o)
     }
-    o.items.push(item)
-    o.bytes += itemBytes(item)
-    while (o.bytes > RELAY_LINK_LIMITS.maxQueuedBytes && o.items.length > 1) {
-      const dropped = o.items.shift()!
-      o.bytes -= itemBytes(dropped)
-      this.counters.itemsDropped++
-    }
-    this.schedule(o)
+    return o
+  }
+
+  /** Writes `frame` as is to `peer` (tests that play a broken or hostile peer). */
+  async sendRaw(peer: string, frame: Uint8Array): Promise<void> {
+    const o = this.outbound(peer)
+    await this.open(o)
+    await o.writer?.write(frame)
   }
 
   /** Items queued for `peer` and not yet written. */
@@ -193,10 +206,12 @@ export class RelayLinks {
         if (writer === undefined) return
         const items = this.take(o)
         const frame = encodeFrame(items)
+        const started = this.ctx.clock.monotonic()
         try {
           await writer.write(frame, {
             signal: AbortSignal.timeout(RELAY_LINK_LIMITS.openTimeoutMs),
           })
+          this.ctx.trace.observe('send', this.ctx.clock.monotonic() - started)
           const c = this.counters
           c.framesOut++
           c.itemsOut += items.length

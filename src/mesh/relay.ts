@@ -132,7 +132,7 @@ export class Relay {
       return
     }
     if (item.origin === this.ctx.self) return
-    if (!this.seen.admit(item.origin, item.incarnation, item.seq)) {
+    if (this.seen.has(item.origin, item.incarnation, item.seq)) {
       this.counters.duplicates++
       return
     }
@@ -146,7 +146,11 @@ export class Relay {
       item.kind === ITEM_KIND.batch
         ? this.sink.batch(item, from, verify)
         : this.sink.member(item, from)
-    if (ok) this.route(item, from)
+    if (!ok) return
+    // Recorded only now: an item that failed its checks must not make the genuine one
+    // (same origin and numbering) look like a duplicate.
+    this.seen.admit(item.origin, item.incarnation, item.seq)
+    this.route(item, from)
   }
 
   /**

@@ -14,8 +14,7 @@ export const TRACE_STAGES: readonly TraceStage[] = [
 /**
  * Where replication lag goes, one histogram per stage (`stats().mesh.stages`): on the
  * writer, `queue` (oldest write of a batch waiting for its flush), `encode` (encode and
- * sign the batch) and `send` (gossipsub's publish, until the bytes are queued on every
- * stream); on the receiver, `transit` (receipt minus the batch's send time: sockets, the
+ * sign the batch) and `send` (a relay frame's write to its stream, per link); on the receiver, `transit` (receipt minus the batch's send time: sockets, the
  * network, and both event loops), `verify` (decode, signature, checks) and `apply`
  * (admitting the records, change events included). Per batch, so the cost is a few
  * increments per message, not per write.

@@ -107,6 +107,8 @@ export interface MeshCounters {
   duplicates: number
   /** Items this node passed on to its relay neighbors. */
   relayed: number
+  /** Bytes of relay frames sent (every link, this node's items and those it relays). */
+  bytesOut: number
   /** Frames sent and received on relay links. */
   framesOut: number
   framesIn: number

@@ -37,6 +37,22 @@ export class SeenItems {
   }
 
   /**
+   * Whether an item counts as already had (a duplicate, or a straggler of an older
+   * incarnation or behind the window), without recording anything: the caller records
+   * it with {@link admit} only once it passed its checks, so an unverified item cannot
+   * make the genuine ones look seen.
+   */
+  has(origin: string, incarnation: number, seq: number): boolean {
+    const w = this.origins.get(origin)
+    if (w === undefined || incarnation > w.incarnation) return false
+    if (incarnation < w.incarnation) return true
+    if (seq > w.high) return false
+    const back = w.high - seq
+    if (back >= this.window) return true
+    return (w.bits[back >>> 5]! & (1 << (back & 31))) !== 0
+  }
+
+  /**
    * Records an item. @returns true when it is new (first time seen), false for a duplicate
    * or a straggler
    */

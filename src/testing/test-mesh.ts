@@ -8,7 +8,6 @@ import { linkBetween, parseLinkSpec } from '../sim/latency-matrix.js'
 import { startSimNode } from '../sim/sim-node.js'
 import { WanSim } from '../sim/wan-sim.js'
 import { TESTING_DEFAULTS } from './defaults.js'
-import { releaseLibp2pTimers } from './libp2p-timers.js'
 import { cutPairs, type PartitionOptions } from './partition-plan.js'
 import { SkewedClock } from './skewed-clock.js'
 import {
@@ -99,7 +98,6 @@ class SimulatedMesh<V> implements TestMesh<V> {
   readonly regions: readonly string[]
   private readonly clocks = new Map<Cache<V>, SkewedClock>()
   private readonly blocked = new Set<Cache<V>>()
-  private readonly afterClose: (() => void)[] = []
   private closing: Promise<void> | undefined
 
   constructor(
@@ -222,7 +220,6 @@ class SimulatedMesh<V> implements TestMesh<V> {
         hostNow: clock.now,
       })) as Cache<V>
       this.caches.push(cache)
-      this.afterClose.push(releaseLibp2pTimers(cache as Cache<unknown>))
       this.clocks.set(cache, clock)
     }
     await this.connected(this.plan.startTimeoutMs)
@@ -253,7 +250,6 @@ class SimulatedMesh<V> implements TestMesh<V> {
     // goodbyes until its stop timeout.
     this.sim.heal()
     const results = await Promise.allSettled(this.caches.map((c) => c.close()))
-    for (const release of this.afterClose) release()
     await this.sim.close()
     // libp2p's queues debounce their last events by 1 ms and sockets finish closing on
     // the next turn: a moment lets them go, so that nothing of the mesh is left once

@@ -4,6 +4,8 @@ import { InvalidOptionError, TimeoutError, UnencodableValueError } from '../../s
 import { createCache } from '../../src/node/create-cache.js'
 import { replicaOf } from '../../src/node/internals.js'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
+import type { EntryTuple } from '../../src/replication/entry-tuple.js'
+import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
@@ -120,36 +122,42 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
     for (const n of [a, b, c]) expect(n.get('short')).toBeUndefined()
   })
 
-  it('a batch with a forged origin is rejected and the honest nodes are unaffected', async () => {
+  it('a batch forged by a member of another region is refused where it enters a region; inside its own region the trust model decides', async () => {
     const honest = await mesh.start('us-east')
-    const other = await mesh.start('eu-west')
+    const other = await mesh.start('ap-south')
     const rogue = await mesh.start('eu-west')
     await mesh.ready()
-    const forged = encodeBatch({
-      origin: honest.nodeId, // the rogue signs, but names the honest node as writer
-      region: 'us-east',
-      keyspace: 'default',
-      sentAt: Date.now(),
-      records: [
-        {
-          key: 'forged',
-          wall: Date.now() + 1,
-          logical: 0,
-          expiresAt: Date.now() + 60_000,
-          tombstone: false,
-          value: encodeValue('forged', 'evil'),
-        },
-      ],
-    })
-    await meshOf(rogue).node.services.pubsub.publish(
-      '/meshcache/1/ks/default',
-      meshOf(rogue).sealBatch(forged),
-    )
+    const forgedItem = (seq: number): RelayItem => {
+      const records: EntryTuple[] = [
+        [
+          'forged',
+          Date.now() + 1,
+          0,
+          honest.nodeId,
+          Date.now() + 60_000,
+          0,
+          encodeValue('forged', 'evil'),
+        ],
+      ]
+      const body = meshOf(rogue).sealBatch(
+        encodeBatch({
+          origin: honest.nodeId, // the rogue signs, but names the honest node as writer
+          region: 'us-east',
+          keyspace: 'default',
+          sentAt: Date.now(),
+          incarnation: 1,
+          seq,
+          records,
+        }),
+      )
+      return { kind: ITEM_KIND.batch, origin: honest.nodeId, incarnation: 1, seq, body }
+    }
+    meshOf(rogue).sendItem(other.nodeId, forgedItem(1))
+    // To the node it names, an item in its own name is dropped unread.
+    meshOf(rogue).sendItem(honest.nodeId, forgedItem(2))
     await waitFor(
-      () =>
-        (meshOf(other).counters.rejected['forged-origin'] ?? 0) >= 1 &&
-        (meshOf(honest).counters.rejected['forged-origin'] ?? 0) >= 1,
-      'both honest nodes rejected the forged batch',
+      () => (meshOf(other).counters.rejected['forged-origin'] ?? 0) >= 1,
+      'the other region refused the forged batch',
     )
     expect(other.has('forged')).toBe(false)
     expect(honest.has('forged')).toBe(false)
@@ -158,6 +166,45 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
       () => other.get('after') === 1 && rogue.get('after') === 1,
       'honest writes still replicate',
     )
+  })
+
+  it("with verifyOrigins 'every-node', a member cannot forge even inside its own region", async () => {
+    const strict = { mesh: { verifyOrigins: 'every-node' as const } }
+    const honest = await mesh.start('us-east', strict)
+    const victim = await mesh.start('eu-west', strict)
+    const rogue = await mesh.start('eu-west', strict)
+    await mesh.ready()
+    const records: EntryTuple[] = [
+      [
+        'inside',
+        Date.now() + 1,
+        0,
+        honest.nodeId,
+        Date.now() + 60_000,
+        0,
+        encodeValue('inside', 'evil'),
+      ],
+    ]
+    const body = meshOf(rogue).sealBatch(
+      encodeBatch({
+        origin: honest.nodeId,
+        region: 'us-east',
+        keyspace: 'default',
+        sentAt: Date.now(),
+        incarnation: 1,
+        seq: 1,
+        records,
+      }),
+    )
+    meshOf(rogue).sendItem(victim.nodeId, {
+      kind: ITEM_KIND.batch,
+      origin: honest.nodeId,
+      incarnation: 1,
+      seq: 1,
+      body,
+    })
+    await waitFor(() => (meshOf(victim).counters.rejected['forged-origin'] ?? 0) >= 1, 'refused')
+    expect(victim.has('inside')).toBe(false)
   })
 
   it('a node that joins late through one bootstrap peer connects to every region and receives new writes', async () => {
@@ -183,10 +230,7 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
     const c = await mesh.start('eu-west')
     a.keyspace('sessions')
     b.keyspace('sessions')
-    await waitFor(
-      () => meshOf(a).node.services.pubsub.getSubscribers('/meshcache/1/ks/sessions').length === 1,
-      'b subscribed to sessions',
-    )
+    await waitFor(() => meshOf(a).admin.subscribers('sessions') === 1, 'b opened sessions')
     await mesh.ready(['default'])
     await a.keyspace('sessions').set('s1', 'tok')
     await a.set('d1', 'x')

@@ -1,85 +1,100 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
+import type { EntryTuple } from '../../src/replication/entry-tuple.js'
+import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
-import type { WriteBatch } from '../../src/replication/write-record.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const mesh = new TestMesh()
 afterEach(() => mesh.closeAll())
 
-const GRAYLIST = -80
-const topic = '/meshcache/1/ks/default'
-const record = (key: string, wall: number) => ({
+const record = (key: string, wall: number, node: string): EntryTuple => [
   key,
   wall,
-  logical: 0,
-  expiresAt: Date.now() + 60_000,
-  tombstone: false,
-  value: encodeValue(key, 'evil'),
-})
+  0,
+  node,
+  Date.now() + 60_000,
+  0,
+  encodeValue(key, 'evil'),
+]
 
-describe('a rogue member with a valid key', () => {
-  it('is rejected for forged origins, future stamps and garbage, falls below the graylist threshold, and honest nodes lose nothing', async () => {
+describe('a rogue member with a valid key, in another region', () => {
+  it('is refused for forged origins, renumbered batches, future stamps and garbage, and honest nodes lose nothing', async () => {
     const a = await mesh.start('us-east')
     const b = await mesh.start('eu-west')
     const rogue = await mesh.start('ap-south')
     await mesh.ready()
-    const pubsub = meshOf(rogue).node.services.pubsub
-    // The rogue signs with its own (valid) key whatever origin it names.
-    const seal = (batch: Omit<WriteBatch, 'sentAt'>) =>
-      meshOf(rogue).sealBatch(encodeBatch({ ...batch, sentAt: Date.now() }))
-    // Far-future stamp in its own name: would win every conflict forever if accepted.
+    const rogueNode = meshOf(rogue)
+    let seq = 1_000
+    // A later incarnation than any real one: the duplicate filter lets it through to the
+    // signature check (and, refused, it must not make the real items look seen).
+    const incarnation = Date.now() + 1e9
+    /** A batch item the rogue signs with its own (valid) key, whatever origin it names. */
+    const item = (
+      origin: string,
+      region: string,
+      records: EntryTuple[],
+      renumber = 0,
+    ): RelayItem => {
+      seq++
+      const body = rogueNode.sealBatch(
+        encodeBatch({
+          origin,
+          region,
+          keyspace: 'default',
+          sentAt: Date.now(),
+          incarnation,
+          seq,
+          records,
+        }),
+      )
+      return { kind: ITEM_KIND.batch, origin, incarnation, seq: seq + renumber, body }
+    }
     await a.set('contested', 'honest')
     await waitFor(() => b.get('contested') === 'honest', 'seed replicated')
-    await pubsub.publish(
-      topic,
-      seal({
-        origin: rogue.nodeId,
-        region: 'ap-south',
-        keyspace: 'default',
-        records: [record('contested', Date.now() + 3_600_000)],
-      }),
-    )
-    // Forged origin, and plain garbage.
-    await pubsub.publish(
-      topic,
-      seal({
-        origin: a.nodeId,
-        region: 'us-east',
-        keyspace: 'default',
-        records: [record('forged', Date.now())],
-      }),
-    )
-    await pubsub.publish(topic, new Uint8Array([0xc1, 0xff, 0x00, 0x13]))
+    for (const victim of [a, b]) {
+      // Far-future stamp in its own name: would win every conflict forever if accepted.
+      rogueNode.sendItem(
+        victim.nodeId,
+        item(rogue.nodeId, 'ap-south', [record('contested', Date.now() + 3_600_000, rogue.nodeId)]),
+      )
+      // Another node's name (its signature does not verify), and a renumbered batch.
+      rogueNode.sendItem(
+        victim.nodeId,
+        item(a.nodeId, 'us-east', [record('forged', Date.now(), a.nodeId)]),
+      )
+      rogueNode.sendItem(
+        victim.nodeId,
+        item(rogue.nodeId, 'ap-south', [record('renumbered', Date.now(), rogue.nodeId)], 7),
+      )
+      // Plain garbage as a frame.
+      await rogueNode.sendFrame(victim.nodeId, new Uint8Array([0xc1, 0xff, 0x00, 0x13]))
+    }
     for (const n of [a, b]) {
+      // An item claiming to be the receiver's own is dropped unread: `a` counts only the
+      // renumbered batch as forged, `b` both.
+      const forged = n === a ? 1 : 2
       await waitFor(() => {
         const r = meshOf(n).counters.rejected
         return (
-          (r['clock-drift'] ?? 0) >= 1 && (r['forged-origin'] ?? 0) >= 1 && (r.malformed ?? 0) >= 1
+          (r['clock-drift'] ?? 0) >= 1 &&
+          (r['forged-origin'] ?? 0) >= forged &&
+          (r.malformed ?? 0) >= 1
         )
-      }, `${n.region} rejected all three`)
-      await waitFor(
-        () => meshOf(n).peerScore(rogue.nodeId) < GRAYLIST,
-        `${n.region} graylists the rogue`,
-      )
+      }, `${n.region} refused all four`)
       expect(n.get('contested')).toBe('honest')
       expect(n.has('forged')).toBe(false)
+      expect(n.has('renumbered')).toBe(false)
     }
-    // A flood of invalid batches changes nothing either; honest traffic flows on.
-    for (let i = 0; i < 200; i++) {
-      void pubsub
-        .publish(
-          topic,
-          seal({
-            origin: b.nodeId,
-            region: 'x',
-            keyspace: 'default',
-            records: [record(`flood${i}`, Date.now())],
-          }),
-        )
-        .catch(() => undefined)
-    }
+    // Nothing refused was passed on: the other honest node never saw a forged item relayed.
+    expect(meshOf(a).stats().replication.relayed + meshOf(b).stats().replication.relayed).toBe(0)
+    // A flood of forged batches changes nothing either; honest traffic flows on.
+    for (let i = 0; i < 200; i++)
+      rogueNode.sendItem(
+        b.nodeId,
+        item(a.nodeId, 'us-east', [record(`flood${i}`, Date.now(), a.nodeId)]),
+      )
     for (let i = 0; i < 200; i++) await a.set(`honest${i}`, i)
     await waitFor(() => b.get('honest199') === 199, 'honest writes replicate during the flood')
     for (let i = 0; i < 200; i++) expect(b.get(`honest${i}`)).toBe(i)

@@ -13,8 +13,8 @@ describe('replication across the simulated WAN', () => {
     const eu = await start('eu-west', 1, [us.addresses()[0]!])
     await waitFor(
       () =>
-        meshOf(us).node.services.pubsub.getSubscribers('/meshcache/1/ks/default').length === 1 &&
-        meshOf(eu).node.services.pubsub.getSubscribers('/meshcache/1/ks/default').length === 1,
+        meshOf(us).admin.subscribers('default') === 1 &&
+        meshOf(eu).admin.subscribers('default') === 1,
       'both subscribed across the WAN',
     )
     const lags: number[] = []
@@ -35,11 +35,7 @@ describe('replication across the simulated WAN', () => {
     const ap = await start('ap-south', 1, [us.addresses()[0]!])
     await mesh.fullMesh()
     await waitFor(
-      () =>
-        [us, eu, ap].every(
-          (n) =>
-            meshOf(n).node.services.pubsub.getSubscribers('/meshcache/1/ks/default').length === 2,
-        ),
+      () => [us, eu, ap].every((n) => meshOf(n).admin.subscribers('default') === 2),
       'all subscribed',
     )
     mesh.sim.isolate('ap-south')

@@ -2,32 +2,28 @@ import { describe, expect, it } from 'vitest'
 import { checkBatch } from '../../src/replication/batch-check.js'
 import type { WriteBatch } from '../../src/replication/write-record.js'
 
-describe('checkBatch', () => {
+describe("checkBatch: the envelope's verdict", () => {
   const batch: WriteBatch = {
     origin: 'A',
     region: 'r',
     keyspace: 'ks',
     sentAt: 1_000,
-    records: [
-      { key: 'k', wall: 1_000, logical: 0, expiresAt: 5_000, tombstone: true, value: undefined },
-    ],
+    incarnation: 7.5,
+    seq: 3,
+    records: [['k', 1_000, 0, 'A', 5_000, 1, null]],
   }
-  it('accepts a batch signed by its origin within the drift bound', () => {
-    expect(
-      checkBatch(batch, { signer: 'A', now: 1_000, maxDrift: 0, topicKeyspace: 'ks' }),
-    ).toBeUndefined()
+  it('accepts a batch whose signed body names the origin and numbering that carried it', () => {
+    expect(checkBatch(batch, { origin: 'A', incarnation: 7.5, seq: 3 })).toBeUndefined()
+    // A direct write names no relay numbering: the sender's connection is the claim.
+    expect(checkBatch(batch, { origin: 'A' })).toBeUndefined()
   })
-  it('rejects a batch whose origin is not the signer', () => {
-    const r = checkBatch(batch, { signer: 'B', now: 1_000, maxDrift: 0, topicKeyspace: 'ks' })
+  it('refuses a batch carried under another origin', () => {
+    const r = checkBatch(batch, { origin: 'B' })
     expect(r?.code).toBe('forged-origin')
-    expect(r?.why).toMatch(/not the signer/)
+    expect(r?.why).toMatch(/carried as B/)
   })
-  it('rejects stamps beyond the drift bound and batches on the wrong topic', () => {
-    const drift = checkBatch(batch, { signer: 'A', now: 900, maxDrift: 99, topicKeyspace: 'ks' })
-    expect(drift?.code).toBe('clock-drift')
-    expect(drift?.why).toMatch(/future/)
-    const topic = checkBatch(batch, { signer: 'A', now: 1_000, maxDrift: 0, topicKeyspace: 'x' })
-    expect(topic?.code).toBe('wrong-keyspace')
-    expect(topic?.why).toMatch(/keyspace/)
+  it('refuses a batch renumbered by a relay (it could pass as a duplicate or shadow another)', () => {
+    expect(checkBatch(batch, { origin: 'A', incarnation: 7.5, seq: 4 })?.code).toBe('forged-origin')
+    expect(checkBatch(batch, { origin: 'A', incarnation: 8, seq: 3 })?.why).toMatch(/renumbered/)
   })
 })

@@ -4,11 +4,9 @@ import type { Version } from '../../src/clock/version.js'
 import {
   type EntryTuple,
   isEntryTuple,
-  recordOf,
   TUPLE_KIND,
   type TupleLimits,
   tupleOf,
-  tupleOfRecord,
   versionOnlyTuple,
 } from '../../src/replication/entry-tuple.js'
 import { WIRE_LIMITS } from '../../src/replication/limits.js'
@@ -195,7 +193,7 @@ describe('isEntryTuple', () => {
   })
 })
 
-describe('tupleOf, versionOnlyTuple, recordOf, tupleOfRecord', () => {
+describe('tupleOf, versionOnlyTuple', () => {
   it('names the kinds 0, 1, 2', () => {
     expect(TUPLE_KIND).toEqual({ value: 0, tombstone: 1, versionOnly: 2 })
   })
@@ -238,7 +236,6 @@ describe('tupleOf, versionOnlyTuple, recordOf, tupleOfRecord', () => {
       size: 1,
     }
     expect(tupleOf('k', entry, encoded)[6]).toBe(encoded)
-    expect(recordOf('k', entry, encoded).value).toBe(encoded)
   })
 
   it('tupleOf a tombstone is kind 1 without a value', () => {
@@ -258,24 +255,5 @@ describe('tupleOf, versionOnlyTuple, recordOf, tupleOfRecord', () => {
     const t = versionOnlyTuple('k', { wall: 5, logical: 2, node: 'n' }, 9)
     expect(t).toEqual(['k', 5, 2, 'n', 9, 2, null])
     expect(isEntryTuple(t, WIRE_LIMITS)).toBe(true)
-  })
-
-  it('recordOf drops the node and the value of a tombstone; tupleOfRecord with the origin gives tupleOf back', () => {
-    fc.assert(
-      fc.property(entryArb, ([key, entry]) => {
-        const r = recordOf(key, entry)
-        expect(r).not.toHaveProperty('node')
-        expect(r.key).toBe(key)
-        expect(r.wall).toBe(entry.version.wall)
-        expect(r.logical).toBe(entry.version.logical)
-        expect(r.expiresAt).toBe(entry.expiresAt)
-        expect(r.tombstone).toBe(entry.tombstone)
-        if (entry.tombstone) expect(r.value).toBeUndefined()
-        else expect(decodeValue(r.value!)).toEqual(entry.value)
-        expect(plain(tupleOfRecord(r, entry.version.node))).toEqual(plain(tupleOf(key, entry)))
-        // The origin named by the batch becomes the tuple's node.
-        expect(tupleOfRecord(r, `${entry.version.node}!`)[3]).toBe(`${entry.version.node}!`)
-      }),
-    )
   })
 })

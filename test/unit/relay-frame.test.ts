@@ -102,6 +102,7 @@ describe('the duplicate filter', () => {
             m.got.add(seq)
             m.high = Math.max(m.high, seq)
           }
+          expect(seen.has(origin, inc, seq)).toBe(!expected)
           expect(seen.admit(origin, inc, seq)).toBe(expected)
         }
       }),
