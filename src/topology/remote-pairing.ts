@@ -207,8 +207,8 @@ class Placement {
 
 /**
  * The links between two regions, by rank on each region's ring. Building costs
- * O((n_X + n_Y) * s * (log + w)), w the mean walk of a ball (a small constant at
- * {@link BIN_LOAD_FACTOR}); lookups O(links).
+ * O((n_X + n_Y) * s * log) (a sort of the balls, then one scan of each ring, at most two
+ * laps); lookups O(links).
  */
 export class PairLinks {
   /** True when the two regions form a full bipartite graph. */

@@ -92,8 +92,8 @@ function violations(
     if (l.all.has(m.id)) out.push(`${m.id} links itself`)
     for (const y of l.all)
       if (!links.get(y)!.all.has(m.id)) out.push(`${m.id} -> ${y} not symmetric`)
-    if (l.all.size > plan.degreeBound(m.id))
-      out.push(`${m.id} degree ${l.all.size} > ${plan.degreeBound(m.id)}`)
+    const bound = plan.degreeBound(m.id)
+    if (l.all.size > bound) out.push(`${m.id} degree ${l.all.size} > ${bound}`)
     for (const y of l.local)
       if (regionOf.get(y) !== m.region) out.push(`${m.id} local link ${y} elsewhere`)
     if (l.remote.size !== plan.regions.length - 1)
@@ -195,6 +195,34 @@ describe('link plan at 10,000 members in 50 regions', () => {
     )
   })
 })
+
+describe('churn across a capacity step', () => {
+  it('a departure that takes a pair of equal regions past an integer mean load moves a few links, not the pair', () => {
+    // Two regions of 400: each member holds at most 2 balls of the other region (twice the
+    // mean, 1). One leaves: the other 399 hold 400 balls, twice the mean is 2.005, and with
+    // one capacity per pair every member went to 3 at once: ~260 of the pair's ~800 links
+    // moved (the CI failure). Measured since: 6 to 20.
+    const rnd = prng(7)
+    const members = Array.from({ length: 800 }, (_, i) => ({
+      id: peerId(rnd),
+      region: i < 400 ? 'x' : 'y',
+    }))
+    const g = remoteGraph(new LinkPlan(members, DEFAULT_BOUNDS), members)
+    const pairLinks = [...g.values()].reduce((sum, links) => sum + links.size, 0) / 2
+    for (const leaver of members.slice(0, 20)) {
+      const rest = without(members, new Set([leaver.id]))
+      const moved = churn(g, remoteGraph(new LinkPlan(rest, DEFAULT_BOUNDS), rest), leaver.id)
+      expect(moved.total).toBeLessThanOrEqual(0.05 * pairLinks)
+    }
+  })
+})
+
+/** Every member's links into other regions (the local ring's churn left out). */
+function remoteGraph(plan: LinkPlan, members: readonly TopologyMember[]): Graph {
+  return new Map(
+    members.map((m) => [m.id, new Set([...plan.linksOf(m.id).remote.values()].flat())]),
+  )
+}
 
 /** Region weights of the mesh that failed CI (seed 25): see the 10,000-member test. */
 const CI_COUNTEREXAMPLE_WEIGHTS = [
@@ -340,14 +368,16 @@ describe('options', () => {
 
 /**
  * Links that move, per link of the member that joins or leaves, besides its own (plain
- * consistent hashing: 1). Measured on 200 random 10,000-member meshes: see
- * docs/decisions/topology.md.
+ * consistent hashing: 1; the local ring alone: about 6.5 per local link). Measured on 200
+ * random 10,000-member meshes: median 2.9, at most 4.4 (one capacity per region pair and
+ * first-come placement: median ~4, and 10 in the mesh that failed CI).
  */
-const CHURN_PER_LINK = 8
+const CHURN_PER_LINK = 6
 /**
  * Links of any one other node that move when a member joins or leaves, as a share of that
  * member's links. Relative, not a count: when a member of a small region leaves, the
  * balls it held (about 2 * n_Y / n_X from each larger region Y) go to the few members of
- * its region, so their changes grow with its degree. Measured: see the decision record.
+ * its region, so their changes grow with its degree (77 links at a departure of 361 links
+ * from a region of 34: 0.21). Measured on the 200 meshes: at most 0.19.
  */
 const CHURN_PER_NODE_SHARE = 0.5
