@@ -179,17 +179,3 @@ function withAll(local: string[], remote: Map<string, string[]>): NodeLinks {
   for (const ids of remote.values()) for (const id of ids) all.add(id)
   return { local, remote, all }
 }
-
-/**
- * The links of `self` under `bounds` for `members`: a one-off {@link LinkPlan}. Build a
- * plan and keep it when asking for more than one node of the same member list.
- *
- * @throws InvalidOptionError as {@link LinkPlan}
- */
-export function selectLinks(
-  members: readonly TopologyMember[],
-  self: string,
-  bounds: TopologyBounds,
-): NodeLinks {
-  return new LinkPlan(members, bounds).linksOf(self)
-}

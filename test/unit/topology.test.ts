@@ -1,12 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  LinkPlan,
-  localOffsets,
-  type NodeLinks,
-  type TopologyBounds,
-  type TopologyMember,
-} from '../../src/topology/index.js'
+import { LinkPlan, type NodeLinks, type TopologyBounds } from '../../src/topology/link-plan.js'
+import { localOffsets } from '../../src/topology/local-links.js'
+import type { TopologyMember } from '../../src/topology/region-rings.js'
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 const DEFAULT_BOUNDS: TopologyBounds = { localPeers: 6, remotePeers: 2 }
