@@ -49,6 +49,11 @@ export interface FloodOptions {
   settleMs: number
   /** Progress lines. */
   print?: (line: string) => void
+  /**
+   * The control run: everything but the attacker (the probes, C's join), for telling
+   * what the flood costs from what measuring costs.
+   */
+  control?: boolean
 }
 
 /** Latency figures of one probe, ms. */
@@ -230,8 +235,13 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
 
     // 1. Streaming.
     const probes = Promise.all([probeHealth(), probeReplication()])
-    attacker.send({ type: 'stream', host: host(1), port, sources, ...o.stream })
-    const stream = (await attacker.next('done')).stats
+    const idle: AttackStats = { opened: 0, connectFailures: 0, cut: 0, bytesWritten: 0, ms: 0 }
+    let stream = idle
+    if (o.control) await sleep(1_000)
+    else {
+      attacker.send({ type: 'stream', host: host(1), port, sources, ...o.stream })
+      stream = (await attacker.next('done')).stats
+    }
     const streamEnded = performance.now()
     await sleep(o.aftermathMs)
     phase = 'hold'
@@ -241,13 +251,16 @@ export async function runFlood(o: FloodOptions): Promise<FloodReport> {
     )
 
     // 2. Hold idle connections while C joins.
-    attacker.send({ type: 'hold', host: host(1), port, sources, ...o.hold })
-    const heldAtJoin = (await attacker.next('holding')).open
+    if (!o.control) attacker.send({ type: 'hold', host: host(1), port, sources, ...o.hold })
+    const heldAtJoin = o.control ? 0 : (await attacker.next('holding')).open
     const c = await spawnNode(nodeArgs(3, 'east', a))
     nodes.push(c)
     const joinMs = await joined(a, c, o.joinTimeoutMs)
-    attacker.send({ type: 'stop' })
-    const hold = (await attacker.next('done')).stats
+    let hold = idle
+    if (!o.control) {
+      attacker.send({ type: 'stop' })
+      hold = (await attacker.next('done')).stats
+    }
     print(`hold: ${heldAtJoin} idle connections open; C joined in ${joinMs.toFixed(0)} ms`)
     await kill9(c.proc)
 

@@ -13,6 +13,7 @@ import { report } from './harness.js'
 const t0 = Date.now()
 const settleS = Number(process.env.FLOOD_SETTLE_S ?? 60)
 const sources = Number(process.env.FLOOD_SOURCES ?? 10)
+const control = process.env.FLOOD_CONTROL === '1'
 const r = await runFlood({
   subnet: 77,
   sources,
@@ -27,6 +28,7 @@ const r = await runFlood({
   hold: { connections: 300, reopenMs: 100 },
   joinTimeoutMs: 30_000,
   settleMs: settleS * 1_000,
+  control,
   print: (l) => console.log(`  ${((Date.now() - t0) / 1000).toFixed(1)}s ${l}`),
 })
 const growth = r.rssMb.peak - r.rssMb.baseline
@@ -41,8 +43,8 @@ const rows = [
   { name: 'join with 300 held, ms', value: r.joinMs, target: '<= 5000' },
 ]
 report(
-  `bench:flood — private node vs an outsider from ${sources} addresses: ${r.stream.opened} connections, ${(r.stream.bytesWritten / 1e6).toFixed(0)} MB in ${r.stream.ms} ms; ${r.heldAtJoin} idle held at join`,
+  `bench:flood${control ? ' (control: no attacker)' : ''} — private node vs an outsider from ${sources} addresses: ${r.stream.opened} connections, ${(r.stream.bytesWritten / 1e6).toFixed(0)} MB in ${r.stream.ms} ms; ${r.heldAtJoin} idle held at join`,
   rows,
-  'bench/results/flood.json',
+  control ? 'bench/results/flood-control.json' : 'bench/results/flood.json',
   { report: r },
 )
