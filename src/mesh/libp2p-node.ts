@@ -9,6 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { WIRE_LIMITS } from '../replication/limits.js'
+import { INBOUND_DEFAULTS, InboundGate, type InboundGateOptions } from './inbound-gate.js'
 import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
 
@@ -38,6 +39,8 @@ export interface MeshLibp2pOptions {
    * writer's flood publish still reaches every peer it is connected to.
    */
   appSpecificScore?: (peerId: string) => number
+  /** Bounds on inbound connections that have not authenticated (docs/decisions/outsider-flood.md). */
+  inbound?: InboundGateOptions
 }
 
 /**
@@ -70,13 +73,22 @@ function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof 
  * (origin and sequence number) would let a forged copy shadow the real message.
  */
 export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<MeshLibp2p> {
+  // Unauthenticated inbound connections are bounded in number, per host and in time; with
+  // a network key they authenticate when the protector sees the key proven, otherwise
+  // when Noise proves the peer id (docs/decisions/outsider-flood.md).
+  const inbound = new InboundGate(options.inbound)
   const node = await createLibp2p({
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen },
-    ...(options.gate ? { connectionGater: options.gate.gater() } : {}),
+    connectionGater: inbound.gater(options.gate?.gater()),
     // Our pnet protector, not @libp2p/pnet's preSharedKey: docs/decisions/pnet.md.
     ...(options.networkKey
-      ? { connectionProtector: privateNetwork({ psk: options.networkKey }) }
+      ? {
+          connectionProtector: privateNetwork({
+            psk: options.networkKey,
+            onKeyProven: (conn) => inbound.authenticated(conn),
+          }),
+        }
       : {}),
     transports: [options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp()],
     connectionEncrypters: [noise()],
@@ -85,7 +97,11 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       // Every node of a region may dial us from one address (loopback, NAT): do not
       // rate-limit inbound connections per host.
       inboundConnectionThreshold: 1_000,
-      maxIncomingPendingConnections: 256,
+      // The inbound gate bounds unauthenticated connections first and pushes out the
+      // oldest when full; libp2p's own cap, which refuses newcomers instead (300 idle
+      // outsider connections kept honest nodes out: issue 23), sits above it.
+      maxIncomingPendingConnections: inbound.maxTotal + INBOUND_DEFAULTS.upgradingHeadroom,
+      inboundUpgradeTimeout: INBOUND_DEFAULTS.upgradeTimeoutMs,
       dialTimeout: 5_000,
     },
     // libp2p's connection monitor pings every connection every 10 s and aborts it when a
@@ -138,5 +154,8 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       }),
     },
   })
+  // Hosts that members connect from (or that we dialled) are preferred when the gate is full.
+  node.addEventListener('connection:open', (evt) => inbound.know(evt.detail.remoteAddr))
+  node.addEventListener('stop', () => inbound.stop())
   return node as unknown as MeshLibp2p
 }
