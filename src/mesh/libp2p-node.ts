@@ -6,6 +6,7 @@ import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { INBOUND_DEFAULTS, InboundGate, type InboundGateOptions } from './inbound-gate.js'
 import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
 
@@ -28,6 +29,8 @@ export interface MeshLibp2pOptions {
   dialRewrite?: (ma: Multiaddr) => Multiaddr
   /** Pre-shared key (libp2p pnet swarm key text): only nodes holding it can connect at all. */
   networkKey?: Uint8Array
+  /** Bounds on inbound connections that have not authenticated (docs/decisions/outsider-flood.md). */
+  inbound?: InboundGateOptions
 }
 
 /** TCP whose dials go through `rewrite` first. */
@@ -50,13 +53,22 @@ function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof 
  * (docs/decisions/relay.md has the measurements).
  */
 export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<MeshLibp2p> {
+  // Unauthenticated inbound connections are bounded in number, per host and in time; with
+  // a network key they authenticate when the protector sees the key proven, otherwise
+  // when Noise proves the peer id (docs/decisions/outsider-flood.md).
+  const inbound = new InboundGate(options.inbound)
   const node = await createLibp2p({
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen },
-    ...(options.gate ? { connectionGater: options.gate.gater() } : {}),
+    connectionGater: inbound.gater(options.gate?.gater()),
     // Our pnet protector, not @libp2p/pnet's preSharedKey: docs/decisions/pnet.md.
     ...(options.networkKey
-      ? { connectionProtector: privateNetwork({ psk: options.networkKey }) }
+      ? {
+          connectionProtector: privateNetwork({
+            psk: options.networkKey,
+            onKeyProven: (conn) => inbound.authenticated(conn),
+          }),
+        }
       : {}),
     transports: [options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp()],
     connectionEncrypters: [noise()],
@@ -65,7 +77,11 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       // Every node of a region may dial us from one address (loopback, NAT): do not
       // rate-limit inbound connections per host.
       inboundConnectionThreshold: 1_000,
-      maxIncomingPendingConnections: 256,
+      // The inbound gate bounds unauthenticated connections first and pushes out the
+      // oldest when full; libp2p's own cap, which refuses newcomers instead (300 idle
+      // outsider connections kept honest nodes out: issue 23), sits above it.
+      maxIncomingPendingConnections: inbound.maxTotal + INBOUND_DEFAULTS.upgradingHeadroom,
+      inboundUpgradeTimeout: INBOUND_DEFAULTS.upgradeTimeoutMs,
       dialTimeout: 5_000,
     },
     // libp2p's connection monitor pings every connection every 10 s and aborts it when a
@@ -81,5 +97,8 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       ping: ping(),
     },
   })
+  // Hosts that members connect from (or that we dialled) are preferred when the gate is full.
+  node.addEventListener('connection:open', (evt) => inbound.know(evt.detail.remoteAddr))
+  node.addEventListener('stop', () => inbound.stop())
   return node as unknown as MeshLibp2p
 }

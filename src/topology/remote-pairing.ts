@@ -10,28 +10,52 @@ import { RING_SIZE, ringHash, saltedHash } from './ring-hash.js'
  * pair to the next and one member's arrival or departure does not move the same
  * neighbours' links in every region. With s = ceil(remotePeers / 2) *balls per member*:
  * every member j of X throws s balls at positions x_j + t/s (t = 0..s-1, evenly round the
- * ring); the balls are placed in ring order, each on the first member of Y clockwise
- * (on Y's ring salted with X's name) that holds fewer than
- * {@link binCapacity} balls from X and no other ball of j. The same from Y into X. The
- * links of the pair are the union of both placements (a ball is a link; the same link
- * placed from both sides counts once).
+ * ring). The *home* of a ball is the first member of Y clockwise (on Y's ring salted with
+ * X's name). Every member i of Y holds, of the balls that reach it, the `cap_i`
+ * ({@link binCapacities}) whose homes are nearest before it, never two of one thrower;
+ * the others travel on clockwise to the next member. The same from Y into X. The links of
+ * the pair are the union of both placements (a ball is a link; the same link placed from
+ * both sides counts once).
  *
  * So every member has at least s links into the other region (its own balls: the
  * writer's flood reaches each region in one WAN hop), on average about 2s, and at most
  * s + cap, cap about 2 * s * n_other / n_self: the smaller region of a pair takes the
  * larger one's balls. Both directions are placed the same way, so there is no role that
- * flips when sizes change. Positions are hashes of ids, so a member that leaves takes
- * only its own balls with it and frees room that a few later balls move into. When
- * either region has at most `remotePeers` members the two form a full bipartite graph.
+ * flips when sizes change.
+ *
+ * Why nearest homes first, and capacities per member: they keep what one departure or
+ * arrival moves small. Positions are hashes of ids, so a member that leaves takes its own
+ * balls with it, and the balls it held travel on to the next members with room; because a
+ * member keeps the balls nearest its position, those travellers only take free room or
+ * push on balls that had travelled further, never the balls of the next member's own arc
+ * (placed first-come in ring order, the departed member's balls displaced whole runs of
+ * them). A capacity that is one number per region pair jumps by 1 for every member at once
+ * when the mean load crosses an integer, and the whole pair was placed anew (a departure
+ * moved 802 links, 10 per link of the departed member, at 10,000 members in 50 regions);
+ * per-member capacities change a few members at a time. When either region has at most
+ * `remotePeers` members the two form a full bipartite graph.
  */
 
 /**
- * A member's capacity for balls over their mean load (1 + epsilon in Mirrokni et al.).
- * Measured at 10,000 members in 50 regions: 1.25 made one departure move about 13 links
- * per link of the departed member, 2 about 4, unbounded (plain consistent hashing) 1; the
- * degree bound grows with it only where a small region faces a large one.
+ * A member's capacity for balls over their mean load (1 + epsilon in Mirrokni et al.): it
+ * sets the degree bound ({@link binCapacity}) and how full members are, and the fuller
+ * they are, the further a change travels. Measured at 10,000 members in 50 regions
+ * (first-come placement, one capacity per pair): 1.25 made one departure move about 13
+ * links per link of the departed member, 2 about 4, unbounded (plain consistent hashing) 1;
+ * the degree bound grows with it only where a small region faces a large one.
  */
 export const BIN_LOAD_FACTOR = 2
+
+/**
+ * Width, in units of mean load, of the ramp over which members move to the next capacity:
+ * member i's capacity is `ceil(c)`, c = {@link BIN_LOAD_FACTOR} times its mean load,
+ * unless c lies less than its own threshold t_i in (0, CAPACITY_RAMP] above an integer,
+ * where it is `floor(c)`. 1 spreads the switch over the whole unit (capacities average c:
+ * fullest members, most links moved, median 3.8 per link of a departed member at 10,000
+ * members); near 0 is one capacity per pair (emptiest members, median 2.5, but a jump
+ * that moves hundreds of links); 0.25 measured median 2.9, at most 3.9.
+ */
+export const CAPACITY_RAMP = 0.25
 
 /** Balls each member throws into each other region: `ceil(remotePeers / 2)`. */
 export function ballsPerMember(remotePeers: number): number {
@@ -49,6 +73,30 @@ export function binCapacity(a: number, b: number, s: number): number {
 }
 
 /**
+ * Capacity of each member of `bins` (a members) for the balls of a region of `b` members
+ * throwing `s` each: `max(floor(c) + (frac(c) >= t_i ? 1 : 0), floor(s * b / (a - s + 1)) + 1)`
+ * with c = {@link BIN_LOAD_FACTOR} * s * b / a and t_i in (0, {@link CAPACITY_RAMP}] a hash
+ * of the member's id salted with the throwers' region. At most {@link binCapacity}; at
+ * least `floor(s * b / (a - s + 1)) + 1`, which is what guarantees every ball a place.
+ * When a region pair's sizes change by one member, c changes by about c / a or 2 * s / a,
+ * so about c / CAPACITY_RAMP or 2 * s / CAPACITY_RAMP members change capacity, and only
+ * while frac(c) is on the ramp.
+ */
+function binCapacities(bins: RegionRing, throwersRegion: string, b: number, s: number): Int32Array {
+  const a = bins.ids.length
+  const c = (BIN_LOAD_FACTOR * s * b) / a
+  const whole = Math.floor(c)
+  const least = Math.floor((s * b) / (a - s + 1)) + 1
+  const salt = ringHash(`${throwersRegion}\0capacity`)
+  const out = new Int32Array(a)
+  for (let i = 0; i < a; i++) {
+    const threshold = CAPACITY_RAMP * (1 - saltedHash(bins.positions[i]!, salt) / RING_SIZE)
+    out[i] = Math.max(c - whole >= threshold ? whole + 1 : whole, least)
+  }
+  return out
+}
+
+/**
  * Upper bound on the links a member of a region of `self` members keeps into a region of
  * `other` members.
  */
@@ -56,21 +104,6 @@ export function pairDegreeBound(self: number, other: number, remotePeers: number
   if (Math.min(self, other) <= remotePeers) return other
   const s = ballsPerMember(remotePeers)
   return s + binCapacity(self, other, s)
-}
-
-/**
- * Index of the first position at or after `pos` on a sorted ring (wrapping to 0): the
- * member that owns `pos` in consistent hashing. O(log n).
- */
-function successorIndex(positions: Float64Array, pos: number): number {
-  let lo = 0
-  let hi = positions.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (positions[mid]! < pos) lo = mid + 1
-    else hi = mid
-  }
-  return lo === positions.length ? 0 : lo
 }
 
 /** Largest count {@link sortedByPosition} sorts as packed numbers: 2^53 / 2^32. */
@@ -99,6 +132,8 @@ class Placement {
   /** Throwers' ranks holding a ball on bin i: inbound.slice(start[i], start[i + 1]). */
   readonly inbound: Int32Array
   readonly start: Int32Array
+  /** Scratch of {@link fill}: balls a bin passed over because it holds their thrower. */
+  private readonly skipped: number[] = []
 
   constructor(
     throwers: RegionRing,
@@ -108,34 +143,60 @@ class Placement {
     const a = bins.ids.length
     const b = throwers.ids.length
     const n = b * s
-    const cap = binCapacity(a, b, s)
+    const cap = binCapacities(bins, throwers.region, b, s)
     // The bins on their ring salted with the throwers' region, and the other way round.
     const binSalt = ringHash(throwers.region)
     const ballSalt = ringHash(bins.region)
     const binAt = sortedByPosition(a, (i) => saltedHash(bins.positions[i]!, binSalt))
-    const sortedPos = Float64Array.from(binAt, (i) => saltedHash(bins.positions[i]!, binSalt))
+    const binPos = Float64Array.from(binAt, (i) => saltedHash(bins.positions[i]!, binSalt))
     const pos = new Float64Array(n)
     for (let j = 0; j < b; j++) {
       const x = saltedHash(throwers.positions[j]!, ballSalt)
       for (let t = 0; t < s; t++) pos[j * s + t] = (x + Math.floor((t * RING_SIZE) / s)) % RING_SIZE
     }
     const order = sortedByPosition(n, (ball) => pos[ball]!)
+    // Scan the ring from just after the last bin: the balls past it are the first bin's.
+    let wrap = n
+    while (wrap > 0 && pos[order[wrap - 1]!]! > binPos[a - 1]!) wrap--
     this.target = new Int32Array(n).fill(-1)
     const load = new Int32Array(a)
-    for (const ball of order) {
-      const j = (ball / s) | 0
-      let k = successorIndex(sortedPos, pos[ball]!)
-      // Terminates: fewer than a - s + 1 bins are full while a ball is left (binCapacity).
-      while (load[binAt[k]!]! >= cap || this.holds(j, binAt[k]!)) k = k + 1 === a ? 0 : k + 1
-      const i = binAt[k]!
-      this.target[ball] = i
-      load[i]!++
+    // Balls that have reached the scan's bin and are not placed, nearest home on top: the
+    // scan pushes each bin's own arc in ring order, so the stack stays sorted by home.
+    const stack: number[] = []
+    let next = 0
+    for (let k = 0; k < a; k++) {
+      for (; next < n; next++) {
+        const ball = order[(next + wrap) % n]!
+        if (next >= n - wrap && pos[ball]! > binPos[k]!) break
+        stack.push(ball)
+      }
+      this.fill(binAt[k]!, cap, load, stack)
     }
+    // Balls left over travelled past the last bin: they are further from every bin than
+    // the balls the first lap offered it, so they take only room that is left. One more
+    // lap places them all: a ball left after it would find every bin full or holding a
+    // ball of its thrower, but fewer than a - s + 1 bins can be full (binCapacities).
+    for (let k = 0; stack.length > 0 && k < a; k++) this.fill(binAt[k]!, cap, load, stack)
     this.start = new Int32Array(a + 1)
     for (let i = 0; i < a; i++) this.start[i + 1] = this.start[i]! + load[i]!
     this.inbound = new Int32Array(n)
     const fill = this.start.slice(0, a)
     for (let ball = 0; ball < n; ball++) this.inbound[fill[this.target[ball]!]!++] = (ball / s) | 0
+  }
+
+  /** Bin i takes the nearest balls of the stack while it has room (one per thrower). */
+  private fill(i: number, cap: Int32Array, load: Int32Array, stack: number[]): void {
+    const skipped = this.skipped
+    while (load[i]! < cap[i]! && stack.length > 0) {
+      const ball = stack.pop()!
+      if (this.s > 1 && this.holds((ball / this.s) | 0, i)) skipped.push(ball)
+      else {
+        this.target[ball] = i
+        load[i]!++
+      }
+    }
+    // Skipped balls go back in their order (they were popped nearest first).
+    while (skipped.length > 0) stack.push(skipped.pop()!)
   }
 
   private holds(j: number, i: number): boolean {
@@ -146,8 +207,8 @@ class Placement {
 
 /**
  * The links between two regions, by rank on each region's ring. Building costs
- * O((n_X + n_Y) * s * (log + w)), w the mean walk of a ball (a small constant at
- * {@link BIN_LOAD_FACTOR}); lookups O(links).
+ * O((n_X + n_Y) * s * log) (a sort of the balls, then one scan of each ring, at most two
+ * laps); lookups O(links).
  */
 export class PairLinks {
   /** True when the two regions form a full bipartite graph. */

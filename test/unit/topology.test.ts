@@ -1,12 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  LinkPlan,
-  localOffsets,
-  type NodeLinks,
-  type TopologyBounds,
-  type TopologyMember,
-} from '../../src/topology/index.js'
+import { LinkPlan, type NodeLinks, type TopologyBounds } from '../../src/topology/link-plan.js'
+import { localOffsets } from '../../src/topology/local-links.js'
+import type { TopologyMember } from '../../src/topology/region-rings.js'
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 const DEFAULT_BOUNDS: TopologyBounds = { localPeers: 6, remotePeers: 2 }
@@ -92,8 +88,8 @@ function violations(
     if (l.all.has(m.id)) out.push(`${m.id} links itself`)
     for (const y of l.all)
       if (!links.get(y)!.all.has(m.id)) out.push(`${m.id} -> ${y} not symmetric`)
-    if (l.all.size > plan.degreeBound(m.id))
-      out.push(`${m.id} degree ${l.all.size} > ${plan.degreeBound(m.id)}`)
+    const bound = plan.degreeBound(m.id)
+    if (l.all.size > bound) out.push(`${m.id} degree ${l.all.size} > ${bound}`)
     for (const y of l.local)
       if (regionOf.get(y) !== m.region) out.push(`${m.id} local link ${y} elsewhere`)
     if (l.remote.size !== plan.regions.length - 1)
@@ -128,57 +124,107 @@ function churn(before: Graph, after: Graph, skip: string): { total: number; wors
   return { total: total / 2, worstNode }
 }
 
+/**
+ * The 10,000-member checks for one mesh: members spread over 50 regions by `weights`,
+ * ids from `seed`. Connected, symmetric, within the degree bound, one hop from every
+ * region, still connected and one hop from every region after 10% leave; one leave and
+ * one join move at most CHURN_PER_LINK links per link of that member besides its own,
+ * and no other node more than CHURN_PER_NODE_SHARE of them.
+ */
+function checkLargeMesh(weights: number[], seed: number): void {
+  const members = mesh(10_000, weights, seed)
+  const plan = new LinkPlan(members, DEFAULT_BOUNDS)
+  expect(plan.fullMesh).toBe(false)
+  const { links, g } = linksOfAll(plan, members)
+  expect(violations(plan, members, links)).toEqual([])
+  expect(connected(g)).toBe(true)
+  const sample = members[0]!
+  for (const [region, there] of links.get(sample.id)!.remote)
+    expect(plan.relayToward(sample.id, region)).toBe(there[0])
+
+  const rnd = prng(seed ^ 0x5bd1e995)
+  // Any 10% leave: the plan of the survivors is connected and reaches every region.
+  const gone = new Set(members.filter(() => rnd() < 0.1).map((m) => m.id))
+  const rest = without(members, gone)
+  const after = new LinkPlan(rest, DEFAULT_BOUNDS)
+  const survivors = linksOfAll(after, rest)
+  expect(connected(survivors.g)).toBe(true)
+  const regions = after.regions.length
+  expect(rest.filter((m) => survivors.links.get(m.id)!.remote.size !== regions - 1)).toEqual([])
+
+  // One member leaves: besides its own links, at most CHURN_PER_LINK times as many move.
+  const leaver = members[Math.floor(rnd() * members.length)]!
+  const remaining = without(members, new Set([leaver.id]))
+  const g3 = graphOf(new LinkPlan(remaining, DEFAULT_BOUNDS), remaining)
+  const left = churn(g, g3, leaver.id)
+  const leaverLinks = g.get(leaver.id)!.size
+  expect(left.total).toBeLessThanOrEqual(CHURN_PER_LINK * leaverLinks)
+  expect(left.worstNode).toBeLessThanOrEqual(CHURN_PER_NODE_SHARE * leaverLinks)
+
+  // One member joins: the same bounds, counted against the newcomer's links.
+  const joiner = { id: peerId(rnd), region: leaver.region }
+  const joined = [...members, joiner]
+  const g4 = graphOf(new LinkPlan(joined, DEFAULT_BOUNDS), joined)
+  const came = churn(g, g4, joiner.id)
+  const joinerLinks = g4.get(joiner.id)!.size
+  expect(came.total).toBeLessThanOrEqual(CHURN_PER_LINK * joinerLinks)
+  expect(came.worstNode).toBeLessThanOrEqual(CHURN_PER_NODE_SHARE * joinerLinks)
+}
+
 describe('link plan at 10,000 members in 50 regions', () => {
   it('is connected, symmetric, within its degree bound, one hop from every region, and stays so after 10% leave; one join or leave moves few links', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 50, maxLength: 50 }),
         fc.integer(),
-        (weights, seed) => {
-          const members = mesh(10_000, weights, seed)
-          const plan = new LinkPlan(members, DEFAULT_BOUNDS)
-          expect(plan.fullMesh).toBe(false)
-          const { links, g } = linksOfAll(plan, members)
-          expect(violations(plan, members, links)).toEqual([])
-          expect(connected(g)).toBe(true)
-          const sample = members[0]!
-          for (const [region, there] of links.get(sample.id)!.remote)
-            expect(plan.relayToward(sample.id, region)).toBe(there[0])
-
-          const rnd = prng(seed ^ 0x5bd1e995)
-          // Any 10% leave: the plan of the survivors is connected and reaches every region.
-          const gone = new Set(members.filter(() => rnd() < 0.1).map((m) => m.id))
-          const rest = without(members, gone)
-          const after = new LinkPlan(rest, DEFAULT_BOUNDS)
-          const g2 = graphOf(after, rest)
-          expect(connected(g2)).toBe(true)
-          for (const m of rest)
-            expect(after.linksOf(m.id).remote.size).toBe(after.regions.length - 1)
-
-          // One member leaves: besides its own links, at most CHURN_PER_LINK times as many move.
-          const leaver = members[Math.floor(rnd() * members.length)]!
-          const g3 = graphOf(
-            new LinkPlan(without(members, new Set([leaver.id])), DEFAULT_BOUNDS),
-            without(members, new Set([leaver.id])),
-          )
-          const left = churn(g, g3, leaver.id)
-          expect(left.total).toBeLessThanOrEqual(CHURN_PER_LINK * g.get(leaver.id)!.size)
-          expect(left.worstNode).toBeLessThanOrEqual(CHURN_PER_NODE)
-
-          // One member joins: the same bound, counted against the newcomer's links.
-          const joiner = { id: peerId(rnd), region: leaver.region }
-          const joined = [...members, joiner]
-          const g4 = graphOf(new LinkPlan(joined, DEFAULT_BOUNDS), joined)
-          const came = churn(g, g4, joiner.id)
-          expect(came.total).toBeLessThanOrEqual(CHURN_PER_LINK * g4.get(joiner.id)!.size)
-          expect(came.worstNode).toBeLessThanOrEqual(CHURN_PER_NODE)
-        },
+        checkLargeMesh,
       ),
-      // One random mesh per run (~2 s); the seed of a failure replays it.
-      { numRuns: 1 },
+      {
+        // The mesh that moved 802 links on one departure (10 per link of the departed
+        // member) when a pair's single capacity jumped, then one random mesh (~2-4 s each).
+        examples: [[CI_COUNTEREXAMPLE_WEIGHTS, 25]],
+        numRuns: 2,
+        // No shrinking: each step rebuilds 10,000 members' links, and shrinking a failure
+        // took 409 s of CI. The reported seed and path replay the failing mesh.
+        endOnFailure: true,
+      },
     )
   })
 })
+
+describe('churn across a capacity step', () => {
+  it('a departure that takes a pair of equal regions past an integer mean load moves a few links, not the pair', () => {
+    // Two regions of 400: each member holds at most 2 balls of the other region (twice the
+    // mean, 1). One leaves: the other 399 hold 400 balls, twice the mean is 2.005, and with
+    // one capacity per pair every member went to 3 at once: ~260 of the pair's ~800 links
+    // moved (the CI failure). Measured since: 6 to 20.
+    const rnd = prng(7)
+    const members = Array.from({ length: 800 }, (_, i) => ({
+      id: peerId(rnd),
+      region: i < 400 ? 'x' : 'y',
+    }))
+    const g = remoteGraph(new LinkPlan(members, DEFAULT_BOUNDS), members)
+    const pairLinks = [...g.values()].reduce((sum, links) => sum + links.size, 0) / 2
+    for (const leaver of members.slice(0, 20)) {
+      const rest = without(members, new Set([leaver.id]))
+      const moved = churn(g, remoteGraph(new LinkPlan(rest, DEFAULT_BOUNDS), rest), leaver.id)
+      expect(moved.total).toBeLessThanOrEqual(0.05 * pairLinks)
+    }
+  })
+})
+
+/** Every member's links into other regions (the local ring's churn left out). */
+function remoteGraph(plan: LinkPlan, members: readonly TopologyMember[]): Graph {
+  return new Map(
+    members.map((m) => [m.id, new Set([...plan.linksOf(m.id).remote.values()].flat())]),
+  )
+}
+
+/** Region weights of the mesh that failed CI (seed 25): see the 10,000-member test. */
+const CI_COUNTEREXAMPLE_WEIGHTS = [
+  3, 2, 5, 2, 3, 8, 1, 6, 8, 7, 7, 1, 3, 8, 8, 6, 2, 1, 3, 6, 2, 2, 3, 6, 8, 6, 5, 7, 4, 2, 3, 3, 7,
+  2, 1, 1, 8, 7, 2, 6, 1, 3, 1, 7, 4, 7, 1, 1, 2, 3,
+]
 
 /** Random meshes of up to 1,500 members in up to 12 regions with random bounds. */
 const mediumMesh = fc.record({
@@ -316,7 +362,18 @@ describe('options', () => {
   })
 })
 
-/** Links that move, per link of the member that joins or leaves (measured: 1.5 to 5). */
-const CHURN_PER_LINK = 8
-/** Links of any one other node that move when one member joins or leaves (measured: up to ~45). */
-const CHURN_PER_NODE = 64
+/**
+ * Links that move, per link of the member that joins or leaves, besides its own (plain
+ * consistent hashing: 1; the local ring alone: about 6.5 per local link). Measured on 200
+ * random 10,000-member meshes: median 2.9, at most 4.4 (one capacity per region pair and
+ * first-come placement: median ~4, and 10 in the mesh that failed CI).
+ */
+const CHURN_PER_LINK = 6
+/**
+ * Links of any one other node that move when a member joins or leaves, as a share of that
+ * member's links. Relative, not a count: when a member of a small region leaves, the
+ * balls it held (about 2 * n_Y / n_X from each larger region Y) go to the few members of
+ * its region, so their changes grow with its degree (77 links at a departure of 361 links
+ * from a region of 34: 0.21). Measured on the 200 meshes: at most 0.19.
+ */
+const CHURN_PER_NODE_SHARE = 0.5
