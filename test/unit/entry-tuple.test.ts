@@ -11,7 +11,7 @@ import {
 } from '../../src/replication/entry-tuple.js'
 import { WIRE_LIMITS } from '../../src/replication/limits.js'
 import { decodeValue, encodeValue } from '../../src/replication/value-codec.js'
-import { type Entry, entrySize } from '../../src/store/entry.js'
+import type { Entry } from '../../src/store/entry.js'
 
 const LIMITS: TupleLimits = { maxKeyLength: 16, maxNameLength: 8, maxValueBytes: 32 }
 const MAX = Number.MAX_SAFE_INTEGER
@@ -88,9 +88,6 @@ const mutatedArb = validTupleArb.chain((t) =>
   ),
 )
 
-/** A tuple with its value bytes as a plain array (msgpackr's buffers share one pool at different offsets). */
-const plain = (t: EntryTuple) => t.map((x) => (x instanceof Uint8Array ? [...x] : x))
-
 function withField(t: EntryTuple, i: number, v: unknown): unknown[] {
   const copy: unknown[] = [...t]
   copy[i] = v
@@ -123,26 +120,6 @@ const versionArb: fc.Arbitrary<Version> = fc.record({
   logical: fc.nat(),
   node: fc.string({ minLength: 1, maxLength: 20 }),
 })
-
-const entryArb: fc.Arbitrary<[string, Entry]> = fc
-  .tuple(
-    fc.string({ minLength: 1, maxLength: 40 }),
-    versionArb,
-    fc.maxSafeNat(),
-    fc.option(valueArb, { nil: undefined }),
-  )
-  .map(([key, version, expiresAt, value]) => [
-    key,
-    value === undefined
-      ? { value: undefined, version, expiresAt, tombstone: true, size: entrySize(key, 0) }
-      : {
-          value,
-          version,
-          expiresAt,
-          tombstone: false,
-          size: entrySize(key, encodeValue(key, value).length),
-        },
-  ])
 
 describe('isEntryTuple', () => {
   it('accepts every well-formed tuple within the limits', () => {
