@@ -99,7 +99,8 @@ export function mergeHello(
     } catch {
       continue
     }
-    const p = table.upsert(id, now)
+    const p = table.learn(id, now)
+    if (p === undefined) continue
     if (typeof region === 'string' && NAME_RE.test(region) && p.region === undefined)
       table.setRegion(p, region)
     addAddresses(p, addrs)

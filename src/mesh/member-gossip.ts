@@ -94,7 +94,8 @@ export class MemberGossip {
       ctx.clock.now() - ctx.opts.announceIntervalMs * MESH_CONSTANTS.forgetAfterAnnounces
     for (const p of ctx.peers.all()) {
       if (!p.connected && p.lastSeen < horizon && p.region !== undefined) {
-        ctx.peers.remove(p.id)
+        // Held off for as long again: others still listing it must not bring it back.
+        ctx.peers.remove(p.id, ctx.clock.now() + (ctx.clock.now() - horizon))
         log('forgot member %s (not heard of since %d)', p.id, p.lastSeen)
       }
     }

@@ -40,6 +40,8 @@ const DISCONNECTED_PENALTY_MS = 100_000
  */
 export class PeerTable {
   private readonly peers = new Map<string, PeerInfo>()
+  /** Members forgotten lately, and until when hearsay cannot bring them back. */
+  private readonly forgotten = new Map<string, number>()
   private readonly localRegion: string
   /** Bumped whenever the member list (ids and regions) changes. */
   version = 0
@@ -75,8 +77,28 @@ export class PeerTable {
   }
 
   /** Forgets a member (it left, or was not heard of for a long time). */
-  remove(id: string): void {
+  /**
+   * Forgets `id` (it left or crashed). Until `holdUntil` (wall-clock ms), other peers'
+   * member lists cannot bring it back ({@link learn}): nodes forget at different times,
+   * and each would otherwise teach the dead member back to the others.
+   */
+  remove(id: string, holdUntil = 0): void {
     if (this.peers.delete(id)) this.version++
+    if (holdUntil > 0) this.forgotten.set(id, holdUntil)
+  }
+
+  /**
+   * A member another peer listed (hearsay): added unless it was forgotten lately. Direct
+   * evidence (a connection, its own announcement, its writes) goes through {@link upsert}.
+   * @returns the entry, or undefined when held off
+   */
+  learn(id: string, now: number): PeerInfo | undefined {
+    const until = this.forgotten.get(id)
+    if (until !== undefined) {
+      if (until > now && !this.peers.has(id)) return undefined
+      this.forgotten.delete(id)
+    }
+    return this.upsert(id, now)
   }
 
   get(id: string): PeerInfo | undefined {

@@ -49,3 +49,19 @@ describe('PeerTable', () => {
     expect(t.get('x')!.rtt).toBeCloseTo(70)
   })
 })
+
+describe('forgotten members', () => {
+  it('hearsay cannot bring a forgotten member back until its hold ends; direct evidence can', () => {
+    const t = new PeerTable('r')
+    t.upsert('dead', 0)
+    t.remove('dead', 1_000)
+    expect(t.learn('dead', 500)).toBeUndefined()
+    expect(t.get('dead')).toBeUndefined()
+    // Its own connection or announcement is direct evidence: it is back.
+    t.upsert('dead', 600)
+    expect(t.learn('dead', 700)).toBeDefined()
+    // Once the hold ended, hearsay is believed again.
+    t.remove('dead', 1_000)
+    expect(t.learn('dead', 1_001)).toBeDefined()
+  })
+})
