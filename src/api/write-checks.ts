@@ -1,4 +1,5 @@
 import type { HybridClock } from '../clock/hlc.js'
+import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import {
   InvalidKeyError,
@@ -22,6 +23,46 @@ export interface PreparedWrite<V> {
    * tombstones, and for values of a cache that needs no bytes (see {@link prepareSet}).
    */
   encoded: Uint8Array | undefined
+}
+
+/**
+ * The versions a keyspace holds per key (its entry table), as the write path reads them
+ * to stamp a write after the version it replaces.
+ */
+export interface HeldVersions {
+  /** The slot of `key`, or -1 when no version of it is known. */
+  slotOf(key: string): number
+  /** Compares a version with the one in `slot`: positive when the given one is newer. */
+  compare(slot: number, wall: number, logical: number, node: string): number
+  /** Version wall clock by slot, ms. */
+  readonly wall: Float64Array
+  /** Version logical counter by slot. */
+  readonly logical: Float64Array
+}
+
+/**
+ * Stamps a local write of `key`: the clock's stamp, or, when the key holds a version at or
+ * ahead of it (written by a peer whose clock runs ahead, which the clock did not follow,
+ * or before this node's clock was corrected back), a stamp just after that version, so
+ * that a write made after reading a value wins over it. Clears and tag invalidations
+ * (reserved keys) order after everything the clock stayed behind of.
+ * @throws ClockSkewError when this node refuses writes (its clock is too far off its
+ *   peers), or when the held version is beyond the drift bound
+ */
+export function stampWrite(
+  key: string,
+  now: number,
+  clock: HybridClock,
+  held: HeldVersions,
+): Version {
+  clock.checkWritable()
+  if (isReservedKey(key)) return clock.nowAfterAll(now)
+  const v = clock.now(now)
+  // The common case costs nothing: the clock is ahead of every version it ever saw.
+  if (v.wall > clock.behindUntil) return v
+  const s = held.slotOf(key)
+  if (s < 0 || held.compare(s, v.wall, v.logical, v.node) > 0) return v
+  return clock.after(held.wall[s]!, held.logical[s]!, now)
 }
 
 /** Checks a key against the keyspace's limits. @throws InvalidKeyError */
@@ -55,7 +96,8 @@ export function checkTtl(ttl: Duration, opts: Readonly<ResolvedKeyspaceOptions>)
  * a byte limit), when it is stored in another form than given, or when its size bound
  * comes near `maxValueBytes`: an embedded cache's `set` checks the value but does not
  * encode it, and its entry sizes are then upper bounds.
- * @throws InvalidKeyError, InvalidOptionError, UnencodableValueError, ValueTooLargeError
+ * @throws InvalidKeyError, InvalidOptionError, UnencodableValueError, ValueTooLargeError,
+ *   ClockSkewError (see {@link stampWrite})
  */
 export function prepareSet<V>(
   key: string,
@@ -65,6 +107,7 @@ export function prepareSet<V>(
   opts: Readonly<ResolvedKeyspaceOptions>,
   clock: HybridClock,
   needBytes: boolean,
+  held: HeldVersions,
 ): PreparedWrite<V> {
   checkKey(key, opts)
   const ttl = options?.ttl === undefined ? opts.defaultTtl : checkTtl(options.ttl, opts)
@@ -95,7 +138,7 @@ export function prepareSet<V>(
       `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
     )
   }
-  const version = clock.now(now)
+  const version = stampWrite(key, now, clock, held)
   const expiresAt = now + ttl
   // Two literal shapes rather than a spread: the untagged write allocates one object.
   const entry: Entry<V> =
@@ -105,16 +148,20 @@ export function prepareSet<V>(
   return { key, entry, encoded }
 }
 
-/** A tombstone of `key` (a delete, or an invalidation under a reserved key); lives `maxTtl`. */
+/**
+ * A tombstone of `key` (a delete, or an invalidation under a reserved key); lives `maxTtl`.
+ * @throws ClockSkewError (see {@link stampWrite})
+ */
 export function prepareTombstone<V>(
   key: string,
   now: number,
   opts: Readonly<ResolvedKeyspaceOptions>,
   clock: HybridClock,
+  held: HeldVersions,
 ): PreparedWrite<V> {
   const entry: Entry<V> = {
     value: undefined,
-    version: clock.now(now),
+    version: stampWrite(key, now, clock, held),
     expiresAt: now + opts.maxTtl,
     tombstone: true,
     size: entrySize(key, 0),
