@@ -231,7 +231,8 @@ export class ClockOffsets {
       peersMeasured: this.samples.size,
       agreed: this.agreedNow,
       refusingWrites: this.refusal !== undefined,
-      meshOffsetMs: this.aheadMs > 0 ? this.aheadMs : -this.behindMs,
+      // `|| 0`: never -0 (a fraction of a ms behind rounds to it).
+      meshOffsetMs: Math.round(this.aheadMs > 0 ? this.aheadMs : -this.behindMs) || 0,
       ...(this.why === undefined ? {} : { reason: this.why }),
     }
   }
