@@ -32,6 +32,11 @@ export const CLOCK_OFFSET_DEFAULTS = {
   /** Peers measured before this node corrects anything: one peer alone can be the wrong one. */
   minPeers: 2,
   /**
+   * Slack when checking that a new sample agrees with older ones of the same peer, ms:
+   * clock rates differ (100 ppm over the 5-minute sample age is 30 ms).
+   */
+  stepToleranceMs: 50,
+  /**
    * The node's `maxClockDrift`, ms: clocks within it of the median agree with it (their
    * stamps are accepted by one another), and a node further than it off a majority of its
    * peers, uncorrected, refuses writes.
@@ -97,6 +102,7 @@ export class ClockOffsets {
   private readonly skewThresholdMs: number
   private readonly minPeers: number
   private readonly maxDriftMs: number
+  private readonly stepToleranceMs: number
   private correction = 0
   private agreedNow = false
   private aheadMs = 0
@@ -112,6 +118,7 @@ export class ClockOffsets {
       skewThresholdMs?: number
       minPeers?: number
       maxDriftMs?: number
+      stepToleranceMs?: number
     } = {},
   ) {
     this.window = options.window ?? CLOCK_OFFSET_DEFAULTS.window
@@ -119,6 +126,7 @@ export class ClockOffsets {
     this.skewThresholdMs = options.skewThresholdMs ?? CLOCK_OFFSET_DEFAULTS.skewThresholdMs
     this.minPeers = options.minPeers ?? CLOCK_OFFSET_DEFAULTS.minPeers
     this.maxDriftMs = options.maxDriftMs ?? CLOCK_OFFSET_DEFAULTS.maxDriftMs
+    this.stepToleranceMs = options.stepToleranceMs ?? CLOCK_OFFSET_DEFAULTS.stepToleranceMs
   }
 
   /**
@@ -148,6 +156,13 @@ export class ClockOffsets {
       list = []
       this.samples.set(peer, list)
     }
+    // A sample that the older ones cannot both be right with (their error intervals,
+    // ±delay/2, do not meet) means a clock stepped (the peer restarted with its time
+    // fixed, or a host's clock was set): the older samples measured another clock.
+    const stepped = list.filter(
+      (s) => Math.abs(s.offset - offset) > (s.delay + delay) / 2 + this.stepToleranceMs,
+    )
+    if (stepped.length > 0) list.splice(0, list.length, ...list.filter((s) => !stepped.includes(s)))
     list.push({ offset, delay, at: now })
     if (list.length > this.window) list.shift()
     if (peerCorrection !== undefined && Number.isFinite(peerCorrection)) {
@@ -194,6 +209,11 @@ export class ClockOffsets {
   peerSkewed(peer: string): boolean {
     const offset = this.offsetOf(peer)
     return offset !== undefined && Math.abs(offset - this.correction) > this.skewThresholdMs
+  }
+
+  /** Ids of the peers with an estimate. */
+  measured(): string[] {
+    return [...this.samples.keys()]
   }
 
   /** Peers with an estimate. */

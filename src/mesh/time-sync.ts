@@ -72,9 +72,17 @@ export class TimeSync {
     }
   }
 
-  /** Exchanges with every connected peer. */
+  /**
+   * Exchanges with every connected peer, and forgets the clocks of peers no longer
+   * connected: the majority that corrects this node, or refuses its writes, is made of
+   * the peers it can reach now (a node that left, or restarted with another clock, must
+   * not count for the five minutes its samples would live).
+   */
   async exchangeAll(): Promise<void> {
-    await Promise.all(this.ctx.node.getPeers().map((p) => this.exchange(p)))
+    const peers = this.ctx.node.getPeers()
+    const connected = new Set(peers.map((p) => p.toString()))
+    for (const id of this.offsets.measured()) if (!connected.has(id)) this.forget(id)
+    await Promise.all(peers.map((p) => this.exchange(p)))
   }
 
   /** A peer left for good. */

@@ -172,6 +172,16 @@ describe('clock offsets (NTP-style, min-RTT filtered, mesh median)', () => {
     expect(o.writeRefusal).toMatch(/behind/)
   })
 
+  it('a peer whose clock stepped (restarted with its time fixed) is measured anew at once, not after its old samples age out', () => {
+    const o = new ClockOffsets()
+    o.record('p', sample(0, HALF_HOUR, 0, 0), 1) // an exact sample: the min-RTT filter's favourite
+    o.record('p', sample(10, 0, 5, 5), 20)
+    expect(o.offsetOf('p')).toBe(0)
+    // Noise within the samples' error intervals is not a step.
+    o.record('p', sample(20, 0, 40, 2), 30)
+    expect(o.offsetOf('p')).toBe(0)
+  })
+
   it('a refusal needs the offset beyond the drift bound after the uncertainty of the measurement', () => {
     const o = new ClockOffsets()
     // Measured 61 s behind over a 4 s round trip: between 59 and 63 s. Not sure: no refusal.
