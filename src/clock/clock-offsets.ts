@@ -196,13 +196,15 @@ export class ClockOffsets {
   }
 
   /**
-   * How far `peer`'s stamps run ahead of this node's (corrected) clock, ms: its raw
-   * offset plus the correction it reported, minus ours. Undefined when not measured.
+   * How far `peer`'s stamps may run ahead of this node's (corrected) clock, ms: the larger
+   * of its raw clock and its corrected clock (raw plus the correction it reported), minus
+   * ours. A stamp far ahead was made on one of them: on its raw clock before it corrected
+   * itself, or on a correction that is wrong. Undefined when not measured.
    */
   leadOf(peer: string): number | undefined {
     const offset = this.offsetOf(peer)
     if (offset === undefined) return undefined
-    return offset + (this.reported.get(peer) ?? 0) - this.correction
+    return Math.max(offset, offset + (this.reported.get(peer) ?? 0)) - this.correction
   }
 
   /** True when `peer`'s raw clock is off this node's corrected clock (the mesh's) by more than the threshold. */
