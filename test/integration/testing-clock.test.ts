@@ -52,6 +52,36 @@ describe('TestMesh.skewClock', () => {
     expect(ahead.wall - Date.now()).toBeGreaterThan(39_000)
   })
 
+  it('a node 30 min behind is corrected by the whole skew; fixed, its correction is lifted at the next exchange', async () => {
+    mesh = await createTestMesh({ regions: { 'us-east': 1, 'eu-west': 1, 'ap-south': 1 } })
+    const [us, eu] = mesh.caches as [Cache<unknown>, Cache<unknown>]
+    const clockOf = (c: Cache<unknown>) => c.stats().mesh!.clock
+    mesh.skewClock(eu, -1_800_000)
+    await waitFor(
+      () => clockOf(eu).skewed && Math.abs(clockOf(eu).correctionMs - 1_800_000) < 500,
+      'eu-west flagged and corrected by 30 min',
+      10_000,
+    )
+    expect(clockOf(us).skewed).toBe(false)
+    expect(us.stats().mesh!.peers.find((p) => p.region === 'eu-west')?.clockSkewed).toBe(true)
+    // Corrected, it stamps on real time, and holds the others' 10-minute values.
+    expect(Math.abs((await eu.set('k', 1, { ttl: '10m' })).wall - Date.now())).toBeLessThan(500)
+    await us.set('from-us', 2, { ttl: '10m' })
+    await mesh.converged()
+    expect(eu.get('from-us')).toBe(2)
+    expect(us.get('k')).toBe(1)
+
+    mesh.skewClock(eu, 0)
+    const fixedAt = Date.now()
+    await waitFor(
+      () => !clockOf(eu).skewed && Math.abs(clockOf(eu).correctionMs) < 500,
+      'the correction lifted',
+      5_000,
+    )
+    // Pings every second here: the first exchange after the fix believes it.
+    expect(Date.now() - fixedAt).toBeLessThan(2_500)
+  })
+
   it('refuses a cache of another mesh and a skew that is not a finite number', async () => {
     mesh = await createTestMesh({ regions: { 'us-east': 1 } })
     const other = await createTestMesh({ regions: { 'us-east': 1 } })
