@@ -348,7 +348,11 @@ export abstract class KeyspaceVerbs<V = unknown> {
     ack: ResolvedAck,
     now = this.#ctx.clock.now(),
   ): Promise<void> | undefined {
-    for (const w of writes) this.#replica.writeLocal(w.key, w.entry, now, w.encoded)
+    for (const w of writes) {
+      // A version no peer accepted (stamped while this node's clock ran far ahead) goes.
+      if (w.replacesFarAhead) this.#replica.table.forget(w.key)
+      this.#replica.writeLocal(w.key, w.entry, now, w.encoded)
+    }
     const mesh = this.#ctx.mesh
     if (mesh === undefined) return undefined
     for (const w of writes) mesh.publish(this.name, w.key, w.entry, w.encoded)

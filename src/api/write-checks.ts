@@ -23,6 +23,11 @@ export interface PreparedWrite<V> {
    * tombstones, and for values of a cache that needs no bytes (see {@link prepareSet}).
    */
   encoded: Uint8Array | undefined
+  /**
+   * The key holds a version more than `maxClockDrift` ahead of this node's clock, which
+   * this write (stamped on the clock) replaces: see {@link stampWrite}. Set only then.
+   */
+  replacesFarAhead?: true
 }
 
 /**
@@ -46,8 +51,12 @@ export interface HeldVersions {
  * or before this node's clock was corrected back), a stamp just after that version, so
  * that a write made after reading a value wins over it. Clears and tag invalidations
  * (reserved keys) order after everything the clock stayed behind of.
- * @throws ClockSkewError when this node refuses writes (its clock is too far off its
- *   peers), or when the held version is beyond the drift bound
+ *
+ * A held version more than `maxClockDrift` ahead of the clock is one no peer accepted (it
+ * was stamped while this node's own clock ran that far ahead, before the mesh corrected
+ * it): a stamp after it would be refused everywhere too. The write is then stamped on the
+ * clock and replaces it ({@link farAhead}, `PreparedWrite.replacesFarAhead`).
+ * @throws ClockSkewError when this node refuses writes (its clock is too far off its peers)
  */
 export function stampWrite(
   key: string,
@@ -62,7 +71,25 @@ export function stampWrite(
   if (v.wall > clock.behindUntil) return v
   const s = held.slotOf(key)
   if (s < 0 || held.compare(s, v.wall, v.logical, v.node) > 0) return v
+  if (held.wall[s]! - now > clock.maxDrift) return v
   return clock.after(held.wall[s]!, held.logical[s]!, now)
+}
+
+/**
+ * True when a write stamped `version` must replace the version `key` holds rather than
+ * order after it: that one is more than `maxClockDrift` ahead of the clock (see
+ * {@link stampWrite}). Free unless the clock stayed behind some stamp.
+ */
+export function farAhead(
+  key: string,
+  version: Version,
+  now: number,
+  clock: HybridClock,
+  held: HeldVersions,
+): boolean {
+  if (version.wall > clock.behindUntil) return false
+  const s = held.slotOf(key)
+  return s >= 0 && held.wall[s]! - now > clock.maxDrift
 }
 
 /** Checks a key against the keyspace's limits. @throws InvalidKeyError */
@@ -145,7 +172,9 @@ export function prepareSet<V>(
     tags === undefined
       ? { value, version, expiresAt, tombstone: false, size }
       : { value, version, expiresAt, tombstone: false, size, tags }
-  return { key, entry, encoded }
+  return farAhead(key, version, now, clock, held)
+    ? { key, entry, encoded, replacesFarAhead: true }
+    : { key, entry, encoded }
 }
 
 /**
@@ -159,14 +188,17 @@ export function prepareTombstone<V>(
   clock: HybridClock,
   held: HeldVersions,
 ): PreparedWrite<V> {
+  const version = stampWrite(key, now, clock, held)
   const entry: Entry<V> = {
     value: undefined,
-    version: stampWrite(key, now, clock, held),
+    version,
     expiresAt: now + opts.maxTtl,
     tombstone: true,
     size: entrySize(key, 0),
   }
-  return { key, entry, encoded: undefined }
+  return farAhead(key, version, now, clock, held)
+    ? { key, entry, encoded: undefined, replacesFarAhead: true }
+    : { key, entry, encoded: undefined }
 }
 
 /** Upper bound of the bytes tags add to an encoded value (the tagged-value extension). */

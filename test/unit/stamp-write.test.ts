@@ -71,6 +71,28 @@ describe('write stamps: per-key causality instead of a dragged clock', () => {
     }
   })
 
+  it('a key written while this node ran 30 min ahead (a version no peer accepted) is replaced by its next write once the clock is corrected', async () => {
+    const clock = new ManualClock()
+    const cache = await startNode({}, { clock })
+    try {
+      clock.correctionMs = HOUR / 2 // the host 30 min fast, not yet measured
+      const early = await cache.set('k', 'early')
+      await cache.set('t', 'tagged', { tags: ['g'] })
+      clock.correctionMs = 0 // the mesh's correction
+      const fixed = await cache.set('k', 'fixed')
+      expect(fixed.wall).toBe(clock.now())
+      expect(compareVersions(fixed, early)).toBeLessThan(0)
+      expect(cache.get('k')).toBe('fixed')
+      expect(cache.admin.version('default', 'k')!.version).toEqual(fixed)
+      expect(await cache.delete('t')).toBe(true)
+      expect(cache.get('t')).toBeUndefined()
+      // Other keys: stamped on the corrected clock at once.
+      expect((await cache.set('other', 1)).wall).toBe(clock.now())
+    } finally {
+      await cache.close()
+    }
+  })
+
   it('refuses every kind of write while the mesh says this clock is too far off, and stamps nothing', () => {
     const mesh = { writeRefusal: undefined as string | undefined, leadOf: () => undefined }
     const hlc = new HybridClock({ node: 'a', physical: () => 1_000_000, mesh })
