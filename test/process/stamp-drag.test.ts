@@ -14,6 +14,11 @@ afterEach(() => killAll())
 const AHEAD = 20_000
 /** How far a correct node's stamps may run ahead of its clock (the HLC's lead bound). */
 const LEAD_BOUND_MS = 1_000
+/**
+ * What a node's corrected clock may differ from this process's by: its correction is the
+ * mesh median to within a loopback round trip (a busy machine's included).
+ */
+const SLACK_MS = 100
 
 const req = (n: NodeProcess, path: string, init?: RequestInit) =>
   fetch(`${n.info.http}${path}`, { ...init, signal: AbortSignal.timeout(5_000) })
@@ -86,7 +91,7 @@ describe('stamps with a peer 20 s ahead (real node processes)', () => {
         const lead = versionOf(res).wall - Date.now()
         ahead = Math.max(ahead, lead)
         behind = Math.min(behind, lead)
-        expect(lead).toBeLessThanOrEqual(LEAD_BOUND_MS)
+        expect(lead).toBeLessThanOrEqual(LEAD_BOUND_MS + SLACK_MS)
         expect(lead).toBeGreaterThan(-LEAD_BOUND_MS)
       }
     }
