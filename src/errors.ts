@@ -67,6 +67,17 @@ export class AckTimeoutError extends MeshcacheError {
   }
 }
 
+/**
+ * This node's clock is more than `maxClockDrift` off a majority of the peers it measured,
+ * and they do not agree on a correction: a write stamped now would be refused by those
+ * peers as clock drift (or expire on arrival), so it is refused here instead of being
+ * kept by this node alone. Retry on another node; fix this host's time source (NTP).
+ * The HTTP API answers it 503.
+ */
+export class ClockSkewError extends MeshcacheError {
+  static override readonly code = 'ERR_CLOCK_SKEW'
+}
+
 /** The mesh could not listen on a configured address (in use, not local, no permission). */
 export class ListenError extends MeshcacheError {
   static override readonly code = 'ERR_LISTEN'

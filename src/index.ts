@@ -21,6 +21,7 @@ export type { Duration } from './duration.js'
 export {
   AckTimeoutError,
   CacheClosedError,
+  ClockSkewError,
   DataDirLockedError,
   InvalidKeyError,
   InvalidOptionError,

@@ -1,6 +1,6 @@
 import { compareVersions, formatVersion, parseVersion, type Version } from '../clock/version.js'
 import { parseDuration } from '../duration.js'
-import { InvalidOptionError, TimeoutError } from '../errors.js'
+import { ClockSkewError, InvalidOptionError, TimeoutError } from '../errors.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { ApiContext } from './api-context.js'
 import type { FetchOptions, SetOptions } from './call-options.js'
@@ -185,7 +185,14 @@ export class FetchPolicy<V> {
           ? ms
           : counters.loadLatencyMs + LOAD_LATENCY_ALPHA * (ms - counters.loadLatencyMs)
     }
-    if (value !== undefined) await host.set(key, value, ttl === undefined ? undefined : { ttl })
+    if (value !== undefined) {
+      try {
+        await host.set(key, value, ttl === undefined ? undefined : { ttl })
+      } catch (err) {
+        // A node that refuses writes for its clock still serves what it loaded, uncached.
+        if (!(err instanceof ClockSkewError)) throw err
+      }
+    }
     return value
   }
 

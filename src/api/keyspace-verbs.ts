@@ -141,8 +141,10 @@ export abstract class KeyspaceVerbs<V = unknown> {
    * @returns the write's version (`formatVersion` makes it a compact text token, e.g. for
    *   read-your-writes through another node)
    * @throws (rejects with) InvalidKeyError, InvalidOptionError (ttl, ack, tags),
-   *   UnencodableValueError, ValueTooLargeError, CacheClosedError; AckTimeoutError when
-   *   `ack` is not met in time (the write stands)
+   *   UnencodableValueError, ValueTooLargeError, CacheClosedError; ClockSkewError when this
+   *   node's clock is too far off its peers' for them to hold the write (nothing is
+   *   written; so for every write and delete); AckTimeoutError when `ack` is not met in
+   *   time (the write stands)
    */
   set(key: string, value: V, options?: SetOptions): Promise<Version> {
     try {
@@ -158,6 +160,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
         this.#opts,
         this.#ctx.hlc,
         this.#needBytes(),
+        this.#replica.table,
       )
       const acked = this.#commit([write], ack, now)
       // No ack to wait for (the common case): no promise chain on the write path.
@@ -185,10 +188,11 @@ export abstract class KeyspaceVerbs<V = unknown> {
       const ack = this.#ackOf(options)
       const now = this.#ctx.clock.now()
       const needBytes = this.#needBytes()
+      const held = this.#replica.table
       const writes = entries.map(([key, value, own]) => {
         if (own !== undefined) checkOptionNames(own, SET_OPTION_NAMES, 'setMany entry')
         const merged = own === undefined ? options : { ...options, ...own }
-        return prepareSet(key, value, merged, now, this.#opts, this.#ctx.hlc, needBytes)
+        return prepareSet(key, value, merged, now, this.#opts, this.#ctx.hlc, needBytes, held)
       })
       const versions = writes.map((w) => w.entry.version)
       const acked = this.#commit(writes, ack, now)
@@ -344,7 +348,11 @@ export abstract class KeyspaceVerbs<V = unknown> {
     ack: ResolvedAck,
     now = this.#ctx.clock.now(),
   ): Promise<void> | undefined {
-    for (const w of writes) this.#replica.writeLocal(w.key, w.entry, now, w.encoded)
+    for (const w of writes) {
+      // A version no peer accepted (stamped while this node's clock ran far ahead) goes.
+      if (w.replacesFarAhead) this.#replica.table.forget(w.key)
+      this.#replica.writeLocal(w.key, w.entry, now, w.encoded)
+    }
     const mesh = this.#ctx.mesh
     if (mesh === undefined) return undefined
     for (const w of writes) mesh.publish(this.name, w.key, w.entry, w.encoded)
@@ -353,7 +361,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
   }
 
   #tombstone(key: string, now: number): PreparedWrite<V> {
-    return prepareTombstone(key, now, this.#opts, this.#ctx.hlc)
+    return prepareTombstone(key, now, this.#opts, this.#ctx.hlc, this.#replica.table)
   }
 
   /** Whether writes need their encoded bytes: for a mesh, a write log or a byte limit. */

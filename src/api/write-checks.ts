@@ -1,4 +1,5 @@
 import type { HybridClock } from '../clock/hlc.js'
+import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import {
   InvalidKeyError,
@@ -22,6 +23,73 @@ export interface PreparedWrite<V> {
    * tombstones, and for values of a cache that needs no bytes (see {@link prepareSet}).
    */
   encoded: Uint8Array | undefined
+  /**
+   * The key holds a version more than `maxClockDrift` ahead of this node's clock, which
+   * this write (stamped on the clock) replaces: see {@link stampWrite}. Set only then.
+   */
+  replacesFarAhead?: true
+}
+
+/**
+ * The versions a keyspace holds per key (its entry table), as the write path reads them
+ * to stamp a write after the version it replaces.
+ */
+export interface HeldVersions {
+  /** The slot of `key`, or -1 when no version of it is known. */
+  slotOf(key: string): number
+  /** Compares a version with the one in `slot`: positive when the given one is newer. */
+  compare(slot: number, wall: number, logical: number, node: string): number
+  /** Version wall clock by slot, ms. */
+  readonly wall: Float64Array
+  /** Version logical counter by slot. */
+  readonly logical: Float64Array
+}
+
+/**
+ * Stamps a local write of `key`: the clock's stamp, or, when the key holds a version at or
+ * ahead of it (written by a peer whose clock runs ahead, which the clock did not follow,
+ * or before this node's clock was corrected back), a stamp just after that version, so
+ * that a write made after reading a value wins over it. Clears and tag invalidations
+ * (reserved keys) order after everything the clock stayed behind of.
+ *
+ * A held version more than `maxClockDrift` ahead of the clock is one no peer accepted (it
+ * was stamped while this node's own clock ran that far ahead, before the mesh corrected
+ * it): a stamp after it would be refused everywhere too. The write is then stamped on the
+ * clock and replaces it ({@link farAhead}, `PreparedWrite.replacesFarAhead`).
+ * @throws ClockSkewError when this node refuses writes (its clock is too far off its peers)
+ */
+export function stampWrite(
+  key: string,
+  now: number,
+  clock: HybridClock,
+  held: HeldVersions,
+): Version {
+  clock.checkWritable()
+  if (isReservedKey(key)) return clock.nowAfterAll(now)
+  const v = clock.now(now)
+  // The common case costs nothing: the clock is ahead of every version it ever saw.
+  if (v.wall > clock.behindUntil) return v
+  const s = held.slotOf(key)
+  if (s < 0 || held.compare(s, v.wall, v.logical, v.node) > 0) return v
+  if (held.wall[s]! - now > clock.maxDrift) return v
+  return clock.after(held.wall[s]!, held.logical[s]!, now)
+}
+
+/**
+ * True when a write stamped `version` must replace the version `key` holds rather than
+ * order after it: that one is more than `maxClockDrift` ahead of the clock (see
+ * {@link stampWrite}). Free unless the clock stayed behind some stamp.
+ */
+export function farAhead(
+  key: string,
+  version: Version,
+  now: number,
+  clock: HybridClock,
+  held: HeldVersions,
+): boolean {
+  if (version.wall > clock.behindUntil) return false
+  const s = held.slotOf(key)
+  return s >= 0 && held.wall[s]! - now > clock.maxDrift
 }
 
 /** Checks a key against the keyspace's limits. @throws InvalidKeyError */
@@ -55,7 +123,8 @@ export function checkTtl(ttl: Duration, opts: Readonly<ResolvedKeyspaceOptions>)
  * a byte limit), when it is stored in another form than given, or when its size bound
  * comes near `maxValueBytes`: an embedded cache's `set` checks the value but does not
  * encode it, and its entry sizes are then upper bounds.
- * @throws InvalidKeyError, InvalidOptionError, UnencodableValueError, ValueTooLargeError
+ * @throws InvalidKeyError, InvalidOptionError, UnencodableValueError, ValueTooLargeError,
+ *   ClockSkewError (see {@link stampWrite})
  */
 export function prepareSet<V>(
   key: string,
@@ -65,6 +134,7 @@ export function prepareSet<V>(
   opts: Readonly<ResolvedKeyspaceOptions>,
   clock: HybridClock,
   needBytes: boolean,
+  held: HeldVersions,
 ): PreparedWrite<V> {
   checkKey(key, opts)
   const ttl = options?.ttl === undefined ? opts.defaultTtl : checkTtl(options.ttl, opts)
@@ -95,31 +165,40 @@ export function prepareSet<V>(
       `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
     )
   }
-  const version = clock.now(now)
+  const version = stampWrite(key, now, clock, held)
   const expiresAt = now + ttl
   // Two literal shapes rather than a spread: the untagged write allocates one object.
   const entry: Entry<V> =
     tags === undefined
       ? { value, version, expiresAt, tombstone: false, size }
       : { value, version, expiresAt, tombstone: false, size, tags }
-  return { key, entry, encoded }
+  return farAhead(key, version, now, clock, held)
+    ? { key, entry, encoded, replacesFarAhead: true }
+    : { key, entry, encoded }
 }
 
-/** A tombstone of `key` (a delete, or an invalidation under a reserved key); lives `maxTtl`. */
+/**
+ * A tombstone of `key` (a delete, or an invalidation under a reserved key); lives `maxTtl`.
+ * @throws ClockSkewError (see {@link stampWrite})
+ */
 export function prepareTombstone<V>(
   key: string,
   now: number,
   opts: Readonly<ResolvedKeyspaceOptions>,
   clock: HybridClock,
+  held: HeldVersions,
 ): PreparedWrite<V> {
+  const version = stampWrite(key, now, clock, held)
   const entry: Entry<V> = {
     value: undefined,
-    version: clock.now(now),
+    version,
     expiresAt: now + opts.maxTtl,
     tombstone: true,
     size: entrySize(key, 0),
   }
-  return { key, entry, encoded: undefined }
+  return farAhead(key, version, now, clock, held)
+    ? { key, entry, encoded: undefined, replacesFarAhead: true }
+    : { key, entry, encoded: undefined }
 }
 
 /** Upper bound of the bytes tags add to an encoded value (the tagged-value extension). */

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino'
 import type { Cache } from '../api/cache.js'
-import { catchingUp, type HttpApi, startHttpApi } from '../http/http-api.js'
+import { catchingUp, clockRefused, type HttpApi, startHttpApi } from '../http/http-api.js'
 import type { CacheOptions } from '../node/cache-options.js'
 import { createCache } from '../node/create-cache.js'
 import type { RespServer } from '../resp/index.js'
@@ -86,8 +86,8 @@ async function startHttp(
       version,
       readiness: () => {
         if (isStopping()) return { ready: false, reason: 'the node is stopping' }
-        const syncing = catchingUp(cache)
-        if (syncing) return syncing
+        const notYet = catchingUp(cache) ?? clockRefused(cache)
+        if (notYet) return notYet
         if (settings.peers.length === 0) return { ready: true }
         const connected = cache.admin.mesh?.peers().length ?? 0
         return connected > 0

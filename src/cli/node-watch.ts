@@ -1,7 +1,8 @@
 /**
  * What a running node logs besides start and stop: peers connecting and disconnecting,
- * and classes of rejected input. The library has no peer events yet, so this polls
- * `admin.mesh.peers()` and `stats().rejected` once a second.
+ * classes of rejected input, and its clock becoming skewed (or refusing writes) against
+ * the mesh. The library has no peer events yet, so this polls `admin.mesh.peers()` and
+ * `stats()` once a second.
  * @module
  */
 import type { Logger } from 'pino'
@@ -20,7 +21,7 @@ export interface NodeWatch {
   stop(): void
 }
 
-/** Starts logging peer changes and rejected input of `cache` to `log`. */
+/** Starts logging peer changes, rejected input and clock skew of `cache` to `log`. */
 export function watchNode(
   cache: Cache<unknown>,
   log: Logger,
@@ -32,7 +33,23 @@ export function watchNode(
   let logged: Record<string, number> = { ...cache.stats().rejected }
   let lastRejectedLog = 0
 
+  let clockState = 'ok'
   const poll = () => {
+    const clock = cache.stats().mesh?.clock
+    if (clock !== undefined) {
+      // One line when the clock becomes skewed, refused or fine again, not one per poll.
+      const state = clock.refusingWrites ? 'refusing' : clock.skewed ? 'skewed' : 'ok'
+      if (state !== clockState) {
+        const fields = { correctionMs: clock.correctionMs, peersMeasured: clock.peersMeasured }
+        if (state === 'ok') log.info(fields, 'clock back in line with the mesh')
+        else
+          log.warn(
+            { ...fields, refusingWrites: state === 'refusing' },
+            clock.reason ?? 'clock skewed',
+          )
+        clockState = state
+      }
+    }
     const mesh = cache.admin.mesh
     if (mesh !== undefined) {
       const now = new Map(mesh.peers().map((p) => [p.id, p.region]))

@@ -69,7 +69,10 @@ export interface HttpApiOptions {
   connectionsCheckingIntervalMs?: number
   /** Serve `POST /admin/block` and `/admin/unblock` (partitions for tests and drills). @default false */
   admin?: boolean
-  /** Readiness for `/health/ready`. @default ready once `cache.ready` resolved, while the cache is open */
+  /**
+   * Readiness for `/health/ready`. @default ready once `cache.ready` resolved, while the
+   * cache is open and its clock lets it write ({@link clockRefused})
+   */
   readiness?: () => Readiness
   /** Where internal errors are logged. @default nowhere */
   logger?: HttpLogger
@@ -106,6 +109,18 @@ export function catchingUp(cache: Cache<unknown>): Readiness | undefined {
     : { ready: false, reason: 'catching up with the mesh after a start (cache.ready)' }
 }
 
+/**
+ * Not ready while this node refuses writes because its clock is too far off its peers'
+ * (`stats().mesh.clock.refusingWrites`, docs/consistency.md "Clocks"): the reason says
+ * by how much and what to do.
+ */
+export function clockRefused(cache: Cache<unknown>): Readiness | undefined {
+  const clock = cache.stats().mesh?.clock
+  return clock?.refusingWrites === true
+    ? { ready: false, reason: clock.reason ?? "this node's clock is too far off its peers'" }
+    : undefined
+}
+
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH', 'OPTIONS'])
 const NO_LOG: HttpLogger = { warn() {}, error() {} }
 
@@ -138,7 +153,8 @@ export async function startHttpApi(
     maxKeyspaces: options.maxKeyspaces ?? HTTP_DEFAULTS.maxKeyspaces,
     maxBulkKeys: options.maxBulkKeys ?? HTTP_DEFAULTS.maxBulkKeys,
     admin: options.admin ?? false,
-    readiness: options.readiness ?? (() => catchingUp(cache) ?? { ready: true }),
+    readiness:
+      options.readiness ?? (() => catchingUp(cache) ?? clockRefused(cache) ?? { ready: true }),
     logger,
     spaces: new Map(),
     ...(options.status ? { status: options.status } : {}),

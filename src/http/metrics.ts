@@ -109,9 +109,58 @@ export function cacheMetrics(cache: Cache<unknown>): Registry {
         this.inc({ reason }, n)
     },
   })
+  clockGauges(registers, mesh)
   registry.registerMetric(lagHistogram(mesh) as never)
   registry.registerMetric(stageHistogram(mesh) as never)
   return registry
+}
+
+/**
+ * This node's clock against the mesh (docs/consistency.md, "Clocks"): its correction,
+ * whether it is flagged or refuses writes, and each peer's measured offset (a peer whose
+ * clock is off shows on every node that measures it).
+ */
+function clockGauges(registers: Registry[], mesh: () => MeshStats | undefined): void {
+  const clockGauge = (name: string, help: string, read: (m: MeshStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset()
+        const m = mesh()
+        if (m !== undefined) this.set(read(m))
+      },
+    })
+  clockGauge(
+    'meshcache_clock_correction_seconds',
+    'What this node adds to its host clock to read the mesh median clock, seconds.',
+    (m) => m.clock.correctionMs / 1_000,
+  )
+  clockGauge(
+    'meshcache_clock_skewed',
+    "1 when this node's clock is flagged (corrected by more than 1 s, or that far off a majority of its peers): fix its time source.",
+    (m) => (m.clock.skewed ? 1 : 0),
+  )
+  clockGauge(
+    'meshcache_clock_refusing_writes',
+    '1 while this node refuses writes (ERR_CLOCK_SKEW): its clock is more than maxClockDrift off a majority of its peers and they agree on no correction.',
+    (m) => (m.clock.refusingWrites === true ? 1 : 0),
+  )
+  new Gauge({
+    name: 'meshcache_peer_clock_offset_seconds',
+    help: "Each connected peer's host clock minus this node's corrected clock, seconds (NTP-style estimate).",
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset()
+      const m = mesh()
+      for (const p of m?.peers ?? []) {
+        if (p.clockOffsetMs !== undefined)
+          this.set({ peer: p.id }, (p.clockOffsetMs - m!.clock.correctionMs) / 1_000)
+      }
+    },
+  })
 }
 
 /** One sample of a metric, as prom-client's registry renders it. */

@@ -48,6 +48,9 @@ const WRITE_ERRORS = {
   },
   '415': error('A `Content-Encoding` the API does not decode, or a malformed `Content-Type`'),
   '429': error('Too many keyspaces opened over HTTP (`ERR_TOO_MANY_KEYSPACES`)'),
+  '503': error(
+    "The node is closing (`ERR_CACHE_CLOSED`), or refuses writes because its clock is too far off its peers' (`ERR_CLOCK_SKEW`)",
+  ),
   '504': error('`ack` not met in time (`ERR_ACK_TIMEOUT`; the write stands on this node)'),
 }
 
@@ -268,7 +271,11 @@ export function openapiDocument(options: { version: string; admin: boolean }): o
       'ready',
       'Ready: caught up with the mesh after a start (cache.ready) and, when peers are configured, at least one connected',
       json({ type: 'object' }),
-      { '503': error('Not ready (`ERR_NOT_READY`)') },
+      {
+        '503': error(
+          'Not ready (`ERR_NOT_READY`): catching up after a start, no peer connected, stopping, or refusing writes for its clock',
+        ),
+      },
     ),
     '/status': simple(
       'Node figures (cache.stats())',

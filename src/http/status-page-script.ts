@@ -137,7 +137,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
         'clock correction to the mesh median ',
         el('b', { 'data-testid': 'clock-correction', text: fmtOffset(clock.correctionMs) }),
         ' \u00b7 ' + fmtInt(clock.peersMeasured) + ' peers measured',
-        clock.skewed ? el('span', { class: 'nonzero', 'data-testid': 'clock-skewed', text: ' \u00b7 skewed: check this host\u2019s time source' }) : null));
+        clock.skewed ? el('span', { class: 'nonzero', 'data-testid': 'clock-skewed', text: ' \u00b7 ' + (typeof clock.reason === 'string' ? (clock.refusingWrites ? 'writes refused: ' : 'skewed: ') + clock.reason : 'skewed: check this host\u2019s time source') }) : null));
     if (Array.isArray(mesh.blockedPeers) && mesh.blockedPeers.length)
       box.appendChild(el('p', { class: 'muted', text: 'blocked peers: ' + mesh.blockedPeers.length }));
     if (!s.mesh) box.appendChild(el('p', { class: 'empty', text: 'not part of a mesh' }));

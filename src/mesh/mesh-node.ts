@@ -284,11 +284,7 @@ export class MeshNode implements MeshPort {
       addresses: this.addresses(),
       peersByRegion,
       peers,
-      clock: {
-        correctionMs: this.offsets.correctionMs,
-        skewed: this.offsets.skewed,
-        peersMeasured: this.offsets.peers,
-      },
+      clock: this.offsets.stats(),
       replication: {
         ...this.counters,
         wanBytesOut: this.relayLinks.wanBytesOut,

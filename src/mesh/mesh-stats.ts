@@ -43,13 +43,17 @@ export function peerStats(
   for (const p of ranked) peersByRegion[p.region!] = (peersByRegion[p.region!] ?? 0) + 1
   const peers = ranked.map((p) => {
     const clockOffsetMs = offsets.offsetOf(p.id)
+    const clockCorrectionMs = offsets.reportedCorrectionOf(p.id)
     return {
       id: p.id,
       region: p.region,
       rttMs: p.rtt,
       score: p.score,
       failures: p.failures,
-      ...(clockOffsetMs === undefined ? {} : { clockOffsetMs }),
+      ...(clockOffsetMs === undefined
+        ? {}
+        : { clockOffsetMs, clockSkewed: offsets.peerSkewed(p.id) }),
+      ...(clockCorrectionMs === undefined ? {} : { clockCorrectionMs }),
       ...(p.mismatched?.size ? { configMismatch: [...p.mismatched] } : {}),
     }
   })

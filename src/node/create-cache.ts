@@ -65,12 +65,14 @@ export async function startNode<V = unknown>(
   const nodeId = meshStart?.peerId ?? resolved.nodeId ?? randomNodeId()
   // The one wall clock of a node, corrected to the mesh median (0 when embedded): every
   // layer reads time through it, so expiries and stamps agree across skewed hosts.
-  const offsets = new ClockOffsets()
+  // It also judges whether this node may write at all (its clock too far off its peers').
+  const offsets = new ClockOffsets({ maxDriftMs: resolved.maxClockDriftMs })
   const clock: Clock = hooks.clock ?? new SystemClock(() => offsets.correctionMs, hooks.hostNow)
   const hlc = new HybridClock({
     node: nodeId,
     maxDrift: resolved.maxClockDriftMs,
     physical: () => clock.now(),
+    mesh: offsets,
   })
   const replicas = new ReplicaRegistry({ hlc, clock, defaults: resolved.keyspaceDefaults })
   let mesh: MeshNode | undefined

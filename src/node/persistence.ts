@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import type { Timer } from '../clock/clock.js'
 import { InvalidOptionError } from '../errors.js'
 import { logger } from '../log.js'
 import { lockDataDir } from '../persist/dir-lock.js'
@@ -25,7 +26,9 @@ const SNAPSHOT_COST_FACTOR = 20
  * incrementally without stalling the event loop; a last one on stop.
  */
 export class Persistence {
-  private timer: NodeJS.Timeout | undefined
+  private timer: Timer | undefined
+  /** `replicas.changes` when the last snapshot started. */
+  private savedChanges = -1
   private writes: WriteLog | undefined
   private saving: Promise<void> | undefined
   private stopped = false
@@ -76,7 +79,7 @@ export class Persistence {
   /** Stops the periodic snapshots, writes a last one and closes the log. */
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer?.cancel()
     await this.saving
     await this.save('final snapshot')
     this.replicas.journalTo(undefined)
@@ -96,28 +99,39 @@ export class Persistence {
     }
   }
 
+  /**
+   * The next snapshot: `intervalMs` (or longer, see SNAPSHOT_COST_FACTOR) after the last,
+   * and only once something changed: an idle node does not wake to write the same file.
+   */
   private schedule(): void {
     if (this.stopped) return
+    if (this.replicas.changes === this.savedChanges) {
+      this.replicas.onNextChange(() => this.schedule())
+      return
+    }
     const wait = Math.max(this.intervalMs, this.lastSnapshotCpuMs * SNAPSHOT_COST_FACTOR)
-    this.timer = setTimeout(() => {
+    this.timer = this.replicas.clock.after(wait, () => {
       this.saving = this.save('snapshot').finally(() => {
         this.saving = undefined
         this.schedule()
       })
-    }, wait)
-    this.timer.unref()
+    })
   }
 
   private async save(what: string): Promise<void> {
-    const started = performance.now()
+    const clock = this.replicas.clock
+    const started = clock.monotonic()
     const cpu = process.cpuUsage()
+    // What this snapshot covers: changes after this point make the next one.
+    const changes = this.replicas.changes
     try {
       // Writes from now on go to a new log; the old one goes once the snapshot is safe.
       this.writes?.rotate()
       await writeSnapshot(this.replicas, this.dataDir, this.clockCorrection())
       this.writes?.dropPrevious()
       this.snapshots++
-      this.lastSnapshotMs = performance.now() - started
+      this.lastSnapshotMs = clock.monotonic() - started
+      this.savedChanges = changes
       const used = process.cpuUsage(cpu)
       this.lastSnapshotCpuMs = (used.user + used.system) / 1000
     } catch (err) {

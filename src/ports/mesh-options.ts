@@ -180,18 +180,40 @@ export interface PeerStats {
   failures: number
   /** The peer's clock minus this node's raw clock, ms (NTP-style estimate); absent before the first exchange. */
   clockOffsetMs?: number
+  /** The correction the peer applies to its own clock, ms, as it reported it; absent before the first exchange, and from older nodes. */
+  clockCorrectionMs?: number
+  /** True when the peer's own clock is off this node's (the mesh's) by more than 1 s: its host's time source needs fixing. */
+  clockSkewed?: boolean
   /** Keyspaces whose `maxTtl` differs on this peer (not replicated with it): fix the configuration. */
   configMismatch?: string[]
 }
 
-/** This node's clock against the mesh, as `stats().mesh.clock` shows it. */
+/**
+ * This node's clock against the mesh, as `stats().mesh.clock` shows it (docs/consistency.md,
+ * "Clocks"). The fields after `peersMeasured` come from `ClockOffsets.stats()`.
+ */
 export interface ClockStats {
   /** What this node adds to its raw clock to read the mesh median clock, ms. */
   correctionMs: number
-  /** True when that correction is larger than the threshold (1 s): fix this host's time source. */
+  /**
+   * True when this node's clock is flagged: corrected by more than 1 s, or more than 1 s
+   * off a majority of its measured peers: fix this host's time source.
+   */
   skewed: boolean
   /** Peers whose clock offset is known. */
   peersMeasured: number
+  /** True when a strict majority of clocks (this node's and its measured peers') back the correction; false while it is held. */
+  agreed?: boolean
+  /**
+   * True while this node refuses writes (`ClockSkewError`, HTTP 503 `ERR_CLOCK_SKEW`,
+   * `/health/ready` 503): its clock is more than `maxClockDrift` off a majority of its
+   * measured peers and no majority agrees on a correction.
+   */
+  refusingWrites?: boolean
+  /** This node's corrected clock minus that of a majority of its measured peers, ms (0: within the measurement uncertainty). */
+  meshOffsetMs?: number
+  /** What is wrong and what to do, when `skewed`. */
+  reason?: string
 }
 
 /** Mesh figures of a node, as `cache.stats().mesh` returns them. */

@@ -142,6 +142,7 @@ export class KeyspaceReplica<V = unknown> {
     const outcome = this.store.merge(key, entry, now)
     const journal = this.ctx.journal
     if (journal !== undefined) journal(this.name, key, entry, encoded)
+    this.ctx.changed()
     if (isReservedKey(key)) {
       this.counters.invalidations++
       this.invalidate(key, entry.version)
@@ -222,6 +223,7 @@ export class KeyspaceReplica<V = unknown> {
     }
     const outcome = this.store.merge(key, entry, ctx.clock.now())
     if (outcome === 'applied') {
+      this.ctx.changed()
       if (tags !== undefined) this.invalidations.added(key, tags)
       this.counters.remoteApplied++
       if (ctx.listener?.wants('change'))
@@ -244,7 +246,10 @@ export class KeyspaceReplica<V = unknown> {
     const outcome = this.store.merge(key, entry, this.ctx.clock.now())
     // Even when its tombstone expired or was evicted, the invalidation itself stands.
     this.invalidate(key, version)
-    if (outcome === 'applied') this.counters.remoteApplied++
+    if (outcome === 'applied') {
+      this.ctx.changed()
+      this.counters.remoteApplied++
+    }
     return outcome
   }
 

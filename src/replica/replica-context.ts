@@ -26,6 +26,8 @@ export interface ReplicaContext {
   admits(node: string): boolean
   /** Counts a refused entry. */
   reject(code: RejectCode): void
+  /** A write (local or remote) changed a replica. */
+  changed(): void
   /** Events, once the API listens. */
   readonly listener: ReplicaListener | undefined
   /** Told of every local write (persistence's write log); `encoded`: the value's bytes when known. */

@@ -31,6 +31,9 @@ export interface ReplicaRegistryInit {
 export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
   readonly hlc: HybridClock
   readonly clock: Clock
+  /** Writes (local or remote) that changed a replica since the start. */
+  changes = 0
+  private nextChange: (() => void) | undefined
   /** Entries refused by {@link KeyspaceReplica.admitRemote}, by reason. */
   readonly rejected: RejectCounts = rejectCounts()
   private readonly defaults: KeyspaceOptions
@@ -64,6 +67,14 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
       clock: init.clock,
       admits: (node) => this.admission(node),
       reject: (code) => this.reject(code),
+      changed: () => {
+        this.changes++
+        const next = this.nextChange
+        if (next !== undefined) {
+          this.nextChange = undefined
+          next()
+        }
+      },
       listener: undefined,
       journal: undefined,
     }
@@ -72,6 +83,11 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
   /** Wall-clock ms, corrected to the mesh. */
   now(): number {
     return this.clock.now()
+  }
+
+  /** Calls `fn` once, at the next write that changes a replica (persistence sleeps until then). */
+  onNextChange(fn: () => void): void {
+    this.nextChange = fn
   }
 
   /** Sets who hears about changes, expiries and evictions (the API's events). */

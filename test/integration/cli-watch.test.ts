@@ -56,4 +56,31 @@ describe('meshcache node logs: peers and rejected input', () => {
     expect(second).toMatchObject({ rejected: { malformed: 2, 'clock-drift': 1 } })
     expect((second!.time as number) - (first!.time as number)).toBeGreaterThanOrEqual(300)
   })
+  it('logs once when the clock becomes skewed, once when writes are refused, once when it is back', async () => {
+    let clock: Record<string, unknown> = { correctionMs: 0, skewed: false, peersMeasured: 2 }
+    let polls = 0
+    const fake = {
+      admin: { mesh: { peers: () => [] } },
+      stats: () => {
+        polls++
+        return { rejected: {}, mesh: { clock } }
+      },
+    } as unknown as Cache<unknown>
+    const { log, lines } = memoryLogger()
+    watch = watchNode(fake, log, { pollMs: 5 })
+    const clockLines = () => lines.filter((l) => 'correctionMs' in l)
+    clock = { correctionMs: -1_800_000, skewed: true, peersMeasured: 2, reason: 'corrected' }
+    await waitFor(() => clockLines().length === 1, 'skew logged')
+    clock = { ...clock, refusingWrites: true, reason: 'writes are refused' }
+    await waitFor(() => clockLines().length === 2, 'refusal logged')
+    clock = { correctionMs: 0, skewed: false, peersMeasured: 2 }
+    await waitFor(() => clockLines().length === 3, 'recovery logged')
+    const seen = polls
+    await waitFor(() => polls > seen + 10, 'ten more polls') // which log nothing more
+    expect(clockLines().map((l) => [l.level, l.msg, l.refusingWrites])).toEqual([
+      [40, 'corrected', false],
+      [40, 'writes are refused', true],
+      [30, 'clock back in line with the mesh', undefined],
+    ])
+  })
 })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
-import { InvalidOptionError } from '../../src/errors.js'
+import { ClockSkewError, InvalidOptionError } from '../../src/errors.js'
 import { createTestMesh, type TestMesh } from '../../src/testing/index.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -50,6 +50,58 @@ describe('TestMesh.skewClock', () => {
     mesh.skewClock(ap, 40_000)
     const ahead = await ap.set('ahead', 1)
     expect(ahead.wall - Date.now()).toBeGreaterThan(39_000)
+  })
+
+  it('a node 30 min behind is corrected by the whole skew; fixed, its correction is lifted at the next exchange', async () => {
+    mesh = await createTestMesh({ regions: { 'us-east': 1, 'eu-west': 1, 'ap-south': 1 } })
+    const [us, eu] = mesh.caches as [Cache<unknown>, Cache<unknown>]
+    const clockOf = (c: Cache<unknown>) => c.stats().mesh!.clock
+    mesh.skewClock(eu, -1_800_000)
+    await waitFor(
+      () => clockOf(eu).skewed && Math.abs(clockOf(eu).correctionMs - 1_800_000) < 500,
+      'eu-west flagged and corrected by 30 min',
+      10_000,
+    )
+    expect(clockOf(us).skewed).toBe(false)
+    expect(us.stats().mesh!.peers.find((p) => p.region === 'eu-west')?.clockSkewed).toBe(true)
+    // Corrected, it stamps on real time, and holds the others' 10-minute values.
+    expect(Math.abs((await eu.set('k', 1, { ttl: '10m' })).wall - Date.now())).toBeLessThan(500)
+    await us.set('from-us', 2, { ttl: '10m' })
+    await mesh.converged()
+    expect(eu.get('from-us')).toBe(2)
+    expect(us.get('k')).toBe(1)
+
+    mesh.skewClock(eu, 0)
+    const fixedAt = Date.now()
+    await waitFor(
+      () => !clockOf(eu).skewed && Math.abs(clockOf(eu).correctionMs) < 500,
+      'the correction lifted',
+      5_000,
+    )
+    // Pings every second here: the first exchange after the fix believes it.
+    expect(Date.now() - fixedAt).toBeLessThan(2_500)
+  })
+
+  it('two nodes 30 min apart both refuse writes with ClockSkewError, yet fetch serves what it loads; fixed, both write again', async () => {
+    mesh = await createTestMesh({ regions: { 'us-east': 1, 'eu-west': 1 } })
+    const [us, eu] = mesh.caches as [Cache<unknown>, Cache<unknown>]
+    mesh.skewClock(eu, 1_800_000)
+    const refusing = (c: Cache<unknown>) =>
+      c.set('probe', 1).then(
+        () => false,
+        (err: unknown) => err instanceof ClockSkewError,
+      )
+    await waitFor(async () => (await refusing(us)) && (await refusing(eu)), 'both refuse', 10_000)
+    await expect(us.delete('probe')).rejects.toMatchObject({ code: 'ERR_CLOCK_SKEW' })
+    await expect(eu.set('k', 1)).rejects.toThrow(/ms ahead of 1 of the 1 peers/)
+    await expect(us.set('never', 1)).rejects.toThrow(ClockSkewError)
+    expect(us.get('never')).toBeUndefined()
+    // Read-through still answers (the value is not cached: the mesh would not hold it).
+    expect(await us.fetch('loaded', { load: async () => 'from-origin' })).toBe('from-origin')
+    expect(us.get('loaded')).toBeUndefined()
+    // Back in line: both write again.
+    mesh.skewClock(eu, 0)
+    await waitFor(async () => !(await refusing(us)) && !(await refusing(eu)), 'both write', 5_000)
   })
 
   it('refuses a cache of another mesh and a skew that is not a finite number', async () => {

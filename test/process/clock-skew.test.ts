@@ -131,9 +131,14 @@ describe('skewed clocks (real node processes, shifted wall clocks)', () => {
       ],
       97,
     )
+    // Flagged and corrected (flagged alone is not enough: with one peer measured, it is
+    // flagged too, and refuses writes until a second peer makes a majority).
     await waitFor(
-      async () => (await status(c)).mesh.clock.skewed,
-      'the 2-minute node flagged',
+      async () => {
+        const { clock } = (await status(c)).mesh
+        return clock.skewed && Math.abs(clock.correctionMs - 120_000) < 500
+      },
+      'the 2-minute node flagged and corrected',
       10_000,
     )
     // Everyone's writes reach everyone (before the correction, c refused all as drift).

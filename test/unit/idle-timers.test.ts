@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/clock/clock.js'
 import { startNode } from '../../src/node/create-cache.js'
+import { waitFor } from '../helpers/wait.js'
 
 const MINUTE = 60_000
 
@@ -74,6 +75,45 @@ describe('an idle cache wakes only for work that is due (a manual clock counts w
       expect(clock.fired).toBe(done)
     } finally {
       await cache.close()
+    }
+  })
+})
+
+describe('snapshots come only after changes', () => {
+  it('an idle cache with a data dir does not wake to write the same snapshot again', async () => {
+    const { mkdtempSync, rmSync, statSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'meshcache-idle-'))
+    const clock = new ManualClock()
+    const cache = await startNode({ dataDir: dir, snapshotInterval: '5s' }, { clock })
+    try {
+      await cache.set('k', 1, { ttl: '1h' })
+      // The first snapshot (the write) comes after an interval; nothing changed after it.
+      clock.advance(5_000)
+      // The snapshot itself is real file I/O: wait for it in real time.
+      await waitFor(existsSnapshot, 'the first snapshot written')
+      await waitFor(() => clock.pending > 0 || clock.nextAt !== undefined, 'the sweep rescheduled')
+      const writtenAt = statSync(join(dir, 'snapshot.msgpack')).mtimeMs
+      const before = clock.fired
+      clock.advance(10 * MINUTE)
+      // Only the sweep's wake-up at the end of the entry's hour is left, and it is later.
+      expect(clock.fired).toBe(before)
+      expect(statSync(join(dir, 'snapshot.msgpack')).mtimeMs).toBe(writtenAt)
+      // A change makes the next one.
+      await cache.set('k2', 2, { ttl: '1h' })
+      expect(clock.pending).toBeGreaterThan(0)
+    } finally {
+      await cache.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+    function existsSnapshot(): boolean {
+      try {
+        statSync(join(dir, 'snapshot.msgpack'))
+        return true
+      } catch {
+        return false
+      }
     }
   })
 })
