@@ -1,9 +1,7 @@
 import type { Version } from '../clock/version.js'
 
-import type { ChangeSource } from '../replica/replica-context.js'
-
 /** Where a change came from: this cache instance, or another node of the mesh. */
-export type ChangeOrigin = ChangeSource
+export type ChangeOrigin = 'local' | 'remote'
 
 /** Payload of the `change` event: a write or delete that now stands in this replica. */
 export interface ChangeEvent<V = unknown> {

@@ -190,6 +190,11 @@ export class ClockOffsets {
     return this.estimate(peer)?.offset
   }
 
+  /** The correction `peer` reports applying, heard without a sample (a control message). */
+  noteCorrection(peer: string, correction: number): void {
+    if (Number.isFinite(correction) && this.samples.has(peer)) this.reported.set(peer, correction)
+  }
+
   /** The correction `peer` reported with its last answer, ms; undefined for older nodes. */
   reportedCorrectionOf(peer: string): number | undefined {
     return this.reported.get(peer)

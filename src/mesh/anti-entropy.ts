@@ -30,6 +30,11 @@ export class AntiEntropy {
   private readonly running = new Map<string, Promise<number>>()
   private timer: Timer | undefined
   private stopped = false
+  /**
+   * Peers whose digest roots matched ours lately (the link's control pings compare them):
+   * the periodic sessions skip them, so an idle mesh runs none.
+   */
+  inSync: (peer: string) => boolean = () => false
 
   constructor(ctx: MeshContext) {
     this.ctx = ctx
@@ -144,9 +149,9 @@ export class AntiEntropy {
     })
   }
 
-  /** A random connected peer, from another region three times in four. */
+  /** A random connected peer not known to be in sync, from another region three times in four. */
   private pickPeer(): string | undefined {
-    const ranked = this.ctx.peers.ranked()
+    const ranked = this.ctx.peers.ranked().filter((p) => !this.inSync(p.id))
     const remote = ranked.filter((p) => p.region !== this.ctx.region)
     const useRemote =
       remote.length > 0 &&

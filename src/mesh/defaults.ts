@@ -33,6 +33,16 @@ export const MESH_CONSTANTS = {
   helloTimeoutMs: 5_000,
   /** Longest wait for a dial or a ping. */
   dialTimeoutMs: 5_000,
+  /**
+   * Each end of a link takes a clock sample at least this often, whatever traffic the
+   * link carries (quiet links are pinged every `pingIntervalMs` anyway).
+   */
+  timeSampleMs: 60_000,
+  /**
+   * A change of this node's clock correction by at least this much is news: every link
+   * is pinged at the next round, so peers read its stamps right (busy links included).
+   */
+  correctionNewsMs: 100,
   /** Longest wait for hanging up on a blocked peer. */
   hangUpTimeoutMs: 2_000,
   /** Longest wait for one anti-entropy round trip. */

@@ -2,7 +2,6 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -12,7 +11,6 @@ import { privateNetwork } from './pnet-protector.js'
 
 /** The services a meshcache node runs on libp2p. */
 export interface MeshServices {
-  ping: Ping
   identify: unknown
 }
 
@@ -45,7 +43,7 @@ function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof 
 }
 
 /**
- * Builds the libp2p stack: TCP, Noise, Yamux, identify and ping. Replication runs on
+ * Builds the libp2p stack: TCP, Noise, Yamux and identify. Replication runs on
  * meshcache's own relay protocol over long-lived streams (src/mesh/relay*.ts), not on
  * gossipsub: per message, gossipsub's protobuf framing, seen cache, scoring and
  * heartbeat cost more than the writes they carried, and its model (every subscriber gets
@@ -84,17 +82,15 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       inboundUpgradeTimeout: INBOUND_DEFAULTS.upgradeTimeoutMs,
       dialTimeout: 5_000,
     },
-    // libp2p's connection monitor pings every connection every 10 s and aborts it when a
-    // ping fails: on a busy host (a 5 s timeout) or when its ping collides with meshcache's
-    // own RTT ping on the same protocol (one outbound ping stream per connection). An abort
-    // throws away every queued gossip batch after publish() resolved, a silent gap that
-    // only anti-entropy repaired (a 200k-write burst: 35k-188k writes behind). meshcache
-    // measures RTT and failures itself (Membership.pingAll) and TCP tells when a peer is
-    // gone, so the monitor is off.
+    // libp2p's connection monitor opens a ping stream on every connection every 10 s and
+    // aborts the connection when a ping fails (a 5 s timeout on a busy host): an abort
+    // threw away queued batches after the write returned, a silent gap only anti-entropy
+    // repaired. meshcache measures RTT, clocks and liveness itself with one control item
+    // per quiet link on the relay stream (LinkControl) and TCP tells when a peer is gone,
+    // so the monitor is off and the ping protocol is not served.
     connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
-      ping: ping(),
     },
   })
   // Hosts that members connect from (or that we dialled) are preferred when the gate is full.

@@ -124,23 +124,6 @@ export class Membership {
       .catch((err: Error) => log('hang up on %s failed: %s', id, err.message))
   }
 
-  /** Pings every connected peer once (RTT EWMA, failures). */
-  async pingAll(): Promise<void> {
-    const { ctx } = this
-    await Promise.all(
-      ctx.node.getPeers().map(async (peer) => {
-        try {
-          const rtt = await ctx.node.services.ping.ping(peer, {
-            signal: AbortSignal.timeout(MESH_CONSTANTS.dialTimeoutMs),
-          })
-          ctx.peers.recordRtt(peer.toString(), rtt, ctx.clock.now())
-        } catch {
-          ctx.peers.recordFailure(peer.toString())
-        }
-      }),
-    )
-  }
-
   /** Cuts this node off from `peerIds`: closes connections and refuses new ones until {@link unblock}. */
   async block(peerIds: string[]): Promise<void> {
     const { ctx } = this

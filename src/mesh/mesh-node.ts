@@ -15,6 +15,7 @@ import { AntiEntropy } from './anti-entropy.js'
 import { BatchSigner, OriginKeys } from './batch-signing.js'
 import { MESH_CONSTANTS, type ResolvedMeshOptions } from './defaults.js'
 import type { MeshLibp2p } from './libp2p-node.js'
+import { LinkControl } from './link-control.js'
 import { Links } from './links.js'
 import { LoadCoordinator } from './load-coordinator.js'
 import { MemberGossip } from './member-gossip.js'
@@ -78,6 +79,7 @@ export class MeshNode implements MeshPort {
   private readonly loads: LoadCoordinator
   private readonly antiEntropy: AntiEntropy
   private readonly time: TimeSync
+  private readonly control: LinkControl
   private readonly offsets: ClockOffsets
   private readonly readiness: Readiness
   private readonly catchUp: boolean
@@ -122,11 +124,23 @@ export class MeshNode implements MeshPort {
       // A keyspace opened for a peer's writes: what came before them is repaired at once.
       (ks, from) => void this.antiEntropy.syncWith(peerIdFromString(from), ks),
     )
-    this.relayLinks = new RelayLinks(this.ctx, (from, frame) => this.relay.onFrame(from, frame))
+    this.relayLinks = new RelayLinks(this.ctx, (from, frame) => {
+      this.control.heard(from)
+      this.relay.onFrame(from, frame)
+    })
+    this.control = new LinkControl(
+      this.ctx,
+      this.relayLinks,
+      init.offsets,
+      this.time,
+      (peer, ks) => {
+        void this.antiEntropy.syncWith(peerIdFromString(peer), ks)
+      },
+    )
     this.relay = new Relay(this.ctx, this.relayLinks, {
       batch: (item, from, verify) => this.receiver.receive(item, from, verify),
       member: (item) => this.members.receive(item),
-      control: () => {},
+      control: (item, from) => this.control.onControl(item, from),
     })
     this.publisher = new Publisher(this.ctx, this.relay)
     this.links = new Links(this.ctx, () => this.relay.neighbors())
@@ -160,7 +174,6 @@ export class MeshNode implements MeshPort {
       onInvalid,
     )
     await handle(node, PROTOCOLS.sync, (b, from) => this.antiEntropy.respond(b, from), onInvalid)
-    await handle(node, PROTOCOLS.time, (b) => this.time.respond(b), onInvalid)
     await this.relayLinks.start()
     node.addEventListener('peer:connect', (evt) => {
       this.membership.onConnect(evt.detail)
@@ -169,6 +182,7 @@ export class MeshNode implements MeshPort {
     node.addEventListener('peer:disconnect', (evt) => {
       this.membership.onDisconnect(evt.detail)
       this.relayLinks.dropStream(evt.detail.toString())
+      this.control.forget(evt.detail.toString())
     })
     // libp2p listened before these listeners existed (while the data dir loaded): peers
     // that connected meanwhile get their hello now.
@@ -183,8 +197,8 @@ export class MeshNode implements MeshPort {
     every(this.ctx.opts.redialIntervalMs, () => this.membership.redial())
     every(this.ctx.opts.pingIntervalMs, () => {
       this.members.forgetStale()
-      void this.membership.pingAll()
-      void this.time.exchangeAll()
+      this.time.forgetDisconnected()
+      this.control.tick()
       this.loads.prune()
     })
     this.started = true
@@ -363,9 +377,8 @@ export class MeshNode implements MeshPort {
     // Streams for acks and reads, negotiated now so those cost one round trip later.
     this.pool.refill(peer, PROTOCOLS.write)
     this.pool.refill(peer, PROTOCOLS.get)
-    this.pool.refill(peer, PROTOCOLS.time)
     // Measure its clock at once: a skewed node is corrected before its first writes matter.
-    void this.time.exchange(peer)
+    this.control.onPeer(peer.toString())
     this.readiness.onPeer(peer)
     this.members.onPeer()
     // Anti-entropy on every (re)connection: whatever was missed while apart is repaired

@@ -10,6 +10,4 @@ export const PROTOCOLS = {
   write: '/meshcache/write/1',
   /** Anti-entropy: digest comparison and repair. */
   sync: '/meshcache/sync/1',
-  /** Clock offsets: an NTP-style exchange of four timestamps. */
-  time: '/meshcache/time/1',
 } as const

@@ -109,8 +109,9 @@ export interface MeshCounters {
   relayed: number
   /** Bytes of relay frames sent (every link, this node's items and those it relays). */
   bytesOut: number
-  /** Frames sent and received on relay links. */
+  /** Frames sent on relay links. */
   framesOut: number
+  /** Frames received on relay links. */
   framesIn: number
   /** Frames a relay link failed to write (their items are left to anti-entropy). */
   framesFailed: number
@@ -260,9 +261,13 @@ export interface LinkStats {
   remote: Record<string, string[]>
   /** Where this node relays replicated items: its region's hub, its tree neighbors, the other hubs. */
   relay: {
+    /** Peer id of this region's hub (this node's own id when it is the hub). */
     hub: string | undefined
+    /** Tree parent in this region (undefined for the hub). */
     parent: string | undefined
+    /** Tree children in this region. */
     children: string[]
+    /** Hubs of the other regions (only the hub links to them). */
     peerHubs: string[]
   }
 }

@@ -1,0 +1,266 @@
+import type { ClockOffsets } from '../clock/clock-offsets.js'
+import { logger } from '../log.js'
+import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
+import { msgpack, unpackStrict } from '../replication/value-codec.js'
+import { MESH_CONSTANTS } from './defaults.js'
+import type { MeshContext } from './mesh-context.js'
+import type { RelayLinks } from './relay-links.js'
+import type { TimeSync } from './time-sync.js'
+
+const log = logger('meshcache:mesh')
+
+/** Control message types (the first element of a control item's body). */
+const PING = 0
+const PONG = 1
+/** Most keyspace roots one control message carries. */
+const MAX_ROOTS = 64
+
+/** A keyspace's digest root as a control message carries it. */
+type Root = [keyspace: string, root: string]
+
+interface LinkState {
+  /** Monotonic ms of the last frame heard from the peer (traffic is liveness). */
+  heard: number
+  /** Monotonic ms of the last clock sample with the peer. */
+  sampled: number
+  /** The ping in flight: its raw send time and monotonic send time. */
+  pending: { t1: number; at: number } | undefined
+  /** The clock correction this node last told the peer (ping or pong). */
+  told: number
+  /** Our last pong to the peer: its raw send time (the peer's next ping echoes it). */
+  pongSent: number | undefined
+  /** The peer's last pong to us: its raw send time and our raw receive time (echoed next). */
+  pongHeard: { t3: number; t4: number } | undefined
+  /** Monotonic ms of the last repair started because roots differed, per keyspace. */
+  repaired: Map<string, number>
+  /** Monotonic ms when the peer's roots last matched ours for every keyspace both hold. */
+  inSync: number
+}
+
+/**
+ * What keeps a link known to be alive, measured and in sync, with one small control item
+ * per link per interval on the link's relay stream (no stream per round): a ping carries
+ * this node's raw clock reading (an NTP-style sample, see {@link TimeSync}), its clock
+ * correction and the digest roots of its open keyspaces; the pong carries the peer's
+ * readings, correction and roots; the next ping echoes when the pong arrived, so the
+ * answering end takes a sample too (pong out, ping back) without pinging itself. A link that carried frames within the interval is
+ * alive without a ping; a clock sample is taken at least every `timeSampleMs` anyway.
+ * Roots that differ on a quiet link start a repair at once (at most one per interval per
+ * keyspace); roots that match let the periodic anti-entropy skip that peer.
+ */
+export class LinkControl {
+  private readonly links = new Map<string, LinkState>()
+
+  constructor(
+    private readonly ctx: MeshContext,
+    private readonly relayLinks: RelayLinks,
+    private readonly offsets: ClockOffsets,
+    private readonly time: TimeSync,
+    private readonly repair: (peer: string, keyspace: string) => void,
+  ) {}
+
+  /** A frame came from `peer`: the link is alive. */
+  heard(peer: string): void {
+    this.state(peer).heard = this.ctx.clock.monotonic()
+  }
+
+  /** A peer connected (its hello done): measure its clock and compare roots at once. */
+  onPeer(peer: string): void {
+    this.ping(peer)
+  }
+
+  /** A peer left: its link state goes. */
+  forget(peer: string): void {
+    this.links.delete(peer)
+  }
+
+  /**
+   * True when `peer`'s digest roots matched ours for every keyspace both hold within the
+   * last two intervals (the periodic anti-entropy has nothing to find there).
+   */
+  inSync(peer: string): boolean {
+    const s = this.links.get(peer)
+    return (
+      s !== undefined && this.ctx.clock.monotonic() - s.inSync < 2 * this.ctx.opts.pingIntervalMs
+    )
+  }
+
+  /** One round: pings on the links that were quiet, or whose clock sample is old. */
+  tick(): void {
+    const { ctx } = this
+    const now = ctx.clock.monotonic()
+    const interval = ctx.opts.pingIntervalMs
+    for (const peer of ctx.node.getPeers()) {
+      const id = peer.toString()
+      const s = this.state(id)
+      if (s.pending !== undefined && now - s.pending.at > MESH_CONSTANTS.dialTimeoutMs) {
+        // No answer: the peer is slow or gone (TCP tells the latter).
+        ctx.peers.recordFailure(id)
+        s.pending = undefined
+      }
+      // A quiet link is pinged from one end only (the smaller id; the other hears the
+      // ping); each end takes its own clock sample every `timeSampleMs`.
+      const quiet = now - s.heard >= interval && ctx.self < id
+      const stale = now - s.sampled >= MESH_CONSTANTS.timeSampleMs
+      const news = Math.abs(this.offsets.correctionMs - s.told) >= MESH_CONSTANTS.correctionNewsMs
+      if ((quiet || stale || news) && s.pending === undefined) this.ping(id)
+    }
+  }
+
+  /** A control item from `from`. */
+  onControl(item: RelayItem, from: string): void {
+    let body: unknown
+    try {
+      body = unpackStrict(item.body)
+    } catch {
+      this.ctx.replicas.reject('malformed')
+      return
+    }
+    if (!Array.isArray(body)) {
+      this.malformed(from)
+      return
+    }
+    const t = this.time.rawNow()
+    if (body[0] === PING && (body.length === 4 || body.length === 6) && Number.isFinite(body[1])) {
+      const [, t1, correction, roots, echo, t4] = body as [
+        number,
+        number,
+        unknown,
+        unknown,
+        unknown,
+        unknown,
+      ]
+      const s = this.state(from)
+      // The answering end's own sample: our last pong (sent at `echo`, heard at `t4` on
+      // the peer's clock), then this ping (sent at `t1`, heard now). What the peer held
+      // between the two is subtracted like a server's processing time.
+      if (s.pongSent !== undefined && echo === s.pongSent && Number.isFinite(t4)) {
+        s.sampled = this.ctx.clock.monotonic()
+        this.time.record(
+          from,
+          { t1: echo, t2: t4 as number, t3: t1, t4: t },
+          Number.isFinite(correction) ? (correction as number) : undefined,
+        )
+      } else if (Number.isFinite(correction)) {
+        this.time.noteCorrection(from, correction as number)
+      }
+      this.compare(from, roots)
+      const t3 = this.time.rawNow()
+      s.pongSent = t3
+      s.told = this.offsets.correctionMs
+      this.send(from, [PONG, t1, t, t3, s.told, this.roots()])
+      return
+    }
+    if (body[0] === PONG && body.length === 6) {
+      const [, t1, t2, t3, correction, roots] = body as [
+        number,
+        number,
+        number,
+        number,
+        unknown,
+        unknown,
+      ]
+      const s = this.state(from)
+      if (s.pending === undefined || s.pending.t1 !== t1) return
+      if (![t2, t3].every(Number.isFinite)) {
+        this.malformed(from)
+        return
+      }
+      const now = this.ctx.clock.monotonic()
+      const rtt = now - s.pending.at - (t3 - t2)
+      s.pending = undefined
+      s.sampled = now
+      s.pongHeard = { t3, t4: t }
+      this.ctx.peers.recordRtt(from, Math.max(0, rtt), this.ctx.clock.now())
+      this.time.record(
+        from,
+        { t1, t2, t3, t4: t },
+        Number.isFinite(correction) ? (correction as number) : undefined,
+      )
+      this.compare(from, roots)
+      return
+    }
+    this.malformed(from)
+  }
+
+  private ping(peer: string): void {
+    const s = this.state(peer)
+    const t1 = this.time.rawNow()
+    s.pending = { t1, at: this.ctx.clock.monotonic() }
+    s.told = this.offsets.correctionMs
+    const body: unknown[] = [PING, t1, s.told, this.roots()]
+    // Echoes the peer's last pong so the peer takes its own clock sample from this ping.
+    if (s.pongHeard !== undefined) body.push(s.pongHeard.t3, s.pongHeard.t4)
+    this.send(peer, body)
+  }
+
+  private send(peer: string, body: unknown[]): void {
+    this.relayLinks.send(peer, {
+      kind: ITEM_KIND.control,
+      origin: this.ctx.self,
+      incarnation: 0,
+      seq: 0,
+      body: msgpack.pack(body),
+    })
+  }
+
+  /** The digest roots of this node's open keyspaces. */
+  private roots(): Root[] {
+    const out: Root[] = []
+    for (const replica of this.ctx.replicas) {
+      if (out.length >= MAX_ROOTS) break
+      out.push([replica.name, rootOf(replica.index.tree.digest(0, 0))])
+    }
+    return out
+  }
+
+  /** Compares the peer's roots with ours; a keyspace that differs is repaired now. */
+  private compare(peer: string, roots: unknown): void {
+    if (!Array.isArray(roots)) return
+    const s = this.state(peer)
+    const now = this.ctx.clock.monotonic()
+    let differs = false
+    for (const row of roots.slice(0, MAX_ROOTS)) {
+      if (!Array.isArray(row) || typeof row[0] !== 'string' || typeof row[1] !== 'string') continue
+      const replica = this.ctx.replicas.get(row[0])
+      if (replica === undefined) continue
+      if (rootOf(replica.index.tree.digest(0, 0)) === row[1]) continue
+      differs = true
+      const last = s.repaired.get(row[0]) ?? Number.NEGATIVE_INFINITY
+      if (now - last < this.ctx.opts.syncIntervalMs) continue
+      s.repaired.set(row[0], now)
+      log('roots of %s differ with %s: repairing', row[0], peer)
+      this.repair(peer, row[0])
+    }
+    if (!differs) s.inSync = now
+  }
+
+  private state(peer: string): LinkState {
+    let s = this.links.get(peer)
+    if (s === undefined) {
+      s = {
+        heard: Number.NEGATIVE_INFINITY,
+        sampled: Number.NEGATIVE_INFINITY,
+        pending: undefined,
+        told: 0,
+        pongSent: undefined,
+        pongHeard: undefined,
+        repaired: new Map(),
+        inSync: Number.NEGATIVE_INFINITY,
+      }
+      this.links.set(peer, s)
+    }
+    return s
+  }
+
+  private malformed(from: string): void {
+    this.ctx.replicas.reject('malformed')
+    log('malformed control message from %s', from)
+  }
+}
+
+function rootOf(lanes: ArrayLike<number>): string {
+  let out = ''
+  for (let i = 0; i < lanes.length; i++) out += (lanes[i]! >>> 0).toString(16).padStart(8, '0')
+  return out
+}

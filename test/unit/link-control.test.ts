@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest'
+import { ClockOffsets } from '../../src/clock/clock-offsets.js'
+import { ManualClock } from '../../src/clock/clock.js'
+import { LinkControl } from '../../src/mesh/link-control.js'
+import { MESH_CONSTANTS } from '../../src/mesh/defaults.js'
+import type { MeshContext } from '../../src/mesh/mesh-context.js'
+import type { RelayLinks } from '../../src/mesh/relay-links.js'
+import { TimeSync } from '../../src/mesh/time-sync.js'
+import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
+
+// LinkControl's rules over a ManualClock: two ends wired to each other through a fake
+// relay link that delivers at once (the real link is covered by the mesh tests).
+
+const INTERVAL = 5_000
+const SYNC = 30_000
+
+interface End {
+  id: string
+  control: LinkControl
+  clock: ManualClock
+  sent: RelayItem[]
+  repairs: string[]
+  rejected: string[]
+  failures: string[]
+  roots: Map<string, number>
+  offsets: ClockOffsets
+}
+
+function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
+  const clock = new ManualClock()
+  const ends: Record<string, End> = {}
+  const make = (id: string, other: string): End => {
+    const end = {
+      id,
+      clock,
+      sent: [],
+      repairs: [],
+      rejected: [],
+      failures: [],
+      roots: new Map([['default', 1]]),
+    } as unknown as End
+    const replicas = {
+      *[Symbol.iterator]() {
+        for (const [name, root] of end.roots) {
+          yield { name, index: { tree: { digest: () => Uint32Array.of(root) } } }
+        }
+      },
+      get(name: string) {
+        const root = end.roots.get(name)
+        if (root === undefined) return undefined
+        return { name, index: { tree: { digest: () => Uint32Array.of(root) } } }
+      },
+      reject(code: string) {
+        end.rejected.push(code)
+      },
+    }
+    const ctx = {
+      self: id,
+      clock,
+      opts: { pingIntervalMs: INTERVAL, syncIntervalMs: SYNC },
+      node: { getPeers: () => [{ toString: () => other }] },
+      replicas,
+      peers: {
+        recordFailure: (peer: string) => end.failures.push(peer),
+        recordRtt: () => {},
+      },
+    } as unknown as MeshContext
+    const links = {
+      send(peer: string, item: RelayItem) {
+        end.sent.push(item)
+        const to = ends[peer]
+        // A link that delivers: the receiver hears the frame, then reads the control item.
+        if (to !== undefined && !dropped.has(id)) {
+          to.control.heard(id)
+          to.control.onControl(item, id)
+        }
+      },
+    } as unknown as RelayLinks
+    const offsets = new ClockOffsets()
+    end.offsets = offsets
+    const time = new TimeSync(ctx, offsets)
+    end.control = new LinkControl(ctx, links, offsets, time, (peer, keyspace) =>
+      end.repairs.push(`${peer}:${keyspace}`),
+    )
+    ends[id] = end
+    return end
+  }
+  const dropped = new Set<string>()
+  const a = make('peer-a', 'peer-b')
+  const b = make('peer-b', 'peer-a')
+  return { a, b, clock, dropped }
+}
+
+/** A control message's type (0 ping, 1 pong): the first element after the array header. */
+const typeOf = (item: RelayItem): number => item.body[1]!
+const pings = (end: End) => end.sent.filter((i) => typeOf(i) === 0).length
+
+describe('LinkControl', () => {
+  it('pings a quiet link from the smaller id only, once per interval', () => {
+    const { a, b, clock } = pair()
+    for (let i = 0; i < 10; i++) {
+      clock.advance(INTERVAL)
+      a.control.tick()
+      b.control.tick()
+    }
+    expect(a.sent.every((i) => i.kind === ITEM_KIND.control)).toBe(true)
+    // a (smaller id) sends one ping per round; b answers each and pings only for its own
+    // clock sample (once per timeSampleMs, the first at once).
+    expect(pings(a)).toBe(10)
+    expect(b.sent.filter((i) => typeOf(i) === 1)).toHaveLength(10)
+    expect(pings(b)).toBe(Math.ceil((10 * INTERVAL) / MESH_CONSTANTS.timeSampleMs))
+    // Both ends measured the other's clock: b from a's pings echoing its pongs.
+    expect(a.offsets.measured()).toEqual(['peer-b'])
+    expect(b.offsets.measured()).toEqual(['peer-a'])
+  })
+
+  it('sends nothing on a busy link but a clock sample every timeSampleMs', () => {
+    const { a, b, clock } = pair()
+    const rounds = (2 * MESH_CONSTANTS.timeSampleMs) / INTERVAL
+    for (let i = 0; i < rounds; i++) {
+      clock.advance(INTERVAL)
+      // Replication traffic both ways within every interval.
+      a.control.heard('peer-b')
+      b.control.heard('peer-a')
+      a.control.tick()
+      b.control.tick()
+    }
+    // Each end samples its own clock: one ping each per timeSampleMs (the first at once).
+    expect(pings(a)).toBeLessThanOrEqual(3)
+    expect(pings(b)).toBeLessThanOrEqual(3)
+    expect(a.sent.length + b.sent.length).toBeLessThan(rounds)
+  })
+
+  it('tells every link at once when its clock correction changed, busy links included', () => {
+    const { a, b, clock } = pair()
+    a.control.tick()
+    b.control.tick()
+    const before = pings(b)
+    clock.advance(INTERVAL)
+    b.control.heard('peer-a')
+    b.control.tick()
+    expect(pings(b)).toBe(before)
+    b.offsets.seed(1_000)
+    b.control.tick()
+    expect(pings(b)).toBe(before + 1)
+    expect(a.offsets.reportedCorrectionOf('peer-b')).toBe(1_000)
+  })
+
+  it('repairs a keyspace whose roots differ at once, at most once per sync interval', () => {
+    const { a, b, clock } = pair()
+    b.roots.set('default', 2)
+    a.control.onPeer('peer-b')
+    // b compares a's ping, a compares b's pong: both start a repair.
+    expect(b.repairs).toEqual(['peer-a:default'])
+    expect(a.repairs).toEqual(['peer-b:default'])
+    expect(a.control.inSync('peer-b')).toBe(false)
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(a.repairs).toHaveLength(1)
+    clock.advance(SYNC)
+    a.control.tick()
+    expect(a.repairs).toHaveLength(2)
+  })
+
+  it('marks a peer in sync while roots match, and not after they stop being compared', () => {
+    const { a, b, clock } = pair()
+    a.control.onPeer('peer-b')
+    expect(a.control.inSync('peer-b')).toBe(true)
+    expect(b.control.inSync('peer-a')).toBe(true)
+    expect(a.repairs).toEqual([])
+    clock.advance(3 * INTERVAL)
+    expect(a.control.inSync('peer-b')).toBe(false)
+  })
+
+  it('counts a ping left unanswered as a failure of the peer', () => {
+    const { a, clock, dropped } = pair()
+    dropped.add('peer-a')
+    a.control.tick()
+    clock.advance(MESH_CONSTANTS.dialTimeoutMs + 1)
+    a.control.tick()
+    expect(a.failures).toEqual(['peer-b'])
+  })
+
+  it('rejects malformed control items as malformed, without throwing', () => {
+    const { a } = pair()
+    const item = (body: Uint8Array): RelayItem => ({
+      kind: ITEM_KIND.control,
+      origin: 'peer-b',
+      incarnation: 0,
+      seq: 0,
+      body,
+    })
+    a.control.onControl(item(Uint8Array.of(0xc1)), 'peer-b') // never-used msgpack byte
+    a.control.onControl(item(Uint8Array.of(0x01)), 'peer-b') // not an array
+    a.control.onControl(item(Uint8Array.of(0x92, 0x07, 0x00)), 'peer-b') // unknown type
+    expect(a.rejected).toEqual(['malformed', 'malformed', 'malformed'])
+  })
+})
