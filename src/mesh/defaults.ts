@@ -34,10 +34,11 @@ export const MESH_CONSTANTS = {
   /** Longest wait for a dial or a ping. */
   dialTimeoutMs: 5_000,
   /**
-   * Each end of a link takes a clock sample at least this often, whatever traffic the
-   * link carries (quiet links are pinged every `pingIntervalMs` anyway).
+   * Each end of a link takes a clock sample at least every this many ping intervals,
+   * whatever traffic the link carries (quiet links are sampled every interval anyway): a
+   * clock that steps on a busy link is seen within this many intervals (20 s by default).
    */
-  timeSampleMs: 60_000,
+  timeSampleIntervals: 4,
   /**
    * A change of this node's clock correction by at least this much is news: every link
    * is pinged at the next round, so peers read its stamps right (busy links included).

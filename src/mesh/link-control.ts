@@ -44,7 +44,7 @@ interface LinkState {
  * correction and the digest roots of its open keyspaces; the pong carries the peer's
  * readings, correction and roots; the next ping echoes when the pong arrived, so the
  * answering end takes a sample too (pong out, ping back) without pinging itself. A link that carried frames within the interval is
- * alive without a ping; a clock sample is taken at least every `timeSampleMs` anyway.
+ * alive without a ping; a clock sample is taken at least every `timeSampleIntervals` intervals anyway.
  * Roots that differ on a quiet link start a repair at once (at most one per interval per
  * keyspace); roots that match let the periodic anti-entropy skip that peer.
  */
@@ -99,9 +99,11 @@ export class LinkControl {
         s.pending = undefined
       }
       // A quiet link is pinged from one end only (the smaller id; the other hears the
-      // ping); each end takes its own clock sample every `timeSampleMs`.
-      const quiet = now - s.heard >= interval && ctx.self < id
-      const stale = now - s.sampled >= MESH_CONSTANTS.timeSampleMs
+      // ping and samples from the next one); each end takes its own clock sample at
+      // least every `timeSampleIntervals`. Half an interval of slack: the last pong came
+      // a round trip after the last tick, and must not make the link look busy.
+      const quiet = now - s.heard >= interval / 2 && ctx.self < id
+      const stale = now - s.sampled >= (MESH_CONSTANTS.timeSampleIntervals - 0.5) * interval
       const news = Math.abs(this.offsets.correctionMs - s.told) >= MESH_CONSTANTS.correctionNewsMs
       if ((quiet || stale || news) && s.pending === undefined) this.ping(id)
     }

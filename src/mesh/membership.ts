@@ -85,6 +85,7 @@ export class Membership {
     const now = ctx.clock.now()
     for (const p of ctx.peers.all()) {
       p.connected = connected.has(p.id)
+      if (p.connected) p.downSince = undefined
       const link = p.region === undefined || links.isLink(p.id)
       if (p.connected && !link && now - (p.connectedAt ?? now) > ctx.opts.linkGraceMs) {
         this.hangUp(p.id)
@@ -105,10 +106,13 @@ export class Membership {
         .dial(addrs, { signal: AbortSignal.timeout(MESH_CONSTANTS.dialTimeoutMs) })
         .then(() => {
           p.connected = true
+          p.downSince = undefined
         })
         .catch((err: Error) => {
           p.failures++
-          p.downSince ??= ctx.clock.now()
+          // Another path (the peer dialing us) may have connected meanwhile: not down.
+          p.connected = ctx.node.getConnections(peerIdFromString(p.id)).length > 0
+          if (!p.connected) p.downSince ??= ctx.clock.now()
           log('dial %s failed: %s', p.id, err.message)
         })
         .finally(() => this.dialing.delete(p.id))

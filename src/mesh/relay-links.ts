@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
-import { encodeFrame, itemBytes, type RelayItem } from '../replication/relay-frame.js'
+import { encodeFrame, ITEM_KIND, itemBytes, type RelayItem } from '../replication/relay-frame.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import { PROTOCOLS } from './topics.js'
@@ -69,7 +69,7 @@ export class RelayLinks {
     itemsDropped: 0,
     framesFailed: 0,
   }
-  /** Bytes sent per peer region other than ours (WAN bytes). */
+  /** Bytes of replicated items sent to peers of other regions (WAN bytes; link control left out). */
   wanBytesOut = 0
   private closed = false
 
@@ -217,7 +217,8 @@ export class RelayLinks {
           c.itemsOut += items.length
           c.bytesOut += frame.length
           const region = this.ctx.peers.get(o.peer)?.region
-          if (region !== undefined && region !== this.ctx.region) this.wanBytesOut += frame.length
+          if (region !== undefined && region !== this.ctx.region)
+            this.wanBytesOut += replicationBytes(items, frame.length)
         } catch (err) {
           this.counters.framesFailed++
           log('relay frame to %s failed: %s', o.peer, (err as Error).message)
@@ -284,4 +285,11 @@ export class RelayLinks {
       stream.abort(err as Error)
     }
   }
+}
+
+/** A frame's bytes less its link-control items (0 for a frame of control items alone). */
+function replicationBytes(items: readonly RelayItem[], frameBytes: number): number {
+  let control = 0
+  for (const item of items) if (item.kind === ITEM_KIND.control) control += itemBytes(item)
+  return control === 0 ? frameBytes : control === frameBytes - 1 ? 0 : frameBytes - control
 }

@@ -203,7 +203,8 @@ export class Relay {
 
   /**
    * The plan over the members this node knows, minus those it knows are down (a planned
-   * neighbor disconnected for longer than `relayFailoverMs`): rebuilt when either changes.
+   * neighbor disconnected for longer than `relayFailoverMs`, and not connected again):
+   * rebuilt when either changes.
    */
   private currentPlan(): RelayPlan {
     const { ctx } = this
@@ -222,7 +223,8 @@ export class Relay {
     let key = `${ctx.peers.version}`
     for (const p of ctx.peers.all()) {
       if (p.region === undefined || p.id === ctx.self) continue
-      if (p.downSince !== undefined && now - p.downSince > MESH_CONSTANTS.relayFailoverMs) {
+      const down = p.downSince !== undefined && now - p.downSince > MESH_CONSTANTS.relayFailoverMs
+      if (down && !p.connected) {
         key += `-${p.id}`
         continue
       }

@@ -56,7 +56,10 @@ export interface MeshOptions {
    * @default 'relay'
    */
   verifyOrigins?: 'relay' | 'every-node'
-  /** Peer RTT is measured this often, ms. @default 5_000 */
+  /**
+   * A quiet link gets one control exchange (RTT, clock sample, digest roots) this often, ms;
+   * a link that carried frames within it needs none. @default 5_000
+   */
   pingIntervalMs?: Duration
   /** Known but disconnected peers are redialled this often, ms. @default 2_000 */
   redialIntervalMs?: Duration
@@ -95,7 +98,10 @@ export interface MeshOptions {
 export interface MeshCounters {
   /** Batches this node published. */
   batchesOut: number
-  /** Bytes of those batches sent to peers of other regions (each copy counted): the WAN cost of replication. */
+  /**
+   * Bytes of replicated items sent to peers of other regions (each copy counted; link
+   * control exchanges left out): the WAN cost of replication.
+   */
   wanBytesOut: number
   /** Writes in those batches. */
   recordsOut: number
@@ -173,7 +179,7 @@ export interface PeerStats {
   id: string
   /** Region the peer announced; undefined before its hello. */
   region: string | undefined
-  /** EWMA of ping round trips, ms; undefined before the first ping. */
+  /** EWMA of link-control round trips, ms; undefined before the first. */
   rttMs: number | undefined
   /** Estimated cost of a request to this peer, ms: lower is better (region, RTT, failures). */
   score: number
