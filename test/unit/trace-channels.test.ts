@@ -35,7 +35,12 @@ function record(): { events: Event[]; stop: () => void } {
     return () => tc.unsubscribe(handlers)
   }
   const stops = [on(TRACE_CHANNELS.fetch), on(TRACE_CHANNELS.load)]
-  return { events, stop: () => stops.forEach((s) => s()) }
+  return {
+    events,
+    stop: () => {
+      for (const stop of stops) stop()
+    },
+  }
 }
 
 const fetchEnds = (events: Event[]) =>
