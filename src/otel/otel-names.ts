@@ -11,12 +11,14 @@
 export const OTEL_NAMES = {
   /** Instrumentation scope of the tracer and the meter. */
   scope: 'meshcache',
+  /** Span names. */
   spans: {
     /** A `fetch`, from its call to its value. */
     fetch: 'cache.fetch',
     /** The `load` call of a `fetch` on a miss (a child of its `cache.fetch`). */
     load: 'cache.load',
   },
+  /** Attribute keys, on spans and metrics. */
   attributes: {
     /** The keyspace (Micrometer's `cache` tag: the cache's name). */
     name: 'cache.name',
@@ -35,6 +37,7 @@ export const OTEL_NAMES = {
     /** OpenTelemetry's general attribute for a failure: the error's `code`, else its name. */
     errorType: 'error.type',
   },
+  /** Metric names (units in the instruments: s, {get}, {entry}...). */
   metrics: {
     /** Histogram, s: `fetch` duration by keyspace and result. */
     fetchDuration: 'cache.fetch.duration',
