@@ -266,8 +266,11 @@ export abstract class KeyspaceVerbs<V = unknown> {
   /**
    * The value of `key`: from memory; on a miss from the nearest peers (in a mesh), then
    * from `load`, whose result is stored and replicated. Concurrent misses of one key share
-   * one lookup and one `load` call.
+   * one lookup and one `load` call. Traced on the `meshcache:fetch` and `meshcache:load`
+   * diagnostics channels when someone subscribes (docs/tracing.md).
    * @returns undefined when nothing holds the key and there is no `load` (or it returned undefined)
+   * @throws (rejects with) InvalidKeyError, InvalidOptionError, CacheClosedError; what `load`
+   *   throws; TimeoutError when a consistent read does not complete in time
    */
   fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
     // Zero cost untraced: no context object, no closure (docs/decisions/tracing.md).
