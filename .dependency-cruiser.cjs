@@ -206,6 +206,36 @@ module.exports = {
       to: { path: '^src/testing/' },
     },
     {
+      name: 'otel-only-channels-and-api-types',
+      comment:
+        'src/otel (the `meshcache/otel` export) builds spans and metrics from the tracing ' +
+        'channels (src/trace-channels.ts) and reads stats through the Cache facade type: it must ' +
+        'not reach into the mesh, the node, persistence, the edges, the simulator or the core.',
+      severity: 'error',
+      from: { path: '^src/otel/' },
+      to: {
+        path: `^src/(mesh|node|persist|http|cli|resp|edge|sim|testing|ports|${CORE})/`,
+      },
+    },
+    {
+      name: 'only-otel-imports-otel',
+      comment:
+        'src/otel is an export of its own: nothing else under src/ may import it, so the ' +
+        'main entry never loads @opentelemetry/api (an optional peer dependency).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/otel/' },
+      to: { path: '^src/otel/' },
+    },
+    {
+      name: 'opentelemetry-only-in-otel',
+      comment:
+        'Only src/otel may import @opentelemetry/* (an optional peer dependency): the rest of ' +
+        'meshcache publishes to node:diagnostics_channel and never knows who listens.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/otel/' },
+      to: { path: ['(^|/)node_modules/@opentelemetry/', '^@opentelemetry/'] },
+    },
+    {
       name: 'no-circular',
       comment:
         'No import cycles anywhere under src/ - type-only imports and dynamic import() count ' +

@@ -56,3 +56,10 @@ export type { KeyspaceStats } from './replica/keyspace-stats.js'
 export type { WireLimits } from './replication/limits.js'
 export { REJECT_CODES, type RejectCode, type RejectCounts } from './replication/reject-codes.js'
 export type { Entry } from './store/entry.js'
+export {
+  type FetchOutcome,
+  type FetchTrace,
+  type LoadTrace,
+  type ReplicateTrace,
+  TRACE_CHANNELS,
+} from './trace-channels.js'

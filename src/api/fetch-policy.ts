@@ -1,14 +1,32 @@
 import { compareVersions, formatVersion, parseVersion, type Version } from '../clock/version.js'
 import { parseDuration } from '../duration.js'
 import { ClockSkewError, InvalidOptionError, TimeoutError } from '../errors.js'
+import { checkOptionNames } from '../option-names.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
+import {
+  type FetchOutcome,
+  type FetchTrace,
+  fetchChannel,
+  inTraceScope,
+  type LoadTrace,
+  loadChannel,
+} from '../trace-channels.js'
 import type { ApiContext } from './api-context.js'
-import type { FetchOptions, SetOptions } from './call-options.js'
+import { FETCH_OPTION_NAMES, type FetchOptions, type SetOptions } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
 import { SingleFlight } from './single-flight.js'
 
 /** Weight of a new sample in the loader latency EWMA. */
 const LOAD_LATENCY_ALPHA = 0.3
+
+/** Older than every version: what "nothing known" compares as. */
+const NO_VERSION: Version = { wall: -1, logical: 0, node: '' }
+
+/** What a miss found, and where from (the outcome is shared with every caller that joined it). */
+interface Fetched<V> {
+  value: V | undefined
+  outcome: FetchOutcome
+}
 
 /** What {@link FetchPolicy} needs of its keyspace. */
 export interface FetchHost<V> {
@@ -17,6 +35,8 @@ export interface FetchHost<V> {
   readonly ctx: ApiContext
   get(key: string): V | undefined
   set(key: string, value: V, options?: SetOptions): Promise<Version>
+  /** @throws CacheClosedError */
+  checkOpen(): void
   checkKey(key: string): void
   /** @returns the TTL in ms @throws InvalidOptionError */
   checkTtl(ttl: NonNullable<SetOptions['ttl']>): number
@@ -31,7 +51,7 @@ export interface FetchHost<V> {
  */
 export class FetchPolicy<V> {
   private readonly host: FetchHost<V>
-  private readonly flights = new SingleFlight<V | undefined>()
+  private readonly flights = new SingleFlight<Fetched<V>>()
   /** Per key: the shared load's abort controller and the callers waiting for it. */
   private readonly aborts = new Map<
     string,
@@ -42,12 +62,47 @@ export class FetchPolicy<V> {
     this.host = host
   }
 
-  async fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
+  /**
+   * @param trace - the `meshcache:fetch` context when someone subscribes: its `outcome`
+   *   and `shared` are set here; undefined otherwise (nothing is recorded)
+   */
+  async fetch(key: string, options?: FetchOptions<V>, trace?: FetchTrace): Promise<V | undefined> {
     const leave = this.join(key, options?.signal)
     try {
-      return await this.fetchJoined(key, options)
+      return await this.fetchJoined(key, options, trace)
     } finally {
       leave()
+    }
+  }
+
+  /**
+   * A `fetch` call: checks the cache is open and the options, then {@link fetch}; with a
+   * `signal`, rejects with its reason once it aborts (the shared load may go on).
+   * @param trace - see {@link fetch}
+   */
+  async call(
+    key: string,
+    options: FetchOptions<V> | undefined,
+    trace: FetchTrace | undefined,
+  ): Promise<V | undefined> {
+    this.host.checkOpen()
+    checkOptionNames(options, FETCH_OPTION_NAMES, 'fetch')
+    if (options?.load !== undefined && typeof options.load !== 'function')
+      throw new InvalidOptionError(`load must be a function, got ${typeof options.load}`)
+    const signal = options?.signal
+    if (signal === undefined) return this.fetch(key, options, trace)
+    if (!(signal instanceof AbortSignal))
+      throw new InvalidOptionError('signal must be an AbortSignal')
+    signal.throwIfAborted()
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      return await Promise.race([this.fetch(key, options, trace), aborted])
+    } finally {
+      signal.removeEventListener('abort', onAbort!)
     }
   }
 
@@ -80,9 +135,16 @@ export class FetchPolicy<V> {
     }
   }
 
-  private async fetchJoined(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
+  private async fetchJoined(
+    key: string,
+    options: FetchOptions<V> | undefined,
+    trace: FetchTrace | undefined,
+  ): Promise<V | undefined> {
     const { host } = this
+    // Traced only: the version known before a consistent read tells a hit from a peer's newer value.
+    let before: Version | null = null
     if (options?.consistency === 'quorum' || options?.atLeast !== undefined) {
+      if (trace !== undefined) before = host.replica.index.get(key)?.version ?? NO_VERSION
       await this.consistentRead(key, options)
     } else if (options?.consistency !== undefined && options.consistency !== 'local') {
       throw new InvalidOptionError(
@@ -90,7 +152,10 @@ export class FetchPolicy<V> {
       )
     }
     const hit = host.get(key)
-    if (hit !== undefined) return hit
+    if (hit !== undefined) {
+      if (trace !== undefined) trace.outcome = this.readOutcome(key, before)
+      return hit
+    }
     const ttl = options?.ttl === undefined ? undefined : host.checkTtl(options.ttl)
     const swr = options?.staleWhileRevalidate
     const sie = options?.staleIfError
@@ -103,22 +168,41 @@ export class FetchPolicy<V> {
       if (stale !== undefined && options?.load !== undefined) {
         // One refresh per key (single flight); its failure only shows in loadErrors.
         void this.fetch(key, { load: options.load, ...(ttl ? { ttl } : {}) }).catch(() => undefined)
+        if (trace !== undefined) trace.outcome = 'stale'
         return stale
       }
     }
     if (sie !== undefined) {
       const window = parseDuration(sie, 'staleIfError')
-      return this.fetch(key, {
-        ...options,
-        staleIfError: undefined,
-        staleWhileRevalidate: undefined,
-      }).catch((err: unknown) => {
+      return this.fetch(
+        key,
+        { ...options, staleIfError: undefined, staleWhileRevalidate: undefined },
+        trace,
+      ).catch((err: unknown) => {
         const stale = host.replica.staleValue(key, window, host.ctx.clock.now())
         if (stale === undefined) throw err
+        if (trace !== undefined) trace.outcome = 'stale'
         return stale
       })
     }
-    return this.flights.run(key, () => this.missThrough(key, options, ttl))
+    const shared = trace !== undefined && this.flights.has(key)
+    const got = await this.flights.run(key, () => this.missThrough(key, options, ttl))
+    if (trace !== undefined) {
+      trace.outcome = got.outcome
+      trace.shared = shared
+    }
+    return got.value
+  }
+
+  /**
+   * Where a value held here came from: `peer` when a consistent read (`before`: the
+   * version known when it started; null: no consistent read) brought another node's newer write.
+   */
+  private readOutcome(key: string, before: Version | null): FetchOutcome {
+    if (before === null) return 'hit'
+    const known = this.host.replica.index.get(key)?.version
+    if (known === undefined || known.node === this.host.ctx.hlc.node) return 'hit'
+    return compareVersions(known, before) > 0 ? 'peer' : 'hit'
   }
 
   /**
@@ -129,12 +213,13 @@ export class FetchPolicy<V> {
     key: string,
     options: FetchOptions<V> | undefined,
     ttl: number | undefined,
-  ): Promise<V | undefined> {
+  ): Promise<Fetched<V>> {
     const { host } = this
     const { replica, ctx } = host
     const held = () => replica.store.get(key, ctx.clock.now())?.value
     const again = held()
-    if (again !== undefined) return again
+    // Arrived (by replication) since the caller's read missed.
+    if (again !== undefined) return { value: again, outcome: 'hit' }
     const scope = options?.lookup ?? 'mesh'
     if (scope !== 'mesh' && scope !== 'region' && scope !== 'none') {
       throw new InvalidOptionError(
@@ -153,11 +238,11 @@ export class FetchPolicy<V> {
       const budget = scope === 'region' ? 0 : this.remoteBudgetMs()
       if (await mesh.lookup(host.name, key, budget)) {
         const found = held()
-        if (found !== undefined) return found
+        if (found !== undefined) return { value: found, outcome: 'peer' }
       }
     }
     const load = options?.load
-    if (load === undefined) return undefined
+    if (load === undefined) return { value: undefined, outcome: 'miss' }
     if (
       mesh !== undefined &&
       flight !== 'process' &&
@@ -165,7 +250,7 @@ export class FetchPolicy<V> {
     ) {
       // Another node of the region (or mesh) loaded it; its value arrived.
       const found = held()
-      if (found !== undefined) return found
+      if (found !== undefined) return { value: found, outcome: 'peer' }
     }
     const counters = replica.counters
     counters.loads++
@@ -174,7 +259,10 @@ export class FetchPolicy<V> {
     try {
       // The load's signal aborts only when every caller waiting for it aborted.
       const signal = this.aborts.get(key)?.ctl.signal
-      value = await load(key, signal === undefined ? {} : { signal })
+      const call = signal === undefined ? {} : { signal }
+      value = await (loadChannel.hasSubscribers
+        ? tracedLoad(host.name, key, () => load(key, call))
+        : load(key, call))
     } catch (err) {
       counters.loadErrors++
       throw err
@@ -193,7 +281,7 @@ export class FetchPolicy<V> {
         if (!(err instanceof ClockSkewError)) throw err
       }
     }
-    return value
+    return { value, outcome: 'load' }
   }
 
   /**
@@ -257,4 +345,24 @@ export class FetchPolicy<V> {
       }
     }
   }
+}
+
+/**
+ * Runs a `fetch` inside a `meshcache:fetch` trace (and its tracer's scope, so the load's
+ * span is the fetch span's child). Called only when the channel has subscribers.
+ */
+export function tracedFetch<V>(
+  keyspace: string,
+  key: string,
+  run: (trace: FetchTrace) => Promise<V>,
+): Promise<V> {
+  const trace: FetchTrace = { keyspace, key, outcome: undefined, shared: false }
+  return fetchChannel.tracePromise(() => inTraceScope(trace, () => run(trace)), trace)
+}
+
+/** Calls `load` inside a `meshcache:load` trace (and its tracer's scope, for child spans). */
+function tracedLoad<V>(keyspace: string, key: string, load: () => V | Promise<V>): Promise<V> {
+  const trace: LoadTrace = { keyspace, key }
+  // async: a loader that throws synchronously or returns a plain value still gives a promise.
+  return loadChannel.tracePromise(() => inTraceScope(trace, async () => load()), trace)
 }

@@ -7,12 +7,12 @@ import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import { CLEAR_KEY, tagKey } from '../replica/tag-invalidations.js'
 import { checkTags } from '../replication/value-codec.js'
 import type { Entry } from '../store/entry.js'
+import { fetchChannel } from '../trace-channels.js'
 import type { ApiContext } from './api-context.js'
 import {
   type AckLevel,
   DELETE_OPTION_NAMES,
   type DeleteOptions,
-  FETCH_OPTION_NAMES,
   type FetchOptions,
   SET_OPTION_NAMES,
   type SetManyEntry,
@@ -21,7 +21,7 @@ import {
   type WrapOptions,
 } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
-import { FetchPolicy } from './fetch-policy.js'
+import { FetchPolicy, tracedFetch } from './fetch-policy.js'
 import { WrapNames } from './wrap.js'
 import {
   checkKey,
@@ -64,6 +64,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       ctx,
       get: (key) => this.get(key),
       set: (key, value, options) => this.set(key, value, options),
+      checkOpen: () => this.#checkOpen(),
       checkKey: (key) => checkKey(key, replica.options),
       checkTtl: (ttl) => checkTtl(ttl, replica.options),
     })
@@ -265,29 +266,16 @@ export abstract class KeyspaceVerbs<V = unknown> {
   /**
    * The value of `key`: from memory; on a miss from the nearest peers (in a mesh), then
    * from `load`, whose result is stored and replicated. Concurrent misses of one key share
-   * one lookup and one `load` call.
+   * one lookup and one `load` call. Traced on the `meshcache:fetch` and `meshcache:load`
+   * diagnostics channels when someone subscribes (docs/tracing.md).
    * @returns undefined when nothing holds the key and there is no `load` (or it returned undefined)
+   * @throws (rejects with) InvalidKeyError, InvalidOptionError, CacheClosedError; what `load`
+   *   throws; TimeoutError when a consistent read does not complete in time
    */
-  async fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
-    this.#checkOpen()
-    checkOptionNames(options, FETCH_OPTION_NAMES, 'fetch')
-    if (options?.load !== undefined && typeof options.load !== 'function')
-      throw new InvalidOptionError(`load must be a function, got ${typeof options.load}`)
-    const signal = options?.signal
-    if (signal === undefined) return this.#fetch.fetch(key, options)
-    if (!(signal instanceof AbortSignal))
-      throw new InvalidOptionError('signal must be an AbortSignal')
-    signal.throwIfAborted()
-    let onAbort: (() => void) | undefined
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
-    try {
-      return await Promise.race([this.#fetch.fetch(key, options), aborted])
-    } finally {
-      signal.removeEventListener('abort', onAbort!)
-    }
+  fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
+    // Zero cost untraced: no context object, no closure (docs/decisions/tracing.md).
+    if (!fetchChannel.hasSubscribers) return this.#fetch.call(key, options, undefined)
+    return tracedFetch(this.name, key, (trace) => this.#fetch.call(key, options, trace))
   }
 
   /**

@@ -10,6 +10,11 @@ export class SingleFlight<T> {
     return this.inflight.size
   }
 
+  /** True while a call for `key` is in flight. */
+  has(key: string): boolean {
+    return this.inflight.has(key)
+  }
+
   /** Runs `fn` for `key` unless a run for `key` is already in flight; shares its result. */
   run(key: string, fn: () => Promise<T>): Promise<T> {
     const running = this.inflight.get(key)

@@ -3,17 +3,31 @@ import { InvalidMessageError } from '../errors.js'
 import { logger } from '../log.js'
 import type { LagSnapshot } from '../ports/mesh-options.js'
 import { NAME_RE } from '../replica/keyspace-options.js'
-import { isRefusal } from '../replica/keyspace-replica.js'
+import { isRefusal, type KeyspaceReplica } from '../replica/keyspace-replica.js'
 import { checkBatch } from '../replication/batch-check.js'
 import { decodeBatch } from '../replication/batch-codec.js'
 import type { RejectCode } from '../replication/reject-codes.js'
 import type { RelayItem } from '../replication/relay-frame.js'
 import type { WriteBatch } from '../replication/write-record.js'
+import { type ReplicateTrace, replicateChannel } from '../trace-channels.js'
 import { openEnvelope } from './batch-signing.js'
 import { LagHistogram } from './lag-histogram.js'
 import type { MeshContext } from './mesh-context.js'
 
 const log = logger('meshcache:mesh')
+
+/** Records of a batch that now stand here, and those refused. */
+interface Admitted {
+  applied: number
+  refused: number
+}
+
+/** Lag of a batch's oldest record at `now`: receive time minus its stamp, ms. */
+function oldestLag(batch: WriteBatch, now: number): number {
+  let oldest = now
+  for (const record of batch.records) if (record[1] < oldest) oldest = record[1]
+  return now - oldest
+}
 
 /**
  * The inbound half of replication, one door for every write batch from elsewhere
@@ -85,7 +99,7 @@ export class Receiver {
     if (ctx.replicas.get(batch.keyspace) === undefined)
       throw new InvalidMessageError(`write: keyspace ${batch.keyspace} is not open here`)
     ctx.counters.directWritesIn++
-    const refused = this.admit(batch).refused
+    const refused = this.admit(batch, 'direct').refused
     // An ack promises the write is held here: refuse to give one for records refused.
     if (refused > 0) throw new InvalidMessageError(`write: ${refused} record(s) refused`)
     return { region: ctx.region }
@@ -110,7 +124,7 @@ export class Receiver {
         return
       }
       const before = ctx.replicas.get(batch.keyspace) === undefined
-      this.admit(batch)
+      this.admit(batch, 'relay')
       if (before) this.onFollow(batch.keyspace, from)
     } catch (err) {
       ctx.replicas.reject('apply-error')
@@ -133,8 +147,11 @@ export class Receiver {
     return true
   }
 
-  /** Admits every record of a batch. @returns records applied and refused */
-  private admit(batch: WriteBatch): { applied: number; refused: number } {
+  /**
+   * Admits every record of a batch, inside a `meshcache:replicate` trace when someone
+   * subscribes. @returns records applied and refused
+   */
+  private admit(batch: WriteBatch, via: ReplicateTrace['via']): Admitted {
     const { ctx } = this
     if (batch.origin === ctx.self) return { applied: 0, refused: 0 }
     const replica = ctx.replicas.get(batch.keyspace)
@@ -147,6 +164,28 @@ export class Receiver {
       if (peer.region === undefined) ctx.peers.setRegion(peer, batch.region)
       peer.lastSeen = now
     }
+    if (!replicateChannel.hasSubscribers) return this.admitRecords(batch, replica, now)
+    const trace: ReplicateTrace = {
+      keyspace: batch.keyspace,
+      origin: batch.origin,
+      region: batch.region,
+      via,
+      records: batch.records.length,
+      lagMs: oldestLag(batch, now),
+      applied: 0,
+      refused: 0,
+    }
+    return replicateChannel.traceSync(() => {
+      const admitted = this.admitRecords(batch, replica, now)
+      trace.applied = admitted.applied
+      trace.refused = admitted.refused
+      return admitted
+    }, trace)
+  }
+
+  /** Each record through `admitRemote`; lag per origin region; applied writes settle leases. */
+  private admitRecords(batch: WriteBatch, replica: KeyspaceReplica, now: number): Admitted {
+    const { ctx } = this
     let hist = this.lag.get(batch.region)
     if (hist === undefined) {
       hist = new LagHistogram()

@@ -15,8 +15,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 /**
  * README first: the package is built and packed as `npm publish` would, installed into a
  * scratch project (its dependencies linked from this checkout, no network), and the
- * README's code blocks run there as written, from ESM and from CommonJS; so does the
- * second export, `meshcache/testing`.
+ * README's code blocks run there as written, from ESM and from CommonJS; so do the other
+ * exports, `meshcache/testing` and `meshcache/otel`.
  */
 const root = resolve(import.meta.dirname, '../..')
 let scratch = ''
@@ -177,6 +177,40 @@ try {
     const tsc = spawnSync(
       process.execPath,
       [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
+      { cwd: scratch, encoding: 'utf8', timeout: 60_000 },
+    )
+    expect(tsc.status, `${tsc.stdout}${tsc.stderr}`).toBe(0)
+  })
+
+  it('tracing with meshcache/otel, from ESM and from CommonJS, typed for both', () => {
+    const block = readmeBlock('Tracing and OpenTelemetry')
+    const epilogue = `console.log('OTEL-OK', JSON.stringify(user)); otel.disable(); await cache.close()`
+    for (const [file, source] of [
+      ['otel.mts', asEsm(block, epilogue)],
+      ['otel.cts', asCjs(block, epilogue)],
+    ] as const) {
+      const r = run(file, source)
+      expect(r.out, file).toContain('OTEL-OK {"id":7,"name":"Ada"}')
+      expect(r.code, r.out).toBe(0)
+    }
+    writeFileSync(
+      join(scratch, 'tsconfig.otel.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2023',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['otel.mts', 'otel.cts'],
+      }),
+    )
+    const tsc = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.otel.json'],
       { cwd: scratch, encoding: 'utf8', timeout: 60_000 },
     )
     expect(tsc.status, `${tsc.stdout}${tsc.stderr}`).toBe(0)
