@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache'
 import { compareVersions, type Version } from '../clock/version.js'
 import { type EntryTuple, tupleOf, versionOnlyTuple } from '../replication/entry-tuple.js'
 import type { RejectCode } from '../replication/reject-codes.js'
@@ -11,6 +10,7 @@ import { type IndexEntry, VersionIndex } from '../sync/version-index.js'
 import { REPLICA_DEFAULTS } from './defaults.js'
 import type { ResolvedKeyspaceOptions } from './keyspace-options.js'
 import { KeyspaceCounters, type KeyspaceStats } from './keyspace-stats.js'
+import { RecentlyExpired } from './recently-expired.js'
 import type { AdmitOutcome, ReplicaContext } from './replica-context.js'
 import { isReservedKey, TagInvalidations } from './tag-invalidations.js'
 
@@ -43,11 +43,8 @@ export class KeyspaceReplica<V = unknown> {
   /** Tag invalidations and clears known here (replicated as reserved-key tombstones). */
   readonly invalidations: TagInvalidations
   private readonly ctx: ReplicaContext
-  /** Recently expired entries, for stale-while-revalidate and stale-if-error only. */
-  private readonly stale = new LRUCache<string, Entry<V>>({
-    max: REPLICA_DEFAULTS.staleMaxEntries,
-    ttl: REPLICA_DEFAULTS.staleRetentionMs,
-  })
+  /** Recently expired values, for stale-while-revalidate and stale-if-error only. */
+  private readonly stale = new RecentlyExpired<V>(REPLICA_DEFAULTS.staleMaxEntries)
 
   constructor(name: string, options: ResolvedKeyspaceOptions, ctx: ReplicaContext) {
     this.name = name
@@ -70,7 +67,7 @@ export class KeyspaceReplica<V = unknown> {
       },
       expiring: (key, slot) => {
         // Kept briefly for stale-while-revalidate / stale-if-error, never served by get.
-        this.stale.set(key, entryAt(table, slot))
+        this.stale.add(key, table, slot)
         this.counters.expirations++
         if (ctx.listener?.wants('expire')) ctx.listener.expire(name, key)
       },

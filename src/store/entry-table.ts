@@ -79,7 +79,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
 
   /** Keys whose version is known, resident or not. */
   get keyCount(): number {
-    return this.slots.size
+    return this.slots.size - this.retired
   }
 
   /** Resident entries, values and tombstones. */
@@ -141,8 +141,10 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     tags: readonly string[] | undefined,
     now: number,
   ): MergeOutcome {
-    let s = this.slots.get(key)
-    if (s !== undefined) {
+    const known = this.slots.get(key)
+    let s: number
+    if (known !== undefined && this.flags[known] !== 0) {
+      s = known
       const cmp = this.compare(s, wall, logical, node)
       const f = this.flags[s]!
       if (cmp < 0 || (cmp === 0 && (f & RESIDENT) !== 0)) return 'stale'
@@ -154,7 +156,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
         if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
       }
     } else {
-      s = this.insert(key, wall, logical, node, expiresAt, tombstone)
+      s = this.insert(key, known, wall, logical, node, expiresAt, tombstone)
     }
     if (expiresAt <= now) {
       this.dropValue(s)
@@ -182,8 +184,8 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     tombstone: boolean,
   ): boolean {
     const s = this.slots.get(key)
-    if (s === undefined) {
-      this.insert(key, wall, logical, node, expiresAt, tombstone)
+    if (s === undefined || this.flags[s] === 0) {
+      this.insert(key, s, wall, logical, node, expiresAt, tombstone)
       return true
     }
     if (this.compare(s, wall, logical, node) <= 0) return false
@@ -195,6 +197,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   /** Drops the resident entry of `key` (value or tombstone), keeping its version. @returns true when one was dropped */
   dropEntry(key: string): boolean {
     const s = this.slots.get(key)
+    // A retired key's flags are 0: not resident.
     if (s === undefined || (this.flags[s]! & RESIDENT) === 0) return false
     this.dropValue(s)
     return true
@@ -202,8 +205,8 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
 
   /** Forgets `key` entirely: entry and version. @returns true when it was known */
   forget(key: string): boolean {
-    const s = this.slots.get(key)
-    if (s === undefined) return false
+    const s = this.slotOf(key)
+    if (s < 0) return false
     this.forgetSlot(s)
     return true
   }
@@ -222,7 +225,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
    * One step of the incremental sweep: visits up to `budget` keys in slot order, drops
    * values that expired at `now` and forgets versions past their retention (once nothing
    * they shadow can live), and resumes there next time.
-   * @param overTime - asked every 512 keys; the step ends early when it answers true
+   * @param overTime - asked every 64 keys; the step ends early when it answers true
    * @returns keys visited, and whether the pass ended
    */
   sweep(budget: number, now: number, overTime?: () => boolean): [visited: number, done: boolean] {
@@ -235,7 +238,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
       if (f !== 0) {
         n++
         this.sweepSlot(s, f, now)
-        if ((n & 511) === 0 && overTime?.()) {
+        if ((n & 63) === 0 && overTime?.()) {
           s++
           break
         }
@@ -346,19 +349,21 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     if (versions !== undefined) versions.versionReplaced(key, s)
   }
 
-  /** A new key, not resident, at the tail of the non-resident list. */
+  /**
+   * A new key (or a retired one: `retiredSlot`, what the map gave), not resident, at the
+   * tail of the non-resident list.
+   */
   private insert(
     key: string,
+    retiredSlot: number | undefined,
     wall: number,
     logical: number,
     node: string,
     expiresAt: number,
     tombstone: boolean,
   ): number {
-    if (this.slots.size >= this.maxKeys) this.makeRoom()
-    const s = this.allocate()
-    this.keys[s] = key
-    this.slots.set(key, s)
+    if (this.slots.size - this.retired >= this.maxKeys) this.makeRoom()
+    const s = this.claim(key, retiredSlot)
     this.wall[s] = wall
     this.logical[s] = logical
     this.node[s] = this.internNode(node)
@@ -443,12 +448,11 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     }
   }
 
+  /** Forgets the key of `s`: no map delete (the key retires; see {@link SlotColumns}). */
   private forgetSlot(s: number): void {
     this.dropValue(s)
-    const key = this.keys[s]!
-    this.versions?.versionForgetting(key, s)
+    this.versions?.versionForgetting(this.keys[s]!, s)
     this.unlink(s)
-    this.slots.delete(key)
     this.release(s)
   }
 }
