@@ -9,7 +9,8 @@ function tableWith(entries: [key: string, value: string, tags?: string[]][]) {
     maxKeys: 100,
     retainMs: 1_000,
   })
-  entries.forEach(([k, v, tags], i) => t.merge(k, 10 + i, 1, 'n', 50, false, v, 20, tags, 0))
+  for (const [i, [k, v, tags]] of entries.entries())
+    t.merge(k, 10 + i, 1, 'n', 50, false, v, 20, tags, 0)
   return t
 }
 
