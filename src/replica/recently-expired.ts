@@ -6,12 +6,18 @@ import type { EntryTable } from '../store/entry-table.js'
  * stale-if-error only (never served by `get`): a ring of columns, the oldest overwritten
  * first, with one small map from key to ring position. Filled from the entry table's
  * expiring slot by copying its columns, so an expiry allocates nothing: the sweep of a
- * mass expiry (1M keys) passes every value through here. Whoever reads checks the age
+ * mass expiry (1M keys) passes every value through here. A value the table held as bytes
+ * stays bytes here (a reference to its chunk: at most `capacity` chunks kept alive),
+ * decoded if asked for. Whoever reads checks the age
  * (the ring keeps no clock). Pure.
  */
 export class RecentlyExpired<V> {
   private readonly keys: (string | undefined)[]
   private readonly values: (V | undefined)[]
+  /** For a value kept as bytes: the chunk holding them, and where they are in it. */
+  private readonly chunks: (Uint8Array | undefined)[]
+  private readonly from: Uint32Array
+  private readonly to: Uint32Array
   private readonly wall: Float64Array
   private readonly logical: Float64Array
   private readonly node: string[]
@@ -22,10 +28,19 @@ export class RecentlyExpired<V> {
   /** The next position written. */
   private head = 0
 
-  /** @param capacity - most values kept (a positive integer) */
-  constructor(private readonly capacity: number) {
+  /**
+   * @param capacity - most values kept (a positive integer)
+   * @param decode - turns kept bytes (`bytes[start, end)`) into the value (throws on bytes it cannot read)
+   */
+  constructor(
+    private readonly capacity: number,
+    private readonly decode: (bytes: Uint8Array, start: number, end: number) => V,
+  ) {
     this.keys = new Array<string | undefined>(capacity).fill(undefined)
     this.values = new Array<V | undefined>(capacity).fill(undefined)
+    this.chunks = new Array<Uint8Array | undefined>(capacity).fill(undefined)
+    this.from = new Uint32Array(capacity)
+    this.to = new Uint32Array(capacity)
     this.wall = new Float64Array(capacity)
     this.logical = new Float64Array(capacity)
     this.node = new Array<string>(capacity).fill('')
@@ -49,7 +64,17 @@ export class RecentlyExpired<V> {
     const prior = this.at.get(key)
     if (prior !== undefined) this.clear(prior)
     this.keys[i] = key
-    this.values[i] = table.values[slot]
+    if (table.isEncoded(slot)) {
+      // Not decoded for this: a mass expiry passes every value through here.
+      const held = table.encoded
+      this.values[i] = undefined
+      this.chunks[i] = held.chunkOf(slot)
+      this.from[i] = held.startOf(slot)
+      this.to[i] = held.endOf(slot)
+    } else {
+      this.values[i] = table.valueAt(slot)
+      this.chunks[i] = undefined
+    }
     this.wall[i] = table.wall[slot]!
     this.logical[i] = table.logical[slot]!
     this.node[i] = table.nodeOf(slot)
@@ -63,6 +88,17 @@ export class RecentlyExpired<V> {
   get(key: string): Entry<V> | undefined {
     const i = this.at.get(key)
     if (i === undefined) return undefined
+    const chunk = this.chunks[i]
+    if (chunk !== undefined) {
+      try {
+        this.values[i] = this.decode(chunk, this.from[i]!, this.to[i]!)
+      } catch {
+        this.at.delete(key)
+        this.clear(i)
+        return undefined
+      }
+      this.chunks[i] = undefined
+    }
     const version = { wall: this.wall[i]!, logical: this.logical[i]!, node: this.node[i]! }
     const base = {
       value: this.values[i],
@@ -78,6 +114,7 @@ export class RecentlyExpired<V> {
   private clear(i: number): void {
     this.keys[i] = undefined
     this.values[i] = undefined
+    this.chunks[i] = undefined
     this.tags[i] = undefined
   }
 }

@@ -1,3 +1,4 @@
+import { EncodedValues } from './encoded-values.js'
 import {
   checkedTableOptions as checked,
   type EntryTableOptions,
@@ -5,8 +6,16 @@ import {
   type ResidencyObserver,
   type VersionObserver,
 } from './entry-table-contract.js'
-
-import { FIRST_SLOT, GHOSTS, LRU, RESIDENT, SlotColumns, TOMB, USED } from './slot-columns.js'
+import {
+  ENCODED,
+  FIRST_SLOT,
+  GHOSTS,
+  LRU,
+  RESIDENT,
+  SlotColumns,
+  TOMB,
+  USED,
+} from './slot-columns.js'
 
 export type { EntryTableOptions, MergeOutcome, ResidencyObserver, VersionObserver }
 
@@ -49,6 +58,12 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   private byteCount = 0
   /** Where the sweep resumes. */
   private cursor = FIRST_SLOT
+  /** Values held as their bytes until first read ({@link mergeEncoded}). */
+  readonly encoded = new EncodedValues()
+  /** Turns held bytes into the value (set by the owner; throws on bytes it cannot read). */
+  private decoder: ((bytes: Uint8Array, start: number, end: number) => V) | undefined
+  /** The slot the last stored entry went to. */
+  private lastStored = -1
 
   /**
    * Sets who hears evictions and expiries: the table's owner, once.
@@ -66,6 +81,11 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   observeVersions(observer: VersionObserver): void {
     if (this.versions !== undefined) throw new Error('version observer already set')
     this.versions = observer
+  }
+
+  /** Sets how held bytes become values ({@link mergeEncoded}, {@link valueAt}): once, by the owner. */
+  decodeWith(decoder: (bytes: Uint8Array, start: number, end: number) => V): void {
+    this.decoder = decoder
   }
 
   constructor(options: EntryTableOptions) {
@@ -104,7 +124,8 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   find(key: string, now: number): number {
     const s = this.slots.get(key)
     if (s === undefined) return -1
-    const f = this.flags[s]!
+    // A live value is USED | RESIDENT, held decoded or as bytes (ENCODED).
+    const f = this.flags[s]! & ~ENCODED
     if (f !== (USED | RESIDENT)) {
       // A resident tombstone counts as used (as an LRU of entries would), and is no hit.
       if ((f & RESIDENT) !== 0) this.touch(s)
@@ -116,6 +137,33 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     }
     this.touch(s)
     return s
+  }
+
+  /**
+   * The value of resident `slot`, decoded now if it was held as bytes (then kept decoded).
+   * Bytes that do not decode drop the entry (its version stays; the residency observer's
+   * `undecodable` hears of it) and read as undefined.
+   */
+  valueAt(slot: number): V | undefined {
+    if ((this.flags[slot]! & ENCODED) === 0) return this.values[slot]
+    const held = this.encoded
+    let value: V
+    try {
+      value = this.decoder!(held.chunkOf(slot), held.startOf(slot), held.endOf(slot))
+    } catch {
+      this.residency.undecodable?.(this.keys[slot]!, slot)
+      this.dropValue(slot)
+      return undefined
+    }
+    this.encoded.release(slot)
+    this.flags[slot]! &= ~ENCODED
+    this.values[slot] = value
+    return value
+  }
+
+  /** True when resident `slot` holds its value as bytes not decoded yet. */
+  isEncoded(slot: number): boolean {
+    return (this.flags[slot]! & ENCODED) !== 0
   }
 
   /** Tags of the value in `slot`, if any. */
@@ -141,7 +189,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     tags: readonly string[] | undefined,
     now: number,
   ): MergeOutcome {
-    const known = this.slots.get(key)
+    const known = this.lookup(key)
     let s: number
     if (known !== undefined && this.flags[known] !== 0) {
       s = known
@@ -171,6 +219,41 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   }
 
   /**
+   * {@link merge} of a value given as its bytes, kept as such (copied: `bytes` may be a
+   * view of a buffer the caller reuses) and decoded on first read ({@link valueAt}). For
+   * values without tags (tags must be known when the entry is stored).
+   */
+  mergeEncoded(
+    key: string,
+    wall: number,
+    logical: number,
+    node: string,
+    expiresAt: number,
+    bytes: Uint8Array,
+    size: number,
+    now: number,
+  ): MergeOutcome {
+    const outcome = this.merge(
+      key,
+      wall,
+      logical,
+      node,
+      expiresAt,
+      false,
+      undefined,
+      size,
+      undefined,
+      now,
+    )
+    if (outcome === 'applied') {
+      const s = this.lastStored
+      this.flags[s]! |= ENCODED
+      this.encoded.hold(s, bytes)
+    }
+    return outcome
+  }
+
+  /**
    * Records that `key` is at this version without a value (a peer evicted it, or a tag
    * invalidation killed it): ignored unless newer than what is known; drops older values.
    * @returns true when the version was recorded
@@ -183,7 +266,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     expiresAt: number,
     tombstone: boolean,
   ): boolean {
-    const s = this.slots.get(key)
+    const s = this.lookup(key)
     if (s === undefined || this.flags[s] === 0) {
       this.insert(key, s, wall, logical, node, expiresAt, tombstone)
       return true
@@ -196,7 +279,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
 
   /** Drops the resident entry of `key` (value or tombstone), keeping its version. @returns true when one was dropped */
   dropEntry(key: string): boolean {
-    const s = this.slots.get(key)
+    const s = this.lookup(key)
     // A retired key's flags are 0: not resident.
     if (s === undefined || (this.flags[s]! & RESIDENT) === 0) return false
     this.dropValue(s)
@@ -285,6 +368,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   clear(): void {
     for (let s = FIRST_SLOT; s < this.end; s++) if (this.flags[s] !== 0) this.forgetSlot(s)
     this.resetLists()
+    this.encoded.clear()
     this.tags.clear()
     this.cursor = FIRST_SLOT
     this.resident = 0
@@ -400,6 +484,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     this.values[s] = value
     this.size[s] = size
     this.byteCount += size
+    this.lastStored = s
     if (tags !== undefined) this.tags.set(s, tags)
     this.unlink(s)
     this.link(LRU, s)
@@ -439,6 +524,10 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     this.byteCount -= this.size[s]!
     this.size[s] = 0
     this.values[s] = undefined
+    if ((this.flags[s]! & ENCODED) !== 0) {
+      this.encoded.release(s)
+      this.flags[s]! &= ~ENCODED
+    }
     if (this.tags.size > 0) {
       const tags = this.tags.get(s)
       if (tags !== undefined) {

@@ -23,7 +23,7 @@ export function versionAt(table: EntryTable<unknown>, slot: number): Version {
 
 /** The entry held in `slot` of `table`, as an object (built on demand: the table keeps columns). */
 export function entryAt<V>(table: EntryTable<V>, slot: number): Entry<V> {
-  const value = table.values[slot]
+  const value = table.valueAt(slot)
   const version = versionAt(table as EntryTable<unknown>, slot)
   const expiresAt = table.expiresAt[slot]!
   const tombstone = table.isTombstone(slot)

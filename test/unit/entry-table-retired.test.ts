@@ -100,7 +100,7 @@ describe('retired keys of the entry table', () => {
               expect(t.keys[s]).toBe(key)
               expect(t.wall[s]).toBe(newest.get(key)!.wall)
               const hit = t.find(key, now)
-              if (hit >= 0) expect(t.values[hit]).toBe(newest.get(key)!.value)
+              if (hit >= 0) expect(t.valueAt(hit)).toBe(newest.get(key)!.value)
             }
             expect(t.keyCount).toBe(known)
             expect([...t.knownSlots()].length).toBe(known)
@@ -140,7 +140,7 @@ describe('retired keys of the entry table', () => {
     expect(t.find('k', 200)).toBe(-1)
     expect(t.merge('k', 300, 0, 'n', 400, false, 'new', 10, undefined, 250)).toBe('applied')
     expect(t.slotOf('k')).toBe(slot)
-    expect(t.values[t.find('k', 250)]).toBe('new')
+    expect(t.valueAt(t.find('k', 250))).toBe('new')
     expect(t.keyCount).toBe(1)
     expect(mapSize(t)).toBe(1)
   })

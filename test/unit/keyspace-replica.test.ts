@@ -17,7 +17,7 @@ import {
   type RejectCode,
   rejectCounts,
 } from '../../src/replication/reject-codes.js'
-import { decodeValue, encodeValue } from '../../src/replication/value-codec.js'
+import { decodeValue, encodeValue, hasTags } from '../../src/replication/value-codec.js'
 import { type Entry, entrySize } from '../../src/store/entry.js'
 import { wallClock } from '../helpers/clock.js'
 
@@ -367,42 +367,45 @@ describe('KeyspaceReplica.admitRemote: refusals', () => {
     expectOnlyRejected(registry.rejected, 'clock-drift', 1)
   })
 
-  it('refuses a value whose bytes are not msgpack: bad-value, counted once, nothing changes', () => {
+  it('a value whose bytes are not msgpack stands as a version, reads as a miss and counts bad-value once', () => {
     const truncatedMap = Uint8Array.of(0x85)
     const neverUsed = Uint8Array.of(0xc1)
     expect(() => decodeValue(truncatedMap)).toThrow()
     expect(() => decodeValue(neverUsed)).toThrow()
-    const { registry, replica, events } = setup()
+    const { registry, replica } = setup()
     expect(replica.admitRemote(valueTuple('k', NOW - 300, 'good'), 'eu')).toBe('applied')
-    const before = snapshot(replica)
-    expect(replica.admitRemote(['k', NOW - 100, 0, 'B', LATER, 0, truncatedMap], 'eu')).toBe(
-      'bad-value',
-    )
+    // Received values are decoded on first read: the bytes are refused then, not here.
+    const bad: EntryTuple = ['k', NOW - 100, 0, 'B', LATER, 0, truncatedMap]
+    expect(replica.admitRemote(bad, 'eu')).toBe('applied')
+    expect(replica.admitRemote(['n', NOW - 100, 0, 'B', LATER, 0, neverUsed], 'eu')).toBe('applied')
+    expect(replica.readValue('k', NOW)).toBeUndefined()
     expectOnlyRejected(registry.rejected, 'bad-value', 1)
-    expect(replica.admitRemote(['n', NOW - 100, 0, 'B', LATER, 0, neverUsed], 'eu')).toBe(
-      'bad-value',
-    )
+    expect(replica.peek('n', NOW)).toBeUndefined()
     expectOnlyRejected(registry.rejected, 'bad-value', 2)
-    expect(snapshot(replica)).toEqual(before)
-    expect(replica.peek('k', NOW)?.value).toBe('good')
-    expect(replica.index.get('n')).toBeUndefined()
-    expect(events.changes).toHaveLength(1)
+    // The version stays (it shadows the older value everywhere alike); the value is gone.
+    expect(replica.index.get('k')?.version).toEqual({ wall: NOW - 100, logical: 0, node: 'B' })
+    expect(replica.readValue('k', NOW)).toBeUndefined()
+    expect(replica.admitRemote(valueTuple('k', NOW - 300, 'good'), 'eu')).toBe('stale')
+    expectOnlyRejected(registry.rejected, 'bad-value', 2)
   })
 
-  it('an admitted entry advances the clock past the remote stamp', () => {
-    const { clock, replica } = setup()
-    const remote = valueTuple('k', NOW + 1_000, 'ahead', { logical: 7, node: 'B' })
-    expect(replica.admitRemote(remote, 'eu')).toBe('applied')
-    expect(compareVersions(clock.peek(), versionOf(remote))).toBeGreaterThan(0)
-    // A local write stamped now orders after it.
-    expect(compareVersions(clock.now(), versionOf(remote))).toBeGreaterThan(0)
-  })
-
-  it('an entry refused as bad-value does not advance the clock', () => {
+  it('a reserved key carrying a value is refused as bad-value and does not advance the clock', () => {
     const { clock, replica } = setup()
     const clockBefore = clock.peek()
-    const bad: EntryTuple = ['k', NOW + 30_000, 5, 'B', LATER, 0, Uint8Array.of(0xc1)]
+    const bad: EntryTuple = ['\u0000clear', NOW + 30_000, 5, 'B', LATER, 0, Uint8Array.of(0xc0)]
     expect(replica.admitRemote(bad, 'eu')).toBe('bad-value')
+    expect(clock.peek()).toEqual(clockBefore)
+  })
+
+  it('a value with tags is decoded on receipt: bad tags are refused at once', () => {
+    const { clock, replica } = setup()
+    const clockBefore = clock.peek()
+    // The tagged-value header (fixext 1, type 0x54) followed by tags that are not strings.
+    const bytes = Uint8Array.from([0xd4, 0x54, 0x00, 0x92, 0x91, 0x01, 0xa1, 0x76])
+    expect(hasTags(bytes)).toBe(true)
+    expect(replica.admitRemote(['k', NOW + 30_000, 5, 'B', LATER, 0, bytes], 'eu')).toBe(
+      'bad-value',
+    )
     expect(clock.peek()).toEqual(clockBefore)
   })
 

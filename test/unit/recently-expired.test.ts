@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RecentlyExpired } from '../../src/replica/recently-expired.js'
+import { decodeUntagged } from '../../src/replication/value-codec.js'
 import { EntryTable } from '../../src/store/entry-table.js'
 
 function tableWith(entries: [key: string, value: string, tags?: string[]][]) {
@@ -21,7 +22,10 @@ describe('RecentlyExpired', () => {
       ['b', 'B', ['t']],
       ['c', 'C'],
     ])
-    const ring = new RecentlyExpired<string>(2)
+    const ring = new RecentlyExpired<string>(
+      2,
+      decodeUntagged as (b: Uint8Array, start: number, end: number) => string,
+    )
     for (const k of ['a', 'b', 'c']) ring.add(k, t, t.slotOf(k))
     expect(ring.get('a')).toBeUndefined()
     expect(ring.get('b')).toEqual({
@@ -41,7 +45,10 @@ describe('RecentlyExpired', () => {
       ['a', 'A1'],
       ['b', 'B'],
     ])
-    const ring = new RecentlyExpired<string>(3)
+    const ring = new RecentlyExpired<string>(
+      3,
+      decodeUntagged as (b: Uint8Array, start: number, end: number) => string,
+    )
     ring.add('a', t, t.slotOf('a'))
     ring.add('b', t, t.slotOf('b'))
     t.merge('a', 99, 0, 'n', 150, false, 'A2', 20, undefined, 0)
