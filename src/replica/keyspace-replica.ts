@@ -256,10 +256,12 @@ export class KeyspaceReplica<V = unknown> {
       this.counters.remoteApplied++
       const listener = ctx.listener
       if (listener?.wants('change')) {
+        // A listener gets the value itself: decoded now, and kept decoded in the table
+        // (the event's value is the object every later read returns).
+        if (lazy) value = table.valueAt(table.slotOf(key))
         const version = { wall, logical, node }
-        const entry: Entry<V> = lazy
-          ? this.lazyEntry(key, version, expiresAt, size, bytes!)
-          : tags === undefined
+        const entry: Entry<V> =
+          tags === undefined
             ? { value, version, expiresAt, tombstone, size }
             : { value, version, expiresAt, tombstone, size, tags }
         listener.change(this.name, key, entry, 'remote', region)
@@ -268,49 +270,6 @@ export class KeyspaceReplica<V = unknown> {
       this.counters.remoteStale++
     }
     return outcome
-  }
-
-  /**
-   * The entry of a `change` event for a value held as bytes: its value is decoded when
-   * the listener reads it, through the table while the key still holds this version (the
-   * object a later `get` returns), else from the bytes received.
-   */
-  private lazyEntry(
-    key: string,
-    version: Version,
-    expiresAt: number,
-    size: number,
-    received: Uint8Array,
-  ): Entry<V> {
-    const table = this.table
-    // A view of the received buffer, kept only as long as the event object is.
-    let bytes: Uint8Array | undefined = received
-    let value: V | undefined
-    return {
-      get value(): V | undefined {
-        if (bytes === undefined) return value
-        const s = table.slotOf(key)
-        if (
-          s >= 0 &&
-          table.isResident(s) &&
-          table.compare(s, version.wall, version.logical, version.node) === 0
-        )
-          value = table.valueAt(s)
-        else {
-          try {
-            value = decodeUntagged(bytes) as V
-          } catch {
-            value = undefined
-          }
-        }
-        bytes = undefined
-        return value
-      },
-      version,
-      expiresAt,
-      tombstone: false,
-      size,
-    }
   }
 
   /** A remote tombstone under a reserved key: a tag invalidation or a clear. */
