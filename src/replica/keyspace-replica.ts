@@ -191,8 +191,9 @@ export class KeyspaceReplica<V = unknown> {
   /**
    * {@link admitRemote} with the wall clock read by the caller (`now`, the node's clock):
    * a batch of records reads it once. A value without tags is kept as its bytes and
-   * decoded on first read; bytes that then fail to decode drop the entry (its version
-   * stays) and count as `bad-value`.
+   * decoded on first read, unless a `change` listener is handed it; bytes that then fail
+   * to decode drop the entry (its version stays) and count as `bad-value` (decoded here,
+   * they are refused as `bad-value` and change nothing).
    */
   admitRemoteAt(tuple: EntryTuple, region: string, now: number, fromDisk = false): AdmitOutcome {
     const [key, wall, logical, node, sentExpiry, kind, bytes] = tuple
@@ -221,8 +222,9 @@ export class KeyspaceReplica<V = unknown> {
       table.recordVersion(key, wall, logical, node, expiresAt, false)
       return 'applied'
     }
-    // Only a value with tags is decoded here (tags decide invalidations before storing).
-    const lazy = kind === 0 && !hasTags(bytes!)
+    // Only a value with tags is decoded here (tags decide invalidations before storing),
+    // or any value when a `change` listener is handed it: then bad bytes are refused now.
+    const lazy = kind === 0 && !hasTags(bytes!) && ctx.listener?.wants('change') !== true
     let value: V | undefined
     let tags: readonly string[] | undefined
     if (kind === 0 && !lazy) {
@@ -256,9 +258,6 @@ export class KeyspaceReplica<V = unknown> {
       this.counters.remoteApplied++
       const listener = ctx.listener
       if (listener?.wants('change')) {
-        // A listener gets the value itself: decoded now, and kept decoded in the table
-        // (the event's value is the object every later read returns).
-        if (lazy) value = table.valueAt(table.slotOf(key))
         const version = { wall, logical, node }
         const entry: Entry<V> =
           tags === undefined

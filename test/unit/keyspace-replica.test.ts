@@ -52,12 +52,12 @@ function recorder() {
  * One replica 'ks' on node A, whose wall clock and HLC physical time are both `time.t`
  * (the test moves it).
  */
-function setup(options: KeyspaceOptions = {}) {
+function setup(options: KeyspaceOptions = {}, listening = true) {
   const time = { t: NOW }
   const hlc = new HybridClock({ node: 'A', maxDrift: MAX_DRIFT, physical: () => time.t })
   const registry = new ReplicaRegistry({ hlc, clock: wallClock(() => time.t), defaults: {} })
   const events = recorder()
-  registry.listen(events.listener)
+  if (listening) registry.listen(events.listener)
   const replica = registry.open<unknown>('ks', options)
   return { time, clock: hlc, registry, replica, events }
 }
@@ -367,14 +367,36 @@ describe('KeyspaceReplica.admitRemote: refusals', () => {
     expectOnlyRejected(registry.rejected, 'clock-drift', 1)
   })
 
+  it('refuses a value whose bytes are not msgpack when a listener is handed it: bad-value, counted once, nothing changes', () => {
+    const truncatedMap = Uint8Array.of(0x85)
+    const neverUsed = Uint8Array.of(0xc1)
+    const { registry, replica, events, clock } = setup()
+    expect(replica.admitRemote(valueTuple('k', NOW - 300, 'good'), 'eu')).toBe('applied')
+    const before = snapshot(replica)
+    const clockBefore = clock.peek()
+    expect(replica.admitRemote(['k', NOW - 100, 0, 'B', LATER, 0, truncatedMap], 'eu')).toBe(
+      'bad-value',
+    )
+    expectOnlyRejected(registry.rejected, 'bad-value', 1)
+    expect(replica.admitRemote(['n', NOW + 30_000, 0, 'B', LATER, 0, neverUsed], 'eu')).toBe(
+      'bad-value',
+    )
+    expectOnlyRejected(registry.rejected, 'bad-value', 2)
+    expect(snapshot(replica)).toEqual(before)
+    expect(clock.peek()).toEqual(clockBefore)
+    expect(replica.peek('k', NOW)?.value).toBe('good')
+    expect(replica.index.get('n')).toBeUndefined()
+    expect(events.changes).toHaveLength(1)
+  })
+
   it('a value whose bytes are not msgpack stands as a version, reads as a miss and counts bad-value once', () => {
     const truncatedMap = Uint8Array.of(0x85)
     const neverUsed = Uint8Array.of(0xc1)
     expect(() => decodeValue(truncatedMap)).toThrow()
     expect(() => decodeValue(neverUsed)).toThrow()
-    const { registry, replica } = setup()
+    const { registry, replica } = setup({}, false)
     expect(replica.admitRemote(valueTuple('k', NOW - 300, 'good'), 'eu')).toBe('applied')
-    // Received values are decoded on first read: the bytes are refused then, not here.
+    // Nobody listens: values are decoded on first read, and bad bytes refused then.
     const bad: EntryTuple = ['k', NOW - 100, 0, 'B', LATER, 0, truncatedMap]
     expect(replica.admitRemote(bad, 'eu')).toBe('applied')
     expect(replica.admitRemote(['n', NOW - 100, 0, 'B', LATER, 0, neverUsed], 'eu')).toBe('applied')
@@ -397,8 +419,24 @@ describe('KeyspaceReplica.admitRemote: refusals', () => {
     expect(clock.peek()).toEqual(clockBefore)
   })
 
+  it('a value nobody has read is kept as its bytes: read once it decodes, stays the same object, and exports the bytes received', () => {
+    const { replica } = setup({}, false)
+    const value = { deep: [1, 'two', null], at: new Date(0) }
+    const t = valueTuple('k', NOW - 100, value)
+    expect(replica.admitRemote(t, 'eu')).toBe('applied')
+    const s = replica.table.slotOf('k')
+    expect(replica.table.isEncoded(s)).toBe(true)
+    // Not decoded for anti-entropy or snapshots: the bytes go out as they came.
+    expect(replica.exportEntry('k', replica.index.get('k')!, NOW)[6]).toEqual(t[6])
+    const first = replica.readValue('k', NOW)
+    expect(first).toEqual(value)
+    expect(replica.table.isEncoded(s)).toBe(false)
+    expect(replica.readValue('k', NOW)).toBe(first)
+    expect(replica.table.encoded.bytes).toBe(0)
+  })
+
   it('a value with tags is decoded on receipt: bad tags are refused at once', () => {
-    const { clock, replica } = setup()
+    const { clock, replica } = setup({}, false)
     const clockBefore = clock.peek()
     // The tagged-value header (fixext 1, type 0x54) followed by tags that are not strings.
     const bytes = Uint8Array.from([0xd4, 0x54, 0x00, 0x92, 0x91, 0x01, 0xa1, 0x76])
