@@ -435,6 +435,21 @@ describe('KeyspaceReplica.admitRemote: refusals', () => {
     expect(replica.table.encoded.bytes).toBe(0)
   })
 
+  it('bytes that do not decode are dropped quietly when walked by a clear or an export of entries', () => {
+    const { registry, replica } = setup({}, false)
+    expect(replica.admitRemote(['k', NOW - 100, 0, 'B', LATER, 0, Uint8Array.of(0x85)], 'eu')).toBe(
+      'applied',
+    )
+    expect([...replica.store.entries()]).toEqual([])
+    expectOnlyRejected(registry.rejected, 'bad-value', 1)
+    expect(replica.admitRemote(['n', NOW - 100, 0, 'B', LATER, 0, Uint8Array.of(0xc1)], 'eu')).toBe(
+      'applied',
+    )
+    const clear: EntryTuple = ['\u0000clear', NOW - 50, 0, 'B', LATER, 1, null]
+    expect(replica.admitRemote(clear, 'eu')).toBe('applied')
+    expect(replica.readValue('n', NOW)).toBeUndefined()
+  })
+
   it('a value with tags is decoded on receipt: bad tags are refused at once', () => {
     const { clock, replica } = setup({}, false)
     const clockBefore = clock.peek()
