@@ -63,7 +63,7 @@ function entryTable(max: number): Cacheish {
   return {
     get: (k) => {
       const s = t.find(k, readNow())
-      return s < 0 ? undefined : t.values[s]
+      return s < 0 ? undefined : t.valueAt(s)
     },
     set: (k, v) =>
       void t.merge(k, wall, logical++, 'bench', FAR, false, v, entrySize(k, 64), undefined, wall),

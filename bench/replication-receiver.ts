@@ -16,6 +16,9 @@ let received = 0
 let messages = 0
 let lags: number[] = []
 let profiler: Session | undefined
+/** Records applied since the last reset, where the receiver counts them from its stats. */
+let countApplied: (() => number) | undefined
+let onReset: (() => void) | undefined
 /** This thread's CPU time at the last reset (process.threadCpuUsage, µs). */
 let cpu0 = process.threadCpuUsage()
 
@@ -26,10 +29,21 @@ if (mode === 'meshcache') {
     peers: [peer],
     maxEntries: 1_000_000,
   })
-  cache.on('change', (e) => {
+  // Lag needs each write's stamp: the paced phase counts `change` events. The burst counts
+  // applied records from the stats instead: a `change` listener is handed every value,
+  // so it makes the receiver decode each one at once, where a node nobody listens to
+  // keeps received values as bytes until first read (as most cache nodes do).
+  const onChange = (e: { version: { wall: number } }) => {
     received++
     if (lags.length < 200_000) lags.push(Date.now() - e.version.wall)
-  })
+  }
+  cache.on('change', onChange)
+  let appliedAtReset = 0
+  countApplied = () => cache.stats().mesh!.replication.recordsApplied - appliedAtReset
+  onReset = () => {
+    cache.off('change', onChange)
+    appliedAtReset = cache.stats().mesh!.replication.recordsApplied
+  }
   serve(
     () => cache.stats().mesh!.replication.batchesIn,
     () => cache.close(),
@@ -62,6 +76,7 @@ function serve(
 ): void {
   port.on('message', async (m) => {
     if (m === 'report') {
+      if (countApplied !== undefined && onReset === undefined) received = countApplied()
       const cpu = process.threadCpuUsage(cpu0)
       port.postMessage({
         received,
@@ -71,7 +86,10 @@ function serve(
         cpuMs: (cpu.user + cpu.system) / 1000,
       })
     }
-    if (m === 'count') port.postMessage({ received, lags: [], batches: 0 })
+    if (m === 'count') {
+      if (countApplied !== undefined && onReset === undefined) received = countApplied()
+      port.postMessage({ received, lags: [], batches: 0 })
+    }
     if (typeof m === 'object' && m.t === 'prof-start') {
       // A CPU profile of this thread over one phase (the throughput burst), via the
       // inspector: the same sampling profiler as --cpu-prof, without startup and idle.
@@ -89,6 +107,8 @@ function serve(
       port.postMessage({ t: 'prof-stopped' })
     }
     if (m === 'reset') {
+      onReset?.()
+      onReset = undefined
       cpu0 = process.threadCpuUsage()
       received = 0
       lags = []

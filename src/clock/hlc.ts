@@ -178,6 +178,11 @@ export class HybridClock {
     return remote.wall - pt <= this.maxDrift
   }
 
+  /** {@link accepts} of a stamp's wall time. @param pt - physical time */
+  acceptsWall(wall: number, pt: number): boolean {
+    return wall - pt <= this.maxDrift
+  }
+
   /**
    * Merges a remote stamp (a received write) into the clock, so later local stamps order
    * after it. A stamp beyond the drift bound ({@link accepts}) is not merged. A stamp more
@@ -186,17 +191,26 @@ export class HybridClock {
    * @returns false when `remote` was beyond the drift bound (the clock is unchanged)
    */
   update(remote: Version): boolean {
-    const pt = this.physical()
-    if (!this.accepts(remote, pt)) return false
+    return this.updateStamp(remote.wall, remote.logical, remote.node, this.physical())
+  }
+
+  /**
+   * {@link update} with the stamp's parts and physical time read by the caller (a batch
+   * of received writes reads the clock once): no allocation unless the stamp is far ahead.
+   * @param pt - physical time
+   * @returns false when the stamp was beyond the drift bound (the clock is unchanged)
+   */
+  updateStamp(wall: number, logical: number, node: string, pt: number): boolean {
+    if (wall - pt > this.maxDrift) return false
     const bound = pt + this.maxLead
-    if (remote.wall <= bound) {
-      this.merge(remote.wall, remote.logical, pt)
+    if (wall <= bound) {
+      this.merge(wall, logical, pt)
       return true
     }
-    this.remember(remote)
-    const lead = this.mesh?.leadOf(remote.node)
-    const read = lead !== undefined && lead > 0 ? remote.wall - lead : remote.wall
-    if (read <= bound) this.merge(read, remote.logical, pt)
+    this.remember({ wall, logical, node })
+    const lead = this.mesh?.leadOf(node)
+    const read = lead !== undefined && lead > 0 ? wall - lead : wall
+    if (read <= bound) this.merge(read, logical, pt)
     else this.merge(bound, 0, pt)
     return true
   }

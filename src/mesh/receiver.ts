@@ -193,8 +193,9 @@ export class Receiver {
     }
     let applied = 0
     let refused = 0
+    // One clock read per batch, not per record.
     for (const record of batch.records) {
-      const outcome = replica.admitRemote(record, batch.region)
+      const outcome = replica.admitRemoteAt(record, batch.region, now)
       if (isRefusal(outcome)) {
         refused++
         continue

@@ -10,7 +10,7 @@ export const REPLICA_DEFAULTS = {
    * CPU time after which a sweep step stops early, ms: dropping and forgetting keys costs
    * more than looking at live ones (and a mass expiry makes every key such a key).
    */
-  sweepStepMs: 4,
+  sweepStepMs: 3,
   /** Time between sweep steps, ms. */
   sweepIntervalMs: 100,
   /** Shortest allowed time between sweep steps, ms. */

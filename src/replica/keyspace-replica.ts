@@ -1,8 +1,7 @@
-import { LRUCache } from 'lru-cache'
 import { compareVersions, type Version } from '../clock/version.js'
 import { type EntryTuple, tupleOf, versionOnlyTuple } from '../replication/entry-tuple.js'
 import type { RejectCode } from '../replication/reject-codes.js'
-import { decodeStored, encodeStored } from '../replication/value-codec.js'
+import { decodeStored, decodeUntagged, encodeStored, hasTags } from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
 import { EntryTable } from '../store/entry-table.js'
 import { entryAt, VersionedStore } from '../store/versioned-store.js'
@@ -11,6 +10,7 @@ import { type IndexEntry, VersionIndex } from '../sync/version-index.js'
 import { REPLICA_DEFAULTS } from './defaults.js'
 import type { ResolvedKeyspaceOptions } from './keyspace-options.js'
 import { KeyspaceCounters, type KeyspaceStats } from './keyspace-stats.js'
+import { RecentlyExpired } from './recently-expired.js'
 import type { AdmitOutcome, ReplicaContext } from './replica-context.js'
 import { isReservedKey, TagInvalidations } from './tag-invalidations.js'
 
@@ -43,11 +43,11 @@ export class KeyspaceReplica<V = unknown> {
   /** Tag invalidations and clears known here (replicated as reserved-key tombstones). */
   readonly invalidations: TagInvalidations
   private readonly ctx: ReplicaContext
-  /** Recently expired entries, for stale-while-revalidate and stale-if-error only. */
-  private readonly stale = new LRUCache<string, Entry<V>>({
-    max: REPLICA_DEFAULTS.staleMaxEntries,
-    ttl: REPLICA_DEFAULTS.staleRetentionMs,
-  })
+  /** Recently expired values, for stale-while-revalidate and stale-if-error only. */
+  private readonly stale = new RecentlyExpired<V>(
+    REPLICA_DEFAULTS.staleMaxEntries,
+    decodeUntagged as (bytes: Uint8Array, start: number, end: number) => V,
+  )
 
   constructor(name: string, options: ResolvedKeyspaceOptions, ctx: ReplicaContext) {
     this.name = name
@@ -62,7 +62,10 @@ export class KeyspaceReplica<V = unknown> {
       retainMs: options.maxTtl,
     })
     this.table = table
+    // Received values are kept as bytes and decoded on first read (admitRemote).
+    table.decodeWith(decodeUntagged as (bytes: Uint8Array, start: number, end: number) => V)
     table.observeResidency({
+      undecodable: () => ctx.reject('bad-value'),
       untagged: (key, tags) => invalidations.removed(key, tags),
       evicting: (key) => {
         this.counters.evictions++
@@ -70,7 +73,7 @@ export class KeyspaceReplica<V = unknown> {
       },
       expiring: (key, slot) => {
         // Kept briefly for stale-while-revalidate / stale-if-error, never served by get.
-        this.stale.set(key, entryAt(table, slot))
+        this.stale.add(key, table, slot)
         this.counters.expirations++
         if (ctx.listener?.wants('expire')) ctx.listener.expire(name, key)
       },
@@ -100,8 +103,14 @@ export class KeyspaceReplica<V = unknown> {
       this.counters.misses++
       return undefined
     }
+    const value = t.valueAt(s)
+    // Undefined only when held bytes did not decode (the entry left): a miss.
+    if (value === undefined && !t.isResident(s)) {
+      this.counters.misses++
+      return undefined
+    }
     this.counters.hits++
-    return t.values[s]
+    return value
   }
 
   /** The live entry of `key` at `now`, marking it recently used; counts a hit or a miss. */
@@ -112,14 +121,21 @@ export class KeyspaceReplica<V = unknown> {
       this.counters.misses++
       return undefined
     }
+    const entry = entryAt(t, s)
+    if (!t.isResident(s)) {
+      this.counters.misses++
+      return undefined
+    }
     this.counters.hits++
-    return entryAt(t, s)
+    return entry
   }
 
   /** The live entry of `key` at `now`, without touching recency or counters. */
   peek(key: string, now: number): Entry<V> | undefined {
     const s = this.liveSlot(key, now)
-    return s < 0 ? undefined : entryAt(this.table, s)
+    if (s < 0) return undefined
+    const entry = entryAt(this.table, s)
+    return this.table.isResident(s) ? entry : undefined
   }
 
   /** True when `key` holds a live value at `now` (recency and counters untouched). */
@@ -169,11 +185,21 @@ export class KeyspaceReplica<V = unknown> {
    *   (every other check applies: a damaged file must not poison the clock)
    */
   admitRemote(tuple: EntryTuple, region: string, fromDisk = false): AdmitOutcome {
+    return this.admitRemoteAt(tuple, region, this.ctx.clock.now(), fromDisk)
+  }
+
+  /**
+   * {@link admitRemote} with the wall clock read by the caller (`now`, the node's clock):
+   * a batch of records reads it once. A value without tags is kept as its bytes and
+   * decoded on first read, unless a `change` listener is handed it; bytes that then fail
+   * to decode drop the entry (its version stays) and count as `bad-value` (decoded here,
+   * they are refused as `bad-value` and change nothing).
+   */
+  admitRemoteAt(tuple: EntryTuple, region: string, now: number, fromDisk = false): AdmitOutcome {
     const [key, wall, logical, node, sentExpiry, kind, bytes] = tuple
     const ctx = this.ctx
     if (!ctx.admits(node)) return this.refuse('not-allowed')
-    const version: Version = { wall, logical, node }
-    if (!ctx.hlc.accepts(version)) return this.refuse('clock-drift')
+    if (!ctx.hlc.acceptsWall(wall, now)) return this.refuse('clock-drift')
     // The table remembers versions of evicted keys: an older write must not come back
     // through the empty slot. The same version may refill a slot this node evicted.
     const table = this.table
@@ -188,17 +214,20 @@ export class KeyspaceReplica<V = unknown> {
     const expiresAt = fromDisk ? sentExpiry : Math.min(sentExpiry, wall + this.options.maxTtl)
     if (isReservedKey(key)) {
       if (kind === 0) return this.refuse('bad-value')
-      ctx.hlc.update(version)
-      return this.admitInvalidation(key, version, expiresAt)
+      ctx.hlc.updateStamp(wall, logical, node, now)
+      return this.admitInvalidation(key, { wall, logical, node }, expiresAt, now)
     }
     if (kind === 2) {
-      ctx.hlc.update(version)
+      ctx.hlc.updateStamp(wall, logical, node, now)
       table.recordVersion(key, wall, logical, node, expiresAt, false)
       return 'applied'
     }
+    // Only a value with tags is decoded here (tags decide invalidations before storing),
+    // or any value when a `change` listener is handed it: then bad bytes are refused now.
+    const lazy = kind === 0 && !hasTags(bytes!) && ctx.listener?.wants('change') !== true
     let value: V | undefined
     let tags: readonly string[] | undefined
-    if (kind === 0) {
+    if (kind === 0 && !lazy) {
       try {
         ;({ value, tags } = decodeStored(bytes!) as {
           value: V
@@ -209,25 +238,33 @@ export class KeyspaceReplica<V = unknown> {
       }
     }
     // Only an entry that passed every check moves this node's clock.
-    ctx.hlc.update(version)
+    ctx.hlc.updateStamp(wall, logical, node, now)
     const tombstone = kind === 1
     const size = entrySize(key, kind === 0 ? bytes!.length : 0)
-    const entry: Entry<V> =
-      tags === undefined
-        ? { value, version, expiresAt, tombstone, size }
-        : { value, version, expiresAt, tombstone, size, tags }
-    if (kind === 0 && this.invalidations.size > 0 && this.invalidations.kills(entry)) {
-      // Newer than what is held, but dead: drop older copies, remember the version.
-      table.recordVersion(key, wall, logical, node, expiresAt, false)
-      return 'invalidated'
+    if (kind === 0 && this.invalidations.size > 0) {
+      const dead = this.invalidations.kills({ version: { wall, logical, node }, tags })
+      if (dead) {
+        // Newer than what is held, but dead: drop older copies, remember the version.
+        table.recordVersion(key, wall, logical, node, expiresAt, false)
+        return 'invalidated'
+      }
     }
-    const outcome = this.store.merge(key, entry, ctx.clock.now())
+    const outcome = lazy
+      ? table.mergeEncoded(key, wall, logical, node, expiresAt, bytes!, size, now)
+      : table.merge(key, wall, logical, node, expiresAt, tombstone, value, size, tags, now)
     if (outcome === 'applied') {
-      this.ctx.changed()
+      ctx.changed()
       if (tags !== undefined) this.invalidations.added(key, tags)
       this.counters.remoteApplied++
-      if (ctx.listener?.wants('change'))
-        ctx.listener.change(this.name, key, entry, 'remote', region)
+      const listener = ctx.listener
+      if (listener?.wants('change')) {
+        const version = { wall, logical, node }
+        const entry: Entry<V> =
+          tags === undefined
+            ? { value, version, expiresAt, tombstone, size }
+            : { value, version, expiresAt, tombstone, size, tags }
+        listener.change(this.name, key, entry, 'remote', region)
+      }
     } else if (outcome === 'stale') {
       this.counters.remoteStale++
     }
@@ -235,7 +272,12 @@ export class KeyspaceReplica<V = unknown> {
   }
 
   /** A remote tombstone under a reserved key: a tag invalidation or a clear. */
-  private admitInvalidation(key: string, version: Version, expiresAt: number): AdmitOutcome {
+  private admitInvalidation(
+    key: string,
+    version: Version,
+    expiresAt: number,
+    now: number,
+  ): AdmitOutcome {
     const entry: Entry<V> = {
       value: undefined,
       version,
@@ -243,7 +285,7 @@ export class KeyspaceReplica<V = unknown> {
       tombstone: true,
       size: entrySize(key, 0),
     }
-    const outcome = this.store.merge(key, entry, this.ctx.clock.now())
+    const outcome = this.store.merge(key, entry, now)
     // Even when its tombstone expired or was evicted, the invalidation itself stands.
     this.invalidate(key, version)
     if (outcome === 'applied') {
@@ -294,17 +336,13 @@ export class KeyspaceReplica<V = unknown> {
       indexed.expiresAt > now &&
       t.compare(s, v.wall, v.logical, v.node) === 0
     ) {
-      // Encoded here, not kept from the write: bytes per entry would grow by the value's
-      // encoded size for the benefit of anti-entropy and snapshots only.
-      return [
-        key,
-        v.wall,
-        v.logical,
-        v.node,
-        indexed.expiresAt,
-        0,
-        encodeStored(key, t.values[s], t.tagsOf(s)),
-      ]
+      // A value received and not read yet is still its bytes; any other is encoded here,
+      // not kept from the write: bytes per entry would grow by the value's encoded size
+      // for the benefit of anti-entropy and snapshots only.
+      const bytes = t.isEncoded(s)
+        ? t.encoded.bytesOf(s)
+        : encodeStored(key, t.valueAt(s), t.tagsOf(s))
+      return [key, v.wall, v.logical, v.node, indexed.expiresAt, 0, bytes]
     }
     return versionOnlyTuple(key, v, indexed.expiresAt)
   }
@@ -317,8 +355,9 @@ export class KeyspaceReplica<V = unknown> {
       exportEntry: (key, indexed) => this.exportEntry(key, indexed, this.ctx.clock.now()),
       importEntries: (entries) => {
         let changed = 0
+        const now = this.ctx.clock.now()
         for (const t of entries) {
-          const outcome = this.admitRemote(t, region)
+          const outcome = this.admitRemoteAt(t, region, now)
           if (outcome === 'applied' || outcome === 'expired') changed++
         }
         return changed

@@ -96,6 +96,37 @@ export function decodeStored(bytes: Uint8Array): {
 }
 
 /**
+ * True when `bytes` (made by {@link encodeStored}) carry tags: a value with tags starts
+ * with its extension's header (fixext 1, type 0x54). Lets a receiver keep every other
+ * value as bytes, since only tags must be known before the value is stored.
+ */
+export function hasTags(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xd4 && bytes[1] === 0x54
+}
+
+/** Where the next {@link decodeUntagged} reads (one object, reused: decoding is synchronous). */
+const span = { start: 0, end: 0 }
+
+/**
+ * Decodes the bytes of a value without tags (see {@link hasTags}): `bytes[start, end)`,
+ * or all of `bytes`. Reading a range of a larger buffer makes no view of it (msgpackr
+ * caches one `DataView` per buffer, so a fresh view per value costs an allocation and a
+ * property added to it).
+ * @throws Error on malformed input, or on bytes that carry tags after all
+ */
+export function decodeUntagged(bytes: Uint8Array, start = 0, end = bytes.length): unknown {
+  const { packr, C1 } = codec()
+  span.start = start
+  span.end = end
+  // msgpackr reads `end || length`: an empty range must not mean "to the end".
+  if (end <= start) throw new Error('no bytes')
+  const decoded = packr.unpack(bytes, span)
+  if (decoded === C1) throw new Error('0xC1 is not a msgpack value')
+  if (decoded instanceof TaggedValue) throw new Error('tags where none were expected')
+  return decoded
+}
+
+/**
  * Encodes a value for storage accounting and the wire.
  * @param key - the key, named in the error
  * @throws UnencodableValueError for undefined, functions, symbols, cyclic structures and

@@ -34,6 +34,8 @@ export interface ResidencyObserver {
   evicting?(key: string, slot: number): void
   /** The value in `slot` reached its expiry and is about to leave (value still there). */
   expiring?(key: string, slot: number): void
+  /** The bytes held for the value in `slot` did not decode; the entry is about to leave (its version stays). */
+  undecodable?(key: string, slot: number): void
   /** A value with tags left the table. */
   untagged?(key: string, tags: readonly string[]): void
 }

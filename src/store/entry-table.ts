@@ -1,3 +1,4 @@
+import { EncodedValues } from './encoded-values.js'
 import {
   checkedTableOptions as checked,
   type EntryTableOptions,
@@ -5,8 +6,16 @@ import {
   type ResidencyObserver,
   type VersionObserver,
 } from './entry-table-contract.js'
-
-import { FIRST_SLOT, GHOSTS, LRU, RESIDENT, SlotColumns, TOMB, USED } from './slot-columns.js'
+import {
+  ENCODED,
+  FIRST_SLOT,
+  GHOSTS,
+  LRU,
+  RESIDENT,
+  SlotColumns,
+  TOMB,
+  USED,
+} from './slot-columns.js'
 
 export type { EntryTableOptions, MergeOutcome, ResidencyObserver, VersionObserver }
 
@@ -49,6 +58,12 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   private byteCount = 0
   /** Where the sweep resumes. */
   private cursor = FIRST_SLOT
+  /** Values held as their bytes until first read ({@link mergeEncoded}). */
+  readonly encoded = new EncodedValues()
+  /** Turns held bytes into the value (set by the owner; throws on bytes it cannot read). */
+  private decoder: ((bytes: Uint8Array, start: number, end: number) => V) | undefined
+  /** The slot the last stored entry went to. */
+  private lastStored = -1
 
   /**
    * Sets who hears evictions and expiries: the table's owner, once.
@@ -68,6 +83,11 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     this.versions = observer
   }
 
+  /** Sets how held bytes become values ({@link mergeEncoded}, {@link valueAt}): once, by the owner. */
+  decodeWith(decoder: (bytes: Uint8Array, start: number, end: number) => V): void {
+    this.decoder = decoder
+  }
+
   constructor(options: EntryTableOptions) {
     const { maxEntries, maxBytes, maxKeys } = checked(options)
     super(maxEntries, Math.max(maxKeys, maxEntries))
@@ -79,7 +99,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
 
   /** Keys whose version is known, resident or not. */
   get keyCount(): number {
-    return this.slots.size
+    return this.slots.size - this.retired
   }
 
   /** Resident entries, values and tombstones. */
@@ -104,7 +124,8 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   find(key: string, now: number): number {
     const s = this.slots.get(key)
     if (s === undefined) return -1
-    const f = this.flags[s]!
+    // A live value is USED | RESIDENT, held decoded or as bytes (ENCODED).
+    const f = this.flags[s]! & ~ENCODED
     if (f !== (USED | RESIDENT)) {
       // A resident tombstone counts as used (as an LRU of entries would), and is no hit.
       if ((f & RESIDENT) !== 0) this.touch(s)
@@ -116,6 +137,33 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     }
     this.touch(s)
     return s
+  }
+
+  /**
+   * The value of resident `slot`, decoded now if it was held as bytes (then kept decoded).
+   * Bytes that do not decode drop the entry (its version stays; the residency observer's
+   * `undecodable` hears of it) and read as undefined.
+   */
+  valueAt(slot: number): V | undefined {
+    if ((this.flags[slot]! & ENCODED) === 0) return this.values[slot]
+    const held = this.encoded
+    let value: V
+    try {
+      value = this.decoder!(held.chunkOf(slot), held.startOf(slot), held.endOf(slot))
+    } catch {
+      this.residency.undecodable?.(this.keys[slot]!, slot)
+      this.dropValue(slot)
+      return undefined
+    }
+    this.encoded.release(slot)
+    this.flags[slot]! &= ~ENCODED
+    this.values[slot] = value
+    return value
+  }
+
+  /** True when resident `slot` holds its value as bytes not decoded yet. */
+  isEncoded(slot: number): boolean {
+    return (this.flags[slot]! & ENCODED) !== 0
   }
 
   /** Tags of the value in `slot`, if any. */
@@ -141,8 +189,10 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     tags: readonly string[] | undefined,
     now: number,
   ): MergeOutcome {
-    let s = this.slots.get(key)
-    if (s !== undefined) {
+    const known = this.lookup(key)
+    let s: number
+    if (known !== undefined && this.flags[known] !== 0) {
+      s = known
       const cmp = this.compare(s, wall, logical, node)
       const f = this.flags[s]!
       if (cmp < 0 || (cmp === 0 && (f & RESIDENT) !== 0)) return 'stale'
@@ -154,7 +204,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
         if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
       }
     } else {
-      s = this.insert(key, wall, logical, node, expiresAt, tombstone)
+      s = this.insert(key, known, wall, logical, node, expiresAt, tombstone)
     }
     if (expiresAt <= now) {
       this.dropValue(s)
@@ -166,6 +216,41 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     }
     this.store(s, value, size, tags)
     return 'applied'
+  }
+
+  /**
+   * {@link merge} of a value given as its bytes, kept as such (copied: `bytes` may be a
+   * view of a buffer the caller reuses) and decoded on first read ({@link valueAt}). For
+   * values without tags (tags must be known when the entry is stored).
+   */
+  mergeEncoded(
+    key: string,
+    wall: number,
+    logical: number,
+    node: string,
+    expiresAt: number,
+    bytes: Uint8Array,
+    size: number,
+    now: number,
+  ): MergeOutcome {
+    const outcome = this.merge(
+      key,
+      wall,
+      logical,
+      node,
+      expiresAt,
+      false,
+      undefined,
+      size,
+      undefined,
+      now,
+    )
+    if (outcome === 'applied') {
+      const s = this.lastStored
+      this.flags[s]! |= ENCODED
+      this.encoded.hold(s, bytes)
+    }
+    return outcome
   }
 
   /**
@@ -181,9 +266,9 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     expiresAt: number,
     tombstone: boolean,
   ): boolean {
-    const s = this.slots.get(key)
-    if (s === undefined) {
-      this.insert(key, wall, logical, node, expiresAt, tombstone)
+    const s = this.lookup(key)
+    if (s === undefined || this.flags[s] === 0) {
+      this.insert(key, s, wall, logical, node, expiresAt, tombstone)
       return true
     }
     if (this.compare(s, wall, logical, node) <= 0) return false
@@ -194,7 +279,8 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
 
   /** Drops the resident entry of `key` (value or tombstone), keeping its version. @returns true when one was dropped */
   dropEntry(key: string): boolean {
-    const s = this.slots.get(key)
+    const s = this.lookup(key)
+    // A retired key's flags are 0: not resident.
     if (s === undefined || (this.flags[s]! & RESIDENT) === 0) return false
     this.dropValue(s)
     return true
@@ -202,8 +288,8 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
 
   /** Forgets `key` entirely: entry and version. @returns true when it was known */
   forget(key: string): boolean {
-    const s = this.slots.get(key)
-    if (s === undefined) return false
+    const s = this.slotOf(key)
+    if (s < 0) return false
     this.forgetSlot(s)
     return true
   }
@@ -222,7 +308,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
    * One step of the incremental sweep: visits up to `budget` keys in slot order, drops
    * values that expired at `now` and forgets versions past their retention (once nothing
    * they shadow can live), and resumes there next time.
-   * @param overTime - asked every 512 keys; the step ends early when it answers true
+   * @param overTime - asked every 64 keys; the step ends early when it answers true
    * @returns keys visited, and whether the pass ended
    */
   sweep(budget: number, now: number, overTime?: () => boolean): [visited: number, done: boolean] {
@@ -235,7 +321,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
       if (f !== 0) {
         n++
         this.sweepSlot(s, f, now)
-        if ((n & 511) === 0 && overTime?.()) {
+        if ((n & 63) === 0 && overTime?.()) {
           s++
           break
         }
@@ -282,6 +368,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
   clear(): void {
     for (let s = FIRST_SLOT; s < this.end; s++) if (this.flags[s] !== 0) this.forgetSlot(s)
     this.resetLists()
+    this.encoded.clear()
     this.tags.clear()
     this.cursor = FIRST_SLOT
     this.resident = 0
@@ -346,19 +433,21 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     if (versions !== undefined) versions.versionReplaced(key, s)
   }
 
-  /** A new key, not resident, at the tail of the non-resident list. */
+  /**
+   * A new key (or a retired one: `retiredSlot`, what the map gave), not resident, at the
+   * tail of the non-resident list.
+   */
   private insert(
     key: string,
+    retiredSlot: number | undefined,
     wall: number,
     logical: number,
     node: string,
     expiresAt: number,
     tombstone: boolean,
   ): number {
-    if (this.slots.size >= this.maxKeys) this.makeRoom()
-    const s = this.allocate()
-    this.keys[s] = key
-    this.slots.set(key, s)
+    if (this.slots.size - this.retired >= this.maxKeys) this.makeRoom()
+    const s = this.claim(key, retiredSlot)
     this.wall[s] = wall
     this.logical[s] = logical
     this.node[s] = this.internNode(node)
@@ -395,6 +484,7 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     this.values[s] = value
     this.size[s] = size
     this.byteCount += size
+    this.lastStored = s
     if (tags !== undefined) this.tags.set(s, tags)
     this.unlink(s)
     this.link(LRU, s)
@@ -434,6 +524,10 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     this.byteCount -= this.size[s]!
     this.size[s] = 0
     this.values[s] = undefined
+    if ((this.flags[s]! & ENCODED) !== 0) {
+      this.encoded.release(s)
+      this.flags[s]! &= ~ENCODED
+    }
     if (this.tags.size > 0) {
       const tags = this.tags.get(s)
       if (tags !== undefined) {
@@ -443,12 +537,11 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     }
   }
 
+  /** Forgets the key of `s`: no map delete (the key retires; see {@link SlotColumns}). */
   private forgetSlot(s: number): void {
     this.dropValue(s)
-    const key = this.keys[s]!
-    this.versions?.versionForgetting(key, s)
+    this.versions?.versionForgetting(this.keys[s]!, s)
     this.unlink(s)
-    this.slots.delete(key)
     this.release(s)
   }
 }

@@ -4,21 +4,36 @@ export const USED = 1
 export const RESIDENT = 2
 /** Slot flag: the key's version is a delete. */
 export const TOMB = 4
+/** Slot flag: the resident value is held as its encoded bytes (decoded on first read). */
+export const ENCODED = 8
 /** Sentinel of the resident list: next is the least recently used, prev the most. */
 export const LRU = 0
 /** Sentinel of the list of non-resident keys, in the order they left residency. */
 export const GHOSTS = 1
-/** First slot that holds a key (0 and 1 are the sentinels). */
-export const FIRST_SLOT = 2
+/** Sentinel of the list of free slots, in the order they were freed (oldest reused first). */
+export const FREE = 2
+/** First slot that holds a key (0, 1 and 2 are the sentinels). */
+export const FIRST_SLOT = 3
 const INITIAL_CAPACITY = 1024
 
 /**
  * The storage of an entry table: one `Map` from key to slot and, per slot, typed-array
  * columns (version, expiry, size, flags) and an intrusive doubly linked list through
- * `prev`/`next` — two circular lists with sentinel slots, residents in LRU order and the
- * keys that left residency, in the order they left. lru-cache's layout, with our columns
- * beside it. Columns grow by doubling, first up to exactly `fullSlots` (a full table
- * without evictions wastes nothing), then up to `maxSlots`.
+ * `prev`/`next` — three circular lists with sentinel slots: residents in LRU order, the
+ * keys that left residency in the order they left, and free slots in the order they were
+ * freed. lru-cache's layout, with our columns beside it. Columns grow by doubling, first
+ * up to exactly `fullSlots` (a full table without evictions wastes nothing), then up to
+ * `maxSlots`.
+ *
+ * **A forgotten key stays in the map until its slot is reused** (a *retired* key: its
+ * slot is free, `keys` still names it). V8 rehashes a `Map` whenever deletes shrink it
+ * below a quarter of its capacity, in one go: 50-130 ms at 1M keys on this project's
+ * machines, in whichever sweep step made the delete that crossed the line. Here the map
+ * never shrinks: a slot taken from the free list deletes its retired key and sets the new
+ * one (the size stays, as in an LRU at capacity), and a retired key written again takes
+ * its own slot back with no map write at all. The cost: a retired key's string lives on
+ * until its slot is reused or the table is cleared; never more keys than slots, so never
+ * more than a full table holds.
  */
 export class SlotColumns<V> {
   /** Key of each slot. */
@@ -40,15 +55,19 @@ export class SlotColumns<V> {
   protected flags: Uint8Array
   protected prev: Uint32Array
   protected next: Uint32Array
+  /** Key to slot, known keys and retired ones (see the class note). */
   protected readonly slots = new Map<string, number>()
+  /** Keys in {@link slots} whose slot is free. */
+  protected retired = 0
   /** One past the highest slot ever used. */
   protected end = FIRST_SLOT
-  /** Free slots, chained through `next`; 0 ends the chain. */
-  protected free = 0
   private capacity: number
   private readonly nodeIds = new Map<string, number>()
   private lastNode = ''
   private lastNodeId = -1
+  /** The last key {@link lookup} answered, and its answer (kept true by every map write). */
+  private memoKey: string | undefined
+  private memoSlot: number | undefined
 
   constructor(
     private readonly fullSlots: number,
@@ -71,7 +90,21 @@ export class SlotColumns<V> {
 
   /** The slot of `key`, or -1 when its version is not known. */
   slotOf(key: string): number {
-    return this.slots.get(key) ?? -1
+    const s = this.lookup(key)
+    return s === undefined || this.flags[s] === 0 ? -1 : s
+  }
+
+  /**
+   * What the map holds for `key` (a live or a retired slot), remembered for the next call
+   * with the same key: a received write asks its slot, then merges into it (one probe of
+   * a map of 1M keys costs ~0.1-1 us on these machines).
+   */
+  protected lookup(key: string): number | undefined {
+    if (key === this.memoKey) return this.memoSlot
+    const s = this.slots.get(key)
+    this.memoKey = key
+    this.memoSlot = s
+    return s
   }
 
   /** True when `slot` holds a resident entry (value or tombstone). */
@@ -123,28 +156,52 @@ export class SlotColumns<V> {
     this.next[LRU] = LRU
     this.prev[GHOSTS] = GHOSTS
     this.next[GHOSTS] = GHOSTS
+    this.prev[FREE] = FREE
+    this.next[FREE] = FREE
+    // One new empty table: no rehash, whatever the size.
     this.slots.clear()
+    this.memoKey = undefined
+    this.retired = 0
     this.end = FIRST_SLOT
-    this.free = 0
   }
 
-  /** A free slot, grown into when none is. */
-  protected allocate(): number {
-    if (this.free !== 0) {
-      const s = this.free
-      this.free = this.next[s]!
-      return s
+  /**
+   * A slot for `key`, which has no live slot, named in `keys` and in the map: its own
+   * slot back when the key is retired (`retiredSlot`, what the map gave), else the oldest
+   * free slot (whose retired key leaves the map), else a new one. The caller sets flags.
+   */
+  protected claim(key: string, retiredSlot: number | undefined): number {
+    if (retiredSlot !== undefined) {
+      // No map write: the key still maps to its slot.
+      this.unlink(retiredSlot)
+      this.retired--
+      return retiredSlot
     }
-    if (this.end === this.capacity) this.grow()
-    return this.end++
+    let s = this.next[FREE]!
+    if (s !== FREE) {
+      this.unlink(s)
+      const old = this.keys[s]
+      if (old !== undefined) {
+        // Paired with the set below: the map's size stays, so it never shrinks.
+        this.slots.delete(old)
+        this.retired--
+      }
+    } else {
+      if (this.end === this.capacity) this.grow()
+      s = this.end++
+    }
+    this.keys[s] = key
+    this.slots.set(key, s)
+    this.memoKey = key
+    this.memoSlot = s
+    return s
   }
 
-  /** Returns slot `s` (already unlinked) to the free chain. */
+  /** Frees slot `s` (already unlinked); its key stays in the map, retired. */
   protected release(s: number): void {
-    this.keys[s] = undefined
     this.flags[s] = 0
-    this.next[s] = this.free
-    this.free = s
+    this.retired++
+    this.link(FREE, s)
   }
 
   /** Marks resident slot `s` most recently used. */

@@ -23,7 +23,7 @@ export function versionAt(table: EntryTable<unknown>, slot: number): Version {
 
 /** The entry held in `slot` of `table`, as an object (built on demand: the table keeps columns). */
 export function entryAt<V>(table: EntryTable<V>, slot: number): Entry<V> {
-  const value = table.values[slot]
+  const value = table.valueAt(slot)
   const version = versionAt(table as EntryTable<unknown>, slot)
   const expiresAt = table.expiresAt[slot]!
   const tombstone = table.isTombstone(slot)
@@ -32,6 +32,12 @@ export function entryAt<V>(table: EntryTable<V>, slot: number): Entry<V> {
   return tags === undefined
     ? { value, version, expiresAt, tombstone, size }
     : { value, version, expiresAt, tombstone, size, tags }
+}
+
+/** {@link entryAt} of resident `slot`, or undefined when its held bytes did not decode (the entry left). */
+function residentEntryAt<V>(table: EntryTable<V>, slot: number): Entry<V> | undefined {
+  const entry = entryAt(table, slot)
+  return table.isResident(slot) ? entry : undefined
 }
 
 /**
@@ -89,13 +95,13 @@ export class VersionedStore<V = unknown> {
    */
   get(key: string, now: number): Entry<V> | undefined {
     const s = this.table.find(key, now)
-    return s < 0 ? undefined : entryAt(this.table, s)
+    return s < 0 ? undefined : residentEntryAt(this.table, s)
   }
 
   /** The stored entry for `key` (value or tombstone, even expired), without touching recency. */
   peek(key: string): Entry<V> | undefined {
     const s = this.table.slotOf(key)
-    return s < 0 || !this.table.isResident(s) ? undefined : entryAt(this.table, s)
+    return s < 0 || !this.table.isResident(s) ? undefined : residentEntryAt(this.table, s)
   }
 
   /**
@@ -137,7 +143,10 @@ export class VersionedStore<V = unknown> {
     const t = this.table
     for (const s of t.residentSlots()) {
       const key = t.keys[s]
-      if (key !== undefined && t.isResident(s)) yield [key, entryAt(t, s)]
+      if (key === undefined || !t.isResident(s)) continue
+      const entry = entryAt(t, s)
+      // Held bytes that did not decode have just dropped the entry.
+      if (t.isResident(s)) yield [key, entry]
     }
   }
 

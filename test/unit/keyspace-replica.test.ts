@@ -17,7 +17,7 @@ import {
   type RejectCode,
   rejectCounts,
 } from '../../src/replication/reject-codes.js'
-import { decodeValue, encodeValue } from '../../src/replication/value-codec.js'
+import { decodeValue, encodeValue, hasTags } from '../../src/replication/value-codec.js'
 import { type Entry, entrySize } from '../../src/store/entry.js'
 import { wallClock } from '../helpers/clock.js'
 
@@ -52,12 +52,12 @@ function recorder() {
  * One replica 'ks' on node A, whose wall clock and HLC physical time are both `time.t`
  * (the test moves it).
  */
-function setup(options: KeyspaceOptions = {}) {
+function setup(options: KeyspaceOptions = {}, listening = true) {
   const time = { t: NOW }
   const hlc = new HybridClock({ node: 'A', maxDrift: MAX_DRIFT, physical: () => time.t })
   const registry = new ReplicaRegistry({ hlc, clock: wallClock(() => time.t), defaults: {} })
   const events = recorder()
-  registry.listen(events.listener)
+  if (listening) registry.listen(events.listener)
   const replica = registry.open<unknown>('ks', options)
   return { time, clock: hlc, registry, replica, events }
 }
@@ -367,42 +367,98 @@ describe('KeyspaceReplica.admitRemote: refusals', () => {
     expectOnlyRejected(registry.rejected, 'clock-drift', 1)
   })
 
-  it('refuses a value whose bytes are not msgpack: bad-value, counted once, nothing changes', () => {
+  it('refuses a value whose bytes are not msgpack when a listener is handed it: bad-value, counted once, nothing changes', () => {
     const truncatedMap = Uint8Array.of(0x85)
     const neverUsed = Uint8Array.of(0xc1)
-    expect(() => decodeValue(truncatedMap)).toThrow()
-    expect(() => decodeValue(neverUsed)).toThrow()
-    const { registry, replica, events } = setup()
+    const { registry, replica, events, clock } = setup()
     expect(replica.admitRemote(valueTuple('k', NOW - 300, 'good'), 'eu')).toBe('applied')
     const before = snapshot(replica)
+    const clockBefore = clock.peek()
     expect(replica.admitRemote(['k', NOW - 100, 0, 'B', LATER, 0, truncatedMap], 'eu')).toBe(
       'bad-value',
     )
     expectOnlyRejected(registry.rejected, 'bad-value', 1)
-    expect(replica.admitRemote(['n', NOW - 100, 0, 'B', LATER, 0, neverUsed], 'eu')).toBe(
+    expect(replica.admitRemote(['n', NOW + 30_000, 0, 'B', LATER, 0, neverUsed], 'eu')).toBe(
       'bad-value',
     )
     expectOnlyRejected(registry.rejected, 'bad-value', 2)
     expect(snapshot(replica)).toEqual(before)
+    expect(clock.peek()).toEqual(clockBefore)
     expect(replica.peek('k', NOW)?.value).toBe('good')
     expect(replica.index.get('n')).toBeUndefined()
     expect(events.changes).toHaveLength(1)
   })
 
-  it('an admitted entry advances the clock past the remote stamp', () => {
-    const { clock, replica } = setup()
-    const remote = valueTuple('k', NOW + 1_000, 'ahead', { logical: 7, node: 'B' })
-    expect(replica.admitRemote(remote, 'eu')).toBe('applied')
-    expect(compareVersions(clock.peek(), versionOf(remote))).toBeGreaterThan(0)
-    // A local write stamped now orders after it.
-    expect(compareVersions(clock.now(), versionOf(remote))).toBeGreaterThan(0)
+  it('a value whose bytes are not msgpack stands as a version, reads as a miss and counts bad-value once', () => {
+    const truncatedMap = Uint8Array.of(0x85)
+    const neverUsed = Uint8Array.of(0xc1)
+    expect(() => decodeValue(truncatedMap)).toThrow()
+    expect(() => decodeValue(neverUsed)).toThrow()
+    const { registry, replica } = setup({}, false)
+    expect(replica.admitRemote(valueTuple('k', NOW - 300, 'good'), 'eu')).toBe('applied')
+    // Nobody listens: values are decoded on first read, and bad bytes refused then.
+    const bad: EntryTuple = ['k', NOW - 100, 0, 'B', LATER, 0, truncatedMap]
+    expect(replica.admitRemote(bad, 'eu')).toBe('applied')
+    expect(replica.admitRemote(['n', NOW - 100, 0, 'B', LATER, 0, neverUsed], 'eu')).toBe('applied')
+    expect(replica.readValue('k', NOW)).toBeUndefined()
+    expectOnlyRejected(registry.rejected, 'bad-value', 1)
+    expect(replica.peek('n', NOW)).toBeUndefined()
+    expectOnlyRejected(registry.rejected, 'bad-value', 2)
+    // The version stays (it shadows the older value everywhere alike); the value is gone.
+    expect(replica.index.get('k')?.version).toEqual({ wall: NOW - 100, logical: 0, node: 'B' })
+    expect(replica.readValue('k', NOW)).toBeUndefined()
+    expect(replica.admitRemote(valueTuple('k', NOW - 300, 'good'), 'eu')).toBe('stale')
+    expectOnlyRejected(registry.rejected, 'bad-value', 2)
   })
 
-  it('an entry refused as bad-value does not advance the clock', () => {
+  it('a reserved key carrying a value is refused as bad-value and does not advance the clock', () => {
     const { clock, replica } = setup()
     const clockBefore = clock.peek()
-    const bad: EntryTuple = ['k', NOW + 30_000, 5, 'B', LATER, 0, Uint8Array.of(0xc1)]
+    const bad: EntryTuple = ['\u0000clear', NOW + 30_000, 5, 'B', LATER, 0, Uint8Array.of(0xc0)]
     expect(replica.admitRemote(bad, 'eu')).toBe('bad-value')
+    expect(clock.peek()).toEqual(clockBefore)
+  })
+
+  it('a value nobody has read is kept as its bytes: read once it decodes, stays the same object, and exports the bytes received', () => {
+    const { replica } = setup({}, false)
+    const value = { deep: [1, 'two', null], at: new Date(0) }
+    const t = valueTuple('k', NOW - 100, value)
+    expect(replica.admitRemote(t, 'eu')).toBe('applied')
+    const s = replica.table.slotOf('k')
+    expect(replica.table.isEncoded(s)).toBe(true)
+    // Not decoded for anti-entropy or snapshots: the bytes go out as they came.
+    expect(replica.exportEntry('k', replica.index.get('k')!, NOW)[6]).toEqual(t[6])
+    const first = replica.readValue('k', NOW)
+    expect(first).toEqual(value)
+    expect(replica.table.isEncoded(s)).toBe(false)
+    expect(replica.readValue('k', NOW)).toBe(first)
+    expect(replica.table.encoded.bytes).toBe(0)
+  })
+
+  it('bytes that do not decode are dropped quietly when walked by a clear or an export of entries', () => {
+    const { registry, replica } = setup({}, false)
+    expect(replica.admitRemote(['k', NOW - 100, 0, 'B', LATER, 0, Uint8Array.of(0x85)], 'eu')).toBe(
+      'applied',
+    )
+    expect([...replica.store.entries()]).toEqual([])
+    expectOnlyRejected(registry.rejected, 'bad-value', 1)
+    expect(replica.admitRemote(['n', NOW - 100, 0, 'B', LATER, 0, Uint8Array.of(0xc1)], 'eu')).toBe(
+      'applied',
+    )
+    const clear: EntryTuple = ['\u0000clear', NOW - 50, 0, 'B', LATER, 1, null]
+    expect(replica.admitRemote(clear, 'eu')).toBe('applied')
+    expect(replica.readValue('n', NOW)).toBeUndefined()
+  })
+
+  it('a value with tags is decoded on receipt: bad tags are refused at once', () => {
+    const { clock, replica } = setup({}, false)
+    const clockBefore = clock.peek()
+    // The tagged-value header (fixext 1, type 0x54) followed by tags that are not strings.
+    const bytes = Uint8Array.from([0xd4, 0x54, 0x00, 0x92, 0x91, 0x01, 0xa1, 0x76])
+    expect(hasTags(bytes)).toBe(true)
+    expect(replica.admitRemote(['k', NOW + 30_000, 5, 'B', LATER, 0, bytes], 'eu')).toBe(
+      'bad-value',
+    )
     expect(clock.peek()).toEqual(clockBefore)
   })
 
