@@ -9,8 +9,11 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import type { Cache } from '../src/api/cache.js'
+import { MESH_CONSTANTS } from '../src/mesh/defaults.js'
 import { createCache } from '../src/node/create-cache.js'
+import { internalsOf } from '../src/node/internals.js'
 import { tableRewriter } from '../src/sim/wan-sim.js'
+import { VALUE } from './scale-figures.js'
 import type {
   HostCommand,
   HostCounters,
@@ -33,7 +36,6 @@ interface HostedNode {
 
 /** Phases whose receptions are timed (lag samples by "from->to" region pair, ms). */
 const LAG_PHASES = new Set(['one', 'many'])
-const VALUE = { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', tags: ['a', 'b'] }
 /** The write driver's tick: one timer for all of this host's writers, ms. */
 const WRITE_TICK_MS = 10
 
@@ -144,13 +146,25 @@ function stateOf(node: HostedNode): NodeState {
   ])
   if (links.relay.parent !== undefined) planned.add(links.relay.parent)
   planned.delete(mesh.peerId)
+  const now = Date.now()
+  const table = internalsOf(node.cache).mesh?.peers.all() ?? []
+  const downButConnected = table
+    .filter(
+      (p) =>
+        p.connected &&
+        p.downSince !== undefined &&
+        now - p.downSince > MESH_CONSTANTS.relayFailoverMs,
+    )
+    .map((p) => p.id)
   return {
+    self: mesh.peerId,
     members: links.members,
     planned: [...planned],
     connected: mesh.peers.map((p) => p.id),
     region: node.spec.region,
     hubId: links.relay.hub,
     hub: links.relay.hub === mesh.peerId,
+    downButConnected,
   }
 }
 

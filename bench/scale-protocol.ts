@@ -55,6 +55,8 @@ export interface StartedNode {
 
 /** A node's view of the mesh while it forms. */
 export interface NodeState {
+  /** Its peer id. */
+  self: string
   /** Members it knows, itself included. */
   members: number
   /** Its planned links: link plan (local and remote) and relay neighbors. */
@@ -66,6 +68,11 @@ export interface NodeState {
   hubId: string | undefined
   /** True when it is its region's hub. */
   hub: boolean
+  /**
+   * Connected members its relay plan leaves out as down (marked down over
+   * `relayFailoverMs` ago and still marked though connected): ids.
+   */
+  downButConnected: string[]
 }
 
 /** Cumulative CPU of a host, µs, and its memory. */

@@ -22,6 +22,8 @@ export interface JoinFigures {
   hubs: number
   /** Regions whose members name different hubs (0 once formed). */
   hubSplits: number
+  /** Connected members that nodes' relay plans leave out as down (0 once formed), summed over nodes. */
+  downButConnected: number
 }
 
 /** The idle window. */

@@ -23,9 +23,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { machine } from './harness.js'
 import { SCALE_REGIONS } from './scale-matrix.js'
+import { CUT_RATE, RATE, type RunTiming } from './scale-phases.js'
 import type { MeshBounds } from './scale-protocol.js'
 import { markdownTables, type ScaleResult } from './scale-report.js'
-import { CUT_RATE, RATE, type RunTiming, runConfig } from './scale-run.js'
+import { runConfig } from './scale-run.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string) => {
@@ -40,6 +41,7 @@ const FULL_MESH: MeshBounds = { localPeers: 1_000_000, remotePeers: 1_000_000 }
 const TIMING: RunTiming = {
   rate: Number(arg('rate') ?? RATE),
   joinTimeoutMs: 1000 * Number(arg('join-timeout') ?? 120),
+  settleMs: QUICK ? 5_000 : 12_000,
   idleMs: QUICK ? 5_000 : 10_000,
   writeMs: QUICK ? 3_000 : 5_000,
   drainMs: 30_000,
@@ -88,7 +90,7 @@ const md = `# bench:scale
 N nodes in ${SCALE_REGIONS.length} regions (round-robin; 35-115 ms one way between regions, 1 ms inside), topology localPeers ${TOPOLOGY.localPeers} / remotePeers ${TOPOLOGY.remotePeers}, replication over relay links (region hubs and in-region trees). Nodes run several per host process (4 hosts), one node alone in a fifth (the "solo" figures: one node's own process), the nodes to be killed in a sixth. Each host runs the simulated WAN's proxies for its own nodes in a worker thread: the simulator is spread like the nodes and its CPU is measured apart (process.threadCpuUsage of that thread); node CPU = host process CPU minus its WAN thread. CPU shares are % of the machine's ${cores} cores: nodes / simulator / this orchestrating process / everything else on the machine (other people's work), with the 1-minute load average.
 
 - **Join**: from launch (the seed, then every other node at once through the seed) until every node knows all N members, until every node's planned links (its link plan and its relay neighbors: hub, tree parent and children, other hubs) are connected, and until a probe write made then reached every node.
-- **Idle**: ${TIMING.idleMs / 1000} s of nothing after a ${2} s settle. RSS per node = all host processes' RSS / N (added: growth since the first node started).
+- **Idle**: ${TIMING.idleMs / 1000} s of nothing after a ${TIMING.settleMs / 1000} s settle (non-links of the join close after linkGraceMs, 10 s). RSS per node = all host processes' RSS / N (added: growth since the first node started).
 - **Writes**: one writer at ${TIMING.rate} writes/s, then every node at ${TIMING.rate}/N writes/s, ${TIMING.writeMs / 1000} s each. µs per received write per node = node CPU above each host's idle rate, from the first write until every node had every write, / writes received by all nodes (writers' own cost included; "receivers only": the hosts that run no writer; "solo": the node alone in its process). Lag = receive time − the write's stamp; "over one-way" subtracts the pair's one-way latency from each sample. WAN ratio = cross-region bytes per write (idle rate subtracted) / ((regions − 1) x batch bytes per write). "dup": relayed copies dropped as duplicates per reception; "by sync": writes anti-entropy brought instead of the relay.
 - **Heal**: ${SCALE_REGIONS[0]} cut off from every region for ${TIMING.cutMs / 1000} s while every node writes (${CUT_RATE}/s mesh-wide), then healed: time until every node has every write. **Kill**: 10 % of nodes SIGKILLed (their host), then the survivors write at ${TIMING.rate}/s for ${TIMING.writeMs / 1000} s.
 - **No full-mesh anchor by default** (\`--compare\` adds one at the smallest N): with the relay, a write travels over the same hub-and-tree plan whatever the link bounds, so a full mesh only adds connections and their control traffic; the anchors are the issues' targets and the ratio of N=largest to N=smallest in the same run.
