@@ -300,6 +300,7 @@ export class ConfigRun {
       writes: total,
       windowMs: d.wallMs,
       delivered: `${complete}/${n}${all ? '' : ' (timeout)'}`,
+      complete: all,
       usPerReceived: perReceived(live),
       usPerReceivedReceivers: writers === undefined ? undefined : perReceived(receivers),
       usPerReceivedSolo: d.nodesUs.has(this.solo) ? perReceived([this.solo]) : undefined,

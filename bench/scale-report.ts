@@ -49,6 +49,8 @@ export interface WriteFigures {
   windowMs: number
   /** "N/N" nodes that received every write, and whether the wait timed out. */
   delivered: string
+  /** Every node received every write within the wait (else the CPU figures cover part of the work). */
+  complete: boolean
   /** Node CPU above idle per received write per node, µs: all nodes (writers' own cost included). */
   usPerReceived: number
   /** ...only the hosts that run no writer (the one-writer regime), µs. */
@@ -95,6 +97,18 @@ export interface ScaleResult {
   notes: string[]
 }
 
+/**
+ * Why the CPU figures of `w` may not mean what they say ('' when they do): writes not all
+ * delivered (CPU of part of the work), or a mesh that never formed (its idle baseline,
+ * subtracted, was taken while it was still forming).
+ */
+export function caveat(r: ScaleResult, w: WriteFigures | undefined): string {
+  const why: string[] = []
+  if (r.join?.linksMs === undefined) why.push('mesh not formed')
+  if (w !== undefined && !w.complete) why.push('writes not all delivered')
+  return why.length === 0 ? '' : ` [unreliable: ${why.join(', ')}]`
+}
+
 /** The q-quantile of `xs` (nearest rank). */
 export function pct(xs: readonly number[], q: number): number {
   if (xs.length === 0) return Number.NaN
@@ -128,7 +142,7 @@ export function markdownTables(results: ScaleResult[]): string {
       'conn mean / max (plan mean / max)',
       'hubs',
       'idle CPU/node (solo node: conns)',
-      'RSS/node (added)',
+      'RSS/node (added; solo process)',
       'idle WAN B/s',
     ],
     results.map((r) => [
@@ -144,7 +158,9 @@ export function markdownTables(results: ScaleResult[]): string {
       r.idle
         ? `${f2(r.idle.cpuPerNode)} % (${r.idle.solo ? `${f2(r.idle.solo.cpu)} %: ${r.idle.solo.conns}${r.idle.solo.hub ? ', hub' : ''}` : '—'})`
         : '—',
-      r.idle ? `${f0(r.idle.rssPerNodeMiB)} (${f0(r.idle.rssAddedPerNodeMiB)}) MiB` : '—',
+      r.idle
+        ? `${f0(r.idle.rssPerNodeMiB)} (${f0(r.idle.rssAddedPerNodeMiB)}; ${f0(r.idle.solo?.rssMiB)}) MiB`
+        : '—',
       r.idle ? f0(r.idle.wanBytesPerS) : '—',
     ]),
   )
@@ -159,7 +175,7 @@ export function markdownTables(results: ScaleResult[]): string {
         r.label,
         String(r.nodes),
         `${name}: ${w.writers} x ${f1(w.rate)}/s`,
-        `${f1(w.usPerReceived)} (${f1(w.usPerReceivedReceivers)} / ${f1(w.usPerReceivedSolo)})`,
+        `${f1(w.usPerReceived)} (${f1(w.usPerReceivedReceivers)} / ${f1(w.usPerReceivedSolo)})${caveat(r, w)}`,
         `${f0(w.lagP50)} / ${f0(w.lagP99)}`,
         `${f0(w.excessP99)} (${w.worstPair} ${f0(w.worstPairExcessP99)})`,
         `${f2(w.wanRatio)} (${f0(w.wanBytesPerWrite)} / ${f0(w.batchBytesPerWrite)} B)`,

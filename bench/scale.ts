@@ -25,7 +25,7 @@ import { machine } from './harness.js'
 import { SCALE_REGIONS } from './scale-matrix.js'
 import { CUT_RATE, RATE, type RunTiming } from './scale-phases.js'
 import type { MeshBounds } from './scale-protocol.js'
-import { markdownTables, type ScaleResult } from './scale-report.js'
+import { caveat, markdownTables, type ScaleResult } from './scale-report.js'
 import { runConfig } from './scale-run.js'
 
 const args = process.argv.slice(2)
@@ -70,11 +70,12 @@ function verdicts(rs: ScaleResult[]): string[] {
     )
   for (const r of topo) {
     const s = r.idle?.solo
-    const join = r.join?.probeMs
+    // Joined: links formed and the probe everywhere (a probe that arrived without the links is no join).
+    const join = r.join?.linksMs === undefined ? undefined : r.join.probeMs
     out.push(
       `N=${r.nodes}: join ${join === undefined ? 'timeout' : `${f(join / 1000, 1)} s`} (target <= 10 s at N=100); ` +
         `solo node idle ${f(s?.cpu)} % of a core with ${s?.conns ?? '—'} connections (target <= 0.3 % with 24); ` +
-        `µs per received write ${f(r.one?.usPerReceived, 1)} (1 writer) / ${f(r.many?.usPerReceived, 1)} (${r.many?.writers ?? 'N'} writers) (target <= 20); ` +
+        `µs per received write ${f(r.one?.usPerReceived, 1)} (1 writer) / ${f(r.many?.usPerReceived, 1)} (${r.many?.writers ?? 'N'} writers) (target <= 20)${caveat(r, r.many) || caveat(r, r.one)}; ` +
         `lag p99 over one-way ${f(r.many?.excessP99, 0)} ms (target <= 100); WAN ratio ${f(r.many?.wanRatio)} (target <= 1.2); ` +
         `heal ${r.healMs === undefined ? 'timeout' : `${f(r.healMs / 1000, 1)} s`} (target <= 5 s); kill 10 %: ${r.killDelivered ?? '—'}`,
     )
