@@ -89,17 +89,35 @@ export const STATUS_PAGE_MESH_SCRIPT = String.raw`
   }
 
   // Regions on an ellipse, each a cluster: its hub in the middle, the others on a ring.
+  // Clusters are as large as they can be without overlapping (rotating the ellipse by half
+  // a step when that leaves more room, as for four regions).
+  function centersFor(n, cr, turn) {
+    var out = [];
+    for (var i = 0; i < n; i++) {
+      if (n === 1) { out.push({ x: W / 2, y: H / 2 + 8 }); continue; }
+      var a = -Math.PI / 2 + turn + (2 * Math.PI * i) / n;
+      out.push({ x: W / 2 + (W / 2 - cr - 12) * Math.cos(a), y: H / 2 + 8 + (H / 2 - cr - 22) * Math.sin(a) });
+    }
+    return out;
+  }
+  function fits(centers, cr) {
+    for (var i = 0; i < centers.length; i++)
+      for (var j = i + 1; j < centers.length; j++)
+        if (Math.hypot(centers[i].x - centers[j].x, centers[i].y - centers[j].y) < 2 * cr + 24) return false;
+    return true;
+  }
   function layout(v) {
     var regions = list(v.regions).map(String);
     var pos = Object.create(null);
     var n = regions.length;
-    var cr = n <= 1 ? 150 : Math.min(130, Math.max(50, (n === 2 ? W / 4 : Math.PI * (W + H) / 4 / n) - 24));
-    var centers = regions.map(function (r, i) {
-      if (n === 1) return { x: W / 2, y: H / 2 };
-      if (n === 2) return { x: W * (i === 0 ? 0.27 : 0.73), y: H / 2 };
-      var a = -Math.PI / 2 + (2 * Math.PI * i) / n;
-      return { x: W / 2 + (W / 2 - cr - 30) * Math.cos(a), y: H / 2 + 10 + (H / 2 - cr - 20) * Math.sin(a) };
-    });
+    var cr = 24, centers = centersFor(n, cr, n === 2 ? -Math.PI / 2 : 0);
+    search: for (var size = Math.min(150, H / 2 - 30); size >= 24; size -= 2) {
+      var turns = n === 2 ? [-Math.PI / 2] : n % 2 === 0 ? [0, Math.PI / n] : [0];
+      for (var t = 0; t < turns.length; t++) {
+        var c = centersFor(n, size, turns[t]);
+        if (fits(c, size)) { cr = size; centers = c; break search; }
+      }
+    }
     var radius = 9;
     regions.forEach(function (r, i) {
       var c = centers[i];
