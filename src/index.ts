@@ -48,6 +48,7 @@ export type {
 export type { MeshAdmin } from './ports/mesh-port.js'
 export type {
   MemberClock,
+  MemberLinks,
   MeshEdge,
   MeshMember,
   MeshMemberFlag,

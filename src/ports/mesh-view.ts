@@ -75,6 +75,16 @@ export interface MemberClock {
   measuredOffsetMs?: number
 }
 
+/** A member's links, as it reported them. */
+export interface MemberLinks {
+  /** Links it should keep (link plan and relay tree). */
+  planned: number
+  /** Those connected. */
+  connected: number
+  /** Up to 8 peer ids of planned links that are not connected. */
+  down: string[]
+}
+
 /** One member of the mesh in the view. */
 export interface MeshMember {
   /** Peer id. */
@@ -91,8 +101,8 @@ export interface MeshMember {
   summaryAgeMs?: number
   /** False while it catches up after a (re)start. */
   ready?: boolean
-  /** Its planned links (link plan and relay tree), those connected, and up to 8 that are not. */
-  links?: { planned: number; connected: number; down: string[] }
+  /** Its links. */
+  links?: MemberLinks
   /** Its clock. */
   clock?: MemberClock
   /** Relay items it has queued and not yet written. */
@@ -114,6 +124,7 @@ export interface MeshEdge {
   a: string
   /** The other end. */
   b: string
+  /** What the link is. */
   kind: 'tree' | 'hubs' | 'down'
 }
 
