@@ -163,6 +163,12 @@ const BODY = `
     <h2>Regions and peers &middot; <span data-testid="peer-count"></span></h2>
     <div data-testid="regions"></div>
   </section>
+  <section class="card" data-testid="card-hits">
+    <h2>Hit ratio</h2>
+    <div class="big" data-testid="hit-ratio">&mdash;</div>
+    <div class="meter"><div data-testid="hit-meter" style="width:0"></div></div>
+    <div data-testid="hit-counters"></div>
+  </section>
   <section class="card full" data-testid="card-mesh" hidden>
     <h2>The whole mesh &middot; <span data-testid="mesh-summary"></span></h2>
     <p class="muted note">From the summaries members put in their announcements (at most an announce interval old). <span class="nonzero" data-testid="mesh-error"></span></p>
@@ -171,12 +177,6 @@ const BODY = `
       <div data-testid="mesh-graph-box"></div>
     </div>
     <div data-testid="mesh-members-box"></div>
-  </section>
-  <section class="card" data-testid="card-hits">
-    <h2>Hit ratio</h2>
-    <div class="big" data-testid="hit-ratio">&mdash;</div>
-    <div class="meter"><div data-testid="hit-meter" style="width:0"></div></div>
-    <div data-testid="hit-counters"></div>
   </section>
   <section class="card wide" data-testid="card-lag">
     <h2>Replication lag by origin region (receive time &minus; write time)</h2>
