@@ -46,6 +46,15 @@ export type {
   TraceStage,
 } from './ports/mesh-options.js'
 export type { MeshAdmin } from './ports/mesh-port.js'
+export type {
+  MemberClock,
+  MemberLinks,
+  MeshEdge,
+  MeshMember,
+  MeshMemberFlag,
+  MeshView,
+  RegionLag,
+} from './ports/mesh-view.js'
 export type { PersistenceStats } from './ports/persistence-stats.js'
 export {
   KEYSPACE_DEFAULTS,

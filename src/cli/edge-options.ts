@@ -70,7 +70,7 @@ export function addEdgeOptions(cmd: Command): Command {
     .addOption(
       opt(
         '--metrics-public',
-        'serve /metrics and /status without the token (env: 1 or 0)',
+        'serve /metrics, /status and /status/mesh without the token (env: 1 or 0)',
         'MESHCACHE_METRICS_PUBLIC',
       ).default(false, 'off'),
     )

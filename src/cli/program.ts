@@ -11,6 +11,7 @@ import { loadMatrix } from '../sim/latency-matrix.js'
 import { runDemo } from './demo.js'
 import { EXIT_CODES, reportFailure } from './failures.js'
 import { createLogger } from './logger.js'
+import { runMeshStatus } from './mesh-status-command.js'
 import { runNode } from './node-command.js'
 import { addNodeOptions } from './node-options.js'
 import { applyConfigFile, settingsOf } from './node-settings.js'
@@ -47,9 +48,15 @@ program
   .command('status')
   .description("print a node's peers by region, RTT, replication lag and hit ratio")
   .option('--http <host:port>', 'HTTP API of the node', '127.0.0.1:8080')
+  .option(
+    '--mesh',
+    'print the whole mesh as the node sees it: region x region lag (p50/p99), hubs, flagged nodes',
+  )
+  .option('--token-file <file>', 'bearer token for a node with --http-token-file (its first line)')
   .option('--verbose', 'print the stack of a failure')
-  .action(async (opts: { http: string }) => {
-    await runStatus(opts.http)
+  .action(async (opts: { http: string; mesh?: boolean; tokenFile?: string }) => {
+    const at = { http: opts.http, ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}) }
+    await (opts.mesh ? runMeshStatus(at) : runStatus(at))
   })
 
 program

@@ -1,35 +1,14 @@
-import { CliError, EXIT_CODES } from './failures.js'
-
-/** How long `meshcache status` waits for the node. */
-export const STATUS_TIMEOUT_MS = 5_000
+import { getNodeJson, type NodeAddress } from './node-fetch.js'
 
 /**
  * `meshcache status`: a node's peers, lag and hit ratio, from its HTTP API, as a table.
  * @throws CliError (exit 1) when the node cannot be reached or answers an error
  */
 export async function runStatus(
-  http: string,
+  at: NodeAddress,
   print: (line: string) => void = console.log,
 ): Promise<void> {
-  const base = http.startsWith('http') ? http : `http://${http}`
-  let res: Response
-  try {
-    res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) })
-  } catch (err) {
-    const inner = (err as { cause?: { code?: string; message?: string } }).cause
-    const cause = inner?.code ?? inner?.message
-    const why =
-      cause === 'ECONNREFUSED'
-        ? 'connection refused: is `meshcache node` running there?'
-        : (err as Error).name === 'TimeoutError'
-          ? `no answer within ${STATUS_TIMEOUT_MS} ms`
-          : (cause ?? (err as Error).message)
-    throw new CliError(`cannot reach the node at ${base}: ${why}`, EXIT_CODES.runtime, {
-      cause: err,
-    })
-  }
-  if (!res.ok) throw new CliError(`GET ${base}/status answered ${res.status}`, EXIT_CODES.runtime)
-  const s = (await res.json()) as {
+  const s = (await getNodeJson(at, '/status')) as {
     node: string
     region: string
     entries: number

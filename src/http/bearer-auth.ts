@@ -2,8 +2,8 @@
  * Bearer tokens on the HTTP API (`--http-token-file`): every route but the health probes
  * needs `Authorization: Bearer <token>`; others get 401 `ERR_UNAUTHORIZED` in the usual
  * error shape, with `WWW-Authenticate`. Tokens are compared in constant time
- * (`src/edge/credentials.ts`). With `metricsPublic`, `/metrics` and `/status` are open
- * too. The status page's HTML (`/`, `/ui`) is always served: it holds no data, and its
+ * (`src/edge/credentials.ts`). With `metricsPublic`, `/metrics`, `/status` and `/status/mesh`
+ * are open too. The status page's HTML (`/`, `/ui`) is always served: it holds no data, and its
  * script asks for the token and sends it to `/status` (browsers cannot add a bearer
  * header to a page load).
  * @module
@@ -15,14 +15,14 @@ import { CredentialSet } from '../edge/credentials.js'
 export interface HttpAuthOptions {
   /** Accepted tokens (several, so they can rotate). */
   tokens: readonly string[]
-  /** Serve `/metrics` and `/status` without a token. @default false */
+  /** Serve `/metrics`, `/status` and `/status/mesh` without a token. @default false */
   metricsPublic?: boolean
 }
 
 /** Paths served without a token: probes and the page shell. */
 const ALWAYS_PUBLIC = new Set(['/health/live', '/health/ready', '/healthz', '/', '/ui'])
 /** Paths served without a token with `metricsPublic`. */
-const METRICS_PATHS = new Set(['/metrics', '/status'])
+const METRICS_PATHS = new Set(['/metrics', '/status', '/status/mesh'])
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive). */
 function bearerToken(header: string | undefined): string | undefined {

@@ -8,6 +8,115 @@ export const DURATION =
 
 const ackTimeoutText = `Longest wait for ack (default 5s, at most 5m). ${DURATION}`
 
+const num = { type: 'number' }
+const int = { type: 'integer' }
+const str = { type: 'string' }
+
+/** `GET /status/mesh` (src/ports/mesh-view.ts has each field's meaning). */
+const MESH_VIEW = {
+  type: 'object',
+  description:
+    "The whole mesh as this node sees it, from the summaries members put in their announcements (docs/operations.md, 'The mesh view')",
+  required: [
+    'node',
+    'region',
+    'at',
+    'recentWindowMs',
+    'regions',
+    'lag',
+    'members',
+    'edges',
+    'totals',
+  ],
+  properties: {
+    node: str,
+    region: str,
+    at: { type: 'integer', description: 'When the view was built, ms since the epoch' },
+    recentWindowMs: int,
+    regions: { type: 'array', items: str },
+    lag: {
+      type: 'array',
+      description: 'The region x region lag matrix: writes of `from` received in `to`, ms',
+      items: {
+        type: 'object',
+        properties: {
+          to: str,
+          from: str,
+          nodes: int,
+          count: int,
+          p50Ms: num,
+          p99Ms: num,
+          maxMs: num,
+          recentCount: int,
+          recentP50Ms: num,
+          recentP99Ms: num,
+        },
+      },
+    },
+    members: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'region', 'self', 'hub', 'flags', 'behind'],
+        properties: {
+          id: str,
+          region: str,
+          self: { type: 'boolean' },
+          hub: { type: 'boolean' },
+          parent: str,
+          summaryAgeMs: num,
+          ready: { type: 'boolean' },
+          links: {
+            type: 'object',
+            properties: { planned: int, connected: int, down: { type: 'array', items: str } },
+          },
+          clock: {
+            type: 'object',
+            properties: {
+              correctionMs: num,
+              meshOffsetMs: num,
+              peersMeasured: int,
+              skewed: { type: 'boolean' },
+              refusingWrites: { type: 'boolean' },
+              measuredOffsetMs: num,
+            },
+          },
+          queuedItems: int,
+          droppedRecently: int,
+          flags: {
+            type: 'array',
+            items: {
+              enum: [
+                'no-summary',
+                'stale',
+                'catching-up',
+                'clock-skewed',
+                'refusing-writes',
+                'lagging',
+                'dropping',
+                'backlog',
+                'links-down',
+              ],
+            },
+          },
+          behind: { type: 'boolean' },
+        },
+      },
+    },
+    edges: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { a: str, b: str, kind: { enum: ['tree', 'hubs', 'down'] } },
+      },
+    },
+    totals: {
+      type: 'object',
+      properties: { members: int, summarized: int, flagged: int, behind: int },
+    },
+  },
+}
+
 /** Shared parameters and schemas of the OpenAPI document. */
 export const COMPONENTS = {
   parameters: {
@@ -147,5 +256,6 @@ export const COMPONENTS = {
       },
     },
     ClearResponse: { type: 'object', properties: { cleared: { type: 'boolean' } } },
+    MeshView: MESH_VIEW,
   },
 }

@@ -283,6 +283,13 @@ export function openapiDocument(options: { version: string; admin: boolean }): o
       'Peers, lag, counters',
       json({ type: 'object' }),
     ),
+    '/status/mesh': simple(
+      'The whole mesh as this node sees it',
+      'meshView',
+      'Region x region lag matrix, members with relay role, clock, links and flags, links to draw',
+      json(ref('MeshView')),
+      { '409': error('Not in a mesh (`ERR_NO_MESH`)') },
+    ),
     '/metrics': simple('Prometheus metrics', 'metrics', 'Text exposition format', {
       'text/plain': {},
     }),

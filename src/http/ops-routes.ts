@@ -1,5 +1,5 @@
 /**
- * Operator routes: health probes, `/status`, `/metrics`, `/openapi.json`, the status page
+ * Operator routes: health probes, `/status`, `/status/mesh`, `/metrics`, `/openapi.json`, the status page
  * (`/` and `/ui`) and, with `admin`, the partition drills `/admin/block` and `/unblock`.
  * @module
  */
@@ -39,6 +39,13 @@ export function addOpsRoutes(
         .code(200)
         .header('content-type', 'application/json')
         .send(jsonText({ ...ctx.cache.stats(), ...ctx.status?.() })),
+  })
+  router.add('/status/mesh', {
+    GET: async (_req, reply) => {
+      const mesh = ctx.cache.admin.mesh
+      if (!mesh) throw new HttpError(409, 'ERR_NO_MESH', 'this node is not part of a mesh')
+      return reply.code(200).header('content-type', 'application/json').send(jsonText(mesh.view()))
+    },
   })
   router.add('/metrics', {
     GET: async (_req, reply) =>

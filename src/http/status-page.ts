@@ -2,7 +2,7 @@
  * The live status page a node serves at `/` (and `/ui`): one self-contained HTML
  * document, no build step and no external resource. Its script polls `status` (relative,
  * so `/status` when served at `/` or `/ui`) every second and draws the JSON of
- * `cache.stats()`.
+ * `cache.stats()`; a second one polls `status/mesh` for the whole mesh.
  *
  * Everything from `/status` is text from the network (peer regions and keyspace names
  * are announced by other nodes): the script builds elements and sets `textContent`, it
@@ -10,6 +10,7 @@
  * @module
  */
 
+import { STATUS_PAGE_MESH_SCRIPT } from './status-page-mesh-script.js'
 import { STATUS_PAGE_SCRIPT } from './status-page-script.js'
 
 const STYLE = `
@@ -108,6 +109,35 @@ form.token { display: flex; gap: 6px; }
 form.token input { font: inherit; padding: 2px 6px; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); }
 form.token button { font: inherit; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: var(--accent-soft); color: var(--accent); cursor: pointer; }
 table.resp { min-width: 560px; }
+.card.full { grid-column: 1 / -1; }
+.mesh-top { display: grid; gap: 16px; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); align-items: start; }
+@media (max-width: 1000px) { .mesh-top { grid-template-columns: minmax(0, 1fr); } }
+table.matrix { table-layout: auto; }
+table.matrix th { white-space: nowrap; }
+table.matrix td.cell { white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.matrix td[data-level="ok"] { background: color-mix(in srgb, var(--ok) 12%, transparent); }
+table.matrix td[data-level="warn"] { background: color-mix(in srgb, var(--warn) 18%, transparent); }
+table.matrix td[data-level="bad"] { background: color-mix(in srgb, var(--bad) 20%, transparent); }
+svg.mesh-graph { width: 100%; height: auto; display: block; }
+svg.mesh-graph .region-area { fill: var(--accent-soft); opacity: .45; stroke: var(--line); }
+svg.mesh-graph .region-label { fill: var(--fg); font-size: 13px; font-weight: 600; font-family: system-ui, sans-serif; }
+svg.mesh-graph .self-label { fill: var(--accent); font-size: 11px; font-family: system-ui, sans-serif; }
+svg.mesh-graph .edge { stroke: var(--muted); stroke-width: 1.2; opacity: .7; }
+svg.mesh-graph .edge.hubs { stroke: var(--accent); stroke-width: 2.5; opacity: .8; }
+svg.mesh-graph .edge.down { stroke: var(--bad); stroke-dasharray: 5 4; opacity: 1; }
+svg.mesh-graph .member circle { fill: var(--ok); stroke: var(--card); stroke-width: 1.5; }
+svg.mesh-graph .member.flagged circle { fill: var(--warn); }
+svg.mesh-graph .member.behind circle { fill: var(--bad); }
+svg.mesh-graph .member.unknown circle { fill: var(--muted); }
+svg.mesh-graph .member.hub circle { stroke: var(--accent); stroke-width: 3; }
+svg.mesh-graph .member.self circle { stroke: var(--fg); stroke-width: 2.5; }
+.legend .key { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-left: 6px; }
+.legend .key.ok { background: var(--ok); } .legend .key.flagged { background: var(--warn); }
+.legend .key.behind { background: var(--bad); } .legend .key.unknown { background: var(--muted); }
+table.members { min-width: 900px; }
+.flag { display: inline-block; margin: 1px 4px 1px 0; padding: 0 6px; border-radius: 999px; font-size: 11.5px;
+  background: color-mix(in srgb, var(--warn) 18%, transparent); color: var(--warn); font-weight: 600; }
+.flag.behind { background: color-mix(in srgb, var(--bad) 18%, transparent); color: var(--bad); }
 `
 
 // The page's script. A plain string (no template interpolation, no backticks): it runs in
@@ -139,6 +169,15 @@ const BODY = `
     <div class="meter"><div data-testid="hit-meter" style="width:0"></div></div>
     <div data-testid="hit-counters"></div>
   </section>
+  <section class="card full" data-testid="card-mesh" hidden>
+    <h2>The whole mesh &middot; <span data-testid="mesh-summary"></span></h2>
+    <p class="muted note">From the summaries members put in their announcements (at most an announce interval old). <span class="nonzero" data-testid="mesh-error"></span></p>
+    <div class="mesh-top">
+      <div data-testid="mesh-matrix-box"></div>
+      <div data-testid="mesh-graph-box"></div>
+    </div>
+    <div data-testid="mesh-members-box"></div>
+  </section>
   <section class="card wide" data-testid="card-lag">
     <h2>Replication lag by origin region (receive time &minus; write time)</h2>
     <div data-testid="lag"></div>
@@ -161,7 +200,7 @@ const BODY = `
     <div data-testid="resp"></div>
   </section>
 </main>
-<footer>Polls <code>/status</code> every second &middot; last update <span data-testid="updated">never</span></footer>
+<footer>Polls <code>/status</code> every second and <code>/status/mesh</code> every 5 s &middot; last update <span data-testid="updated">never</span></footer>
 `
 
 const PAGE = `<!doctype html>
@@ -174,7 +213,7 @@ const PAGE = `<!doctype html>
 <title>meshcache status</title>
 <style>${STYLE}</style>
 </head>
-<body data-testid="status-page">${BODY}<script>${STATUS_PAGE_SCRIPT}</script>
+<body data-testid="status-page">${BODY}<script>${STATUS_PAGE_SCRIPT}</script><script>${STATUS_PAGE_MESH_SCRIPT}</script>
 </body>
 </html>
 `
@@ -186,7 +225,9 @@ const PAGE = `<!doctype html>
  * `/status` reports `clockOffsetMs`), this node's clock correction, a histogram per origin
  * region of replication lag with p50/p99, the hit ratio and counters, keyspaces,
  * rejected input by reason code, and (when the node serves RESP) its connections and
- * per-command calls, errors and latency. When `/status` answers 401 (the node has
+ * per-command calls, errors and latency. A second script polls `/status/mesh` every 5 s
+ * and shows the whole mesh: the region x region lag matrix, members per region with their
+ * relay links, and every member's clock and flags (the card is hidden outside a mesh). When `/status` answers 401 (the node has
  * `--http-token-file`), the page asks for a token, keeps it for the browser tab
  * (`sessionStorage`) and sends it as `Authorization: Bearer`.
  *
@@ -195,7 +236,11 @@ const PAGE = `<!doctype html>
  * `data-testid` attributes for tests: `node-id`, `node-region`, `conn-state`,
  * `region-group`, `peer`, `peer-rtt`, `peer-clock-offset`, `clock-correction`,
  * `clock-skewed`, `lag-histogram`, `lag-p50`, `lag-p99`, `hit-ratio`, `counter`,
- * `rejected-code`, `keyspace`, `token-form`, `card-resp`, `resp-command`.
+ * `rejected-code`, `keyspace`, `token-form`, `card-resp`, `resp-command`; the mesh card:
+ * `card-mesh`, `mesh-summary`, `mesh-matrix`, `mesh-lag-cell` (`data-to`, `data-from`),
+ * `mesh-lag-p50`, `mesh-lag-p99`, `mesh-graph`, `mesh-region`, `mesh-node`, `mesh-edge`
+ * (`data-kind`), `mesh-members`, `mesh-member`, `mesh-clock-correction`,
+ * `mesh-clock-offset`, `mesh-flag` (`data-flag`).
  *
  * @returns the HTML document, the same string on every call
  */

@@ -91,6 +91,37 @@ export const MESH_CONSTANTS = {
   relayFailoverMs: 1_000,
 } as const
 
+/**
+ * The mesh view (`GET /status/mesh`, src/mesh/mesh-view-board.ts): how each member's
+ * summary is made and bounded, and when the view flags a member. Times in ms.
+ * Decision and sizes: docs/decisions/mesh-view.md.
+ */
+export const MESH_VIEW_CONSTANTS = {
+  /** The `recent*` lag figures and `droppedRecently` cover this span. */
+  recentWindowMs: 30_000,
+  /** A summary older than this many announce intervals flags its member `stale`. */
+  staleAfterAnnounces: 3,
+  /** A member whose recent p99 lag from some region is above this is `lagging`. */
+  lagBehindMs: 1_000,
+  /** A member with more relay items queued than this has a `backlog`. */
+  backlogItems: 1_000,
+  /** Most origin regions one summary lists (more are left out; a mesh has a handful). */
+  maxRegions: 64,
+  /** Most links down one summary names (it counts them all). */
+  maxDownLinks: 8,
+  /** Most snapshots of a node's own figures kept for the recent window (one per ping interval). */
+  maxSnapshots: 64,
+  /** Most summaries a node keeps (one per member; the oldest goes first past it). */
+  maxSummaries: 4_096,
+  /** A built view is served again for this long: page polls and CLI calls cost one build. */
+  viewCacheMs: 1_000,
+  /**
+   * A change of a node's flags or relay role is announced at once (the view shows it in
+   * about a ping interval instead of an announce interval), at most this often.
+   */
+  newsMinIntervalMs: 2_000,
+} as const
+
 /** {@link MeshOptions} with every default applied, times in ms. */
 export type ResolvedMeshOptions = typeof MESH_DEFAULTS
 

@@ -11,7 +11,19 @@ import type { Relay } from './relay.js'
 
 const log = logger('meshcache:mesh')
 
-/** Wire format of an announcement body: `[1, id, region, addrs]`, signed by `id`. */
+/** What member announcements carry besides membership: each member's mesh-view summary. */
+export interface SummaryCarrier {
+  /** This node's summary, put in its announcement. */
+  own(): unknown
+  /** Member `id`'s announcement (signature checked) carried `raw`. */
+  receive(id: string, raw: unknown): void
+}
+
+/**
+ * Wire format of an announcement body: `[1, id, region, addrs, now, summary?]`, signed by
+ * `id`; `summary` is the member's mesh-view summary (src/mesh/node-summary.ts). Elements
+ * after those are ignored, so later versions can add some.
+ */
 const ANNOUNCE_FORMAT = 1
 
 /**
@@ -25,16 +37,21 @@ export class MemberGossip {
   private readonly ctx: MeshContext
   private readonly relay: Relay
   private readonly onLearned: () => void
+  private readonly summaries: SummaryCarrier | undefined
   private timer: Timer | undefined
   private soon: Timer | undefined
   /** Announcements made because a peer connected (the first ones of a joining node). */
   private early = 0
 
-  /** @param onLearned - a new member (or a new region of one) was learned */
-  constructor(ctx: MeshContext, relay: Relay, onLearned: () => void) {
+  /**
+   * @param onLearned - a new member (or a new region of one) was learned
+   * @param summaries - what announcements carry besides membership (the mesh view's summaries)
+   */
+  constructor(ctx: MeshContext, relay: Relay, onLearned: () => void, summaries?: SummaryCarrier) {
     this.ctx = ctx
     this.relay = relay
     this.onLearned = onLearned
+    this.summaries = summaries
   }
 
   /** Starts announcing. */
@@ -83,6 +100,7 @@ export class MemberGossip {
       ctx.region,
       ctx.node.getMultiaddrs().map((a) => a.toString()),
       ctx.clock.now(),
+      ...(this.summaries === undefined ? [] : [this.summaries.own()]),
     ])
     this.relay.originate(ITEM_KIND.member, this.relay.nextSeq(), ctx.signer.seal(body))
   }
@@ -117,7 +135,7 @@ export class MemberGossip {
     if (
       envelope === undefined ||
       !Array.isArray(row) ||
-      row.length !== 5 ||
+      row.length < 5 ||
       row[0] !== ANNOUNCE_FORMAT ||
       typeof row[1] !== 'string' ||
       typeof row[2] !== 'string' ||
@@ -141,6 +159,7 @@ export class MemberGossip {
     if (p.region === undefined) ctx.peers.setRegion(p, region)
     addAddresses(p, addrs)
     if (ctx.peers.version !== before) this.onLearned()
+    if (row.length > 5) this.summaries?.receive(id, row[5])
     return true
   }
 }

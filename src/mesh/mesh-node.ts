@@ -22,6 +22,7 @@ import { MemberGossip } from './member-gossip.js'
 import { Membership } from './membership.js'
 import type { MeshContext } from './mesh-context.js'
 import { peerStats, zeroCounters } from './mesh-stats.js'
+import { MeshViewBoard } from './mesh-view-board.js'
 import { PeerGate } from './peer-gate.js'
 import { PeerTable } from './peer-table.js'
 import { Publisher } from './publisher.js'
@@ -75,6 +76,7 @@ export class MeshNode implements MeshPort {
   private readonly membership: Membership
   private readonly links: Links
   private readonly members: MemberGossip
+  private readonly board: MeshViewBoard
   private readonly reads: RemoteReads
   private readonly loads: LoadCoordinator
   private readonly antiEntropy: AntiEntropy
@@ -145,8 +147,17 @@ export class MeshNode implements MeshPort {
     this.publisher = new Publisher(this.ctx, this.relay)
     this.links = new Links(this.ctx, () => this.relay.neighbors())
     this.membership = new Membership(this.ctx, this.links, (peer) => this.helloDone(peer))
-    this.members = new MemberGossip(this.ctx, this.relay, () =>
-      queueMicrotask(() => this.membership.redial()),
+    this.board = new MeshViewBoard(this.ctx, {
+      stats: () => this.stats(),
+      ready: () => this.isReady,
+      isLink: (id) => this.links.isLink(id),
+      announce: () => this.members.announce(),
+    })
+    this.members = new MemberGossip(
+      this.ctx,
+      this.relay,
+      () => queueMicrotask(() => this.membership.redial()),
+      this.board,
     )
     this.admin = {
       peers: () => this.stats().peers,
@@ -155,6 +166,7 @@ export class MeshNode implements MeshPort {
       blockedPeers: () => this.gate.blockedPeers,
       syncWith: (id, ks) => this.antiEntropy.syncWith(peerIdFromString(id), ks),
       subscribers: (ks) => this.holders(ks, false),
+      view: () => this.board.view(),
     }
   }
 
@@ -200,6 +212,7 @@ export class MeshNode implements MeshPort {
       this.time.forgetDisconnected()
       this.control.tick()
       this.loads.prune()
+      this.board.tick()
     })
     this.started = true
     this.members.start()

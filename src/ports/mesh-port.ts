@@ -1,5 +1,6 @@
 import type { Entry } from '../store/entry.js'
 import type { MeshStats, PeerStats } from './mesh-options.js'
+import type { MeshView } from './mesh-view.js'
 
 /** How many replicas must apply a write before `set`/`delete` resolve, beyond this node. */
 export type RemoteAckLevel = 'peer' | 'quorum'
@@ -81,4 +82,11 @@ export interface MeshAdmin {
   syncWith(peerId: string, keyspace: string): Promise<number>
   /** Peers that subscribe to `keyspace` (connected or not yet known by region). */
   subscribers(keyspace: string): number
+  /**
+   * The whole mesh as this node sees it: the region x region lag matrix, every member
+   * with its relay role, clock, links and flags, the links to draw. Built from the
+   * summaries members put in their announcements (at most an announce interval old, or a
+   * ping interval for a change of flags); asks no peer anything. Cached for 1 s.
+   */
+  view(): MeshView
 }

@@ -238,10 +238,12 @@ describe.skipIf(!HAVE_CHROMIUM)(
         await page.screenshot({ path: SCREENSHOT, fullPage: true })
 
         expect(errors).toEqual([])
-        // Same origin only: the document, then /status polls.
+        // Same origin only: the document, then /status and /status/mesh polls.
         const origin = new URL(a.info.http).origin
         for (const u of requests) expect(new URL(u).origin).toBe(origin)
-        expect(new Set(requests.map((u) => new URL(u).pathname))).toEqual(new Set(['/', '/status']))
+        expect(new Set(requests.map((u) => new URL(u).pathname))).toEqual(
+          new Set(['/', '/status', '/status/mesh']),
+        )
       } finally {
         await page.close()
       }
