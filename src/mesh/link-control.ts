@@ -43,13 +43,17 @@ interface LinkState {
  * this node's raw clock reading (an NTP-style sample, see {@link TimeSync}), its clock
  * correction and the digest roots of its open keyspaces; the pong carries the peer's
  * readings, correction and roots; the next ping echoes when the pong arrived, so the
- * answering end takes a sample too (pong out, ping back) without pinging itself. A link that carried frames within the interval is
- * alive without a ping; a clock sample is taken at least every `timeSampleIntervals` intervals anyway.
+ * answering end takes a sample too (pong out, ping back) without pinging itself. A link
+ * that carried frames within the interval is alive without a ping; a clock sample is
+ * taken at least every `timeSampleIntervals` intervals anyway.
  * Roots that differ on a quiet link start a repair at once (at most one per interval per
- * keyspace); roots that match let the periodic anti-entropy skip that peer.
+ * keyspace, and none while write batches arrive: roots then differ by the writes in
+ * flight); roots that match let the periodic anti-entropy skip that peer.
  */
 export class LinkControl {
   private readonly links = new Map<string, LinkState>()
+  /** Monotonic ms when the last write batch arrived (see {@link batchHeard}). */
+  private lastBatch = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly ctx: MeshContext,
@@ -60,6 +64,15 @@ export class LinkControl {
   ) {}
 
   /** A frame came from `peer`: the link is alive. */
+  /**
+   * A write batch arrived (from any link). While batches flow, roots differ by the writes
+   * in flight: a repair then would fetch what is arriving anyway, so none starts until a
+   * whole interval passed without one (the periodic anti-entropy still runs).
+   */
+  batchHeard(): void {
+    this.lastBatch = this.ctx.clock.monotonic()
+  }
+
   heard(peer: string): void {
     this.state(peer).heard = this.ctx.clock.monotonic()
   }
@@ -228,6 +241,7 @@ export class LinkControl {
       if (replica === undefined) continue
       if (rootOf(replica.index.tree.digest(0, 0)) === row[1]) continue
       differs = true
+      if (now - this.lastBatch < this.ctx.opts.pingIntervalMs) continue
       const last = s.repaired.get(row[0]) ?? Number.NEGATIVE_INFINITY
       if (now - last < this.ctx.opts.syncIntervalMs) continue
       s.repaired.set(row[0], now)

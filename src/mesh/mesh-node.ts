@@ -140,7 +140,10 @@ export class MeshNode implements MeshPort {
       },
     )
     this.relay = new Relay(this.ctx, this.relayLinks, {
-      batch: (item, from, verify) => this.receiver.receive(item, from, verify),
+      batch: (item, from, verify) => {
+        this.control.batchHeard()
+        return this.receiver.receive(item, from, verify)
+      },
       member: (item) => this.members.receive(item),
       control: (item, from) => this.control.onControl(item, from),
     })

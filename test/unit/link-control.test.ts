@@ -165,6 +165,22 @@ describe('LinkControl', () => {
     expect(a.repairs).toHaveLength(2)
   })
 
+  it('starts no repair while write batches arrive, and repairs once they stopped', () => {
+    const { a, b, clock } = pair()
+    b.roots.set('default', 2)
+    a.control.batchHeard()
+    b.control.batchHeard()
+    a.control.onPeer('peer-b')
+    // Roots differ mid-stream by the writes in flight: compared, not repaired.
+    expect(a.repairs).toEqual([])
+    expect(b.repairs).toEqual([])
+    expect(a.control.inSync('peer-b')).toBe(false)
+    // A whole interval without a batch: the next quiet ping repairs.
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(a.repairs).toEqual(['peer-b:default'])
+  })
+
   it('marks a peer in sync while roots match, and not after they stop being compared', () => {
     const { a, b, clock } = pair()
     a.control.onPeer('peer-b')
