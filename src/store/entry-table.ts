@@ -512,7 +512,8 @@ export class EntryTable<V = unknown> extends SlotColumns<V> {
     const f = this.flags[s]!
     if ((f & RESIDENT) === 0) return
     this.releaseValue(s)
-    this.flags[s] = f & ~RESIDENT
+    // Re-read: releasing cleared ENCODED, which `f` still has.
+    this.flags[s] = this.flags[s]! & ~RESIDENT
     this.resident--
     if ((f & TOMB) !== 0) this.tombstoneCount--
     this.unlink(s)

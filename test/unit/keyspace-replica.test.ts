@@ -103,6 +103,33 @@ function snapshot(replica: KeyspaceReplica<unknown>) {
   }
 }
 
+describe('KeyspaceReplica: values received as bytes (no change listener)', () => {
+  it('a received value that expired, then written locally, reads the local value', () => {
+    const { time, clock, replica } = setup({}, false)
+    expect(
+      replica.admitRemote(valueTuple('k', NOW - 100, 'remote', { expiresAt: NOW + 50 }), 'eu'),
+    ).toBe('applied')
+    time.t = NOW + 100
+    // The expired value leaves residency (its bytes are released) on this read.
+    expect(replica.readValue('k', time.t)).toBeUndefined()
+    const entry = {
+      value: 'local',
+      version: clock.now(),
+      expiresAt: time.t + 60_000,
+      tombstone: false,
+      size: entrySize('k', 8),
+    }
+    replica.writeLocal('k', entry, time.t)
+    expect(replica.readValue('k', time.t)).toBe('local')
+    expect(replica.peek('k', time.t)?.value).toBe('local')
+    // A newer value received as bytes over the local one reads back decoded.
+    time.t += 1
+    const later = valueTuple('k', time.t, 'remote-2', { node: 'Z' })
+    expect(replica.admitRemote(later, 'eu')).toBe('applied')
+    expect(replica.readValue('k', time.t)).toBe('remote-2')
+  })
+})
+
 describe('KeyspaceReplica.admitRemote: last-writer-wins outcomes', () => {
   it('applies a newer value: readable, indexed, counted, and announced as remote from the given region', () => {
     const { replica, events } = setup()
