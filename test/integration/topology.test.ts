@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
+import { LinkPlan } from '../../src/topology/link-plan.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -56,16 +57,31 @@ async function startMesh(perRegion: number): Promise<Cache<unknown>[]> {
 describe('a region-structured mesh (12 nodes, 4 regions, localPeers 2, remotePeers 1)', () => {
   it('keeps connections within the bounds and replicates every write to every node', async () => {
     const nodes = await startMesh(3)
+    const plan = new LinkPlan(
+      nodes.map((n) => ({ id: n.nodeId, region: n.region! })),
+      { localPeers: BOUNDS.localPeers, remotePeers: BOUNDS.remotePeers },
+    )
+    let degrees = 0
     for (const n of nodes) {
       const l = n.stats().mesh!.links
       expect(l.fullMesh).toBe(false)
       // A region of three is a clique; every other region is linked directly.
       expect(l.local).toHaveLength(2)
       expect(Object.keys(l.remote).sort()).toEqual(REGIONS.filter((r) => r !== n.region).sort())
-      // The plan's links are bounded; a region's hub adds at most one link per other region.
-      expect(l.local.length + Object.values(l.remote).flat().length).toBeLessThan(nodes.length - 1)
+      // The node's links are the plan over all members (the same on every node), within
+      // the plan's exact degree bound; a region's hub adds at most one link per other region.
+      const mine = plan.linksOf(n.nodeId)
+      expect([...l.local].sort()).toEqual([...mine.local].sort())
+      expect(l.remote).toEqual(Object.fromEntries(mine.remote))
+      expect(l.local.length + Object.values(l.remote).flat().length).toBeLessThanOrEqual(
+        plan.degreeBound(n.nodeId),
+      )
       expect(l.relay.peerHubs.length).toBeLessThanOrEqual(REGIONS.length - 1)
+      degrees += l.local.length + Object.values(l.remote).flat().length
     }
+    // Not a full mesh: each node links a region through one ball of its own, so a pair of
+    // regions of three has at most six links and a node at most 2 + 3 x 2 on average.
+    expect(degrees / nodes.length).toBeLessThanOrEqual(8)
     // Bytes sent across before the writes (announcements while the mesh formed, when a
     // node briefly was its region's hub) are left out.
     const wanBefore = nodes.map((n) => n.stats().mesh!.replication.wanBytesOut)
