@@ -44,6 +44,10 @@ export const MESH_CONSTANTS = {
    * is pinged at the next round, so peers read its stamps right (busy links included).
    */
   correctionNewsMs: 100,
+  /** A member list that changed is compared on every link after this delay (changes gather)... */
+  memberNewsDelayMs: 250,
+  /** ...and at most this often; a link exchanges member lists at most this often too. */
+  memberNewsMinIntervalMs: 1_000,
   /** Longest wait for hanging up on a blocked peer. */
   hangUpTimeoutMs: 2_000,
   /** Longest wait for one anti-entropy round trip. */
@@ -82,6 +86,12 @@ export const MESH_CONSTANTS = {
   earlyAnnounces: 3,
   /** Delay of such an announcement after a hello (the peer's subscriptions arrive first). */
   earlyAnnounceDelayMs: 300,
+  /**
+   * A mesh makes about this many member announcements per `announceIntervalMs` in all:
+   * past this many members, each announces every `announceIntervalMs` x N / this, so what
+   * a node receives in announcements does not grow with the mesh (issue 25).
+   */
+  announcesPerInterval: 15,
   /** A member not connected and not announced for this many announce intervals is forgotten. */
   forgetAfterAnnounces: 4,
   /**

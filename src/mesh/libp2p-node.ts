@@ -70,7 +70,9 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       : {}),
     transports: [options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // No yamux keep-alive pings (one per connection every 30 s by default): link control
+    // knows each link is alive from its traffic or its own ping, and TCP tells a peer gone.
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     connectionManager: {
       // Every node of a region may dial us from one address (loopback, NAT): do not
       // rate-limit inbound connections per host.

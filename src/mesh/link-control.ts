@@ -1,3 +1,4 @@
+import type { Timer } from '../clock/clock.js'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { logger } from '../log.js'
 import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
@@ -14,6 +15,14 @@ const PING = 0
 const PONG = 1
 /** Most keyspace roots one control message carries. */
 const MAX_ROOTS = 64
+
+/** The member list as link control compares it (wired by the node to its membership). */
+export interface MemberLists {
+  /** A digest of the members this node knows (equal lists, equal digests). */
+  digest(): string
+  /** Exchanges member lists with `peer` (both ends learn the other's members). */
+  exchange(peer: string): void
+}
 
 /** A keyspace's digest root as a control message carries it. */
 type Root = [keyspace: string, root: string]
@@ -35,6 +44,12 @@ interface LinkState {
   repaired: Map<string, number>
   /** Monotonic ms when the peer's roots last matched ours for every keyspace both hold. */
   inSync: number
+  /** Monotonic ms when the peer's roots and member digest last both matched ours. */
+  settled: number
+  /** Something changed (members, a link went down): ping at the next round, quiet or not. */
+  news: boolean
+  /** Monotonic ms of the last member-list exchange started because digests differed. */
+  exchanged: number
 }
 
 /**
@@ -49,11 +64,28 @@ interface LinkState {
  * Roots that differ on a quiet link start a repair at once (at most one per interval per
  * keyspace, and none while write batches arrive: roots then differ by the writes in
  * flight); roots that match let the periodic anti-entropy skip that peer.
+ *
+ * A quiet link whose last exchange found the same roots and the same member digest is
+ * *settled*: it is pinged only for the clock sample (every `timeSampleIntervals`
+ * intervals), not every interval, so an idle node with many links sends about one item per
+ * link per 20 s. A link is pinged at the next round again when something changed: a ping
+ * went unanswered, roots or members differed, or {@link news} (a link went down, frames
+ * were lost). Members: pings and pongs carry a digest of the member list; a pinger whose
+ * pong shows another digest exchanges member lists with that peer (the hello), and a node
+ * whose member list grew pings all its links soon ({@link membersChanged}), so a new member
+ * spreads in a few round trips per hop rather than one interval per hop.
  */
 export class LinkControl {
   private readonly links = new Map<string, LinkState>()
   /** Monotonic ms when the last write batch arrived (see {@link batchHeard}). */
   private lastBatch = Number.NEGATIVE_INFINITY
+  /** The pending round of pings after the member list changed, and when the last one ran. */
+  private round: Timer | undefined
+  private lastRound = Number.NEGATIVE_INFINITY
+  /** Relay frames failed and items dropped, as last seen. */
+  private lost = 0
+  /** The raw wall clock minus the monotonic clock at the last exchange (a step moves it). */
+  private rawStep: number
 
   constructor(
     private readonly ctx: MeshContext,
@@ -61,9 +93,40 @@ export class LinkControl {
     private readonly offsets: ClockOffsets,
     private readonly time: TimeSync,
     private readonly repair: (peer: string, keyspace: string) => void,
-  ) {}
+    private readonly members: MemberLists = { digest: () => '', exchange: () => {} },
+  ) {
+    this.rawStep = time.rawNow() - ctx.clock.monotonic()
+  }
 
-  /** A frame came from `peer`: the link is alive. */
+  /** The member list grew or changed: every link is pinged soon (at most once per second). */
+  membersChanged(): void {
+    if (this.round !== undefined || this.ctx.isClosed()) return
+    const now = this.ctx.clock.monotonic()
+    const wait = Math.max(
+      MESH_CONSTANTS.memberNewsDelayMs,
+      this.lastRound + MESH_CONSTANTS.memberNewsMinIntervalMs - now,
+    )
+    this.round = this.ctx.clock.after(wait, () => {
+      this.round = undefined
+      this.lastRound = this.ctx.clock.monotonic()
+      for (const peer of this.ctx.node.getPeers()) {
+        const s = this.state(peer.toString())
+        if (s.pending === undefined) this.ping(peer.toString())
+      }
+    })
+  }
+
+  /** Something changed that a settled link would not see: every link pings at the next round. */
+  news(): void {
+    for (const s of this.links.values()) s.news = true
+  }
+
+  /** Stops the pending member round. */
+  stop(): void {
+    this.round?.cancel()
+    this.round = undefined
+  }
+
   /**
    * A write batch arrived (from any link). While batches flow, roots differ by the writes
    * in flight: a repair then would fetch what is arriving anyway, so none starts until a
@@ -73,6 +136,7 @@ export class LinkControl {
     this.lastBatch = this.ctx.clock.monotonic()
   }
 
+  /** A frame came from `peer`: the link is alive. */
   heard(peer: string): void {
     this.state(peer).heard = this.ctx.clock.monotonic()
   }
@@ -88,36 +152,56 @@ export class LinkControl {
   }
 
   /**
-   * True when `peer`'s digest roots matched ours for every keyspace both hold within the
-   * last two intervals (the periodic anti-entropy has nothing to find there).
+   * True when `peer`'s digest roots matched ours for every keyspace both hold at the last
+   * exchange, within a clock-sample period and an interval (a settled link is compared that
+   * often): the periodic anti-entropy has nothing to find there.
    */
   inSync(peer: string): boolean {
     const s = this.links.get(peer)
-    return (
-      s !== undefined && this.ctx.clock.monotonic() - s.inSync < 2 * this.ctx.opts.pingIntervalMs
-    )
+    return s !== undefined && this.ctx.clock.monotonic() - s.inSync < this.settledForMs()
+  }
+
+  /** How long a match counts: a clock-sample period and one interval of slack. */
+  private settledForMs(): number {
+    return (MESH_CONSTANTS.timeSampleIntervals + 1) * this.ctx.opts.pingIntervalMs
   }
 
   /** One round: pings on the links that were quiet, or whose clock sample is old. */
   tick(): void {
     const { ctx } = this
     const now = ctx.clock.monotonic()
+    // Frames lost on some link (a failed write, a full queue): roots may differ anywhere.
+    const { framesFailed, itemsDropped } = this.relayLinks.counters
+    if (framesFailed + itemsDropped !== this.lost) {
+      this.lost = framesFailed + itemsDropped
+      this.news()
+    }
+    // This node's raw clock stepped since its last exchange (set by hand, NTP, a VM
+    // resumed): the samples taken with it are wrong now; every link exchanges at once.
+    const step = this.time.rawNow() - now
+    if (Math.abs(step - this.rawStep) >= MESH_CONSTANTS.correctionNewsMs) {
+      this.rawStep = step
+      this.news()
+    }
     const interval = ctx.opts.pingIntervalMs
     for (const peer of ctx.node.getPeers()) {
       const id = peer.toString()
       const s = this.state(id)
       if (s.pending !== undefined && now - s.pending.at > MESH_CONSTANTS.dialTimeoutMs) {
-        // No answer: the peer is slow or gone (TCP tells the latter).
+        // No answer: the peer is slow or gone (TCP tells the latter). Not settled.
         ctx.peers.recordFailure(id)
         s.pending = undefined
+        s.settled = Number.NEGATIVE_INFINITY
       }
-      // A quiet link is pinged from one end only (the smaller id; the other hears the
-      // ping and samples from the next one); each end takes its own clock sample at
-      // least every `timeSampleIntervals`. Half an interval of slack: the last pong came
-      // a round trip after the last tick, and must not make the link look busy.
-      const quiet = now - s.heard >= interval / 2 && ctx.self < id
+      // A quiet link that is not settled is pinged from one end only (the smaller id; the
+      // other hears the ping and samples from the next one); each end takes its own clock
+      // sample at least every `timeSampleIntervals`. Half an interval of slack: the last
+      // pong came a round trip after the last tick, and must not make the link look busy.
+      const settled = now - s.settled < this.settledForMs()
+      const quiet = now - s.heard >= interval / 2 && ctx.self < id && !settled
       const stale = now - s.sampled >= (MESH_CONSTANTS.timeSampleIntervals - 0.5) * interval
-      const news = Math.abs(this.offsets.correctionMs - s.told) >= MESH_CONSTANTS.correctionNewsMs
+      const news =
+        s.news || Math.abs(this.offsets.correctionMs - s.told) >= MESH_CONSTANTS.correctionNewsMs
       if ((quiet || stale || news) && s.pending === undefined) this.ping(id)
     }
   }
@@ -136,10 +220,11 @@ export class LinkControl {
       return
     }
     const t = this.time.rawNow()
-    if (body[0] === PING && (body.length === 4 || body.length === 6) && Number.isFinite(body[1])) {
-      const [, t1, correction, roots, echo, t4] = body as [
+    if (body[0] === PING && (body.length === 5 || body.length === 7) && Number.isFinite(body[1])) {
+      const [, t1, correction, roots, digest, echo, t4] = body as [
         number,
         number,
+        unknown,
         unknown,
         unknown,
         unknown,
@@ -159,19 +244,21 @@ export class LinkControl {
       } else if (Number.isFinite(correction)) {
         this.time.noteCorrection(from, correction as number)
       }
-      this.compare(from, roots)
+      this.compare(from, roots, digest, false)
       const t3 = this.time.rawNow()
+      this.rawStep = t3 - this.ctx.clock.monotonic()
       s.pongSent = t3
       s.told = this.offsets.correctionMs
-      this.send(from, [PONG, t1, t, t3, s.told, this.roots()])
+      this.send(from, [PONG, t1, t, t3, s.told, this.roots(), this.members.digest()])
       return
     }
-    if (body[0] === PONG && body.length === 6) {
-      const [, t1, t2, t3, correction, roots] = body as [
+    if (body[0] === PONG && body.length === 7) {
+      const [, t1, t2, t3, correction, roots, digest] = body as [
         number,
         number,
         number,
         number,
+        unknown,
         unknown,
         unknown,
       ]
@@ -192,7 +279,7 @@ export class LinkControl {
         { t1, t2, t3, t4: t },
         Number.isFinite(correction) ? (correction as number) : undefined,
       )
-      this.compare(from, roots)
+      this.compare(from, roots, digest, true)
       return
     }
     this.malformed(from)
@@ -202,8 +289,10 @@ export class LinkControl {
     const s = this.state(peer)
     const t1 = this.time.rawNow()
     s.pending = { t1, at: this.ctx.clock.monotonic() }
+    this.rawStep = t1 - s.pending.at
     s.told = this.offsets.correctionMs
-    const body: unknown[] = [PING, t1, s.told, this.roots()]
+    s.news = false
+    const body: unknown[] = [PING, t1, s.told, this.roots(), this.members.digest()]
     // Echoes the peer's last pong so the peer takes its own clock sample from this ping.
     if (s.pongHeard !== undefined) body.push(s.pongHeard.t3, s.pongHeard.t4)
     this.send(peer, body)
@@ -229,11 +318,19 @@ export class LinkControl {
     return out
   }
 
-  /** Compares the peer's roots with ours; a keyspace that differs is repaired now. */
-  private compare(peer: string, roots: unknown): void {
+  /**
+   * Compares the peer's roots with ours (a keyspace that differs is repaired now) and its
+   * member digest (`exchange`: this end asks for the peer's member list when they differ).
+   */
+  private compare(peer: string, roots: unknown, digest: unknown, exchange: boolean): void {
     if (!Array.isArray(roots)) return
     const s = this.state(peer)
     const now = this.ctx.clock.monotonic()
+    const sameMembers = digest === this.members.digest()
+    if (!sameMembers && exchange && now - s.exchanged >= MESH_CONSTANTS.memberNewsMinIntervalMs) {
+      s.exchanged = now
+      this.members.exchange(peer)
+    }
     let differs = false
     for (const row of roots.slice(0, MAX_ROOTS)) {
       if (!Array.isArray(row) || typeof row[0] !== 'string' || typeof row[1] !== 'string') continue
@@ -249,6 +346,7 @@ export class LinkControl {
       this.repair(peer, row[0])
     }
     if (!differs) s.inSync = now
+    if (!differs && sameMembers) s.settled = now
   }
 
   private state(peer: string): LinkState {
@@ -263,6 +361,9 @@ export class LinkControl {
         pongHeard: undefined,
         repaired: new Map(),
         inSync: Number.NEGATIVE_INFINITY,
+        settled: Number.NEGATIVE_INFINITY,
+        news: false,
+        exchanged: Number.NEGATIVE_INFINITY,
       }
       this.links.set(peer, s)
     }

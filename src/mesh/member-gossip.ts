@@ -27,11 +27,24 @@ export interface SummaryCarrier {
 const ANNOUNCE_FORMAT = 1
 
 /**
+ * How often a member announces itself (ms): every `announceIntervalMs` in a mesh of up to
+ * `announcesPerInterval` (15) members, and in a larger one N / 15 times that, so every node
+ * receives about 15 announcements per `announceIntervalMs` (one a second by default)
+ * whatever the mesh's size (a mesh of 100: each member every 100 s). Forgetting and the
+ * mesh view's `stale` flag count in these intervals.
+ */
+export function announceEveryMs(ctx: Pick<MeshContext, 'opts' | 'peers'>): number {
+  const members = ctx.peers.size + 1
+  return ctx.opts.announceIntervalMs * Math.max(1, members / MESH_CONSTANTS.announcesPerInterval)
+}
+
+/**
  * Membership that scales: each node announces itself (id, region, addresses; signed, a
- * few hundred bytes) through the relay when it starts and every `announceIntervalMs`, so
- * a join costs one item per member mesh-wide instead of a member list per connection, and
- * every node learns every member without connecting to it. A member neither connected nor announced for `forgetAfterAnnounces` intervals is
- * forgotten (it left or crashed); the link plan moves on without it.
+ * few hundred bytes) through the relay when it starts and every {@link announceEveryMs},
+ * so a join costs one item per member mesh-wide instead of a member list per connection,
+ * and every node learns every member without connecting to it. A member neither connected
+ * nor announced for `forgetAfterAnnounces` intervals is forgotten (it left or crashed);
+ * the link plan moves on without it.
  */
 export class MemberGossip {
   private readonly ctx: MeshContext
@@ -57,12 +70,12 @@ export class MemberGossip {
   /** Starts announcing. */
   start(): void {
     // While a fleet forms, announcements reach few peers: the first ones come 1, 2, 4, 8 s
-    // after the start, then every announceIntervalMs, jittered so a fleet started
-    // together does not announce in lockstep.
+    // after the start, then every announceEveryMs, jittered so a fleet started together
+    // does not announce in lockstep.
     let next = MESH_CONSTANTS.firstAnnounceMs
     const tick = () => {
       this.announce()
-      const interval = this.ctx.opts.announceIntervalMs
+      const interval = announceEveryMs(this.ctx)
       const ms = next < interval ? next : interval * (0.8 + 0.4 * Math.random())
       next *= 2
       this.timer = this.ctx.clock.after(ms, tick)
@@ -108,8 +121,7 @@ export class MemberGossip {
   /** Forgets members that are neither connected nor announced lately. */
   forgetStale(): void {
     const { ctx } = this
-    const horizon =
-      ctx.clock.now() - ctx.opts.announceIntervalMs * MESH_CONSTANTS.forgetAfterAnnounces
+    const horizon = ctx.clock.now() - announceEveryMs(ctx) * MESH_CONSTANTS.forgetAfterAnnounces
     for (const p of ctx.peers.all()) {
       if (!p.connected && p.lastSeen < horizon && p.region !== undefined) {
         // Held off for as long again: others still listing it must not bring it back.

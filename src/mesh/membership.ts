@@ -195,6 +195,15 @@ export class Membership {
   }
 
   private async sayHello(peer: PeerId): Promise<void> {
+    if (await this.exchange(peer)) this.onHelloDone(peer)
+  }
+
+  /**
+   * Exchanges hellos with a connected peer: each side learns the members the other lists
+   * (on connection, and when link control finds the member lists differ).
+   * @returns false when the hello failed
+   */
+  async exchange(peer: PeerId): Promise<boolean> {
     const { ctx } = this
     try {
       const res = await request(
@@ -207,9 +216,10 @@ export class Membership {
       mergeHello(ctx.peers, res, peer.toString(), ctx.self, ctx.clock.now())
       this.checkSettings(res, peer.toString())
       this.redial()
-      this.onHelloDone(peer)
+      return true
     } catch (err) {
       log('hello to %s failed: %s', peer, (err as Error).message)
+      return false
     }
   }
 }

@@ -93,7 +93,8 @@ export class MeshNode implements MeshPort {
   constructor(init: MeshNodeInit) {
     this.node = init.node
     this.gate = init.gate ?? new PeerGate()
-    this.peers = new PeerTable(init.region)
+    // A grown member list is compared on every link soon (link control spreads it).
+    this.peers = new PeerTable(init.region, () => this.control?.membersChanged())
     this.pool = new StreamPool(init.node, init.clock)
     this.counters = zeroCounters(init.replicas.rejected)
     this.ctx = {
@@ -137,6 +138,10 @@ export class MeshNode implements MeshPort {
       this.time,
       (peer, ks) => {
         void this.antiEntropy.syncWith(peerIdFromString(peer), ks)
+      },
+      {
+        digest: () => this.peers.digest(this.ctx.self),
+        exchange: (peer) => void this.membership.exchange(peerIdFromString(peer)),
       },
     )
     this.relay = new Relay(this.ctx, this.relayLinks, {
@@ -198,6 +203,8 @@ export class MeshNode implements MeshPort {
       this.membership.onDisconnect(evt.detail)
       this.relayLinks.dropStream(evt.detail.toString())
       this.control.forget(evt.detail.toString())
+      // The relay tree may route around it now: settled links compare roots again.
+      this.control.news()
     })
     // libp2p listened before these listeners existed (while the data dir loaded): peers
     // that connected meanwhile get their hello now.
@@ -214,6 +221,7 @@ export class MeshNode implements MeshPort {
       this.members.forgetStale()
       this.time.forgetDisconnected()
       this.control.tick()
+      this.relayLinks.abortStuck()
       this.loads.prune()
       this.board.tick()
     })
@@ -353,6 +361,7 @@ export class MeshNode implements MeshPort {
     for (const t of this.timers) t.cancel()
     this.antiEntropy.stop()
     this.members.stop()
+    this.control.stop()
     this.readiness.stop()
     this.pool.close()
     const clock = this.ctx.clock

@@ -2,6 +2,7 @@ import { logger } from '../log.js'
 import type { MeshStats } from '../ports/mesh-options.js'
 import type { MeshView } from '../ports/mesh-view.js'
 import { MESH_VIEW_CONSTANTS } from './defaults.js'
+import { announceEveryMs } from './member-gossip.js'
 import type { MeshContext } from './mesh-context.js'
 import { buildMeshView, type SummaryEntry, type ViewMember } from './mesh-view.js'
 import {
@@ -124,7 +125,7 @@ export class MeshViewBoard {
       region: ctx.region,
       now,
       recentWindowMs: MESH_VIEW_CONSTANTS.recentWindowMs,
-      staleAfterMs: ctx.opts.announceIntervalMs * MESH_VIEW_CONSTANTS.staleAfterAnnounces,
+      staleAfterMs: announceEveryMs(ctx) * MESH_VIEW_CONSTANTS.staleAfterAnnounces,
       members,
       summaries,
     })

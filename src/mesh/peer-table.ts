@@ -45,9 +45,19 @@ export class PeerTable {
   private readonly localRegion: string
   /** Bumped whenever the member list (ids and regions) changes. */
   version = 0
+  private digested: { version: number; value: string } | undefined
 
-  constructor(localRegion: string) {
+  /** @param onChange - the member list changed (called at each change: debounce it) */
+  constructor(
+    localRegion: string,
+    private readonly onChange?: () => void,
+  ) {
     this.localRegion = localRegion
+  }
+
+  private bump(): void {
+    this.version++
+    this.onChange?.()
   }
 
   /** The entry for `id`, created when unknown. */
@@ -64,7 +74,7 @@ export class PeerTable {
         connected: false,
       }
       this.peers.set(id, p)
-      this.version++
+      this.bump()
     }
     return p
   }
@@ -73,7 +83,7 @@ export class PeerTable {
   setRegion(p: PeerInfo, region: string): void {
     if (p.region === region) return
     p.region = region
-    this.version++
+    this.bump()
   }
 
   /** Forgets a member (it left, or was not heard of for a long time). */
@@ -83,7 +93,7 @@ export class PeerTable {
    * and each would otherwise teach the dead member back to the others.
    */
   remove(id: string, holdUntil = 0): void {
-    if (this.peers.delete(id)) this.version++
+    if (this.peers.delete(id)) this.bump()
     if (holdUntil > 0) this.forgotten.set(id, holdUntil)
   }
 
@@ -116,6 +126,30 @@ export class PeerTable {
   recordFailure(id: string): void {
     const p = this.peers.get(id)
     if (p) p.failures++
+  }
+
+  /**
+   * A digest of the member list (the members whose region is known, and `self`): equal
+   * lists give equal digests; link control compares them to spread members (its count and
+   * an XOR of the ids' hashes, so it is kept up to date as members come and go).
+   */
+  digest(self: string): string {
+    if (this.digested?.version !== this.version) {
+      let n = 1
+      let x = idHash(self)
+      for (const p of this.peers.values()) {
+        if (p.region === undefined) continue
+        n++
+        x ^= idHash(p.id)
+      }
+      this.digested = { version: this.version, value: `${n}.${(x >>> 0).toString(36)}` }
+    }
+    return this.digested.value
+  }
+
+  /** Members known (this node not included). */
+  get size(): number {
+    return this.peers.size
   }
 
   all(): PeerInfo[] {
@@ -156,4 +190,11 @@ export class PeerTable {
     }
     return out
   }
+}
+
+/** FNV-1a over a string's UTF-16 code units, 32 bits. */
+function idHash(id: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  return h
 }

@@ -18,6 +18,8 @@ export const RELAY_LINK_LIMITS = {
   maxQueuedBytes: 8 * 1_048_576,
   /** Longest wait to open a relay stream. */
   openTimeoutMs: 5_000,
+  /** A frame still writing after this long is given up with its stream (checked each tick). */
+  writeTimeoutMs: 5_000,
   /** Most relay streams a peer may open to this node (one is the norm; reconnects make more). */
   maxInboundStreams: 4,
 } as const
@@ -35,6 +37,8 @@ interface Outbound {
   timer: Timer | undefined
   tokens: number
   tokensAt: number
+  /** Monotonic ms when the frame being written was handed to the stream (undefined: none). */
+  writingSince: number | undefined
 }
 
 /** Counters of the relay links, summed over peers. */
@@ -122,6 +126,7 @@ export class RelayLinks {
         timer: undefined,
         tokens: MESH_CONSTANTS.flushBurst,
         tokensAt: this.ctx.clock.monotonic(),
+        writingSince: undefined,
       }
       this.out.set(peer, o)
     }
@@ -154,6 +159,22 @@ export class RelayLinks {
   /** Writes everything queued now, to every peer; resolves once written (or failed). */
   async flushAll(): Promise<void> {
     await Promise.all([...this.out.values()].map((o) => this.flush(o)))
+  }
+
+  /**
+   * Aborts the streams whose frame has been writing for longer than `writeTimeoutMs` (the
+   * peer stopped reading): the write fails, its items go to anti-entropy, the next frame
+   * opens a new stream. Called from the node's periodic tick: one check per interval
+   * instead of a timer per frame.
+   */
+  abortStuck(): void {
+    const now = this.ctx.clock.monotonic()
+    for (const o of this.out.values()) {
+      if (o.writingSince === undefined || now - o.writingSince < RELAY_LINK_LIMITS.writeTimeoutMs)
+        continue
+      log('relay frame to %s stuck for %d ms: aborting the stream', o.peer, now - o.writingSince)
+      o.stream?.abort(new Error('relay write timed out'))
+    }
   }
 
   /** Stops: no more sends; streams are closed. */
@@ -207,10 +228,11 @@ export class RelayLinks {
         const items = this.take(o)
         const frame = encodeFrame(items)
         const started = this.ctx.clock.monotonic()
+        // No timer per frame: a write that hangs (the peer reads nothing, the window is
+        // full) is cut by `abortStuck`, which the node's periodic tick calls.
+        o.writingSince = started
         try {
-          await writer.write(frame, {
-            signal: AbortSignal.timeout(RELAY_LINK_LIMITS.openTimeoutMs),
-          })
+          await writer.write(frame)
           this.ctx.trace.observe('send', this.ctx.clock.monotonic() - started)
           const c = this.counters
           c.framesOut++
@@ -226,6 +248,8 @@ export class RelayLinks {
           o.stream = undefined
           o.writer = undefined
           return
+        } finally {
+          o.writingSince = undefined
         }
       }
     } finally {

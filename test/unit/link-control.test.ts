@@ -24,6 +24,12 @@ interface End {
   failures: string[]
   roots: Map<string, number>
   offsets: ClockOffsets
+  /** The member digest this end reports, and the peers it asked for member lists. */
+  digest: string
+  exchanges: string[]
+  counters: { framesFailed: number; itemsDropped: number }
+  /** Ms this end's raw wall clock is stepped by (a clock set by hand). */
+  step: number
 }
 
 function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
@@ -38,6 +44,10 @@ function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
       rejected: [],
       failures: [],
       roots: new Map([['default', 1]]),
+      digest: 'members-1',
+      exchanges: [],
+      counters: { framesFailed: 0, itemsDropped: 0 },
+      step: 0,
     } as unknown as End
     const replicas = {
       *[Symbol.iterator]() {
@@ -60,12 +70,14 @@ function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
       opts: { pingIntervalMs: INTERVAL, syncIntervalMs: SYNC },
       node: { getPeers: () => [{ toString: () => other }] },
       replicas,
+      isClosed: () => false,
       peers: {
         recordFailure: (peer: string) => end.failures.push(peer),
         recordRtt: () => {},
       },
     } as unknown as MeshContext
     const links = {
+      counters: end.counters,
       send(peer: string, item: RelayItem) {
         end.sent.push(item)
         const to = ends[peer]
@@ -78,9 +90,14 @@ function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
     } as unknown as RelayLinks
     const offsets = new ClockOffsets()
     end.offsets = offsets
-    const time = new TimeSync(ctx, offsets)
-    end.control = new LinkControl(ctx, links, offsets, time, (peer, keyspace) =>
-      end.repairs.push(`${peer}:${keyspace}`),
+    const time = new TimeSync(ctx, offsets, () => clock.hostNow() + end.step)
+    end.control = new LinkControl(
+      ctx,
+      links,
+      offsets,
+      time,
+      (peer, keyspace) => end.repairs.push(`${peer}:${keyspace}`),
+      { digest: () => end.digest, exchange: (peer) => end.exchanges.push(peer) },
     )
     ends[id] = end
     return end
@@ -96,8 +113,10 @@ const typeOf = (item: RelayItem): number => item.body[1]!
 const pings = (end: End) => end.sent.filter((i) => typeOf(i) === 0).length
 
 describe('LinkControl', () => {
-  it('pings a quiet link from the smaller id only, once per interval', () => {
+  it('pings a quiet link from the smaller id every interval until it is settled', () => {
     const { a, b, clock } = pair()
+    // Roots differ (and stay so: the repair is a stub): never settled.
+    b.roots.set('default', 2)
     for (let i = 0; i < 10; i++) {
       clock.advance(INTERVAL)
       a.control.tick()
@@ -112,6 +131,109 @@ describe('LinkControl', () => {
     // Both ends measured the other's clock: b from a's pings echoing its pongs.
     expect(a.offsets.measured()).toEqual(['peer-b'])
     expect(b.offsets.measured()).toEqual(['peer-a'])
+  })
+
+  it('pings a settled quiet link only for its clock sample, every timeSampleIntervals', () => {
+    const { a, b, clock } = pair()
+    const rounds = 10 * MESH_CONSTANTS.timeSampleIntervals
+    for (let i = 0; i < rounds; i++) {
+      clock.advance(INTERVAL)
+      a.control.tick()
+      b.control.tick()
+    }
+    // Same roots, same members: one exchange per clock-sample period on the link, not one
+    // per interval (an idle node with 24 links: ~1.2 items/s instead of ~5).
+    const all = pings(a) + pings(b)
+    expect(all).toBeGreaterThanOrEqual(rounds / MESH_CONSTANTS.timeSampleIntervals)
+    expect(all).toBeLessThanOrEqual(rounds / MESH_CONSTANTS.timeSampleIntervals + 2)
+    expect(a.control.inSync('peer-b')).toBe(true)
+    expect(b.control.inSync('peer-a')).toBe(true)
+    // Clocks stay measured at both ends.
+    expect(a.offsets.measured()).toEqual(['peer-b'])
+    expect(b.offsets.measured()).toEqual(['peer-a'])
+  })
+
+  it('pings a settled link at the next round after news or lost frames', () => {
+    const { a, b, clock } = pair()
+    a.control.onPeer('peer-b')
+    clock.advance(INTERVAL)
+    a.control.tick()
+    b.control.tick()
+    const before = pings(a) + pings(b)
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(pings(a) + pings(b)).toBe(before)
+    a.control.news()
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(pings(a) + pings(b)).toBe(before + 1)
+    // News is told once: the round after, the link is settled again.
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(pings(a) + pings(b)).toBe(before + 1)
+    b.counters.framesFailed++
+    clock.advance(INTERVAL)
+    b.control.tick()
+    expect(pings(a) + pings(b)).toBe(before + 2)
+  })
+
+  it('pings a settled link at the next round after its own raw clock stepped', () => {
+    const { a, b, clock } = pair()
+    a.control.onPeer('peer-b')
+    clock.advance(INTERVAL)
+    b.control.tick()
+    const before = pings(a) + pings(b)
+    clock.advance(INTERVAL)
+    b.control.tick()
+    expect(pings(a) + pings(b)).toBe(before)
+    // A step under the news threshold is jitter; one at it is a clock set by hand.
+    b.step = MESH_CONSTANTS.correctionNewsMs - 1
+    clock.advance(INTERVAL)
+    b.control.tick()
+    expect(pings(a) + pings(b)).toBe(before)
+    b.step = 30 * 60_000
+    clock.advance(INTERVAL)
+    b.control.tick()
+    expect(pings(b)).toBeGreaterThan(0)
+    expect(pings(a) + pings(b)).toBe(before + 1)
+  })
+
+  it('asks for the member list when a pong shows another digest, at most once a second', () => {
+    const { a, b, clock } = pair()
+    b.digest = 'members-2'
+    a.control.onPeer('peer-b')
+    // The pinger asks (the hello answers both ways); the answering end does not.
+    expect(a.exchanges).toEqual(['peer-b'])
+    expect(b.exchanges).toEqual([])
+    expect(a.control.inSync('peer-b')).toBe(true)
+    // Not settled while member lists differ: the quiet link is pinged every interval.
+    clock.advance(MESH_CONSTANTS.memberNewsMinIntervalMs / 2)
+    a.control.tick()
+    expect(a.exchanges).toHaveLength(1)
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(a.exchanges).toHaveLength(2)
+    b.digest = 'members-1'
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(a.exchanges).toHaveLength(2)
+  })
+
+  it('pings every link soon after the member list changed, at most once a second', () => {
+    const { a, clock } = pair()
+    a.control.membersChanged()
+    a.control.membersChanged()
+    expect(pings(a)).toBe(0)
+    clock.advance(MESH_CONSTANTS.memberNewsDelayMs)
+    expect(pings(a)).toBe(1)
+    // Changes right after a round gather into the next one, a second after the last.
+    a.control.membersChanged()
+    clock.advance(MESH_CONSTANTS.memberNewsDelayMs)
+    a.control.membersChanged()
+    expect(pings(a)).toBe(1)
+    clock.advance(MESH_CONSTANTS.memberNewsMinIntervalMs - MESH_CONSTANTS.memberNewsDelayMs)
+    expect(pings(a)).toBe(2)
+    a.control.stop()
   })
 
   it('sends nothing on a busy link but a clock sample every timeSampleIntervals', () => {
@@ -187,7 +309,7 @@ describe('LinkControl', () => {
     expect(a.control.inSync('peer-b')).toBe(true)
     expect(b.control.inSync('peer-a')).toBe(true)
     expect(a.repairs).toEqual([])
-    clock.advance(3 * INTERVAL)
+    clock.advance((MESH_CONSTANTS.timeSampleIntervals + 1) * INTERVAL)
     expect(a.control.inSync('peer-b')).toBe(false)
   })
 
