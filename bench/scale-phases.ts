@@ -164,7 +164,7 @@ export class ConfigRun {
           lastLog = performance.now()
           const loops = (await this.fleet.all({ t: 'cpu' })).map((r) => r.reply.loopP99Ms)
           log(
-            `N=${n}: ${known}/${n} nodes know every member; ${missing.filter((k) => k > 0).length} miss ${sum(missing)} planned links; host loops ${Math.max(...loops).toFixed(0)} ms late (p99)`,
+            `N=${n}: ${known}/${n} nodes know every member (fewest known ${Math.min(...all.map((s) => s.members))}); ${missing.filter((k) => k > 0).length} miss ${sum(missing)} planned links; host loops ${Math.max(...loops).toFixed(0)} ms late (p99)`,
           )
         }
         return all.length === n && known === n && missing.every((k) => k === 0)

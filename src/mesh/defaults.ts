@@ -48,6 +48,8 @@ export const MESH_CONSTANTS = {
   memberNewsDelayMs: 250,
   /** ...and at most this often; a link exchanges member lists at most this often too. */
   memberNewsMinIntervalMs: 1_000,
+  /** A redial asked for by a hello or an announcement waits this long (a burst gathers). */
+  redialSoonMs: 100,
   /** Longest wait for hanging up on a blocked peer. */
   hangUpTimeoutMs: 2_000,
   /** Longest wait for one anti-entropy round trip. */

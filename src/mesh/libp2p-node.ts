@@ -8,6 +8,7 @@ import { createLibp2p } from 'libp2p'
 import { INBOUND_DEFAULTS, InboundGate, type InboundGateOptions } from './inbound-gate.js'
 import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
+import { halfWindowUpdates } from './yamux-window.js'
 
 /** The services a meshcache node runs on libp2p. */
 export interface MeshServices {
@@ -51,6 +52,7 @@ function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof 
  * (docs/decisions/relay.md has the measurements).
  */
 export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<MeshLibp2p> {
+  halfWindowUpdates()
   // Unauthenticated inbound connections are bounded in number, per host and in time; with
   // a network key they authenticate when the protector sees the key proven, otherwise
   // when Noise proves the peer id (docs/decisions/outsider-flood.md).

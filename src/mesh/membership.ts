@@ -1,6 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import {
@@ -28,6 +29,7 @@ export class Membership {
   private readonly links: Links
   private readonly onHelloDone: (peer: PeerId) => void
   private readonly dialing = new Set<string>()
+  private soon: Timer | undefined
 
   /** @param onHelloDone - a peer's hello answer arrived (its region is known now) */
   constructor(ctx: MeshContext, links: Links, onHelloDone: (peer: PeerId) => void) {
@@ -68,8 +70,26 @@ export class Membership {
   onHello(body: unknown, from: PeerId): HelloBody {
     mergeHello(this.ctx.peers, body, from.toString(), this.ctx.self, this.ctx.clock.now())
     this.checkSettings(body, from.toString())
-    queueMicrotask(() => this.redial())
+    this.redialSoon()
     return this.helloBody()
+  }
+
+  /**
+   * A redial shortly (member lists merged, a member learned): the changes of a burst of
+   * hellos and announcements gather into one pass over the member list.
+   */
+  redialSoon(): void {
+    if (this.soon !== undefined || this.ctx.isClosed()) return
+    this.soon = this.ctx.clock.after(MESH_CONSTANTS.redialSoonMs, () => {
+      this.soon = undefined
+      this.redial()
+    })
+  }
+
+  /** Stops a pending {@link redialSoon}. */
+  stop(): void {
+    this.soon?.cancel()
+    this.soon = undefined
   }
 
   /**
@@ -215,7 +235,7 @@ export class Membership {
       )
       mergeHello(ctx.peers, res, peer.toString(), ctx.self, ctx.clock.now())
       this.checkSettings(res, peer.toString())
-      this.redial()
+      this.redialSoon()
       return true
     } catch (err) {
       log('hello to %s failed: %s', peer, (err as Error).message)

@@ -26,8 +26,11 @@ export interface RelaySink {
    * relay, so the origin's signature must be checked here (once per region).
    */
   batch(item: RelayItem, from: string, verify: boolean): boolean
-  /** A member announcement (always signed by the member it announces). */
-  member(item: RelayItem, from: string): boolean
+  /**
+   * A member announcement (always signed by the member it announces). `verify`: as for
+   * batches, the signature is checked where the item entered this region.
+   */
+  member(item: RelayItem, from: string, verify: boolean): boolean
   /** A control message of the link to `from` (not relayed). */
   control(item: RelayItem, from: string): void
 }
@@ -145,7 +148,7 @@ export class Relay {
     const ok =
       item.kind === ITEM_KIND.batch
         ? this.sink.batch(item, from, verify)
-        : this.sink.member(item, from)
+        : this.sink.member(item, from, verify)
     if (!ok) return
     // Recorded only now: an item that failed its checks must not make the genuine one
     // (same origin and numbering) look like a duplicate.
