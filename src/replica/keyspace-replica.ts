@@ -161,7 +161,7 @@ export class KeyspaceReplica<V = unknown> {
     this.ctx.changed()
     if (isReservedKey(key)) {
       this.counters.invalidations++
-      this.invalidate(key, entry.version)
+      this.invalidations.invalidate(key, entry.version, this.store)
       return
     }
     if (entry.tags !== undefined && outcome === 'applied') this.invalidations.added(key, entry.tags)
@@ -287,24 +287,12 @@ export class KeyspaceReplica<V = unknown> {
     }
     const outcome = this.store.merge(key, entry, now)
     // Even when its tombstone expired or was evicted, the invalidation itself stands.
-    this.invalidate(key, version)
+    this.invalidations.invalidate(key, version, this.store)
     if (outcome === 'applied') {
       this.ctx.changed()
       this.counters.remoteApplied++
     }
     return outcome
-  }
-
-  /** Records an invalidation and drops the resident entries it kills. */
-  private invalidate(key: string, version: Version): void {
-    const victims = this.invalidations.record(key, version)
-    if (victims === undefined) return
-    const keys = victims === 'all' ? [...this.store.keys()] : (victims as Iterable<string>)
-    for (const k of keys) {
-      const held = this.store.peek(k)
-      if (held !== undefined && !held.tombstone && this.invalidations.kills(held))
-        this.store.remove(k)
-    }
   }
 
   /** The live entry of `key` as a tuple (value or tombstone), for a peer's read. */
