@@ -1,8 +1,7 @@
-import { compareVersions, type Version } from '../clock/version.js'
+import { compareVersions } from '../clock/version.js'
 import { type EntryTuple, tupleOf, versionOnlyTuple } from '../replication/entry-tuple.js'
-import type { RejectCode } from '../replication/reject-codes.js'
-import { decodeStored, decodeUntagged, encodeStored, hasTags } from '../replication/value-codec.js'
-import { type Entry, entrySize } from '../store/entry.js'
+import { decodeUntagged, encodeStored } from '../replication/value-codec.js'
+import type { Entry } from '../store/entry.js'
 import { EntryTable } from '../store/entry-table.js'
 import { entryAt, VersionedStore } from '../store/versioned-store.js'
 import type { SyncReplica } from '../sync/reconcile.js'
@@ -11,6 +10,7 @@ import { REPLICA_DEFAULTS } from './defaults.js'
 import type { ResolvedKeyspaceOptions } from './keyspace-options.js'
 import { KeyspaceCounters, type KeyspaceStats } from './keyspace-stats.js'
 import { RecentlyExpired } from './recently-expired.js'
+import { RemoteAdmission } from './remote-admission.js'
 import type { AdmitOutcome, ReplicaContext } from './replica-context.js'
 import { isReservedKey, TagInvalidations } from './tag-invalidations.js'
 
@@ -43,6 +43,8 @@ export class KeyspaceReplica<V = unknown> {
   /** Tag invalidations and clears known here (replicated as reserved-key tombstones). */
   readonly invalidations: TagInvalidations
   private readonly ctx: ReplicaContext
+  /** The checks and merge of entries written elsewhere ({@link admitRemote}). */
+  private readonly admission: RemoteAdmission<V>
   /** Recently expired values, for stale-while-revalidate and stale-if-error only. */
   private readonly stale = new RecentlyExpired<V>(
     REPLICA_DEFAULTS.staleMaxEntries,
@@ -85,6 +87,7 @@ export class KeyspaceReplica<V = unknown> {
       undefined,
       table as EntryTable<unknown>,
     )
+    this.admission = new RemoteAdmission(this, ctx)
   }
 
   /** True when local writes need their encoded bytes here: a write log, or a byte limit. */
@@ -161,7 +164,7 @@ export class KeyspaceReplica<V = unknown> {
     this.ctx.changed()
     if (isReservedKey(key)) {
       this.counters.invalidations++
-      this.invalidate(key, entry.version)
+      this.invalidations.invalidate(key, entry.version, this.store)
       return
     }
     if (entry.tags !== undefined && outcome === 'applied') this.invalidations.added(key, entry.tags)
@@ -179,13 +182,14 @@ export class KeyspaceReplica<V = unknown> {
    * the index (which remembers versions of evicted keys, so an older write cannot come
    * back through an empty slot). A version-only tuple drops older copies and is
    * remembered. The tuple must have passed {@link isEntryTuple} (structure and sizes).
+   * The checks and the merge: {@link RemoteAdmission}.
    * @param region - region of the node the entry came from, for `change` events
    * @param fromDisk - this node's own files (or a replica it replaces): the expiry is not
    *   capped at `maxTtl` after the stamp, since the keyspace may not have its options yet
    *   (every other check applies: a damaged file must not poison the clock)
    */
   admitRemote(tuple: EntryTuple, region: string, fromDisk = false): AdmitOutcome {
-    return this.admitRemoteAt(tuple, region, this.ctx.clock.now(), fromDisk)
+    return this.admission.admit(tuple, region, this.ctx.clock.now(), fromDisk)
   }
 
   /**
@@ -196,115 +200,7 @@ export class KeyspaceReplica<V = unknown> {
    * they are refused as `bad-value` and change nothing).
    */
   admitRemoteAt(tuple: EntryTuple, region: string, now: number, fromDisk = false): AdmitOutcome {
-    const [key, wall, logical, node, sentExpiry, kind, bytes] = tuple
-    const ctx = this.ctx
-    if (!ctx.admits(node)) return this.refuse('not-allowed')
-    if (!ctx.hlc.acceptsWall(wall, now)) return this.refuse('clock-drift')
-    // The table remembers versions of evicted keys: an older write must not come back
-    // through the empty slot. The same version may refill a slot this node evicted.
-    const table = this.table
-    const slot = table.slotOf(key)
-    const cmp = slot < 0 ? 1 : table.compare(slot, wall, logical, node)
-    if (cmp < 0 || (cmp === 0 && kind === 2)) {
-      this.counters.remoteStale++
-      return 'stale'
-    }
-    // No entry lives longer than maxTtl after its stamp (a peer configured otherwise
-    // cannot make one outlive its index entry and the tombstones that shadow it).
-    const expiresAt = fromDisk ? sentExpiry : Math.min(sentExpiry, wall + this.options.maxTtl)
-    if (isReservedKey(key)) {
-      if (kind === 0) return this.refuse('bad-value')
-      ctx.hlc.updateStamp(wall, logical, node, now)
-      return this.admitInvalidation(key, { wall, logical, node }, expiresAt, now)
-    }
-    if (kind === 2) {
-      ctx.hlc.updateStamp(wall, logical, node, now)
-      table.recordVersion(key, wall, logical, node, expiresAt, false)
-      return 'applied'
-    }
-    // Only a value with tags is decoded here (tags decide invalidations before storing),
-    // or any value when a `change` listener is handed it: then bad bytes are refused now.
-    const lazy = kind === 0 && !hasTags(bytes!) && ctx.listener?.wants('change') !== true
-    let value: V | undefined
-    let tags: readonly string[] | undefined
-    if (kind === 0 && !lazy) {
-      try {
-        ;({ value, tags } = decodeStored(bytes!) as {
-          value: V
-          tags: readonly string[] | undefined
-        })
-      } catch {
-        return this.refuse('bad-value')
-      }
-    }
-    // Only an entry that passed every check moves this node's clock.
-    ctx.hlc.updateStamp(wall, logical, node, now)
-    const tombstone = kind === 1
-    const size = entrySize(key, kind === 0 ? bytes!.length : 0)
-    if (kind === 0 && this.invalidations.size > 0) {
-      const dead = this.invalidations.kills({ version: { wall, logical, node }, tags })
-      if (dead) {
-        // Newer than what is held, but dead: drop older copies, remember the version.
-        table.recordVersion(key, wall, logical, node, expiresAt, false)
-        return 'invalidated'
-      }
-    }
-    const outcome = lazy
-      ? table.mergeEncoded(key, wall, logical, node, expiresAt, bytes!, size, now)
-      : table.merge(key, wall, logical, node, expiresAt, tombstone, value, size, tags, now)
-    if (outcome === 'applied') {
-      ctx.changed()
-      if (tags !== undefined) this.invalidations.added(key, tags)
-      this.counters.remoteApplied++
-      const listener = ctx.listener
-      if (listener?.wants('change')) {
-        const version = { wall, logical, node }
-        const entry: Entry<V> =
-          tags === undefined
-            ? { value, version, expiresAt, tombstone, size }
-            : { value, version, expiresAt, tombstone, size, tags }
-        listener.change(this.name, key, entry, 'remote', region)
-      }
-    } else if (outcome === 'stale') {
-      this.counters.remoteStale++
-    }
-    return outcome
-  }
-
-  /** A remote tombstone under a reserved key: a tag invalidation or a clear. */
-  private admitInvalidation(
-    key: string,
-    version: Version,
-    expiresAt: number,
-    now: number,
-  ): AdmitOutcome {
-    const entry: Entry<V> = {
-      value: undefined,
-      version,
-      expiresAt,
-      tombstone: true,
-      size: entrySize(key, 0),
-    }
-    const outcome = this.store.merge(key, entry, now)
-    // Even when its tombstone expired or was evicted, the invalidation itself stands.
-    this.invalidate(key, version)
-    if (outcome === 'applied') {
-      this.ctx.changed()
-      this.counters.remoteApplied++
-    }
-    return outcome
-  }
-
-  /** Records an invalidation and drops the resident entries it kills. */
-  private invalidate(key: string, version: Version): void {
-    const victims = this.invalidations.record(key, version)
-    if (victims === undefined) return
-    const keys = victims === 'all' ? [...this.store.keys()] : (victims as Iterable<string>)
-    for (const k of keys) {
-      const held = this.store.peek(k)
-      if (held !== undefined && !held.tombstone && this.invalidations.kills(held))
-        this.store.remove(k)
-    }
+    return this.admission.admit(tuple, region, now, fromDisk)
   }
 
   /** The live entry of `key` as a tuple (value or tombstone), for a peer's read. */
@@ -428,10 +324,5 @@ export class KeyspaceReplica<V = unknown> {
       bytes: t.bytes,
       ...this.counters,
     }
-  }
-
-  private refuse(code: RejectCode): RejectCode {
-    this.ctx.reject(code)
-    return code
   }
 }

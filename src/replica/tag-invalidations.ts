@@ -1,5 +1,6 @@
 import { compareVersions, type Version } from '../clock/version.js'
 import type { Entry } from '../store/entry.js'
+import type { VersionedStore } from '../store/versioned-store.js'
 
 /** The reserved key of a keyspace-wide clear. */
 export const CLEAR_KEY = '\u0000clear'
@@ -78,6 +79,20 @@ export class TagInvalidations {
     if (held !== undefined && compareVersions(version, held.version) <= 0) return undefined
     this.byTag.set(tag, inv)
     return [...(this.keysByTag.get(tag) ?? [])]
+  }
+
+  /**
+   * Records the invalidation carried by the tombstone of reserved `key` ({@link record})
+   * and drops from `store` the resident entries it kills (local and remote ones alike).
+   */
+  invalidate<V>(key: string, version: Version, store: VersionedStore<V>): void {
+    const victims = this.record(key, version)
+    if (victims === undefined) return
+    const keys = victims === 'all' ? [...store.keys()] : (victims as Iterable<string>)
+    for (const k of keys) {
+      const held = store.peek(k)
+      if (held !== undefined && !held.tombstone && this.kills(held)) store.remove(k)
+    }
   }
 
   /** A tagged entry was stored under `key`. */
