@@ -21,7 +21,7 @@ import { LoadCoordinator } from './load-coordinator.js'
 import { MemberGossip } from './member-gossip.js'
 import { Membership } from './membership.js'
 import type { MeshContext } from './mesh-context.js'
-import { peerStats, zeroCounters } from './mesh-stats.js'
+import { peerStats, relayRoleStats, replicationStats, zeroCounters } from './mesh-stats.js'
 import { MeshViewBoard } from './mesh-view-board.js'
 import { PeerGate } from './peer-gate.js'
 import { PeerTable } from './peer-table.js'
@@ -314,42 +314,20 @@ export class MeshNode implements MeshPort {
 
   stats(): MeshStats {
     const { peers, peersByRegion } = peerStats(this.peers.ranked(), this.offsets)
-    const relay = this.relay.counters
-    const links = this.relayLinks.counters
-    const role = this.relay.role()
     return {
       peerId: this.ctx.self,
       addresses: this.addresses(),
       peersByRegion,
       peers,
       clock: this.offsets.stats(),
-      replication: {
-        ...this.counters,
-        wanBytesOut: this.relayLinks.wanBytesOut,
-        batchesHeld: relay.held,
-        batchesDropped: this.counters.batchesDropped + links.itemsDropped,
-        duplicates: relay.duplicates,
-        relayed: relay.relayed,
-        bytesOut: links.bytesOut,
-        framesOut: links.framesOut,
-        framesIn: links.framesIn,
-        framesFailed: links.framesFailed,
-        rejected: { ...this.counters.rejected },
-        queued: this.publisher.queued,
-        queuedItems: this.relayLinks.queued(),
-      },
+      replication: replicationStats(this.counters, this.relay.counters, this.relayLinks, {
+        batches: this.publisher.queued,
+        items: this.relayLinks.queued(),
+      }),
       blockedPeers: this.gate.blockedPeers,
       lagByRegion: this.receiver.lagByRegion(),
       stages: this.ctx.trace.snapshot(),
-      links: {
-        ...this.links.summary(),
-        relay: {
-          hub: role?.hub,
-          parent: role?.parent,
-          children: [...(role?.children ?? [])],
-          peerHubs: [...(role?.peerHubs ?? [])],
-        },
-      },
+      links: { ...this.links.summary(), relay: relayRoleStats(this.relay.role()) },
     }
   }
 

@@ -1,7 +1,10 @@
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import type { MeshCounters, PeerStats } from '../ports/mesh-options.js'
 import type { RejectCounts } from '../replication/reject-codes.js'
+import type { RelayRole } from '../topology/relay-plan.js'
 import type { RankedPeer } from './peer-table.js'
+import type { RelayCounters } from './relay.js'
+import type { RelayLinkCounters } from './relay-links.js'
 
 /** Zeroed replication counters of a mesh node; `rejected` is the replicas' shared count. */
 export function zeroCounters(rejected: RejectCounts): MeshCounters {
@@ -58,4 +61,44 @@ export function peerStats(
     }
   })
   return { peers, peersByRegion }
+}
+
+/** The replication counters `stats()` shows: the node's own, the relay's and its links'. */
+export function replicationStats(
+  counters: MeshCounters,
+  relay: RelayCounters,
+  links: { readonly counters: RelayLinkCounters; readonly wanBytesOut: number },
+  queued: { batches: number; items: number },
+): MeshCounters & { queued: number; queuedItems: number } {
+  const c = links.counters
+  return {
+    ...counters,
+    wanBytesOut: links.wanBytesOut,
+    batchesHeld: relay.held,
+    batchesDropped: counters.batchesDropped + c.itemsDropped,
+    duplicates: relay.duplicates,
+    relayed: relay.relayed,
+    bytesOut: c.bytesOut,
+    framesOut: c.framesOut,
+    framesIn: c.framesIn,
+    framesFailed: c.framesFailed,
+    rejected: { ...counters.rejected },
+    queued: queued.batches,
+    queuedItems: queued.items,
+  }
+}
+
+/** This node's place in the relay plan as `stats()` shows it. */
+export function relayRoleStats(role: RelayRole | undefined): {
+  hub: string | undefined
+  parent: string | undefined
+  children: string[]
+  peerHubs: string[]
+} {
+  return {
+    hub: role?.hub,
+    parent: role?.parent,
+    children: [...(role?.children ?? [])],
+    peerHubs: [...(role?.peerHubs ?? [])],
+  }
 }
