@@ -275,7 +275,9 @@ export abstract class KeyspaceVerbs<V = unknown> {
   fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
     // Zero cost untraced: no context object, no closure (docs/decisions/tracing.md).
     if (!fetchChannel.hasSubscribers) return this.#fetch.call(key, options, undefined)
-    return tracedFetch(this.name, key, (trace) => this.#fetch.call(key, options, trace))
+    return tracedFetch(this.#ctx.clock, this.name, key, (trace) =>
+      this.#fetch.call(key, options, trace),
+    )
   }
 
   /**
