@@ -55,7 +55,12 @@ export async function startNode<V = unknown>(
   // layer reads time through it, so expiries and stamps agree across skewed hosts.
   // It also judges whether this node may write at all (its clock too far off its peers').
   const offsets = new ClockOffsets({ maxDriftMs: resolved.maxClockDriftMs })
-  const clock: Clock = hooks.clock ?? new SystemClock(() => offsets.correctionMs, hooks.hostNow)
+  const clock: Clock =
+    hooks.clock ??
+    new SystemClock({
+      correction: () => offsets.correctionMs,
+      ...(hooks.hostNow ? { host: hooks.hostNow } : {}),
+    })
   let meshStart: PreparedMesh | undefined
   try {
     if (resolved.mesh !== undefined) checkRuntime()
