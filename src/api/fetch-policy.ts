@@ -1,20 +1,13 @@
-import type { Clock } from '../clock/clock.js'
 import { compareVersions, formatVersion, parseVersion, type Version } from '../clock/version.js'
 import { parseDuration } from '../duration.js'
 import { ClockSkewError, InvalidOptionError, TimeoutError } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
-import {
-  type FetchOutcome,
-  type FetchTrace,
-  fetchChannel,
-  inTraceScope,
-  type LoadTrace,
-  loadChannel,
-} from '../trace-channels.js'
+import { type FetchOutcome, type FetchTrace, loadChannel } from '../trace-channels.js'
 import type { ApiContext } from './api-context.js'
 import { FETCH_OPTION_NAMES, type FetchOptions, type SetOptions } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
+import { tracedLoad } from './fetch-trace.js'
 import { SingleFlight } from './single-flight.js'
 
 /** Weight of a new sample in the loader latency EWMA. */
@@ -346,66 +339,4 @@ export class FetchPolicy<V> {
       }
     }
   }
-}
-
-/**
- * Runs a `fetch` inside a `meshcache:fetch` trace (and its tracer's scope, so the load's
- * span is the fetch span's child). Called only when the channel has subscribers.
- * @param clock - the node's clock: the trace's `durationMs` is on its monotonic time
- */
-export function tracedFetch<V>(
-  clock: Clock,
-  keyspace: string,
-  key: string,
-  run: (trace: FetchTrace) => Promise<V>,
-): Promise<V> {
-  const trace: FetchTrace = { keyspace, key, outcome: undefined, shared: false, durationMs: 0 }
-  const started = clock.monotonic()
-  return fetchChannel.tracePromise(
-    () =>
-      timed(
-        clock,
-        trace,
-        started,
-        inTraceScope(trace, () => run(trace)),
-      ),
-    trace,
-  )
-}
-
-/** Calls `load` inside a `meshcache:load` trace (and its tracer's scope, for child spans). */
-function tracedLoad<V>(
-  clock: Clock,
-  keyspace: string,
-  key: string,
-  load: () => V | Promise<V>,
-): Promise<V> {
-  const trace: LoadTrace = { keyspace, key, durationMs: 0 }
-  const started = clock.monotonic()
-  // async: a loader that throws synchronously or returns a plain value still gives a promise.
-  return loadChannel.tracePromise(
-    () =>
-      timed(
-        clock,
-        trace,
-        started,
-        inTraceScope(trace, async () => load()),
-      ),
-    trace,
-  )
-}
-
-/**
- * `work`, setting the trace's `durationMs` when it settles: before the channel publishes
- * `asyncStart` (or `error`), so subscribers read the duration on the node's clock.
- */
-function timed<T>(
-  clock: Clock,
-  trace: { durationMs: number },
-  started: number,
-  work: Promise<T>,
-): Promise<T> {
-  return work.finally(() => {
-    trace.durationMs = clock.monotonic() - started
-  })
 }

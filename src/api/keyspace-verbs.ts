@@ -21,7 +21,8 @@ import {
   type WrapOptions,
 } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
-import { FetchPolicy, tracedFetch } from './fetch-policy.js'
+import { FetchPolicy } from './fetch-policy.js'
+import { tracedFetch } from './fetch-trace.js'
 import { WrapNames } from './wrap.js'
 import {
   checkKey,
