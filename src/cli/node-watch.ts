@@ -90,7 +90,7 @@ export function watchNode(
         log.warn(
           {
             rejected: increments,
-            sinceMs: lastRejectedLog === undefined ? null : t - lastRejectedLog,
+            sinceMs: lastRejectedLog === undefined ? null : Math.round(t - lastRejectedLog),
           },
           'rejected input from peers',
         )
