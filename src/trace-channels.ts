@@ -40,6 +40,11 @@ export interface FetchTrace {
    * same key had started (single flight): its outcome is that call's, with no load of its own.
    */
   shared: boolean
+  /**
+   * Time from the call to its value (or its failure), ms of the node's monotonic clock;
+   * set before `asyncStart` and `error`, 0 until then.
+   */
+  durationMs: number
   /** The value returned (set by Node on `asyncStart`). */
   result?: unknown
   /** What the call threw or rejected with (set by Node on `error`). */
@@ -52,6 +57,11 @@ export interface LoadTrace {
   readonly keyspace: string
   /** The key loaded. */
   readonly key: string
+  /**
+   * Time `load` took until it returned or threw, ms of the node's monotonic clock; set
+   * before `asyncStart` and `error`, 0 until then.
+   */
+  durationMs: number
   /** What `load` returned (set by Node on `asyncStart`). */
   result?: unknown
   /** What `load` threw (set by Node on `error`). */

@@ -3,17 +3,11 @@ import { parseDuration } from '../duration.js'
 import { ClockSkewError, InvalidOptionError, TimeoutError } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
-import {
-  type FetchOutcome,
-  type FetchTrace,
-  fetchChannel,
-  inTraceScope,
-  type LoadTrace,
-  loadChannel,
-} from '../trace-channels.js'
+import { type FetchOutcome, type FetchTrace, loadChannel } from '../trace-channels.js'
 import type { ApiContext } from './api-context.js'
 import { FETCH_OPTION_NAMES, type FetchOptions, type SetOptions } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
+import { tracedLoad } from './fetch-trace.js'
 import { SingleFlight } from './single-flight.js'
 
 /** Weight of a new sample in the loader latency EWMA. */
@@ -261,7 +255,7 @@ export class FetchPolicy<V> {
       const signal = this.aborts.get(key)?.ctl.signal
       const call = signal === undefined ? {} : { signal }
       value = await (loadChannel.hasSubscribers
-        ? tracedLoad(host.name, key, () => load(key, call))
+        ? tracedLoad(host.ctx.clock, host.name, key, () => load(key, call))
         : load(key, call))
     } catch (err) {
       counters.loadErrors++
@@ -345,24 +339,4 @@ export class FetchPolicy<V> {
       }
     }
   }
-}
-
-/**
- * Runs a `fetch` inside a `meshcache:fetch` trace (and its tracer's scope, so the load's
- * span is the fetch span's child). Called only when the channel has subscribers.
- */
-export function tracedFetch<V>(
-  keyspace: string,
-  key: string,
-  run: (trace: FetchTrace) => Promise<V>,
-): Promise<V> {
-  const trace: FetchTrace = { keyspace, key, outcome: undefined, shared: false }
-  return fetchChannel.tracePromise(() => inTraceScope(trace, () => run(trace)), trace)
-}
-
-/** Calls `load` inside a `meshcache:load` trace (and its tracer's scope, for child spans). */
-function tracedLoad<V>(keyspace: string, key: string, load: () => V | Promise<V>): Promise<V> {
-  const trace: LoadTrace = { keyspace, key }
-  // async: a loader that throws synchronously or returns a plain value still gives a promise.
-  return loadChannel.tracePromise(() => inTraceScope(trace, async () => load()), trace)
 }

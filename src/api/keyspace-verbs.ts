@@ -21,7 +21,8 @@ import {
   type WrapOptions,
 } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
-import { FetchPolicy, tracedFetch } from './fetch-policy.js'
+import { FetchPolicy } from './fetch-policy.js'
+import { tracedFetch } from './fetch-trace.js'
 import { WrapNames } from './wrap.js'
 import {
   checkKey,
@@ -275,7 +276,9 @@ export abstract class KeyspaceVerbs<V = unknown> {
   fetch(key: string, options?: FetchOptions<V>): Promise<V | undefined> {
     // Zero cost untraced: no context object, no closure (docs/decisions/tracing.md).
     if (!fetchChannel.hasSubscribers) return this.#fetch.call(key, options, undefined)
-    return tracedFetch(this.name, key, (trace) => this.#fetch.call(key, options, trace))
+    return tracedFetch(this.#ctx.clock, this.name, key, (trace) =>
+      this.#fetch.call(key, options, trace),
+    )
   }
 
   /**

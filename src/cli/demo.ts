@@ -5,6 +5,7 @@
  * and no write was lost. Exits 0 when convergence is proved, 1 otherwise.
  */
 import type { Cache } from '../api/cache.js'
+import { type Clock, SystemClock } from '../clock/clock.js'
 import { compareVersions, type Version } from '../clock/version.js'
 import { DEFAULT_MATRIX, type LatencyMatrix } from '../sim/latency-matrix.js'
 import { startSimNode } from '../sim/sim-node.js'
@@ -19,6 +20,11 @@ export interface DemoOptions {
   rate?: number
   /** Where lines go. @default console.log */
   print?: (line: string) => void
+  /**
+   * What the demo reads time and sleeps on (its nodes have their own). @default the system
+   * clock, its waits keeping the process alive
+   */
+  clock?: Clock
 }
 
 /** What the demo proved, for tests and the exit code. */
@@ -32,7 +38,6 @@ export interface DemoResult {
 
 const meshOf = (c: Cache<unknown>) => c.admin.mesh!
 const versionOf = (c: Cache<unknown>, key: string) => c.admin.version('default', key)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs: number[], q: number) => {
   if (xs.length === 0) return Number.NaN
   const s = [...xs].sort((a, b) => a - b)
@@ -64,6 +69,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const phase = (options.phaseSeconds ?? 3) * 1000
   const rate = options.rate ?? 100
   const print = options.print ?? ((l: string) => console.log(l))
+  const clock = options.clock ?? new SystemClock({ keepAlive: true })
+  const sleep = (ms: number) => clock.sleep(ms)
   const sim = new WanSim(matrix)
   const nodes: Cache<unknown>[] = []
   /** Newest version written per key, to check that nothing was lost. */
@@ -89,19 +96,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           const k = `${e.region} -> ${region}`
           const l = lags.get(k) ?? []
           if (l.length === 0) lags.set(k, l)
-          l.push(Date.now() - e.version.wall)
+          l.push(clock.now() - e.version.wall)
         })
         nodes.push(node)
       }
     }
     const total = nodes.length
-    const t0 = Date.now()
+    const t0 = clock.monotonic()
     while (!nodes.every((n) => meshOf(n).subscribers('default') === total - 1)) {
-      if (Date.now() - t0 > 30_000) throw new Error('the mesh did not form within 30 s')
+      if (clock.monotonic() - t0 > 30_000) throw new Error('the mesh did not form within 30 s')
       await sleep(50)
     }
     print(
-      `${green('✓')} mesh formed: ${total} nodes, every node connected to every other (${Date.now() - t0} ms)`,
+      `${green('✓')} mesh formed: ${total} nodes, every node connected to every other (${Math.round(clock.monotonic() - t0)} ms)`,
     )
 
     const write = async (node: Cache<unknown>, key: string, del: boolean) => {
@@ -110,7 +117,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         await node.delete(key)
         version = versionOf(node, key)!.version
       } else {
-        version = await node.set(key, { from: node.region, at: Date.now() })
+        version = await node.set(key, { from: node.region, at: clock.now() })
       }
       const prev = newest.get(key)
       if (prev === undefined || compareVersions(version, prev.version) > 0)
@@ -118,9 +125,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       writes++
     }
     const writeFor = async (ms: number, who: Cache<unknown>[], label: string) => {
-      const end = Date.now() + ms
+      const end = clock.monotonic() + ms
       let i = 0
-      while (Date.now() < end) {
+      while (clock.monotonic() < end) {
         for (const node of who) {
           // Mostly fresh keys, some shared hot keys written from every region, some deletes.
           const shared = i % 10 === 0
@@ -129,7 +136,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         }
         i++
         if (i % 20 === 0) {
-          const left = Math.max(0, Math.ceil((end - Date.now()) / 1000))
+          const left = Math.max(0, Math.ceil((end - clock.monotonic()) / 1000))
           if (process.stdout.isTTY)
             process.stdout.write(`\r  ${label}: ${writes} writes, ${left}s left   `)
         }
@@ -180,11 +187,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     )
 
     print(bold('\n3. Heal: the cut is lifted; gossip and anti-entropy repair'))
-    const healStart = Date.now()
+    const healStart = clock.monotonic()
     sim.heal()
     for (const n of nodes) meshOf(n).unblock()
     let converged = false
-    while (Date.now() - healStart < 30_000) {
+    while (clock.monotonic() - healStart < 30_000) {
       const behind = nodes.map(missing)
       if (process.stdout.isTTY)
         process.stdout.write(`\r  writes still missing per node: ${behind.join(' ')}   `)
@@ -194,7 +201,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       }
       await sleep(100)
     }
-    const healMs = Date.now() - healStart
+    const healMs = Math.round(clock.monotonic() - healStart)
     if (process.stdout.isTTY) process.stdout.write('\r\x1b[K')
     const roots = new Set(nodes.map((n) => n.admin.digest('default')))
     const lostWrites = nodes.reduce((acc, n) => acc + missing(n), 0)

@@ -9,6 +9,7 @@ import type { Cache } from '../api/cache.js'
 import { catchingUp, clockRefused, type HttpApi, startHttpApi } from '../http/http-api.js'
 import type { CacheOptions } from '../node/cache-options.js'
 import { createCache } from '../node/create-cache.js'
+import { clockOf } from '../node/internals.js'
 import type { RespServer } from '../resp/index.js'
 import { routesFileRewriter } from '../sim/routes-file.js'
 import { httpEdgeOptions, startResp } from './edge-start.js'
@@ -144,7 +145,7 @@ export async function runNode(
     routes?.stop()
     throw err
   }
-  const watch = watchNode(cache, log)
+  const watch = watchNode(cache, log, { clock: clockOf(cache) })
   const info = {
     peerId: cache.nodeId,
     region: cache.region,

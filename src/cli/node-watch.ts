@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino'
 import type { Cache } from '../api/cache.js'
+import { type Clock, SystemClock } from '../clock/clock.js'
 
 /** Timing of the watcher, ms. */
 export const WATCH_DEFAULTS = {
@@ -21,31 +22,43 @@ export interface NodeWatch {
   stop(): void
 }
 
+/** Options of {@link watchNode}; times in ms. */
+export interface NodeWatchOptions {
+  /** @default WATCH_DEFAULTS.pollMs */
+  pollMs?: number
+  /** @default WATCH_DEFAULTS.rejectedLogEveryMs */
+  rejectedLogEveryMs?: number
+  /** What polls and times the rejected-input window (the node's clock). @default the system clock */
+  clock?: Clock
+}
+
 /** Starts logging peer changes, rejected input and clock skew of `cache` to `log`. */
 export function watchNode(
   cache: Cache<unknown>,
   log: Logger,
-  options: { pollMs?: number; rejectedLogEveryMs?: number } = {},
+  options: NodeWatchOptions = {},
 ): NodeWatch {
+  const clock = options.clock ?? new SystemClock()
   const pollMs = options.pollMs ?? WATCH_DEFAULTS.pollMs
   const every = options.rejectedLogEveryMs ?? WATCH_DEFAULTS.rejectedLogEveryMs
   const peers = new Map<string, string | undefined>()
   let logged: Record<string, number> = { ...cache.stats().rejected }
-  let lastRejectedLog = 0
+  /** When rejected input was last logged, monotonic ms; undefined before the first line. */
+  let lastRejectedLog: number | undefined
 
   let clockState = 'ok'
   const poll = () => {
-    const clock = cache.stats().mesh?.clock
-    if (clock !== undefined) {
+    const skew = cache.stats().mesh?.clock
+    if (skew !== undefined) {
       // One line when the clock becomes skewed, refused or fine again, not one per poll.
-      const state = clock.refusingWrites ? 'refusing' : clock.skewed ? 'skewed' : 'ok'
+      const state = skew.refusingWrites ? 'refusing' : skew.skewed ? 'skewed' : 'ok'
       if (state !== clockState) {
-        const fields = { correctionMs: clock.correctionMs, peersMeasured: clock.peersMeasured }
+        const fields = { correctionMs: skew.correctionMs, peersMeasured: skew.peersMeasured }
         if (state === 'ok') log.info(fields, 'clock back in line with the mesh')
         else
           log.warn(
             { ...fields, refusingWrites: state === 'refusing' },
-            clock.reason ?? 'clock skewed',
+            skew.reason ?? 'clock skewed',
           )
         clockState = state
       }
@@ -65,8 +78,8 @@ export function watchNode(
       peers.clear()
       for (const [id, region] of now) peers.set(id, region)
     }
-    const t = Date.now()
-    if (t - lastRejectedLog >= every) {
+    const t = clock.monotonic()
+    if (lastRejectedLog === undefined || t - lastRejectedLog >= every) {
       const current = cache.stats().rejected as Record<string, number>
       const increments: Record<string, number> = {}
       for (const [code, n] of Object.entries(current)) {
@@ -75,7 +88,10 @@ export function watchNode(
       }
       if (Object.keys(increments).length > 0) {
         log.warn(
-          { rejected: increments, sinceMs: lastRejectedLog === 0 ? null : t - lastRejectedLog },
+          {
+            rejected: increments,
+            sinceMs: lastRejectedLog === undefined ? null : Math.round(t - lastRejectedLog),
+          },
           'rejected input from peers',
         )
         logged = { ...current }
@@ -83,13 +99,12 @@ export function watchNode(
       }
     }
   }
-  const timer = setInterval(() => {
+  const timer = clock.every(pollMs, () => {
     try {
       poll()
     } catch (err) {
       log.error({ err }, 'watching the node failed')
     }
-  }, pollMs)
-  timer.unref()
-  return { stop: () => clearInterval(timer) }
+  })
+  return { stop: () => timer.cancel() }
 }

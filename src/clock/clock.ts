@@ -19,9 +19,9 @@ export interface Clock {
   hostNow(): number
   /** Monotonic ms (durations and deadlines): never jumps when the wall clock is set. */
   monotonic(): number
-  /** Calls `fn` once, `ms` from now. Never keeps the process alive. */
+  /** Calls `fn` once, `ms` from now. A node's clock never keeps the process alive. */
   after(ms: number, fn: () => void): Timer
-  /** Calls `fn` every `ms`. Never keeps the process alive. */
+  /** Calls `fn` every `ms`. A node's clock never keeps the process alive. */
   every(ms: number, fn: () => void): Timer
   /** Resolves `ms` from now. */
   sleep(ms: number): Promise<void>
@@ -29,21 +29,33 @@ export interface Clock {
   soon(fn: () => void): void
 }
 
+/** Options of {@link SystemClock}. */
+export interface SystemClockOptions {
+  /** Ms to add to the host's wall clock, read at every `now()` (the node's offset to the mesh median). @default 0 */
+  correction?: () => number
+  /** The host's wall clock, ms (a skewed host in `meshcache/testing`). @default Date.now */
+  host?: () => number
+  /**
+   * Timers keep the process alive: for a harness whose waits are what the process is
+   * doing (`meshcache/testing` waiting for its mesh), never for a node. @default false
+   */
+  keepAlive?: boolean
+}
+
 /**
  * The system's clock: `Date.now()` plus a correction (the node's clock offset to the mesh
- * median, 0 when embedded), `performance.now()`, and unref'd Node timers.
+ * median, 0 when embedded), `performance.now()`, and Node timers, unref'd unless
+ * `keepAlive`.
  */
 export class SystemClock implements Clock {
   readonly #correction: () => number
   readonly #host: () => number
+  readonly #keepAlive: boolean
 
-  /**
-   * @param correction - ms to add to the host's wall clock, read at every `now()`
-   * @param host - the host's wall clock (a skewed host in `meshcache/testing`)
-   */
-  constructor(correction: () => number = () => 0, host: () => number = Date.now) {
-    this.#correction = correction
-    this.#host = host
+  constructor(options: SystemClockOptions = {}) {
+    this.#correction = options.correction ?? (() => 0)
+    this.#host = options.host ?? Date.now
+    this.#keepAlive = options.keepAlive ?? false
   }
 
   now(): number {
@@ -60,18 +72,18 @@ export class SystemClock implements Clock {
 
   after(ms: number, fn: () => void): Timer {
     const t = setTimeout(fn, Math.max(0, ms))
-    t.unref()
+    if (!this.#keepAlive) t.unref()
     return { cancel: () => clearTimeout(t) }
   }
 
   every(ms: number, fn: () => void): Timer {
     const t = setInterval(fn, Math.max(1, ms))
-    t.unref()
+    if (!this.#keepAlive) t.unref()
     return { cancel: () => clearInterval(t) }
   }
 
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref())
+    return new Promise((resolve) => this.after(ms, resolve))
   }
 
   soon(fn: () => void): void {

@@ -11,6 +11,8 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Cache } from '../api/cache.js'
 import type { ChangeEvent } from '../api/events.js'
+import type { Clock } from '../clock/clock.js'
+import { clockOf } from '../node/internals.js'
 import { addBearerAuth, type HttpAuthOptions } from './bearer-auth.js'
 import {
   type BodyLimit,
@@ -86,6 +88,8 @@ export interface HttpApiOptions {
   metrics?: (registry: Registry) => void
   /** More top-level fields of `/status` (e.g. `{ resp: ... }`), read per request. */
   status?: () => Record<string, unknown>
+  /** The node's clock (`/status` is stamped with its time). @default the clock of the node behind `cache` */
+  clock?: Clock
 }
 
 /** A running HTTP API. */
@@ -148,6 +152,7 @@ export async function startHttpApi(
   })
   const ctx: HttpContext = {
     cache,
+    clock: options.clock ?? clockOf(cache),
     leases,
     maxBodyBytes,
     maxKeyspaces: options.maxKeyspaces ?? HTTP_DEFAULTS.maxKeyspaces,

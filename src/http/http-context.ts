@@ -5,6 +5,7 @@
  */
 import type { Cache } from '../api/cache.js'
 import type { Keyspace } from '../api/keyspace.js'
+import type { Clock } from '../clock/clock.js'
 import { checkKeyspaceName } from '../replica/keyspace-options.js'
 import { HttpError } from './http-errors.js'
 import type { LeaseTable } from './lease-table.js'
@@ -26,6 +27,8 @@ export interface HttpLogger {
 /** Shared state of the route modules. */
 export interface HttpContext {
   readonly cache: Cache<unknown>
+  /** The node's clock. */
+  readonly clock: Clock
   readonly leases: LeaseTable
   readonly maxBodyBytes: number
   readonly maxKeyspaces: number

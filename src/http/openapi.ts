@@ -280,7 +280,7 @@ export function openapiDocument(options: { version: string; admin: boolean }): o
     '/status': simple(
       'Node figures (cache.stats())',
       'status',
-      'Peers, lag, counters',
+      "Peers, lag, counters, and `time`: the node's clock when they were read",
       json({ type: 'object' }),
     ),
     '/status/mesh': simple(

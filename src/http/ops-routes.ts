@@ -38,7 +38,8 @@ export function addOpsRoutes(
       reply
         .code(200)
         .header('content-type', 'application/json')
-        .send(jsonText({ ...ctx.cache.stats(), ...ctx.status?.() })),
+        // Stamped with the node's clock: the status page computes its rates on it.
+        .send(jsonText({ time: ctx.clock.now(), ...ctx.cache.stats(), ...ctx.status?.() })),
   })
   router.add('/status/mesh', {
     GET: async (_req, reply) => {

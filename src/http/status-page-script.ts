@@ -1,7 +1,9 @@
 /**
  * The status page's script (inline in the page, no build step): polls `/status` every
  * second and renders peers, lag histograms, counters and clock offsets. Text from the
- * network is always inserted as text, never as HTML.
+ * network is always inserted as text, never as HTML. It reads no time: rates and the
+ * "updated" time are on the node's clock (`/status`'s `time`); only its poll and abort
+ * timers are the browser's (docs/decisions/clock-reads.md).
  */
 export const STATUS_PAGE_SCRIPT = String.raw`
 'use strict';
@@ -10,7 +12,6 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   var TIMEOUT_MS = 3000;
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var last = null;
-  var lastOkAt = 0;
   var TOKEN_KEY = 'meshcache-token';
 
   // A node with --http-token-file answers /status 401: the token is asked for once and
@@ -376,15 +377,15 @@ export const STATUS_PAGE_SCRIPT = String.raw`
         return res.json();
       })
       .then(function (s) {
-        var now = { at: Date.now(), s: s };
+        // Rates between two snapshots are on the node's clock, which stamped them.
+        var now = { at: s.time, s: s };
         render(s, last, now);
         last = now;
-        lastOkAt = now.at;
-        $('updated').textContent = new Date(now.at).toLocaleTimeString();
+        $('updated').textContent = isNum(now.at) ? new Date(now.at).toLocaleTimeString() : '\u2014';
         setConn('live', 'live');
       })
       .catch(function (err) {
-        var ago = lastOkAt ? ' \u00b7 last data ' + Math.round((Date.now() - lastOkAt) / 1000) + ' s ago' : '';
+        var ago = last && isNum(last.at) ? ' \u00b7 last data ' + new Date(last.at).toLocaleTimeString() : '';
         setConn('error', 'unreachable: ' + (err && err.message ? err.message : String(err)) + ago);
       })
       .then(function () {

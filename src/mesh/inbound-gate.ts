@@ -20,6 +20,7 @@
 import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
 import { TimeoutError } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { type Clock, SystemClock, type Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
 import { inboundHost } from './inbound-host.js'
 
@@ -56,8 +57,8 @@ export interface InboundGateOptions {
   staleMs?: number
   /** Member hosts remembered (newest kept). @default 1_024 */
   knownHosts?: number
-  /** Current time in ms (tests). @default performance.now */
-  now?: () => number
+  /** The node's clock: admission times and deadlines are on its monotonic time. @default the system clock */
+  clock?: Clock
 }
 
 /** Counters of an {@link InboundGate}; all but `pending` only grow. */
@@ -97,14 +98,14 @@ export class InboundGate {
   readonly #deadlineMs: number
   readonly #staleMs: number
   readonly #knownCap: number
-  readonly #now: () => number
+  readonly #clock: Clock
   /** Pending connections in admission order, so the first has the earliest deadline. */
   readonly #pending = new Map<MultiaddrConnection, Pending>()
   /** Pending connections per host, in admission order. */
   readonly #byHost = new Map<string, Set<Pending>>()
   /** Hosts of members seen, least recently seen first. */
   readonly #known = new Set<string>()
-  #timer: NodeJS.Timeout | undefined
+  #timer: Timer | undefined
   readonly #stats: Omit<InboundGateStats, 'pending'> = {
     admitted: 0,
     authenticated: 0,
@@ -120,7 +121,7 @@ export class InboundGate {
     this.#deadlineMs = options.authDeadlineMs ?? INBOUND_DEFAULTS.authDeadlineMs
     this.#staleMs = options.staleMs ?? INBOUND_DEFAULTS.staleMs
     this.#knownCap = options.knownHosts ?? INBOUND_DEFAULTS.knownHosts
-    this.#now = options.now ?? (() => performance.now())
+    this.#clock = options.clock ?? new SystemClock()
   }
 
   /** Most pending connections in all (what libp2p's own cap is sized from). */
@@ -148,7 +149,7 @@ export class InboundGate {
   admit(conn: MultiaddrConnection): boolean {
     const host = inboundHost(conn.remoteAddr)
     const known = this.#known.has(host)
-    const now = this.#now()
+    const now = this.#clock.monotonic()
     const verdict = this.#judge(host, known, now)
     if (verdict === 'refuse') {
       this.#stats.refused++
@@ -204,7 +205,7 @@ export class InboundGate {
   /** Cuts every pending connection and stops the timer. */
   stop(): void {
     for (const entry of [...this.#pending.values()]) this.#cut(entry, 'closed', 'stopping')
-    clearTimeout(this.#timer)
+    this.#timer?.cancel()
     this.#timer = undefined
   }
 
@@ -282,19 +283,15 @@ export class InboundGate {
     if (this.#timer !== undefined) return
     const oldest = this.#pending.values().next().value
     if (oldest === undefined) return
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined
-        const now = this.#now()
-        for (const entry of [...this.#pending.values()]) {
-          if (entry.deadline > now) break
-          this.#cut(entry, 'timedOut', 'authentication deadline')
-        }
-        this.#arm()
-      },
-      Math.max(0, oldest.deadline - this.#now()),
-    )
-    this.#timer.unref()
+    this.#timer = this.#clock.after(oldest.deadline - this.#clock.monotonic(), () => {
+      this.#timer = undefined
+      const now = this.#clock.monotonic()
+      for (const entry of [...this.#pending.values()]) {
+        if (entry.deadline > now) break
+        this.#cut(entry, 'timedOut', 'authentication deadline')
+      }
+      this.#arm()
+    })
   }
 }
 

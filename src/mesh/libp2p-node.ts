@@ -5,6 +5,7 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import type { Clock } from '../clock/clock.js'
 import { INBOUND_DEFAULTS, InboundGate, type InboundGateOptions } from './inbound-gate.js'
 import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
@@ -29,7 +30,9 @@ export interface MeshLibp2pOptions {
   /** Pre-shared key (libp2p pnet swarm key text): only nodes holding it can connect at all. */
   networkKey?: Uint8Array
   /** Bounds on inbound connections that have not authenticated (docs/decisions/outsider-flood.md). */
-  inbound?: InboundGateOptions
+  inbound?: Omit<InboundGateOptions, 'clock'>
+  /** The node's clock (the inbound gate's deadlines). @default the system clock */
+  clock?: Clock
 }
 
 /** TCP whose dials go through `rewrite` first. */
@@ -56,7 +59,10 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
   // Unauthenticated inbound connections are bounded in number, per host and in time; with
   // a network key they authenticate when the protector sees the key proven, otherwise
   // when Noise proves the peer id (docs/decisions/outsider-flood.md).
-  const inbound = new InboundGate(options.inbound)
+  const inbound = new InboundGate({
+    ...options.inbound,
+    ...(options.clock ? { clock: options.clock } : {}),
+  })
   const node = await createLibp2p({
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen },

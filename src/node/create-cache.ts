@@ -51,23 +51,32 @@ export async function startNode<V = unknown>(
   // Files are loaded only for a cache that has them (an embedded cache loads no fs code).
   const files = resolved.dataDir === undefined ? undefined : await import('./persistence.js')
   const unlock = resolved.dataDir === undefined ? undefined : files!.openDataDir(resolved.dataDir)
+  // The one wall clock of a node, corrected to the mesh median (0 when embedded): every
+  // layer reads time through it, so expiries and stamps agree across skewed hosts.
+  // It also judges whether this node may write at all (its clock too far off its peers').
+  const offsets = new ClockOffsets({ maxDriftMs: resolved.maxClockDriftMs })
+  const clock: Clock =
+    hooks.clock ??
+    new SystemClock({
+      correction: () => offsets.correctionMs,
+      ...(hooks.hostNow ? { host: hooks.hostNow } : {}),
+    })
   let meshStart: PreparedMesh | undefined
   try {
     if (resolved.mesh !== undefined) checkRuntime()
     meshStart =
       resolved.mesh === undefined
         ? undefined
-        : await (await import('./start-mesh.js')).prepareMesh(resolved.mesh, resolved.dataDir)
+        : await (await import('./start-mesh.js')).prepareMesh(
+            resolved.mesh,
+            resolved.dataDir,
+            clock,
+          )
   } catch (err) {
     unlock?.()
     throw err
   }
   const nodeId = meshStart?.peerId ?? resolved.nodeId ?? randomNodeId()
-  // The one wall clock of a node, corrected to the mesh median (0 when embedded): every
-  // layer reads time through it, so expiries and stamps agree across skewed hosts.
-  // It also judges whether this node may write at all (its clock too far off its peers').
-  const offsets = new ClockOffsets({ maxDriftMs: resolved.maxClockDriftMs })
-  const clock: Clock = hooks.clock ?? new SystemClock(() => offsets.correctionMs, hooks.hostNow)
   const hlc = new HybridClock({
     node: nodeId,
     maxDrift: resolved.maxClockDriftMs,
@@ -78,7 +87,7 @@ export async function startNode<V = unknown>(
   let mesh: MeshNode | undefined
   let persistence: Persistence | undefined
   try {
-    if (meshStart !== undefined) mesh = meshStart.attach(replicas, resolved.region, clock, offsets)
+    if (meshStart !== undefined) mesh = meshStart.attach(replicas, resolved.region, offsets)
     if (resolved.dataDir !== undefined) {
       persistence = new files!.Persistence(
         replicas,

@@ -46,6 +46,11 @@ export function meshNodeOf(cache: Cache<unknown>): MeshNode | undefined {
   return internals.get(cache)?.mesh
 }
 
+/** The one clock a cache built by `createCache` reads time through. @throws Error for any other object */
+export function clockOf(cache: Cache<unknown>): Clock {
+  return internalsOf(cache).clock
+}
+
 /** The hybrid logical clock that stamps a cache's writes. */
 export function hlcOf(cache: Cache<unknown>): HybridClock {
   return internalsOf(cache).hlc

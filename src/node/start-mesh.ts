@@ -17,7 +17,7 @@ export interface PreparedMesh {
   /** The node's peer id: its id in versions. */
   readonly peerId: string
   /** Builds the mesh adapter over `replicas` and sets their admission policy. */
-  attach(replicas: ReplicaRegistry, region: string, clock: Clock, offsets: ClockOffsets): MeshNode
+  attach(replicas: ReplicaRegistry, region: string, offsets: ClockOffsets): MeshNode
   /** Registers protocols, dials the bootstrap peers, starts the timers. */
   start(): Promise<void>
   /** Stops libp2p when building the rest failed. */
@@ -38,11 +38,13 @@ function checkPeerIds(ids: string[], option: string): void {
 /**
  * Checks the mesh options that need libp2p to check (multiaddrs, peer ids, the network
  * key), loads or creates the identity in `dataDir`, and starts libp2p listening.
+ * @param clock - the node's one clock, for libp2p's inbound gate and the mesh node
  * @throws InvalidOptionError for bad addresses, peer ids, keys or a listen address in use
  */
 export async function prepareMesh(
   addrs: ResolvedMeshStart,
   dataDir: string | undefined,
+  clock: Clock,
 ): Promise<PreparedMesh> {
   const { opts, limits } = addrs
   for (const addr of [...addrs.listen, ...addrs.peers]) {
@@ -68,6 +70,7 @@ export async function prepareMesh(
       listen: addrs.listen,
       gate,
       privateKey,
+      clock,
       ...(networkKey ? { networkKey } : {}),
       ...(addrs.dialRewrite ? { dialRewrite: addrs.dialRewrite } : {}),
     })
@@ -81,7 +84,7 @@ export async function prepareMesh(
   let mesh: MeshNode | undefined
   return {
     peerId,
-    attach(replicas, region, clock, offsets) {
+    attach(replicas, region, offsets) {
       // Own writes are always admitted (a snapshot may hold them); others by the allowlist.
       replicas.admitOnly((n) => n === peerId || gate.admits(n))
       mesh = new MeshNode({

@@ -65,10 +65,9 @@ export interface OpenTelemetryInstrumentation {
   disable(): void
 }
 
-/** One traced operation: its span (when one was started) and its start, ms. */
+/** One traced operation: its span, when one was started. */
 interface Op {
   span: Span | undefined
-  started: number
 }
 
 let live: OpenTelemetryInstrumentation | undefined
@@ -128,7 +127,7 @@ export function instrumentOpenTelemetry(
       parentRequired && trace.getSpan(parent) === undefined
         ? undefined
         : startSpan(tracer, name, spanAttributes(t, includeKeys), parent)
-    ops.set(t, { span, started: performance.now() })
+    ops.set(t, { span })
   }
   const finish = (t: object): Op | undefined => {
     const op = ops.get(t)
@@ -145,7 +144,7 @@ export function instrumentOpenTelemetry(
       const attrs: Attributes = { [A.name]: t.keyspace }
       if (failed) attrs[A.errorType] = errorType(t.error)
       else if (t.outcome !== undefined) attrs[A.result] = t.outcome
-      fetchDuration.record(seconds(op), attrs)
+      fetchDuration.record(seconds(t), attrs)
       const span = op.span
       if (span === undefined) return
       if (!failed && t.outcome !== undefined) {
@@ -165,7 +164,7 @@ export function instrumentOpenTelemetry(
       if (op === undefined) return
       const attrs: Attributes = { [A.name]: t.keyspace }
       if ('error' in t) attrs[A.errorType] = errorType(t.error)
-      loadDuration.record(seconds(op), attrs)
+      loadDuration.record(seconds(t), attrs)
       if (op.span === undefined) return
       if ('error' in t) fail(op.span, t.error)
       op.span.end()
@@ -242,8 +241,9 @@ function servedWithoutLoad(outcome: FetchOutcome): boolean {
   return outcome === 'hit' || outcome === 'stale' || outcome === 'peer'
 }
 
-function seconds(op: Op): number {
-  return (performance.now() - op.started) / 1_000
+/** The operation's duration in seconds, as the node measured it on its clock. */
+function seconds(t: FetchTrace | LoadTrace): number {
+  return t.durationMs / 1_000
 }
 
 function fail(span: Span, err: unknown): void {

@@ -88,7 +88,7 @@ export class RespConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return
-    this.session.lastActiveAt = Date.now()
+    this.session.lastActiveAt = this.#server.clock.monotonic()
     this.#parser.push(chunk)
     this.#drive()
   }
@@ -135,7 +135,8 @@ export class RespConnection {
     const stats = this.#server.stats
     const spec = lookupCommand(args[0]!)
     const counter = stats.command(spec === undefined ? 'unknown' : spec.name)
-    const start = performance.now()
+    const clock = this.#server.clock
+    const start = clock.monotonic()
     try {
       if (spec === undefined) throw unknownCommand(args)
       if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) {
@@ -146,19 +147,19 @@ export class RespConnection {
       this.#blocking = spec.blocks === true
       const pending = spec.run(s, args)
       if (pending === undefined) {
-        counter.record((performance.now() - start) / 1000, false)
+        counter.record((clock.monotonic() - start) / 1000, false)
         return undefined
       }
       return pending.then(
-        () => counter.record((performance.now() - start) / 1000, false),
+        () => counter.record((clock.monotonic() - start) / 1000, false),
         (err: unknown) => {
           this.#replyError(err)
-          counter.record((performance.now() - start) / 1000, true)
+          counter.record((clock.monotonic() - start) / 1000, true)
         },
       )
     } catch (err) {
       this.#replyError(err)
-      counter.record((performance.now() - start) / 1000, true)
+      counter.record((clock.monotonic() - start) / 1000, true)
       return undefined
     }
   }
@@ -221,7 +222,7 @@ export class RespConnection {
     this.#closed = true
     this.#socket.pause()
     this.#socket.end()
-    setTimeout(() => this.#socket.destroy(), RESP_DEFAULTS.closeGraceMs).unref()
+    this.#server.clock.after(RESP_DEFAULTS.closeGraceMs, () => this.#socket.destroy())
   }
 
   #flush(): void {

@@ -35,8 +35,6 @@ export const RESP_DEFAULTS = {
   scanCount: 10,
   /** Longest `WAIT` (Redis waits forever on 0; here at most the library's longest ack timeout). */
   maxWaitMs: 300_000,
-  /** How often the node's clock correction is read (for TTL arithmetic on expiries). */
-  clockRefreshMs: 1_000,
   /** How long a client told of a protocol error may take to read it before it is cut. */
   closeGraceMs: 2_000,
 } as const

@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { Cache } from '../api/cache.js'
+import type { Clock } from '../clock/clock.js'
 import { CredentialSet } from '../edge/credentials.js'
+import { clockOf } from '../node/internals.js'
 import { COMMANDS } from './command-table.js'
 import { Databases } from './databases.js'
 import { RespConnection } from './resp-connection.js'
@@ -52,6 +54,12 @@ export interface RespServerOptions {
   version?: string
   /** Where unexpected failures are logged. @default nowhere */
   logger?: RespLogger
+  /**
+   * The node's clock: expiries and `TIME` on its (mesh-corrected) wall time, uptime,
+   * client ages and command durations on its monotonic time. @default the clock of the
+   * node behind `cache`
+   */
+  clock?: Clock
 }
 
 /** A running RESP listener. */
@@ -92,13 +100,7 @@ export async function startRespServer(
   )
   const stats = new RespStats()
   const connections = new Set<RespConnection>()
-  let correctionMs = 0
-  const readCorrection = () => {
-    correctionMs = cache.isClosed ? correctionMs : (cache.stats().mesh?.clock.correctionMs ?? 0)
-  }
-  readCorrection()
-  const clockTimer = setInterval(readCorrection, RESP_DEFAULTS.clockRefreshMs)
-  clockTimer.unref()
+  const clock = options.clock ?? clockOf(cache)
   const scans = new ScanSnapshots()
   const server: Server = createServer()
   let addressText = ''
@@ -113,7 +115,7 @@ export async function startRespServer(
         : undefined,
     stats,
     commands: COMMANDS,
-    now: () => Date.now() + correctionMs,
+    clock,
     sessions: function* (): Generator<Session> {
       for (const c of connections) yield c.session
     },
@@ -127,7 +129,7 @@ export async function startRespServer(
     get address() {
       return addressText
     },
-    startedAt: Date.now(),
+    startedAt: clock.monotonic(),
     log: (err, message) => logger?.error({ err }, message),
   }
   let nextId = 1
@@ -151,9 +153,6 @@ export async function startRespServer(
       server.off('error', reject)
       resolve()
     })
-  }).catch((err) => {
-    clearInterval(clockTimer)
-    throw err
   })
   const addr = server.address() as AddressInfo
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
@@ -164,7 +163,6 @@ export async function startRespServer(
     stats: () => stats.snapshot(addressText),
     addMetrics: (registry) => addRespMetrics(registry, stats),
     close: async () => {
-      clearInterval(clockTimer)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const c of connections) c.destroy()
       scans.clear()

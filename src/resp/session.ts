@@ -4,6 +4,7 @@
  * @module
  */
 import type { Cache } from '../api/cache.js'
+import type { Clock } from '../clock/clock.js'
 import type { Version } from '../clock/version.js'
 import type { CredentialSet } from '../edge/credentials.js'
 import type { Database, Databases, Target } from './databases.js'
@@ -27,8 +28,11 @@ export interface ServerContext {
   /** Accepted passwords; undefined: no `AUTH` needed. */
   readonly password: CredentialSet | undefined
   readonly stats: RespStats
-  /** The node's wall clock (corrected to the mesh median), ms: expiries are on it. */
-  now(): number
+  /**
+   * The node's clock: `now()` is its wall time (corrected to the mesh median, ms), which
+   * expiries are on; ages and durations are on its monotonic time.
+   */
+  readonly clock: Clock
   /** The command table, by lower-case name (`COMMAND`). */
   readonly commands: ReadonlyMap<string, CommandSpec>
   /** The open sessions, for `CLIENT LIST` and `INFO clients`. */
@@ -44,7 +48,7 @@ export interface ServerContext {
   readonly version: string
   /** `host:port` of the listener. */
   readonly address: string
-  /** Start time of the listener, ms. */
+  /** Start time of the listener, monotonic ms of `clock`. */
   readonly startedAt: number
   /** Where unexpected failures are logged. */
   readonly log: (err: unknown, message: string) => void
@@ -59,6 +63,7 @@ export class Session {
   /** Remote and local `ip:port`. */
   readonly addr: string
   readonly laddr: string
+  /** When the connection was accepted, monotonic ms of the server's clock. */
   readonly createdAt: number
   authenticated: boolean
   db: Database
@@ -68,6 +73,7 @@ export class Session {
   libVersion = ''
   /** Name of the command running or last run (`CLIENT INFO`'s `cmd`). */
   lastCommand = 'NULL'
+  /** When the client last sent bytes, monotonic ms of the server's clock. */
   lastActiveAt: number
   /** Set by `QUIT`: close once the reply is sent. */
   closeAfterReply = false
@@ -86,7 +92,7 @@ export class Session {
     this.laddr = laddr
     this.authenticated = server.password === undefined
     this.db = server.databases.get(0)!
-    this.createdAt = Date.now()
+    this.createdAt = server.clock.monotonic()
     this.lastActiveAt = this.createdAt
   }
 

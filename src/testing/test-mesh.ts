@@ -1,5 +1,6 @@
 import type { Cache } from '../api/cache.js'
 import { DEFAULT_KEYSPACE } from '../api/defaults.js'
+import { type Clock, SystemClock } from '../clock/clock.js'
 import type { Duration } from '../duration.js'
 import { parseDuration } from '../duration.js'
 import { InvalidOptionError, TimeoutError } from '../errors.js'
@@ -103,6 +104,7 @@ class SimulatedMesh<V> implements TestMesh<V> {
   constructor(
     private readonly sim: WanSim,
     private readonly plan: ResolvedTestMesh,
+    private readonly clock: Clock,
   ) {
     this.regions = plan.matrix.regions
   }
@@ -177,7 +179,7 @@ class SimulatedMesh<V> implements TestMesh<V> {
         ? TESTING_DEFAULTS.settleTimeoutMs
         : parseDuration(options.timeout, 'timeout')
     const agree = () => new Set(this.caches.map((c) => c.admin.digest(keyspace))).size <= 1
-    await poll(agree, ms, () => {
+    await poll(this.clock, agree, ms, () => {
       const roots = this.caches.map((c) => `${c.region}:${c.admin.digest(keyspace) ?? '-'}`)
       return `replicas of '${keyspace}' still differ after ${ms} ms (digest roots ${roots.join(' ')})`
     })
@@ -203,7 +205,7 @@ class SimulatedMesh<V> implements TestMesh<V> {
       for (const name of ['region', 'listen', 'peers'] as const)
         if (name in own)
           throw new InvalidOptionError(`cacheOptions.${name} is set by the test mesh; leave it out`)
-      const clock = new SkewedClock()
+      const clock = new SkewedClock(this.clock)
       const options: CacheOptions = {
         ...own,
         peers: this.caches.map((c) => c.addresses()[0]!),
@@ -254,18 +256,23 @@ class SimulatedMesh<V> implements TestMesh<V> {
     // libp2p's queues debounce their last events by 1 ms and sockets finish closing on
     // the next turn: a moment lets them go, so that nothing of the mesh is left once
     // close() resolves.
-    await new Promise((r) => setTimeout(r, TESTING_DEFAULTS.closeSettleMs))
+    await this.clock.sleep(TESTING_DEFAULTS.closeSettleMs)
     const failed = results.find((r) => r.status === 'rejected')
     if (failed) throw failed.reason
   }
 }
 
 /** Polls `cond` every few ms until it holds. @throws TimeoutError with `why()` after `ms` */
-async function poll(cond: () => boolean, ms: number, why: () => string): Promise<void> {
-  const deadline = performance.now() + ms
+async function poll(
+  clock: Clock,
+  cond: () => boolean,
+  ms: number,
+  why: () => string,
+): Promise<void> {
+  const deadline = clock.monotonic() + ms
   while (!cond()) {
-    if (performance.now() > deadline) throw new TimeoutError(why())
-    await new Promise((r) => setTimeout(r, TESTING_DEFAULTS.pollMs))
+    if (clock.monotonic() > deadline) throw new TimeoutError(why())
+    await clock.sleep(TESTING_DEFAULTS.pollMs)
   }
 }
 
@@ -300,7 +307,9 @@ export async function createTestMesh<V = unknown>(options: TestMeshOptions): Pro
     intra: instant,
     pairs: Object.fromEntries(Object.keys(plan.matrix.pairs).map((k) => [k, instant])),
   }
-  const mesh = new SimulatedMesh<V>(new WanSim(forming), plan)
+  // The harness's clock: the nodes' host clocks are read through it (skewed at will), and
+  // its waits keep the process alive, as a test runner awaiting them expects.
+  const mesh = new SimulatedMesh<V>(new WanSim(forming), plan, new SystemClock({ keepAlive: true }))
   try {
     await mesh.start(options.cacheOptions)
   } catch (err) {

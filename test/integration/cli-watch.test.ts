@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { type NodeWatch, watchNode } from '../../src/cli/node-watch.js'
+import { ManualClock } from '../../src/clock/clock.js'
 import { waitFor } from '../helpers/wait.js'
 
 let watch: NodeWatch | undefined
@@ -82,5 +83,35 @@ describe('meshcache node logs: peers and rejected input', () => {
       [40, 'writes are refused', true],
       [30, 'clock back in line with the mesh', undefined],
     ])
+  })
+
+  it('on the clock it is given: polls every pollMs, logs rejected input at most once per window, with the time since the last line', () => {
+    const rejected: Record<string, number> = { malformed: 0 }
+    let polls = 0
+    const fake = {
+      admin: { mesh: { peers: () => [] } },
+      stats: () => {
+        polls++
+        return { rejected: { ...rejected } }
+      },
+    } as unknown as Cache<unknown>
+    const { log, lines } = memoryLogger()
+    const clock = new ManualClock()
+    watch = watchNode(fake, log, { pollMs: 1_000, rejectedLogEveryMs: 10_000, clock })
+    const logged = () => lines.filter((l) => l.msg === 'rejected input from peers')
+    const start = polls
+    clock.advance(999)
+    expect(polls).toBe(start)
+    rejected.malformed = 3
+    clock.advance(1) // first poll, t = 1 s: logged at once
+    expect(logged()).toMatchObject([{ rejected: { malformed: 3 }, sinceMs: null }])
+    rejected.malformed = 5
+    clock.advance(9_000) // t = 10 s: within the window
+    expect(logged()).toHaveLength(1)
+    clock.advance(1_000) // t = 11 s: the window is over
+    expect(logged()).toHaveLength(2)
+    expect(logged()[1]).toMatchObject({ rejected: { malformed: 2 }, sinceMs: 10_000 })
+    watch.stop()
+    expect(clock.pending).toBe(0)
   })
 })

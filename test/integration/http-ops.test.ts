@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
+import { ManualClock } from '../../src/clock/clock.js'
 import { type HttpApi, startHttpApi } from '../../src/http/http-api.js'
 import { lagSamples } from '../../src/http/metrics.js'
 import { openapiPath } from '../../src/http/openapi.js'
-import { createCache } from '../../src/node/create-cache.js'
+import { createCache, startNode } from '../../src/node/create-cache.js'
 import { msgpack } from '../../src/replication/value-codec.js'
 
 let cache: Cache<unknown>
@@ -215,6 +216,24 @@ describe('HTTP API v1: operations', () => {
       const res = await call(path)
       expect(res.headers.get('content-type')).toMatch(/^text\/html/)
       expect(await res.text()).toMatch(/<html/i)
+    }
+  })
+})
+
+describe("HTTP API: /status is stamped with the node's clock", () => {
+  it("time is the node's clock when the figures were read (the status page's rates are on it)", async () => {
+    const clock = new ManualClock(1_700_000_000_000)
+    const node = await startNode({}, { clock })
+    const own = await startHttpApi(node, { host: '127.0.7.4', port: 0 })
+    try {
+      const status = async () =>
+        (await (await fetch(`${own.url}/status`)).json()) as { time: number; node: string }
+      expect(await status()).toMatchObject({ time: 1_700_000_000_000, node: node.nodeId })
+      clock.advance(1_500)
+      expect((await status()).time).toBe(1_700_000_001_500)
+    } finally {
+      await own.close()
+      await node.close()
     }
   })
 })

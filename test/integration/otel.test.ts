@@ -15,8 +15,9 @@ import {
 } from '@opentelemetry/sdk-trace-base'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
+import { ManualClock } from '../../src/clock/clock.js'
 import { InvalidOptionError, TimeoutError } from '../../src/errors.js'
-import { createCache } from '../../src/node/create-cache.js'
+import { createCache, startNode } from '../../src/node/create-cache.js'
 import {
   instrumentOpenTelemetry,
   type OpenTelemetryInstrumentation,
@@ -227,6 +228,26 @@ describe('metrics', () => {
     expect(stats.hits).toBeGreaterThanOrEqual(2)
     expect(point(await metric('cache.puts'), { 'cache.name': 'default' })?.value).toBe(1)
     expect(point(await metric('cache.size'), { 'cache.name': 'default' })?.value).toBe(1)
+  })
+
+  it("durations are the node's: measured on its clock, a 250 ms loader gives 0.25 s in both histograms, a hit 0", async () => {
+    instrument()
+    const clock = new ManualClock()
+    const cache = await startNode({}, { clock })
+    open.push(cache)
+    await cache.fetch('a', {
+      load: () => {
+        clock.advance(250)
+        return 1
+      },
+    })
+    await cache.fetch('a') // hit
+    const fetches = await metric('cache.fetch.duration')
+    const sum = (result: string) =>
+      (point(fetches, { 'cache.name': 'default', 'cache.result': result })?.value as Histogram)?.sum
+    expect([sum('load'), sum('hit')]).toEqual([0.25, 0])
+    const loads = point(await metric('cache.load.duration'), { 'cache.name': 'default' })
+    expect((loads?.value as Histogram | undefined)?.sum).toBe(0.25)
   })
 
   it('meshcache.replication.records and .lag on the receiving node of a real 2-node mesh', async () => {

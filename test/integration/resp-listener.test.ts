@@ -6,7 +6,8 @@
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
-import { createCache } from '../../src/node/create-cache.js'
+import { ManualClock } from '../../src/clock/clock.js'
+import { createCache, startNode } from '../../src/node/create-cache.js'
 import { type RespServer, type RespServerOptions, startRespServer } from '../../src/resp/index.js'
 import { command, RawResp } from '../helpers/resp.js'
 
@@ -71,6 +72,35 @@ describe('RESP listener: keyspaces', () => {
     await c.call('SET', 'sessions:abc', 'x')
     expect(cache.get('sessions:abc')).toBeDefined()
     expect(cache.keyspace('sessions').get('abc')).toBeUndefined()
+  })
+})
+
+describe("RESP listener: time is the node's clock", () => {
+  it('expiries and TIME on its wall time; uptime, client age and idle on its monotonic time', async () => {
+    const clock = new ManualClock(1_700_000_000_000)
+    const cache = await startNode({}, { clock })
+    const resp = await startRespServer(cache, { host: HOST, port: 0 })
+    open.push({ cache, resp })
+    const port = Number(resp.address.split(':').pop())
+    const first = await RawResp.open(HOST, port)
+    clients.push(first)
+    expect(await first.call('TIME')).toBe(`*2\r\n${bulk('1700000000')}${bulk('0')}`)
+    expect(await first.call('SET', 'k', 'v', 'PX', '1000')).toBe('+OK\r\n')
+    expect(await first.call('PTTL', 'k')).toBe(':1000\r\n')
+    clock.advance(999)
+    expect(await first.call('PTTL', 'k')).toBe(':1\r\n')
+    clock.advance(4_401)
+    expect(await first.call('GET', 'k')).toBe('$-1\r\n')
+    const second = await RawResp.open(HOST, port)
+    clients.push(second)
+    // A command, so that the second connection is accepted at this time for sure.
+    expect(await second.call('PING')).toBe('+PONG\r\n')
+    clock.advance(2_000)
+    const list = await second.call('CLIENT', 'LIST')
+    expect(list).toMatch(/^id=1 .* age=7 idle=2 /m)
+    expect(list).toMatch(/^id=2 .* age=2 idle=0 /m)
+    expect(await second.call('INFO', 'server')).toContain('uptime_in_seconds:7\r\n')
+    expect(await second.call('TIME')).toBe(`*2\r\n${bulk('1700000007')}${bulk('400000')}`)
   })
 })
 

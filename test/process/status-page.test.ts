@@ -278,6 +278,39 @@ describe.skipIf(!HAVE_CHROMIUM)(
       }
     })
 
+    it("computes rates and shows the time on the node's clock (the stamp of /status), not the browser's", async () => {
+      const a = nodes[0]!
+      const page = await context!.newPage()
+      try {
+        const t0 = Date.UTC(2024, 0, 2, 3, 4, 5)
+        let polls = 0
+        await page.route(`${a.info.http}/status`, async (route) => {
+          const res = await route.fetch()
+          const s = (await res.json()) as Status & { time: number; hits: number; misses: number }
+          // Each snapshot 2 s after the one before on the node's clock, with 100 more reads:
+          // 50 reads/s, however far apart the browser's polls are.
+          s.time = t0 + polls * 2_000
+          s.hits = 1_000 + polls * 100
+          s.misses = 0
+          polls++
+          await route.fulfill({ json: s })
+        })
+        await page.goto(`${a.info.http}/`, { waitUntil: 'load', timeout: 10_000 })
+        const reads = page.locator('[data-testid="counter"][data-name="reads/s"]')
+        await reads.filter({ hasText: /\d/ }).waitFor({ timeout: 10_000 })
+        expect(await reads.textContent()).toBe('50')
+        const shown = await page.textContent('[data-testid="updated"]')
+        const stamps = await page.evaluate(
+          ([t, n]) =>
+            Array.from({ length: n }, (_, k) => new Date(t + k * 2_000).toLocaleTimeString()),
+          [t0, polls] as const,
+        )
+        expect(stamps).toContain(shown)
+      } finally {
+        await page.close()
+      }
+    })
+
     it('says so when the node stops answering, keeping the last figures', async () => {
       const c = nodes[2]!
       const page = await context!.newPage()
@@ -290,7 +323,10 @@ describe.skipIf(!HAVE_CHROMIUM)(
         await page.waitForSelector('[data-testid="conn-state"][data-state="error"]', {
           timeout: 10_000,
         })
-        expect(await page.textContent('[data-testid="conn-text"]')).toMatch(/unreachable/)
+        // How old the figures are, on the node's clock: the time of the last snapshot.
+        expect(await page.textContent('[data-testid="conn-text"]')).toMatch(
+          /unreachable.* \u00b7 last data \S/,
+        )
         expect(await page.textContent('[data-testid="node-region"]')).toBe('ap-south')
       } finally {
         await page.close()

@@ -2,8 +2,10 @@ import type { MultiaddrConnection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ManualClock } from '../../src/clock/clock.js'
 import { InboundGate } from '../../src/mesh/inbound-gate.js'
 import { hostOfIp } from '../../src/mesh/inbound-host.js'
+import { waitFor } from '../helpers/wait.js'
 
 /** A stand-in for a libp2p connection: an address, abort, close events. */
 class FakeConn extends EventTarget {
@@ -23,16 +25,16 @@ class FakeConn extends EventTarget {
 }
 const asConn = (c: FakeConn) => c as unknown as MultiaddrConnection
 
-let t = 0
+let clock = new ManualClock()
 const gates: InboundGate[] = []
 function gate(o: ConstructorParameters<typeof InboundGate>[0] = {}): InboundGate {
-  const g = new InboundGate({ now: () => t, authDeadlineMs: 60_000, ...o })
+  const g = new InboundGate({ clock, authDeadlineMs: 60_000, ...o })
   gates.push(g)
   return g
 }
 afterEach(() => {
   for (const g of gates.splice(0)) g.stop()
-  t = 0
+  clock = new ManualClock()
 })
 
 describe('InboundGate', () => {
@@ -64,7 +66,9 @@ describe('InboundGate', () => {
     g.admit(asConn(a))
     g.admit(asConn(b))
     expect(g.admit(asConn(new FakeConn('10.0.0.3')))).toBe(false)
-    t = 1_000
+    clock.advance(999)
+    expect(g.admit(asConn(new FakeConn('10.0.0.3')))).toBe(false)
+    clock.advance(1)
     expect(g.admit(asConn(new FakeConn('10.0.0.3')))).toBe(true)
     expect(a.aborted).toBeDefined()
     expect(b.aborted).toBeUndefined()
@@ -88,14 +92,52 @@ describe('InboundGate', () => {
     expect(g.admit(asConn(new FakeConn('10.0.0.6')))).toBe(true)
   })
 
-  it('cuts connections still pending at the deadline, oldest first', async () => {
+  it('cuts connections still pending at the deadline, oldest first, on the clock it is given', () => {
+    const g = gate({ authDeadlineMs: 3_000 })
+    const a = new FakeConn('10.0.0.1')
+    const b = new FakeConn('10.0.0.2')
+    const c = new FakeConn('10.0.0.3')
+    g.admit(asConn(a))
+    clock.advance(10)
+    g.admit(asConn(b))
+    clock.advance(10)
+    g.admit(asConn(c))
+    g.authenticated(asConn(c))
+    // One timer, for the earliest deadline.
+    expect(clock.pending).toBe(1)
+    clock.advance(2_979)
+    expect([a.aborted, b.aborted]).toEqual([undefined, undefined])
+    clock.advance(1)
+    expect(a.aborted?.name).toBe('TimeoutError')
+    expect(a.aborted?.message).toBe('not authenticated within 3000 ms')
+    expect(b.aborted).toBeUndefined()
+    expect(g.stats()).toMatchObject({ pending: 1, timedOut: 1 })
+    // Re-armed for the next one: b, 10 ms later; the authenticated c is never cut.
+    clock.advance(9)
+    expect(b.aborted).toBeUndefined()
+    clock.advance(1)
+    expect(b.aborted?.name).toBe('TimeoutError')
+    expect(c.aborted).toBeUndefined()
+    expect(g.stats()).toMatchObject({ pending: 0, authenticated: 1, timedOut: 2 })
+    expect(clock.pending).toBe(0)
+  })
+
+  it('stop() cancels the deadline timer', () => {
+    const g = gate({ authDeadlineMs: 3_000 })
+    const a = new FakeConn('10.0.0.1')
+    g.admit(asConn(a))
+    expect(clock.pending).toBe(1)
+    g.stop()
+    expect(clock.pending).toBe(0)
+    expect(g.stats()).toMatchObject({ pending: 0, timedOut: 0 })
+  })
+
+  it('by default, deadlines run on the system clock', async () => {
     const g = new InboundGate({ authDeadlineMs: 30 })
     gates.push(g)
     const a = new FakeConn('10.0.0.1')
     g.admit(asConn(a))
-    const started = performance.now()
-    while (a.aborted === undefined && performance.now() - started < 2_000)
-      await new Promise((r) => setTimeout(r, 5))
+    await waitFor(() => a.aborted !== undefined, 'the deadline cut', 2_000)
     expect(a.aborted?.name).toBe('TimeoutError')
     expect(g.stats()).toMatchObject({ pending: 0, timedOut: 1 })
   })
@@ -119,7 +161,7 @@ describe('InboundGate', () => {
             if (op === 'admit') {
               const c = new FakeConn(`10.0.0.${host}`)
               if (g.admit(asConn(c))) live.push(c)
-            } else if (op === 'tick') t += 20
+            } else if (op === 'tick') clock.advance(20)
             else {
               const c = live[host % Math.max(1, live.length)]
               if (c && op === 'auth') g.authenticated(asConn(c))

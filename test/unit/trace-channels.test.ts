@@ -1,8 +1,9 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
+import { ManualClock } from '../../src/clock/clock.js'
 import { TimeoutError } from '../../src/errors.js'
-import { createCache } from '../../src/node/create-cache.js'
+import { createCache, startNode } from '../../src/node/create-cache.js'
 import {
   type FetchTrace,
   fetchChannel,
@@ -212,5 +213,81 @@ describe('meshcache:fetch', () => {
     recording = record()
     await cache.fetch('k')
     expect(fetchTrace).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('durationMs', () => {
+  /** `durationMs` of each context as it was when each event was published. */
+  function durations(): { seen: [event: string, durationMs: number][]; stop: () => void } {
+    const seen: [string, number][] = []
+    const stops = [TRACE_CHANNELS.fetch, TRACE_CHANNELS.load].map((channel) => {
+      const at = (event: string) => (c: object) =>
+        seen.push([`${channel}:${event}`, (c as FetchTrace | LoadTrace).durationMs])
+      const handlers = {
+        start: at('start'),
+        end: () => {},
+        asyncStart: at('asyncStart'),
+        asyncEnd: () => {},
+        error: at('error'),
+      }
+      const tc = tracingChannel(channel)
+      tc.subscribe(handlers)
+      return () => tc.unsubscribe(handlers)
+    })
+    return {
+      seen,
+      stop: () => {
+        for (const stop of stops) stop()
+      },
+    }
+  }
+
+  it("is measured on the node's clock and set before asyncStart: the load's time, the fetch around it, 0 for a hit", async () => {
+    const clock = new ManualClock()
+    const cache = await startNode({}, { clock })
+    open.push(cache)
+    const d = durations()
+    try {
+      await cache.fetch('k', {
+        load: () => {
+          clock.advance(250)
+          return 'v'
+        },
+      })
+      await cache.fetch('k')
+    } finally {
+      d.stop()
+    }
+    expect(d.seen).toEqual([
+      ['meshcache:fetch:start', 0],
+      ['meshcache:load:start', 0],
+      ['meshcache:load:asyncStart', 250],
+      ['meshcache:fetch:asyncStart', 250],
+      ['meshcache:fetch:start', 0],
+      ['meshcache:fetch:asyncStart', 0],
+    ])
+  })
+
+  it('is set before error when the load throws', async () => {
+    const clock = new ManualClock()
+    const cache = await startNode({}, { clock })
+    open.push(cache)
+    const d = durations()
+    try {
+      await expect(
+        cache.fetch('k', {
+          load: async () => {
+            clock.advance(40)
+            throw new Error('origin down')
+          },
+        }),
+      ).rejects.toThrow('origin down')
+    } finally {
+      d.stop()
+    }
+    expect(d.seen.filter(([e]) => e.endsWith(':error'))).toEqual([
+      ['meshcache:load:error', 40],
+      ['meshcache:fetch:error', 40],
+    ])
   })
 })

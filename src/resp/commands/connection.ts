@@ -130,14 +130,18 @@ function select(s: Session, args: Buffer[]): void {
   s.out.ok()
 }
 
+/** `TIME`: the node's clock, on which `EXPIREAT`/`PXAT` and the other expiries are read. */
 function time(s: Session): void {
-  const us = BigInt(Math.round(performance.timeOrigin * 1000 + performance.now() * 1000))
+  const us = BigInt(Math.round(s.server.clock.now() * 1000))
   s.out.array(2)
   s.out.bulkText(String(us / 1_000_000n))
   s.out.bulkText(String(us % 1_000_000n))
 }
 
-/** One line of `CLIENT LIST` / `CLIENT INFO`, in Redis's format (the fields clients read). */
+/**
+ * One line of `CLIENT LIST` / `CLIENT INFO`, in Redis's format (the fields clients read).
+ * @param now - the server clock's monotonic time, ms
+ */
 export function clientLine(c: Session, now: number): string {
   const age = Math.floor((now - c.createdAt) / 1000)
   const idle = Math.floor((now - c.lastActiveAt) / 1000)
@@ -193,10 +197,10 @@ function client(s: Session, args: Buffer[]): void {
       return
     }
     case 'info':
-      s.out.bulkText(`${clientLine(s, Date.now())}\n`)
+      s.out.bulkText(`${clientLine(s, s.server.clock.monotonic())}\n`)
       return
     default: {
-      const now = Date.now()
+      const now = s.server.clock.monotonic()
       let text = ''
       for (const c of s.server.sessions()) text += `${clientLine(c, now)}\n`
       s.out.bulkText(text)

@@ -107,7 +107,7 @@ function infoText(s: Session, wanted: ReadonlySet<string>): string {
     parts.push(`# ${title}\r\n${body}\r\n`)
   }
   const [host, port] = splitAddress(srv.address)
-  const uptime = Math.floor((Date.now() - srv.startedAt) / 1000)
+  const uptime = Math.floor((srv.clock.monotonic() - srv.startedAt) / 1000)
   section('server', {
     redis_version: RESP_PROTOCOL.redisVersion,
     redis_mode: 'standalone',

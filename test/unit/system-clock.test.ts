@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { ManualClock, SystemClock } from '../../src/clock/clock.js'
+import { SkewedClock } from '../../src/testing/skewed-clock.js'
+
+/** Timers that keep the process alive right now. */
+const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+
+describe('SystemClock', () => {
+  it('now() is the host clock plus the correction, read at every call; hostNow() is the host clock', () => {
+    let host = 1_000
+    let correction = 0
+    const clock = new SystemClock({ host: () => host, correction: () => correction })
+    expect([clock.now(), clock.hostNow()]).toEqual([1_000, 1_000])
+    host = 2_000
+    correction = -250
+    expect([clock.now(), clock.hostNow()]).toEqual([1_750, 2_000])
+  })
+
+  it("a node's timers never keep the process alive; a keepAlive clock's do, until they fire or are cancelled", async () => {
+    const before = refTimers()
+    const node = new SystemClock()
+    const a = node.after(60_000, () => {})
+    const b = node.every(60_000, () => {})
+    expect(refTimers()).toBe(before)
+    a.cancel()
+    b.cancel()
+
+    const harness = new SystemClock({ keepAlive: true })
+    const c = harness.after(60_000, () => {})
+    expect(refTimers()).toBe(before + 1)
+    c.cancel()
+    expect(refTimers()).toBe(before)
+    const slept = harness.sleep(5)
+    expect(refTimers()).toBe(before + 1)
+    await slept
+  })
+})
+
+describe('SkewedClock (meshcache/testing)', () => {
+  it('reads the host clock of the clock it is built on, shifted by the skew set at will', () => {
+    const base = new ManualClock(1_700_000_000_000)
+    base.correctionMs = 5 // a correction of the base is not the host's: not followed
+    const skewed = new SkewedClock(base)
+    expect(skewed.now()).toBe(1_700_000_000_000)
+    skewed.skewMs = -1_800_000
+    base.advance(1_000)
+    expect(skewed.now()).toBe(1_700_000_001_000 - 1_800_000)
+    skewed.skewMs = 0
+    expect(skewed.now()).toBe(base.hostNow())
+  })
+})
