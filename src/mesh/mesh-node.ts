@@ -378,14 +378,9 @@ export class MeshNode implements MeshPort {
 
   /** A peer's hello answer arrived: prepare request streams and repair what was missed. */
   private helloDone(peer: PeerId): void {
-    // Streams for acks and reads to a peer of this region (asked first), negotiated now so
-    // those cost one round trip later; other regions' peers get theirs at their first
-    // request (at N = 100, opening 8 streams on each of ~24 links made a large share of
-    // a joining node's work).
-    if (this.peers.get(peer.toString())?.region === this.ctx.region) {
-      this.pool.refill(peer, PROTOCOLS.write)
-      this.pool.refill(peer, PROTOCOLS.get)
-    }
+    // Streams for acks and reads, negotiated now so those cost one round trip later.
+    this.pool.refill(peer, PROTOCOLS.write)
+    this.pool.refill(peer, PROTOCOLS.get)
     // Measure its clock at once: a skewed node is corrected before its first writes matter.
     this.control.onPeer(peer.toString())
     this.readiness.onPeer(peer)
