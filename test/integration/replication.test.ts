@@ -127,6 +127,10 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
     const other = await mesh.start('ap-south')
     const rogue = await mesh.start('eu-west')
     await mesh.ready()
+    // A current incarnation: an item of an older one than the honest node's (which the
+    // other node knows once anything of it arrived) is dropped unread as already had, and
+    // the test would then race the honest node's first announcement.
+    const incarnation = Date.now() + 1
     const forgedItem = (seq: number): RelayItem => {
       const records: EntryTuple[] = [
         [
@@ -145,12 +149,12 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
           region: 'us-east',
           keyspace: 'default',
           sentAt: Date.now(),
-          incarnation: 1,
+          incarnation,
           seq,
           records,
         }),
       )
-      return { kind: ITEM_KIND.batch, origin: honest.nodeId, incarnation: 1, seq, body }
+      return { kind: ITEM_KIND.batch, origin: honest.nodeId, incarnation, seq, body }
     }
     meshOf(rogue).sendItem(other.nodeId, forgedItem(1))
     // To the node it names, an item in its own name is dropped unread.
@@ -174,6 +178,8 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
     const victim = await mesh.start('eu-west', strict)
     const rogue = await mesh.start('eu-west', strict)
     await mesh.ready()
+    // A current incarnation (an older one than the honest node's is dropped unread).
+    const now = Date.now()
     const records: EntryTuple[] = [
       [
         'inside',
@@ -191,7 +197,7 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
         region: 'us-east',
         keyspace: 'default',
         sentAt: Date.now(),
-        incarnation: 1,
+        incarnation: now + 1,
         seq: 1,
         records,
       }),
@@ -199,7 +205,7 @@ describe('mesh replication (real libp2p nodes on 127.0.x.y)', () => {
     meshOf(rogue).sendItem(victim.nodeId, {
       kind: ITEM_KIND.batch,
       origin: honest.nodeId,
-      incarnation: 1,
+      incarnation: now + 1,
       seq: 1,
       body,
     })
