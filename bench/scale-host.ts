@@ -6,6 +6,8 @@
  * (bench/scale-wan.ts), so the host reports the nodes' CPU (the process's minus that
  * thread's) apart from the simulator's.
  */
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import type { Cache } from '../src/api/cache.js'
@@ -54,6 +56,8 @@ const wan = new Worker(new URL('./scale-wan.ts', import.meta.url), {
 wan.unref()
 /** RSS when the first node started (the bench, its WAN worker and proxies loaded). */
 let rssBefore: number | undefined
+/** The CPU profile being taken, with this thread's CPU and the time when it started. */
+let profiling: { session: Session; cpu: NodeJS.CpuUsage; at: number } | undefined
 
 function askWan<T extends WanReply['t']>(
   cmd: Extract<WanCommand, { t: T }>,
@@ -305,6 +309,32 @@ process.on('message', async (m: HostCommand) => {
       await askWan({ t: 'cut', region: m.region })
       send({ t: 'cut' })
       return
+    case 'profile-start': {
+      const session = new Session()
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.setSamplingInterval', { interval: m.intervalUs })
+      await session.post('Profiler.start')
+      profiling = { session, cpu: process.threadCpuUsage(), at: performance.now() }
+      send({ t: 'profile-start' })
+      return
+    }
+    case 'profile-stop': {
+      if (profiling === undefined) {
+        send({ t: 'profile-stop', threadCpuUs: Number.NaN, wallMs: Number.NaN })
+        return
+      }
+      const { session, cpu, at } = profiling
+      profiling = undefined
+      // Read before Profiler.stop, which builds the profile on this thread.
+      const used = process.threadCpuUsage(cpu)
+      const wallMs = performance.now() - at
+      const { profile } = await session.post('Profiler.stop')
+      session.disconnect()
+      writeFileSync(m.file, JSON.stringify(profile))
+      send({ t: 'profile-stop', threadCpuUs: used.user + used.system, wallMs })
+      return
+    }
     case 'close':
       await Promise.allSettled(nodes.map((n) => n.cache.close()))
       await askWan({ t: 'close' })
