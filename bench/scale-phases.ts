@@ -322,7 +322,7 @@ export class ConfigRun {
     const soloReceived = counts.get(SOLO)?.received ?? 0
     if (profiled !== undefined)
       log(
-        `N=${n}: solo profile ${profileFile}: main thread ${(profiled.threadCpuUs / 1000).toFixed(0)} ms of CPU in ${(profiled.wallMs / 1000).toFixed(1)} s, ${soloReceived} writes received`,
+        `N=${n}: solo profile ${profileFile}: main thread ${(profiled.threadCpuUs / 1000).toFixed(0)} ms of CPU in ${(profiled.wallMs / 1000).toFixed(1)} s, ${soloReceived} writes received, relay frames ${profiled.counters.framesIn} in / ${profiled.counters.framesOut} out`,
       )
     return {
       writers: nWriters,
@@ -347,7 +347,13 @@ export class ConfigRun {
       soloProfile:
         profiled === undefined
           ? undefined
-          : { file: profileFile!, ...profiled, received: soloReceived },
+          : {
+              file: profileFile!,
+              threadCpuUs: profiled.threadCpuUs,
+              wallMs: profiled.wallMs,
+              received: soloReceived,
+              counters: profiled.counters,
+            },
     }
   }
 

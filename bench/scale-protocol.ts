@@ -124,8 +124,17 @@ export type HostReply =
   | ({ t: 'counters' } & HostCounters)
   | { t: 'cut' }
   | { t: 'profile-start' }
-  /** The main thread's CPU (process.threadCpuUsage()) while profiling, µs, and the wall time, ms. */
-  | { t: 'profile-stop'; threadCpuUs: number; wallMs: number }
+  /**
+   * The main thread's CPU (process.threadCpuUsage()) while profiling, µs, the wall time,
+   * ms, and what the replication counters of this host's nodes (stats().mesh.replication)
+   * grew by meanwhile.
+   */
+  | {
+      t: 'profile-stop'
+      threadCpuUs: number
+      wallMs: number
+      counters: Record<string, number>
+    }
   | { t: 'close' }
 
 /** Main thread of a host -> its WAN worker. */

@@ -76,10 +76,16 @@ export interface WriteFigures {
   stages: Record<string, { p50: number; p99: number }>
   /**
    * With `--profile-solo`: the solo node's profile of this window, its main thread's CPU
-   * (idle work and the profiler's own included) in µs, the wall time it covers in ms, and
-   * the writes that node received.
+   * (idle work and the profiler's own included) in µs, the wall time it covers in ms, the
+   * writes that node received, and its replication counters' growth (framesIn, relayed...).
    */
-  soloProfile?: { file: string; threadCpuUs: number; wallMs: number; received: number }
+  soloProfile?: {
+    file: string
+    threadCpuUs: number
+    wallMs: number
+    received: number
+    counters: Record<string, number>
+  }
 }
 
 /** What bench:scale measured for one configuration. */

@@ -21,9 +21,9 @@
  * [--profile-solo DIR (a CPU profile of the solo node's host process over each write
  * window, from the first write until every node had every write: V8's sampling profiler
  * on its main thread through node:inspector, 1 ms interval; DIR/n{N}-{config}-{one|many}
- * .cpuprofile; the main thread's CPU and the writes that node received go to scale.json
- * as soloProfile. The profiler costs the solo process CPU of its own, so that run's solo
- * figures are higher)]
+ * .cpuprofile; the main thread's CPU, the writes that node received and its replication
+ * counters' growth go to scale.json as soloProfile. The profiler costs the solo process
+ * CPU of its own, so that run's solo figures are higher)]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
