@@ -6,6 +6,8 @@
  * (bench/scale-wan.ts), so the host reports the nodes' CPU (the process's minus that
  * thread's) apart from the simulator's.
  */
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import type { Cache } from '../src/api/cache.js'
@@ -54,6 +56,10 @@ const wan = new Worker(new URL('./scale-wan.ts', import.meta.url), {
 wan.unref()
 /** RSS when the first node started (the bench, its WAN worker and proxies loaded). */
 let rssBefore: number | undefined
+/** The CPU profile being taken, with this thread's CPU, the time and the counters when it started. */
+let profiling:
+  | { session: Session; cpu: NodeJS.CpuUsage; at: number; counters: Record<string, number> }
+  | undefined
 
 function askWan<T extends WanReply['t']>(
   cmd: Extract<WanCommand, { t: T }>,
@@ -200,6 +206,15 @@ function counters(): HostCounters {
   return out
 }
 
+/** The numeric replication counters (stats().mesh.replication), summed over this host's nodes. */
+function replicationTotals(): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const n of nodes)
+    for (const [k, v] of Object.entries(n.cache.stats().mesh?.replication ?? {}))
+      if (typeof v === 'number') out[k] = (out[k] ?? 0) + v
+  return out
+}
+
 async function start(specs: NodeSpec[], bounds: { localPeers: number; remotePeers: number }) {
   const started: StartedNode[] = []
   try {
@@ -305,6 +320,45 @@ process.on('message', async (m: HostCommand) => {
       await askWan({ t: 'cut', region: m.region })
       send({ t: 'cut' })
       return
+    case 'profile-start': {
+      const session = new Session()
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.setSamplingInterval', { interval: m.intervalUs })
+      await session.post('Profiler.start')
+      profiling = {
+        session,
+        cpu: process.threadCpuUsage(),
+        at: performance.now(),
+        counters: replicationTotals(),
+      }
+      send({ t: 'profile-start' })
+      return
+    }
+    case 'profile-stop': {
+      if (profiling === undefined) {
+        send({ t: 'profile-stop', threadCpuUs: Number.NaN, wallMs: Number.NaN, counters: {} })
+        return
+      }
+      const { session, cpu, at, counters } = profiling
+      profiling = undefined
+      // Read before Profiler.stop, which builds the profile on this thread.
+      const used = process.threadCpuUsage(cpu)
+      const wallMs = performance.now() - at
+      const now = replicationTotals()
+      const { profile } = await session.post('Profiler.stop')
+      session.disconnect()
+      writeFileSync(m.file, JSON.stringify(profile))
+      send({
+        t: 'profile-stop',
+        threadCpuUs: used.user + used.system,
+        wallMs,
+        counters: Object.fromEntries(
+          Object.entries(now).map(([k, v]) => [k, v - (counters[k] ?? 0)]),
+        ),
+      })
+      return
+    }
     case 'close':
       await Promise.allSettled(nodes.map((n) => n.cache.close()))
       await askWan({ t: 'close' })

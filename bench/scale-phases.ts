@@ -4,6 +4,7 @@
  * result and returns; commands that hosts do not answer throw (runConfig catches).
  */
 import { loadavg } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { batchBytesPerWrite, lagFigures, planAgreement } from './scale-figures.js'
 import { type CpuDelta, cpuBetween, type Fleet, type Host } from './scale-fleet.js'
@@ -30,6 +31,11 @@ export interface RunTiming {
   /** Longest wait for every node to have every write of a phase, ms. */
   drainMs: number
   cutMs: number
+  /**
+   * Directory for a CPU profile of the solo node's host process over each write window
+   * (`--profile-solo`); no profiles when undefined.
+   */
+  profileSoloDir?: string
 }
 
 /** Mesh-wide write rate of the write phases, writes/s: issue 26's. */
@@ -44,6 +50,12 @@ const PROBE_TIMEOUT_MS = 30_000
 /** Extra wait for a host's answer to 'write', beyond the writing itself, ms. */
 const WRITE_SLACK_MS = 30_000
 const PROGRESS_EVERY_MS = 15_000
+/**
+ * Sampling interval of the solo node's profiles, µs: `--cpu-prof`'s default. Each sample
+ * costs the process ~25 µs of CPU on the 2-core bench machine (mostly the sampler thread),
+ * so a finer interval would weigh on the figures it profiles.
+ */
+const PROFILE_INTERVAL_US = 1_000
 
 /** Prints `s` with the time of day. */
 export const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`)
@@ -261,7 +273,16 @@ export class ConfigRun {
     log(
       `N=${n}: ${nWriters} writer(s) at ${rate.toFixed(1)} writes/s each for ${timing.writeMs / 1000} s`,
     )
+    const profileFile =
+      timing.profileSoloDir === undefined || this.solo.dead
+        ? undefined
+        : join(
+            timing.profileSoloDir,
+            `n${n}-${this.result.label.replace(/[^a-z0-9]+/gi, '-')}-${phase}.cpuprofile`,
+          )
     const c0 = await this.totals()
+    if (profileFile !== undefined)
+      await this.solo.ask({ t: 'profile-start', intervalUs: PROFILE_INTERVAL_US })
     const a = await this.fleet.mark()
     const wrote = await this.fleet.all(
       { t: 'write', phase, writers, rate, ms: timing.writeMs },
@@ -270,6 +291,10 @@ export class ConfigRun {
     const total = sum(wrote.flatMap((w) => Object.values(w.reply.written)))
     const all = await this.delivered(phase, total, n, timing.drainMs)
     const b = await this.fleet.mark()
+    const profiled =
+      profileFile === undefined
+        ? undefined
+        : await this.solo.ask({ t: 'profile-stop', file: profileFile })
     const d = cpuBetween(a, b, loadavg()[0]!)
     const c1 = await this.totals()
     const counts = await this.counts(phase)
@@ -294,6 +319,11 @@ export class ConfigRun {
     for (const [k, v] of Object.entries(c1.stages))
       stages[k] = { p50: pct(v.p50, 0.5), p99: Math.max(...v.p99) }
     const complete = got.filter((x) => x.held >= total).length
+    const soloReceived = counts.get(SOLO)?.received ?? 0
+    if (profiled !== undefined)
+      log(
+        `N=${n}: solo profile ${profileFile}: main thread ${(profiled.threadCpuUs / 1000).toFixed(0)} ms of CPU in ${(profiled.wallMs / 1000).toFixed(1)} s, ${soloReceived} writes received, relay frames ${profiled.counters.framesIn} in / ${profiled.counters.framesOut} out`,
+      )
     return {
       writers: nWriters,
       rate,
@@ -314,6 +344,16 @@ export class ConfigRun {
       loopP99Ms: Math.max(...[...b.hosts.values()].map((h) => h.loopP99Ms)),
       shares: d.shares,
       stages,
+      soloProfile:
+        profiled === undefined
+          ? undefined
+          : {
+              file: profileFile!,
+              threadCpuUs: profiled.threadCpuUs,
+              wallMs: profiled.wallMs,
+              received: soloReceived,
+              counters: profiled.counters,
+            },
     }
   }
 

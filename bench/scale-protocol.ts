@@ -44,6 +44,13 @@ export type HostCommand =
   | { t: 'counters' }
   /** Cuts `region` off from every other region in this host's proxies (undefined: heals). */
   | { t: 'cut'; region: string | undefined }
+  /**
+   * Starts V8's sampling CPU profiler on this host's main thread (node:inspector: the
+   * profiler and file format of `--cpu-prof`; the WAN worker thread is not in it).
+   */
+  | { t: 'profile-start'; intervalUs: number }
+  /** Stops the profile and writes it to `file` (a .cpuprofile). */
+  | { t: 'profile-stop'; file: string }
   | { t: 'close' }
 
 /** What a started node reports. */
@@ -116,6 +123,18 @@ export type HostReply =
   | { t: 'lags'; lags: Record<string, number[]> }
   | ({ t: 'counters' } & HostCounters)
   | { t: 'cut' }
+  | { t: 'profile-start' }
+  /**
+   * The main thread's CPU (process.threadCpuUsage()) while profiling, µs, the wall time,
+   * ms, and what the replication counters of this host's nodes (stats().mesh.replication)
+   * grew by meanwhile.
+   */
+  | {
+      t: 'profile-stop'
+      threadCpuUs: number
+      wallMs: number
+      counters: Record<string, number>
+    }
   | { t: 'close' }
 
 /** Main thread of a host -> its WAN worker. */

@@ -74,6 +74,18 @@ export interface WriteFigures {
   shares: CpuShares
   /** Write-path stages (stats().mesh.stages) at the end: median of the nodes' p50, max of their p99, ms. */
   stages: Record<string, { p50: number; p99: number }>
+  /**
+   * With `--profile-solo`: the solo node's profile of this window, its main thread's CPU
+   * (idle work and the profiler's own included) in µs, the wall time it covers in ms, the
+   * writes that node received, and its replication counters' growth (framesIn, relayed...).
+   */
+  soloProfile?: {
+    file: string
+    threadCpuUs: number
+    wallMs: number
+    received: number
+    counters: Record<string, number>
+  }
 }
 
 /** What bench:scale measured for one configuration. */

@@ -18,9 +18,16 @@
  *
  * Run: npm run bench:scale -- [--sizes 25,50,100] [--quick] [--compare (a full mesh at the
  * smallest N)] [--join-timeout SECONDS] [--rate WRITES_PER_S (mesh-wide; default 500)]
+ * [--profile-solo DIR (a CPU profile of the solo node's host process over each write
+ * window, from the first write until every node had every write: V8's sampling profiler
+ * on its main thread through node:inspector, 1 ms interval; DIR/n{N}-{config}-{one|many}
+ * .cpuprofile; the main thread's CPU, the writes that node received and its replication
+ * counters' growth go to scale.json as soloProfile. The profiler costs the solo process
+ * CPU of its own, so that run's solo figures are higher)]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
+import { resolve } from 'node:path'
 import { machine } from './harness.js'
 import { SCALE_REGIONS } from './scale-matrix.js'
 import { CUT_RATE, RATE, type RunTiming } from './scale-phases.js'
@@ -38,6 +45,8 @@ const SIZES = (arg('sizes') ?? (QUICK ? '25' : '25,50,100')).split(',').map(Numb
 const TOPOLOGY: MeshBounds = { localPeers: 6, remotePeers: 2 }
 /** Every node links every other (the behaviour before bounded links). */
 const FULL_MESH: MeshBounds = { localPeers: 1_000_000, remotePeers: 1_000_000 }
+const PROFILE_SOLO_DIR = arg('profile-solo')
+if (PROFILE_SOLO_DIR !== undefined) mkdirSync(PROFILE_SOLO_DIR, { recursive: true })
 const TIMING: RunTiming = {
   rate: Number(arg('rate') ?? RATE),
   joinTimeoutMs: 1000 * Number(arg('join-timeout') ?? 120),
@@ -46,6 +55,7 @@ const TIMING: RunTiming = {
   writeMs: QUICK ? 3_000 : 5_000,
   drainMs: 30_000,
   cutMs: 5_000,
+  profileSoloDir: PROFILE_SOLO_DIR === undefined ? undefined : resolve(PROFILE_SOLO_DIR),
 }
 
 const configs: [number, MeshBounds, string][] = SIZES.map((n) => [n, TOPOLOGY, 'topology 6/2'])
