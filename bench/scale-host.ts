@@ -38,6 +38,8 @@ interface HostedNode {
 
 /** Phases whose receptions are timed (lag samples by "from->to" region pair, ms). */
 const LAG_PHASES = new Set(['one', 'many'])
+/** Extra mesh options for every node (`SCALE_MESH='{"wanFlushIntervalMs":0}'`: A/B runs). */
+const EXTRA_MESH = JSON.parse(process.env.SCALE_MESH ?? '{}') as Record<string, unknown>
 /** The write driver's tick: one timer for all of this host's writers, ms. */
 const WRITE_TICK_MS = 10
 
@@ -126,6 +128,8 @@ async function writeAll(
   ms: number,
 ): Promise<number[]> {
   const done = writers.map(() => 0)
+  // A host without a writer in this phase has nothing to tick for (its idle rate is the base).
+  if (writers.length === 0) return done
   const offsets = writers.map(() => Math.random())
   const start = performance.now()
   for (;;) {
@@ -225,7 +229,7 @@ async function start(specs: NodeSpec[], bounds: { localPeers: number; remotePeer
           listen: [spec.listen],
           peers: spec.peers,
           maxEntries: 200_000,
-          mesh: { dialRewrite: tableRewriter(routesOf(spec.region)), ...bounds },
+          mesh: { dialRewrite: tableRewriter(routesOf(spec.region)), ...bounds, ...EXTRA_MESH },
         })
         nodes.push(hostNode(spec, cache))
         const address = cache.addresses()[0]!

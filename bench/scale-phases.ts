@@ -340,6 +340,7 @@ export class ConfigRun {
       batchBytesPerWrite: batchBytes,
       duplicatesPerReception:
         (c1.totals.duplicates - c0.totals.duplicates) / Math.max(1, receptions),
+      framesPerReception: (c1.totals.framesIn - c0.totals.framesIn) / Math.max(1, receptions),
       syncPulled: c1.totals.syncPulled - c0.totals.syncPulled,
       loopP99Ms: Math.max(...[...b.hosts.values()].map((h) => h.loopP99Ms)),
       shares: d.shares,

@@ -69,6 +69,8 @@ export interface WriteFigures {
   batchBytesPerWrite: number
   /** Relayed copies dropped as duplicates, per reception; writes brought by anti-entropy. */
   duplicatesPerReception: number
+  /** Relay frames received (every node, all kinds) per reception: what per-frame costs are shared by. */
+  framesPerReception: number
   syncPulled: number
   loopP99Ms: number
   shares: CpuShares
@@ -191,7 +193,7 @@ export function markdownTables(results: ScaleResult[]): string {
         `${f0(w.lagP50)} / ${f0(w.lagP99)}`,
         `${f0(w.excessP99)} (${w.worstPair} ${f0(w.worstPairExcessP99)})`,
         `${f2(w.wanRatio)} (${f0(w.wanBytesPerWrite)} / ${f0(w.batchBytesPerWrite)} B)`,
-        `${w.delivered}, ${f2(w.duplicatesPerReception)} dup, ${w.syncPulled} by sync`,
+        `${w.delivered}, ${f2(w.duplicatesPerReception)} dup, ${f2(w.framesPerReception)} frames, ${w.syncPulled} by sync`,
         `${shares(w.shares)}, loop p99 ${f0(w.loopP99Ms)} ms`,
       ])
     }

@@ -8,6 +8,7 @@ import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
 export const MESH_DEFAULTS = {
   flushDelayMs: 0,
   minFlushIntervalMs: 10,
+  wanFlushIntervalMs: 25,
   flushBytes: 32_768,
   maxHeldBytes: 4 * 1_048_576,
   pingIntervalMs: 5_000,

@@ -1,6 +1,7 @@
 import type { Timer } from '../clock/clock.js'
 import { encodeBatch } from '../replication/batch-codec.js'
 import { tupleOf } from '../replication/entry-tuple.js'
+import { FlushTokens } from '../replication/flush-tokens.js'
 import { OutboundBatcher } from '../replication/outbound-batcher.js'
 import { ITEM_KIND } from '../replication/relay-frame.js'
 import type { Entry } from '../store/entry.js'
@@ -21,14 +22,13 @@ export class Publisher {
   private readonly batcher: OutboundBatcher
   private flushTimer: Timer | undefined
   private flushSoon = false
-  private tokens: number = MESH_CONSTANTS.flushBurst
-  private tokensAt: number
+  private readonly tokens: FlushTokens
 
   constructor(
     private readonly ctx: MeshContext,
     private readonly relay: Relay,
   ) {
-    this.tokensAt = ctx.clock.monotonic()
+    this.tokens = new FlushTokens(ctx.clock.monotonic(), MESH_CONSTANTS.flushBurst)
     this.batcher = new OutboundBatcher({
       flushBytes: ctx.opts.flushBytes,
       maxRecords: ctx.limits.maxRecordsPerBatch,
@@ -54,8 +54,10 @@ export class Publisher {
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined || this.flushSoon) return
     const { flushDelayMs, minFlushIntervalMs } = this.ctx.opts
-    this.refill()
-    const wait = Math.max(flushDelayMs, (1 - this.tokens) * minFlushIntervalMs)
+    const wait = Math.max(
+      flushDelayMs,
+      this.tokens.waitMs(this.ctx.clock.monotonic(), minFlushIntervalMs, MESH_CONSTANTS.flushBurst),
+    )
     if (wait > 0) {
       this.flushTimer = this.ctx.clock.after(wait, () => this.flush())
       return
@@ -66,17 +68,6 @@ export class Publisher {
     })
   }
 
-  /** Adds the flush tokens earned since the last refill. */
-  private refill(): void {
-    const now = this.ctx.clock.monotonic()
-    const interval = this.ctx.opts.minFlushIntervalMs
-    this.tokens =
-      interval <= 0
-        ? MESH_CONSTANTS.flushBurst
-        : Math.min(MESH_CONSTANTS.flushBurst, this.tokens + (now - this.tokensAt) / interval)
-    this.tokensAt = now
-  }
-
   /** Batches, signs and sends every queued write now. */
   flush(): void {
     const { ctx } = this
@@ -84,8 +75,7 @@ export class Publisher {
     this.flushTimer = undefined
     this.flushSoon = false
     const trace = ctx.trace
-    this.refill()
-    this.tokens = Math.max(0, this.tokens - 1)
+    this.tokens.take(ctx.clock.monotonic(), ctx.opts.minFlushIntervalMs, MESH_CONSTANTS.flushBurst)
     for (const pending of this.batcher.drain()) {
       const started = ctx.clock.monotonic()
       trace.observe('queue', started - pending.openedAt)

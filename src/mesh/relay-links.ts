@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
+import { FlushTokens } from '../replication/flush-tokens.js'
 import { encodeFrame, ITEM_KIND, itemBytes, type RelayItem } from '../replication/relay-frame.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
@@ -34,9 +35,10 @@ interface Outbound {
   opening: Promise<void> | undefined
   /** A flush is scheduled (end of turn) or running. */
   busy: boolean
+  /** A control item is queued: the next frame leaves at the end of the turn, tokens or not. */
+  urgent: boolean
   timer: Timer | undefined
-  tokens: number
-  tokensAt: number
+  tokens: FlushTokens
   /** Monotonic ms when the frame being written was handed to the stream (undefined: none). */
   writingSince: number | undefined
 }
@@ -57,10 +59,15 @@ export interface RelayLinkCounters {
 /**
  * The links relays talk over: one long-lived stream per peer and direction
  * (`/meshcache/relay/1`), length-prefixed frames of many items. Items queued for a peer
- * leave together: at the end of the turn when a flush token is left (one comes back every
- * `minFlushIntervalMs`, up to `flushBurst`), else at the next token, so a trickle is never
- * delayed and a busy link carries about one frame per interval whatever the number of
- * items. No stream is opened per message or per round.
+ * leave together: at the end of the turn when a flush token is left, else at the next
+ * token, so a trickle is never delayed and a busy link carries about one frame per
+ * interval whatever the number of items. A link inside the region earns a token every
+ * `minFlushIntervalMs` (up to `flushBurst`); a link to another region one every
+ * `wanFlushIntervalMs` with none in reserve: frames cost the same whatever they carry,
+ * and a hub's links to the other hubs are where a fleet of writers each writing a
+ * little would otherwise make one frame per item (docs/decisions/wan-pacing.md). A
+ * control item (a ping) leaves at the end of the turn whatever the tokens: its timing
+ * measures the link. No stream is opened per message or per round.
  */
 export class RelayLinks {
   private readonly out = new Map<string, Outbound>()
@@ -108,7 +115,10 @@ export class RelayLinks {
       o.bytes -= itemBytes(dropped)
       this.counters.itemsDropped++
     }
-    this.schedule(o)
+    if (item.kind === ITEM_KIND.control) {
+      o.urgent = true
+      this.now(o)
+    } else this.schedule(o)
   }
 
   /** The outbound side of `peer`, made on first use. */
@@ -123,9 +133,9 @@ export class RelayLinks {
         writer: undefined,
         opening: undefined,
         busy: false,
+        urgent: false,
         timer: undefined,
-        tokens: MESH_CONSTANTS.flushBurst,
-        tokensAt: this.ctx.clock.monotonic(),
+        tokens: new FlushTokens(this.ctx.clock.monotonic(), MESH_CONSTANTS.flushBurst),
         writingSince: undefined,
       }
       this.out.set(peer, o)
@@ -189,43 +199,52 @@ export class RelayLinks {
   /** Flush at the end of the turn when a token is left, else at the next token. */
   private schedule(o: Outbound): void {
     if (o.busy || o.timer !== undefined) return
-    this.refill(o)
-    if (o.tokens >= 1) {
-      o.busy = true
-      this.ctx.clock.soon(() => {
-        o.busy = false
-        void this.flush(o)
-      })
-    } else {
-      o.timer = this.ctx.clock.after((1 - o.tokens) * this.ctx.opts.minFlushIntervalMs, () => {
+    const { intervalMs, burst } = this.pacing(o)
+    const wait = o.tokens.waitMs(this.ctx.clock.monotonic(), intervalMs, burst)
+    if (wait <= 0) this.now(o)
+    else {
+      o.timer = this.ctx.clock.after(wait, () => {
         o.timer = undefined
         void this.flush(o)
       })
     }
   }
 
-  /** One token comes back every `minFlushIntervalMs`, up to `flushBurst`. */
-  private refill(o: Outbound): void {
-    const now = this.ctx.clock.monotonic()
-    const interval = this.ctx.opts.minFlushIntervalMs
-    o.tokens = Math.min(
-      MESH_CONSTANTS.flushBurst,
-      o.tokens + (interval > 0 ? (now - o.tokensAt) / interval : MESH_CONSTANTS.flushBurst),
-    )
-    o.tokensAt = now
+  /** Flush at the end of the turn, token or not (a frame being written takes it after). */
+  private now(o: Outbound): void {
+    if (o.busy) return
+    o.timer?.cancel()
+    o.timer = undefined
+    o.busy = true
+    this.ctx.clock.soon(() => {
+      o.busy = false
+      void this.flush(o)
+    })
+  }
+
+  /**
+   * A link's pacing: a token every `minFlushIntervalMs`, up to `flushBurst`, inside the
+   * region; every `wanFlushIntervalMs` with none in reserve to another region.
+   */
+  private pacing(o: Outbound): { intervalMs: number; burst: number } {
+    const region = this.ctx.peers.get(o.peer)?.region
+    return region !== undefined && region !== this.ctx.region
+      ? { intervalMs: this.ctx.opts.wanFlushIntervalMs, burst: 1 }
+      : { intervalMs: this.ctx.opts.minFlushIntervalMs, burst: MESH_CONSTANTS.flushBurst }
   }
 
   private async flush(o: Outbound): Promise<void> {
     if (o.items.length === 0 || o.busy) return
     o.busy = true
-    this.refill(o)
-    o.tokens -= 1
+    const { intervalMs, burst } = this.pacing(o)
+    o.tokens.take(this.ctx.clock.monotonic(), intervalMs, burst)
     try {
       while (o.items.length > 0 && !this.closed) {
         await this.open(o)
         const writer = o.writer
         if (writer === undefined) return
         const items = this.take(o)
+        if (o.items.length === 0) o.urgent = false
         const frame = encodeFrame(items)
         const started = this.ctx.clock.monotonic()
         // No timer per frame: a write that hangs (the peer reads nothing, the window is
@@ -255,7 +274,10 @@ export class RelayLinks {
     } finally {
       o.busy = false
       // Items queued while the frame was written wait for their token.
-      if (o.items.length > 0 && !this.closed && o.writer !== undefined) this.schedule(o)
+      if (o.items.length > 0 && !this.closed && o.writer !== undefined) {
+        if (o.urgent) this.now(o)
+        else this.schedule(o)
+      }
     }
   }
 

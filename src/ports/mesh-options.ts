@@ -18,6 +18,15 @@ export interface MeshOptions {
    * CPU cost of replication). @default 10
    */
   minFlushIntervalMs?: Duration
+  /**
+   * Pacing of relay frames to another region's node, ms: a link that sent a frame less
+   * than this long ago holds what comes next until the interval is over, then sends it
+   * all as one frame. A quiet link sends at once; a busy one carries at most one frame
+   * per interval, so items share frames (what a frame costs, the sender's socket write
+   * and encryption and the receiver's read, is paid per frame, not per item), for at most
+   * this much lag on the WAN hop. Control messages (pings) are not held. @default 25
+   */
+  wanFlushIntervalMs?: Duration
   /** ...or once it holds this many bytes. @default 32_768 */
   flushBytes?: number
   /**
