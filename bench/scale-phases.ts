@@ -4,11 +4,11 @@
  * result and returns; commands that hosts do not answer throw (runConfig catches).
  */
 import { loadavg } from 'node:os'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { batchBytesPerWrite, lagFigures, planAgreement } from './scale-figures.js'
 import { type CpuDelta, cpuBetween, type Fleet, type Host } from './scale-fleet.js'
 import { SCALE_REGIONS } from './scale-matrix.js'
+import { profileFileOf, startProfile, stopProfile } from './scale-profile.js'
 import type { HostCounters, NodeSpec, NodeState } from './scale-protocol.js'
 import {
   type IdleFigures,
@@ -50,12 +50,6 @@ const PROBE_TIMEOUT_MS = 30_000
 /** Extra wait for a host's answer to 'write', beyond the writing itself, ms. */
 const WRITE_SLACK_MS = 30_000
 const PROGRESS_EVERY_MS = 15_000
-/**
- * Sampling interval of the solo node's profiles, µs: `--cpu-prof`'s default. Each sample
- * costs the process ~25 µs of CPU on the 2-core bench machine (mostly the sampler thread),
- * so a finer interval would weigh on the figures it profiles.
- */
-const PROFILE_INTERVAL_US = 1_000
 
 /** Prints `s` with the time of day. */
 export const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`)
@@ -233,6 +227,7 @@ export class ConfigRun {
       this.result.notes.push(
         `after idle: ${splits} regions split on their hub, ${down} connected peers left out as down`,
       )
+    await this.profileIdle()
     return {
       cpuPerNode: pctOfCore(sum(d.nodesUs.values()), n),
       solo:
@@ -261,6 +256,27 @@ export class ConfigRun {
     return { hubSplits: a.hubSplits, downButConnected: a.downButConnected }
   }
 
+  /**
+   * With `--profile-solo`: a CPU profile of the solo node's process over a second idle
+   * window, after the measured one (the profiler's own cost stays out of the idle figures).
+   */
+  private async profileIdle(): Promise<void> {
+    const file = profileFileOf(
+      this.timing.profileSoloDir,
+      this.solo,
+      this.n,
+      this.result.label,
+      'idle',
+    )
+    if (file === undefined) return
+    await startProfile(this.solo, file)
+    await sleep(this.timing.idleMs)
+    const p = (await stopProfile(this.solo, file))!
+    log(
+      `N=${this.n}: idle profile ${file}: main thread ${(p.threadCpuUs / 1000).toFixed(0)} ms of CPU in ${(p.wallMs / 1000).toFixed(1)} s, relay frames ${p.counters.framesIn ?? 0} in / ${p.counters.framesOut ?? 0} out`,
+    )
+  }
+
   /** Node CPU above idle in `d` over `hosts`, µs. */
   private aboveIdle(d: CpuDelta, hosts: Host[]): number {
     return sum(hosts.map((h) => (d.nodesUs.get(h) ?? 0) - (this.idleRate.get(h) ?? 0) * d.wallMs))
@@ -273,16 +289,9 @@ export class ConfigRun {
     log(
       `N=${n}: ${nWriters} writer(s) at ${rate.toFixed(1)} writes/s each for ${timing.writeMs / 1000} s`,
     )
-    const profileFile =
-      timing.profileSoloDir === undefined || this.solo.dead
-        ? undefined
-        : join(
-            timing.profileSoloDir,
-            `n${n}-${this.result.label.replace(/[^a-z0-9]+/gi, '-')}-${phase}.cpuprofile`,
-          )
+    const profileFile = profileFileOf(timing.profileSoloDir, this.solo, n, this.result.label, phase)
     const c0 = await this.totals()
-    if (profileFile !== undefined)
-      await this.solo.ask({ t: 'profile-start', intervalUs: PROFILE_INTERVAL_US })
+    await startProfile(this.solo, profileFile)
     const a = await this.fleet.mark()
     const wrote = await this.fleet.all(
       { t: 'write', phase, writers, rate, ms: timing.writeMs },
@@ -291,10 +300,7 @@ export class ConfigRun {
     const total = sum(wrote.flatMap((w) => Object.values(w.reply.written)))
     const all = await this.delivered(phase, total, n, timing.drainMs)
     const b = await this.fleet.mark()
-    const profiled =
-      profileFile === undefined
-        ? undefined
-        : await this.solo.ask({ t: 'profile-stop', file: profileFile })
+    const profiled = await stopProfile(this.solo, profileFile)
     const d = cpuBetween(a, b, loadavg()[0]!)
     const c1 = await this.totals()
     const counts = await this.counts(phase)
@@ -345,16 +351,7 @@ export class ConfigRun {
       loopP99Ms: Math.max(...[...b.hosts.values()].map((h) => h.loopP99Ms)),
       shares: d.shares,
       stages,
-      soloProfile:
-        profiled === undefined
-          ? undefined
-          : {
-              file: profileFile!,
-              threadCpuUs: profiled.threadCpuUs,
-              wallMs: profiled.wallMs,
-              received: soloReceived,
-              counters: profiled.counters,
-            },
+      soloProfile: profiled === undefined ? undefined : { ...profiled, received: soloReceived },
     }
   }
 
