@@ -188,6 +188,7 @@ function counters(): HostCounters {
     duplicates: 0,
     framesIn: 0,
     syncPulled: 0,
+    signaturesChecked: 0,
     stages: {},
   }
   for (const n of nodes) {
@@ -200,6 +201,7 @@ function counters(): HostCounters {
     out.duplicates += r.duplicates
     out.framesIn += r.framesIn
     out.syncPulled += r.syncPulled
+    out.signaturesChecked += r.signaturesChecked
     for (const [k, v] of Object.entries(mesh.stages)) {
       if (v.count === 0) continue
       out.stages[k] ??= { p50: [], p99: [] }

@@ -76,6 +76,7 @@ const COUNTER_KEYS = [
   'duplicates',
   'framesIn',
   'syncPulled',
+  'signaturesChecked',
 ] as const
 type Totals = Record<(typeof COUNTER_KEYS)[number], number>
 
@@ -347,6 +348,8 @@ export class ConfigRun {
       duplicatesPerReception:
         (c1.totals.duplicates - c0.totals.duplicates) / Math.max(1, receptions),
       framesPerReception: (c1.totals.framesIn - c0.totals.framesIn) / Math.max(1, receptions),
+      checksPerReception:
+        (c1.totals.signaturesChecked - c0.totals.signaturesChecked) / Math.max(1, receptions),
       syncPulled: c1.totals.syncPulled - c0.totals.syncPulled,
       loopP99Ms: Math.max(...[...b.hosts.values()].map((h) => h.loopP99Ms)),
       shares: d.shares,

@@ -105,6 +105,7 @@ export interface HostCounters {
   duplicates: number
   framesIn: number
   syncPulled: number
+  signaturesChecked: number
   /** Per stage of the write path (stats().mesh.stages), the nodes' p50 and p99 estimates, ms. */
   stages: Record<string, { p50: number[]; p99: number[] }>
 }

@@ -71,6 +71,8 @@ export interface WriteFigures {
   duplicatesPerReception: number
   /** Relay frames received (every node, all kinds) per reception: what per-frame costs are shared by. */
   framesPerReception: number
+  /** Origin signatures checked (every node) per reception. */
+  checksPerReception: number
   syncPulled: number
   loopP99Ms: number
   shares: CpuShares
@@ -193,7 +195,7 @@ export function markdownTables(results: ScaleResult[]): string {
         `${f0(w.lagP50)} / ${f0(w.lagP99)}`,
         `${f0(w.excessP99)} (${w.worstPair} ${f0(w.worstPairExcessP99)})`,
         `${f2(w.wanRatio)} (${f0(w.wanBytesPerWrite)} / ${f0(w.batchBytesPerWrite)} B)`,
-        `${w.delivered}, ${f2(w.duplicatesPerReception)} dup, ${f2(w.framesPerReception)} frames, ${w.syncPulled} by sync`,
+        `${w.delivered}, ${f2(w.duplicatesPerReception)} dup, ${f2(w.framesPerReception)} frames, ${f2(w.checksPerReception)} sig checks, ${w.syncPulled} by sync`,
         `${shares(w.shares)}, loop p99 ${f0(w.loopP99Ms)} ms`,
       ])
     }

@@ -72,6 +72,11 @@ export function cacheMetrics(cache: Cache<unknown>): Registry {
   repl('records_out', 'Writes published.', 'recordsOut')
   repl('records_in', 'Writes received.', 'recordsIn')
   repl(
+    'signatures_checked',
+    'Origin signatures checked on relayed batches and announcements (where verifyOrigins says they are due).',
+    'signaturesChecked',
+  )
+  repl(
     'batches_dropped',
     'Batches not sent because the outbound bound was reached (repaired by sync).',
     'batchesDropped',

@@ -160,6 +160,7 @@ export class MemberGossip {
       return false
     }
     const [, id, region, addrs] = row as [number, string, string, unknown[]]
+    if (verify && id === item.origin) ctx.counters.signaturesChecked++
     if (
       id !== item.origin ||
       (verify && !ctx.originKeys.verify(id, envelope.body, envelope.signature))

@@ -27,6 +27,7 @@ export function zeroCounters(rejected: RejectCounts): MeshCounters {
     lookups: 0,
     lookupHits: 0,
     directWritesIn: 0,
+    signaturesChecked: 0,
     syncSessions: 0,
     syncInSync: 0,
     syncErrors: 0,

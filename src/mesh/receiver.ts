@@ -61,8 +61,11 @@ export class Receiver {
     const receivedAt = ctx.clock.now()
     const envelope = openEnvelope(item.body)
     if (envelope === undefined) return this.refuse('malformed', `short envelope from ${from}`)
-    if (verify && !ctx.originKeys.verify(item.origin, envelope.body, envelope.signature))
-      return this.refuse('forged-origin', `bad signature of ${item.origin} relayed by ${from}`)
+    if (verify) {
+      ctx.counters.signaturesChecked++
+      if (!ctx.originKeys.verify(item.origin, envelope.body, envelope.signature))
+        return this.refuse('forged-origin', `bad signature of ${item.origin} relayed by ${from}`)
+    }
     let batch: WriteBatch
     try {
       batch = decodeBatch(envelope.body, ctx.limits)

@@ -22,13 +22,14 @@ const log = logger('meshcache:relay')
  */
 export interface RelaySink {
   /**
-   * A write batch. `verify`: the item came from outside this node's region through a
-   * relay, so the origin's signature must be checked here (once per region).
+   * A write batch. `verify`: the origin's signature must be checked here (see
+   * `Relay.mustVerify`: by the writer's region's hub, and where an item crosses the WAN
+   * from anyone but that hub).
    */
   batch(item: RelayItem, from: string, verify: boolean): boolean
   /**
    * A member announcement (always signed by the member it announces). `verify`: as for
-   * batches, the signature is checked where the item entered this region.
+   * batches.
    */
   member(item: RelayItem, from: string, verify: boolean): boolean
   /** A control message of the link to `from` (not relayed). */
@@ -52,9 +53,10 @@ export interface RelayCounters {
  * the relay plan: this node passes a new item to its tree neighbors but the one it came
  * from, and, when it is its region's hub, an item of its own region to the other regions'
  * hubs ({@link RelayPlan}). Duplicates are dropped by (origin, incarnation, seq) before
- * anything decodes them. An item's signature is checked where it enters a region (an item
- * that came across from another region's hub), not on every node: inside a region the
- * links are authenticated members (docs/security.md has the trust model).
+ * anything decodes them. An item's signature is checked at most once on its way by
+ * default, by the hub of its writer's region when the writer did not hand it over itself
+ * ({@link Relay.mustVerify}): links are authenticated members, and a hub vouches for its
+ * region's items to the other regions (docs/security.md has the trust model).
  */
 export class Relay {
   /** This node's incarnation: its items are numbered anew after each start. */
@@ -139,12 +141,7 @@ export class Relay {
       this.counters.duplicates++
       return
     }
-    const fromRegion = this.ctx.peers.get(from)?.region
-    // An item from another region's node came across the WAN through a relay (or straight
-    // from its writer, whose connection proves it): its signature is checked here, once for
-    // this region. Items from this region's members were checked where they entered it.
-    const crossed = fromRegion !== this.ctx.region && from !== item.origin
-    const verify = crossed || (this.ctx.opts.verifyOrigins === 'every-node' && from !== item.origin)
+    const verify = this.mustVerify(from, item)
     const ok =
       item.kind === ITEM_KIND.batch
         ? this.sink.batch(item, from, verify)
@@ -154,6 +151,33 @@ export class Relay {
     // (same origin and numbering) look like a duplicate.
     this.seen.admit(item.origin, item.incarnation, item.seq)
     this.route(item, from)
+  }
+
+  /**
+   * Whether the origin's signature of `item`, brought by neighbor `from`, is checked here.
+   * Never for an item from its writer (the authenticated connection is the writer); on
+   * every node with `verifyOrigins: 'every-node'`. Else (`'relay'`) a signature is checked
+   * once, by the hub of the writer's region, before the item leaves the region (a writer's
+   * own items come to it straight in a star region, so most items are checked nowhere but
+   * by the link that brought them), and by nodes that get an item across the WAN from
+   * anyone but that hub: a hub vouches for its own region's members' items
+   * (docs/security.md has the trust model). Where this node's plan does not name the
+   * sender as that hub (plans differ while members come and go), the item is checked.
+   */
+  private mustVerify(from: string, item: RelayItem): boolean {
+    if (from === item.origin) return false
+    if (this.ctx.opts.verifyOrigins === 'every-node') return true
+    const { ctx } = this
+    const fromRegion = ctx.peers.get(from)?.region
+    // Inside the region members trust their links; the hub vouches for what it passes on
+    // to the other regions, so it checks what it did not get from the writer.
+    if (fromRegion === ctx.region) return this.role()?.hub === ctx.self
+    const originRegion = ctx.peers.get(item.origin)?.region
+    return (
+      fromRegion === undefined ||
+      originRegion !== fromRegion ||
+      this.currentPlan().hubOf(fromRegion) !== from
+    )
   }
 
   /**

@@ -58,10 +58,12 @@ export interface MeshOptions {
    */
   maxHeldBytes?: number
   /**
-   * Where origins' signatures are checked. `'relay'`: once per region, by the node an item
-   * enters the region through (inside a region, items travel between authenticated
-   * members); `'every-node'`: every node checks every item it did not get from its writer
-   * (end-to-end, ~100 µs per batch per node). docs/security.md has the trust model.
+   * Where origins' signatures are checked. `'relay'`: at most once on an item's way, by
+   * the hub of the writer's region when the writer did not hand it over itself, and where
+   * it crosses the WAN from anyone but that hub (links are authenticated members; a hub
+   * vouches for its region's items); `'every-node'`: every node checks every item it did
+   * not get from its writer (end-to-end, ~100 µs per batch per node). docs/security.md
+   * has the trust model.
    * @default 'relay'
    */
   verifyOrigins?: 'relay' | 'every-node'
@@ -144,6 +146,11 @@ export interface MeshCounters {
   lookupHits: number
   /** Direct writes received for `ack: 'peer' | 'quorum'`. */
   directWritesIn: number
+  /**
+   * Origin signatures this node checked on relayed items (batches and member
+   * announcements): where `verifyOrigins` says they are due (~70-110 µs each).
+   */
+  signaturesChecked: number
   /** Anti-entropy sessions started, and those that found the peer in sync. */
   syncSessions: number
   /** Sessions that found the peer in sync (one round trip). */

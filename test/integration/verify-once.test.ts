@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { encodeBatch } from '../../src/replication/batch-codec.js'
+import type { EntryTuple } from '../../src/replication/entry-tuple.js'
+import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
+import { encodeValue } from '../../src/replication/value-codec.js'
+import { meshOf, TestMesh } from '../helpers/mesh.js'
+import { waitFor } from '../helpers/wait.js'
+
+// The default trust (verifyOrigins 'relay', docs/decisions/verify-once.md): a signature is
+// checked at most once on an item's way, by the hub of its writer's region when the writer
+// did not hand it over itself, and where it crosses the WAN from anyone but that hub.
+
+const mesh = new TestMesh()
+afterEach(() => mesh.closeAll())
+
+const checks = (n: Cache<unknown>) => n.stats().mesh!.replication.signaturesChecked
+const forgedCount = (n: Cache<unknown>) => meshOf(n).counters.rejected['forged-origin'] ?? 0
+
+/** A batch `rogue` signs with its own key while naming `origin` as its writer. */
+function forged(rogue: Cache<unknown>, origin: Cache<unknown>, key: string): RelayItem {
+  // A current incarnation: an older one than the origin's is dropped unread as already had.
+  const incarnation = Date.now() + 1
+  const records: EntryTuple[] = [
+    [key, Date.now() + 1, 0, origin.nodeId, Date.now() + 60_000, 0, encodeValue(key, 'evil')],
+  ]
+  const body = meshOf(rogue).sealBatch(
+    encodeBatch({
+      origin: origin.nodeId,
+      region: origin.region!,
+      keyspace: 'default',
+      sentAt: Date.now(),
+      incarnation,
+      seq: 1,
+      records,
+    }),
+  )
+  return { kind: ITEM_KIND.batch, origin: origin.nodeId, incarnation, seq: 1, body }
+}
+
+/** Two us-east members (the hub and a leaf, as the plan names them) and one eu-west node. */
+async function startMesh() {
+  const x = await mesh.start('us-east')
+  const y = await mesh.start('us-east')
+  const far = await mesh.start('eu-west')
+  await mesh.ready()
+  // Every node's plan names the same us-east hub before anything is counted.
+  await waitFor(() => {
+    const hub = x.stats().mesh!.links.relay.hub
+    return (
+      hub !== undefined &&
+      y.stats().mesh!.links.relay.hub === hub &&
+      far.stats().mesh!.links.relay.peerHubs.includes(hub)
+    )
+  }, 'one us-east hub in every plan')
+  const hubId = x.stats().mesh!.links.relay.hub
+  const [hub, leaf] = hubId === x.nodeId ? [x, y] : [y, x]
+  return { hub, leaf, far }
+}
+
+describe('origin signatures checked at most once on an item’s way', () => {
+  it('a leaf’s batches reach the other region through its hub and are checked nowhere', async () => {
+    const { hub, leaf, far } = await startMesh()
+    const before = [hub, leaf, far].map(checks)
+    for (let i = 0; i < 20; i++) await leaf.set(`k${i}`, i)
+    await waitFor(() => far.get('k19') === 19 && hub.get('k19') === 19, 'writes replicated')
+    // The leaf handed its batches to the hub itself; the hub vouched for them to eu-west.
+    expect([hub, leaf, far].map(checks)).toEqual(before)
+  })
+
+  it('a forgery by a leaf stops at its hub, and one sent across the WAN by a non-hub is refused there', async () => {
+    const { hub, leaf, far } = await startMesh()
+    // In the leaf's own region: its hub checks what the writer did not hand over itself.
+    meshOf(leaf).sendItem(hub.nodeId, forged(leaf, far, 'via-hub'))
+    await waitFor(() => forgedCount(hub) >= 1, 'the hub refused the forged batch')
+    // Across the WAN from a node that is not the writer's region's hub: checked there.
+    meshOf(leaf).sendItem(far.nodeId, forged(leaf, hub, 'across'))
+    await waitFor(() => forgedCount(far) >= 1, 'eu-west refused the forged batch')
+    for (const n of [hub, leaf, far]) {
+      expect(n.has('via-hub')).toBe(false)
+      expect(n.has('across')).toBe(false)
+    }
+    // Nothing refused went further; honest writes still flow.
+    await hub.set('after', 1)
+    await waitFor(() => far.get('after') === 1 && leaf.get('after') === 1, 'honest writes flow')
+  })
+
+  it('a hub vouches for its own region’s members: what it passes on is not checked again (the trust documented)', async () => {
+    const { hub, leaf, far } = await startMesh()
+    // The hub (here playing a compromised one) names its region's leaf as writer: eu-west
+    // takes it unchecked, as docs/security.md says; with 'every-node' it would not.
+    const before = checks(far)
+    meshOf(hub).sendItem(far.nodeId, forged(hub, leaf, 'vouched'))
+    await waitFor(() => far.has('vouched'), 'eu-west took the hub’s word')
+    expect(checks(far)).toBe(before)
+    expect(forgedCount(far)).toBe(0)
+  })
+})
