@@ -117,7 +117,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
       hlc: parts.hlc,
       clock: parts.clock,
       region: parts.region,
-      readNow: turnClock(() => parts.clock.now()),
+      readNow: turnClock(() => parts.clock.now(), parts.clock),
       mesh: parts.mesh,
       closed: false,
     }

@@ -26,7 +26,9 @@ import { tracedFetch } from './fetch-trace.js'
 import { WrapNames } from './wrap.js'
 import {
   checkKey,
+  checkSet,
   checkTtl,
+  entryOf,
   type PreparedWrite,
   prepareSet,
   prepareTombstone,
@@ -150,25 +152,44 @@ export abstract class KeyspaceVerbs<V = unknown> {
    */
   set(key: string, value: V, options?: SetOptions): Promise<Version> {
     try {
-      this.#checkOpen()
-      if (options !== undefined) checkOptionNames(options, SET_OPTION_NAMES, 'set')
-      const ack = this.#ackOf(options)
-      const now = this.#ctx.clock.now()
-      const write = prepareSet(
+      const ctx = this.#ctx
+      if (ctx.closed) this.#checkOpen()
+      let ack = LOCAL_ACK
+      if (options !== undefined) {
+        checkOptionNames(options, SET_OPTION_NAMES, 'set')
+        ack = this.#ackOf(options)
+      }
+      // Writes read the clock once per turn, as reads do (docs/decisions/set-path.md).
+      const now = ctx.readNow()
+      const replica = this.#replica
+      const mesh = ctx.mesh
+      const c = checkSet(
         key,
         value,
         options,
         now,
-        this.#opts,
-        this.#ctx.hlc,
-        this.#needBytes(),
-        this.#replica.table,
+        replica.options,
+        ctx.hlc,
+        mesh !== undefined || replica.needsBytes,
+        replica.table,
       )
-      const acked = this.#commit([write], ack, now)
-      // No ack to wait for (the common case): no promise chain on the write path.
-      return acked === undefined
-        ? Promise.resolve(write.entry.version)
-        : acked.then(() => write.entry.version)
+      // `c` is reused by the next check (a listener may write): read what is needed first.
+      const version = c.version
+      if (c.replacesFarAhead) replica.table.forget(key)
+      if (mesh === undefined && !replica.wantsEntries) {
+        // The embedded write path: no entry object, no array, no promise chain.
+        replica.writeLocalValue(key, version, c.expiresAt, c.value as V, c.size, c.tags, now)
+        return Promise.resolve(version)
+      }
+      const encoded = c.encoded
+      const entry = entryOf<V>(c)
+      replica.writeLocal(key, entry, now, encoded)
+      if (mesh === undefined) return Promise.resolve(version)
+      mesh.publish(this.name, key, entry, encoded)
+      if (ack.level === 'local') return Promise.resolve(version)
+      return mesh
+        .acknowledge(this.name, [{ key, entry }], ack.level, ack.timeout)
+        .then(() => version)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -188,7 +209,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
         throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
       checkOptionNames(options, SET_OPTION_NAMES, 'setMany')
       const ack = this.#ackOf(options)
-      const now = this.#ctx.clock.now()
+      const now = this.#ctx.readNow()
       const needBytes = this.#needBytes()
       const held = this.#replica.table
       const writes = entries.map(([key, value, own]) => {

@@ -118,27 +118,59 @@ export function checkTtl(ttl: Duration, opts: Readonly<ResolvedKeyspaceOptions>)
 }
 
 /**
- * Checks one `set` and builds its entry (stamps the version); applies nothing. The value
- * is encoded once, and only when its bytes are needed (`needBytes`: a mesh, a write log,
- * a byte limit), when it is stored in another form than given, or when its size bound
- * comes near `maxValueBytes`: an embedded cache's `set` checks the value but does not
- * encode it, and its entry sizes are then upper bounds.
+ * One checked `set`, not applied: what {@link checkSet} leaves in {@link CHECKED} (one
+ * object reused by every call, read before the next: the embedded write path builds no
+ * entry and no write object).
+ */
+export interface CheckedSet {
+  value: unknown
+  version: Version
+  expiresAt: number
+  size: number
+  tags: readonly string[] | undefined
+  /** The value's bytes (with its tags), when they were needed or made (see {@link checkSet}). */
+  encoded: Uint8Array | undefined
+  /** See {@link PreparedWrite.replacesFarAhead}. */
+  replacesFarAhead: boolean
+}
+
+/** The result of the last {@link checkSet}: valid until the next call. */
+export const CHECKED: CheckedSet = {
+  value: undefined,
+  version: { wall: 0, logical: 0, node: '' },
+  expiresAt: 0,
+  size: 0,
+  tags: undefined,
+  encoded: undefined,
+  replacesFarAhead: false,
+}
+
+/**
+ * Checks one `set` and stamps its version (into {@link CHECKED}); applies nothing. The
+ * value is encoded once, and only when its bytes are needed (`needBytes`: a mesh, a write
+ * log, a byte limit), when it is stored in another form than given, or when its size
+ * bound comes near `maxValueBytes`: an embedded cache's `set` checks the value but does
+ * not encode it, and its entry sizes are then upper bounds.
  * @throws InvalidKeyError, InvalidOptionError, UnencodableValueError, ValueTooLargeError,
  *   ClockSkewError (see {@link stampWrite})
  */
-export function prepareSet<V>(
+export function checkSet(
   key: string,
-  value: V,
+  value: unknown,
   options: SetOptions | undefined,
   now: number,
   opts: Readonly<ResolvedKeyspaceOptions>,
   clock: HybridClock,
   needBytes: boolean,
   held: HeldVersions,
-): PreparedWrite<V> {
+): CheckedSet {
   checkKey(key, opts)
-  const ttl = options?.ttl === undefined ? opts.defaultTtl : checkTtl(options.ttl, opts)
-  const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
+  let ttl = opts.defaultTtl
+  let tags: readonly string[] | undefined
+  if (options !== undefined) {
+    if (options.ttl !== undefined) ttl = checkTtl(options.ttl, opts)
+    if (options.tags !== undefined) tags = checkTags(options.tags)
+  }
   if (value === undefined)
     throw new UnencodableValueError(
       `cannot store undefined under key '${key}' (use delete() to remove a key)`,
@@ -151,7 +183,7 @@ export function prepareSet<V>(
   let encoded: Uint8Array | undefined
   if (needBytes || !asIs || length > opts.maxValueBytes) {
     encoded = encodeStored(key, value, tags)
-    if (!asIs) value = decodeStored(encoded).value as V
+    if (!asIs) value = decodeStored(encoded).value
     length = encoded.length
   }
   if (length > opts.maxValueBytes) {
@@ -166,15 +198,52 @@ export function prepareSet<V>(
     )
   }
   const version = stampWrite(key, now, clock, held)
-  const expiresAt = now + ttl
+  const out = CHECKED
+  out.value = value
+  out.version = version
+  out.expiresAt = now + ttl
+  out.size = size
+  out.tags = tags
+  out.encoded = encoded
+  out.replacesFarAhead = farAhead(key, version, now, clock, held)
+  return out
+}
+
+/**
+ * {@link checkSet} as a write object, for calls that check every write before applying
+ * any (`setMany`).
+ */
+export function prepareSet<V>(
+  key: string,
+  value: V,
+  options: SetOptions | undefined,
+  now: number,
+  opts: Readonly<ResolvedKeyspaceOptions>,
+  clock: HybridClock,
+  needBytes: boolean,
+  held: HeldVersions,
+): PreparedWrite<V> {
+  const c = checkSet(key, value, options, now, opts, clock, needBytes, held)
+  const entry = entryOf<V>(c)
+  return c.replacesFarAhead
+    ? { key, entry, encoded: c.encoded, replacesFarAhead: true }
+    : { key, entry, encoded: c.encoded }
+}
+
+/** The entry of a checked set. */
+export function entryOf<V>(c: CheckedSet): Entry<V> {
+  const value = c.value as V
   // Two literal shapes rather than a spread: the untagged write allocates one object.
-  const entry: Entry<V> =
-    tags === undefined
-      ? { value, version, expiresAt, tombstone: false, size }
-      : { value, version, expiresAt, tombstone: false, size, tags }
-  return farAhead(key, version, now, clock, held)
-    ? { key, entry, encoded, replacesFarAhead: true }
-    : { key, entry, encoded }
+  return c.tags === undefined
+    ? { value, version: c.version, expiresAt: c.expiresAt, tombstone: false, size: c.size }
+    : {
+        value,
+        version: c.version,
+        expiresAt: c.expiresAt,
+        tombstone: false,
+        size: c.size,
+        tags: c.tags,
+      }
 }
 
 /**
