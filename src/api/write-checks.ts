@@ -39,10 +39,10 @@ export interface HeldVersions {
   slotOf(key: string): number
   /** Compares a version with the one in `slot`: positive when the given one is newer. */
   compare(slot: number, wall: number, logical: number, node: string): number
-  /** Version wall clock by slot, ms. */
-  readonly wall: Float64Array
-  /** Version logical counter by slot. */
-  readonly logical: Float64Array
+  /** Version wall clock of a slot, ms. */
+  wallOf(slot: number): number
+  /** Version logical counter of a slot. */
+  logicalOf(slot: number): number
 }
 
 /**
@@ -71,8 +71,8 @@ export function stampWrite(
   if (v.wall > clock.behindUntil) return v
   const s = held.slotOf(key)
   if (s < 0 || held.compare(s, v.wall, v.logical, v.node) > 0) return v
-  if (held.wall[s]! - now > clock.maxDrift) return v
-  return clock.after(held.wall[s]!, held.logical[s]!, now)
+  if (held.wallOf(s) - now > clock.maxDrift) return v
+  return clock.after(held.wallOf(s), held.logicalOf(s), now)
 }
 
 /**
@@ -89,7 +89,7 @@ export function farAhead(
 ): boolean {
   if (version.wall > clock.behindUntil) return false
   const s = held.slotOf(key)
-  return s >= 0 && held.wall[s]! - now > clock.maxDrift
+  return s >= 0 && held.wallOf(s) - now > clock.maxDrift
 }
 
 /** Checks a key against the keyspace's limits. @throws InvalidKeyError */

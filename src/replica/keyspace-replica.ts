@@ -150,7 +150,7 @@ export class KeyspaceReplica<V = unknown> {
   private liveSlot(key: string, now: number): number {
     const t = this.table
     const s = t.slotOf(key)
-    return s >= 0 && t.isResident(s) && !t.isTombstone(s) && t.expiresAt[s]! > now ? s : -1
+    return s >= 0 && t.isResident(s) && !t.isTombstone(s) && t.expiryOf(s) > now ? s : -1
   }
 
   /**
@@ -325,7 +325,7 @@ export class KeyspaceReplica<V = unknown> {
     const t = this.table
     for (const s of t.residentSlots()) {
       const key = t.keys[s]
-      if (key !== undefined && t.isResident(s) && !t.isTombstone(s) && t.expiresAt[s]! > now)
+      if (key !== undefined && t.isResident(s) && !t.isTombstone(s) && t.expiryOf(s) > now)
         yield key
     }
   }

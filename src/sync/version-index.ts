@@ -109,7 +109,7 @@ export class VersionIndex {
   /** Hashes `key` into the lanes of `slot`, which it now holds (the column grows with the table's). */
   private laneKey(key: string, slot: number): void {
     if (2 * slot + 1 >= this.keyLanes.length) {
-      const grown = new Uint32Array(2 * Math.max(slot + 1, this.table.wall.length))
+      const grown = new Uint32Array(2 * Math.max(slot + 1, this.table.slotCapacity))
       grown.set(this.keyLanes)
       this.keyLanes = grown
     }
@@ -186,7 +186,7 @@ export class VersionIndex {
 
   private entryAt(s: number): IndexEntry {
     const t = this.table
-    return { version: versionAt(t, s), expiresAt: t.expiresAt[s]!, tombstone: t.isTombstone(s) }
+    return { version: versionAt(t, s), expiresAt: t.expiryOf(s), tombstone: t.isTombstone(s) }
   }
 
   /**
@@ -205,8 +205,8 @@ export class VersionIndex {
     const hi = versionHashLanes(
       keyLanes[2 * slot]!,
       keyLanes[2 * slot + 1]!,
-      t.wall[slot]!,
-      t.logical[slot]!,
+      t.wallOf(slot),
+      t.logicalOf(slot),
       lanes[2 * node]!,
       lanes[2 * node + 1]!,
       t.isTombstone(slot),
