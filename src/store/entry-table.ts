@@ -158,7 +158,7 @@ export class EntryTable<V = unknown> extends VersionRetention<V> {
     if (versions !== undefined) versions.versionReplacing(key, s)
     this.times[3 * s] = wall
     this.times[3 * s + 1] = logical
-    this.node[s] = this.internNode(node)
+    this.words[4 * s + 2] = this.internNode(node)
     this.times[3 * s + 2] = expiresAt
     if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
     const f = this.flags[s]!
@@ -186,7 +186,7 @@ export class EntryTable<V = unknown> extends VersionRetention<V> {
     const s = this.claim(key, retiredSlot)
     this.times[3 * s] = wall
     this.times[3 * s + 1] = logical
-    this.node[s] = this.internNode(node)
+    this.words[4 * s + 2] = this.internNode(node)
     this.times[3 * s + 2] = expiresAt
     if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
     this.flags[s] = tombstone ? USED | TOMB : USED
