@@ -79,7 +79,7 @@ export class RecentlyExpired<V> {
     this.logical[i] = table.logicalOf(slot)
     this.node[i] = table.nodeOf(slot)
     this.expiresAt[i] = table.expiryOf(slot)
-    this.size[i] = table.sizeOf(slot)
+    this.size[i] = table.size[slot]!
     this.tags[i] = table.tagsOf(slot)
     this.at.set(key, i)
   }

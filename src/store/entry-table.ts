@@ -59,7 +59,7 @@ export class EntryTable<V = unknown> extends VersionRetention<V> {
       if (cmp > 0 || ((f & TOMB) !== 0) !== tombstone) {
         this.setVersion(key, s, wall, logical, node, expiresAt, tombstone)
       } else {
-        this.times[3 * s + 2] = expiresAt
+        this.expiresAt[s] = expiresAt
         if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
       }
     } else {
@@ -156,10 +156,10 @@ export class EntryTable<V = unknown> extends VersionRetention<V> {
   ): void {
     const versions = this.versions
     if (versions !== undefined) versions.versionReplacing(key, s)
-    this.times[3 * s] = wall
-    this.times[3 * s + 1] = logical
-    this.words[4 * s + 2] = this.internNode(node)
-    this.times[3 * s + 2] = expiresAt
+    this.times[2 * s] = wall
+    this.times[2 * s + 1] = logical
+    this.node[s] = this.internNode(node)
+    this.expiresAt[s] = expiresAt
     if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
     const f = this.flags[s]!
     if ((f & RESIDENT) !== 0 && ((f & TOMB) !== 0) !== tombstone) {
@@ -184,10 +184,10 @@ export class EntryTable<V = unknown> extends VersionRetention<V> {
   ): number {
     if (this.slots.size - this.retired >= this.maxKeys) this.makeRoom()
     const s = this.claim(key, retiredSlot)
-    this.times[3 * s] = wall
-    this.times[3 * s + 1] = logical
-    this.words[4 * s + 2] = this.internNode(node)
-    this.times[3 * s + 2] = expiresAt
+    this.times[2 * s] = wall
+    this.times[2 * s + 1] = logical
+    this.node[s] = this.internNode(node)
+    this.expiresAt[s] = expiresAt
     if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
     this.flags[s] = tombstone ? USED | TOMB : USED
     this.link(GHOSTS, s)

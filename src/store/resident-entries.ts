@@ -134,7 +134,7 @@ export class ResidentEntries<V> extends SlotColumns<V> {
   /** Resident slots, most recently used first (a snapshot of the order: safe to modify meanwhile). */
   residentSlots(): number[] {
     const out: number[] = []
-    for (let s = this.words[4 * LRU]!; s !== LRU; s = this.words[4 * s]!) out.push(s)
+    for (let s = this.links[2 * LRU]!; s !== LRU; s = this.links[2 * s]!) out.push(s)
     return out
   }
 
@@ -154,7 +154,7 @@ export class ResidentEntries<V> extends SlotColumns<V> {
       if ((f & TOMB) !== 0) this.tombstoneCount++
     }
     this.values[s] = value
-    this.words[4 * s + 3] = size
+    this.size[s] = size
     this.byteCount += size
     this.lastStored = s
     if (tags !== undefined) this.tags.set(s, tags)
@@ -175,7 +175,7 @@ export class ResidentEntries<V> extends SlotColumns<V> {
 
   /** The least recently used entry leaves residency; its version stays. */
   protected evict(): void {
-    const s = this.words[4 * LRU + 1]!
+    const s = this.links[2 * LRU + 1]!
     const observer = this.residency
     if (observer.evicting !== undefined) observer.evicting(this.keys[s]!, s)
     this.dropValue(s)
@@ -213,8 +213,8 @@ export class ResidentEntries<V> extends SlotColumns<V> {
 
   /** Uncounts and clears the value of resident slot `s` (it stays resident). */
   private releaseValue(s: number): void {
-    this.byteCount -= this.words[4 * s + 3]!
-    this.words[4 * s + 3] = 0
+    this.byteCount -= this.size[s]!
+    this.size[s] = 0
     this.values[s] = undefined
     if ((this.flags[s]! & ENCODED) !== 0) {
       this.encoded.release(s)

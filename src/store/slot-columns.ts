@@ -41,21 +41,26 @@ export class SlotColumns<V> {
   /** Value of each slot; undefined when not resident or a tombstone. */
   values: (V | undefined)[] = []
   /**
-   * Per slot, interleaved: the version's wall clock (ms) at 3s, its logical counter at
-   * 3s + 1, the absolute expiry (wall-clock ms) at 3s + 2. One cache line (at most two)
-   * where three columns took three: a write sets all three (issue 29).
+   * The version per slot, interleaved: wall clock (ms) at 2s, logical counter at 2s + 1.
+   * One cache line where two columns took two: a write sets both (issue 29). The expiry
+   * stays a column of its own: a read looks at it alone.
    */
   protected times: Float64Array
+  /** Absolute expiry, wall-clock ms. */
+  protected expiresAt: Float64Array
+  /** Version node, as an index into {@link nodes}. */
+  node: Uint32Array
+  /** Bytes counted against maxBytes while resident. */
+  size: Uint32Array
   /** Interned node ids (never shrinks: a mesh has few writers). */
   readonly nodes: string[] = []
   protected flags: Uint8Array
   /**
-   * Per slot, interleaved: the lists' links (`prev` at 4s, `next` at 4s + 1), the
-   * version's node (an index into {@link nodes}, 4s + 2) and the bytes counted against
-   * maxBytes while resident (4s + 3). One cache line where four columns took four: a
-   * write sets them all and relinks both neighbours (issue 29).
+   * The lists' links, interleaved: `prev` of slot s at 2s, `next` at 2s + 1. One cache
+   * line for both links of a slot, where two columns took two (a write relinks its slot
+   * and touches both neighbours: issue 29).
    */
-  protected words: Uint32Array
+  protected links: Uint32Array
   /** Key to slot, known keys and retired ones (see the class note). */
   protected readonly slots = new Map<string, number>()
   /** Keys in {@link slots} whose slot is free. */
@@ -76,9 +81,12 @@ export class SlotColumns<V> {
     private readonly maxSlots: number,
   ) {
     const cap = Math.min(INITIAL_CAPACITY, maxSlots + FIRST_SLOT)
-    this.times = new Float64Array(3 * cap)
+    this.times = new Float64Array(2 * cap)
+    this.expiresAt = new Float64Array(cap)
+    this.node = new Uint32Array(cap)
+    this.size = new Uint32Array(cap)
     this.flags = new Uint8Array(cap)
-    this.words = new Uint32Array(4 * cap)
+    this.links = new Uint32Array(2 * cap)
     this.capacity = cap
     extend(this.keys, cap)
     extend(this.values, cap)
@@ -109,29 +117,19 @@ export class SlotColumns<V> {
     return this.capacity
   }
 
-  /** Interned node index of the version in `slot` (see {@link nodes}). */
-  nodeIndexOf(slot: number): number {
-    return this.words[4 * slot + 2]!
-  }
-
-  /** Bytes `slot` counts against maxBytes while resident. */
-  sizeOf(slot: number): number {
-    return this.words[4 * slot + 3]!
-  }
-
   /** Version wall clock of `slot`, ms. */
   wallOf(slot: number): number {
-    return this.times[3 * slot]!
+    return this.times[2 * slot]!
   }
 
   /** Version logical counter of `slot`. */
   logicalOf(slot: number): number {
-    return this.times[3 * slot + 1]!
+    return this.times[2 * slot + 1]!
   }
 
   /** Absolute expiry of `slot`, wall-clock ms. */
   expiryOf(slot: number): number {
-    return this.times[3 * slot + 2]!
+    return this.expiresAt[slot]!
   }
 
   /** True when `slot` holds a resident entry (value or tombstone). */
@@ -146,7 +144,7 @@ export class SlotColumns<V> {
 
   /** Node id of the version in `slot`. */
   nodeOf(slot: number): string {
-    return this.nodes[this.words[4 * slot + 2]!]!
+    return this.nodes[this.node[slot]!]!
   }
 
   /** The interned index of node id `node`. */
@@ -169,7 +167,7 @@ export class SlotColumns<V> {
     if (wall !== w) return wall < w ? -1 : 1
     const l = this.logicalOf(slot)
     if (logical !== l) return logical < l ? -1 : 1
-    const n = this.nodes[this.words[4 * slot + 2]!]!
+    const n = this.nodes[this.node[slot]!]!
     if (node === n) return 0
     return node < n ? -1 : 1
   }
@@ -179,12 +177,12 @@ export class SlotColumns<V> {
     this.flags.fill(0)
     this.keys.fill(undefined)
     this.values.fill(undefined)
-    this.words[4 * LRU] = LRU
-    this.words[4 * LRU + 1] = LRU
-    this.words[4 * GHOSTS] = GHOSTS
-    this.words[4 * GHOSTS + 1] = GHOSTS
-    this.words[4 * FREE] = FREE
-    this.words[4 * FREE + 1] = FREE
+    this.links[2 * LRU] = LRU
+    this.links[2 * LRU + 1] = LRU
+    this.links[2 * GHOSTS] = GHOSTS
+    this.links[2 * GHOSTS + 1] = GHOSTS
+    this.links[2 * FREE] = FREE
+    this.links[2 * FREE + 1] = FREE
     // One new empty table: no rehash, whatever the size.
     this.slots.clear()
     this.memoKey = undefined
@@ -204,7 +202,7 @@ export class SlotColumns<V> {
       this.retired--
       return retiredSlot
     }
-    let s = this.words[4 * FREE + 1]!
+    let s = this.links[2 * FREE + 1]!
     if (s !== FREE) {
       this.unlink(s)
       const old = this.keys[s]
@@ -233,7 +231,7 @@ export class SlotColumns<V> {
 
   /** Marks resident slot `s` most recently used. */
   protected touch(s: number): void {
-    if (this.words[4 * LRU] !== s) {
+    if (this.links[2 * LRU] !== s) {
       this.unlink(s)
       this.link(LRU, s)
     }
@@ -241,27 +239,30 @@ export class SlotColumns<V> {
 
   /** Appends `s` at the tail of `list` (the most recent end). */
   protected link(list: number, s: number): void {
-    const last = this.words[4 * list]!
-    this.words[4 * last + 1] = s
-    this.words[4 * s] = last
-    this.words[4 * s + 1] = list
-    this.words[4 * list] = s
+    const last = this.links[2 * list]!
+    this.links[2 * last + 1] = s
+    this.links[2 * s] = last
+    this.links[2 * s + 1] = list
+    this.links[2 * list] = s
   }
 
   protected unlink(s: number): void {
-    const p = this.words[4 * s]!
-    const n = this.words[4 * s + 1]!
-    this.words[4 * p + 1] = n
-    this.words[4 * n] = p
+    const p = this.links[2 * s]!
+    const n = this.links[2 * s + 1]!
+    this.links[2 * p + 1] = n
+    this.links[2 * n] = p
   }
 
   private grow(): void {
     const full = this.fullSlots + FIRST_SLOT
     const bound = this.maxSlots + FIRST_SLOT
     const cap = Math.min(this.capacity * 2, this.capacity < full ? full : bound)
-    this.times = grown(this.times, new Float64Array(3 * cap))
+    this.times = grown(this.times, new Float64Array(2 * cap))
+    this.expiresAt = grown(this.expiresAt, new Float64Array(cap))
+    this.node = grown(this.node, new Uint32Array(cap))
+    this.size = grown(this.size, new Uint32Array(cap))
     this.flags = grown(this.flags, new Uint8Array(cap))
-    this.words = grown(this.words, new Uint32Array(4 * cap))
+    this.links = grown(this.links, new Uint32Array(2 * cap))
     extend(this.keys, cap)
     extend(this.values, cap)
     this.capacity = cap

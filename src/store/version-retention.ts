@@ -131,9 +131,9 @@ export class VersionRetention<V> extends ResidentEntries<V> {
 
   /** Forgets the key that left residency first (or, when all are resident, evicts one). */
   protected makeRoom(): void {
-    if (this.words[4 * GHOSTS + 1] === GHOSTS) this.evict()
+    if (this.links[2 * GHOSTS + 1] === GHOSTS) this.evict()
     this.overflowed = true
-    this.forgetSlot(this.words[4 * GHOSTS + 1]!)
+    this.forgetSlot(this.links[2 * GHOSTS + 1]!)
   }
 
   /** Forgets the key of `s`: no map delete (the key retires; see `SlotColumns`). */

@@ -27,7 +27,7 @@ export function entryAt<V>(table: EntryTable<V>, slot: number): Entry<V> {
   const version = versionAt(table as EntryTable<unknown>, slot)
   const expiresAt = table.expiryOf(slot)
   const tombstone = table.isTombstone(slot)
-  const size = table.sizeOf(slot)
+  const size = table.size[slot]!
   const tags = table.tagsOf(slot)
   return tags === undefined
     ? { value, version, expiresAt, tombstone, size }

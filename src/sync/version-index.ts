@@ -195,7 +195,7 @@ export class VersionIndex {
    */
   private hashOf(slot: number): number {
     const t = this.table
-    const node = t.nodeIndexOf(slot)
+    const node = t.node[slot]!
     const lanes = this.nodeLanes
     if (2 * node >= lanes.length) {
       for (let n = lanes.length / 2; n < t.nodes.length; n++)
