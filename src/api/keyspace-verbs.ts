@@ -10,7 +10,6 @@ import type { Entry } from '../store/entry.js'
 import { fetchChannel } from '../trace-channels.js'
 import type { ApiContext } from './api-context.js'
 import {
-  type AckLevel,
   DELETE_OPTION_NAMES,
   type DeleteOptions,
   type FetchOptions,
@@ -20,26 +19,21 @@ import {
   WRAP_OPTION_NAMES,
   type WrapOptions,
 } from './call-options.js'
-import { API_DEFAULTS } from './defaults.js'
 import { FetchPolicy } from './fetch-policy.js'
 import { tracedFetch } from './fetch-trace.js'
 import { WrapNames } from './wrap.js'
 import {
+  checkAck,
   checkKey,
   checkSet,
   checkTtl,
   entryOf,
+  LOCAL_ACK,
   type PreparedWrite,
   prepareSet,
   prepareTombstone,
+  type ResolvedAck,
 } from './write-checks.js'
-
-interface ResolvedAck {
-  level: AckLevel
-  timeout: number
-}
-
-const LOCAL_ACK: ResolvedAck = { level: 'local', timeout: API_DEFAULTS.ackTimeoutMs }
 
 /**
  * The verbs of one keyspace (get, set, delete, fetch, wrap, ...): what a {@link Keyspace}
@@ -157,7 +151,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       let ack = LOCAL_ACK
       if (options !== undefined) {
         checkOptionNames(options, SET_OPTION_NAMES, 'set')
-        ack = this.#ackOf(options)
+        ack = checkAck(options)
       }
       // Writes read the clock once per turn, as reads do (docs/decisions/set-path.md).
       const now = ctx.readNow()
@@ -208,7 +202,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       if (!Array.isArray(entries))
         throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
       checkOptionNames(options, SET_OPTION_NAMES, 'setMany')
-      const ack = this.#ackOf(options)
+      const ack = checkAck(options)
       const now = this.#ctx.readNow()
       const needBytes = this.#needBytes()
       const held = this.#replica.table
@@ -240,7 +234,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'delete')
       if (!Array.isArray(keys)) throw new InvalidOptionError('deleteMany takes an array of keys')
-      const ack = this.#ackOf(options)
+      const ack = checkAck(options)
       const now = this.#ctx.clock.now()
       for (const key of keys) checkKey(key, this.#opts)
       const had = keys.map((key) => this.#replica.peek(key, now) !== undefined)
@@ -261,7 +255,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
     try {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'invalidateTags')
-      const ack = this.#ackOf(options)
+      const ack = checkAck(options)
       const now = this.#ctx.clock.now()
       const writes = checkTags(tags).map((t) => this.#tombstone(tagKey(t), now))
       return Promise.resolve(this.#commit(writes, ack))
@@ -278,7 +272,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
     try {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'clear')
-      const ack = this.#ackOf(options)
+      const ack = checkAck(options)
       return Promise.resolve(this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.clock.now())], ack))
     } catch (err) {
       return Promise.reject(err)
@@ -384,25 +378,6 @@ export abstract class KeyspaceVerbs<V = unknown> {
   /** Limits of this keyspace. */
   get #opts(): Readonly<ResolvedKeyspaceOptions> {
     return this.#replica.options
-  }
-
-  /** Validates ack options before anything is written, so a bad call changes nothing. */
-  #ackOf(options: DeleteOptions | undefined): ResolvedAck {
-    if (options?.ack === undefined && options?.ackTimeout === undefined) return LOCAL_ACK
-    const level = options.ack ?? 'local'
-    if (level !== 'local' && level !== 'peer' && level !== 'quorum') {
-      throw new InvalidOptionError(`ack must be 'local', 'peer' or 'quorum', got ${String(level)}`)
-    }
-    const timeout =
-      options.ackTimeout === undefined
-        ? API_DEFAULTS.ackTimeoutMs
-        : parseDuration(options.ackTimeout, 'ackTimeout')
-    if (timeout > API_DEFAULTS.maxAckTimeoutMs) {
-      throw new InvalidOptionError(
-        `ackTimeout must be at most ${API_DEFAULTS.maxAckTimeoutMs} ms, got ${String(options.ackTimeout)}`,
-      )
-    }
-    return { level, timeout }
   }
 
   #checkOpen(): void {

@@ -12,7 +12,8 @@ import { isReservedKey } from '../replica/tag-invalidations.js'
 import { storableSize } from '../replication/value-check.js'
 import { checkTags, decodeStored, encodeStored } from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
-import type { SetOptions } from './call-options.js'
+import type { AckLevel, DeleteOptions, SetOptions } from './call-options.js'
+import { API_DEFAULTS } from './defaults.js'
 
 /** A checked write, ready to apply: nothing is applied until every write of a call is checked. */
 export interface PreparedWrite<V> {
@@ -275,4 +276,35 @@ function tagsBound(tags: readonly string[]): number {
   let n = 12
   for (const t of tags) n += 6 + 3 * t.length
   return n
+}
+
+/** A call's ack level and timeout, checked. */
+export interface ResolvedAck {
+  level: AckLevel
+  timeout: number
+}
+
+/** No ack to wait for: the default of every write call. */
+export const LOCAL_ACK: ResolvedAck = { level: 'local', timeout: API_DEFAULTS.ackTimeoutMs }
+
+/**
+ * Checks a write call's `ack` and `ackTimeout` before anything is written, so a bad call
+ * changes nothing. @throws InvalidOptionError
+ */
+export function checkAck(options: DeleteOptions | undefined): ResolvedAck {
+  if (options?.ack === undefined && options?.ackTimeout === undefined) return LOCAL_ACK
+  const level = options.ack ?? 'local'
+  if (level !== 'local' && level !== 'peer' && level !== 'quorum') {
+    throw new InvalidOptionError(`ack must be 'local', 'peer' or 'quorum', got ${String(level)}`)
+  }
+  const timeout =
+    options.ackTimeout === undefined
+      ? API_DEFAULTS.ackTimeoutMs
+      : parseDuration(options.ackTimeout, 'ackTimeout')
+  if (timeout > API_DEFAULTS.maxAckTimeoutMs) {
+    throw new InvalidOptionError(
+      `ackTimeout must be at most ${API_DEFAULTS.maxAckTimeoutMs} ms, got ${String(options.ackTimeout)}`,
+    )
+  }
+  return { level, timeout }
 }
