@@ -117,7 +117,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
       hlc: parts.hlc,
       clock: parts.clock,
       region: parts.region,
-      readNow: turnClock(() => parts.clock.now(), parts.clock),
+      readNow: turnClock(() => parts.clock.now()),
       mesh: parts.mesh,
       closed: false,
     }

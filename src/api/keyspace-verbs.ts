@@ -153,8 +153,9 @@ export abstract class KeyspaceVerbs<V = unknown> {
         checkOptionNames(options, SET_OPTION_NAMES, 'set')
         ack = checkAck(options)
       }
-      // Writes read the clock once per turn, as reads do (docs/decisions/set-path.md).
-      const now = ctx.readNow()
+      // Writes read the real clock: a clock stepped within a turn (a correction, a test's
+      // skew) must show in the next write's stamp (docs/decisions/set-path.md).
+      const now = ctx.clock.now()
       const replica = this.#replica
       const mesh = ctx.mesh
       const c = checkSet(
@@ -203,7 +204,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
         throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
       checkOptionNames(options, SET_OPTION_NAMES, 'setMany')
       const ack = checkAck(options)
-      const now = this.#ctx.readNow()
+      const now = this.#ctx.clock.now()
       const needBytes = this.#needBytes()
       const held = this.#replica.table
       const writes = entries.map(([key, value, own]) => {

@@ -1,5 +1,3 @@
-import type { Clock } from '../clock/clock.js'
-
 /**
  * Wall-clock time for reads, read once per synchronous turn of the event loop.
  *
@@ -8,21 +6,14 @@ import type { Clock } from '../clock/clock.js'
  * checkpoint: every read in one synchronous block sees the same instant, as if it ran
  * at the block's start. An entry can thus be served past its expiry only within the
  * synchronous block in which it expired, a span during which the process does no I/O.
- * `set` stamps and expires writes on it too (docs/decisions/set-path.md); the purge sweep
- * reads the real clock. A clock that is stepped (`Clock.onStep`: a test's ManualClock)
- * drops the reading. Figures: docs/decisions/store.md.
+ * Writes and the purge sweep read the real clock. Figures: docs/decisions/store.md.
  */
-export function turnClock(
-  source: () => number = Date.now,
-  steps?: Pick<Clock, 'onStep'>,
-): () => number {
+export function turnClock(source: () => number = Date.now): () => number {
   let cached = 0
   let valid = false
   const invalidate = () => {
     valid = false
   }
-  // A clock stepped within a turn (a test's ManualClock) is read again at once.
-  steps?.onStep?.(invalidate)
   return () => {
     if (!valid) {
       cached = source()

@@ -27,12 +27,6 @@ export interface Clock {
   sleep(ms: number): Promise<void>
   /** Calls `fn` at the end of this turn of the event loop (after its I/O callbacks). */
   soon(fn: () => void): void
-  /**
-   * Calls `fn` whenever this clock's time is stepped rather than flowing (a
-   * {@link ManualClock}'s `advance` or correction), so that readings kept for a turn
-   * (`api/read-clock.ts`) are dropped. Clocks whose time only flows need not have it.
-   */
-  onStep?(fn: () => void): void
 }
 
 /** Options of {@link SystemClock}. */
@@ -117,8 +111,8 @@ export class ManualClock implements Clock {
   #now: number
   #mono = 0
   #queue: Scheduled[] = []
-  #correction = 0
-  readonly #stepped: (() => void)[] = []
+  /** Ms added to the host clock by `now()` (a skewed host in tests). */
+  correctionMs = 0
   /** Timer callbacks run so far (wake-ups). */
   fired = 0
 
@@ -126,22 +120,8 @@ export class ManualClock implements Clock {
     this.#now = startMs
   }
 
-  /** Ms added to the host clock by `now()` (a skewed host in tests). */
-  get correctionMs(): number {
-    return this.#correction
-  }
-
-  set correctionMs(ms: number) {
-    this.#correction = ms
-    this.#step()
-  }
-
   now(): number {
-    return this.#now + this.#correction
-  }
-
-  onStep(fn: () => void): void {
-    this.#stepped.push(fn)
+    return this.#now + this.correctionMs
   }
 
   hostNow(): number {
@@ -190,16 +170,10 @@ export class ManualClock implements Clock {
       this.#mono = next.at
       if (next.job.period > 0) this.#insert({ at: next.at + next.job.period, job: next.job })
       this.fired++
-      this.#step()
       next.job.fn()
     }
     this.#now += end - this.#mono
     this.#mono = end
-    this.#step()
-  }
-
-  #step(): void {
-    for (const fn of this.#stepped) fn()
   }
 
   #schedule(ms: number, period: number, fn: () => void): Timer {

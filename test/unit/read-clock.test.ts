@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { turnClock } from '../../src/api/read-clock.js'
-import { ManualClock } from '../../src/clock/clock.js'
 
 describe('turnClock', () => {
   it('reads the source once per synchronous turn and again after a microtask checkpoint', async () => {
@@ -17,15 +16,5 @@ describe('turnClock', () => {
     await Promise.resolve()
     expect(now()).toBe(200)
     expect(reads).toBe(2)
-  })
-
-  it('reads a stepped clock again within the turn (a ManualClock advanced or corrected)', () => {
-    const clock = new ManualClock(1_000)
-    const now = turnClock(() => clock.now(), clock)
-    expect(now()).toBe(1_000)
-    clock.advance(50)
-    expect(now()).toBe(1_050)
-    clock.correctionMs = 7
-    expect(now()).toBe(1_057)
   })
 })
