@@ -10,7 +10,6 @@ import type { Entry } from '../store/entry.js'
 import { fetchChannel } from '../trace-channels.js'
 import type { ApiContext } from './api-context.js'
 import {
-  type AckLevel,
   DELETE_OPTION_NAMES,
   type DeleteOptions,
   type FetchOptions,
@@ -20,24 +19,21 @@ import {
   WRAP_OPTION_NAMES,
   type WrapOptions,
 } from './call-options.js'
-import { API_DEFAULTS } from './defaults.js'
 import { FetchPolicy } from './fetch-policy.js'
 import { tracedFetch } from './fetch-trace.js'
 import { WrapNames } from './wrap.js'
 import {
+  checkAck,
   checkKey,
+  checkSet,
   checkTtl,
+  entryOf,
+  LOCAL_ACK,
   type PreparedWrite,
   prepareSet,
   prepareTombstone,
+  type ResolvedAck,
 } from './write-checks.js'
-
-interface ResolvedAck {
-  level: AckLevel
-  timeout: number
-}
-
-const LOCAL_ACK: ResolvedAck = { level: 'local', timeout: API_DEFAULTS.ackTimeoutMs }
 
 /**
  * The verbs of one keyspace (get, set, delete, fetch, wrap, ...): what a {@link Keyspace}
@@ -150,25 +146,45 @@ export abstract class KeyspaceVerbs<V = unknown> {
    */
   set(key: string, value: V, options?: SetOptions): Promise<Version> {
     try {
-      this.#checkOpen()
-      if (options !== undefined) checkOptionNames(options, SET_OPTION_NAMES, 'set')
-      const ack = this.#ackOf(options)
-      const now = this.#ctx.clock.now()
-      const write = prepareSet(
+      const ctx = this.#ctx
+      if (ctx.closed) this.#checkOpen()
+      let ack = LOCAL_ACK
+      if (options !== undefined) {
+        checkOptionNames(options, SET_OPTION_NAMES, 'set')
+        ack = checkAck(options)
+      }
+      // Writes read the real clock: a clock stepped within a turn (a correction, a test's
+      // skew) must show in the next write's stamp (docs/decisions/set-path.md).
+      const now = ctx.clock.now()
+      const replica = this.#replica
+      const mesh = ctx.mesh
+      const c = checkSet(
         key,
         value,
         options,
         now,
-        this.#opts,
-        this.#ctx.hlc,
-        this.#needBytes(),
-        this.#replica.table,
+        replica.options,
+        ctx.hlc,
+        mesh !== undefined || replica.needsBytes,
+        replica.table,
       )
-      const acked = this.#commit([write], ack, now)
-      // No ack to wait for (the common case): no promise chain on the write path.
-      return acked === undefined
-        ? Promise.resolve(write.entry.version)
-        : acked.then(() => write.entry.version)
+      // `c` is reused by the next check (a listener may write): read what is needed first.
+      const version = c.version
+      if (c.replacesFarAhead) replica.table.forget(key)
+      if (mesh === undefined && !replica.wantsEntries) {
+        // The embedded write path: no entry object, no array, no promise chain.
+        replica.writeLocalValue(key, version, c.expiresAt, c.value as V, c.size, c.tags, now)
+        return Promise.resolve(version)
+      }
+      const encoded = c.encoded
+      const entry = entryOf<V>(c)
+      replica.writeLocal(key, entry, now, encoded)
+      if (mesh === undefined) return Promise.resolve(version)
+      mesh.publish(this.name, key, entry, encoded)
+      if (ack.level === 'local') return Promise.resolve(version)
+      return mesh
+        .acknowledge(this.name, [{ key, entry }], ack.level, ack.timeout)
+        .then(() => version)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -187,7 +203,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       if (!Array.isArray(entries))
         throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
       checkOptionNames(options, SET_OPTION_NAMES, 'setMany')
-      const ack = this.#ackOf(options)
+      const ack = checkAck(options)
       const now = this.#ctx.clock.now()
       const needBytes = this.#needBytes()
       const held = this.#replica.table
@@ -219,7 +235,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'delete')
       if (!Array.isArray(keys)) throw new InvalidOptionError('deleteMany takes an array of keys')
-      const ack = this.#ackOf(options)
+      const ack = checkAck(options)
       const now = this.#ctx.clock.now()
       for (const key of keys) checkKey(key, this.#opts)
       const had = keys.map((key) => this.#replica.peek(key, now) !== undefined)
@@ -240,7 +256,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
     try {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'invalidateTags')
-      const ack = this.#ackOf(options)
+      const ack = checkAck(options)
       const now = this.#ctx.clock.now()
       const writes = checkTags(tags).map((t) => this.#tombstone(tagKey(t), now))
       return Promise.resolve(this.#commit(writes, ack))
@@ -257,7 +273,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
     try {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'clear')
-      const ack = this.#ackOf(options)
+      const ack = checkAck(options)
       return Promise.resolve(this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.clock.now())], ack))
     } catch (err) {
       return Promise.reject(err)
@@ -363,25 +379,6 @@ export abstract class KeyspaceVerbs<V = unknown> {
   /** Limits of this keyspace. */
   get #opts(): Readonly<ResolvedKeyspaceOptions> {
     return this.#replica.options
-  }
-
-  /** Validates ack options before anything is written, so a bad call changes nothing. */
-  #ackOf(options: DeleteOptions | undefined): ResolvedAck {
-    if (options?.ack === undefined && options?.ackTimeout === undefined) return LOCAL_ACK
-    const level = options.ack ?? 'local'
-    if (level !== 'local' && level !== 'peer' && level !== 'quorum') {
-      throw new InvalidOptionError(`ack must be 'local', 'peer' or 'quorum', got ${String(level)}`)
-    }
-    const timeout =
-      options.ackTimeout === undefined
-        ? API_DEFAULTS.ackTimeoutMs
-        : parseDuration(options.ackTimeout, 'ackTimeout')
-    if (timeout > API_DEFAULTS.maxAckTimeoutMs) {
-      throw new InvalidOptionError(
-        `ackTimeout must be at most ${API_DEFAULTS.maxAckTimeoutMs} ms, got ${String(options.ackTimeout)}`,
-      )
-    }
-    return { level, timeout }
   }
 
   #checkOpen(): void {

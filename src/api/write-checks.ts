@@ -12,7 +12,8 @@ import { isReservedKey } from '../replica/tag-invalidations.js'
 import { storableSize } from '../replication/value-check.js'
 import { checkTags, decodeStored, encodeStored } from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
-import type { SetOptions } from './call-options.js'
+import type { AckLevel, DeleteOptions, SetOptions } from './call-options.js'
+import { API_DEFAULTS } from './defaults.js'
 
 /** A checked write, ready to apply: nothing is applied until every write of a call is checked. */
 export interface PreparedWrite<V> {
@@ -39,10 +40,10 @@ export interface HeldVersions {
   slotOf(key: string): number
   /** Compares a version with the one in `slot`: positive when the given one is newer. */
   compare(slot: number, wall: number, logical: number, node: string): number
-  /** Version wall clock by slot, ms. */
-  readonly wall: Float64Array
-  /** Version logical counter by slot. */
-  readonly logical: Float64Array
+  /** Version wall clock of a slot, ms. */
+  wallOf(slot: number): number
+  /** Version logical counter of a slot. */
+  logicalOf(slot: number): number
 }
 
 /**
@@ -71,8 +72,8 @@ export function stampWrite(
   if (v.wall > clock.behindUntil) return v
   const s = held.slotOf(key)
   if (s < 0 || held.compare(s, v.wall, v.logical, v.node) > 0) return v
-  if (held.wall[s]! - now > clock.maxDrift) return v
-  return clock.after(held.wall[s]!, held.logical[s]!, now)
+  if (held.wallOf(s) - now > clock.maxDrift) return v
+  return clock.after(held.wallOf(s), held.logicalOf(s), now)
 }
 
 /**
@@ -89,7 +90,7 @@ export function farAhead(
 ): boolean {
   if (version.wall > clock.behindUntil) return false
   const s = held.slotOf(key)
-  return s >= 0 && held.wall[s]! - now > clock.maxDrift
+  return s >= 0 && held.wallOf(s) - now > clock.maxDrift
 }
 
 /** Checks a key against the keyspace's limits. @throws InvalidKeyError */
@@ -118,27 +119,59 @@ export function checkTtl(ttl: Duration, opts: Readonly<ResolvedKeyspaceOptions>)
 }
 
 /**
- * Checks one `set` and builds its entry (stamps the version); applies nothing. The value
- * is encoded once, and only when its bytes are needed (`needBytes`: a mesh, a write log,
- * a byte limit), when it is stored in another form than given, or when its size bound
- * comes near `maxValueBytes`: an embedded cache's `set` checks the value but does not
- * encode it, and its entry sizes are then upper bounds.
+ * One checked `set`, not applied: what {@link checkSet} leaves in {@link CHECKED} (one
+ * object reused by every call, read before the next: the embedded write path builds no
+ * entry and no write object).
+ */
+export interface CheckedSet {
+  value: unknown
+  version: Version
+  expiresAt: number
+  size: number
+  tags: readonly string[] | undefined
+  /** The value's bytes (with its tags), when they were needed or made (see {@link checkSet}). */
+  encoded: Uint8Array | undefined
+  /** See {@link PreparedWrite.replacesFarAhead}. */
+  replacesFarAhead: boolean
+}
+
+/** The result of the last {@link checkSet}: valid until the next call. */
+export const CHECKED: CheckedSet = {
+  value: undefined,
+  version: { wall: 0, logical: 0, node: '' },
+  expiresAt: 0,
+  size: 0,
+  tags: undefined,
+  encoded: undefined,
+  replacesFarAhead: false,
+}
+
+/**
+ * Checks one `set` and stamps its version (into {@link CHECKED}); applies nothing. The
+ * value is encoded once, and only when its bytes are needed (`needBytes`: a mesh, a write
+ * log, a byte limit), when it is stored in another form than given, or when its size
+ * bound comes near `maxValueBytes`: an embedded cache's `set` checks the value but does
+ * not encode it, and its entry sizes are then upper bounds.
  * @throws InvalidKeyError, InvalidOptionError, UnencodableValueError, ValueTooLargeError,
  *   ClockSkewError (see {@link stampWrite})
  */
-export function prepareSet<V>(
+export function checkSet(
   key: string,
-  value: V,
+  value: unknown,
   options: SetOptions | undefined,
   now: number,
   opts: Readonly<ResolvedKeyspaceOptions>,
   clock: HybridClock,
   needBytes: boolean,
   held: HeldVersions,
-): PreparedWrite<V> {
+): CheckedSet {
   checkKey(key, opts)
-  const ttl = options?.ttl === undefined ? opts.defaultTtl : checkTtl(options.ttl, opts)
-  const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
+  let ttl = opts.defaultTtl
+  let tags: readonly string[] | undefined
+  if (options !== undefined) {
+    if (options.ttl !== undefined) ttl = checkTtl(options.ttl, opts)
+    if (options.tags !== undefined) tags = checkTags(options.tags)
+  }
   if (value === undefined)
     throw new UnencodableValueError(
       `cannot store undefined under key '${key}' (use delete() to remove a key)`,
@@ -151,7 +184,7 @@ export function prepareSet<V>(
   let encoded: Uint8Array | undefined
   if (needBytes || !asIs || length > opts.maxValueBytes) {
     encoded = encodeStored(key, value, tags)
-    if (!asIs) value = decodeStored(encoded).value as V
+    if (!asIs) value = decodeStored(encoded).value
     length = encoded.length
   }
   if (length > opts.maxValueBytes) {
@@ -166,15 +199,52 @@ export function prepareSet<V>(
     )
   }
   const version = stampWrite(key, now, clock, held)
-  const expiresAt = now + ttl
+  const out = CHECKED
+  out.value = value
+  out.version = version
+  out.expiresAt = now + ttl
+  out.size = size
+  out.tags = tags
+  out.encoded = encoded
+  out.replacesFarAhead = farAhead(key, version, now, clock, held)
+  return out
+}
+
+/**
+ * {@link checkSet} as a write object, for calls that check every write before applying
+ * any (`setMany`).
+ */
+export function prepareSet<V>(
+  key: string,
+  value: V,
+  options: SetOptions | undefined,
+  now: number,
+  opts: Readonly<ResolvedKeyspaceOptions>,
+  clock: HybridClock,
+  needBytes: boolean,
+  held: HeldVersions,
+): PreparedWrite<V> {
+  const c = checkSet(key, value, options, now, opts, clock, needBytes, held)
+  const entry = entryOf<V>(c)
+  return c.replacesFarAhead
+    ? { key, entry, encoded: c.encoded, replacesFarAhead: true }
+    : { key, entry, encoded: c.encoded }
+}
+
+/** The entry of a checked set. */
+export function entryOf<V>(c: CheckedSet): Entry<V> {
+  const value = c.value as V
   // Two literal shapes rather than a spread: the untagged write allocates one object.
-  const entry: Entry<V> =
-    tags === undefined
-      ? { value, version, expiresAt, tombstone: false, size }
-      : { value, version, expiresAt, tombstone: false, size, tags }
-  return farAhead(key, version, now, clock, held)
-    ? { key, entry, encoded, replacesFarAhead: true }
-    : { key, entry, encoded }
+  return c.tags === undefined
+    ? { value, version: c.version, expiresAt: c.expiresAt, tombstone: false, size: c.size }
+    : {
+        value,
+        version: c.version,
+        expiresAt: c.expiresAt,
+        tombstone: false,
+        size: c.size,
+        tags: c.tags,
+      }
 }
 
 /**
@@ -206,4 +276,35 @@ function tagsBound(tags: readonly string[]): number {
   let n = 12
   for (const t of tags) n += 6 + 3 * t.length
   return n
+}
+
+/** A call's ack level and timeout, checked. */
+export interface ResolvedAck {
+  level: AckLevel
+  timeout: number
+}
+
+/** No ack to wait for: the default of every write call. */
+export const LOCAL_ACK: ResolvedAck = { level: 'local', timeout: API_DEFAULTS.ackTimeoutMs }
+
+/**
+ * Checks a write call's `ack` and `ackTimeout` before anything is written, so a bad call
+ * changes nothing. @throws InvalidOptionError
+ */
+export function checkAck(options: DeleteOptions | undefined): ResolvedAck {
+  if (options?.ack === undefined && options?.ackTimeout === undefined) return LOCAL_ACK
+  const level = options.ack ?? 'local'
+  if (level !== 'local' && level !== 'peer' && level !== 'quorum') {
+    throw new InvalidOptionError(`ack must be 'local', 'peer' or 'quorum', got ${String(level)}`)
+  }
+  const timeout =
+    options.ackTimeout === undefined
+      ? API_DEFAULTS.ackTimeoutMs
+      : parseDuration(options.ackTimeout, 'ackTimeout')
+  if (timeout > API_DEFAULTS.maxAckTimeoutMs) {
+    throw new InvalidOptionError(
+      `ackTimeout must be at most ${API_DEFAULTS.maxAckTimeoutMs} ms, got ${String(options.ackTimeout)}`,
+    )
+  }
+  return { level, timeout }
 }

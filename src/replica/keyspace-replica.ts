@@ -1,4 +1,4 @@
-import { compareVersions } from '../clock/version.js'
+import { compareVersions, type Version } from '../clock/version.js'
 import { type EntryTuple, tupleOf, versionOnlyTuple } from '../replication/entry-tuple.js'
 import { decodeUntagged, encodeStored } from '../replication/value-codec.js'
 import type { Entry } from '../store/entry.js'
@@ -150,7 +150,7 @@ export class KeyspaceReplica<V = unknown> {
   private liveSlot(key: string, now: number): number {
     const t = this.table
     const s = t.slotOf(key)
-    return s >= 0 && t.isResident(s) && !t.isTombstone(s) && t.expiresAt[s]! > now ? s : -1
+    return s >= 0 && t.isResident(s) && !t.isTombstone(s) && t.expiryOf(s) > now ? s : -1
   }
 
   /**
@@ -172,6 +172,46 @@ export class KeyspaceReplica<V = unknown> {
     else this.counters.sets++
     const listener = this.ctx.listener
     if (listener?.wants('change')) listener.change(this.name, key, entry, 'local', '')
+  }
+
+  /**
+   * True when a local write must be handed over as an entry object: to the write log, or
+   * to a `change` listener. Else {@link writeLocalValue} applies it from its parts.
+   */
+  get wantsEntries(): boolean {
+    return this.ctx.journal !== undefined || this.ctx.listener?.wants('change') === true
+  }
+
+  /**
+   * {@link writeLocal} of a value (not a tombstone, not a reserved key) from its parts,
+   * when no one is handed the entry ({@link wantsEntries} is false): the embedded `set`
+   * builds no entry object.
+   */
+  writeLocalValue(
+    key: string,
+    version: Version,
+    expiresAt: number,
+    value: V,
+    size: number,
+    tags: readonly string[] | undefined,
+    now: number,
+  ): void {
+    const v = version
+    const outcome = this.table.merge(
+      key,
+      v.wall,
+      v.logical,
+      v.node,
+      expiresAt,
+      false,
+      value,
+      size,
+      tags,
+      now,
+    )
+    this.ctx.changed()
+    if (tags !== undefined && outcome === 'applied') this.invalidations.added(key, tags)
+    this.counters.sets++
   }
 
   /**
@@ -285,7 +325,7 @@ export class KeyspaceReplica<V = unknown> {
     const t = this.table
     for (const s of t.residentSlots()) {
       const key = t.keys[s]
-      if (key !== undefined && t.isResident(s) && !t.isTombstone(s) && t.expiresAt[s]! > now)
+      if (key !== undefined && t.isResident(s) && !t.isTombstone(s) && t.expiryOf(s) > now)
         yield key
     }
   }

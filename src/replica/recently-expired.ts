@@ -75,10 +75,10 @@ export class RecentlyExpired<V> {
       this.values[i] = table.valueAt(slot)
       this.chunks[i] = undefined
     }
-    this.wall[i] = table.wall[slot]!
-    this.logical[i] = table.logical[slot]!
+    this.wall[i] = table.wallOf(slot)
+    this.logical[i] = table.logicalOf(slot)
     this.node[i] = table.nodeOf(slot)
-    this.expiresAt[i] = table.expiresAt[slot]!
+    this.expiresAt[i] = table.expiryOf(slot)
     this.size[i] = table.size[slot]!
     this.tags[i] = table.tagsOf(slot)
     this.at.set(key, i)

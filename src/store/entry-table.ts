@@ -156,8 +156,8 @@ export class EntryTable<V = unknown> extends VersionRetention<V> {
   ): void {
     const versions = this.versions
     if (versions !== undefined) versions.versionReplacing(key, s)
-    this.wall[s] = wall
-    this.logical[s] = logical
+    this.times[2 * s] = wall
+    this.times[2 * s + 1] = logical
     this.node[s] = this.internNode(node)
     this.expiresAt[s] = expiresAt
     if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)
@@ -184,8 +184,8 @@ export class EntryTable<V = unknown> extends VersionRetention<V> {
   ): number {
     if (this.slots.size - this.retired >= this.maxKeys) this.makeRoom()
     const s = this.claim(key, retiredSlot)
-    this.wall[s] = wall
-    this.logical[s] = logical
+    this.times[2 * s] = wall
+    this.times[2 * s + 1] = logical
     this.node[s] = this.internNode(node)
     this.expiresAt[s] = expiresAt
     if (expiresAt < this.dueAt || s < this.cursor) this.due(expiresAt, s)

@@ -82,7 +82,7 @@ export class ResidentEntries<V> extends SlotColumns<V> {
       if ((f & RESIDENT) !== 0) this.touch(s)
       return -1
     }
-    if (this.expiresAt[s]! <= now) {
+    if (this.expiryOf(s) <= now) {
       this.expire(s)
       return -1
     }
@@ -134,7 +134,7 @@ export class ResidentEntries<V> extends SlotColumns<V> {
   /** Resident slots, most recently used first (a snapshot of the order: safe to modify meanwhile). */
   residentSlots(): number[] {
     const out: number[] = []
-    for (let s = this.prev[LRU]!; s !== LRU; s = this.prev[s]!) out.push(s)
+    for (let s = this.links[2 * LRU]!; s !== LRU; s = this.links[2 * s]!) out.push(s)
     return out
   }
 
@@ -175,7 +175,7 @@ export class ResidentEntries<V> extends SlotColumns<V> {
 
   /** The least recently used entry leaves residency; its version stays. */
   protected evict(): void {
-    const s = this.next[LRU]!
+    const s = this.links[2 * LRU + 1]!
     const observer = this.residency
     if (observer.evicting !== undefined) observer.evicting(this.keys[s]!, s)
     this.dropValue(s)

@@ -40,28 +40,35 @@ export class SlotColumns<V> {
   keys: (string | undefined)[] = []
   /** Value of each slot; undefined when not resident or a tombstone. */
   values: (V | undefined)[] = []
-  /** Version wall clock, ms. */
-  wall: Float64Array
-  /** Version logical counter. */
-  logical: Float64Array
+  /**
+   * The version per slot, interleaved: wall clock (ms) at 2s, logical counter at 2s + 1.
+   * One cache line where two columns took two: a write sets both (issue 29). The expiry
+   * stays a column of its own: a read looks at it alone.
+   */
+  protected times: Float64Array
+  /** Absolute expiry, wall-clock ms. */
+  protected expiresAt: Float64Array
   /** Version node, as an index into {@link nodes}. */
   node: Uint32Array
-  /** Absolute expiry, wall-clock ms. */
-  expiresAt: Float64Array
   /** Bytes counted against maxBytes while resident. */
   size: Uint32Array
   /** Interned node ids (never shrinks: a mesh has few writers). */
   readonly nodes: string[] = []
   protected flags: Uint8Array
-  protected prev: Uint32Array
-  protected next: Uint32Array
+  /**
+   * The lists' links, interleaved: `prev` of slot s at 2s, `next` at 2s + 1. One cache
+   * line for both links of a slot, where two columns took two (a write relinks its slot
+   * and touches both neighbours: issue 29).
+   */
+  protected links: Uint32Array
   /** Key to slot, known keys and retired ones (see the class note). */
   protected readonly slots = new Map<string, number>()
   /** Keys in {@link slots} whose slot is free. */
   protected retired = 0
   /** One past the highest slot ever used. */
   protected end = FIRST_SLOT
-  private capacity: number
+  /** Slots the columns hold now (they grow by doubling). */
+  protected capacity: number
   private readonly nodeIds = new Map<string, number>()
   private lastNode = ''
   private lastNodeId = -1
@@ -74,14 +81,12 @@ export class SlotColumns<V> {
     private readonly maxSlots: number,
   ) {
     const cap = Math.min(INITIAL_CAPACITY, maxSlots + FIRST_SLOT)
-    this.wall = new Float64Array(cap)
-    this.logical = new Float64Array(cap)
-    this.node = new Uint32Array(cap)
+    this.times = new Float64Array(2 * cap)
     this.expiresAt = new Float64Array(cap)
+    this.node = new Uint32Array(cap)
     this.size = new Uint32Array(cap)
     this.flags = new Uint8Array(cap)
-    this.prev = new Uint32Array(cap)
-    this.next = new Uint32Array(cap)
+    this.links = new Uint32Array(2 * cap)
     this.capacity = cap
     extend(this.keys, cap)
     extend(this.values, cap)
@@ -105,6 +110,26 @@ export class SlotColumns<V> {
     this.memoKey = key
     this.memoSlot = s
     return s
+  }
+
+  /** Slots the columns hold now: a column kept beside them grows to this. */
+  get slotCapacity(): number {
+    return this.capacity
+  }
+
+  /** Version wall clock of `slot`, ms. */
+  wallOf(slot: number): number {
+    return this.times[2 * slot]!
+  }
+
+  /** Version logical counter of `slot`. */
+  logicalOf(slot: number): number {
+    return this.times[2 * slot + 1]!
+  }
+
+  /** Absolute expiry of `slot`, wall-clock ms. */
+  expiryOf(slot: number): number {
+    return this.expiresAt[slot]!
   }
 
   /** True when `slot` holds a resident entry (value or tombstone). */
@@ -138,9 +163,9 @@ export class SlotColumns<V> {
 
   /** Compares a version with the one in `slot`: negative when older, 0 same, positive newer. */
   compare(slot: number, wall: number, logical: number, node: string): number {
-    const w = this.wall[slot]!
+    const w = this.wallOf(slot)
     if (wall !== w) return wall < w ? -1 : 1
-    const l = this.logical[slot]!
+    const l = this.logicalOf(slot)
     if (logical !== l) return logical < l ? -1 : 1
     const n = this.nodes[this.node[slot]!]!
     if (node === n) return 0
@@ -152,12 +177,12 @@ export class SlotColumns<V> {
     this.flags.fill(0)
     this.keys.fill(undefined)
     this.values.fill(undefined)
-    this.prev[LRU] = LRU
-    this.next[LRU] = LRU
-    this.prev[GHOSTS] = GHOSTS
-    this.next[GHOSTS] = GHOSTS
-    this.prev[FREE] = FREE
-    this.next[FREE] = FREE
+    this.links[2 * LRU] = LRU
+    this.links[2 * LRU + 1] = LRU
+    this.links[2 * GHOSTS] = GHOSTS
+    this.links[2 * GHOSTS + 1] = GHOSTS
+    this.links[2 * FREE] = FREE
+    this.links[2 * FREE + 1] = FREE
     // One new empty table: no rehash, whatever the size.
     this.slots.clear()
     this.memoKey = undefined
@@ -177,7 +202,7 @@ export class SlotColumns<V> {
       this.retired--
       return retiredSlot
     }
-    let s = this.next[FREE]!
+    let s = this.links[2 * FREE + 1]!
     if (s !== FREE) {
       this.unlink(s)
       const old = this.keys[s]
@@ -206,7 +231,7 @@ export class SlotColumns<V> {
 
   /** Marks resident slot `s` most recently used. */
   protected touch(s: number): void {
-    if (this.prev[LRU] !== s) {
+    if (this.links[2 * LRU] !== s) {
       this.unlink(s)
       this.link(LRU, s)
     }
@@ -214,32 +239,30 @@ export class SlotColumns<V> {
 
   /** Appends `s` at the tail of `list` (the most recent end). */
   protected link(list: number, s: number): void {
-    const last = this.prev[list]!
-    this.next[last] = s
-    this.prev[s] = last
-    this.next[s] = list
-    this.prev[list] = s
+    const last = this.links[2 * list]!
+    this.links[2 * last + 1] = s
+    this.links[2 * s] = last
+    this.links[2 * s + 1] = list
+    this.links[2 * list] = s
   }
 
   protected unlink(s: number): void {
-    const p = this.prev[s]!
-    const n = this.next[s]!
-    this.next[p] = n
-    this.prev[n] = p
+    const p = this.links[2 * s]!
+    const n = this.links[2 * s + 1]!
+    this.links[2 * p + 1] = n
+    this.links[2 * n] = p
   }
 
   private grow(): void {
     const full = this.fullSlots + FIRST_SLOT
     const bound = this.maxSlots + FIRST_SLOT
     const cap = Math.min(this.capacity * 2, this.capacity < full ? full : bound)
-    this.wall = grown(this.wall, new Float64Array(cap))
-    this.logical = grown(this.logical, new Float64Array(cap))
-    this.node = grown(this.node, new Uint32Array(cap))
+    this.times = grown(this.times, new Float64Array(2 * cap))
     this.expiresAt = grown(this.expiresAt, new Float64Array(cap))
+    this.node = grown(this.node, new Uint32Array(cap))
     this.size = grown(this.size, new Uint32Array(cap))
     this.flags = grown(this.flags, new Uint8Array(cap))
-    this.prev = grown(this.prev, new Uint32Array(cap))
-    this.next = grown(this.next, new Uint32Array(cap))
+    this.links = grown(this.links, new Uint32Array(2 * cap))
     extend(this.keys, cap)
     extend(this.values, cap)
     this.capacity = cap

@@ -66,7 +66,7 @@ export class VersionRetention<V> extends ResidentEntries<V> {
 
   /** True while the version in `slot` is within its retention (stamp + retainMs) at `now`. */
   retained(slot: number, now: number): boolean {
-    return this.wall[slot]! + this.retainMs > now
+    return this.wallOf(slot) + this.retainMs > now
   }
 
   /**
@@ -131,9 +131,9 @@ export class VersionRetention<V> extends ResidentEntries<V> {
 
   /** Forgets the key that left residency first (or, when all are resident, evicts one). */
   protected makeRoom(): void {
-    if (this.next[GHOSTS] === GHOSTS) this.evict()
+    if (this.links[2 * GHOSTS + 1] === GHOSTS) this.evict()
     this.overflowed = true
-    this.forgetSlot(this.next[GHOSTS]!)
+    this.forgetSlot(this.links[2 * GHOSTS + 1]!)
   }
 
   /** Forgets the key of `s`: no map delete (the key retires; see `SlotColumns`). */
@@ -146,20 +146,20 @@ export class VersionRetention<V> extends ResidentEntries<V> {
 
   /** Expired value or tombstone out; retention over and nothing live: forgotten. */
   private sweepSlot(s: number, f: number, now: number): boolean {
-    const expired = this.expiresAt[s]! <= now
+    const expired = this.expiryOf(s) <= now
     let dropped = false
     if (expired && (f & RESIDENT) !== 0) {
       this.expire(s)
       dropped = true
     }
-    const forgetAt = this.wall[s]! + this.retainMs
+    const forgetAt = this.wallOf(s) + this.retainMs
     if (expired && forgetAt <= now) this.forgetSlot(s)
     else {
       // What this slot waits for next: its expiry, or (expired) the end of its retention.
       const next =
         expired || (this.flags[s]! & RESIDENT) === 0
-          ? Math.max(forgetAt, this.expiresAt[s]!)
-          : this.expiresAt[s]!
+          ? Math.max(forgetAt, this.expiryOf(s))
+          : this.expiryOf(s)
       if (next < this.passDue) this.passDue = next
     }
     return dropped

@@ -18,14 +18,14 @@ export interface VersionedStoreOptions {
 
 /** The version held in `slot` of `table`, as an object. */
 export function versionAt(table: EntryTable<unknown>, slot: number): Version {
-  return { wall: table.wall[slot]!, logical: table.logical[slot]!, node: table.nodeOf(slot) }
+  return { wall: table.wallOf(slot), logical: table.logicalOf(slot), node: table.nodeOf(slot) }
 }
 
 /** The entry held in `slot` of `table`, as an object (built on demand: the table keeps columns). */
 export function entryAt<V>(table: EntryTable<V>, slot: number): Entry<V> {
   const value = table.valueAt(slot)
   const version = versionAt(table as EntryTable<unknown>, slot)
-  const expiresAt = table.expiresAt[slot]!
+  const expiresAt = table.expiryOf(slot)
   const tombstone = table.isTombstone(slot)
   const size = table.size[slot]!
   const tags = table.tagsOf(slot)
@@ -169,7 +169,7 @@ export class VersionedStore<V = unknown> {
   dropIfExpired(key: string, now: number): boolean {
     const t = this.table
     const s = t.slotOf(key)
-    if (s < 0 || !t.isResident(s) || t.expiresAt[s]! > now) return false
+    if (s < 0 || !t.isResident(s) || t.expiryOf(s) > now) return false
     // find drops an expired value with its expire event; a tombstone goes quietly.
     if (t.find(key, now) < 0 && t.isResident(s)) t.dropEntry(key)
     return true

@@ -5,6 +5,24 @@
  * 64-bit values: accidental collisions stay below 2^-60 per comparison.
  */
 export function hash64(text: string, seed = 0): [hi: number, lo: number] {
+  const hi = hashKey(text, seed)
+  return [hi, second]
+}
+
+/**
+ * The second lane of the last {@link hashKey} or {@link versionHashLanes} call: the write
+ * path hashes without an array per hash (a set on a mesh node hashed ~5 small arrays
+ * into the young generation; allocation there evicts the table's columns from cache).
+ */
+let second = 0
+
+/** {@link secondLane}'s value: read it right after the call that set it. */
+export function secondLane(): number {
+  return second
+}
+
+/** {@link hash64}'s first lane; the second is {@link secondLane} until the next hash. */
+export function hashKey(text: string, seed = 0): number {
   let h1 = 0xdeadbeef ^ seed
   let h2 = 0x41c6ce57 ^ seed
   for (let i = 0; i < text.length; i++) {
@@ -16,7 +34,8 @@ export function hash64(text: string, seed = 0): [hi: number, lo: number] {
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909)
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507)
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909)
-  return [h1 >>> 0, h2 >>> 0]
+  second = h2 >>> 0
+  return h1 >>> 0
 }
 
 /** MurmurHash3's 32-bit finalizer: full avalanche of one lane. */
@@ -72,12 +91,26 @@ export function versionHashWith(
   n2: number,
   tombstone: boolean,
 ): [hi: number, lo: number] {
+  const hi = versionHashLanes(k1, k2, wall, logical, n1, n2, tombstone)
+  return [hi, second]
+}
+
+/** {@link versionHashWith}'s first lane; the second is {@link secondLane} until the next hash. */
+export function versionHashLanes(
+  k1: number,
+  k2: number,
+  wall: number,
+  logical: number,
+  n1: number,
+  n2: number,
+  tombstone: boolean,
+): number {
   const wLo = wall >>> 0
   const wHi = Math.floor(wall / 4294967296) >>> 0
   const t = tombstone ? 0x9e3779b9 : 0
   const a = fmix32(k1 ^ fmix32(wLo ^ Math.imul(logical, 0x27d4eb2d)) ^ n1 ^ t)
-  const b = fmix32(
+  second = fmix32(
     k2 ^ fmix32(wHi ^ Math.imul(a, 0x165667b1)) ^ n2 ^ Math.imul(logical + 1, 0x9e3779b1),
   )
-  return [a, b]
+  return a
 }

@@ -2,7 +2,7 @@ import type { Version } from '../clock/version.js'
 import { EntryTable } from '../store/entry-table.js'
 import { versionAt } from '../store/versioned-store.js'
 import { DigestTree } from './digest-tree.js'
-import { hash64, NODE_HASH_SEED, versionHashWith } from './hash.js'
+import { hash64, hashKey, NODE_HASH_SEED, secondLane, versionHashLanes } from './hash.js'
 
 /** What the index knows of a key: enough to tell which replica is newer. Built on demand. */
 export interface IndexEntry {
@@ -35,10 +35,12 @@ export class VersionIndex {
   readonly maxKeys: number
   readonly retainMs: number
   readonly table: EntryTable<unknown>
-  /** One-key memo of the key hash: a version change hashes out then in the same key. */
-  private lastKey: string | undefined
-  private k1 = 0
-  private k2 = 0
+  /**
+   * The key hash of each slot (two lanes), kept once the tree is built: a write hashed its
+   * key (~50-80 ns for a key of 17 characters, most of the tree's upkeep) every time.
+   * 8 bytes per slot, on nodes that sync only.
+   */
+  private keyLanes = new Uint32Array(0)
   /** Hash lanes of each interned node id (the table's `nodes`), two per node. */
   private nodeLanes: number[] = []
   private readonly depth: number
@@ -46,6 +48,8 @@ export class VersionIndex {
   /** The hash of a version being replaced, until the new one is known. */
   private outHi = 0
   private outLo = 0
+  /** Second lane of the last {@link hashOf}. */
+  private hashLo = 0
 
   /**
    * An index over `table` (a replica's), or over a table of its own holding versions only.
@@ -76,29 +80,41 @@ export class VersionIndex {
     const tree = new DigestTree(this.depth)
     const t = this.table
     for (const s of t.knownSlots()) {
-      const [hi, lo] = this.hashOf(t.keys[s]!, s)
-      tree.toggle(tree.leafOf(this.k1), hi, lo)
+      this.laneKey(t.keys[s]!, s)
+      tree.toggle(tree.leafOf(this.keyLanes[2 * s]!), this.hashOf(s), this.hashLo)
     }
     this.digests = tree
-    const toggle = (key: string, slot: number) => {
-      const [hi, lo] = this.hashOf(key, slot)
-      tree.toggle(tree.leafOf(this.k1), hi, lo)
-    }
     t.observeVersions({
-      versionAdded: toggle,
-      versionForgetting: toggle,
-      // A replaced version: one walk up the tree with the XOR of the old and new hashes.
-      versionReplacing: (key, slot) => {
-        const [hi, lo] = this.hashOf(key, slot)
-        this.outHi = hi
-        this.outLo = lo
+      versionAdded: (key, slot) => {
+        this.laneKey(key, slot)
+        tree.toggle(tree.leafOf(this.keyLanes[2 * slot]!), this.hashOf(slot), this.hashLo)
       },
-      versionReplaced: (key, slot) => {
-        const [hi, lo] = this.hashOf(key, slot)
-        tree.toggle(tree.leafOf(this.k1), (hi ^ this.outHi) >>> 0, (lo ^ this.outLo) >>> 0)
+      versionForgetting: (_key, slot) => {
+        tree.toggle(tree.leafOf(this.keyLanes[2 * slot]!), this.hashOf(slot), this.hashLo)
+      },
+      // A replaced version: one walk up the tree with the XOR of the old and new hashes.
+      versionReplacing: (_key, slot) => {
+        this.outHi = this.hashOf(slot)
+        this.outLo = this.hashLo
+      },
+      versionReplaced: (_key, slot) => {
+        const hi = this.hashOf(slot)
+        const leaf = tree.leafOf(this.keyLanes[2 * slot]!)
+        tree.toggle(leaf, (hi ^ this.outHi) >>> 0, (this.hashLo ^ this.outLo) >>> 0)
       },
     })
     return tree
+  }
+
+  /** Hashes `key` into the lanes of `slot`, which it now holds (the column grows with the table's). */
+  private laneKey(key: string, slot: number): void {
+    if (2 * slot + 1 >= this.keyLanes.length) {
+      const grown = new Uint32Array(2 * Math.max(slot + 1, this.table.slotCapacity))
+      grown.set(this.keyLanes)
+      this.keyLanes = grown
+    }
+    this.keyLanes[2 * slot] = hashKey(key)
+    this.keyLanes[2 * slot + 1] = secondLane()
   }
 
   /** Keys whose version is known. */
@@ -158,24 +174,26 @@ export class VersionIndex {
     for (const s of t.knownSlots()) {
       if (!t.retained(s, now)) continue
       const key = t.keys[s]!
-      if (level === 0 || nodes.has(hash64(key)[0] >>> shift)) out.push([key, this.entryAt(s)])
+      if (level === 0 || nodes.has(this.keyHash(key, s) >>> shift)) out.push([key, this.entryAt(s)])
     }
     return out
   }
 
-  private entryAt(s: number): IndexEntry {
-    const t = this.table
-    return { version: versionAt(t, s), expiresAt: t.expiresAt[s]!, tombstone: t.isTombstone(s) }
+  /** First lane of the key hash of `key`, in `slot`: kept once the tree is built. */
+  private keyHash(key: string, slot: number): number {
+    return this.digests === undefined ? hashKey(key) : this.keyLanes[2 * slot]!
   }
 
-  /** Hash of (key, version, tombstone) in `slot`; leaves the key's lanes in k1, k2. */
-  private hashOf(key: string, slot: number): [hi: number, lo: number] {
-    if (key !== this.lastKey) {
-      const [k1, k2] = hash64(key)
-      this.k1 = k1
-      this.k2 = k2
-      this.lastKey = key
-    }
+  private entryAt(s: number): IndexEntry {
+    const t = this.table
+    return { version: versionAt(t, s), expiresAt: t.expiryOf(s), tombstone: t.isTombstone(s) }
+  }
+
+  /**
+   * Hash of (key, version, tombstone) in `slot`, from the key's lanes: returns its first
+   * lane and leaves the second in `hashLo` (no array per hash on the write path).
+   */
+  private hashOf(slot: number): number {
     const t = this.table
     const node = t.node[slot]!
     const lanes = this.nodeLanes
@@ -183,14 +201,17 @@ export class VersionIndex {
       for (let n = lanes.length / 2; n < t.nodes.length; n++)
         lanes.push(...hash64(t.nodes[n]!, NODE_HASH_SEED))
     }
-    return versionHashWith(
-      this.k1,
-      this.k2,
-      t.wall[slot]!,
-      t.logical[slot]!,
+    const keyLanes = this.keyLanes
+    const hi = versionHashLanes(
+      keyLanes[2 * slot]!,
+      keyLanes[2 * slot + 1]!,
+      t.wallOf(slot),
+      t.logicalOf(slot),
       lanes[2 * node]!,
       lanes[2 * node + 1]!,
       t.isTombstone(slot),
     )
+    this.hashLo = secondLane()
+    return hi
   }
 }

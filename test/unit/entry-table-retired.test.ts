@@ -98,7 +98,7 @@ describe('retired keys of the entry table', () => {
               known++
               // Known: the newest version written, under its own key, and its value if any.
               expect(t.keys[s]).toBe(key)
-              expect(t.wall[s]).toBe(newest.get(key)!.wall)
+              expect(t.wallOf(s)).toBe(newest.get(key)!.wall)
               const hit = t.find(key, now)
               if (hit >= 0) expect(t.valueAt(hit)).toBe(newest.get(key)!.value)
             }

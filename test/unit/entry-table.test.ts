@@ -93,7 +93,7 @@ function observe(replica: KeyspaceReplica<unknown> | RefReplica, values = true) 
             replica.table.keys[s],
             undefined,
             versionAt(replica.table, s),
-            replica.table.expiresAt[s],
+            replica.table.expiryOf(s),
             replica.table.isTombstone(s),
           ])
   const known = [...replica.index.iterate()]
