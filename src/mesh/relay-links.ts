@@ -33,8 +33,10 @@ interface Outbound {
   stream: Stream | undefined
   writer: ReturnType<typeof lpStream> | undefined
   opening: Promise<void> | undefined
-  /** A flush is scheduled (end of turn) or running. */
-  busy: boolean
+  /** A flush is scheduled for the end of the turn. */
+  scheduled: boolean
+  /** The flush running (writing frames), until it settles. */
+  running: Promise<void> | undefined
   /** A control item is queued: the next frame leaves at the end of the turn, tokens or not. */
   urgent: boolean
   timer: Timer | undefined
@@ -132,7 +134,8 @@ export class RelayLinks {
         stream: undefined,
         writer: undefined,
         opening: undefined,
-        busy: false,
+        scheduled: false,
+        running: undefined,
         urgent: false,
         timer: undefined,
         tokens: new FlushTokens(this.ctx.clock.monotonic(), MESH_CONSTANTS.flushBurst),
@@ -166,9 +169,19 @@ export class RelayLinks {
     o.writer = undefined
   }
 
-  /** Writes everything queued now, to every peer; resolves once written (or failed). */
+  /**
+   * Writes everything queued now, to every peer, tokens or not; resolves once written (or
+   * failed). A flush already running is waited for, then what queued behind it is written.
+   */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.out.values()].map((o) => this.flush(o)))
+    await Promise.all(
+      [...this.out.values()].map(async (o) => {
+        o.timer?.cancel()
+        o.timer = undefined
+        await o.running
+        await this.flush(o)
+      }),
+    )
   }
 
   /**
@@ -198,7 +211,11 @@ export class RelayLinks {
 
   /** Flush at the end of the turn when a token is left, else at the next token. */
   private schedule(o: Outbound): void {
-    if (o.busy || o.timer !== undefined) return
+    if (o.urgent) {
+      this.now(o)
+      return
+    }
+    if (o.scheduled || o.running !== undefined || o.timer !== undefined) return
     const { intervalMs, burst } = this.pacing(o)
     const wait = o.tokens.waitMs(this.ctx.clock.monotonic(), intervalMs, burst)
     if (wait <= 0) this.now(o)
@@ -210,14 +227,14 @@ export class RelayLinks {
     }
   }
 
-  /** Flush at the end of the turn, token or not (a frame being written takes it after). */
+  /** Flush at the end of the turn, token or not (a flush running takes the items after its frame). */
   private now(o: Outbound): void {
-    if (o.busy) return
+    if (o.scheduled || o.running !== undefined) return
     o.timer?.cancel()
     o.timer = undefined
-    o.busy = true
+    o.scheduled = true
     this.ctx.clock.soon(() => {
-      o.busy = false
+      o.scheduled = false
       void this.flush(o)
     })
   }
@@ -233,50 +250,56 @@ export class RelayLinks {
       : { intervalMs: this.ctx.opts.minFlushIntervalMs, burst: MESH_CONSTANTS.flushBurst }
   }
 
-  private async flush(o: Outbound): Promise<void> {
-    if (o.items.length === 0 || o.busy) return
-    o.busy = true
+  /** Writes what is queued for `o` (the flush already running, if one is). */
+  private flush(o: Outbound): Promise<void> {
+    if (o.running !== undefined) return o.running
+    if (o.items.length === 0 || this.closed) return Promise.resolve()
+    o.running = this.drain(o).finally(() => {
+      o.running = undefined
+      // After a failure (no writer) the items wait for the next send or a flushAll.
+      if (o.items.length > 0 && !this.closed && o.writer !== undefined) this.schedule(o)
+    })
+    return o.running
+  }
+
+  /**
+   * Writes frames until nothing is queued: a frame takes a token, and what queues while a
+   * frame is written goes in the next one straight away (a link slow to drain is already
+   * pacing itself).
+   */
+  private async drain(o: Outbound): Promise<void> {
     const { intervalMs, burst } = this.pacing(o)
     o.tokens.take(this.ctx.clock.monotonic(), intervalMs, burst)
-    try {
-      while (o.items.length > 0 && !this.closed) {
-        await this.open(o)
-        const writer = o.writer
-        if (writer === undefined) return
-        const items = this.take(o)
-        if (o.items.length === 0) o.urgent = false
-        const frame = encodeFrame(items)
-        const started = this.ctx.clock.monotonic()
-        // No timer per frame: a write that hangs (the peer reads nothing, the window is
-        // full) is cut by `abortStuck`, which the node's periodic tick calls.
-        o.writingSince = started
-        try {
-          await writer.write(frame)
-          this.ctx.trace.observe('send', this.ctx.clock.monotonic() - started)
-          const c = this.counters
-          c.framesOut++
-          c.itemsOut += items.length
-          c.bytesOut += frame.length
-          const region = this.ctx.peers.get(o.peer)?.region
-          if (region !== undefined && region !== this.ctx.region)
-            this.wanBytesOut += replicationBytes(items, frame.length)
-        } catch (err) {
-          this.counters.framesFailed++
-          log('relay frame to %s failed: %s', o.peer, (err as Error).message)
-          o.stream?.abort(err as Error)
-          o.stream = undefined
-          o.writer = undefined
-          return
-        } finally {
-          o.writingSince = undefined
-        }
-      }
-    } finally {
-      o.busy = false
-      // Items queued while the frame was written wait for their token.
-      if (o.items.length > 0 && !this.closed && o.writer !== undefined) {
-        if (o.urgent) this.now(o)
-        else this.schedule(o)
+    while (o.items.length > 0 && !this.closed) {
+      await this.open(o)
+      const writer = o.writer
+      if (writer === undefined) return
+      const items = this.take(o)
+      if (o.items.length === 0 || items.some((i) => i.kind === ITEM_KIND.control)) o.urgent = false
+      const frame = encodeFrame(items)
+      const started = this.ctx.clock.monotonic()
+      // No timer per frame: a write that hangs (the peer reads nothing, the window is
+      // full) is cut by `abortStuck`, which the node's periodic tick calls.
+      o.writingSince = started
+      try {
+        await writer.write(frame)
+        this.ctx.trace.observe('send', this.ctx.clock.monotonic() - started)
+        const c = this.counters
+        c.framesOut++
+        c.itemsOut += items.length
+        c.bytesOut += frame.length
+        const region = this.ctx.peers.get(o.peer)?.region
+        if (region !== undefined && region !== this.ctx.region)
+          this.wanBytesOut += replicationBytes(items, frame.length)
+      } catch (err) {
+        this.counters.framesFailed++
+        log('relay frame to %s failed: %s', o.peer, (err as Error).message)
+        o.stream?.abort(err as Error)
+        o.stream = undefined
+        o.writer = undefined
+        return
+      } finally {
+        o.writingSince = undefined
       }
     }
   }

@@ -159,7 +159,8 @@ export class Relay {
    * every node with `verifyOrigins: 'every-node'`. Else (`'relay'`) a signature is checked
    * once, by the hub of the writer's region, before the item leaves the region (a writer's
    * own items come to it straight in a star region, so most items are checked nowhere but
-   * by the link that brought them), and by nodes that get an item across the WAN from
+   * by the link that brought them); by a member that gets an item from a member of its
+   * region other than its tree parent; and by nodes that get an item across the WAN from
    * anyone but that hub: a hub vouches for its own region's members' items
    * (docs/security.md has the trust model). Where this node's plan does not name the
    * sender as that hub (plans differ while members come and go), the item is checked.
@@ -169,9 +170,14 @@ export class Relay {
     if (this.ctx.opts.verifyOrigins === 'every-node') return true
     const { ctx } = this
     const fromRegion = ctx.peers.get(from)?.region
-    // Inside the region members trust their links; the hub vouches for what it passes on
-    // to the other regions, so it checks what it did not get from the writer.
-    if (fromRegion === ctx.region) return this.role()?.hub === ctx.self
+    // Inside the region a member takes unchecked only what comes down from its tree parent
+    // (whose items the hub checked or got from their writers); the hub vouches for what it
+    // passes on to the other regions, so it checks what it did not get from the writer, and
+    // anyone checks what another member of the region sends it sideways or up.
+    if (fromRegion === ctx.region) {
+      const role = this.role()
+      return role?.hub === ctx.self || from !== role?.parent
+    }
     const originRegion = ctx.peers.get(item.origin)?.region
     return (
       fromRegion === undefined ||

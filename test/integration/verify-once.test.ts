@@ -95,4 +95,21 @@ describe('origin signatures checked at most once on an item’s way', () => {
     expect(checks(far)).toBe(before)
     expect(forgedCount(far)).toBe(0)
   })
+
+  it('a member takes unchecked only what comes down from its tree parent: a leaf’s forgery sent sideways to another leaf is refused', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('us-east')
+    const c = await mesh.start('us-east')
+    const far = await mesh.start('eu-west')
+    await mesh.ready()
+    await waitFor(() => {
+      const hub = a.stats().mesh!.links.relay.hub
+      return hub !== undefined && [b, c].every((n) => n.stats().mesh!.links.relay.hub === hub)
+    }, 'one us-east hub in every plan')
+    const hubId = a.stats().mesh!.links.relay.hub
+    const [rogue, victim] = [a, b, c].filter((n) => n.nodeId !== hubId)
+    meshOf(rogue!).sendItem(victim!.nodeId, forged(rogue!, far, 'sideways'))
+    await waitFor(() => forgedCount(victim!) >= 1, 'the other leaf refused the forged batch')
+    expect(victim!.has('sideways')).toBe(false)
+  })
 })
