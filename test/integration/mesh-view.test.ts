@@ -54,10 +54,13 @@ describe('mesh view (real nodes, three regions)', () => {
           return (
             v.totals.summarized === 6 &&
             v.lag.filter((cell) => cell.count > 0).length === 9 &&
+            // Both members of each region report each cell once the summaries announced
+            // after their first writes from that region arrived (under load, a second later).
+            v.lag.every((cell) => cell.nodes === 2) &&
             v.members.filter((x) => x.hub).length === 3
           )
         },
-        `node ${c.region}/${c.nodeId.slice(-6)} sees 6 summaries, 9 lag cells, 3 hubs`,
+        `node ${c.region}/${c.nodeId.slice(-6)} sees 6 summaries, 9 lag cells from both members of each region, 3 hubs`,
         15_000,
       )
       const v = viewOf(c)
