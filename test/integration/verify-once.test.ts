@@ -38,24 +38,28 @@ function forged(rogue: Cache<unknown>, origin: Cache<unknown>, key: string): Rel
   return { kind: ITEM_KIND.batch, origin: origin.nodeId, incarnation, seq: 1, body }
 }
 
-/** Two us-east members (the hub and a leaf, as the plan names them) and one eu-west node. */
-async function startMesh() {
-  const x = await mesh.start('us-east')
-  const y = await mesh.start('us-east')
+/**
+ * `usEast` us-east members (the hub first, then the leaves, as the plan names them) and
+ * one eu-west node, once every node's plan names the same us-east hub.
+ */
+async function startMesh(usEast = 2) {
+  const east: Cache<unknown>[] = []
+  for (let i = 0; i < usEast; i++) east.push(await mesh.start('us-east'))
   const far = await mesh.start('eu-west')
   await mesh.ready()
-  // Every node's plan names the same us-east hub before anything is counted.
+  const hubOf = (n: Cache<unknown>) => n.stats().mesh!.links.relay.hub
   await waitFor(() => {
-    const hub = x.stats().mesh!.links.relay.hub
+    const hub = hubOf(east[0]!)
     return (
       hub !== undefined &&
-      y.stats().mesh!.links.relay.hub === hub &&
+      east.every((n) => hubOf(n) === hub) &&
       far.stats().mesh!.links.relay.peerHubs.includes(hub)
     )
   }, 'one us-east hub in every plan')
-  const hubId = x.stats().mesh!.links.relay.hub
-  const [hub, leaf] = hubId === x.nodeId ? [x, y] : [y, x]
-  return { hub, leaf, far }
+  const hubId = hubOf(east[0]!)
+  const hub = east.find((n) => n.nodeId === hubId)!
+  const leaves = east.filter((n) => n !== hub)
+  return { hub, leaf: leaves[0]!, leaves, far }
 }
 
 describe('origin signatures checked at most once on an item’s way', () => {
@@ -97,17 +101,8 @@ describe('origin signatures checked at most once on an item’s way', () => {
   })
 
   it('a member takes unchecked only what comes down from its tree parent: a leaf’s forgery sent sideways to another leaf is refused', async () => {
-    const a = await mesh.start('us-east')
-    const b = await mesh.start('us-east')
-    const c = await mesh.start('us-east')
-    const far = await mesh.start('eu-west')
-    await mesh.ready()
-    await waitFor(() => {
-      const hub = a.stats().mesh!.links.relay.hub
-      return hub !== undefined && [b, c].every((n) => n.stats().mesh!.links.relay.hub === hub)
-    }, 'one us-east hub in every plan')
-    const hubId = a.stats().mesh!.links.relay.hub
-    const [rogue, victim] = [a, b, c].filter((n) => n.nodeId !== hubId)
+    const { leaves, far } = await startMesh(3)
+    const [rogue, victim] = leaves
     meshOf(rogue!).sendItem(victim!.nodeId, forged(rogue!, far, 'sideways'))
     await waitFor(() => forgedCount(victim!) >= 1, 'the other leaf refused the forged batch')
     expect(victim!.has('sideways')).toBe(false)
