@@ -7,6 +7,7 @@ import { loadavg } from 'node:os'
 import { type CpuMark, cpuBetween, Fleet } from './scale-fleet.js'
 import { nodePlace, SCALE_REGIONS } from './scale-matrix.js'
 import { ConfigRun, log, type RunTiming, SOLO, WRITER } from './scale-phases.js'
+import { profileFileOf, startProfile, stopProfile } from './scale-profile.js'
 import type { MeshBounds, NodeSpec, Routes } from './scale-protocol.js'
 import type { ScaleResult } from './scale-report.js'
 
@@ -54,6 +55,12 @@ export async function runConfig(
     first = await fleet.mark()
     const run = new ConfigRun(n, timing, specs, fleet, result)
 
+    // With --profile-solo: the join profiled in the seed's host and in the solo node's.
+    const joinProfiles = [fleet.hostOf(0), soloHost].map((h, i) => ({
+      host: h,
+      file: profileFileOf(timing.profileSoloDir, h, n, label, i === 0 ? 'join-seed-host' : 'join-solo'),
+    }))
+    for (const p of joinProfiles) await startProfile(p.host, p.file)
     // Launch: the seed first (its address is everyone's bootstrap), then all others at once.
     const t0 = performance.now()
     const seed = await fleet
@@ -77,6 +84,13 @@ export async function runConfig(
     log(`N=${n}: nodes started in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
     result.join = await run.join(t0)
+    for (const p of joinProfiles) {
+      const w = await stopProfile(p.host, p.file)
+      if (w !== undefined)
+        log(
+          `N=${n}: join profile ${w.file}: main thread ${(w.threadCpuUs / 1000).toFixed(0)} ms of CPU in ${(w.wallMs / 1000).toFixed(1)} s`,
+        )
+    }
     result.idle = await run.idle()
     result.one = await run.writes('one', [WRITER], timing.rate)
     result.many = await run.writes('many', undefined, timing.rate / n)
