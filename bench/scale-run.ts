@@ -14,6 +14,17 @@ import type { ScaleResult } from './scale-report.js'
 /** Host processes running most nodes; one more runs one node alone, one more the victims. */
 const HOSTS = 4
 const START_TIMEOUT_MS = 180_000
+/** Replication counters a join profile's log line shows (what the links carried meanwhile). */
+const JOIN_COUNTERS = [
+  'framesIn',
+  'framesOut',
+  'bytesOut',
+  'relayed',
+  'duplicates',
+  'syncSessions',
+  'syncBytesIn',
+  'syncBytesOut',
+]
 
 /** Runs one configuration of `n` nodes; never throws: what went wrong is in `notes`. */
 export async function runConfig(
@@ -58,7 +69,13 @@ export async function runConfig(
     // With --profile-solo: the join profiled in the seed's host and in the solo node's.
     const joinProfiles = [fleet.hostOf(0), soloHost].map((h, i) => ({
       host: h,
-      file: profileFileOf(timing.profileSoloDir, h, n, label, i === 0 ? 'join-seed-host' : 'join-solo'),
+      file: profileFileOf(
+        timing.profileSoloDir,
+        h,
+        n,
+        label,
+        i === 0 ? 'join-seed-host' : 'join-solo',
+      ),
     }))
     for (const p of joinProfiles) await startProfile(p.host, p.file)
     // Launch: the seed first (its address is everyone's bootstrap), then all others at once.
@@ -88,7 +105,7 @@ export async function runConfig(
       const w = await stopProfile(p.host, p.file)
       if (w !== undefined)
         log(
-          `N=${n}: join profile ${w.file}: main thread ${(w.threadCpuUs / 1000).toFixed(0)} ms of CPU in ${(w.wallMs / 1000).toFixed(1)} s`,
+          `N=${n}: join profile ${w.file}: main thread ${(w.threadCpuUs / 1000).toFixed(0)} ms of CPU in ${(w.wallMs / 1000).toFixed(1)} s; ${JOIN_COUNTERS.map((k) => `${k} ${w.counters[k] ?? 0}`).join(', ')}`,
         )
     }
     result.idle = await run.idle()
