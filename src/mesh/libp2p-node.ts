@@ -1,7 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Libp2p, Logger, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -35,6 +34,25 @@ export interface MeshLibp2pOptions {
   clock?: Clock
 }
 
+/** A libp2p logger that logs nothing, and its scopes (which are itself). */
+const SILENT: Logger = Object.assign(() => undefined, {
+  error: () => undefined,
+  trace: () => undefined,
+  enabled: false,
+  newScope: () => SILENT,
+})
+
+/**
+ * libp2p's logger: its own (weald, `DEBUG=libp2p:*`) when `DEBUG` names libp2p, else one
+ * that does nothing. libp2p makes a logger per connection and per stream, and weald asks
+ * `tty.isatty` for each: ~10 % of the CPU a stream costs to open, with nothing logged.
+ */
+export function libp2pLogger(debug = process.env.DEBUG): ComponentLogger | undefined {
+  if (debug !== undefined && (debug.includes('libp2p') || debug.split(',').includes('*')))
+    return undefined
+  return { forComponent: () => SILENT }
+}
+
 /** TCP whose dials go through `rewrite` first. */
 function rewritingTcp(rewrite: (ma: Multiaddr) => Multiaddr): ReturnType<typeof tcp> {
   const factory = tcp()
@@ -63,7 +81,9 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
     ...options.inbound,
     ...(options.clock ? { clock: options.clock } : {}),
   })
+  const logger = libp2pLogger()
   const node = await createLibp2p({
+    ...(logger ? { logger } : {}),
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen },
     connectionGater: inbound.gater(options.gate?.gater()),
@@ -99,9 +119,7 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
     // per quiet link on the relay stream (LinkControl) and TCP tells when a peer is gone,
     // so the monitor is off and the ping protocol is not served.
     connectionMonitor: { enabled: false },
-    services: {
-      identify: identify(),
-    },
+    services: {},
   })
   // Hosts that members connect from (or that we dialled) are preferred when the gate is full.
   node.addEventListener('connection:open', (evt) => inbound.know(evt.detail.remoteAddr))

@@ -378,9 +378,11 @@ export class MeshNode implements MeshPort {
 
   /** A peer's hello answer arrived: prepare request streams and repair what was missed. */
   private helloDone(peer: PeerId): void {
-    // Streams for acks and reads, negotiated now so those cost one round trip later.
-    this.pool.refill(peer, PROTOCOLS.write)
-    this.pool.refill(peer, PROTOCOLS.get)
+    // One stream for acks and one for reads, negotiated now so the first of each costs one
+    // round trip; a request tops its pool up (a stream costs ~0.5 ms of CPU at each end,
+    // and most links never carry a request: docs/decisions/join-cost.md).
+    this.pool.refill(peer, PROTOCOLS.write, 1)
+    this.pool.refill(peer, PROTOCOLS.get, 1)
     // Measure its clock at once: a skewed node is corrected before its first writes matter.
     this.control.onPeer(peer.toString())
     this.readiness.onPeer(peer)

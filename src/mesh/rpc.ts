@@ -55,12 +55,15 @@ export class StreamPool {
     return undefined
   }
 
-  /** Opens streams in the background until `perPeer` are ready for `protocol` to `peer`. */
-  refill(peer: PeerId, protocol: string): void {
+  /**
+   * Opens streams in the background until `upTo` (at most `perPeer`) are ready for
+   * `protocol` to `peer`: a new link gets one per protocol, a link in use up to `perPeer`.
+   */
+  refill(peer: PeerId, protocol: string, upTo: number = this.perPeer): void {
     if (this.closed) return
     const key = `${peer}/${protocol}`
     const have = (this.idle.get(key)?.length ?? 0) + (this.opening.get(key) ?? 0)
-    for (let i = have; i < this.perPeer; i++) {
+    for (let i = have; i < Math.min(upTo, this.perPeer); i++) {
       this.opening.set(key, (this.opening.get(key) ?? 0) + 1)
       this.node
         .dialProtocol(peer, protocol, {

@@ -223,6 +223,20 @@ describe('StreamPool', () => {
     expect(ready).toBe(3)
   })
 
+  it('refill up to 1 opens one stream, and a request then tops the pool up to perPeer', async () => {
+    const { server, client } = await pair()
+    await serve(server, (b) => b)
+    const dials = recordDials(client)
+    const pool = new StreamPool(client, new SystemClock(), 3)
+    pools.push(pool)
+    pool.refill(server.peerId, P, 1)
+    pool.refill(server.peerId, P, 1)
+    await waitFor(() => dials.length === 1 && dials[0]!.status === 'open', 'one pooled stream')
+    expect(await request(client, server.peerId, P, 'x', 5_000, undefined, pool)).toBe('x')
+    // The pooled stream carried it (no dial for the request), then 3 were opened behind it.
+    await waitFor(() => dials.length === 4 && stillOpen(dials) === 3, 'pool topped up to 3')
+  })
+
   it('a request uses a pooled stream, and the pool is topped up again afterwards', async () => {
     const { server, client } = await pair()
     const { calls } = await serve(server, (b) => ({ got: b }))
