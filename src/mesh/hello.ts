@@ -87,7 +87,8 @@ export function mergeHello(
     throw new InvalidMessageError('hello: malformed')
   }
   const sender = table.upsert(from, now)
-  table.setRegion(sender, b.region)
+  // The sender's hello comes over its own connection (Noise proved its id): its own word.
+  table.setRegion(sender, b.region, true)
   sender.lastSeen = now
   sender.connected = true
   for (const row of b.peers.slice(0, MAX_MEMBERS)) {
@@ -101,8 +102,8 @@ export function mergeHello(
     }
     const p = table.learn(id, now)
     if (p === undefined) continue
-    if (typeof region === 'string' && NAME_RE.test(region) && p.region === undefined)
-      table.setRegion(p, region)
+    // Hearsay: kept until the member's own hello or announcement says otherwise.
+    if (typeof region === 'string' && NAME_RE.test(region)) table.setRegion(p, region)
     addAddresses(p, addrs)
   }
 }

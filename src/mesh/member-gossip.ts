@@ -174,7 +174,8 @@ export class MemberGossip {
     const before = ctx.peers.version
     const p = ctx.peers.upsert(id, ctx.clock.now())
     p.lastSeen = ctx.clock.now()
-    if (p.region === undefined) ctx.peers.setRegion(p, region)
+    // Signed by the member (checked here or vouched for by the relay's trust rule).
+    ctx.peers.setRegion(p, region, true)
     addAddresses(p, addrs)
     if (ctx.peers.version !== before) this.onLearned()
     if (row.length > 5) this.summaries?.receive(id, row[5])

@@ -3,6 +3,12 @@ export interface PeerInfo {
   id: string
   /** Region the peer announced; undefined until its hello arrives. */
   region: string | undefined
+  /**
+   * The region is the member's own word: its hello over its own (authenticated)
+   * connection, or its signed announcement. False while it is only what another member
+   * listed (the relay's trust rule counts only the member's own word: docs/security.md).
+   */
+  regionOwn?: boolean
   /** Multiaddrs the peer can be dialled on (with `/p2p/<id>`). */
   addrs: string[]
   /** Round-trip time, ms: EWMA of pings; undefined before the first. */
@@ -79,11 +85,23 @@ export class PeerTable {
     return p
   }
 
-  /** Sets a peer's region (announced in its hello or its batches). */
-  setRegion(p: PeerInfo, region: string): void {
+  /**
+   * Sets a peer's region. `own`: the member said so itself (its hello, its signed
+   * announcement), which replaces anything heard; else it is hearsay (another member's
+   * list, a batch), kept only while nothing better is known.
+   */
+  setRegion(p: PeerInfo, region: string, own = false): void {
+    if (own) p.regionOwn = true
+    else if (p.region !== undefined) return
     if (p.region === region) return
     p.region = region
     this.bump()
+  }
+
+  /** The region `id` stated itself (undefined when unknown or only heard from others). */
+  ownRegion(id: string): string | undefined {
+    const p = this.peers.get(id)
+    return p?.regionOwn === true ? p.region : undefined
   }
 
   /** Forgets a member (it left, or was not heard of for a long time). */

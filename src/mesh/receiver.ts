@@ -164,7 +164,7 @@ export class Receiver {
     const now = ctx.clock.now()
     const peer = ctx.peers.get(batch.origin)
     if (peer) {
-      if (peer.region === undefined) ctx.peers.setRegion(peer, batch.region)
+      ctx.peers.setRegion(peer, batch.region)
       peer.lastSeen = now
     }
     if (!replicateChannel.hasSubscribers) return this.admitRecords(batch, replica, now)

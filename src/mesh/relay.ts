@@ -169,7 +169,9 @@ export class Relay {
     if (from === item.origin) return false
     if (this.ctx.opts.verifyOrigins === 'every-node') return true
     const { ctx } = this
-    const fromRegion = ctx.peers.get(from)?.region
+    // Only regions members stated themselves count: a member cannot place another in a
+    // region of its choosing by listing it so (docs/security.md).
+    const fromRegion = ctx.peers.ownRegion(from)
     // Inside the region a member takes unchecked only what comes down from its tree parent
     // (whose items the hub checked or got from their writers); the hub vouches for what it
     // passes on to the other regions, so it checks what it did not get from the writer, and
@@ -178,7 +180,7 @@ export class Relay {
       const role = this.role()
       return role?.hub === ctx.self || from !== role?.parent
     }
-    const originRegion = ctx.peers.get(item.origin)?.region
+    const originRegion = ctx.peers.ownRegion(item.origin)
     return (
       fromRegion === undefined ||
       originRegion !== fromRegion ||

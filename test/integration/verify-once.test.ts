@@ -1,9 +1,14 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
 import type { EntryTuple } from '../../src/replication/entry-tuple.js'
+import { request } from '../../src/mesh/rpc.js'
+import { PROTOCOLS } from '../../src/mesh/topics.js'
 import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
 import { encodeValue } from '../../src/replication/value-codec.js'
+import { RelayPlan } from '../../src/topology/relay-plan.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -19,6 +24,15 @@ const forgedCount = (n: Cache<unknown>) => meshOf(n).counters.rejected['forged-o
 
 /** A batch `rogue` signs with its own key while naming `origin` as its writer. */
 function forged(rogue: Cache<unknown>, origin: Cache<unknown>, key: string): RelayItem {
+  return forgedAs(rogue, { nodeId: origin.nodeId, region: origin.region! }, key)
+}
+
+/** A batch `rogue` signs while naming member `origin.nodeId` of `origin.region` as its writer. */
+function forgedAs(
+  rogue: Cache<unknown>,
+  origin: { nodeId: string; region: string },
+  key: string,
+): RelayItem {
   // A current incarnation: an older one than the origin's is dropped unread as already had.
   const incarnation = Date.now() + 1
   const records: EntryTuple[] = [
@@ -27,7 +41,7 @@ function forged(rogue: Cache<unknown>, origin: Cache<unknown>, key: string): Rel
   const body = meshOf(rogue).sealBatch(
     encodeBatch({
       origin: origin.nodeId,
-      region: origin.region!,
+      region: origin.region,
       keyspace: 'default',
       sentAt: Date.now(),
       incarnation,
@@ -106,5 +120,54 @@ describe('origin signatures checked at most once on an item’s way', () => {
     meshOf(rogue!).sendItem(victim!.nodeId, forged(rogue!, far, 'sideways'))
     await waitFor(() => forgedCount(victim!) >= 1, 'the other leaf refused the forged batch')
     expect(victim!.has('sideways')).toBe(false)
+  })
+
+  it('a member cannot place another in its region by listing it so: the region must be the member’s own word', async () => {
+    await mesh.start('us-east')
+    const far = await mesh.start('eu-west')
+    const rogue = await mesh.start('ap-south')
+    await mesh.ready()
+    // A member id far has never heard of, that rogue (alone in ap-south) would stay the
+    // hub of: the plan's rendezvous hash decides, so pick one it ranks below rogue.
+    let victim = ''
+    while (victim === '') {
+      const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      const plan = new RelayPlan([
+        { id: rogue.nodeId, region: 'ap-south' },
+        { id, region: 'ap-south' },
+      ])
+      if (plan.hubOf('ap-south') === rogue.nodeId) victim = id
+    }
+    // Rogue's hello lists the victim as a member of ap-south (its own region).
+    const farId = peerIdFromString(far.nodeId)
+    const node = meshOf(rogue).node
+    const own = [rogue.nodeId, 'ap-south', rogue.addresses()]
+    const farHello = (await request(
+      node,
+      farId,
+      PROTOCOLS.hello,
+      { region: 'ap-south', peers: [own], ks: [] },
+      5_000,
+    )) as { ks: unknown }
+    await request(
+      node,
+      farId,
+      PROTOCOLS.hello,
+      { region: 'ap-south', peers: [own, [victim, 'ap-south', []]], ks: farHello.ks },
+      5_000,
+    )
+    await waitFor(
+      () => meshOf(far).peers.get(victim)?.region === 'ap-south',
+      'far lists the victim in ap-south',
+    )
+    expect(far.stats().mesh!.links.relay.peerHubs).toContain(rogue.nodeId)
+    // As ap-south's hub, rogue passes off a batch it signed as the victim's.
+    const before = forgedCount(far)
+    meshOf(rogue).sendItem(
+      far.nodeId,
+      forgedAs(rogue, { nodeId: victim, region: 'ap-south' }, 'planted'),
+    )
+    await waitFor(() => forgedCount(far) > before, 'far checked the signature and refused it')
+    expect(far.has('planted')).toBe(false)
   })
 })

@@ -18,6 +18,24 @@ describe('PeerTable', () => {
     return t
   }
 
+  it("a member's own word on its region replaces hearsay, and hearsay never replaces anything", () => {
+    const t = new PeerTable('eu')
+    const p = t.upsert('x', 0)
+    t.setRegion(p, 'ap')
+    expect([p.region, t.ownRegion('x')]).toEqual(['ap', undefined])
+    t.setRegion(p, 'us')
+    expect(p.region).toBe('ap')
+    const v = t.version
+    t.setRegion(p, 'us', true)
+    expect([p.region, t.ownRegion('x'), t.version > v]).toEqual(['us', 'us', true])
+    t.setRegion(p, 'ap')
+    expect(t.ownRegion('x')).toBe('us')
+    // Its own word again (a restart in another region) moves it.
+    t.setRegion(p, 'eu', true)
+    expect(t.ownRegion('x')).toBe('eu')
+    expect(t.ownRegion('unknown')).toBeUndefined()
+  })
+
   it('ranks same-region peers first, then by RTT', () => {
     expect(
       table()
