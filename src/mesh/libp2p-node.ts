@@ -1,6 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import type { ComponentLogger, Libp2p, Logger, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Libp2p, Logger, PeerStore, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -121,8 +121,36 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
     connectionMonitor: { enabled: false },
     services: {},
   })
+  recordProtocolsOnce(node)
   // Hosts that members connect from (or that we dialled) are preferred when the gate is full.
   node.addEventListener('connection:open', (evt) => inbound.know(evt.detail.remoteAddr))
   node.addEventListener('stop', () => inbound.stop())
   return node as unknown as MeshLibp2p
+}
+
+/**
+ * libp2p writes the protocol of every stream it opens or accepts into the peer store, at
+ * both ends (a lock, a record decoded and encoded again, an event): ~6 % of a stream's
+ * CPU, for a list nothing in meshcache reads. The first stream of each protocol per
+ * connected peer still writes it; later ones skip a write that would change nothing.
+ */
+function recordProtocolsOnce(node: Libp2p): void {
+  const store = (node as unknown as { components: { peerStore: PeerStore } }).components.peerStore
+  const merge = store.merge.bind(store)
+  const recorded = new Map<string, Set<string>>()
+  node.addEventListener('peer:disconnect', (evt) => recorded.delete(evt.detail.toString()))
+  store.merge = (id, data, options) => {
+    const protocols = data.protocols
+    if (protocols === undefined || Object.keys(data).length !== 1 || id.equals(node.peerId))
+      return merge(id, data, options)
+    const key = id.toString()
+    let seen = recorded.get(key)
+    if (seen !== undefined && protocols.every((p) => seen!.has(p)))
+      // Its only caller (a stream's negotiation) ignores the result.
+      return Promise.resolve(undefined as unknown as Awaited<ReturnType<PeerStore['merge']>>)
+    seen ??= new Set()
+    recorded.set(key, seen)
+    for (const p of protocols) seen.add(p)
+    return merge(id, data, options)
+  }
 }
