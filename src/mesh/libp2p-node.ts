@@ -10,13 +10,8 @@ import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
 import { halfWindowUpdates } from './yamux-window.js'
 
-/** The services a meshcache node runs on libp2p. */
-export interface MeshServices {
-  identify: unknown
-}
-
-/** A libp2p node with meshcache's services. */
-export type MeshLibp2p = Libp2p<MeshServices & Record<string, unknown>>
+/** A libp2p node as meshcache runs it (no libp2p services: docs/decisions/join-cost.md). */
+export type MeshLibp2p = Libp2p<Record<string, unknown>>
 
 /** Options of {@link createMeshLibp2p}. */
 export interface MeshLibp2pOptions {
