@@ -14,7 +14,7 @@
  *    meshcache's paced message rate (lag).
  * 3. The old anchor, one ~100-byte message per write (RAW_WRITES, 0 to skip).
  *
- * PROF=1: a CPU profile of the second meshcache receiver over the throughput burst (V8's
+ * PROF=writer: the same of the writer thread. PROF=1: a CPU profile of the second meshcache receiver over the throughput burst (V8's
  * sampling profiler, as --cpu-prof, started through the inspector so startup and idle time
  * stay out); PROF=whole: that receiver runs with --cpu-prof for its whole life instead.
  * The profile goes to PROF_DIR (default /tmp/meshcache-prof); its top functions by self
@@ -22,7 +22,8 @@
  * bench/results/replication-profile.json.
  * Run: npm run bench:replication   (WRITES=200000 RAW_WRITES=5000 PROF=1)
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { createCache } from '../src/node/create-cache.js'
@@ -37,6 +38,8 @@ const RAW_PACED_RATE = 500
 const PACED_SECONDS = 3
 const TARGET = 150_000
 const PROF = process.env.PROF === '1' || process.env.PROF === 'whole'
+/** PROF=writer: a CPU profile of the writer thread (this one) over the throughput burst. */
+const PROF_WRITER = process.env.PROF === 'writer'
 const PROF_WHOLE = process.env.PROF === 'whole'
 const PROF_DIR = process.env.PROF_DIR ?? '/tmp/meshcache-prof'
 const value = {
@@ -132,6 +135,15 @@ async function paced(rate: number, seconds: number, write: (i: number) => void):
   return i
 }
 
+async function startProfiler(): Promise<Session> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  await session.post('Profiler.start')
+  return session
+}
+
 const rows: BenchRow[] = []
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d
 
@@ -182,6 +194,7 @@ let profileFile: string | undefined
   for (const r of rx) r.send('reset')
   const phaseProfile = join(PROF_DIR, 'receiver-burst.cpuprofile')
   if (PROF && !PROF_WHOLE) await rx[1]!.ask({ t: 'prof-start' })
+  const writerProfiler = PROF_WRITER ? await startProfiler() : undefined
   countOut()
   const bytes0 = bytesOut
   const messages0 = messagesOut
@@ -201,6 +214,13 @@ let profileFile: string | undefined
     writer: (writerCpu.user + writerCpu.system) / WRITES,
     receivers: rxCpuMs.map((ms) => (ms * 1000) / Math.max(1, got)),
   }
+  if (writerProfiler) {
+    mkdirSync(PROF_DIR, { recursive: true })
+    profileFile = join(PROF_DIR, 'writer-burst.cpuprofile')
+    const { profile } = await writerProfiler.post('Profiler.stop')
+    writeFileSync(profileFile, JSON.stringify(profile))
+    writerProfiler.disconnect()
+  }
   if (PROF && !PROF_WHOLE) {
     await rx[1]!.ask({ t: 'prof-stop', file: phaseProfile })
     profileFile = phaseProfile
@@ -210,7 +230,7 @@ let profileFile: string | undefined
     // Where the writes went: by gossip (recordsIn) or only by anti-entropy (syncPulled).
     const counters = (await Promise.all(rx.map((r) => r.report()))).map((x) => x.counters)
     console.log(
-      `WARNING: only ${got} of ${WRITES} writes reached both receivers in 120 s; receivers' counters: ${JSON.stringify(counters)}`,
+      `WARNING: only ${got} of ${WRITES} writes reached both receivers in 120 s; receivers' counters: ${JSON.stringify(counters)}; the writer's: ${JSON.stringify({ ...mesh.replication, rejected: undefined })}`,
     )
   }
   countOut()
@@ -343,7 +363,9 @@ console.log(
   `CPU per replicated write in the burst (thread CPU time, independent of the machine's load): writer ${round(cpuUsPerWrite.writer, 2)} µs, receivers ${cpuUsPerWrite.receivers.map((x) => round(x, 2)).join(' / ')} µs => one receiver core could apply ~${Math.round(1e6 / Math.max(...cpuUsPerWrite.receivers)).toLocaleString('en')} writes/s`,
 )
 if (profile && profileFile) {
-  console.log(`\nCPU profile of one meshcache receiver (${profileFile}):`)
+  console.log(
+    `\nCPU profile of ${PROF_WRITER ? 'the writer' : 'one meshcache receiver'} (${profileFile}):`,
+  )
   printSummary(profile)
   report(
     'bench:replication receiver profile: self time by package',
