@@ -198,6 +198,7 @@ let profileFile: string | undefined
   countOut()
   const bytes0 = bytesOut
   const messages0 = messagesOut
+  const sync0 = await syncCounters(rx)
   const writerCpu0 = process.threadCpuUsage()
   const t0 = performance.now()
   for (let i = 0; i < WRITES; i++) {
@@ -226,6 +227,10 @@ let profileFile: string | undefined
     profileFile = phaseProfile
   }
   const mesh = writer.stats().mesh!
+  const sync1 = await syncCounters(rx)
+  console.log(
+    `anti-entropy during the burst, per receiver (sessions it ran / entries it pulled): ${sync1.map((c, i) => `${c.syncSessions - sync0[i]!.syncSessions} / ${c.syncPulled - sync0[i]!.syncPulled}`).join(', ')}; the writer ran ${mesh.replication.syncSessions} sessions since it started`,
+  )
   if (got < WRITES) {
     // Where the writes went: by gossip (recordsIn) or only by anti-entropy (syncPulled).
     const counters = (await Promise.all(rx.map((r) => r.report()))).map((x) => x.counters)
@@ -260,6 +265,12 @@ let profileFile: string | undefined
   await Promise.all(rx.map((r) => r.exited))
   await writer.close()
   if (PROF_WHOLE) profileFile = join(PROF_DIR, 'receiver-whole.cpuprofile')
+}
+
+/** The receivers' anti-entropy counters (sessions run, entries pulled). */
+async function syncCounters(rx: Rx[]): Promise<{ syncSessions: number; syncPulled: number }[]> {
+  const reports = await Promise.all(rx.map((r) => r.report()))
+  return reports.map((x) => x.counters as { syncSessions: number; syncPulled: number })
 }
 
 // ---- the anchor: plain gossipsub, one hop, meshcache's message size and writes per message ----

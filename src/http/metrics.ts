@@ -100,6 +100,11 @@ export function cacheMetrics(cache: Cache<unknown>): Registry {
     },
   })
   repl('sync_sessions', 'Anti-entropy sessions started.', 'syncSessions')
+  repl(
+    'sync_deferred',
+    'Periodic anti-entropy rounds that waited a step because writes flowed fast.',
+    'syncDeferred',
+  )
   repl('sync_pulled', 'Entries anti-entropy brought in.', 'syncPulled')
   repl('sync_pushed', 'Entries anti-entropy sent out.', 'syncPushed')
   repl('sync_bytes_out', 'Bytes of anti-entropy requests sent.', 'syncBytesOut')

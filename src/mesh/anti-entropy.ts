@@ -15,6 +15,7 @@ import {
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
+import { deferRound, FlowGauge, type SyncPacing } from './sync-pacing.js'
 import { PROTOCOLS } from './topics.js'
 
 const log = logger('meshcache:sync')
@@ -22,7 +23,8 @@ const log = logger('meshcache:sync')
 /**
  * The anti-entropy driver of a mesh node: answers `/meshcache/sync/1`, runs sessions
  * with a peer (until nothing more differs, bounded), and every `intervalMs` (+-20%) with
- * a random peer, from another region three times in four so repairs cross partitions.
+ * a random peer, from another region three times in four so repairs cross partitions; a
+ * periodic round waits (one interval at most) while writes flow fast ({@link deferRound}).
  */
 export class AntiEntropy {
   private readonly ctx: MeshContext
@@ -30,6 +32,10 @@ export class AntiEntropy {
   private readonly running = new Map<string, Promise<number>>()
   private timer: Timer | undefined
   private stopped = false
+  private readonly flow = new FlowGauge()
+  private readonly pacing: SyncPacing
+  /** Monotonic ms when the periodic round now waiting for a calmer flow fell due. */
+  private dueSince: number | undefined
   /**
    * Peers whose digest roots matched ours lately (the link's control pings compare them):
    * the periodic sessions skip them, so an idle mesh runs none.
@@ -43,6 +49,10 @@ export class AntiEntropy {
       maxNameLength: ctx.limits.maxNameLength,
       maxValueBytes: ctx.limits.maxValueBytes,
       maxItems: ctx.opts.syncMaxEntries * 4,
+    }
+    this.pacing = {
+      busyRecordsPerSec: MESH_CONSTANTS.syncBusyRecordsPerSec,
+      maxDeferMs: ctx.opts.syncIntervalMs,
     }
   }
 
@@ -137,16 +147,50 @@ export class AntiEntropy {
     this.timer?.cancel()
   }
 
-  private schedule(): void {
+  /**
+   * The next periodic round in `delayMs` (an interval +-20% by default). The flow of writes
+   * is measured over the step before it falls due; a round due while this node moves
+   * writes at the busy rate waits in such steps (a fifth of an interval), one interval at
+   * most ({@link deferRound}).
+   */
+  private schedule(delayMs = this.ctx.opts.syncIntervalMs * (0.8 + Math.random() * 0.4)): void {
     if (this.stopped) return
-    const jitter = 0.8 + Math.random() * 0.4
-    this.timer = this.ctx.clock.after(this.ctx.opts.syncIntervalMs * jitter, () => {
+    const step = Math.min(this.stepMs(), delayMs)
+    this.timer = this.ctx.clock.after(delayMs - step, () => {
       if (this.stopped) return
-      const peer = this.pickPeer()
-      const next = () => this.schedule()
-      if (peer === undefined) next()
-      else void this.syncAll(peerIdFromString(peer)).finally(next)
+      this.sampleFlow()
+      this.timer = this.ctx.clock.after(step, () => this.due())
     })
+  }
+
+  /** A periodic round fell due: it runs, or waits a step when writes flow fast. */
+  private due(): void {
+    if (this.stopped) return
+    const now = this.ctx.clock.monotonic()
+    const rate = this.sampleFlow()
+    this.dueSince ??= now
+    const waited = now - this.dueSince
+    if (deferRound(rate, waited, this.pacing)) {
+      this.ctx.counters.syncDeferred++
+      const wait = Math.max(1, Math.min(this.stepMs(), this.pacing.maxDeferMs - waited))
+      this.timer = this.ctx.clock.after(wait, () => this.due())
+      return
+    }
+    this.dueSince = undefined
+    const peer = this.pickPeer()
+    const next = () => this.schedule()
+    if (peer === undefined) next()
+    else void this.syncAll(peerIdFromString(peer)).finally(next)
+  }
+
+  /** Records received plus published per second since the last sample. */
+  private sampleFlow(): number {
+    const { counters } = this.ctx
+    return this.flow.sample(this.ctx.clock.monotonic(), counters.recordsIn + counters.recordsOut)
+  }
+
+  private stepMs(): number {
+    return this.ctx.opts.syncIntervalMs / 5
   }
 
   /** A random connected peer not known to be in sync, from another region three times in four. */

@@ -57,6 +57,12 @@ export const MESH_CONSTANTS = {
   syncRequestTimeoutMs: 10_000,
   /** Most anti-entropy sessions in a row with one peer for one keyspace. */
   syncMaxSessions: 8,
+  /**
+   * Records received plus published per second at or above which a periodic anti-entropy
+   * round waits for the flow to calm (one interval at most): roots then differ by the
+   * writes in flight (docs/decisions/sync-pacing.md).
+   */
+  syncBusyRecordsPerSec: 5_000,
   /** Share of periodic anti-entropy sessions run with another region. */
   syncRemoteShare: 0.75,
   /** Peers asked on a local miss (best first, hedged). */

@@ -30,6 +30,7 @@ export function zeroCounters(rejected: RejectCounts): MeshCounters {
     signaturesChecked: 0,
     syncSessions: 0,
     syncInSync: 0,
+    syncDeferred: 0,
     syncErrors: 0,
     syncPulled: 0,
     syncPushed: 0,

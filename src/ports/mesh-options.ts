@@ -155,6 +155,8 @@ export interface MeshCounters {
   syncSessions: number
   /** Sessions that found the peer in sync (one round trip). */
   syncInSync: number
+  /** Periodic rounds that waited (a step each) because writes flowed fast. */
+  syncDeferred: number
   /** Sessions that failed (peer gone, timeout, malformed answer). */
   syncErrors: number
   /** Entries anti-entropy brought in / sent out. */

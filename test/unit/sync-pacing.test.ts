@@ -1,0 +1,97 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../../src/clock/clock.js'
+import { AntiEntropy } from '../../src/mesh/anti-entropy.js'
+import { MESH_CONSTANTS } from '../../src/mesh/defaults.js'
+import type { MeshContext } from '../../src/mesh/mesh-context.js'
+import { deferRound, FlowGauge } from '../../src/mesh/sync-pacing.js'
+
+const PACING = { busyRecordsPerSec: 5_000, maxDeferMs: 5_000 }
+
+describe('deferRound', () => {
+  it('waits only in a busy flow, and never past the bound', () => {
+    fc.assert(
+      fc.property(fc.nat(100_000), fc.nat(20_000), (rate, waited) => {
+        const waits = deferRound(rate, waited, PACING)
+        expect(waits).toBe(rate >= PACING.busyRecordsPerSec && waited < PACING.maxDeferMs)
+      }),
+    )
+  })
+})
+
+describe('FlowGauge', () => {
+  it('gives the rate between two samples, 0 for the first or when nothing moved', () => {
+    const g = new FlowGauge()
+    expect(g.sample(1_000, 500)).toBe(0)
+    expect(g.sample(2_000, 10_500)).toBe(10_000)
+    expect(g.sample(2_500, 10_500)).toBe(0)
+    expect(g.sample(2_500, 11_000)).toBe(0) // no time passed
+    expect(g.sample(3_000, 12_000)).toBe(2_000)
+  })
+})
+
+/**
+ * The periodic rounds of one AntiEntropy over a ManualClock, with a flow of writes of
+ * `rateAt(t)` records per second (t in ms since start). Counts the rounds that ran (each
+ * picks a peer: none is connected, so a round does nothing else) and those that waited.
+ */
+function rounds(rateAt: (t: number) => number, forMs: number) {
+  const clock = new ManualClock()
+  const counters = { recordsIn: 0, recordsOut: 0, syncDeferred: 0 }
+  const ran: number[] = []
+  const ctx = {
+    clock,
+    region: 'us-east',
+    counters,
+    opts: { syncIntervalMs: 5_000, syncMaxEntries: 5_000 },
+    limits: { maxKeyLength: 256, maxNameLength: 64, maxValueBytes: 1 << 20 },
+    peers: {
+      ranked: () => {
+        ran.push(clock.monotonic())
+        return []
+      },
+    },
+  } as unknown as MeshContext
+  const ae = new AntiEntropy(ctx)
+  ae.start()
+  let carry = 0
+  for (let t = 0; t < forMs; t += 100) {
+    const records = (rateAt(t) * 100) / 1000 + carry
+    counters.recordsIn += Math.floor(records)
+    carry = records - Math.floor(records)
+    clock.advance(100)
+  }
+  ae.stop()
+  return { ran, deferred: counters.syncDeferred }
+}
+
+describe('periodic anti-entropy rounds', () => {
+  it('run every interval (+-20%) when writes flow slowly, none waits', () => {
+    const { ran, deferred } = rounds(() => 1_000, 60_000)
+    expect(deferred).toBe(0)
+    expect(ran.length).toBeGreaterThanOrEqual(9) // 60 s / 6 s at the longest
+    for (let i = 1; i < ran.length; i++)
+      expect(ran[i]! - ran[i - 1]!).toBeLessThanOrEqual(6_000 + 100)
+  })
+
+  it('wait while writes flow fast, but run at least every two intervals', () => {
+    const busy = MESH_CONSTANTS.syncBusyRecordsPerSec * 4
+    const { ran, deferred } = rounds(() => busy, 60_000)
+    expect(deferred).toBeGreaterThan(0)
+    expect(ran.length).toBeGreaterThanOrEqual(5) // 60 s / 11 s at the longest
+    // A round falls due within 6 s of the last and waits 5 s at most.
+    for (let i = 1; i < ran.length; i++)
+      expect(ran[i]! - ran[i - 1]!).toBeLessThanOrEqual(11_000 + 200)
+  })
+
+  it('a round due in a burst runs within a step of its end', () => {
+    const busy = MESH_CONSTANTS.syncBusyRecordsPerSec * 4
+    // A burst from 3 s to 7 s: the first round falls due in it (4-6 s; its flow is
+    // measured over the second before).
+    const { ran, deferred } = rounds((t) => (t >= 3_000 && t < 7_000 ? busy : 0), 12_000)
+    expect(deferred).toBeGreaterThan(0)
+    expect(ran[0]).toBeGreaterThanOrEqual(7_000)
+    // Waits in steps of a fifth of an interval: the first step whose window is calm runs.
+    expect(ran[0]).toBeLessThanOrEqual(7_000 + 2 * 1_000 + 200)
+  })
+})
