@@ -13,6 +13,8 @@ function uninitialized(n: number): Uint8Array {
 
 /** A run of encoded values, never rewritten: a view of one stays valid while held. */
 class Chunk {
+  /** Its number in {@link EncodedValues}' table while any value lives here (never 0). */
+  id = 0
   /** Bytes written so far. */
   used = 0
   /** Bytes of values still held (the rest is dead). */
@@ -34,16 +36,29 @@ class Chunk {
  * that never holds an encoded value (an embedded cache) pays nothing.
  */
 export class EncodedValues {
-  private chunks: (Chunk | undefined)[] = []
+  /**
+   * The chunk of each slot, by number (0: none). A typed column, not an array of chunks:
+   * growing an array of 256k references cost ~35 ms here, pushes or not (the receiver of
+   * a 200k-write burst, issue 29); a number is freed when its chunk holds nothing live.
+   */
+  private chunkIds = new Uint32Array(0)
+  /** Chunks by number; index 0 unused. */
+  private table: (Chunk | undefined)[] = [undefined]
+  private freeIds: number[] = []
   private start = new Uint32Array(0)
   private end = new Uint32Array(0)
   private current: Chunk | undefined
   /** Bytes of values held. */
   bytes = 0
 
+  /** Chunks this holds on to (with a value still live, or the current one). */
+  get chunksHeld(): number {
+    return this.table.length - 1 - this.freeIds.length
+  }
+
   /** True when `slot` holds bytes here. */
   has(slot: number): boolean {
-    return this.chunks[slot] !== undefined
+    return slot < this.chunkIds.length && this.chunkIds[slot] !== 0
   }
 
   /** Keeps a copy of `bytes` as the value of `slot` (which holds none here). */
@@ -55,7 +70,7 @@ export class EncodedValues {
 
   /** The bytes of `slot`'s value (a view: valid as long as the caller keeps it). */
   bytesOf(slot: number): Uint8Array {
-    return this.chunks[slot]!.bytes.subarray(this.start[slot], this.end[slot])
+    return this.table[this.chunkIds[slot]!]!.bytes.subarray(this.start[slot], this.end[slot])
   }
 
   /**
@@ -63,7 +78,7 @@ export class EncodedValues {
    * made). Chunks are never rewritten: the bytes there stay the value's.
    */
   chunkOf(slot: number): Uint8Array {
-    return this.chunks[slot]!.bytes
+    return this.table[this.chunkIds[slot]!]!.bytes
   }
 
   /** Where `slot`'s bytes start in {@link chunkOf}. */
@@ -78,17 +93,19 @@ export class EncodedValues {
 
   /** Drops the value of `slot`; a chunk left less than half live moves its survivors out. */
   release(slot: number): void {
-    const c = this.chunks[slot]!
+    const c = this.table[this.chunkIds[slot]!]!
     const n = this.end[slot]! - this.start[slot]!
-    this.chunks[slot] = undefined
+    this.chunkIds[slot] = 0
     this.bytes -= n
     c.live -= n
-    if (c !== this.current && c.live * 2 < c.used && c.live > 0) this.evacuate(c)
+    if (c !== this.current && c.live * 2 < c.used) this.evacuate(c)
   }
 
   /** Forgets every value. */
   clear(): void {
-    this.chunks.fill(undefined)
+    this.chunkIds.fill(0)
+    this.table = [undefined]
+    this.freeIds = []
     this.current = undefined
     this.bytes = 0
   }
@@ -99,7 +116,7 @@ export class EncodedValues {
     let c: Chunk
     let full: Chunk | undefined
     if (n > OWN_CHUNK_BYTES) {
-      c = new Chunk(uninitialized(n))
+      c = this.numbered(new Chunk(uninitialized(n)))
     } else {
       c = this.current ?? this.newChunk()
       if (c.used + n > c.bytes.length) {
@@ -112,27 +129,39 @@ export class EncodedValues {
     c.used = at + n
     c.live += n
     c.slots.push(slot)
-    this.chunks[slot] = c
+    this.chunkIds[slot] = c.id
     this.start[slot] = at
     this.end[slot] = at + n
     // The chunk just filled may already be mostly dead.
-    if (full !== undefined && full.live * 2 < full.used && full.live > 0) this.evacuate(full)
+    if (full !== undefined && full.live * 2 < full.used) this.evacuate(full)
   }
 
   private newChunk(): Chunk {
-    this.current = new Chunk(uninitialized(CHUNK_BYTES))
+    this.current = this.numbered(new Chunk(uninitialized(CHUNK_BYTES)))
     return this.current
   }
 
-  /** Moves the values still held in `c` into the current chunk; `c` is then garbage. */
+  /** Gives `c` a free number in the table. */
+  private numbered(c: Chunk): Chunk {
+    c.id = this.freeIds.pop() ?? this.table.length
+    this.table[c.id] = c
+    return c
+  }
+
+  /**
+   * Moves the values still held in `c` into the current chunk; `c` is then garbage and its
+   * number free (no slot names it: numbers are unique among chunks with live values).
+   */
   private evacuate(c: Chunk): void {
     const slots = c.slots
     c.slots = []
     for (const s of slots) {
-      if (this.chunks[s] !== c) continue
+      if (this.chunkIds[s] !== c.id) continue
       c.live -= this.end[s]! - this.start[s]!
       this.place(s, c.bytes, this.start[s]!, this.end[s]!)
     }
+    this.table[c.id] = undefined
+    this.freeIds.push(c.id)
   }
 
   private grow(slot: number): void {
@@ -141,8 +170,10 @@ export class EncodedValues {
     start.set(this.start)
     const end = new Uint32Array(cap)
     end.set(this.end)
+    const ids = new Uint32Array(cap)
+    ids.set(this.chunkIds)
     this.start = start
     this.end = end
-    while (this.chunks.length < cap) this.chunks.push(undefined)
+    this.chunkIds = ids
   }
 }

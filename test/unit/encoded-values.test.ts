@@ -59,6 +59,10 @@ describe('EncodedValues', () => {
     for (let s = 0; s < 2_000; s++) if (s % 10 !== 0) held.release(s)
     // 200 values of 100 bytes: two chunks' worth, give or take the current one.
     expect(chunks()).toBeLessThanOrEqual(3)
+    // The chunks left are not held on to (their numbers are free for new ones).
+    expect(held.chunksHeld).toBeLessThanOrEqual(3)
     for (let s = 0; s < 2_000; s += 10) expect([...held.bytesOf(s)]).toEqual([...value])
+    for (let s = 0; s < 2_000; s += 10) held.release(s)
+    expect(held.chunksHeld).toBeLessThanOrEqual(1)
   })
 })
