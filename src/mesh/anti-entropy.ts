@@ -73,19 +73,23 @@ export class AntiEntropy {
    * A session already running with that peer for that keyspace is joined, not repeated.
    * @returns entries pulled plus pushed, or -1 when the session failed (counted)
    */
-  syncWith(peer: PeerId, keyspace: string): Promise<number> {
+  syncWith(
+    peer: PeerId,
+    keyspace: string,
+    maxSessions: number = MESH_CONSTANTS.syncMaxSessions,
+  ): Promise<number> {
     const id = `${peer.toString()}/${keyspace}`
     const running = this.running.get(id)
     if (running !== undefined) return running
     const mismatched = this.ctx.peers.get(peer.toString())?.mismatched?.has(keyspace)
     if (this.ctx.replicas.get(keyspace) === undefined || this.stopped || mismatched)
       return Promise.resolve(0)
-    const session = this.run(peer, keyspace).finally(() => this.running.delete(id))
+    const session = this.run(peer, keyspace, maxSessions).finally(() => this.running.delete(id))
     this.running.set(id, session)
     return session
   }
 
-  private async run(peer: PeerId, keyspace: string): Promise<number> {
+  private async run(peer: PeerId, keyspace: string, maxSessions: number): Promise<number> {
     const { ctx } = this
     const replica = ctx.replicas.get(keyspace)!
     const bytes = { out: 0, in: 0 }
@@ -104,7 +108,7 @@ export class AntiEntropy {
           ),
           this.limits,
         )
-      for (let session = 0; session < MESH_CONSTANTS.syncMaxSessions; session++) {
+      for (let session = 0; session < maxSessions; session++) {
         ctx.counters.syncSessions++
         const bounded = boundedCall(view, call, this.limits.maxItems)
         const r = await reconcile(view, keyspace, bounded.call, ctx.opts.syncMaxEntries)
@@ -125,12 +129,12 @@ export class AntiEntropy {
     return moved
   }
 
-  /** Reconciles every open keyspace with `peer`. */
-  async syncAll(peer: PeerId): Promise<number> {
+  /** Reconciles every open keyspace with `peer`, `maxSessions` sessions at most for each. */
+  async syncAll(peer: PeerId, maxSessions?: number): Promise<number> {
     let moved = 0
     let failed = false
     for (const name of this.ctx.replicas.names()) {
-      const n = await this.syncWith(peer, name)
+      const n = await this.syncWith(peer, name, maxSessions)
       if (n < 0) failed = true
       else moved += n
     }
@@ -151,7 +155,7 @@ export class AntiEntropy {
    * The next periodic round in `delayMs` (an interval +-20% by default). The flow of writes
    * is measured over the step before it falls due; a round due while this node moves
    * writes at the busy rate waits in such steps (a fifth of an interval), one interval at
-   * most ({@link deferRound}).
+   * most ({@link deferRound}), then runs one session per keyspace if the flow is still busy.
    */
   private schedule(delayMs = this.ctx.opts.syncIntervalMs * (0.8 + Math.random() * 0.4)): void {
     if (this.stopped) return
@@ -179,8 +183,10 @@ export class AntiEntropy {
     this.dueSince = undefined
     const peer = this.pickPeer()
     const next = () => this.schedule()
+    // A round that waited its longest and still meets a busy flow runs one session.
+    const sessions = rate >= this.pacing.busyRecordsPerSec ? 1 : undefined
     if (peer === undefined) next()
-    else void this.syncAll(peerIdFromString(peer)).finally(next)
+    else void this.syncAll(peerIdFromString(peer), sessions).finally(next)
   }
 
   /** Records received plus published per second since the last sample. */

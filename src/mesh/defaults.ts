@@ -59,10 +59,10 @@ export const MESH_CONSTANTS = {
   syncMaxSessions: 8,
   /**
    * Records received plus published per second at or above which a periodic anti-entropy
-   * round waits for the flow to calm (one interval at most): roots then differ by the
-   * writes in flight (docs/decisions/sync-pacing.md).
+   * round waits for the flow to calm (one interval at most, then one session): roots then
+   * differ by the writes in flight (docs/decisions/sync-pacing.md).
    */
-  syncBusyRecordsPerSec: 5_000,
+  syncBusyRecordsPerSec: 20_000,
   /** Share of periodic anti-entropy sessions run with another region. */
   syncRemoteShare: 0.75,
   /** Peers asked on a local miss (best first, hedged). */

@@ -1,3 +1,6 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/clock/clock.js'
@@ -30,12 +33,21 @@ describe('FlowGauge', () => {
   })
 })
 
+/** An AntiEntropy whose rounds record how many sessions they would run, and run none. */
+class Probe extends AntiEntropy {
+  readonly sessions: (number | undefined)[] = []
+  override syncAll(_peer: PeerId, maxSessions?: number): Promise<number> {
+    this.sessions.push(maxSessions)
+    return Promise.resolve(0)
+  }
+}
+
 /**
  * The periodic rounds of one AntiEntropy over a ManualClock, with a flow of writes of
  * `rateAt(t)` records per second (t in ms since start). Counts the rounds that ran (each
- * picks a peer: none is connected, so a round does nothing else) and those that waited.
+ * picks a peer, `peer`, or none) and those that waited.
  */
-function rounds(rateAt: (t: number) => number, forMs: number) {
+function rounds(rateAt: (t: number) => number, forMs: number, peer?: string) {
   const clock = new ManualClock()
   const counters = { recordsIn: 0, recordsOut: 0, syncDeferred: 0 }
   const ran: number[] = []
@@ -48,11 +60,11 @@ function rounds(rateAt: (t: number) => number, forMs: number) {
     peers: {
       ranked: () => {
         ran.push(clock.monotonic())
-        return []
+        return peer === undefined ? [] : [{ id: peer, region: 'eu-west' }]
       },
     },
   } as unknown as MeshContext
-  const ae = new AntiEntropy(ctx)
+  const ae = new Probe(ctx)
   ae.start()
   let carry = 0
   for (let t = 0; t < forMs; t += 100) {
@@ -62,7 +74,7 @@ function rounds(rateAt: (t: number) => number, forMs: number) {
     clock.advance(100)
   }
   ae.stop()
-  return { ran, deferred: counters.syncDeferred }
+  return { ran, deferred: counters.syncDeferred, sessions: ae.sessions }
 }
 
 describe('periodic anti-entropy rounds', () => {
@@ -82,6 +94,17 @@ describe('periodic anti-entropy rounds', () => {
     // A round falls due within 6 s of the last and waits 5 s at most.
     for (let i = 1; i < ran.length; i++)
       expect(ran[i]! - ran[i - 1]!).toBeLessThanOrEqual(11_000 + 200)
+  })
+
+  it('a round that waited its longest in a busy flow runs one session; a calm one the default', async () => {
+    const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const busy = MESH_CONSTANTS.syncBusyRecordsPerSec * 4
+    const forced = rounds(() => busy, 30_000, peer).sessions
+    expect(forced.length).toBeGreaterThan(0)
+    expect(forced.every((n) => n === 1)).toBe(true)
+    const calm = rounds(() => 0, 30_000, peer).sessions
+    expect(calm.length).toBeGreaterThan(0)
+    expect(calm.every((n) => n === undefined)).toBe(true)
   })
 
   it('a round due in a burst runs within a step of its end', () => {
