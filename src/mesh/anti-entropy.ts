@@ -4,7 +4,7 @@ import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
 import { FANOUT } from '../sync/digest-tree.js'
 import { hash64 } from '../sync/hash.js'
-import { reconcile, respond, type SyncReplica } from '../sync/reconcile.js'
+import { reconcile, respond, type SyncReplica, window } from '../sync/reconcile.js'
 import {
   parseSyncRequest,
   parseSyncResponse,
@@ -231,16 +231,10 @@ function boundedCall(
   maxNodes: number,
 ): { call: (req: SyncRequest) => Promise<SyncResponse>; truncated: () => boolean } {
   let truncated = false
-  const window = (nodes: number[]): number[] => {
-    const start = Math.floor(Math.random() * nodes.length)
-    const kept = nodes.slice(start, start + maxNodes)
-    if (kept.length < maxNodes) kept.push(...nodes.slice(0, maxNodes - kept.length))
-    return kept.sort((a, b) => a - b)
-  }
   const bounded = async (req: SyncRequest): Promise<SyncResponse> => {
     if (req.t === 'children' && req.nodes.length > maxNodes) {
       truncated = true
-      const kept = window(req.nodes)
+      const kept = window(req.nodes, maxNodes)
       const res = await call({ ...req, nodes: kept })
       if (res.t !== 'digests') return res
       const got = new DataView(res.digests.buffer, res.digests.byteOffset, res.digests.byteLength)
@@ -264,7 +258,7 @@ function boundedCall(
     }
     if (req.t === 'leaves' && req.nodes.length > maxNodes) {
       truncated = true
-      const kept = window(req.nodes)
+      const kept = window(req.nodes, maxNodes)
       const keep = new Set(kept)
       const shift = 32 - 4 * req.level
       const have = req.have.filter((s) => keep.has(hash64(s[0])[0] >>> shift))

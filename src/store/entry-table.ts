@@ -132,6 +132,16 @@ export class EntryTable<V = unknown> extends VersionRetention<V> {
     return true
   }
 
+  /** One past the highest slot that ever held a key: {@link isKnown} below it, for scans. */
+  get slotsEnd(): number {
+    return this.end
+  }
+
+  /** True when `slot` holds a key (resident or not). */
+  isKnown(slot: number): boolean {
+    return this.flags[slot] !== 0
+  }
+
   /** Every known key's slot, resident or not, in slot order (live: skips slots freed meanwhile). */
   *knownSlots(): IterableIterator<number> {
     for (let s = FIRST_SLOT; s < this.end; s++) if (this.flags[s] !== 0) yield s

@@ -160,6 +160,15 @@ export async function reconcile(
     res = expect(await call({ t: 'children', ks: keyspace, level, nodes: differing }), 'digests')
   }
   result.differingLeaves = differing.length
+  if (differing.length > maxEntries) {
+    // More differing leaves than a session moves entries (each holds one difference at
+    // least): this session compares a window of them, from a random start so that leaves
+    // that cannot converge never block the others, and the next session takes another.
+    // Comparing them all sent the summaries of every key under them both ways, to move
+    // maxEntries of them (bench:sync, 50k of 200k keys differing: ~all keys per session).
+    differing = window(differing, maxEntries)
+    result.more = true
+  }
   const mine = index.keysUnder(level, new Set(differing), replica.now())
   const origins: string[] = []
   const originIndex = new Map<string, number>()
@@ -178,7 +187,7 @@ export async function reconcile(
     'diff',
   )
   result.pulled = replica.importEntries(diff.entries)
-  result.more = diff.more
+  result.more ||= diff.more
   if (diff.want.length > 0) {
     const entries: SyncEntry[] = []
     for (const key of diff.want.slice(0, maxEntries)) {
@@ -193,4 +202,12 @@ export async function reconcile(
     }
   }
   return result
+}
+
+/** `size` of `nodes` (ascending), consecutive from a random start, wrapping around; ascending. */
+export function window(nodes: number[], size: number): number[] {
+  const start = Math.floor(Math.random() * nodes.length)
+  const kept = nodes.slice(start, start + size)
+  if (kept.length < size) kept.push(...nodes.slice(0, size - kept.length))
+  return kept.sort((a, b) => a - b)
 }

@@ -76,7 +76,7 @@ function sweepPass(replica: KeyspaceReplica<unknown>, budget: number, now: numbe
 }
 
 /** What a replica holds, observably: resident entries in LRU order, known versions, digest. */
-function observe(replica: KeyspaceReplica<unknown> | RefReplica, values = true) {
+function observe(replica: KeyspaceReplica<unknown> | RefReplica, values = true, now = NOW) {
   const resident =
     values || replica instanceof RefReplica
       ? [...replica.store.entries()].map(([k, e]) => [
@@ -105,9 +105,18 @@ function observe(replica: KeyspaceReplica<unknown> | RefReplica, values = true) 
     [...replica.table.knownSlots()].every(
       (s) => !replica.table.isEncoded(s) || replica.table.isResident(s),
     )
+  // The keys a sync session would compare under some nodes of levels 0-2 (retained ones).
+  const under = ([[0, [0]], [1, [0, 3, 7, 15]], [2, [1, 17, 100, 255]]] as const).map(
+    ([level, nodes]) =>
+      replica.index
+        .keysUnder(level, new Set(nodes), now)
+        .map(([k, e]) => [k, { ...e.version }, e.expiresAt, e.tombstone] as const)
+        .sort(([a], [b]) => (a < b ? -1 : 1)),
+  )
   return {
     resident,
     known,
+    under,
     bytesHeldByResidentsOnly,
     digest: replica.index.tree.digest(0, 0),
     tombstones: replica.store.tombstones,
@@ -162,7 +171,7 @@ describe('the entry table behaves as the old store + index (reference model)', (
                 ref.sweepPass(now)
                 break
             }
-            expect(observe(replica, values)).toEqual(observe(ref, values))
+            expect(observe(replica, values, time.t)).toEqual(observe(ref, values, time.t))
           }
         },
       ),

@@ -137,6 +137,35 @@ describe('anti-entropy reconciliation', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it('a gap wider than a session moves is taken a window of leaves at a time, each session sending no more summaries than it needs', async () => {
+    // 12,000 keys under 4,096 leaves (depth 3), half of them only on a: ~3,100 differing
+    // leaves holding ~4,600 of b's keys; 500 entries per session.
+    const opts = { maxEntries: 20_000, maxIndexKeys: 16_000 }
+    const a = await createCache({ ...opts, nodeId: 'A' })
+    const b = await createCache({ ...opts, nodeId: 'B' })
+    try {
+      for (let i = 0; i < 12_000; i++) {
+        await a.set(`k${i}`, { i })
+        if (i % 2 !== 0) copy(a, b, `k${i}`)
+      }
+      const first = await session(b, a, 'default', 500)
+      expect(first.differingLeaves).toBeGreaterThan(2_500)
+      expect(first.more).toBe(true)
+      expect(first.pulled).toBeGreaterThanOrEqual(500)
+      // b's summaries cover the keys under a window of 500 leaves (~730 keys), not under
+      // every differing leaf (~4,600 keys, ~150 KB in all).
+      expect(first.bytes).toBeLessThan(100_000)
+      let sessions = 1
+      while (!(await session(b, a, 'default', 500)).equal) {
+        sessions++
+        expect(sessions).toBeLessThan(40)
+      }
+      for (let i = 0; i < 12_000; i += 2) expect(b.get(`k${i}`)).toEqual({ i })
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+
   it('replicas converge after random writes, deletes, expiries and message loss (property)', async () => {
     const opArb = fc.record({
       node: fc.nat(2),
