@@ -106,12 +106,17 @@ function observe(replica: KeyspaceReplica<unknown> | RefReplica, values = true, 
       (s) => !replica.table.isEncoded(s) || replica.table.isResident(s),
     )
   // The keys a sync session would compare under some nodes of levels 0-2 (retained ones).
-  const under = ([[0, [0]], [1, [0, 3, 7, 15]], [2, [1, 17, 100, 255]]] as const).map(
-    ([level, nodes]) =>
-      replica.index
-        .keysUnder(level, new Set(nodes), now)
-        .map(([k, e]) => [k, { ...e.version }, e.expiresAt, e.tombstone] as const)
-        .sort(([a], [b]) => (a < b ? -1 : 1)),
+  const under = (
+    [
+      [0, [0]],
+      [1, [0, 3, 7, 15]],
+      [2, [1, 17, 100, 255]],
+    ] as const
+  ).map(([level, nodes]) =>
+    replica.index
+      .keysUnder(level, new Set(nodes), now)
+      .map(([k, e]) => [k, { ...e.version }, e.expiresAt, e.tombstone] as const)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
   )
   return {
     resident,
