@@ -38,6 +38,8 @@ describe('EncodedValues', () => {
               expect([...held.chunkOf(s).subarray(held.startOf(s), held.endOf(s))]).toEqual([...b])
             }
             expect(held.bytes).toBe([...model.values()].reduce((n, b) => n + b.length, 0))
+            // Every chunk held on to has a live value, but the current one.
+            expect(held.chunksHeld).toBeLessThanOrEqual(model.size + 1)
           }
         },
       ),
