@@ -3,7 +3,6 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
 import { FANOUT } from '../sync/digest-tree.js'
-import { hash64 } from '../sync/hash.js'
 import { reconcile, respond, type SyncReplica, window } from '../sync/reconcile.js'
 import {
   parseSyncRequest,
@@ -29,7 +28,8 @@ const log = logger('meshcache:sync')
 export class AntiEntropy {
   private readonly ctx: MeshContext
   private readonly limits: SyncLimits
-  private readonly running = new Map<string, Promise<number>>()
+  /** Sessions running, per peer and keyspace, with the most sessions each may run. */
+  private readonly running = new Map<string, { done: Promise<number>; maxSessions: number }>()
   private timer: Timer | undefined
   private stopped = false
   private readonly flow = new FlowGauge()
@@ -70,7 +70,9 @@ export class AntiEntropy {
 
   /**
    * Reconciles one keyspace with one peer: sessions until nothing more differs (bounded).
-   * A session already running with that peer for that keyspace is joined, not repeated.
+   * A run already going with that peer for that keyspace is joined, not repeated; one
+   * allowed fewer sessions (a periodic round in a busy flow) is followed by a run of this
+   * call's own bound once it ends.
    * @returns entries pulled plus pushed, or -1 when the session failed (counted)
    */
   syncWith(
@@ -80,13 +82,16 @@ export class AntiEntropy {
   ): Promise<number> {
     const id = `${peer.toString()}/${keyspace}`
     const running = this.running.get(id)
-    if (running !== undefined) return running
+    if (running !== undefined) {
+      if (running.maxSessions >= maxSessions) return running.done
+      return running.done.then(() => this.syncWith(peer, keyspace, maxSessions))
+    }
     const mismatched = this.ctx.peers.get(peer.toString())?.mismatched?.has(keyspace)
     if (this.ctx.replicas.get(keyspace) === undefined || this.stopped || mismatched)
       return Promise.resolve(0)
-    const session = this.run(peer, keyspace, maxSessions).finally(() => this.running.delete(id))
-    this.running.set(id, session)
-    return session
+    const done = this.run(peer, keyspace, maxSessions).finally(() => this.running.delete(id))
+    this.running.set(id, { done, maxSessions })
+    return done
   }
 
   private async run(peer: PeerId, keyspace: string, maxSessions: number): Promise<number> {
@@ -172,6 +177,12 @@ export class AntiEntropy {
     if (this.stopped) return
     const now = this.ctx.clock.monotonic()
     const rate = this.sampleFlow()
+    if (this.pickPeer() === undefined) {
+      // Nobody to sync with (every peer in sync, or none): nothing to wait for.
+      this.dueSince = undefined
+      this.schedule()
+      return
+    }
     this.dueSince ??= now
     const waited = now - this.dueSince
     if (deferRound(rate, waited, this.pacing)) {
@@ -221,9 +232,9 @@ export class AntiEntropy {
  *
  * A `children` request over the bound asks for a window of `maxNodes` of its nodes (from a
  * random start, so nodes that cannot converge never block the others) and reports the
- * children of the others as this replica's own digests, so the session skips them; a
- * `leaves` request keeps a window of leaves and the summaries of the keys under them. A
- * session that did either repaired part of the difference: `truncated()` asks for another.
+ * children of the others as this replica's own digests, so the session skips them: it
+ * repaired part of the difference, `truncated()` asks for another. (`reconcile` itself
+ * compares at most `syncMaxEntries` leaves, a quarter of this bound.)
  */
 function boundedCall(
   view: SyncReplica,
@@ -255,14 +266,6 @@ function boundedCall(
         }
       }
       return { ...res, digests: packed }
-    }
-    if (req.t === 'leaves' && req.nodes.length > maxNodes) {
-      truncated = true
-      const kept = window(req.nodes, maxNodes)
-      const keep = new Set(kept)
-      const shift = 32 - 4 * req.level
-      const have = req.have.filter((s) => keep.has(hash64(s[0])[0] >>> shift))
-      return call({ ...req, nodes: kept, have })
     }
     return call(req)
   }

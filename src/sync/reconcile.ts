@@ -206,6 +206,7 @@ export async function reconcile(
 
 /** `size` of `nodes` (ascending), consecutive from a random start, wrapping around; ascending. */
 export function window(nodes: number[], size: number): number[] {
+  if (size >= nodes.length) return [...nodes].sort((a, b) => a - b)
   const start = Math.floor(Math.random() * nodes.length)
   const kept = nodes.slice(start, start + size)
   if (kept.length < size) kept.push(...nodes.slice(0, size - kept.length))

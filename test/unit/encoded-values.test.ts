@@ -67,4 +67,21 @@ describe('EncodedValues', () => {
     for (let s = 0; s < 2_000; s += 10) held.release(s)
     expect(held.chunksHeld).toBeLessThanOrEqual(1)
   })
+
+  it('holds on to no chunk whose values are all gone, whether it filled up or was cleared', () => {
+    const held = new EncodedValues()
+    const value = new Uint8Array(1_000).fill(3)
+    // One slot rewritten 10,000 times: each chunk fills with dead values only.
+    for (let i = 0; i < 10_000; i++) {
+      held.hold(5, value)
+      held.release(5)
+    }
+    expect(held.chunksHeld).toBeLessThanOrEqual(1)
+    for (let s = 0; s < 100; s++) held.hold(s, value)
+    expect(held.chunksHeld).toBeGreaterThan(1)
+    held.clear()
+    expect(held.chunksHeld).toBe(0)
+    held.hold(0, value)
+    expect([...held.bytesOf(0)]).toEqual([...value])
+  })
 })

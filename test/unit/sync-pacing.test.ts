@@ -33,88 +33,105 @@ describe('FlowGauge', () => {
   })
 })
 
-/** An AntiEntropy whose rounds record how many sessions they would run, and run none. */
+/** An AntiEntropy whose rounds record when they ran and how many sessions they allowed. */
 class Probe extends AntiEntropy {
+  readonly ran: number[] = []
   readonly sessions: (number | undefined)[] = []
+  constructor(
+    ctx: MeshContext,
+    private readonly clock: ManualClock,
+  ) {
+    super(ctx)
+  }
   override syncAll(_peer: PeerId, maxSessions?: number): Promise<number> {
+    this.ran.push(this.clock.monotonic())
     this.sessions.push(maxSessions)
     return Promise.resolve(0)
   }
 }
 
+const PEER = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+
 /**
  * The periodic rounds of one AntiEntropy over a ManualClock, with a flow of writes of
- * `rateAt(t)` records per second (t in ms since start). Counts the rounds that ran (each
- * picks a peer, `peer`, or none) and those that waited.
+ * `rateAt(t)` records per second (t in ms since start), for `forMs` or until `stopAt`
+ * (stop() then, and time goes on). `peers`: whether it has a peer to sync with.
  */
-function rounds(rateAt: (t: number) => number, forMs: number, peer?: string) {
+async function rounds(
+  rateAt: (t: number) => number,
+  forMs: number,
+  { peers = true, stopAt = Number.POSITIVE_INFINITY } = {},
+) {
   const clock = new ManualClock()
   const counters = { recordsIn: 0, recordsOut: 0, syncDeferred: 0 }
-  const ran: number[] = []
   const ctx = {
     clock,
     region: 'us-east',
     counters,
     opts: { syncIntervalMs: 5_000, syncMaxEntries: 5_000 },
     limits: { maxKeyLength: 256, maxNameLength: 64, maxValueBytes: 1 << 20 },
-    peers: {
-      ranked: () => {
-        ran.push(clock.monotonic())
-        return peer === undefined ? [] : [{ id: peer, region: 'eu-west' }]
-      },
-    },
+    peers: { ranked: () => (peers ? [{ id: PEER, region: 'eu-west' }] : []) },
   } as unknown as MeshContext
-  const ae = new Probe(ctx)
+  const ae = new Probe(ctx, clock)
   ae.start()
   let carry = 0
   for (let t = 0; t < forMs; t += 100) {
+    if (t === stopAt) ae.stop()
     const records = (rateAt(t) * 100) / 1000 + carry
     counters.recordsIn += Math.floor(records)
     carry = records - Math.floor(records)
     clock.advance(100)
+    // A round's end (syncAll's promise) schedules the next: let it run.
+    await new Promise((r) => setImmediate(r))
   }
   ae.stop()
-  return { ran, deferred: counters.syncDeferred, sessions: ae.sessions }
+  return { ran: ae.ran, deferred: counters.syncDeferred, sessions: ae.sessions }
 }
 
+const BUSY = MESH_CONSTANTS.syncBusyRecordsPerSec * 4
+
 describe('periodic anti-entropy rounds', () => {
-  it('run every interval (+-20%) when writes flow slowly, none waits', () => {
-    const { ran, deferred } = rounds(() => 1_000, 60_000)
+  it('run every interval (+-20%) when writes flow slowly, none waits, each with the default sessions', async () => {
+    const { ran, deferred, sessions } = await rounds(() => 1_000, 60_000)
     expect(deferred).toBe(0)
     expect(ran.length).toBeGreaterThanOrEqual(9) // 60 s / 6 s at the longest
     for (let i = 1; i < ran.length; i++)
       expect(ran[i]! - ran[i - 1]!).toBeLessThanOrEqual(6_000 + 100)
+    expect(sessions.every((n) => n === undefined)).toBe(true)
   })
 
-  it('wait while writes flow fast, but run at least every two intervals', () => {
-    const busy = MESH_CONSTANTS.syncBusyRecordsPerSec * 4
-    const { ran, deferred } = rounds(() => busy, 60_000)
+  it('wait while writes flow fast, but run at least every two intervals, one session each', async () => {
+    const { ran, deferred, sessions } = await rounds(() => BUSY, 60_000)
     expect(deferred).toBeGreaterThan(0)
     expect(ran.length).toBeGreaterThanOrEqual(5) // 60 s / 11 s at the longest
     // A round falls due within 6 s of the last and waits 5 s at most.
     for (let i = 1; i < ran.length; i++)
       expect(ran[i]! - ran[i - 1]!).toBeLessThanOrEqual(11_000 + 200)
+    expect(sessions.every((n) => n === 1)).toBe(true)
   })
 
-  it('a round that waited its longest in a busy flow runs one session; a calm one the default', async () => {
-    const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
-    const busy = MESH_CONSTANTS.syncBusyRecordsPerSec * 4
-    const forced = rounds(() => busy, 30_000, peer).sessions
-    expect(forced.length).toBeGreaterThan(0)
-    expect(forced.every((n) => n === 1)).toBe(true)
-    const calm = rounds(() => 0, 30_000, peer).sessions
-    expect(calm.length).toBeGreaterThan(0)
-    expect(calm.every((n) => n === undefined)).toBe(true)
-  })
-
-  it('a round due in a burst runs within a step of its end', () => {
-    const busy = MESH_CONSTANTS.syncBusyRecordsPerSec * 4
+  it('a round due in a burst runs within a step of its end, with the default sessions', async () => {
     // A burst from 3 s to 7 s: the first round falls due in it (4-6 s; its flow is
     // measured over the second before).
-    const { ran, deferred } = rounds((t) => (t >= 3_000 && t < 7_000 ? busy : 0), 12_000)
+    const { ran, deferred, sessions } = await rounds(
+      (t) => (t >= 3_000 && t < 7_000 ? BUSY : 0),
+      12_000,
+    )
     expect(deferred).toBeGreaterThan(0)
     expect(ran[0]).toBeGreaterThanOrEqual(7_000)
     // Waits in steps of a fifth of an interval: the first step whose window is calm runs.
     expect(ran[0]).toBeLessThanOrEqual(7_000 + 2 * 1_000 + 200)
+    expect(sessions[0]).toBeUndefined()
+  })
+
+  it('do not wait when there is nobody to sync with', async () => {
+    expect((await rounds(() => BUSY, 30_000, { peers: false })).deferred).toBe(0)
+  })
+
+  it('stop for good when stopped while waiting', async () => {
+    // Due at 4-6 s in a busy flow: waiting at 6.5 s.
+    const { ran, deferred } = await rounds(() => BUSY, 30_000, { stopAt: 6_500 })
+    expect(deferred).toBeGreaterThan(0)
+    expect(ran).toEqual([])
   })
 })

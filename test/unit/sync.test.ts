@@ -7,7 +7,7 @@ import { replicaOf } from '../../src/node/internals.js'
 import { tupleOf } from '../../src/replication/entry-tuple.js'
 import { msgpack } from '../../src/replication/value-codec.js'
 import { DigestTree } from '../../src/sync/digest-tree.js'
-import { reconcile, respond, type SyncRoundResult } from '../../src/sync/reconcile.js'
+import { reconcile, respond, type SyncRoundResult, window } from '../../src/sync/reconcile.js'
 import type { SyncRequest, SyncResponse } from '../../src/sync/sync-messages.js'
 import { parseSyncRequest } from '../../src/sync/sync-messages.js'
 import { VersionIndex } from '../../src/sync/version-index.js'
@@ -27,7 +27,13 @@ function copy(from: Cache<unknown>, to: Cache<unknown>, key: string): void {
 }
 
 /** Runs one session from a to b through msgpack, as the wire would; counts bytes. */
-async function session(a: Cache<unknown>, b: Cache<unknown>, ks = 'default', maxEntries?: number) {
+async function session(
+  a: Cache<unknown>,
+  b: Cache<unknown>,
+  ks = 'default',
+  maxEntries?: number,
+  responderMaxEntries = maxEntries,
+) {
   a.keyspace(ks)
   b.keyspace(ks)
   const ra = rep(a, ks).syncView('test')
@@ -36,7 +42,7 @@ async function session(a: Cache<unknown>, b: Cache<unknown>, ks = 'default', max
   const call = async (req: SyncRequest): Promise<SyncResponse> => {
     const wireReq = msgpack.pack(req)
     bytes += wireReq.length
-    const res = respond(rb, parseSyncRequest(msgpack.unpack(wireReq), LIMITS), maxEntries)
+    const res = respond(rb, parseSyncRequest(msgpack.unpack(wireReq), LIMITS), responderMaxEntries)
     const wireRes = msgpack.pack(res)
     bytes += wireRes.length
     return msgpack.unpack(wireRes) as SyncResponse
@@ -108,6 +114,24 @@ describe('DigestTree and VersionIndex', () => {
   })
 })
 
+describe('window', () => {
+  it('keeps min(size, all) distinct nodes of the list, ascending (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat(70_000), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 300 }),
+        (nodes, size) => {
+          const kept = window(nodes, size)
+          expect(kept.length).toBe(Math.min(size, nodes.length))
+          expect(new Set(kept).size).toBe(kept.length)
+          for (const n of kept) expect(nodes).toContain(n)
+          for (let i = 1; i < kept.length; i++) expect(kept[i]! > kept[i - 1]!).toBe(true)
+        },
+      ),
+    )
+  })
+})
+
 describe('anti-entropy reconciliation', () => {
   it('identical replicas cost one round trip', async () => {
     const a = await createCache({ nodeId: 'A' })
@@ -148,8 +172,14 @@ describe('anti-entropy reconciliation', () => {
         await a.set(`k${i}`, { i })
         if (i % 2 !== 0) copy(a, b, `k${i}`)
       }
+      // A responder that would answer more than 500 entries: the window alone says more.
+      const wide = await session(b, a, 'default', 500, 1_000_000)
+      expect(wide.differingLeaves).toBeGreaterThan(2_500)
+      expect(wide.more).toBe(true)
+      expect(wide.pulled).toBeGreaterThanOrEqual(500)
+      expect(wide.pulled).toBeLessThan(6_000)
       const first = await session(b, a, 'default', 500)
-      expect(first.differingLeaves).toBeGreaterThan(2_500)
+      expect(first.differingLeaves).toBeGreaterThan(2_000)
       expect(first.more).toBe(true)
       expect(first.pulled).toBeGreaterThanOrEqual(500)
       // b's summaries cover the keys under a window of 500 leaves (~730 keys), not under
