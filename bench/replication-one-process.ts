@@ -11,18 +11,13 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { createCache } from '../src/node/create-cache.js'
+import { REPLICATION_VALUE } from './replication-value.js'
 
 const WRITES = Number(process.env.WRITES ?? 200_000)
 const RUNS = Number(process.env.RUNS ?? 3)
 const PROF_DIR = process.env.PROF_DIR ?? '/tmp/meshcache-prof'
 const TARGET = 100_000
-const value = {
-  id: 1,
-  name: 'Ada Lovelace',
-  email: 'ada@example.com',
-  roles: ['admin', 'ops'],
-  n: 42,
-} // ~90 bytes, as bench:replication
+const value = REPLICATION_VALUE
 
 const tick = () => new Promise((r) => setTimeout(r, 10))
 

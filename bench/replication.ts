@@ -30,6 +30,7 @@ import { createCache } from '../src/node/create-cache.js'
 import { type BenchRow, report } from './harness.js'
 import { printSummary, summarizeProfile } from './profile-summary.js'
 import { createRawGossipsub, RAW_TOPIC, rawMessage } from './raw-gossipsub.js'
+import { REPLICATION_VALUE } from './replication-value.js'
 
 const WRITES = Number(process.env.WRITES ?? 200_000)
 const RAW_WRITES = Number(process.env.RAW_WRITES ?? 5_000)
@@ -42,13 +43,7 @@ const PROF = process.env.PROF === '1' || process.env.PROF === 'whole'
 const PROF_WRITER = process.env.PROF === 'writer'
 const PROF_WHOLE = process.env.PROF === 'whole'
 const PROF_DIR = process.env.PROF_DIR ?? '/tmp/meshcache-prof'
-const value = {
-  id: 1,
-  name: 'Ada Lovelace',
-  email: 'ada@example.com',
-  roles: ['admin', 'ops'],
-  n: 42,
-} // ~90 bytes
+const value = REPLICATION_VALUE
 
 type Rx = {
   worker: Worker

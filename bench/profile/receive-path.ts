@@ -12,16 +12,11 @@ import { decodeBatch, encodeBatch } from '../../src/replication/batch-codec.js'
 import type { EntryTuple } from '../../src/replication/entry-tuple.js'
 import { WIRE_LIMITS } from '../../src/replication/limits.js'
 import { encodeStored } from '../../src/replication/value-codec.js'
+import { REPLICATION_VALUE } from '../replication-value.js'
 
 const N = Number(process.env.N ?? 400_000)
 const BATCH = Number(process.env.BATCH ?? 300)
-const value = {
-  id: 1,
-  name: 'Ada Lovelace',
-  email: 'ada@example.com',
-  roles: ['admin', 'ops'],
-  n: 42,
-}
+const value = REPLICATION_VALUE
 const origin = '12D3KooWRemoteWriterNodeIdForTheBench'
 const wall0 = Date.now()
 const batches: Uint8Array[] = []
