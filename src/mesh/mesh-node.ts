@@ -144,6 +144,9 @@ export class MeshNode implements MeshPort {
         exchange: (peer) => void this.membership.exchange(peerIdFromString(peer)),
       },
     )
+    // Peers whose roots matched at the link's last control exchange: the periodic
+    // anti-entropy skips them (unwired, an idle pair ran a session every 5 s each way).
+    this.antiEntropy.inSync = (peer) => this.control.inSync(peer)
     this.relay = new Relay(this.ctx, this.relayLinks, {
       batch: (item, from, verify) => {
         this.control.batchHeard()

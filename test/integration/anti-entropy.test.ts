@@ -105,6 +105,33 @@ describe('anti-entropy with real nodes', () => {
   })
 })
 
+describe('an idle mesh', () => {
+  const idle = new TestMesh()
+  afterEach(() => idle.closeAll())
+
+  it('runs no periodic session with a peer whose roots matched at the last control exchange', async () => {
+    // Rounds every 250 ms; link control compares roots at connection and every 4 s (its
+    // clock samples), and a match counts for 5 s: no round finds a peer to sync with.
+    const options = { mesh: { syncIntervalMs: 250, pingIntervalMs: 1_000 } }
+    const a = await idle.start('us-east', options)
+    const b = await idle.start('eu-west', options)
+    await idle.ready()
+    await a.set('k', 1)
+    await waitFor(() => b.get('k') === 1 && root(a) === root(b), 'replicated')
+    const sessions = () => meshOf(a).counters.syncSessions + meshOf(b).counters.syncSessions
+    // The write made the roots differ for a moment: wait until two rounds pass with no
+    // session...
+    await waitFor(() => {
+      const s = sessions()
+      return new Promise<boolean>((r) => setTimeout(() => r(sessions() === s), 600))
+    }, 'no session over two rounds')
+    // ...then ten more rounds each: at most one session (a round under way at the start).
+    const before = sessions()
+    await new Promise((r) => setTimeout(r, 2_500))
+    expect(sessions() - before).toBeLessThanOrEqual(1)
+  })
+})
+
 describe('keyspaces opened late', () => {
   const late = new TestMesh()
   afterEach(() => late.closeAll())
