@@ -44,6 +44,8 @@ interface LinkState {
   repaired: Map<string, number>
   /** Monotonic ms when the peer's roots last matched ours for every keyspace both hold. */
   inSync: number
+  /** This node's writes moved (records in, out, pulled by sync) when that match was seen. */
+  inSyncMoved: number
   /** Monotonic ms when the peer's roots and member digest last both matched ours. */
   settled: number
   /** Something changed (members, a link went down): ping at the next round, quiet or not. */
@@ -154,11 +156,24 @@ export class LinkControl {
   /**
    * True when `peer`'s digest roots matched ours for every keyspace both hold at the last
    * exchange, within a clock-sample period and an interval (a settled link is compared that
-   * often): the periodic anti-entropy has nothing to find there.
+   * often), and this node has written, received or pulled nothing since: the periodic
+   * anti-entropy has nothing to find there. Any write since may not have reached the peer
+   * (a relay plan still forming after a restart, a frame lost): until the next exchange
+   * matches again, the periodic rounds look, as they did before the match.
    */
   inSync(peer: string): boolean {
     const s = this.links.get(peer)
-    return s !== undefined && this.ctx.clock.monotonic() - s.inSync < this.settledForMs()
+    return (
+      s !== undefined &&
+      this.ctx.clock.monotonic() - s.inSync < this.settledForMs() &&
+      s.inSyncMoved === this.moved()
+    )
+  }
+
+  /** Records this node moved so far: written, received, pulled by anti-entropy. */
+  private moved(): number {
+    const c = this.ctx.counters
+    return c.recordsOut + c.recordsIn + c.syncPulled
   }
 
   /** How long a match counts: a clock-sample period and one interval of slack. */
@@ -345,7 +360,10 @@ export class LinkControl {
       log('roots of %s differ with %s: repairing', row[0], peer)
       this.repair(peer, row[0])
     }
-    if (!differs) s.inSync = now
+    if (!differs) {
+      s.inSync = now
+      s.inSyncMoved = this.moved()
+    }
     if (!differs && sameMembers) s.settled = now
   }
 
@@ -361,6 +379,7 @@ export class LinkControl {
         pongHeard: undefined,
         repaired: new Map(),
         inSync: Number.NEGATIVE_INFINITY,
+        inSyncMoved: 0,
         settled: Number.NEGATIVE_INFINITY,
         news: false,
         exchanged: Number.NEGATIVE_INFINITY,

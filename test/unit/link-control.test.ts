@@ -28,6 +28,8 @@ interface End {
   digest: string
   exchanges: string[]
   counters: { framesFailed: number; itemsDropped: number }
+  /** The node's replication counters (records written, received, pulled by sync). */
+  moved: { recordsIn: number; recordsOut: number; syncPulled: number }
   /** Ms this end's raw wall clock is stepped by (a clock set by hand). */
   step: number
 }
@@ -47,6 +49,7 @@ function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
       digest: 'members-1',
       exchanges: [],
       counters: { framesFailed: 0, itemsDropped: 0 },
+      moved: { recordsIn: 0, recordsOut: 0, syncPulled: 0 },
       step: 0,
     } as unknown as End
     const replicas = {
@@ -68,6 +71,7 @@ function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
       self: id,
       clock,
       opts: { pingIntervalMs: INTERVAL, syncIntervalMs: SYNC },
+      counters: end.moved,
       node: { getPeers: () => [{ toString: () => other }] },
       replicas,
       isClosed: () => false,
@@ -311,6 +315,20 @@ describe('LinkControl', () => {
     expect(a.repairs).toEqual([])
     clock.advance((MESH_CONSTANTS.timeSampleIntervals + 1) * INTERVAL)
     expect(a.control.inSync('peer-b')).toBe(false)
+  })
+
+  it('does not count a peer in sync once this node wrote, received or pulled since the match', () => {
+    for (const field of ['recordsOut', 'recordsIn', 'syncPulled'] as const) {
+      const { a, b } = pair()
+      a.control.onPeer('peer-b')
+      expect(a.control.inSync('peer-b')).toBe(true)
+      a.moved[field]++ // a write that may not have reached peer-b
+      expect(a.control.inSync('peer-b')).toBe(false)
+      expect(b.control.inSync('peer-a')).toBe(true)
+      // The next exchange that finds the roots equal counts again.
+      a.control.onPeer('peer-b')
+      expect(a.control.inSync('peer-b')).toBe(true)
+    }
   })
 
   it('counts a ping left unanswered as a failure of the peer', () => {
