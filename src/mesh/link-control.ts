@@ -154,12 +154,10 @@ export class LinkControl {
   }
 
   /**
-   * True when `peer`'s digest roots matched ours for every keyspace both hold at the last
-   * exchange, within a clock-sample period and an interval (a settled link is compared that
-   * often), and this node has written, received or pulled nothing since: the periodic
-   * anti-entropy has nothing to find there. Any write since may not have reached the peer
-   * (a relay plan still forming after a restart, a frame lost): until the next exchange
-   * matches again, the periodic rounds look, as they did before the match.
+   * True when `peer`'s roots matched ours for every keyspace both hold at the last exchange,
+   * within a clock-sample period and an interval, and this node has written, received or
+   * pulled nothing since (any write may have missed the peer): the periodic anti-entropy
+   * has nothing to find there.
    */
   inSync(peer: string): boolean {
     const s = this.links.get(peer)
