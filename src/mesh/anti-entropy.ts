@@ -187,8 +187,8 @@ export class AntiEntropy {
     const waited = now - this.dueSince
     if (deferRound(rate, waited, this.pacing)) {
       this.ctx.counters.syncDeferred++
-      const wait = Math.max(1, Math.min(this.stepMs(), this.pacing.maxDeferMs - waited))
-      this.timer = this.ctx.clock.after(wait, () => this.due())
+      // Whole steps (a fifth of the bound): each wait measures the flow over a full step.
+      this.timer = this.ctx.clock.after(this.stepMs(), () => this.due())
       return
     }
     this.dueSince = undefined
