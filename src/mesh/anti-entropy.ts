@@ -34,8 +34,11 @@ export class AntiEntropy {
   private stopped = false
   private readonly flow = new FlowGauge()
   private readonly pacing: SyncPacing
-  /** Monotonic ms when the periodic round now waiting for a calmer flow fell due. */
-  private dueSince: number | undefined
+  /**
+   * Steps the due periodic round has waited for a calmer flow (counted, not derived from
+   * clock readings: a fractional start plus whole steps can fall a hair short of the bound).
+   */
+  private waits = 0
   /**
    * Peers whose digest roots matched ours lately (the link's control pings compare them):
    * the periodic sessions skip them, so an idle mesh runs none.
@@ -175,23 +178,21 @@ export class AntiEntropy {
   /** A periodic round fell due: it runs, or waits a step when writes flow fast. */
   private due(): void {
     if (this.stopped) return
-    const now = this.ctx.clock.monotonic()
     const rate = this.sampleFlow()
     if (this.pickPeer() === undefined) {
       // Nobody to sync with (every peer in sync, or none): nothing to wait for.
-      this.dueSince = undefined
+      this.waits = 0
       this.schedule()
       return
     }
-    this.dueSince ??= now
-    const waited = now - this.dueSince
-    if (deferRound(rate, waited, this.pacing)) {
+    if (deferRound(rate, this.waits * this.stepMs(), this.pacing)) {
+      this.waits++
       this.ctx.counters.syncDeferred++
       // Whole steps (a fifth of the bound): each wait measures the flow over a full step.
       this.timer = this.ctx.clock.after(this.stepMs(), () => this.due())
       return
     }
-    this.dueSince = undefined
+    this.waits = 0
     const peer = this.pickPeer()
     const next = () => this.schedule()
     // A round that waited its longest and still meets a busy flow runs one session.

@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ManualClock } from '../../src/clock/clock.js'
 import { AntiEntropy } from '../../src/mesh/anti-entropy.js'
 import { MESH_CONSTANTS } from '../../src/mesh/defaults.js'
@@ -108,6 +108,19 @@ describe('periodic anti-entropy rounds', () => {
     for (let i = 1; i < ran.length; i++)
       expect(ran[i]! - ran[i - 1]!).toBeLessThanOrEqual(11_000 + 200)
     expect(sessions.every((n) => n === 1)).toBe(true)
+  })
+
+  it('wait whole steps up to the bound, also from a fractional due time', async () => {
+    // 0.072 puts the first round due at 4,144.000000000001 ms: five steps later reads as
+    // 4,999.999999999999 ms of waiting, one more wait when measured by the clock.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.072)
+    try {
+      const { ran, deferred } = await rounds(() => BUSY, 10_000)
+      expect(deferred).toBe(5)
+      expect(ran[0]).toBeCloseTo(4_144 + 5_000, 3)
+    } finally {
+      random.mockRestore()
+    }
   })
 
   it('a round due in a burst runs within a step of its end, with the default sessions', async () => {
