@@ -16,6 +16,21 @@ const LOAD_LATENCY_ALPHA = 0.3
 /** Older than every version: what "nothing known" compares as. */
 const NO_VERSION: Version = { wall: -1, logical: 0, node: '' }
 
+/**
+ * Whether a fetch asks for a consistent read (`consistency: 'quorum'` or `atLeast`).
+ * @throws InvalidOptionError for a `consistency` other than 'local' or 'quorum'
+ */
+function consistentRead<V>(options: FetchOptions<V> | undefined): boolean {
+  if (options === undefined) return false
+  if (options.consistency === 'quorum' || options.atLeast !== undefined) return true
+  if (options.consistency !== undefined && options.consistency !== 'local') {
+    throw new InvalidOptionError(
+      `consistency must be 'local' or 'quorum', got ${String(options.consistency)}`,
+    )
+  }
+  return false
+}
+
 /** What a miss found, and where from (the outcome is shared with every caller that joined it). */
 interface Fetched<V> {
   value: V | undefined
@@ -84,7 +99,18 @@ export class FetchPolicy<V> {
     if (options?.load !== undefined && typeof options.load !== 'function')
       throw new InvalidOptionError(`load must be a function, got ${typeof options.load}`)
     const signal = options?.signal
-    if (signal === undefined) return this.fetch(key, options, trace)
+    if (signal === undefined) {
+      // A hit needs no caller registration, abort controller or single flight: the common
+      // case of `fetch` and `wrap` costs a `get` and this call's promise.
+      if (!consistentRead(options)) {
+        const hit = this.host.get(key)
+        if (hit !== undefined) {
+          if (trace !== undefined) trace.outcome = 'hit'
+          return hit
+        }
+      }
+      return this.fetch(key, options, trace)
+    }
     if (!(signal instanceof AbortSignal))
       throw new InvalidOptionError('signal must be an AbortSignal')
     signal.throwIfAborted()
@@ -137,13 +163,9 @@ export class FetchPolicy<V> {
     const { host } = this
     // Traced only: the version known before a consistent read tells a hit from a peer's newer value.
     let before: Version | null = null
-    if (options?.consistency === 'quorum' || options?.atLeast !== undefined) {
+    if (consistentRead(options)) {
       if (trace !== undefined) before = host.replica.index.get(key)?.version ?? NO_VERSION
-      await this.consistentRead(key, options)
-    } else if (options?.consistency !== undefined && options.consistency !== 'local') {
-      throw new InvalidOptionError(
-        `consistency must be 'local' or 'quorum', got ${String(options.consistency)}`,
-      )
+      await this.consistentRead(key, options!)
     }
     const hit = host.get(key)
     if (hit !== undefined) {

@@ -89,6 +89,26 @@ describe('the usual cache verbs', () => {
   })
 })
 
+describe('fetch on a hit', () => {
+  it('returns the held value without calling load, and still checks every option', async () => {
+    const c = await make()
+    await c.set('k', 1)
+    const load = vi.fn(async () => 2)
+    expect(await c.fetch('k', { load })).toBe(1)
+    expect(await c.wrap(load, { name: 'f', key: () => 'k' })()).toBe(1)
+    expect(load).not.toHaveBeenCalled()
+    // The options are checked as on a miss: a typo or a bad level is never a silent hit.
+    await expect(c.fetch('k', { consistency: 'strong' as never })).rejects.toThrow(
+      InvalidOptionError,
+    )
+    await expect(c.fetch('k', { laod: load } as never)).rejects.toThrow(InvalidOptionError)
+    await expect(c.fetch('k', { load: 'no' as never })).rejects.toThrow(InvalidOptionError)
+    await expect(c.fetch('k', { signal: AbortSignal.abort() })).rejects.toThrow()
+    await c.close()
+    await expect(c.fetch('k')).rejects.toThrow(CacheClosedError)
+  })
+})
+
 describe('fetch with an AbortSignal', () => {
   it('an already aborted signal rejects at once and never calls load', async () => {
     const cache = await make()
