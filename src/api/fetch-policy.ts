@@ -20,7 +20,7 @@ const NO_VERSION: Version = { wall: -1, logical: 0, node: '' }
  * Whether a fetch asks for a consistent read (`consistency: 'quorum'` or `atLeast`).
  * @throws InvalidOptionError for a `consistency` other than 'local' or 'quorum'
  */
-function consistentRead<V>(options: FetchOptions<V> | undefined): boolean {
+function wantsConsistentRead<V>(options: FetchOptions<V> | undefined): boolean {
   if (options === undefined) return false
   if (options.consistency === 'quorum' || options.atLeast !== undefined) return true
   if (options.consistency !== undefined && options.consistency !== 'local') {
@@ -102,7 +102,7 @@ export class FetchPolicy<V> {
     if (signal === undefined) {
       // A hit needs no caller registration, abort controller or single flight: the common
       // case of `fetch` and `wrap` costs a `get` and this call's promise.
-      if (!consistentRead(options)) {
+      if (!wantsConsistentRead(options)) {
         const hit = this.host.get(key)
         if (hit !== undefined) {
           if (trace !== undefined) trace.outcome = 'hit'
@@ -163,7 +163,7 @@ export class FetchPolicy<V> {
     const { host } = this
     // Traced only: the version known before a consistent read tells a hit from a peer's newer value.
     let before: Version | null = null
-    if (consistentRead(options)) {
+    if (wantsConsistentRead(options)) {
       if (trace !== undefined) before = host.replica.index.get(key)?.version ?? NO_VERSION
       await this.consistentRead(key, options!)
     }
