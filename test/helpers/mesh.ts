@@ -60,3 +60,32 @@ export function meshOf(cache: Cache<unknown>): MeshNode {
   if (mesh === undefined) throw new Error(`cache ${cache.nodeId} is not a mesh node`)
   return mesh
 }
+
+export const connections = (n: Cache<unknown>) =>
+  new Set(
+    meshOf(n)
+      .node.getPeers()
+      .map((p) => p.toString()),
+  )
+/** The plan's links and the relay tree's neighbors (the hub's links to the other hubs). */
+export const linksOf = (n: Cache<unknown>) => {
+  const l = n.stats().mesh!.links
+  const relay = [l.relay.parent, ...l.relay.children, ...l.relay.peerHubs]
+  return new Set([
+    ...l.local,
+    ...Object.values(l.remote).flat(),
+    ...relay.filter((x): x is string => x !== undefined),
+  ])
+}
+/** Every node knows every member and is connected to exactly its links. */
+export const settled = (nodes: Cache<unknown>[]) =>
+  nodes.every((n) => {
+    const l = n.stats().mesh!.links
+    const links = linksOf(n)
+    const conns = connections(n)
+    return (
+      l.members === nodes.length &&
+      conns.size === links.size &&
+      [...links].every((id) => conns.has(id))
+    )
+  })

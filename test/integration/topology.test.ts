@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { LinkPlan } from '../../src/topology/link-plan.js'
-import { meshOf, TestMesh } from '../helpers/mesh.js'
+import { settled, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const mesh = new TestMesh()
@@ -17,35 +17,6 @@ const BOUNDS = {
   pingIntervalMs: 1_000,
   linkGraceMs: 1_500,
 }
-
-const connections = (n: Cache<unknown>) =>
-  new Set(
-    meshOf(n)
-      .node.getPeers()
-      .map((p) => p.toString()),
-  )
-/** The plan's links and the relay tree's neighbors (the hub's links to the other hubs). */
-const linksOf = (n: Cache<unknown>) => {
-  const l = n.stats().mesh!.links
-  const relay = [l.relay.parent, ...l.relay.children, ...l.relay.peerHubs]
-  return new Set([
-    ...l.local,
-    ...Object.values(l.remote).flat(),
-    ...relay.filter((x): x is string => x !== undefined),
-  ])
-}
-/** Every node knows every member and is connected to exactly its links. */
-const settled = (nodes: Cache<unknown>[]) =>
-  nodes.every((n) => {
-    const l = n.stats().mesh!.links
-    const links = linksOf(n)
-    const conns = connections(n)
-    return (
-      l.members === nodes.length &&
-      conns.size === links.size &&
-      [...links].every((id) => conns.has(id))
-    )
-  })
 
 async function startMesh(perRegion: number): Promise<Cache<unknown>[]> {
   for (let i = 0; i < perRegion; i++)
