@@ -35,4 +35,6 @@ export interface MeshContext {
   readonly trace: StageTrace
   /** True once the node started closing. */
   readonly isClosed: () => boolean
+  /** This start's incarnation, when the composition root chose it (see `Relay`). */
+  readonly incarnation?: number | undefined
 }

@@ -53,6 +53,8 @@ export interface MeshNodeInit {
   readonly offsets: ClockOffsets
   /** The node has state to catch up (it restarted from a data dir): it waits for sync before it is ready. */
   readonly catchUp?: boolean
+  /** This start's incarnation (above every earlier start's: persist/incarnation.ts). */
+  readonly incarnation?: number
 }
 
 /**
@@ -113,6 +115,7 @@ export class MeshNode implements MeshPort {
       originKeys: new OriginKeys(),
       trace: new StageTrace(),
       isClosed: () => this.closed,
+      incarnation: init.incarnation,
     }
     this.antiEntropy = new AntiEntropy(this.ctx)
     this.offsets = init.offsets

@@ -76,8 +76,9 @@ export class Relay {
     private readonly links: RelayLinks,
     private readonly sink: RelaySink,
   ) {
-    // Start time in ms with a random fraction: a restart within the same ms is a new one too.
-    this.incarnation = ctx.clock.now() + Math.random()
+    // Start time in ms with a random fraction: a restart within the same ms is a new one
+    // too. A node with a data dir has one above its earlier starts' (persist/incarnation.ts).
+    this.incarnation = ctx.incarnation ?? ctx.clock.now() + Math.random()
   }
 
   /** The sequence number the next own item will carry (the publisher signs it in). */

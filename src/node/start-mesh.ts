@@ -9,6 +9,7 @@ import { MeshNode } from '../mesh/mesh-node.js'
 import { parseNetworkKey } from '../mesh/network-key.js'
 import { PeerGate } from '../mesh/peer-gate.js'
 import { loadOrCreateIdentity } from '../persist/identity.js'
+import { nextIncarnation } from '../persist/incarnation.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { ResolvedMeshStart } from './cache-options.js'
 
@@ -98,6 +99,7 @@ export async function prepareMesh(
         privateKey,
         offsets,
         catchUp: dataDir !== undefined,
+        incarnation: nextIncarnation(dataDir, clock.now()),
       })
       return mesh
     },
