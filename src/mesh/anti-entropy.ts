@@ -39,6 +39,8 @@ export class AntiEntropy {
    * clock readings: a fractional start plus whole steps can fall a hair short of the bound).
    */
   private waits = 0
+  /** No connection at all when a round fell due: no round is scheduled until {@link resume}. */
+  private parked = false
   /**
    * Peers whose digest roots matched ours lately (the link's control pings compare them):
    * the periodic sessions skip them, so an idle mesh runs none.
@@ -159,6 +161,13 @@ export class AntiEntropy {
     this.timer?.cancel()
   }
 
+  /** A peer connected: periodic rounds parked for want of any connection start again. */
+  resume(): void {
+    if (!this.parked || this.stopped) return
+    this.parked = false
+    this.schedule()
+  }
+
   /**
    * The next periodic round in `delayMs` (an interval +-20% by default). The flow of writes
    * is measured over the step before it falls due; a round due while this node moves
@@ -180,9 +189,11 @@ export class AntiEntropy {
     if (this.stopped) return
     const rate = this.sampleFlow()
     if (this.pickPeer() === undefined) {
-      // Nobody to sync with (every peer in sync, or none): nothing to wait for.
+      // Nobody to sync with (every peer in sync, or none): nothing to wait for; with no
+      // peer connected at all, no round until one is (a peerless node sets no timer).
       this.waits = 0
-      this.schedule()
+      if (this.ctx.node.getPeers().length === 0) this.parked = true
+      else this.schedule()
       return
     }
     if (deferRound(rate, this.waits * this.stepMs(), this.pacing)) {

@@ -30,6 +30,9 @@ export class Membership {
   private readonly onHelloDone: (peer: PeerId) => void
   private readonly dialing = new Set<string>()
   private soon: Timer | undefined
+  /** The periodic redial, while there is anyone to dial or hang up on (see {@link start}). */
+  private loop: Timer | undefined
+  private stopped = false
 
   /** @param onHelloDone - a peer's hello answer arrived (its region is known now) */
   constructor(ctx: MeshContext, links: Links, onHelloDone: (peer: PeerId) => void) {
@@ -56,6 +59,8 @@ export class Membership {
     p.connected = true
     p.connectedAt = this.ctx.clock.now()
     p.downSince = undefined
+    // A peer known now: the periodic redial runs (it hangs up on non-links after the grace).
+    this.schedule()
     void this.sayHello(peer)
   }
 
@@ -86,10 +91,32 @@ export class Membership {
     })
   }
 
-  /** Stops a pending {@link redialSoon}. */
+  /**
+   * Starts the periodic redial (every `redialIntervalMs`). It parks while the member list
+   * is empty (no peer known, no bootstrap address: nothing to dial or hang up on) and
+   * resumes at the next {@link redial}, which every way of learning a peer leads to (a
+   * connection's hello, a member's announcement, the bootstrap list, an unblock).
+   */
+  start(): void {
+    this.redial()
+  }
+
+  /** Stops the periodic redial and a pending {@link redialSoon}. */
   stop(): void {
+    this.stopped = true
     this.soon?.cancel()
     this.soon = undefined
+    this.loop?.cancel()
+    this.loop = undefined
+  }
+
+  /** The next periodic redial, unless one is scheduled or nobody is known. */
+  private schedule(): void {
+    if (this.loop !== undefined || this.stopped || this.ctx.peers.size === 0) return
+    this.loop = this.ctx.clock.after(this.ctx.opts.redialIntervalMs, () => {
+      this.loop = undefined
+      this.redial()
+    })
   }
 
   /**
@@ -101,6 +128,7 @@ export class Membership {
   redial(): void {
     const { ctx, links } = this
     if (ctx.isClosed()) return
+    this.schedule()
     const connected = new Set(ctx.node.getPeers().map((p) => p.toString()))
     const now = ctx.clock.now()
     for (const p of ctx.peers.all()) {

@@ -204,6 +204,7 @@ export class MeshNode implements MeshPort {
     node.addEventListener('peer:connect', (evt) => {
       this.membership.onConnect(evt.detail)
       this.relay.onConnect()
+      this.antiEntropy.resume()
     })
     node.addEventListener('peer:disconnect', (evt) => {
       this.membership.onDisconnect(evt.detail)
@@ -222,7 +223,6 @@ export class MeshNode implements MeshPort {
     const every = (ms: number, fn: () => void) => {
       this.timers.push(this.ctx.clock.every(ms, fn))
     }
-    every(this.ctx.opts.redialIntervalMs, () => this.membership.redial())
     every(this.ctx.opts.pingIntervalMs, () => {
       this.members.forgetStale()
       this.time.forgetDisconnected()
@@ -235,7 +235,7 @@ export class MeshNode implements MeshPort {
     this.members.start()
     this.antiEntropy.start()
     this.readiness.start(bootstrap.length > 0 || this.catchUp, this.ctx.opts.readyTimeoutMs)
-    this.membership.redial()
+    this.membership.start()
   }
 
   get ready(): Promise<void> {

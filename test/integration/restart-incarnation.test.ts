@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { createCache, startNode } from '../../src/node/create-cache.js'
 import { waitFor } from '../helpers/wait.js'

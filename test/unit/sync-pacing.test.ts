@@ -71,6 +71,7 @@ async function rounds(
     opts: { syncIntervalMs: 5_000, syncMaxEntries: 5_000 },
     limits: { maxKeyLength: 256, maxNameLength: 64, maxValueBytes: 1 << 20 },
     peers: { ranked: () => (peers ? [{ id: PEER, region: 'eu-west' }] : []) },
+    node: { getPeers: () => (peers ? [PEER] : []) },
   } as unknown as MeshContext
   const ae = new Probe(ctx, clock)
   ae.start()
@@ -85,7 +86,7 @@ async function rounds(
     await new Promise((r) => setImmediate(r))
   }
   ae.stop()
-  return { ran: ae.ran, deferred: counters.syncDeferred, sessions: ae.sessions }
+  return { ran: ae.ran, deferred: counters.syncDeferred, sessions: ae.sessions, fired: clock.fired }
 }
 
 const BUSY = MESH_CONSTANTS.syncBusyRecordsPerSec * 4
@@ -137,8 +138,12 @@ describe('periodic anti-entropy rounds', () => {
     expect(sessions[0]).toBeUndefined()
   })
 
-  it('do not wait when there is nobody to sync with', async () => {
-    expect((await rounds(() => BUSY, 30_000, { peers: false })).deferred).toBe(0)
+  it('do not wait when there is nobody to sync with, and stop falling due with no peer at all', async () => {
+    const { deferred, ran, fired } = await rounds(() => BUSY, 30_000, { peers: false })
+    expect(deferred).toBe(0)
+    expect(ran).toEqual([])
+    // The first round's two timers (its flow sample, then due), then none: parked.
+    expect(fired).toBe(2)
   })
 
   it('stop for good when stopped while waiting', async () => {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/api/cache.js'
+import { ManualClock } from '../../src/clock/clock.js'
+import { createCache, startNode } from '../../src/node/create-cache.js'
+import { waitFor } from '../helpers/wait.js'
+
+const MINUTE = 60_000
+
+/** Closes a node that runs on a manual clock: time moves while its close waits. */
+async function closeOnClock(cache: Cache<unknown>, clock: ManualClock): Promise<void> {
+  let done = false
+  const closing = cache.close().finally(() => {
+    done = true
+  })
+  for (let i = 0; i < 400 && !done; i++) {
+    clock.advance(100)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  await closing
+}
+
+describe("a mesh node's timers when it has nobody to talk to (a manual clock counts wake-ups)", () => {
+  it('a peerless node wakes only for its tick and its announcements; a peer brings the redial and anti-entropy back', async () => {
+    const clock = new ManualClock()
+    const a = await startNode({ region: 'w-east', listen: ['/ip4/127.0.96.1/tcp/0'] }, { clock })
+    let b: Cache<unknown> | undefined
+    try {
+      clock.advance(MINUTE) // the start's first announcements and anti-entropy round
+      const before = clock.fired
+      clock.advance(MINUTE)
+      // The 5 s tick (12) and announcements every ~15 s: no redial every 2 s (30 a minute)
+      // nor anti-entropy rounds (two timers every ~5 s) with nobody to dial or sync with.
+      expect(clock.fired - before).toBeLessThanOrEqual(20)
+      const idle = clock.pending
+
+      b = await createCache({
+        region: 'w-west',
+        listen: ['/ip4/127.0.96.2/tcp/0'],
+        peers: [a.addresses()[0]!],
+      })
+      await b.waitForPeers(1)
+      // The peer's hello resumes the redial loop and the periodic anti-entropy rounds.
+      await waitFor(() => clock.pending >= idle + 2, 'the redial and anti-entropy timers back')
+      const withPeer = clock.fired
+      clock.advance(MINUTE)
+      expect(clock.fired - withPeer).toBeGreaterThanOrEqual(12 + 30)
+    } finally {
+      await b?.close()
+      await closeOnClock(a, clock)
+    }
+  })
+})
