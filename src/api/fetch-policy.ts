@@ -74,11 +74,17 @@ export class FetchPolicy<V> {
   /**
    * @param trace - the `meshcache:fetch` context when someone subscribes: its `outcome`
    *   and `shared` are set here; undefined otherwise (nothing is recorded)
+   * @param missed - the caller's own `get` just missed (and counted the miss): not read again
    */
-  async fetch(key: string, options?: FetchOptions<V>, trace?: FetchTrace): Promise<V | undefined> {
+  async fetch(
+    key: string,
+    options?: FetchOptions<V>,
+    trace?: FetchTrace,
+    missed = false,
+  ): Promise<V | undefined> {
     const leave = this.join(key, options?.signal)
     try {
-      return await this.fetchJoined(key, options, trace)
+      return await this.fetchJoined(key, options, trace, missed)
     } finally {
       leave()
     }
@@ -102,14 +108,15 @@ export class FetchPolicy<V> {
     if (signal === undefined) {
       // A hit needs no caller registration, abort controller or single flight: the common
       // case of `fetch` and `wrap` costs a `get` and this call's promise.
-      if (!wantsConsistentRead(options)) {
+      const local = !wantsConsistentRead(options)
+      if (local) {
         const hit = this.host.get(key)
         if (hit !== undefined) {
           if (trace !== undefined) trace.outcome = 'hit'
           return hit
         }
       }
-      return this.fetch(key, options, trace)
+      return this.fetch(key, options, trace, local)
     }
     if (!(signal instanceof AbortSignal))
       throw new InvalidOptionError('signal must be an AbortSignal')
@@ -159,15 +166,18 @@ export class FetchPolicy<V> {
     key: string,
     options: FetchOptions<V> | undefined,
     trace: FetchTrace | undefined,
+    missed: boolean,
   ): Promise<V | undefined> {
     const { host } = this
     // Traced only: the version known before a consistent read tells a hit from a peer's newer value.
     let before: Version | null = null
-    if (wantsConsistentRead(options)) {
+    const consistent = wantsConsistentRead(options)
+    if (consistent) {
       if (trace !== undefined) before = host.replica.index.get(key)?.version ?? NO_VERSION
       await this.consistentRead(key, options!)
     }
-    const hit = host.get(key)
+    // Nothing ran since a `missed` read unless a consistent read awaited: a miss counts once.
+    const hit = missed && !consistent ? undefined : host.get(key)
     if (hit !== undefined) {
       if (trace !== undefined) trace.outcome = this.readOutcome(key, before)
       return hit
@@ -183,7 +193,12 @@ export class FetchPolicy<V> {
       )
       if (stale !== undefined && options?.load !== undefined) {
         // One refresh per key (single flight); its failure only shows in loadErrors.
-        void this.fetch(key, { load: options.load, ...(ttl ? { ttl } : {}) }).catch(() => undefined)
+        void this.fetch(
+          key,
+          { load: options.load, ...(ttl ? { ttl } : {}) },
+          undefined,
+          true,
+        ).catch(() => undefined)
         if (trace !== undefined) trace.outcome = 'stale'
         return stale
       }
@@ -194,6 +209,7 @@ export class FetchPolicy<V> {
         key,
         { ...options, staleIfError: undefined, staleWhileRevalidate: undefined },
         trace,
+        true,
       ).catch((err: unknown) => {
         const stale = host.replica.staleValue(key, window, host.ctx.clock.now())
         if (stale === undefined) throw err

@@ -25,7 +25,8 @@ export function nextIncarnation(dataDir: string | undefined, now: number): numbe
   } catch {
     // No earlier start recorded (a new data dir, or one from before this file existed).
   }
-  const next = Number.isFinite(last) && last >= fresh ? Math.floor(last) + 1 + Math.random() : fresh
+  // A value past 2^52 (a damaged file) would leave no room for the fraction: start afresh.
+  const next = last >= fresh && last < 2 ** 52 ? Math.floor(last) + 1 + Math.random() : fresh
   writeFileAtomic(file, Buffer.from(String(next)))
   return next
 }

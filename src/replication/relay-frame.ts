@@ -33,7 +33,7 @@ export interface RelayItem {
   kind: ItemKind
   /** The node that made the item (a libp2p peer id). */
   origin: string
-  /** The origin's incarnation: its start time (ms, with a random fraction); a restart starts a new one. */
+  /** The origin's incarnation: a number per run, higher for each restart (its start time, ms with a random fraction, or above its last run's). */
   incarnation: number
   /** Sequence number within the incarnation, from 1. */
   seq: number

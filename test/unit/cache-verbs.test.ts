@@ -97,6 +97,11 @@ describe('fetch on a hit', () => {
     expect(await c.fetch('k', { load })).toBe(1)
     expect(await c.wrap(load, { name: 'f', key: () => 'k' })()).toBe(1)
     expect(load).not.toHaveBeenCalled()
+    // A miss is read and counted once, whatever path it takes.
+    const misses = c.stats().misses
+    expect(await c.fetch('absent', { load })).toBe(2)
+    expect(await c.fetch('absent-too', { load, staleIfError: '1m' })).toBe(2)
+    expect(c.stats().misses).toBe(misses + 2)
     // The options are checked as on a miss: a typo or a bad level is never a silent hit.
     await expect(c.fetch('k', { consistency: 'strong' as never })).rejects.toThrow(
       InvalidOptionError,

@@ -44,13 +44,15 @@ describe('nextIncarnation', () => {
     )
   })
 
-  it('a clock set back 30 minutes still gets a higher incarnation; an unreadable file restarts from the clock', () => {
+  it('a clock set back 30 minutes still gets a higher incarnation; a damaged file restarts from the clock', () => {
     const d = dir()
     const ahead = nextIncarnation(d, T + 1_800_000)
     expect(nextIncarnation(d, T)).toBeGreaterThan(ahead)
-    writeFileSync(join(d, INCARNATION_FILE), 'not a number')
-    const fresh = nextIncarnation(d, T)
-    expect(fresh).toBeGreaterThanOrEqual(T)
-    expect(fresh).toBeLessThan(T + 1)
+    for (const damaged of ['not a number', '1e300', 'Infinity']) {
+      writeFileSync(join(d, INCARNATION_FILE), damaged)
+      const fresh = nextIncarnation(d, T)
+      expect(fresh).toBeGreaterThanOrEqual(T)
+      expect(fresh).toBeLessThan(T + 1)
+    }
   })
 })
