@@ -89,3 +89,16 @@ export const settled = (nodes: Cache<unknown>[]) =>
       [...links].every((id) => conns.has(id))
     )
   })
+
+/**
+ * Small link bounds and short intervals, so that the structure of a region-structured
+ * mesh shows at a dozen nodes (a region of three is a clique, each node links about one
+ * node of every other region) and it forms in seconds.
+ */
+export const SMALL_BOUNDS = {
+  localPeers: 2,
+  remotePeers: 1,
+  announceIntervalMs: 1_000,
+  pingIntervalMs: 1_000,
+  linkGraceMs: 1_500,
+}

@@ -1,19 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { LinkPlan } from '../../src/topology/link-plan.js'
-import { connections, linksOf, settled, TestMesh } from '../helpers/mesh.js'
+import { connections, linksOf, SMALL_BOUNDS, settled, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const mesh = new TestMesh()
 afterEach(() => mesh.closeAll())
 
 const REGIONS = ['f-east', 'f-west', 'f-north', 'f-south']
-const BOUNDS = {
-  localPeers: 2,
-  remotePeers: 1,
-  announceIntervalMs: 1_000,
-  pingIntervalMs: 1_000,
-  linkGraceMs: 1_500,
-}
+const BOUNDS = SMALL_BOUNDS
 
 describe('a fleet started at once (24 real libp2p nodes, 4 regions, one seed)', () => {
   it('settles on the planned links of all members, one hub per region, and replicates every write', async () => {

@@ -1,22 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { LinkPlan } from '../../src/topology/link-plan.js'
-import { settled, TestMesh } from '../helpers/mesh.js'
+import { SMALL_BOUNDS, settled, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const mesh = new TestMesh()
 afterEach(() => mesh.closeAll())
 
 const REGIONS = ['t-east', 't-west', 't-north', 't-south']
-// Small bounds so the structure shows at 12 nodes: each region of three is a clique, and
-// each node links about one node of every other region.
-const BOUNDS = {
-  localPeers: 2,
-  remotePeers: 1,
-  announceIntervalMs: 1_000,
-  pingIntervalMs: 1_000,
-  linkGraceMs: 1_500,
-}
+const BOUNDS = SMALL_BOUNDS
 
 async function startMesh(perRegion: number): Promise<Cache<unknown>[]> {
   for (let i = 0; i < perRegion; i++)
