@@ -130,9 +130,9 @@ export class MeshNode implements MeshPort {
       // A keyspace opened for a peer's writes: what came before them is repaired at once.
       (ks, from) => void this.antiEntropy.syncWith(peerIdFromString(from), ks),
     )
-    this.relayLinks = new RelayLinks(this.ctx, (from, frame) => {
+    this.relayLinks = new RelayLinks(this.ctx, (from, frame, reader) => {
       this.control.heard(from)
-      this.relay.onFrame(from, frame)
+      this.relay.onFrame(from, frame, reader)
     })
     this.control = new LinkControl(
       this.ctx,

@@ -3,8 +3,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
+import { FrameReader, FrameWriter } from '../replication/compact-frame.js'
 import { FlushTokens } from '../replication/flush-tokens.js'
-import { encodeFrame, ITEM_KIND, itemBytes, type RelayItem } from '../replication/relay-frame.js'
+import { ITEM_KIND, itemBytes, type RelayItem } from '../replication/relay-frame.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import { PROTOCOLS } from './topics.js'
@@ -32,6 +33,8 @@ interface Outbound {
   bytes: number
   stream: Stream | undefined
   writer: ReturnType<typeof lpStream> | undefined
+  /** The stream's frame encoder: compact when the peer speaks `/meshcache/relay/2`. */
+  frames: FrameWriter | undefined
   opening: Promise<void> | undefined
   /** A flush is scheduled for the end of the turn. */
   scheduled: boolean
@@ -60,7 +63,8 @@ export interface RelayLinkCounters {
 
 /**
  * The links relays talk over: one long-lived stream per peer and direction
- * (`/meshcache/relay/1`), length-prefixed frames of many items. Items queued for a peer
+ * (`/meshcache/relay/2`, compact frames; `/meshcache/relay/1` with a peer that speaks only
+ * that), length-prefixed frames of many items. Items queued for a peer
  * leave together: at the end of the turn when a flush token is left, else at the next
  * token, so a trickle is never delayed and a busy link carries about one frame per
  * interval whatever the number of items. A link inside the region earns a token every
@@ -86,16 +90,21 @@ export class RelayLinks {
   wanBytesOut = 0
   private closed = false
 
-  /** @param onFrame - a frame arrived from `from` (the bytes are the caller's to keep) */
+  /**
+   * @param onFrame - a frame arrived from `from`, to be read with its stream's `reader`
+   *   (the bytes are the caller's to keep)
+   * @param protocols - what this node speaks, preferred first (tests play an older peer)
+   */
   constructor(
     private readonly ctx: MeshContext,
-    private readonly onFrame: (from: string, frame: Uint8Array) => void,
+    private readonly onFrame: (from: string, frame: Uint8Array, reader: FrameReader) => void,
+    private readonly protocols: readonly string[] = [PROTOCOLS.relayCompact, PROTOCOLS.relay],
   ) {}
 
   /** Serves inbound relay streams: every frame read goes to `onFrame`. */
   async start(): Promise<void> {
     await this.ctx.node.handle(
-      PROTOCOLS.relay,
+      [...this.protocols],
       (stream, connection) => {
         void this.readAll(stream, connection.remotePeer)
       },
@@ -133,6 +142,7 @@ export class RelayLinks {
         bytes: 0,
         stream: undefined,
         writer: undefined,
+        frames: undefined,
         opening: undefined,
         scheduled: false,
         running: undefined,
@@ -167,6 +177,7 @@ export class RelayLinks {
     if (o === undefined) return
     o.stream = undefined
     o.writer = undefined
+    o.frames = undefined
   }
 
   /**
@@ -276,7 +287,7 @@ export class RelayLinks {
       if (writer === undefined) return
       const items = this.take(o)
       if (o.items.length === 0 || items.some((i) => i.kind === ITEM_KIND.control)) o.urgent = false
-      const frame = encodeFrame(items)
+      const frame = o.frames!.encode(items)
       const started = this.ctx.clock.monotonic()
       // No timer per frame: a write that hangs (the peer reads nothing, the window is
       // full) is cut by `abortStuck`, which the node's periodic tick calls.
@@ -290,13 +301,14 @@ export class RelayLinks {
         c.bytesOut += frame.length
         const region = this.ctx.peers.get(o.peer)?.region
         if (region !== undefined && region !== this.ctx.region)
-          this.wanBytesOut += replicationBytes(items, frame.length)
+          this.wanBytesOut += frame.length - o.frames!.lastControlBytes
       } catch (err) {
         this.counters.framesFailed++
         log('relay frame to %s failed: %s', o.peer, (err as Error).message)
         o.stream?.abort(err as Error)
         o.stream = undefined
         o.writer = undefined
+        o.frames = undefined
         return
       } finally {
         o.writingSince = undefined
@@ -322,15 +334,20 @@ export class RelayLinks {
     if (o.writer !== undefined && o.stream?.status === 'open') return
     o.opening ??= (async () => {
       try {
-        const stream = await this.ctx.node.dialProtocol(peerIdFromString(o.peer), PROTOCOLS.relay, {
-          signal: AbortSignal.timeout(RELAY_LINK_LIMITS.openTimeoutMs),
-        })
+        const stream = await this.ctx.node.dialProtocol(
+          peerIdFromString(o.peer),
+          [...this.protocols],
+          { signal: AbortSignal.timeout(RELAY_LINK_LIMITS.openTimeoutMs) },
+        )
         o.stream = stream
         o.writer = lpStream(stream, { maxDataLength: RELAY_LINK_LIMITS.maxFrameBytes })
+        // A new stream starts a new origin table at both ends.
+        o.frames = new FrameWriter(stream.protocol === PROTOCOLS.relayCompact)
       } catch (err) {
         log('cannot open a relay stream to %s: %s', o.peer, (err as Error).message)
         o.stream = undefined
         o.writer = undefined
+        o.frames = undefined
       } finally {
         o.opening = undefined
       }
@@ -341,12 +358,13 @@ export class RelayLinks {
   private async readAll(stream: Stream, from: PeerId): Promise<void> {
     const peer = from.toString()
     const reader = lpStream(stream, { maxDataLength: RELAY_LINK_LIMITS.maxFrameBytes })
+    const frames = new FrameReader()
     try {
       for (;;) {
         const frame = await reader.read()
         this.counters.framesIn++
         this.counters.bytesIn += frame.byteLength
-        this.onFrame(peer, frame.subarray())
+        this.onFrame(peer, frame.subarray(), frames)
       }
     } catch (err) {
       // The stream ended (the peer closed it, the connection went) or sent garbage.
@@ -354,11 +372,4 @@ export class RelayLinks {
       stream.abort(err as Error)
     }
   }
-}
-
-/** A frame's bytes less its link-control items (0 for a frame of control items alone). */
-function replicationBytes(items: readonly RelayItem[], frameBytes: number): number {
-  let control = 0
-  for (const item of items) if (item.kind === ITEM_KIND.control) control += itemBytes(item)
-  return control === 0 ? frameBytes : control === frameBytes - 1 ? 0 : frameBytes - control
 }

@@ -1,11 +1,11 @@
 import { logger } from '../log.js'
+import type { FrameReader } from '../replication/compact-frame.js'
 import {
   FrameError,
   ITEM_KIND,
   type ItemKind,
   itemBytes,
   type RelayItem,
-  readFrame,
 } from '../replication/relay-frame.js'
 import { SeenItems } from '../replication/seen-items.js'
 import { RelayPlan, type RelayRole } from '../topology/relay-plan.js'
@@ -100,10 +100,10 @@ export class Relay {
     if (this.route(item, undefined) === 0) this.hold(item)
   }
 
-  /** A frame arrived from neighbor `from`. */
-  onFrame(from: string, frame: Uint8Array): void {
+  /** A frame arrived from neighbor `from` on the stream `reader` reads. */
+  onFrame(from: string, frame: Uint8Array, reader: FrameReader): void {
     try {
-      readFrame(frame, (item) => this.onItem(from, item))
+      reader.read(frame, (item) => this.onItem(from, item))
     } catch (err) {
       if (!(err instanceof FrameError)) throw err
       this.counters.badFrames++

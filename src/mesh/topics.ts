@@ -2,8 +2,10 @@
 export const PROTOCOLS = {
   /** Region and membership exchange on every new connection. */
   hello: '/meshcache/hello/1',
-  /** Replication: one long-lived stream per link carrying frames of relayed items. */
+  /** Replication: one long-lived stream per link carrying frames of relayed items (version 1 frames: a peer that speaks nothing newer). */
   relay: '/meshcache/relay/1',
+  /** The same with compact frames (origin table per stream, varints: replication/compact-frame.ts); offered first. */
+  relayCompact: '/meshcache/relay/2',
   /** Read-through: the nearest peers are asked for a key on a local miss. */
   get: '/meshcache/get/1',
   /** Direct write for `ack: 'peer' | 'quorum'`: the receiver applies, then answers. */
