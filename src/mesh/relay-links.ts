@@ -301,7 +301,7 @@ export class RelayLinks {
         c.bytesOut += frame.length
         const region = this.ctx.peers.get(o.peer)?.region
         if (region !== undefined && region !== this.ctx.region)
-          this.wanBytesOut += frame.length - o.frames!.lastControlBytes
+          this.wanBytesOut += o.frames!.lastReplicationBytes
       } catch (err) {
         this.counters.framesFailed++
         log('relay frame to %s failed: %s', o.peer, (err as Error).message)

@@ -63,8 +63,11 @@ function writeVarint(out: Uint8Array, off: number, n: number): number {
 export class FrameWriter {
   private readonly table = new Map<string, Map<number, number>>()
   private size = 0
-  /** Bytes of control items in the last frame encoded (what is not replication traffic). */
-  lastControlBytes = 0
+  /**
+   * Replication bytes of the last frame encoded: its length less its link-control items
+   * (0 for a frame of control items alone).
+   */
+  lastReplicationBytes = 0
 
   constructor(readonly compact: boolean) {}
 
@@ -104,7 +107,7 @@ export class FrameWriter {
       if (item.kind === ITEM_KIND.control) control += bytes
       size += bytes
     }
-    this.lastControlBytes = control
+    this.lastReplicationBytes = replicationBytes(size, control)
     const out = Buffer.allocUnsafe(size)
     out[0] = COMPACT_FRAME_VERSION
     let off = 1
@@ -133,8 +136,9 @@ export class FrameWriter {
   private encodeV1(items: readonly RelayItem[]): Uint8Array {
     let control = 0
     for (const item of items) if (item.kind === ITEM_KIND.control) control += itemBytes(item)
-    this.lastControlBytes = control
-    return encodeV1Frame(items)
+    const frame = encodeV1Frame(items)
+    this.lastReplicationBytes = replicationBytes(frame.length, control)
+    return frame
   }
 }
 
@@ -230,4 +234,9 @@ export class FrameReader {
       off += bodyLength
     }
   }
+}
+
+/** A frame's bytes less its control items' (0 for a frame of control items alone, or of none). */
+function replicationBytes(frameBytes: number, control: number): number {
+  return frameBytes - control <= 1 ? 0 : frameBytes - control
 }

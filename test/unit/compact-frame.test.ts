@@ -43,6 +43,10 @@ describe('compact relay frames', () => {
         for (const items of frames) {
           const frame = writer.encode(items)
           expect(frame[0]).toBe(COMPACT_FRAME_VERSION)
+          // A frame of link control alone is no replication traffic (WAN bytes count it out).
+          const data = items.some((i) => i.kind !== ITEM_KIND.control)
+          if (!data) expect(writer.lastReplicationBytes).toBe(0)
+          else expect(writer.lastReplicationBytes).toBeGreaterThan(1)
           expect(readAll(reader, frame)).toEqual(items.map(copy))
         }
       }),
@@ -123,7 +127,9 @@ describe('compact relay frames', () => {
     const writer = new FrameWriter(false)
     const frame = writer.encode(items)
     expect(frame).toEqual(encodeFrame(items))
-    expect(writer.lastControlBytes).toBe(itemBytes(items[1]!))
+    expect(writer.lastReplicationBytes).toBe(frame.length - itemBytes(items[1]!))
+    writer.encode([items[1]!])
+    expect(writer.lastReplicationBytes).toBe(0)
     // A compact stream's reader takes version 1 frames too, in between its own.
     const reader = new FrameReader()
     const compact = new FrameWriter(true)
