@@ -149,3 +149,15 @@ function recordProtocolsOnce(node: Libp2p): void {
     return merge(id, data, options)
   }
 }
+
+/**
+ * libp2p 3.3: the address manager debounces a peer-store update by 1 s on every transport
+ * close, which `stop()` emits, and never cancels it: the process would stay alive for that
+ * second after a node's close. Call after `stop()`.
+ */
+export function cancelAddressDebounce(node: unknown): void {
+  const internals = node as {
+    components?: { addressManager?: { _updatePeerStoreAddresses?: { stop?: () => void } } }
+  }
+  internals.components?.addressManager?._updatePeerStoreAddresses?.stop?.()
+}

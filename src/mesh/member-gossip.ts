@@ -55,6 +55,11 @@ export class MemberGossip {
   private soon: Timer | undefined
   /** Announcements made because a peer connected (the first ones of a joining node). */
   private early = 0
+  /** Delay of the next announcement while it still doubles (then every announceEveryMs). */
+  private next = MESH_CONSTANTS.firstAnnounceMs
+  /** No connection at the last announcement's time: none is scheduled until {@link resume}. */
+  private parked = false
+  private stopped = false
 
   /**
    * @param onLearned - a new member (or a new region of one) was learned
@@ -69,23 +74,43 @@ export class MemberGossip {
 
   /** Starts announcing. */
   start(): void {
-    // While a fleet forms, announcements reach few peers: the first ones come 1, 2, 4, 8 s
-    // after the start, then every announceEveryMs, jittered so a fleet started together
-    // does not announce in lockstep.
-    let next = MESH_CONSTANTS.firstAnnounceMs
-    const tick = () => {
-      this.announce()
-      const interval = announceEveryMs(this.ctx)
-      const ms = next < interval ? next : interval * (0.8 + 0.4 * Math.random())
-      next *= 2
-      this.timer = this.ctx.clock.after(ms, tick)
-    }
-    this.timer = this.ctx.clock.after(next, tick)
+    this.timer = this.ctx.clock.after(this.next, this.tick)
+  }
+
+  /**
+   * A peer connected: announcements parked for want of any connection start again, the
+   * first one soon (the peers learn this node's news without waiting an interval).
+   */
+  resume(): void {
+    if (!this.parked || this.stopped) return
+    this.parked = false
+    this.timer = this.ctx.clock.after(MESH_CONSTANTS.earlyAnnounceDelayMs, this.tick)
   }
 
   stop(): void {
+    this.stopped = true
     this.timer?.cancel()
     this.soon?.cancel()
+  }
+
+  /**
+   * While a fleet forms, announcements reach few peers: the first ones come 1, 2, 4, 8 s
+   * after the start, then every announceEveryMs, jittered so a fleet started together does
+   * not announce in lockstep. With no connection at all an announcement would reach nobody
+   * (and wait in the relay's held items): the loop parks until a peer connects.
+   */
+  private readonly tick = (): void => {
+    this.timer = undefined
+    if (this.stopped) return
+    if (this.ctx.node.getPeers().length === 0) {
+      this.parked = true
+      return
+    }
+    this.announce()
+    const interval = announceEveryMs(this.ctx)
+    const ms = this.next < interval ? this.next : interval * (0.8 + 0.4 * Math.random())
+    this.next *= 2
+    this.timer = this.ctx.clock.after(ms, this.tick)
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Clock, Timer } from '../clock/clock.js'
+import type { Clock } from '../clock/clock.js'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidMessageError } from '../errors.js'
 import { logger } from '../log.js'
@@ -14,7 +14,7 @@ import type { Entry } from '../store/entry.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { BatchSigner, OriginKeys } from './batch-signing.js'
 import { MESH_CONSTANTS, type ResolvedMeshOptions } from './defaults.js'
-import type { MeshLibp2p } from './libp2p-node.js'
+import { cancelAddressDebounce, type MeshLibp2p } from './libp2p-node.js'
 import { LinkControl } from './link-control.js'
 import { Links } from './links.js'
 import { LoadCoordinator } from './load-coordinator.js'
@@ -35,6 +35,7 @@ import { handle, StreamPool } from './rpc.js'
 import { StageTrace } from './stage-trace.js'
 import { TimeSync } from './time-sync.js'
 import { PROTOCOLS } from './topics.js'
+import { UpkeepTick } from './upkeep-tick.js'
 
 const log = logger('meshcache:mesh')
 
@@ -88,7 +89,7 @@ export class MeshNode implements MeshPort {
   private readonly readiness: Readiness
   private readonly catchUp: boolean
   private readonly pool: StreamPool
-  private readonly timers: Timer[] = []
+  private upkeep: UpkeepTick | undefined
   private closed = false
   private started = false
 
@@ -205,6 +206,8 @@ export class MeshNode implements MeshPort {
       this.membership.onConnect(evt.detail)
       this.relay.onConnect()
       this.antiEntropy.resume()
+      this.upkeep?.resume()
+      this.members.resume()
     })
     node.addEventListener('peer:disconnect', (evt) => {
       this.membership.onDisconnect(evt.detail)
@@ -220,17 +223,20 @@ export class MeshNode implements MeshPort {
     for (const replica of this.ctx.replicas) this.keyspaceOpened(replica)
     this.ctx.replicas.onOpen((replica) => this.keyspaceOpened(replica))
     this.membership.addBootstrap(bootstrap)
-    const every = (ms: number, fn: () => void) => {
-      this.timers.push(this.ctx.clock.every(ms, fn))
-    }
-    every(this.ctx.opts.pingIntervalMs, () => {
-      this.members.forgetStale()
-      this.time.forgetDisconnected()
-      this.control.tick()
-      this.relayLinks.abortStuck()
-      this.loads.prune()
-      this.board.tick()
-    })
+    this.upkeep = new UpkeepTick(
+      this.ctx.clock,
+      this.ctx.opts.pingIntervalMs,
+      () => node.getPeers().length === 0,
+      () => {
+        this.members.forgetStale()
+        this.time.forgetDisconnected()
+        this.control.tick()
+        this.relayLinks.abortStuck()
+        this.loads.prune()
+        this.board.tick()
+      },
+    )
+    this.upkeep.start()
     this.started = true
     this.members.start()
     this.antiEntropy.start()
@@ -342,7 +348,7 @@ export class MeshNode implements MeshPort {
     if (this.closed) return
     this.publisher.flush()
     this.closed = true
-    for (const t of this.timers) t.cancel()
+    this.upkeep?.stop()
     this.antiEntropy.stop()
     this.members.stop()
     this.control.stop()
@@ -359,13 +365,7 @@ export class MeshNode implements MeshPort {
       Promise.resolve(this.node.stop()),
       clock.sleep(this.ctx.opts.stopTimeoutMs),
     ])
-    // libp2p 3.3: the address manager debounces a peer-store update by 1 s on every
-    // transport close, which stop() emits, and never cancels it: the process would stay
-    // alive for that second after close().
-    const internals = this.node as unknown as {
-      components?: { addressManager?: { _updatePeerStoreAddresses?: { stop?: () => void } } }
-    }
-    internals.components?.addressManager?._updatePeerStoreAddresses?.stop?.()
+    cancelAddressDebounce(this.node)
   }
 
   // ---- wiring ---------------------------------------------------------------------------
