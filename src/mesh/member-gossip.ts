@@ -128,10 +128,10 @@ export class MemberGossip {
     })
   }
 
-  /** Publishes this node's announcement now. */
+  /** Publishes this node's announcement now (with no connection it would reach nobody: not made). */
   announce(): void {
     const { ctx } = this
-    if (ctx.isClosed()) return
+    if (ctx.isClosed() || ctx.node.getPeers().length === 0) return
     const body = msgpack.pack([
       ANNOUNCE_FORMAT,
       ctx.self,

@@ -3,8 +3,9 @@ import type { Clock, Timer } from '../clock/clock.js'
 /**
  * The node's periodic upkeep (every `pingIntervalMs`: stale members forgotten, link
  * control, stuck frames, load leases, the mesh view's snapshot). It runs while the node
- * has a connection and parks after a run with none: everything it does is about peers, and
- * a wake-up costs about a millisecond of CPU on a cold cache here (issue 25: a peerless
+ * has a connection and parks when it falls due with none: everything it does is about
+ * peers (a node that lost them all keeps its member list to redial), and a run costs about
+ * a millisecond of CPU on a cold cache here, the first one ~10 ms (issue 25: a peerless
  * node's idle). A peer's connection resumes it ({@link resume}).
  */
 export class UpkeepTick {
@@ -13,7 +14,7 @@ export class UpkeepTick {
   private stopped = false
 
   /**
-   * @param alone - true when the node has no connection (checked after each run)
+   * @param alone - true when the node has no connection (checked when a run falls due)
    * @param run - the upkeep
    */
   constructor(
@@ -35,7 +36,7 @@ export class UpkeepTick {
     this.schedule()
   }
 
-  /** Whether the tick is parked (no connection at its last run). */
+  /** Whether the tick is parked (no connection when it last fell due). */
   get isParked(): boolean {
     return this.parked
   }
@@ -50,9 +51,12 @@ export class UpkeepTick {
     this.timer = this.clock.after(this.everyMs, () => {
       this.timer = undefined
       if (this.stopped) return
+      if (this.alone()) {
+        this.parked = true
+        return
+      }
       this.run()
-      if (this.alone()) this.parked = true
-      else this.schedule()
+      this.schedule()
     })
   }
 }
