@@ -12,6 +12,9 @@ export class LoadLeases {
     { holder: string; until: number; waiters: ((e: Entry | undefined) => void)[] }
   >()
 
+  /** When expired leases are next forgotten on a grant (no timer: a peerless node has none running). */
+  private pruneAt = 0
+
   constructor(
     private readonly leaseMs: number,
     private readonly clock: Pick<Clock, 'after'>,
@@ -27,6 +30,12 @@ export class LoadLeases {
    * returns a wait that resolves with the holder's value, or undefined when the lease ends.
    */
   grantOrWait(id: string, holder: string, now: number): 'lease' | Promise<Entry | undefined> {
+    // Leases of loads that wrote nothing end by time; at most one lease length after the
+    // last pass they are forgotten here, whether or not the node's upkeep runs.
+    if (now >= this.pruneAt) {
+      this.pruneAt = now + this.leaseMs
+      this.prune(now)
+    }
     const lease = this.leases.get(id)
     if (lease === undefined || lease.until <= now || lease.holder === holder) {
       this.leases.set(id, { holder, until: now + this.leaseMs, waiters: lease?.waiters ?? [] })

@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
-import { FrameReader, FrameWriter } from '../replication/compact-frame.js'
+import { FrameReader, FrameWriter, MAX_COMPACT_EXCESS } from '../replication/compact-frame.js'
 import { FlushTokens } from '../replication/flush-tokens.js'
 import { ITEM_KIND, itemBytes, type RelayItem } from '../replication/relay-frame.js'
 import { MESH_CONSTANTS } from './defaults.js'
@@ -287,7 +287,9 @@ export class RelayLinks {
       if (writer === undefined) return
       const items = this.take(o)
       if (o.items.length === 0 || items.some((i) => i.kind === ITEM_KIND.control)) o.urgent = false
-      const frame = o.frames!.encode(items)
+      // The stream's encoder, kept across the write (a reconnect may replace o's meanwhile).
+      const frames = o.frames!
+      const frame = frames.encode(items)
       const started = this.ctx.clock.monotonic()
       // No timer per frame: a write that hangs (the peer reads nothing, the window is
       // full) is cut by `abortStuck`, which the node's periodic tick calls.
@@ -301,7 +303,7 @@ export class RelayLinks {
         c.bytesOut += frame.length
         const region = this.ctx.peers.get(o.peer)?.region
         if (region !== undefined && region !== this.ctx.region)
-          this.wanBytesOut += o.frames!.lastReplicationBytes
+          this.wanBytesOut += frames.lastReplicationBytes
       } catch (err) {
         this.counters.framesFailed++
         log('relay frame to %s failed: %s', o.peer, (err as Error).message)
@@ -316,17 +318,20 @@ export class RelayLinks {
     }
   }
 
-  /** Takes the items of one frame (at most `maxFrameBytes`). */
+  /**
+   * Takes the items of one frame (at most `maxFrameBytes`, whichever version the stream
+   * speaks: a compact item is at most {@link MAX_COMPACT_EXCESS} bytes over version 1's).
+   */
   private take(o: Outbound): RelayItem[] {
     let bytes = 1
     let n = 0
     while (n < o.items.length) {
-      const b = itemBytes(o.items[n]!)
+      const b = itemBytes(o.items[n]!) + MAX_COMPACT_EXCESS
       if (n > 0 && bytes + b > RELAY_LINK_LIMITS.maxFrameBytes) break
       bytes += b
       n++
     }
-    o.bytes -= bytes - 1
+    o.bytes -= bytes - 1 - n * MAX_COMPACT_EXCESS
     return o.items.splice(0, n)
   }
 
@@ -365,6 +370,9 @@ export class RelayLinks {
         this.counters.framesIn++
         this.counters.bytesIn += frame.byteLength
         this.onFrame(peer, frame.subarray(), frames)
+        // A compact frame it could not read leaves the stream's table untrusted: end the
+        // stream (the peer's writes fail, and its next stream starts both tables afresh).
+        if (frames.isBroken) throw new Error('unreadable compact frame')
       }
     } catch (err) {
       // The stream ended (the peer closed it, the connection went) or sent garbage.

@@ -3,15 +3,18 @@ import type { Clock, Timer } from '../clock/clock.js'
 /**
  * The node's periodic upkeep (every `pingIntervalMs`: stale members forgotten, link
  * control, stuck frames, load leases, the mesh view's snapshot). It runs while the node
- * has a connection and parks when it falls due with none: everything it does is about
- * peers (a node that lost them all keeps its member list to redial), and a run costs about
- * a millisecond of CPU on a cold cache here, the first one ~10 ms (issue 25: a peerless
- * node's idle). A peer's connection resumes it ({@link resume}).
+ * has a connection, once more after the last one went (disconnected peers' clock samples
+ * must stop counting), and then parks: everything it does is about peers (a node that
+ * lost them all keeps its member list to redial; load leases prune themselves), and a run
+ * costs about a millisecond of CPU on a cold cache here, the first one ~10 ms (issue 25: a
+ * peerless node's idle). A peer's connection resumes it ({@link resume}).
  */
 export class UpkeepTick {
   private timer: Timer | undefined
   private parked = false
   private stopped = false
+  /** No connection at the last run (a node starts with none). */
+  private wasAlone = true
 
   /**
    * @param alone - true when the node has no connection (checked when a run falls due)
@@ -51,10 +54,14 @@ export class UpkeepTick {
     this.timer = this.clock.after(this.everyMs, () => {
       this.timer = undefined
       if (this.stopped) return
-      if (this.alone()) {
+      // One run after the last connection went (its clock samples are forgotten, the mesh
+      // view notes it), then none while alone.
+      const alone = this.alone()
+      if (alone && this.wasAlone) {
         this.parked = true
         return
       }
+      this.wasAlone = alone
       this.run()
       this.schedule()
     })

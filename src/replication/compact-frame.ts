@@ -36,6 +36,12 @@ export const COMPACT_FRAME_VERSION = 2
 /** Most (origin, incarnation) entries a stream's table holds. */
 export const MAX_ORIGINS = 1_024
 
+/**
+ * Most bytes a compact item takes over the same item in version 1 (`itemBytes`): a reset,
+ * a ref of 0, and varints of 5 bytes for a sequence number and a length past 2^28.
+ */
+export const MAX_COMPACT_EXCESS = 4
+
 const RESET = 0
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -74,6 +80,9 @@ export class FrameWriter {
   /** Packs items into one frame. @throws RangeError for an origin longer than 255 bytes */
   encode(items: readonly RelayItem[]): Uint8Array {
     if (!this.compact) return this.encodeV1(items)
+    // Checked before the table changes: a throw must leave it as the reader has it.
+    for (const item of items)
+      if (Buffer.byteLength(item.origin) > 255) throw new RangeError('origin over 255 bytes')
     // First pass: refs and sizes (a new entry is defined by the first item that needs it).
     const refs = new Array<number>(items.length)
     const origins = new Array<Uint8Array | undefined>(items.length)
@@ -151,6 +160,11 @@ export class FrameWriter {
 export class FrameReader {
   private table: { origin: string; incarnation: number }[] = []
   private broken = false
+
+  /** A compact frame could not be read: the stream's table is no longer trusted. */
+  get isBroken(): boolean {
+    return this.broken
+  }
 
   /**
    * Reads a frame's items in order, handing each to `each` before reading the next (the

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { ManualClock } from '../../src/clock/clock.js'
 import { createCache, startNode } from '../../src/node/create-cache.js'
+import { meshOf } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const MINUTE = 60_000
@@ -48,6 +49,22 @@ describe("a mesh node's timers when it has nobody to talk to (a manual clock cou
       clock.advance(MINUTE)
       // 12 ticks, 30 redials, about 4 announcements.
       expect(clock.fired - withPeer).toBeGreaterThanOrEqual(12 + 30 + 3)
+      const parts = meshOf(a) as unknown as {
+        members: { parked: boolean; timer: unknown }
+        upkeep: { isParked: boolean }
+      }
+      expect(parts.members.parked).toBe(false)
+      expect(parts.members.timer).toBeDefined()
+      expect(parts.upkeep.isParked).toBe(false)
+      await waitFor(() => a.stats().mesh!.clock.peersMeasured === 1, "a measured b's clock")
+
+      // The last peer goes: one more upkeep run stops counting its clock, then quiet again.
+      await b.close()
+      b = undefined
+      await waitFor(() => meshOf(a).node.getPeers().length === 0, 'a alone again')
+      clock.advance(MINUTE)
+      expect(a.stats().mesh!.clock.peersMeasured).toBe(0)
+      expect(parts.upkeep.isParked).toBe(true)
     } finally {
       await b?.close()
       await closeOnClock(a, clock)

@@ -34,6 +34,15 @@ describe('relay protocol versions (real libp2p nodes)', () => {
         [protocols].flat().filter((p) => p !== PROTOCOLS.relayCompact),
         options,
       )) as typeof oldNode.dialProtocol
+    // The version byte of every frame the old node gets (it must never see a compact one).
+    const versions = new Set<number>()
+    const relay = (meshOf(old) as unknown as { relay: { onFrame: (...a: unknown[]) => void } })
+      .relay
+    const onFrame = relay.onFrame.bind(relay)
+    relay.onFrame = (from, frame, reader) => {
+      versions.add((frame as Uint8Array)[0]!)
+      onFrame(from, frame, reader)
+    }
     const b = await mesh.start('eu-west')
     const c = await mesh.start('eu-west')
     await mesh.ready()
@@ -49,6 +58,7 @@ describe('relay protocol versions (real libp2p nodes)', () => {
     const withOld = [...relayStreams(old, b), ...relayStreams(old, c)]
     expect(withOld.length).toBeGreaterThan(0)
     expect(new Set(withOld)).toEqual(new Set([PROTOCOLS.relay]))
+    expect([...versions]).toEqual([1])
     for (const n of [old, b, c]) expect(n.stats().mesh!.replication.rejected.malformed ?? 0).toBe(0)
   })
 })

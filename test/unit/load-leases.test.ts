@@ -36,4 +36,13 @@ describe('LoadLeases', () => {
     expect(l.prune(t0 + 62)).toBe(1)
     expect(l.size).toBe(0)
   })
+
+  it('leases of loads that wrote nothing are forgotten by later grants, with no prune call (a peerless node runs no upkeep)', () => {
+    const l = new LoadLeases(1_000, new SystemClock())
+    for (let i = 0; i < 50; i++) expect(l.grantOrWait(`k${i}`, 'self', i)).toBe('lease')
+    expect(l.size).toBe(50)
+    // Past their end, the next grant after a lease length forgets them.
+    expect(l.grantOrWait('later', 'self', 2_100)).toBe('lease')
+    expect(l.size).toBe(1)
+  })
 })
