@@ -24,8 +24,9 @@ import {
   FRAME_VERSION,
   FrameError,
   ITEM_KIND,
-  type ItemKind,
   itemBytes,
+  itemKind,
+  originAt,
   type RelayItem,
   readFrame,
 } from './relay-frame.js'
@@ -44,7 +45,6 @@ export const MAX_COMPACT_EXCESS = 4
 
 const RESET = 0
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /** Bytes of `n` as an unsigned LEB128 varint (n < 2^32). */
 function varintBytes(n: number): number {
@@ -204,14 +204,13 @@ export class FrameReader {
       throw new FrameError('varint over 32 bits')
     }
     while (off < frame.length) {
-      let kind = frame[off++]!
-      if (kind === RESET) {
+      let byte = frame[off++]!
+      if (byte === RESET) {
         this.table = []
         if (off >= frame.length) throw new FrameError('reset at the end of a frame')
-        kind = frame[off++]!
+        byte = frame[off++]!
       }
-      if (kind !== ITEM_KIND.batch && kind !== ITEM_KIND.member && kind !== ITEM_KIND.control)
-        throw new FrameError(`unknown item kind ${kind}`)
+      const kind = itemKind(byte)
       const ref = varint()
       let entry: { origin: string; incarnation: number } | undefined
       if (ref === 0) {
@@ -219,12 +218,7 @@ export class FrameReader {
         if (off >= frame.length) throw new FrameError('truncated item header')
         const originLength = frame[off++]!
         if (off + originLength + 8 > frame.length) throw new FrameError('truncated item header')
-        let origin: string
-        try {
-          origin = decoder.decode(frame.subarray(off, off + originLength))
-        } catch {
-          throw new FrameError('origin is not UTF-8')
-        }
+        const origin = originAt(frame, off, originLength)
         off += originLength
         const incarnation = view.getFloat64(off)
         off += 8
@@ -239,7 +233,7 @@ export class FrameReader {
       const bodyLength = varint()
       if (off + bodyLength > frame.length) throw new FrameError('truncated item body')
       each({
-        kind: kind as ItemKind,
+        kind,
         origin: entry.origin,
         incarnation: entry.incarnation,
         seq,

@@ -95,18 +95,11 @@ export function readFrame(frame: Uint8Array, each: (item: RelayItem) => void): v
   let off = 1
   while (off < frame.length) {
     if (off + HEAD > frame.length) throw new FrameError('truncated item header')
-    const kind = frame[off]!
-    if (kind !== ITEM_KIND.batch && kind !== ITEM_KIND.member && kind !== ITEM_KIND.control)
-      throw new FrameError(`unknown item kind ${kind}`)
+    const kind = itemKind(frame[off]!)
     const originLength = frame[off + 1]!
     off += 2
     if (off + originLength + 16 > frame.length) throw new FrameError('truncated item header')
-    let origin: string
-    try {
-      origin = decoder.decode(frame.subarray(off, off + originLength))
-    } catch {
-      throw new FrameError('origin is not UTF-8')
-    }
+    const origin = originAt(frame, off, originLength)
     off += originLength
     const incarnation = view.getFloat64(off)
     const seq = view.getUint32(off + 8)
@@ -115,12 +108,28 @@ export function readFrame(frame: Uint8Array, each: (item: RelayItem) => void): v
     if (off + bodyLength > frame.length) throw new FrameError('truncated item body')
     if (!Number.isFinite(incarnation)) throw new FrameError('bad incarnation')
     each({
-      kind: kind as ItemKind,
+      kind,
       origin,
       incarnation,
       seq,
       body: frame.subarray(off, off + bodyLength),
     })
     off += bodyLength
+  }
+}
+
+/** The kind an item's first byte names. @throws FrameError for a byte no kind has */
+export function itemKind(byte: number): ItemKind {
+  if (byte !== ITEM_KIND.batch && byte !== ITEM_KIND.member && byte !== ITEM_KIND.control)
+    throw new FrameError(`unknown item kind ${byte}`)
+  return byte
+}
+
+/** The origin of `length` bytes at `off`. @throws FrameError when they are not UTF-8 */
+export function originAt(frame: Uint8Array, off: number, length: number): string {
+  try {
+    return decoder.decode(frame.subarray(off, off + length))
+  } catch {
+    throw new FrameError('origin is not UTF-8')
   }
 }
