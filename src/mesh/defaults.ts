@@ -51,6 +51,12 @@ export const MESH_CONSTANTS = {
   memberNewsMinIntervalMs: 1_000,
   /** A redial asked for by a hello or an announcement waits this long (a burst gathers). */
   redialSoonMs: 100,
+  /**
+   * A redial pass that found every link connected and nothing to hang up on waits this many
+   * `redialIntervalMs` for the next (a disconnection, a member learned or a new connection
+   * bring one sooner).
+   */
+  settledRedialIntervals: 5,
   /** Longest wait for hanging up on a blocked peer. */
   hangUpTimeoutMs: 2_000,
   /** Longest wait for one anti-entropy round trip. */

@@ -32,6 +32,8 @@ export class Membership {
   private soon: Timer | undefined
   /** The periodic redial, while there is anyone to dial or hang up on (see {@link start}). */
   private loop: Timer | undefined
+  /** The pending {@link loop} is a settled one (`settledRedialIntervals` long). */
+  private loopSettled = false
   private stopped = false
 
   /** @param onHelloDone - a peer's hello answer arrived (its region is known now) */
@@ -69,6 +71,8 @@ export class Membership {
     if (p === undefined) return
     p.connected = false
     p.downSince ??= this.ctx.clock.now()
+    // A link may have gone: the redial loop must not wait a settled interval for it.
+    this.redialSoon()
   }
 
   /** Answers a peer's hello with ours, learning the members it lists. */
@@ -92,10 +96,13 @@ export class Membership {
   }
 
   /**
-   * Starts the periodic redial (every `redialIntervalMs`). It parks while the member list
-   * is empty (no peer known, no bootstrap address: nothing to dial or hang up on) and
-   * resumes at the next {@link redial}, which every way of learning a peer leads to (a
-   * connection's hello, a member's announcement, the bootstrap list, an unblock).
+   * Starts the periodic redial (every `redialIntervalMs`; `settledRedialIntervals` times
+   * that after a pass that found every link connected and no other connection: a settled
+   * node's idle). It parks while the member list is empty (no peer known, no bootstrap
+   * address: nothing to dial or hang up on) and resumes at the next {@link redial}, which
+   * every way of learning a peer leads to (a connection's hello, a member's announcement,
+   * the bootstrap list, an unblock); a disconnection or a new connection brings the next
+   * pass forward.
    */
   start(): void {
     this.redial()
@@ -110,10 +117,20 @@ export class Membership {
     this.loop = undefined
   }
 
-  /** The next periodic redial, unless one is scheduled or nobody is known. */
-  private schedule(): void {
-    if (this.loop !== undefined || this.stopped || this.ctx.peers.size === 0) return
-    this.loop = this.ctx.clock.after(this.ctx.opts.redialIntervalMs, () => {
+  /**
+   * The next periodic redial, unless one is scheduled or nobody is known: after
+   * `redialIntervalMs`, or `settledRedialIntervals` times that when the last pass found
+   * nothing to do (`settled`); a pass with work to do brings a settled wait forward.
+   */
+  private schedule(settled = false): void {
+    if (this.stopped || this.ctx.peers.size === 0) return
+    if (this.loop !== undefined) {
+      if (settled || !this.loopSettled) return
+      this.loop.cancel()
+    }
+    const intervals = settled ? MESH_CONSTANTS.settledRedialIntervals : 1
+    this.loopSettled = settled
+    this.loop = this.ctx.clock.after(this.ctx.opts.redialIntervalMs * intervals, () => {
       this.loop = undefined
       this.redial()
     })
@@ -128,17 +145,20 @@ export class Membership {
   redial(): void {
     const { ctx, links } = this
     if (ctx.isClosed()) return
-    this.schedule()
     const connected = new Set(ctx.node.getPeers().map((p) => p.toString()))
     const now = ctx.clock.now()
+    // Settled: every link connected, no other connection, no dial in flight.
+    let settled = this.dialing.size === 0
     for (const p of ctx.peers.all()) {
       p.connected = connected.has(p.id)
       if (p.connected) p.downSince = undefined
       const link = p.region === undefined || links.isLink(p.id)
+      if (p.connected && !link) settled = false
       if (p.connected && !link && now - (p.connectedAt ?? now) > ctx.opts.linkGraceMs) {
         this.hangUp(p.id)
         continue
       }
+      if (!p.connected && link && p.id !== ctx.self) settled = false
       if (p.connected || !link || p.id === ctx.self || p.addrs.length === 0) continue
       if (this.dialing.has(p.id) || ctx.gate.denies(p.id)) continue
       let addrs: ReturnType<typeof multiaddr>[]
@@ -165,6 +185,7 @@ export class Membership {
         })
         .finally(() => this.dialing.delete(p.id))
     }
+    this.schedule(settled)
   }
 
   private hangUp(id: string): void {
