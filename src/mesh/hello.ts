@@ -13,6 +13,13 @@ export interface HelloBody {
   region: string
   peers: [id: string, region: string | null, addrs: string[]][]
   ks?: [name: string, maxTtlMs: number][]
+  /**
+   * Whether the sender takes write batches without their origin's signature from a peer
+   * whose word it takes for them (docs/decisions/vouched-batches.md): 1 when it does
+   * (`verifyOrigins: 'relay'`), 2 when every member of its region it is connected to does
+   * too (its own word, their hellos' 1 or 2). Absent: it does not (or an older version).
+   */
+  vouch?: 1 | 2
 }
 
 /** Most members, and addresses per member, a hello carries. */
@@ -26,12 +33,19 @@ export function helloBody(
   addresses: string[],
   members: PeerInfo[],
   keyspaces: [name: string, maxTtlMs: number][] = [],
+  vouch?: 1 | 2,
 ): HelloBody {
   const peers: HelloBody['peers'] = [[self, region, addresses.slice(0, MAX_ADDRS)]]
   for (const p of members) {
     if (p.addrs.length > 0) peers.push([p.id, p.region ?? null, p.addrs.slice(0, MAX_ADDRS)])
   }
-  return { region, peers: peers.slice(0, MAX_MEMBERS), ks: keyspaces.slice(0, MAX_KEYSPACES) }
+  const body: HelloBody = {
+    region,
+    peers: peers.slice(0, MAX_MEMBERS),
+    ks: keyspaces.slice(0, MAX_KEYSPACES),
+  }
+  if (vouch !== undefined) body.vouch = vouch
+  return body
 }
 
 /** Most keyspace settings a hello carries. */
@@ -91,6 +105,8 @@ export function mergeHello(
   table.setRegion(sender, b.region, true)
   sender.lastSeen = now
   sender.connected = true
+  sender.takesVouched = b.vouch === 1 || b.vouch === 2
+  sender.vouchesRegion = b.vouch === 2
   for (const row of b.peers.slice(0, MAX_MEMBERS)) {
     if (!Array.isArray(row) || typeof row[0] !== 'string' || !Array.isArray(row[2])) continue
     const [id, region, addrs] = row as [string, unknown, unknown[]]

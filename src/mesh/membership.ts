@@ -35,6 +35,8 @@ export class Membership {
   /** The pending {@link loop} is a settled one (`settledRedialIntervals` long). */
   private loopSettled = false
   private stopped = false
+  /** What this node's hellos say of vouched batches (hello.ts `vouch`), as last sent. */
+  private vouchSent: 1 | 2 | undefined
 
   /** @param onHelloDone - a peer's hello answer arrived (its region is known now) */
   constructor(ctx: MeshContext, links: Links, onHelloDone: (peer: PeerId) => void) {
@@ -71,6 +73,7 @@ export class Membership {
     if (p === undefined) return
     p.connected = false
     p.downSince ??= this.ctx.clock.now()
+    this.checkVouch()
     // A link may have gone: the redial loop must not wait a settled interval for it.
     this.redialSoon()
   }
@@ -79,6 +82,7 @@ export class Membership {
   onHello(body: unknown, from: PeerId): HelloBody {
     mergeHello(this.ctx.peers, body, from.toString(), this.ctx.self, this.ctx.clock.now())
     this.checkSettings(body, from.toString())
+    this.checkVouch()
     this.redialSoon()
     return this.helloBody()
   }
@@ -232,13 +236,39 @@ export class Membership {
 
   private helloBody(): HelloBody {
     const { ctx } = this
+    this.vouchSent = this.vouch()
     return helloBody(
       ctx.self,
       ctx.region,
       ctx.node.getMultiaddrs().map((a) => a.toString()),
       ctx.peers.all(),
       [...ctx.replicas].map((r) => [r.name, r.options.maxTtl]),
+      this.vouchSent,
     )
+  }
+
+  /**
+   * Whether this node takes write batches without their origin's signature (hello.ts
+   * `vouch`): with `verifyOrigins: 'relay'` it does (1), and says 2 while no member of its
+   * region connected to it has said it does not (docs/decisions/vouched-batches.md).
+   */
+  private vouch(): 1 | 2 | undefined {
+    const { ctx } = this
+    if (ctx.opts.verifyOrigins !== 'relay') return undefined
+    for (const p of ctx.peers.all())
+      if (
+        p.connected &&
+        p.regionOwn === true &&
+        p.region === ctx.region &&
+        p.takesVouched === false
+      )
+        return 1
+    return 2
+  }
+
+  /** A member of this region connected or left: the peers hear of a changed `vouch` at once. */
+  private checkVouch(): void {
+    if (this.vouchSent !== undefined && this.vouch() !== this.vouchSent) this.announce()
   }
 
   /**
@@ -284,6 +314,7 @@ export class Membership {
       )
       mergeHello(ctx.peers, res, peer.toString(), ctx.self, ctx.clock.now())
       this.checkSettings(res, peer.toString())
+      this.checkVouch()
       this.redialSoon()
       return true
     } catch (err) {

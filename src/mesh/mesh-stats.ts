@@ -28,6 +28,8 @@ export function zeroCounters(rejected: RejectCounts): MeshCounters {
     lookupHits: 0,
     directWritesIn: 0,
     signaturesChecked: 0,
+    vouchedOut: 0,
+    vouchedWithheld: 0,
     syncSessions: 0,
     syncInSync: 0,
     syncDeferred: 0,

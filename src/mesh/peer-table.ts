@@ -24,6 +24,13 @@ export interface PeerInfo {
   mismatched?: Set<string>
   /** Keyspaces the peer has open (from its hello). */
   keyspaces?: Set<string>
+  /**
+   * The peer's last hello said it takes write batches without their origin's signature
+   * (`vouch`, docs/decisions/vouched-batches.md): a node may pass it such batches.
+   */
+  takesVouched?: boolean
+  /** ...and so does every member of its region it is connected to: a hub may strip them for it. */
+  vouchesRegion?: boolean
   /** Wall-clock ms since the peer is disconnected or failing dials; undefined while it is fine. */
   downSince?: number
 }

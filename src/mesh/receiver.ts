@@ -7,7 +7,7 @@ import { isRefusal, type KeyspaceReplica } from '../replica/keyspace-replica.js'
 import { checkBatch } from '../replication/batch-check.js'
 import { decodeBatch } from '../replication/batch-codec.js'
 import type { RejectCode } from '../replication/reject-codes.js'
-import type { RelayItem } from '../replication/relay-frame.js'
+import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
 import type { WriteBatch } from '../replication/write-record.js'
 import { type ReplicateTrace, replicateChannel } from '../trace-channels.js'
 import { openEnvelope } from './batch-signing.js'
@@ -59,16 +59,21 @@ export class Receiver {
     const { ctx } = this
     const started = ctx.clock.monotonic()
     const receivedAt = ctx.clock.now()
-    const envelope = openEnvelope(item.body)
-    if (envelope === undefined) return this.refuse('malformed', `short envelope from ${from}`)
-    if (verify) {
-      ctx.counters.signaturesChecked++
-      if (!ctx.originKeys.verify(item.origin, envelope.body, envelope.signature))
-        return this.refuse('forged-origin', `bad signature of ${item.origin} relayed by ${from}`)
-    }
+    // A vouched batch is the body alone; the relay refused it where a check was due.
+    let body = item.body
+    if (item.kind !== ITEM_KIND.vouched) {
+      const envelope = openEnvelope(item.body)
+      if (envelope === undefined) return this.refuse('malformed', `short envelope from ${from}`)
+      if (verify) {
+        ctx.counters.signaturesChecked++
+        if (!ctx.originKeys.verify(item.origin, envelope.body, envelope.signature))
+          return this.refuse('forged-origin', `bad signature of ${item.origin} relayed by ${from}`)
+      }
+      body = envelope.body
+    } else if (verify) return this.refuse('unsigned', `unsigned batch from ${from}`)
     let batch: WriteBatch
     try {
-      batch = decodeBatch(envelope.body, ctx.limits)
+      batch = decodeBatch(body, ctx.limits)
     } catch (err) {
       return this.refuse('malformed', (err as Error).message)
     }

@@ -9,8 +9,10 @@ import {
 } from '../replication/relay-frame.js'
 import { SeenItems } from '../replication/seen-items.js'
 import { RelayPlan, type RelayRole } from '../topology/relay-plan.js'
+import { SIGNATURE_BYTES } from './batch-signing.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
+import type { PeerInfo } from './peer-table.js'
 import type { RelayLinks } from './relay-links.js'
 
 const log = logger('meshcache:relay')
@@ -143,10 +145,17 @@ export class Relay {
       return
     }
     const verify = this.mustVerify(from, item)
+    if (item.kind === ITEM_KIND.vouched && verify) {
+      // No signature to check where one is due: refused, not recorded as seen, so the
+      // signed copy (or anti-entropy) still brings the writes.
+      this.ctx.replicas.reject('unsigned')
+      log('unsigned batch of %s from %s refused: its check is due here', item.origin, from)
+      return
+    }
     const ok =
-      item.kind === ITEM_KIND.batch
-        ? this.sink.batch(item, from, verify)
-        : this.sink.member(item, from, verify)
+      item.kind === ITEM_KIND.member
+        ? this.sink.member(item, from, verify)
+        : this.sink.batch(item, from, verify)
     if (!ok) return
     // Recorded only now: an item that failed its checks must not make the genuine one
     // (same origin and numbering) look like a duplicate.
@@ -210,9 +219,20 @@ export class Relay {
     }
     if (from !== undefined) targets.delete(from)
     let sent = 0
+    let stripped: RelayItem | undefined
     for (const peer of targets) {
-      if (this.ctx.peers.get(peer)?.connected !== true) continue
-      this.links.send(peer, item)
+      const p = ctx.peers.get(peer)
+      if (p?.connected !== true) continue
+      if (item.kind === ITEM_KIND.vouched && p.takesVouched !== true) {
+        // It has no signature to give a peer that checks them: anti-entropy brings it.
+        ctx.counters.vouchedWithheld++
+        continue
+      }
+      if (item.kind === ITEM_KIND.batch && role?.hub === ctx.self && this.mayStrip(p, item)) {
+        stripped ??= { ...item, kind: ITEM_KIND.vouched, body: item.body.subarray(SIGNATURE_BYTES) }
+        ctx.counters.vouchedOut++
+        this.links.send(peer, stripped)
+      } else this.links.send(peer, item)
       sent++
     }
     if (sent === 0 && from === undefined) {
@@ -224,6 +244,25 @@ export class Relay {
     }
     if (from !== undefined) this.counters.relayed += sent
     return sent
+  }
+
+  /**
+   * Whether this hub may send `item` (a signed batch) to the hub `p` of another region
+   * without the origin's signature: `p` and the members of its region connected to it take
+   * such batches (its hello), and the batch is of this hub's own region, whose hub `p`
+   * takes on its word (`p` checks nothing from the hub of the writer's region; where its
+   * plan disagrees it refuses the batch, and the signed way or anti-entropy brings it).
+   * Saves the 64-byte signature on every WAN crossing (docs/decisions/vouched-batches.md).
+   */
+  private mayStrip(p: PeerInfo, item: RelayItem): boolean {
+    const { ctx } = this
+    return (
+      p.vouchesRegion === true &&
+      p.regionOwn === true &&
+      p.region !== ctx.region &&
+      (item.origin === ctx.self || ctx.peers.ownRegion(item.origin) === ctx.region) &&
+      item.body.length > SIGNATURE_BYTES
+    )
   }
 
   private hold(item: RelayItem): void {

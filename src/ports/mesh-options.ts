@@ -151,6 +151,16 @@ export interface MeshCounters {
    * announcements): where `verifyOrigins` says they are due (~70-110 µs each).
    */
   signaturesChecked: number
+  /**
+   * Write batches this hub sent to another region's hub without their origin's
+   * signature, vouching for them (docs/decisions/vouched-batches.md).
+   */
+  vouchedOut: number
+  /**
+   * Batches that came without a signature and were not passed to a neighbor that does not
+   * take them (it checks signatures, or an older version): anti-entropy brings them.
+   */
+  vouchedWithheld: number
   /** Anti-entropy sessions started, and those that found the peer in sync. */
   syncSessions: number
   /** Sessions that found the peer in sync (one round trip). */

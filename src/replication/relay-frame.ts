@@ -23,6 +23,12 @@ export const ITEM_KIND = {
   member: 2,
   /** A link's control message (liveness, clock sample, digests): not relayed. */
   control: 3,
+  /**
+   * A write batch without its origin's signature (the batch body alone), vouched for by
+   * the node that sends it: only to a peer whose hello said it takes such items and that
+   * would not check the signature (docs/decisions/vouched-batches.md).
+   */
+  vouched: 4,
 } as const
 
 /** One of {@link ITEM_KIND}. */
@@ -120,7 +126,12 @@ export function readFrame(frame: Uint8Array, each: (item: RelayItem) => void): v
 
 /** The kind an item's first byte names. @throws FrameError for a byte no kind has */
 export function itemKind(byte: number): ItemKind {
-  if (byte !== ITEM_KIND.batch && byte !== ITEM_KIND.member && byte !== ITEM_KIND.control)
+  if (
+    byte !== ITEM_KIND.batch &&
+    byte !== ITEM_KIND.member &&
+    byte !== ITEM_KIND.control &&
+    byte !== ITEM_KIND.vouched
+  )
     throw new FrameError(`unknown item kind ${byte}`)
   return byte
 }
