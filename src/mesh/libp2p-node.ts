@@ -8,6 +8,7 @@ import type { Clock } from '../clock/clock.js'
 import { INBOUND_DEFAULTS, InboundGate, type InboundGateOptions } from './inbound-gate.js'
 import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
+import { coalescingTcp } from './tcp-writes.js'
 import { halfWindowUpdates } from './yamux-window.js'
 
 /** A libp2p node as meshcache runs it (no libp2p services: docs/decisions/join-cost.md). */
@@ -91,7 +92,7 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
           }),
         }
       : {}),
-    transports: [options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp()],
+    transports: [coalescingTcp(options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp())],
     connectionEncrypters: [noise()],
     // No yamux keep-alive pings (one per connection every 30 s by default): link control
     // knows each link is alive from its traffic or its own ping, and TCP tells a peer gone.
