@@ -65,7 +65,8 @@ function coalesce(conn: object): void {
   }
 }
 
-type Upgrader = { upgradeInbound: Function; upgradeOutbound: Function }
+type Upgrade = (conn: object, ...rest: unknown[]) => unknown
+type Upgrader = { upgradeInbound: Upgrade; upgradeOutbound: Upgrade }
 
 /** The upgrader with every connection it upgrades coalesced first. */
 function watching<U extends object>(upgrader: U): U {

@@ -21,7 +21,7 @@ const originArb = fc.constantFrom(
   'x',
 )
 const itemArb: fc.Arbitrary<RelayItem> = fc.record({
-  kind: fc.constantFrom(ITEM_KIND.batch, ITEM_KIND.member, ITEM_KIND.control),
+  kind: fc.constantFrom(ITEM_KIND.batch, ITEM_KIND.member, ITEM_KIND.control, ITEM_KIND.vouched),
   origin: originArb,
   incarnation: fc.constantFrom(1.5, 1_765_000_000_000.25, 0, -3),
   seq: fc.nat({ max: 2 ** 32 - 1 }),

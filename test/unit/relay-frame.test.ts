@@ -11,7 +11,7 @@ import {
 import { SeenItems } from '../../src/replication/seen-items.js'
 
 const itemArb: fc.Arbitrary<RelayItem> = fc.record({
-  kind: fc.constantFrom(ITEM_KIND.batch, ITEM_KIND.member, ITEM_KIND.control),
+  kind: fc.constantFrom(ITEM_KIND.batch, ITEM_KIND.member, ITEM_KIND.control, ITEM_KIND.vouched),
   origin: fc.string({ minLength: 1, maxLength: 60, unit: 'grapheme' }),
   incarnation: fc.double({ noNaN: true, noDefaultInfinity: true }),
   seq: fc.nat({ max: 2 ** 32 - 1 }),
