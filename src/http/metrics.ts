@@ -77,6 +77,16 @@ export function cacheMetrics(cache: Cache<unknown>): Registry {
     'signaturesChecked',
   )
   repl(
+    'vouched_out',
+    'Write batch copies this hub sent to other regions without the origin signature (vouched batches).',
+    'vouchedOut',
+  )
+  repl(
+    'vouched_withheld',
+    'Vouched batches not passed to a neighbor that does not take them (anti-entropy brings them).',
+    'vouchedWithheld',
+  )
+  repl(
     'batches_dropped',
     'Batches not sent because the outbound bound was reached (repaired by sync).',
     'batchesDropped',

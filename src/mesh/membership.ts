@@ -35,8 +35,12 @@ export class Membership {
   /** The pending {@link loop} is a settled one (`settledRedialIntervals` long). */
   private loopSettled = false
   private stopped = false
-  /** What this node's hellos say of vouched batches (hello.ts `vouch`), as last sent. */
-  private vouchSent: 1 | 2 | undefined
+  /** What each connected peer was last told of vouched batches (hello.ts `vouch`). */
+  private readonly vouchSentTo = new Map<string, 1 | 2 | undefined>()
+  /** Peers a hello with a changed `vouch` is on its way to. */
+  private readonly revouching = new Set<string>()
+  /** Monotonic ms of the last round that told peers a changed `vouch`. */
+  private vouchSyncedAt = Number.NEGATIVE_INFINITY
 
   /** @param onHelloDone - a peer's hello answer arrived (its region is known now) */
   constructor(ctx: MeshContext, links: Links, onHelloDone: (peer: PeerId) => void) {
@@ -63,6 +67,10 @@ export class Membership {
     p.connected = true
     p.connectedAt = this.ctx.clock.now()
     p.downSince = undefined
+    // What it takes is what its hello on this connection says (it may have restarted as
+    // another version or with other settings): nothing until then.
+    p.takesVouched = undefined
+    p.vouchesRegion = undefined
     // A peer known now: the periodic redial runs (it hangs up on non-links after the grace).
     this.schedule()
     void this.sayHello(peer)
@@ -73,7 +81,7 @@ export class Membership {
     if (p === undefined) return
     p.connected = false
     p.downSince ??= this.ctx.clock.now()
-    this.checkVouch()
+    this.vouchSentTo.delete(p.id)
     // A link may have gone: the redial loop must not wait a settled interval for it.
     this.redialSoon()
   }
@@ -82,9 +90,10 @@ export class Membership {
   onHello(body: unknown, from: PeerId): HelloBody {
     mergeHello(this.ctx.peers, body, from.toString(), this.ctx.self, this.ctx.clock.now())
     this.checkSettings(body, from.toString())
-    this.checkVouch()
     this.redialSoon()
-    return this.helloBody()
+    const answer = this.helloBody()
+    this.vouchSentTo.set(from.toString(), answer.vouch)
+    return answer
   }
 
   /**
@@ -189,6 +198,7 @@ export class Membership {
         })
         .finally(() => this.dialing.delete(p.id))
     }
+    this.syncVouch()
     this.schedule(settled)
   }
 
@@ -228,47 +238,72 @@ export class Membership {
   announce(): void {
     const { ctx } = this
     for (const peer of ctx.node.getPeers()) {
-      request(ctx.node, peer, PROTOCOLS.hello, this.helloBody(), MESH_CONSTANTS.helloTimeoutMs)
-        .then((res) => this.checkSettings(res, peer.toString()))
+      const body = this.helloBody()
+      request(ctx.node, peer, PROTOCOLS.hello, body, MESH_CONSTANTS.helloTimeoutMs)
+        .then((res) => {
+          this.vouchSentTo.set(peer.toString(), body.vouch)
+          this.checkSettings(res, peer.toString())
+        })
         .catch((err: Error) => log('hello to %s failed: %s', peer, err.message))
     }
   }
 
   private helloBody(): HelloBody {
     const { ctx } = this
-    this.vouchSent = this.vouch()
     return helloBody(
       ctx.self,
       ctx.region,
       ctx.node.getMultiaddrs().map((a) => a.toString()),
       ctx.peers.all(),
       [...ctx.replicas].map((r) => [r.name, r.options.maxTtl]),
-      this.vouchSent,
+      this.vouch(),
     )
   }
 
   /**
    * Whether this node takes write batches without their origin's signature (hello.ts
-   * `vouch`): with `verifyOrigins: 'relay'` it does (1), and says 2 while no member of its
-   * region connected to it has said it does not (docs/decisions/vouched-batches.md).
+   * `vouch`): with `verifyOrigins: 'relay'` it does (1), and says 2 while every member of
+   * its region it knows (by their own word) is connected to it and has said it takes them
+   * too: a region's hub speaks for its whole star, and a region too large for one (sub-hubs)
+   * or with a member that checks every signature or runs an older version keeps getting
+   * signed batches (docs/decisions/vouched-batches.md). Depends on the members' own
+   * settings, not on what they say of theirs, so it cannot lock itself at 1.
    */
   private vouch(): 1 | 2 | undefined {
     const { ctx } = this
     if (ctx.opts.verifyOrigins !== 'relay') return undefined
     for (const p of ctx.peers.all())
       if (
-        p.connected &&
         p.regionOwn === true &&
         p.region === ctx.region &&
-        p.takesVouched === false
+        p.id !== ctx.self &&
+        (!p.connected || p.takesVouched !== true)
       )
         return 1
     return 2
   }
 
-  /** A member of this region connected or left: the peers hear of a changed `vouch` at once. */
-  private checkVouch(): void {
-    if (this.vouchSent !== undefined && this.vouch() !== this.vouchSent) this.announce()
+  /**
+   * Tells the connected peers of other regions (the ones that read it) a `vouch` that
+   * changed since their last hello: a hello exchange each, at most one in flight per peer;
+   * one that fails is tried again at the next redial pass.
+   */
+  private syncVouch(): void {
+    const { ctx } = this
+    if (ctx.opts.verifyOrigins !== 'relay') return
+    // At most one round per redial interval: members connecting one after another while
+    // a region forms change the value often, and only the last one needs to go out.
+    const mono = ctx.clock.monotonic()
+    if (mono - this.vouchSyncedAt < ctx.opts.redialIntervalMs) return
+    const now = this.vouch()
+    for (const [id, sent] of this.vouchSentTo) {
+      if (sent === now || this.revouching.has(id)) continue
+      const p = ctx.peers.get(id)
+      if (p?.connected !== true || p.region === ctx.region) continue
+      this.vouchSyncedAt = mono
+      this.revouching.add(id)
+      void this.exchange(peerIdFromString(id)).finally(() => this.revouching.delete(id))
+    }
   }
 
   /**
@@ -305,16 +340,17 @@ export class Membership {
   async exchange(peer: PeerId): Promise<boolean> {
     const { ctx } = this
     try {
+      const body = this.helloBody()
       const res = await request(
         ctx.node,
         peer,
         PROTOCOLS.hello,
-        this.helloBody(),
+        body,
         MESH_CONSTANTS.helloTimeoutMs,
       )
+      this.vouchSentTo.set(peer.toString(), body.vouch)
       mergeHello(ctx.peers, res, peer.toString(), ctx.self, ctx.clock.now())
       this.checkSettings(res, peer.toString())
-      this.checkVouch()
       this.redialSoon()
       return true
     } catch (err) {

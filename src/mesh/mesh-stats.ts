@@ -80,6 +80,7 @@ export function replicationStats(
     wanBytesOut: links.wanBytesOut,
     batchesHeld: relay.held,
     batchesDropped: counters.batchesDropped + c.itemsDropped,
+    vouchedWithheld: counters.vouchedWithheld + c.vouchedWithheld,
     duplicates: relay.duplicates,
     relayed: relay.relayed,
     bytesOut: c.bytesOut,

@@ -38,11 +38,14 @@ function oldestLag(batch: WriteBatch, now: number): number {
  */
 export class Receiver {
   private readonly lag = new Map<string, LagHistogram>()
+  /** Monotonic ms of the last pull after a refused vouched batch, per sender and keyspace. */
+  private readonly pulled = new Map<string, number>()
 
   /**
    * @param onApplied - told of every remote write that now stands (load leases wait for them)
    * @param onFollow - a batch of a keyspace this node had not opened, now opened (a
-   *   headless node follows its peers' keyspaces): repair what came before it
+   *   headless node follows its peers' keyspaces), or one it refused for want of a
+   *   signature: repair what came before it from the sender
    */
   constructor(
     private readonly ctx: MeshContext,
@@ -70,7 +73,10 @@ export class Receiver {
           return this.refuse('forged-origin', `bad signature of ${item.origin} relayed by ${from}`)
       }
       body = envelope.body
-    } else if (verify) return this.refuse('unsigned', `unsigned batch from ${from}`)
+    } else if (verify) {
+      this.pullRefused(body, from)
+      return this.refuse('unsigned', `unsigned batch of ${item.origin} from ${from}`)
+    }
     let batch: WriteBatch
     try {
       batch = decodeBatch(body, ctx.limits)
@@ -83,6 +89,29 @@ export class Receiver {
     ctx.trace.observe('verify', ctx.clock.monotonic() - started)
     this.apply(batch, from)
     return true
+  }
+
+  /**
+   * A vouched batch refused here (the sender's plan or its knowledge of the writer's
+   * region differs from ours: a member that just joined, hubs changing): its writes are
+   * pulled from the sender by anti-entropy now, not at the next round. At most once a
+   * second per sender and keyspace.
+   */
+  private pullRefused(body: Uint8Array, from: string): void {
+    const { ctx } = this
+    let keyspace: string
+    try {
+      keyspace = decodeBatch(body, ctx.limits).keyspace
+    } catch {
+      return
+    }
+    if (ctx.replicas.get(keyspace) === undefined) return
+    const key = `${from}\u0000${keyspace}`
+    const now = ctx.clock.monotonic()
+    if (now - (this.pulled.get(key) ?? Number.NEGATIVE_INFINITY) < 1_000) return
+    if (this.pulled.size >= 1_024) this.pulled.clear()
+    this.pulled.set(key, now)
+    this.onFollow(keyspace, from)
   }
 
   /**

@@ -33,8 +33,10 @@ interface Outbound {
   bytes: number
   stream: Stream | undefined
   writer: ReturnType<typeof lpStream> | undefined
-  /** The stream's frame encoder: compact when the peer speaks `/meshcache/relay/2`. */
+  /** The stream's frame encoder: compact when the peer speaks `/meshcache/relay/2` or newer. */
   frames: FrameWriter | undefined
+  /** The stream may carry vouched batches (`/meshcache/relay/3`). */
+  vouched: boolean
   opening: Promise<void> | undefined
   /** A flush is scheduled for the end of the turn. */
   scheduled: boolean
@@ -59,12 +61,17 @@ export interface RelayLinkCounters {
   itemsDropped: number
   /** Frames that could not be written (the stream failed): their items are lost to anti-entropy. */
   framesFailed: number
+  /**
+   * Vouched batches not written because the peer's stream is of an older version
+   * (`/meshcache/relay/2` or `/1`): anti-entropy brings them.
+   */
+  vouchedWithheld: number
 }
 
 /**
  * The links relays talk over: one long-lived stream per peer and direction
- * (`/meshcache/relay/2`, compact frames; `/meshcache/relay/1` with a peer that speaks only
- * that), length-prefixed frames of many items. Items queued for a peer
+ * (`/meshcache/relay/3`, compact frames that may carry vouched batches; `/2`, compact
+ * frames, and `/1` with peers that speak only those), length-prefixed frames of many items. Items queued for a peer
  * leave together: at the end of the turn when a flush token is left, else at the next
  * token, so a trickle is never delayed and a busy link carries about one frame per
  * interval whatever the number of items. A link inside the region earns a token every
@@ -85,6 +92,7 @@ export class RelayLinks {
     bytesIn: 0,
     itemsDropped: 0,
     framesFailed: 0,
+    vouchedWithheld: 0,
   }
   /** Bytes of replicated items sent to peers of other regions (WAN bytes; link control left out). */
   wanBytesOut = 0
@@ -98,7 +106,11 @@ export class RelayLinks {
   constructor(
     private readonly ctx: MeshContext,
     private readonly onFrame: (from: string, frame: Uint8Array, reader: FrameReader) => void,
-    private readonly protocols: readonly string[] = [PROTOCOLS.relayCompact, PROTOCOLS.relay],
+    private readonly protocols: readonly string[] = [
+      PROTOCOLS.relayVouched,
+      PROTOCOLS.relayCompact,
+      PROTOCOLS.relay,
+    ],
   ) {}
 
   /** Serves inbound relay streams: every frame read goes to `onFrame`. */
@@ -143,6 +155,7 @@ export class RelayLinks {
         stream: undefined,
         writer: undefined,
         frames: undefined,
+        vouched: false,
         opening: undefined,
         scheduled: false,
         running: undefined,
@@ -285,8 +298,9 @@ export class RelayLinks {
       await this.open(o)
       const writer = o.writer
       if (writer === undefined) return
-      const items = this.take(o)
+      const items = this.writable(o, this.take(o))
       if (o.items.length === 0 || items.some((i) => i.kind === ITEM_KIND.control)) o.urgent = false
+      if (items.length === 0) continue
       // The stream's encoder, kept across the write (a reconnect may replace o's meanwhile).
       const frames = o.frames!
       const frame = frames.encode(items)
@@ -335,6 +349,14 @@ export class RelayLinks {
     return o.items.splice(0, n)
   }
 
+  /** `items` less the vouched batches a stream of an older version must not carry. */
+  private writable(o: Outbound, items: RelayItem[]): RelayItem[] {
+    if (o.vouched || !items.some((i) => i.kind === ITEM_KIND.vouched)) return items
+    const out = items.filter((i) => i.kind !== ITEM_KIND.vouched)
+    this.counters.vouchedWithheld += items.length - out.length
+    return out
+  }
+
   private async open(o: Outbound): Promise<void> {
     if (o.writer !== undefined && o.stream?.status === 'open') return
     o.opening ??= (async () => {
@@ -347,7 +369,8 @@ export class RelayLinks {
         o.stream = stream
         o.writer = lpStream(stream, { maxDataLength: RELAY_LINK_LIMITS.maxFrameBytes })
         // A new stream starts a new origin table at both ends.
-        o.frames = new FrameWriter(stream.protocol === PROTOCOLS.relayCompact)
+        o.frames = new FrameWriter(stream.protocol !== PROTOCOLS.relay)
+        o.vouched = stream.protocol === PROTOCOLS.relayVouched
       } catch (err) {
         log('cannot open a relay stream to %s: %s', o.peer, (err as Error).message)
         o.stream = undefined

@@ -144,14 +144,9 @@ export class Relay {
       this.counters.duplicates++
       return
     }
+    // A vouched batch where a check is due is refused by the sink (and so not recorded as
+    // seen: a signed copy still gets in).
     const verify = this.mustVerify(from, item)
-    if (item.kind === ITEM_KIND.vouched && verify) {
-      // No signature to check where one is due: refused, not recorded as seen, so the
-      // signed copy (or anti-entropy) still brings the writes.
-      this.ctx.replicas.reject('unsigned')
-      log('unsigned batch of %s from %s refused: its check is due here', item.origin, from)
-      return
-    }
     const ok =
       item.kind === ITEM_KIND.member
         ? this.sink.member(item, from, verify)
@@ -223,7 +218,11 @@ export class Relay {
     for (const peer of targets) {
       const p = ctx.peers.get(peer)
       if (p?.connected !== true) continue
-      if (item.kind === ITEM_KIND.vouched && p.takesVouched !== true) {
+      if (
+        item.kind === ITEM_KIND.vouched &&
+        (p.takesVouched !== true ||
+          (p.region !== ctx.region && (p.vouchesRegion !== true || p.regionOwn !== true)))
+      ) {
         // It has no signature to give a peer that checks them: anti-entropy brings it.
         ctx.counters.vouchedWithheld++
         continue

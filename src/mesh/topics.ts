@@ -6,6 +6,12 @@ export const PROTOCOLS = {
   relay: '/meshcache/relay/1',
   /** The same with compact frames (origin table per stream, varints: replication/compact-frame.ts); offered first. */
   relayCompact: '/meshcache/relay/2',
+  /**
+   * Compact frames that may also carry vouched batches (item kind 4, a batch without its
+   * origin's signature: docs/decisions/vouched-batches.md); offered first. A stream of an
+   * older version never carries one.
+   */
+  relayVouched: '/meshcache/relay/3',
   /** Read-through: the nearest peers are asked for a key on a local miss. */
   get: '/meshcache/get/1',
   /** Direct write for `ack: 'peer' | 'quorum'`: the receiver applies, then answers. */

@@ -152,13 +152,13 @@ export interface MeshCounters {
    */
   signaturesChecked: number
   /**
-   * Write batches this hub sent to another region's hub without their origin's
-   * signature, vouching for them (docs/decisions/vouched-batches.md).
+   * Copies of write batches this hub sent to other regions' hubs without their origin's
+   * signature, vouching for them (one per hub: docs/decisions/vouched-batches.md).
    */
   vouchedOut: number
   /**
-   * Batches that came without a signature and were not passed to a neighbor that does not
-   * take them (it checks signatures, or an older version): anti-entropy brings them.
+   * Batches without a signature not passed to a neighbor that does not take them (it
+   * checks signatures, or speaks an older relay version): anti-entropy brings them.
    */
   vouchedWithheld: number
   /** Anti-entropy sessions started, and those that found the peer in sync. */

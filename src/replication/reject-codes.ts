@@ -3,7 +3,7 @@
  * from the wire (a peer cannot create label values).
  */
 export const REJECT_CODES = [
-  /** A gossip message without a signature. */
+  /** A batch without its origin's signature where a check is due (a vouched batch). */
   'unsigned',
   /** Not decodable, or a field of the wrong type or size. */
   'malformed',
