@@ -291,11 +291,13 @@ export class Membership {
   private syncVouch(): void {
     const { ctx } = this
     if (ctx.opts.verifyOrigins !== 'relay') return
-    // At most one round per redial interval: members connecting one after another while
-    // a region forms change the value often, and only the last one needs to go out.
+    // At most one round per redial interval to say 2: members connecting one after another
+    // while a region forms change the value often, and only the last one needs to go out.
+    // A change to 1 goes out at once: until the far hubs hear it, a member here that does
+    // not take vouched batches gets their writes by anti-entropy only.
     const mono = ctx.clock.monotonic()
-    if (mono - this.vouchSyncedAt < ctx.opts.redialIntervalMs) return
     const now = this.vouch()
+    if (now === 2 && mono - this.vouchSyncedAt < ctx.opts.redialIntervalMs) return
     for (const [id, sent] of this.vouchSentTo) {
       if (sent === now || this.revouching.has(id)) continue
       const p = ctx.peers.get(id)

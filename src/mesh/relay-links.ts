@@ -12,6 +12,9 @@ import { PROTOCOLS } from './topics.js'
 
 const log = logger('meshcache:relay')
 
+/** Bytes an item may take in a frame: a vouched batch this node stripped may go signed. */
+const queuedBytes = (item: RelayItem): number => itemBytes(item.signed ?? item)
+
 /** Bounds of the relay links (bytes; times in ms). */
 export const RELAY_LINK_LIMITS = {
   /** Largest frame read or written; a frame is split before it grows past this. */
@@ -132,10 +135,10 @@ export class RelayLinks {
     if (this.closed) return
     const o = this.outbound(peer)
     o.items.push(item)
-    o.bytes += itemBytes(item)
+    o.bytes += queuedBytes(item)
     while (o.bytes > RELAY_LINK_LIMITS.maxQueuedBytes && o.items.length > 1) {
       const dropped = o.items.shift()!
-      o.bytes -= itemBytes(dropped)
+      o.bytes -= queuedBytes(dropped)
       this.counters.itemsDropped++
     }
     if (item.kind === ITEM_KIND.control) {
@@ -340,7 +343,7 @@ export class RelayLinks {
     let bytes = 1
     let n = 0
     while (n < o.items.length) {
-      const b = itemBytes(o.items[n]!) + MAX_COMPACT_EXCESS
+      const b = queuedBytes(o.items[n]!) + MAX_COMPACT_EXCESS
       if (n > 0 && bytes + b > RELAY_LINK_LIMITS.maxFrameBytes) break
       bytes += b
       n++
@@ -349,11 +352,18 @@ export class RelayLinks {
     return o.items.splice(0, n)
   }
 
-  /** `items` less the vouched batches a stream of an older version must not carry. */
+  /**
+   * `items` as a stream of an older version may carry them: a vouched batch this node
+   * stripped goes signed, one it got without a signature is left out (counted).
+   */
   private writable(o: Outbound, items: RelayItem[]): RelayItem[] {
     if (o.vouched || !items.some((i) => i.kind === ITEM_KIND.vouched)) return items
-    const out = items.filter((i) => i.kind !== ITEM_KIND.vouched)
-    this.counters.vouchedWithheld += items.length - out.length
+    const out: RelayItem[] = []
+    for (const i of items) {
+      if (i.kind !== ITEM_KIND.vouched) out.push(i)
+      else if (i.signed !== undefined) out.push(i.signed)
+      else this.counters.vouchedWithheld++
+    }
     return out
   }
 

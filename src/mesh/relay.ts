@@ -228,7 +228,12 @@ export class Relay {
         continue
       }
       if (item.kind === ITEM_KIND.batch && role?.hub === ctx.self && this.mayStrip(p, item)) {
-        stripped ??= { ...item, kind: ITEM_KIND.vouched, body: item.body.subarray(SIGNATURE_BYTES) }
+        stripped ??= {
+          ...item,
+          kind: ITEM_KIND.vouched,
+          body: item.body.subarray(SIGNATURE_BYTES),
+          signed: item,
+        }
         ctx.counters.vouchedOut++
         this.links.send(peer, stripped)
       } else this.links.send(peer, item)

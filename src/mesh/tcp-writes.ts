@@ -22,8 +22,6 @@ type SendData = (
   data: Iterable<Uint8Array> & { byteLength: number },
 ) => { sentBytes: number; canSendMore: boolean }
 
-const patched = new WeakSet<object>()
-
 function uncork(socket: NonNullable<SocketConnection['socket']>): void {
   if (!socket.destroyed) socket.uncork()
 }
@@ -34,34 +32,26 @@ function uncork(socket: NonNullable<SocketConnection['socket']>): void {
  * gives it two per message (the 2-byte length, then the ciphertext): two syscalls and,
  * with Nagle off, two TCP segments per message, each read, evented and decoded apart by
  * the peer. Corked until the next tick, a turn's messages (a relay frame, the window
- * updates and stream openings beside it) go out in one `writev`. Backpressure is as
- * before: `write` answers false once the socket holds more than its high-water mark.
+ * updates and stream openings beside it) go out in one `writev`. The library's own
+ * `sendData` still writes (so its backpressure rules hold: `write` answers false once the
+ * socket holds more than its high-water mark, here counting the whole turn's bytes). Set on
+ * the connection, not its class: other libp2p nodes in the process are left as they are.
  * (docs/decisions/tcp-writes.md)
  */
 function coalesce(conn: object): void {
-  const proto = Object.getPrototypeOf(conn) as { sendData?: SendData }
-  if (patched.has(proto)) return
-  patched.add(proto)
-  const original = proto.sendData
-  if (typeof original !== 'function' || (conn as SocketConnection).socket?.cork === undefined) {
-    log('@libp2p/tcp connections have no sendData or socket: writes left as the library makes them')
+  const c = conn as SocketConnection & { sendData?: SendData }
+  const original = c.sendData
+  if (typeof original !== 'function' || c.socket?.cork === undefined) {
+    log('a TCP connection without sendData or socket: its writes left as the library makes them')
     return
   }
-  proto.sendData = function sendData(data) {
+  c.sendData = function sendData(data) {
     const socket = this.socket
-    if (socket === undefined || socket.destroyed) return original.call(this, data)
-    if (socket.writableCorked === 0) {
+    if (socket !== undefined && !socket.destroyed && socket.writableCorked === 0) {
       socket.cork()
       process.nextTick(uncork, socket)
     }
-    let sentBytes = 0
-    let canSendMore = true
-    for (const buf of data) {
-      sentBytes += buf.byteLength
-      canSendMore = socket.write(buf)
-      if (!canSendMore) break
-    }
-    return { sentBytes, canSendMore }
+    return original.call(this, data)
   }
 }
 

@@ -45,6 +45,11 @@ export interface RelayItem {
   seq: number
   /** The item's bytes, opaque here. */
   body: Uint8Array
+  /**
+   * A vouched batch this node stripped: the signed item it came from (never on the wire),
+   * for a stream that cannot carry the vouched one.
+   */
+  signed?: RelayItem
 }
 
 const HEAD = 1 + 1 + 8 + 4 + 4
