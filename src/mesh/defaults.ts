@@ -34,6 +34,8 @@ export const MESH_CONSTANTS = {
   helloTimeoutMs: 5_000,
   /** Longest wait for a dial or a ping. */
   dialTimeoutMs: 5_000,
+  /** Longest wait before dialling again a peer not greeted yet that failed (membership's back-off). */
+  bootstrapBackoffMaxMs: 10_000,
   /**
    * Each end of a link takes a clock sample at least every this many ping intervals,
    * whatever traffic the link carries (quiet links are sampled every interval anyway): a

@@ -12,6 +12,7 @@ import {
   mergeHello,
 } from './hello.js'
 import type { Links } from './links.js'
+import type { PeerInfo } from './peer-table.js'
 import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
 import { PROTOCOLS } from './topics.js'
@@ -67,6 +68,8 @@ export class Membership {
     p.connected = true
     p.connectedAt = this.ctx.clock.now()
     p.downSince = undefined
+    p.dialFailures = 0
+    p.dialAfter = undefined
     // What it takes is what its hello on this connection says (it may have restarted as
     // another version or with other settings): nothing until then.
     p.takesVouched = undefined
@@ -174,6 +177,7 @@ export class Membership {
       if (!p.connected && link && p.id !== ctx.self) settled = false
       if (p.connected || !link || p.id === ctx.self || p.addrs.length === 0) continue
       if (this.dialing.has(p.id) || ctx.gate.denies(p.id)) continue
+      if (p.dialAfter !== undefined && ctx.clock.monotonic() < p.dialAfter) continue
       let addrs: ReturnType<typeof multiaddr>[]
       try {
         addrs = p.addrs.map((a) => multiaddr(a))
@@ -188,9 +192,12 @@ export class Membership {
         .then(() => {
           p.connected = true
           p.downSince = undefined
+          p.dialFailures = 0
+          p.dialAfter = undefined
         })
         .catch((err: Error) => {
           p.failures++
+          if (p.region === undefined) this.backOff(p)
           // Another path (the peer dialing us) may have connected meanwhile: not down.
           p.connected = ctx.node.getConnections(peerIdFromString(p.id)).length > 0
           if (!p.connected) p.downSince ??= ctx.clock.now()
@@ -200,6 +207,24 @@ export class Membership {
     }
     this.syncVouch()
     this.schedule(settled)
+  }
+
+  /**
+   * A peer nobody has greeted yet (a bootstrap address) that a dial failed to reach is
+   * dialled again after 1-3 s, then twice as long each time (with jitter) up to
+   * `bootstrapBackoffMaxMs`: a hundred nodes started at once against one seed too busy to
+   * finish their handshakes in time would otherwise each dial it again every pass, and
+   * keep it too busy. Members whose region is known keep the redial pace (a partition
+   * heals as soon as it lifts).
+   */
+  private backOff(p: PeerInfo): void {
+    const { ctx } = this
+    p.dialFailures = (p.dialFailures ?? 0) + 1
+    const base = Math.min(
+      ctx.opts.redialIntervalMs * 2 ** (p.dialFailures - 1),
+      MESH_CONSTANTS.bootstrapBackoffMaxMs,
+    )
+    p.dialAfter = ctx.clock.monotonic() + base * (0.5 + Math.random())
   }
 
   private hangUp(id: string): void {
@@ -231,6 +256,7 @@ export class Membership {
   /** Lifts blocks (all when no ids are given); the redial loop reconnects and sync repairs. */
   unblock(peerIds?: string[]): void {
     this.ctx.gate.unblock(peerIds)
+    for (const p of this.ctx.peers.all()) p.dialAfter = undefined
     this.redial()
   }
 

@@ -20,6 +20,10 @@ export interface PeerInfo {
   connected: boolean
   /** Wall-clock ms when the current connection opened (links are pruned after a grace). */
   connectedAt?: number
+  /** Failed dials in a row of a peer not greeted yet (a bootstrap address). */
+  dialFailures?: number
+  /** Monotonic ms before which such a peer is not dialled again (membership's back-off). */
+  dialAfter?: number
   /** Keyspaces whose `maxTtl` differs on this peer: no replication with it for them. */
   mismatched?: Set<string>
   /** Keyspaces the peer has open (from its hello). */

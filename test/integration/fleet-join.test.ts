@@ -1,6 +1,11 @@
+import net from 'node:net'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ManualClock } from '../../src/clock/clock.js'
+import { startNode } from '../../src/node/create-cache.js'
 import { LinkPlan } from '../../src/topology/link-plan.js'
-import { connections, linksOf, SMALL_BOUNDS, settled, TestMesh } from '../helpers/mesh.js'
+import { connections, linksOf, meshOf, SMALL_BOUNDS, settled, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const mesh = new TestMesh()
@@ -50,4 +55,53 @@ describe('a fleet started at once (24 real libp2p nodes, 4 regions, one seed)', 
       30_000,
     )
   }, 240_000)
+})
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(host: string): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((r) => server.listen(0, host, r))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+describe('a bootstrap peer that cannot be reached', () => {
+  it('is dialled again with a growing back-off, not every redial pass (a manual clock counts the dials)', async () => {
+    const clock = new ManualClock()
+    const host = '127.0.97.1'
+    const absent = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const seed = `/ip4/${host}/tcp/${await closedPort(host)}/p2p/${absent}`
+    const a = await startNode(
+      { region: 'b-east', listen: [`/ip4/${host}/tcp/0`], peers: [seed] },
+      { clock },
+    )
+    try {
+      const node = meshOf(a).node
+      const dial = node.dial.bind(node)
+      let dials = 0
+      node.dial = ((...args: Parameters<typeof dial>) => {
+        dials++
+        return dial(...args)
+      }) as typeof dial
+      // Two minutes of redial passes every 2 s (60): each dial is refused at once.
+      for (let t = 0; t < 120_000; t += 500) {
+        clock.advance(500)
+        await new Promise((r) => setTimeout(r, 2))
+      }
+      // 1-3 s, 2-6 s, 4-12 s, then every 5-15 s: about 10-14 dials, not 60.
+      expect(dials).toBeGreaterThanOrEqual(6)
+      expect(dials).toBeLessThanOrEqual(25)
+    } finally {
+      let done = false
+      const closing = a.close().finally(() => {
+        done = true
+      })
+      for (let i = 0; i < 400 && !done; i++) {
+        clock.advance(100)
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      await closing
+    }
+  })
 })
