@@ -12,8 +12,8 @@ import {
   mergeHello,
 } from './hello.js'
 import type { Links } from './links.js'
-import type { PeerInfo } from './peer-table.js'
 import type { MeshContext } from './mesh-context.js'
+import type { PeerInfo } from './peer-table.js'
 import { request } from './rpc.js'
 import { PROTOCOLS } from './topics.js'
 
