@@ -102,3 +102,23 @@ export const SMALL_BOUNDS = {
   pingIntervalMs: 1_000,
   linkGraceMs: 1_500,
 }
+
+/**
+ * Waits until every node of `region` names the same hub and one of `others` (another
+ * region) has it among its peer hubs; returns that hub.
+ */
+export async function agreedHub(
+  region: Cache<unknown>[],
+  others: Cache<unknown>[],
+): Promise<Cache<unknown>> {
+  const hubOf = (n: Cache<unknown>) => n.stats().mesh!.links.relay.hub
+  await waitFor(() => {
+    const hub = hubOf(region[0]!)
+    return (
+      hub !== undefined &&
+      region.every((n) => hubOf(n) === hub) &&
+      others.some((n) => n.stats().mesh!.links.relay.peerHubs.includes(hub))
+    )
+  }, `one ${region[0]!.region} hub in every plan`)
+  return region.find((n) => n.nodeId === hubOf(region[0]!))!
+}

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/clock/clock.js'
 import { startNode } from '../../src/node/create-cache.js'
 import { LinkPlan } from '../../src/topology/link-plan.js'
+import { closeOnClock } from '../helpers/clock.js'
 import { connections, linksOf, meshOf, SMALL_BOUNDS, settled, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -93,15 +94,7 @@ describe('a bootstrap peer that cannot be reached', () => {
       expect(dials).toBeGreaterThanOrEqual(6)
       expect(dials).toBeLessThanOrEqual(25)
     } finally {
-      let done = false
-      const closing = a.close().finally(() => {
-        done = true
-      })
-      for (let i = 0; i < 400 && !done; i++) {
-        clock.advance(100)
-        await new Promise((r) => setTimeout(r, 5))
-      }
-      await closing
+      await closeOnClock(a, clock)
     }
   })
 })

@@ -2,23 +2,11 @@ import { describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { ManualClock } from '../../src/clock/clock.js'
 import { createCache, startNode } from '../../src/node/create-cache.js'
+import { closeOnClock } from '../helpers/clock.js'
 import { meshOf } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const MINUTE = 60_000
-
-/** Closes a node that runs on a manual clock: time moves while its close waits. */
-async function closeOnClock(cache: Cache<unknown>, clock: ManualClock): Promise<void> {
-  let done = false
-  const closing = cache.close().finally(() => {
-    done = true
-  })
-  for (let i = 0; i < 400 && !done; i++) {
-    clock.advance(100)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-  await closing
-}
 
 describe("a mesh node's timers when it has nobody to talk to (a manual clock counts wake-ups)", () => {
   it('a peerless node sets no timer at all; a peer brings the upkeep tick, announcements, redial and anti-entropy back', async () => {

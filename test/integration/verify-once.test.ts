@@ -4,12 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { request } from '../../src/mesh/rpc.js'
 import { PROTOCOLS } from '../../src/mesh/topics.js'
-import { encodeBatch } from '../../src/replication/batch-codec.js'
-import type { EntryTuple } from '../../src/replication/entry-tuple.js'
-import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
-import { encodeValue } from '../../src/replication/value-codec.js'
+import type { RelayItem } from '../../src/replication/relay-frame.js'
 import { RelayPlan } from '../../src/topology/relay-plan.js'
-import { meshOf, TestMesh } from '../helpers/mesh.js'
+import { batchItem } from '../helpers/batches.js'
+import { agreedHub, meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 // The default trust (verifyOrigins 'relay', docs/decisions/verify-once.md): a signature is
@@ -34,22 +32,7 @@ function forgedAs(
   key: string,
 ): RelayItem {
   // A current incarnation: an older one than the origin's is dropped unread as already had.
-  const incarnation = Date.now() + 1
-  const records: EntryTuple[] = [
-    [key, Date.now() + 1, 0, origin.nodeId, Date.now() + 60_000, 0, encodeValue(key, 'evil')],
-  ]
-  const body = meshOf(rogue).sealBatch(
-    encodeBatch({
-      origin: origin.nodeId,
-      region: origin.region,
-      keyspace: 'default',
-      sentAt: Date.now(),
-      incarnation,
-      seq: 1,
-      records,
-    }),
-  )
-  return { kind: ITEM_KIND.batch, origin: origin.nodeId, incarnation, seq: 1, body }
+  return batchItem(rogue, origin, key, 'evil', Date.now() + 1)
 }
 
 /**
@@ -61,17 +44,7 @@ async function startMesh(usEast = 2) {
   for (let i = 0; i < usEast; i++) east.push(await mesh.start('us-east'))
   const far = await mesh.start('eu-west')
   await mesh.ready()
-  const hubOf = (n: Cache<unknown>) => n.stats().mesh!.links.relay.hub
-  await waitFor(() => {
-    const hub = hubOf(east[0]!)
-    return (
-      hub !== undefined &&
-      east.every((n) => hubOf(n) === hub) &&
-      far.stats().mesh!.links.relay.peerHubs.includes(hub)
-    )
-  }, 'one us-east hub in every plan')
-  const hubId = hubOf(east[0]!)
-  const hub = east.find((n) => n.nodeId === hubId)!
+  const hub = await agreedHub(east, [far])
   const leaves = east.filter((n) => n !== hub)
   return { hub, leaf: leaves[0]!, leaves, far }
 }

@@ -2,11 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { SIGNATURE_BYTES } from '../../src/mesh/batch-signing.js'
 import type { CacheOptions } from '../../src/node/cache-options.js'
-import { encodeBatch } from '../../src/replication/batch-codec.js'
-import type { EntryTuple } from '../../src/replication/entry-tuple.js'
 import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
-import { encodeValue } from '../../src/replication/value-codec.js'
-import { meshOf, TestMesh } from '../helpers/mesh.js'
+import { batchItem } from '../helpers/batches.js'
+import { agreedHub, meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 // A hub sends its region's batches to the other regions' hubs without the origin's
@@ -22,24 +20,9 @@ const strict: CacheOptions = { mesh: { syncIntervalMs: 600_000, verifyOrigins: '
 const repl = (n: Cache<unknown>) => n.stats().mesh!.replication
 const unsigned = (n: Cache<unknown>) => repl(n).rejected.unsigned
 
-/** `origin`'s genuine batch of one write (its own signature), numbered `seq` of `incarnation`. */
-function genuine(origin: Cache<unknown>, key: string, incarnation: number): RelayItem {
-  const records: EntryTuple[] = [
-    [key, Date.now(), 0, origin.nodeId, Date.now() + 60_000, 0, encodeValue(key, 'v')],
-  ]
-  const body = meshOf(origin).sealBatch(
-    encodeBatch({
-      origin: origin.nodeId,
-      region: origin.region!,
-      keyspace: 'default',
-      sentAt: Date.now(),
-      incarnation,
-      seq: 1,
-      records,
-    }),
-  )
-  return { kind: ITEM_KIND.batch, origin: origin.nodeId, incarnation, seq: 1, body }
-}
+/** `origin`'s genuine batch of one write (its own signature), numbered 1 of `incarnation`. */
+const genuine = (origin: Cache<unknown>, key: string, incarnation: number): RelayItem =>
+  batchItem(origin, { nodeId: origin.nodeId, region: origin.region! }, key, 'v', incarnation)
 
 /** The same item without its signature, as a hub vouching for it sends it. */
 const stripped = (item: RelayItem): RelayItem => ({
@@ -54,16 +37,7 @@ async function startMesh(far: CacheOptions[]) {
   const west: Cache<unknown>[] = []
   for (const o of far) west.push(await mesh.start('eu-west', o))
   await mesh.ready()
-  const hubOf = (n: Cache<unknown>) => n.stats().mesh!.links.relay.hub
-  await waitFor(() => {
-    const hub = hubOf(east[0]!)
-    return (
-      hub !== undefined &&
-      east.every((n) => hubOf(n) === hub) &&
-      west.some((n) => n.stats().mesh!.links.relay.peerHubs.includes(hub))
-    )
-  }, 'one us-east hub in every plan')
-  const hub = east.find((n) => n.nodeId === hubOf(east[0]!))!
+  const hub = await agreedHub(east, west)
   return { hub, leaf: east.find((n) => n !== hub)!, west }
 }
 
