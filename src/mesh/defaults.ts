@@ -34,6 +34,8 @@ export const MESH_CONSTANTS = {
   helloTimeoutMs: 5_000,
   /** Longest wait for a dial or a ping. */
   dialTimeoutMs: 5_000,
+  /** How long a link to another region's hub is up before this hub sends it batches without signatures. */
+  vouchAfterConnectMs: 5_000,
   /** Longest wait before dialling again a peer not greeted yet that failed (membership's back-off). */
   bootstrapBackoffMaxMs: 10_000,
   /**

@@ -74,6 +74,7 @@ export class Membership {
     // another version or with other settings): nothing until then.
     p.takesVouched = undefined
     p.vouchesRegion = undefined
+    p.originsAnnounced = undefined
     // A peer known now: the periodic redial runs (it hangs up on non-links after the grace).
     this.schedule()
     void this.sayHello(peer)

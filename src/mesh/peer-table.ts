@@ -35,6 +35,8 @@ export interface PeerInfo {
   takesVouched?: boolean
   /** ...and so does every member of its region it is connected to: a hub may strip them for it. */
   vouchesRegion?: boolean
+  /** Members whose announcements this node passed to this peer (of another region) since it connected. */
+  originsAnnounced?: Set<string>
   /** Wall-clock ms since the peer is disconnected or failing dials; undefined while it is fine. */
   downSince?: number
 }

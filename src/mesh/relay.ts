@@ -237,6 +237,10 @@ export class Relay {
         ctx.counters.vouchedOut++
         this.links.send(peer, stripped)
       } else this.links.send(peer, item)
+      // A far hub takes this hub's word for a writer only once it knows the writer's
+      // region: from the writer's own announcement, which this link now carries first.
+      if (item.kind === ITEM_KIND.member && p.region !== ctx.region)
+        (p.originsAnnounced ??= new Set()).add(item.origin)
       sent++
     }
     if (sent === 0 && from === undefined) {
@@ -255,7 +259,10 @@ export class Relay {
    * without the origin's signature: `p` and the members of its region connected to it take
    * such batches (its hello), and the batch is of this hub's own region, whose hub `p`
    * takes on its word (`p` checks nothing from the hub of the writer's region; where its
-   * plan disagrees it refuses the batch, and the signed way or anti-entropy brings it).
+   * plan disagrees it refuses the batch and pulls the writes from this hub), and this link
+   * has carried the writer's own announcement to `p` since it connected (so `p` knows the
+   * writer's region before its first vouched batch: a member that just joined has its
+   * first writes sent signed).
    * Saves the 64-byte signature on every WAN crossing (docs/decisions/vouched-batches.md).
    */
   private mayStrip(p: PeerInfo, item: RelayItem): boolean {
@@ -263,8 +270,14 @@ export class Relay {
     return (
       p.vouchesRegion === true &&
       p.regionOwn === true &&
+      // A link just formed joins a mesh whose plans may not agree yet (which member is
+      // this region's hub): its first batches go signed.
+      ctx.clock.now() - (p.connectedAt ?? Number.POSITIVE_INFINITY) >=
+        MESH_CONSTANTS.vouchAfterConnectMs &&
       p.region !== ctx.region &&
-      (item.origin === ctx.self || ctx.peers.ownRegion(item.origin) === ctx.region) &&
+      (item.origin === ctx.self ||
+        (ctx.peers.ownRegion(item.origin) === ctx.region &&
+          p.originsAnnounced?.has(item.origin) === true)) &&
       item.body.length > SIGNATURE_BYTES
     )
   }

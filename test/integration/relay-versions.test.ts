@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
+import { MESH_CONSTANTS } from '../../src/mesh/defaults.js'
 import { PROTOCOLS } from '../../src/mesh/topics.js'
 import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
@@ -97,6 +98,12 @@ describe('relay protocol versions (real libp2p nodes)', () => {
     await waitFor(
       () => meshOf(hub).peers.get(mid.nodeId)?.vouchesRegion === true,
       'the us-east hub takes eu-west for one that takes vouched batches',
+    )
+    await waitFor(
+      () =>
+        Date.now() - (meshOf(hub).peers.get(mid.nodeId)?.connectedAt ?? Date.now()) >=
+        MESH_CONSTANTS.vouchAfterConnectMs,
+      'the link old enough for vouched batches',
     )
     for (let i = 0; i < 5; i++) await hub.set(`v${i}`, i)
     await waitFor(() => mid.get('v4') === 4, 'the writes reached the older node by the relay')
