@@ -239,8 +239,10 @@ export class Relay {
       } else this.links.send(peer, item)
       // A far hub takes this hub's word for a writer only once it knows the writer's
       // region: from the writer's own announcement, which this link now carries first.
-      if (item.kind === ITEM_KIND.member && p.region !== ctx.region)
-        (p.originsAnnounced ??= new Set()).add(item.origin)
+      if (item.kind === ITEM_KIND.member && p.region !== ctx.region) {
+        p.originsAnnounced ??= new Set()
+        p.originsAnnounced.add(item.origin)
+      }
       sent++
     }
     if (sent === 0 && from === undefined) {
