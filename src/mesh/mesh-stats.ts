@@ -4,7 +4,7 @@ import type { RejectCounts } from '../replication/reject-codes.js'
 import type { RelayRole } from '../topology/relay-plan.js'
 import type { RankedPeer } from './peer-table.js'
 import type { RelayCounters } from './relay.js'
-import type { RelayLinkCounters } from './relay-links.js'
+import type { RelayLinkCounters } from './relay-link-limits.js'
 
 /** Zeroed replication counters of a mesh node; `rejected` is the replicas' shared count. */
 export function zeroCounters(rejected: RejectCounts): MeshCounters {

@@ -8,26 +8,13 @@ import { FlushTokens } from '../replication/flush-tokens.js'
 import { ITEM_KIND, itemBytes, type RelayItem } from '../replication/relay-frame.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
+import { RELAY_LINK_LIMITS, type RelayLinkCounters } from './relay-link-limits.js'
 import { PROTOCOLS } from './topics.js'
 
 const log = logger('meshcache:relay')
 
 /** Bytes an item may take in a frame: a vouched batch this node stripped may go signed. */
 const queuedBytes = (item: RelayItem): number => itemBytes(item.signed ?? item)
-
-/** Bounds of the relay links (bytes; times in ms). */
-export const RELAY_LINK_LIMITS = {
-  /** Largest frame read or written; a frame is split before it grows past this. */
-  maxFrameBytes: 4 * 1_048_576,
-  /** Most bytes queued for one peer; past it the oldest items are dropped (anti-entropy repairs them). */
-  maxQueuedBytes: 8 * 1_048_576,
-  /** Longest wait to open a relay stream. */
-  openTimeoutMs: 5_000,
-  /** A frame still writing after this long is given up with its stream (checked each tick). */
-  writeTimeoutMs: 5_000,
-  /** Most relay streams a peer may open to this node (one is the norm; reconnects make more). */
-  maxInboundStreams: 4,
-} as const
 
 /** One peer's outbound side: queued items, its stream, its flush tokens. */
 interface Outbound {
@@ -51,24 +38,6 @@ interface Outbound {
   tokens: FlushTokens
   /** Monotonic ms when the frame being written was handed to the stream (undefined: none). */
   writingSince: number | undefined
-}
-
-/** Counters of the relay links, summed over peers. */
-export interface RelayLinkCounters {
-  framesOut: number
-  framesIn: number
-  itemsOut: number
-  bytesOut: number
-  bytesIn: number
-  /** Items dropped because a peer's queue was full. */
-  itemsDropped: number
-  /** Frames that could not be written (the stream failed): their items are lost to anti-entropy. */
-  framesFailed: number
-  /**
-   * Vouched batches not written because the peer's stream is of an older version
-   * (`/meshcache/relay/2` or `/1`): anti-entropy brings them.
-   */
-  vouchedWithheld: number
 }
 
 /**
