@@ -51,6 +51,21 @@ const PROBE_TIMEOUT_MS = 30_000
 const WRITE_SLACK_MS = 30_000
 const PROGRESS_EVERY_MS = 15_000
 
+/** "min/p10/median/max" of counts over the nodes (the join's progress log). */
+function spread(xs: number[]): string {
+  const s = [...xs].sort((a, b) => a - b)
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0
+  return `${at(0)}/${at(0.1)}/${at(0.5)}/${at(1)} min/p10/median/max`
+}
+
+/** "; alone: node 7 (eu-west), ..." for nodes that know no other member yet (the join's log). */
+function lonely(states: Map<number, NodeState>): string {
+  const alone = [...states].filter(([, s]) => s.members <= 1)
+  if (alone.length === 0) return ''
+  const named = alone.slice(0, 8).map(([i, s]) => `${i} (${s.region})`)
+  return `; alone: ${named.join(', ')}${alone.length > 8 ? ', ...' : ''}`
+}
+
 /** Prints `s` with the time of day. */
 export const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`)
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
@@ -171,7 +186,7 @@ export class ConfigRun {
           lastLog = performance.now()
           const loops = (await this.fleet.all({ t: 'cpu' })).map((r) => r.reply.loopP99Ms)
           log(
-            `N=${n}: ${known}/${n} nodes know every member (fewest known ${Math.min(...all.map((s) => s.members))}); ${missing.filter((k) => k > 0).length} miss ${sum(missing)} planned links; host loops ${Math.max(...loops).toFixed(0)} ms late (p99)`,
+            `N=${n}: ${known}/${n} nodes know every member (members known ${spread(all.map((s) => s.members))}; connections ${spread(all.map((s) => s.connected.length))}); ${missing.filter((k) => k > 0).length} miss ${sum(missing)} planned links; host loops ${Math.max(...loops).toFixed(0)} ms late (p99)${lonely(states)}`,
           )
         }
         return all.length === n && known === n && missing.every((k) => k === 0)

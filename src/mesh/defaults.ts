@@ -30,9 +30,22 @@ export const MESH_DEFAULTS = {
 
 /** Fixed timings and sizes of the mesh layer (not options), ms unless named otherwise. */
 export const MESH_CONSTANTS = {
-  /** Longest wait for a peer's hello answer. */
-  helloTimeoutMs: 5_000,
-  /** Longest wait for a dial or a ping. */
+  /**
+   * Longest wait for a peer's hello answer, and for a dial (TCP, Noise, the muxer). Honest
+   * peers answer in a round trip or two, but a host whose event loop runs seconds late (a
+   * fleet joining at once on a saturated machine) takes a few of those turns per handshake:
+   * at 5 s, most handshakes with a seed 2-4 s late were cut and dialled again, which kept
+   * it late (issue 25, docs/decisions/join-under-load.md).
+   */
+  helloTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  /**
+   * Most dials in flight at once; the rest wait for a later pass. A node joining a fleet
+   * wants 20-40 links at once, and on a saturated host every handshake of such a burst
+   * outlived its timeout and was dialled again (docs/decisions/join-under-load.md).
+   */
+  dialsInFlight: 6,
+  /** Longest wait for a ping answer. */
   dialTimeoutMs: 5_000,
   /** How long a link to another region's hub is up before this hub sends it batches without signatures. */
   vouchAfterConnectMs: 5_000,
@@ -61,6 +74,11 @@ export const MESH_CONSTANTS = {
    * bring one sooner).
    */
   settledRedialIntervals: 5,
+  /**
+   * A connection another member dialled that is not a link of this node's plan is closed
+   * by the dialler after `linkGraceMs`; this node closes it only after this many times that.
+   */
+  inboundGraceFactor: 6,
   /** Longest wait for hanging up on a blocked peer. */
   hangUpTimeoutMs: 2_000,
   /** Longest wait for one anti-entropy round trip. */

@@ -30,11 +30,11 @@ const log = logger('meshcache:inbound')
 export const INBOUND_DEFAULTS = {
   maxPerHost: 16,
   maxTotal: 128,
-  authDeadlineMs: 3_000,
+  authDeadlineMs: 10_000,
   staleMs: 1_000,
   knownHosts: 1_024,
   /** libp2p's `inboundUpgradeTimeout`: pnet, Noise and the muxer in all. */
-  upgradeTimeoutMs: 5_000,
+  upgradeTimeoutMs: 10_000,
   /**
    * libp2p's own cap on inbound upgrades (`maxIncomingPendingConnections`) is set this far
    * above `maxTotal`: the gate decides first, and key holders still in Noise have room.
@@ -48,7 +48,7 @@ export interface InboundGateOptions {
   maxPerHost?: number
   /** Pending connections in all. @default 128 */
   maxTotal?: number
-  /** Longest time from accept to authentication, ms. @default 3_000 */
+  /** Longest time from accept to authentication, ms. @default 10_000 */
   authDeadlineMs?: number
   /**
    * A pending connection this old may be pushed out by any newcomer, ms: an honest peer

@@ -5,6 +5,7 @@ import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { Clock } from '../clock/clock.js'
+import { MESH_CONSTANTS } from './defaults.js'
 import { INBOUND_DEFAULTS, InboundGate, type InboundGateOptions } from './inbound-gate.js'
 import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
@@ -106,7 +107,7 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
       // outsider connections kept honest nodes out: issue 23), sits above it.
       maxIncomingPendingConnections: inbound.maxTotal + INBOUND_DEFAULTS.upgradingHeadroom,
       inboundUpgradeTimeout: INBOUND_DEFAULTS.upgradeTimeoutMs,
-      dialTimeout: 5_000,
+      dialTimeout: MESH_CONSTANTS.connectTimeoutMs,
     },
     // libp2p's connection monitor opens a ping stream on every connection every 10 s and
     // aborts the connection when a ping fails (a 5 s timeout on a busy host): an abort

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
+import { bootstrapBackoffMs, type ExtraConnection, extraConnection } from './connection-rules.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import {
   type HelloBody,
@@ -157,7 +158,8 @@ export class Membership {
    * Dials every link that is not connected (and members whose region is not known yet:
    * bootstrap peers), and hangs up on members that are not links once their connection
    * is older than `linkGraceMs` (a joining node's bootstrap connection, links of an older
-   * member list).
+   * member list) if this node dialled it, or `inboundGraceFactor` times that if the peer
+   * did (connection-rules.ts).
    */
   redial(): void {
     const { ctx, links } = this
@@ -170,8 +172,9 @@ export class Membership {
       p.connected = connected.has(p.id)
       if (p.connected) p.downSince = undefined
       const link = p.region === undefined || links.isLink(p.id)
-      if (p.connected && !link) settled = false
-      if (p.connected && !link && now - (p.connectedAt ?? now) > ctx.opts.linkGraceMs) {
+      const extra = p.connected && !link ? this.extra(p, now) : 'keep'
+      if (extra !== 'keep') settled = false
+      if (extra === 'close') {
         this.hangUp(p.id)
         continue
       }
@@ -179,6 +182,7 @@ export class Membership {
       if (p.connected || !link || p.id === ctx.self || p.addrs.length === 0) continue
       if (this.dialing.has(p.id) || ctx.gate.denies(p.id)) continue
       if (p.dialAfter !== undefined && ctx.clock.monotonic() < p.dialAfter) continue
+      if (this.dialing.size >= MESH_CONSTANTS.dialsInFlight) continue
       let addrs: ReturnType<typeof multiaddr>[]
       try {
         addrs = p.addrs.map((a) => multiaddr(a))
@@ -189,7 +193,7 @@ export class Membership {
       }
       this.dialing.add(p.id)
       ctx.node
-        .dial(addrs, { signal: AbortSignal.timeout(MESH_CONSTANTS.dialTimeoutMs) })
+        .dial(addrs, { signal: AbortSignal.timeout(MESH_CONSTANTS.connectTimeoutMs) })
         .then(() => {
           p.connected = true
           p.downSince = undefined
@@ -210,22 +214,33 @@ export class Membership {
     this.schedule(settled)
   }
 
+  /** A connection that is not a link: still in its grace, to close, or the dialler's to close. */
+  private extra(p: PeerInfo, now: number): ExtraConnection {
+    return extraConnection(
+      now - (p.connectedAt ?? now),
+      this.ctx.opts.linkGraceMs,
+      MESH_CONSTANTS.inboundGraceFactor,
+      () =>
+        this.ctx.node
+          .getConnections(peerIdFromString(p.id))
+          .some((c) => c.direction === 'outbound'),
+    )
+  }
+
   /**
-   * A peer nobody has greeted yet (a bootstrap address) that a dial failed to reach is
-   * dialled again after 1-3 s, then twice as long each time (with jitter) up to
-   * `bootstrapBackoffMaxMs`: a hundred nodes started at once against one seed too busy to
-   * finish their handshakes in time would otherwise each dial it again every pass, and
-   * keep it too busy. Members whose region is known keep the redial pace (a partition
-   * heals as soon as it lifts).
+   * A bootstrap peer whose dial failed waits before the next (connection-rules.ts);
+   * members whose region is known keep the redial pace (a partition heals as soon as it lifts).
    */
   private backOff(p: PeerInfo): void {
-    const { ctx } = this
     p.dialFailures = (p.dialFailures ?? 0) + 1
-    const base = Math.min(
-      ctx.opts.redialIntervalMs * 2 ** (p.dialFailures - 1),
-      MESH_CONSTANTS.bootstrapBackoffMaxMs,
-    )
-    p.dialAfter = ctx.clock.monotonic() + base * (0.5 + Math.random())
+    p.dialAfter =
+      this.ctx.clock.monotonic() +
+      bootstrapBackoffMs(
+        p.dialFailures,
+        this.ctx.opts.redialIntervalMs,
+        MESH_CONSTANTS.bootstrapBackoffMaxMs,
+        Math.random(),
+      )
   }
 
   private hangUp(id: string): void {

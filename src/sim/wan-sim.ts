@@ -23,6 +23,10 @@ interface Target {
  * each node and each source region a proxy forwards TCP with the pair's latency, jitter
  * and loss, and blackholes traffic between partitioned regions (bytes stop, sockets stay
  * open). Dials are rewritten to the proxy of the dialler's region by {@link rewriterFor}.
+ * The proxy connects on from an address of the source region (127.0.253.R, R the region's
+ * place in the matrix), so a node sees its peers' connections come from as many hosts as
+ * there are regions, as over a real WAN, not all from 127.0.0.1 (whose admission bound
+ * per host would then throttle a whole fleet: docs/decisions/join-under-load.md).
  */
 export class WanSim {
   readonly matrix: LatencyMatrix
@@ -162,6 +166,12 @@ export class WanSim {
     this.targets.clear()
   }
 
+  /** The loopback address connections from `region` come from (127.0.0.1 for a region not in the matrix). */
+  private sourceHost(region: string): string {
+    const i = this.matrix.regions.indexOf(region)
+    return i < 0 || i > 253 ? '127.0.0.1' : `127.0.253.${i + 1}`
+  }
+
   private count(key: string, bytes: number): void {
     this.carried.set(key, (this.carried.get(key) ?? 0) + bytes)
   }
@@ -173,7 +183,11 @@ export class WanSim {
     }
     const upKey = `${srcRegion}->${target.region}`
     const downKey = `${target.region}->${srcRegion}`
-    const upstream = connect(target.port, target.host)
+    const upstream = connect({
+      port: target.port,
+      host: target.host,
+      localAddress: this.sourceHost(srcRegion),
+    })
     const up = new DelayPipe(upstream, { ...link, delivered: (n) => this.count(upKey, n) })
     const down = new DelayPipe(client, { ...link, delivered: (n) => this.count(downKey, n) })
     for (const s of [client, upstream]) this.sockets.add(s)

@@ -98,3 +98,48 @@ describe('a bootstrap peer that cannot be reached', () => {
     }
   })
 })
+
+describe('a node that wants many links at once', () => {
+  it('has at most 6 dials in flight; the rest wait for a later pass', async () => {
+    const clock = new ManualClock()
+    const host = '127.0.97.2'
+    // Ten bootstrap peers that accept and never answer: each dial stays in flight.
+    const held: net.Socket[] = []
+    const servers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const server = net.createServer((s) => held.push(s))
+        await new Promise<void>((r) => server.listen(0, host, r))
+        return server
+      }),
+    )
+    const peers = await Promise.all(
+      servers.map(async (server) => {
+        const { port } = server.address() as net.AddressInfo
+        const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+        return `/ip4/${host}/tcp/${port}/p2p/${id}`
+      }),
+    )
+    const a = await startNode(
+      { region: 'w-east', listen: [`/ip4/${host}/tcp/0`], peers },
+      { clock },
+    )
+    try {
+      // Every dial started is a connection one of the servers accepted and holds.
+      const deadline = Date.now() + 10_000
+      while (held.length < 6 && Date.now() < deadline) {
+        clock.advance(500)
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      // More passes while those six hang: nobody else is dialled.
+      for (let t = 0; t < 10_000; t += 500) {
+        clock.advance(500)
+        await new Promise((r) => setTimeout(r, 2))
+      }
+      expect(held).toHaveLength(6)
+    } finally {
+      for (const s of held) s.destroy()
+      await closeOnClock(a, clock)
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+    }
+  })
+})

@@ -8,6 +8,23 @@ afterEach(() => mesh.closeAll())
 const start = (region: string, n: number, peers: string[] = []) => mesh.start(region, n, peers)
 
 describe('replication across the simulated WAN', () => {
+  it("a node sees its peers' connections come from their region's address, not 127.0.0.1", async () => {
+    const us = await start('us-east', 1)
+    const eu = await start('eu-west', 1, [us.addresses()[0]!])
+    await mesh.fullMesh()
+    // eu-west is the matrix's second region: 127.0.253.2 (a per-host bound of the
+    // inbound gate would otherwise hold a whole fleet's connections to one host's share).
+    const inbound = meshOf(us)
+      .node.getConnections()
+      .filter((c) => c.direction === 'inbound')
+    expect(inbound.length).toBeGreaterThan(0)
+    for (const c of inbound) {
+      expect(c.remotePeer.toString()).toBe(eu.nodeId)
+      expect(c.remoteAddr.toString().split('/')[2]).toBe('127.0.253.2')
+    }
+    expect(mesh.sim.matrix.regions.indexOf('eu-west')).toBe(1)
+  })
+
   it('a write reaches the other region in about one one-way latency', async () => {
     const us = await start('us-east', 1)
     const eu = await start('eu-west', 1, [us.addresses()[0]!])

@@ -1,0 +1,44 @@
+/**
+ * When membership closes a connection that is not a link, and when it dials a bootstrap
+ * peer again: pure rules over ages and counts (membership.ts applies them).
+ */
+
+/** What to do with a connection that is not a link of this node's plan. */
+export type ExtraConnection = 'grace' | 'close' | 'keep'
+
+/**
+ * The end that dialled closes a connection that is not a link once it is older than
+ * `graceMs`; the end that accepted keeps it (the dialler wanted it: its plan, computed
+ * from the member list it knows, may not agree with ours yet) until `inboundFactor` times
+ * as long. Both ends closing meant that while member lists disagreed (a fleet joining)
+ * every connection one end wanted and the other did not was cut and dialled again every
+ * grace period, each time a Noise handshake at both ends.
+ *
+ * @param dialledBySelf - asked only when the answer depends on it
+ */
+export function extraConnection(
+  ageMs: number,
+  graceMs: number,
+  inboundFactor: number,
+  dialledBySelf: () => boolean,
+): ExtraConnection {
+  if (ageMs <= graceMs) return 'grace'
+  if (ageMs > graceMs * inboundFactor) return 'close'
+  return dialledBySelf() ? 'close' : 'keep'
+}
+
+/**
+ * The wait before dialling again a peer nobody has greeted yet (a bootstrap address)
+ * after its `failures`-th failed dial: `intervalMs`, twice as long each time up to
+ * `maxMs`, times 0.5-1.5 (`jitter` in [0, 1)). A hundred nodes started at once against
+ * one seed too busy to finish their handshakes in time would otherwise each dial it again
+ * every pass, and keep it too busy.
+ */
+export function bootstrapBackoffMs(
+  failures: number,
+  intervalMs: number,
+  maxMs: number,
+  jitter: number,
+): number {
+  return Math.min(intervalMs * 2 ** (failures - 1), maxMs) * (0.5 + jitter)
+}

@@ -1,0 +1,65 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { bootstrapBackoffMs, extraConnection } from '../../src/mesh/connection-rules.js'
+
+describe('extraConnection: who closes a connection that is not a link', () => {
+  const never = () => {
+    throw new Error('direction asked for although the age decides')
+  }
+
+  it('keeps every connection through its grace, whoever dialled', () => {
+    expect(extraConnection(0, 10_000, 6, never)).toBe('grace')
+    expect(extraConnection(10_000, 10_000, 6, never)).toBe('grace')
+  })
+
+  it('after the grace the dialler closes it and the end that accepted keeps it', () => {
+    expect(extraConnection(10_001, 10_000, 6, () => true)).toBe('close')
+    expect(extraConnection(10_001, 10_000, 6, () => false)).toBe('keep')
+    expect(extraConnection(60_000, 10_000, 6, () => false)).toBe('keep')
+  })
+
+  it('the end that accepted closes it too after inboundFactor graces', () => {
+    expect(extraConnection(60_001, 10_000, 6, never)).toBe('close')
+  })
+
+  it('for every age, a connection is closed no later by its acceptor than by its dialler', () => {
+    const rank = { grace: 0, keep: 1, close: 2 } as const
+    fc.assert(
+      fc.property(
+        fc.nat(200_000),
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.integer({ min: 1, max: 10 }),
+        (age, grace, factor) => {
+          const dialler = extraConnection(age, grace, factor, () => true)
+          const acceptor = extraConnection(age, grace, factor, () => false)
+          expect(rank[dialler]).toBeGreaterThanOrEqual(rank[acceptor])
+          if (age > grace) expect(dialler).toBe('close')
+          if (age <= grace) expect(acceptor).toBe('grace')
+        },
+      ),
+    )
+  })
+})
+
+describe('bootstrapBackoffMs', () => {
+  it('doubles from the redial interval up to the cap, times 0.5-1.5', () => {
+    expect(bootstrapBackoffMs(1, 2_000, 10_000, 0.5)).toBe(2_000)
+    expect(bootstrapBackoffMs(2, 2_000, 10_000, 0.5)).toBe(4_000)
+    expect(bootstrapBackoffMs(3, 2_000, 10_000, 0)).toBe(4_000)
+    expect(bootstrapBackoffMs(9, 2_000, 10_000, 0.5)).toBe(10_000)
+  })
+
+  it('never waits less than half the interval nor more than 1.5 times the cap', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.double({ min: 0, max: 0.999_999, noNaN: true }),
+        (failures, jitter) => {
+          const ms = bootstrapBackoffMs(failures, 2_000, 10_000, jitter)
+          expect(ms).toBeGreaterThanOrEqual(1_000)
+          expect(ms).toBeLessThan(15_000)
+        },
+      ),
+    )
+  })
+})
