@@ -1,6 +1,7 @@
 /**
- * When membership closes a connection that is not a link, and when it dials a bootstrap
- * peer again: pure rules over ages and counts (membership.ts applies them).
+ * When membership closes a connection that is not a link, which peers it dials first, and
+ * when it dials a bootstrap peer again: pure rules over ages and counts (membership.ts
+ * applies them).
  */
 
 /** What to do with a connection that is not a link of this node's plan. */
@@ -41,4 +42,19 @@ export function bootstrapBackoffMs(
   jitter: number,
 ): number {
   return Math.min(intervalMs * 2 ** (failures - 1), maxMs) * (0.5 + jitter)
+}
+
+/**
+ * The peers to dial now, `slots` at most: those with the fewest failed dials in a row
+ * first, in the given order among equals. A few peers that never answer (a host gone
+ * without a reset: each dial hangs until its timeout) must not hold every slot and keep
+ * a reachable link, such as a new hub after a failover, waiting behind them.
+ */
+export function pickDials<T extends { dialFailures?: number }>(wanted: T[], slots: number): T[] {
+  if (slots <= 0) return []
+  return wanted
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.dialFailures ?? 0) - (b.p.dialFailures ?? 0) || a.i - b.i)
+    .slice(0, slots)
+    .map((x) => x.p)
 }

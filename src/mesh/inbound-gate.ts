@@ -178,12 +178,15 @@ export class InboundGate {
     return true
   }
 
-  /** `conn` proved the key (or its peer id): it leaves the pending set. Idempotent. */
-  authenticated(conn: MultiaddrConnection): void {
+  /**
+   * `conn` proved the key (or its peer id): it leaves the pending set, and its host is a
+   * member's unless `member` is false (a peer the allowlist refuses). Idempotent.
+   */
+  authenticated(conn: MultiaddrConnection, member = true): void {
     const entry = this.#pending.get(conn)
     if (entry === undefined || !this.#remove(entry)) return
     this.#stats.authenticated++
-    this.know(conn.remoteAddr)
+    if (member) this.know(conn.remoteAddr)
   }
 
   /**
@@ -196,8 +199,14 @@ export class InboundGate {
       denyInboundConnection: async (conn) =>
         (await base.denyInboundConnection?.(conn)) === true || !this.admit(conn),
       denyInboundEncryptedConnection: (peer, conn) => {
-        this.authenticated(conn)
-        return base.denyInboundEncryptedConnection?.(peer, conn) ?? false
+        // A peer the base gate refuses (not on the allowlist) proved an id, not membership:
+        // its host does not become a member host.
+        const denied = base.denyInboundEncryptedConnection?.(peer, conn) ?? false
+        const settle = (d: boolean) => {
+          this.authenticated(conn, !d)
+          return d
+        }
+        return typeof denied === 'boolean' ? settle(denied) : denied.then(settle)
       },
     }
   }

@@ -3,7 +3,6 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
-import { bootstrapBackoffMs, type ExtraConnection, extraConnection } from './connection-rules.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import {
   type HelloBody,
@@ -12,6 +11,7 @@ import {
   keyspaceMismatches,
   mergeHello,
 } from './hello.js'
+import { LinkDials } from './link-dials.js'
 import type { Links } from './links.js'
 import type { MeshContext } from './mesh-context.js'
 import type { PeerInfo } from './peer-table.js'
@@ -30,7 +30,7 @@ export class Membership {
   private readonly ctx: MeshContext
   private readonly links: Links
   private readonly onHelloDone: (peer: PeerId) => void
-  private readonly dialing = new Set<string>()
+  private readonly dials: LinkDials
   private soon: Timer | undefined
   /** The periodic redial, while there is anyone to dial or hang up on (see {@link start}). */
   private loop: Timer | undefined
@@ -49,6 +49,7 @@ export class Membership {
     this.ctx = ctx
     this.links = links
     this.onHelloDone = onHelloDone
+    this.dials = new LinkDials(ctx, () => this.redialSoon())
   }
 
   /** Records the bootstrap peers' addresses (dialled by the redial loop). */
@@ -156,100 +157,42 @@ export class Membership {
 
   /**
    * Dials every link that is not connected (and members whose region is not known yet:
-   * bootstrap peers), and hangs up on members that are not links once their connection
-   * is older than `linkGraceMs` (a joining node's bootstrap connection, links of an older
-   * member list) if this node dialled it, or `inboundGraceFactor` times that if the peer
-   * did (connection-rules.ts).
+   * bootstrap peers), at most `dialsInFlight` at once, those that failed least first; and
+   * hangs up on members that are not links once they have not been for `linkGraceMs` (a
+   * joining node's bootstrap connection, links of an older member list) if this node
+   * dialled them, or `inboundGraceFactor` times that if the peer did (connection-rules.ts).
    */
   redial(): void {
     const { ctx, links } = this
     if (ctx.isClosed()) return
     const connected = new Set(ctx.node.getPeers().map((p) => p.toString()))
     const now = ctx.clock.now()
-    // Settled: every link connected, no other connection, no dial in flight.
-    let settled = this.dialing.size === 0
+    // Settled: every link connected, no other connection to close, no dial in flight.
+    let settled = this.dials.inFlight === 0
+    const wanted: PeerInfo[] = []
     for (const p of ctx.peers.all()) {
       p.connected = connected.has(p.id)
-      if (p.connected) p.downSince = undefined
+      if (p.connected) {
+        p.downSince = undefined
+        p.connectedAt ??= now // a member forgotten and learned again while connected
+      }
       const link = p.region === undefined || links.isLink(p.id)
-      const extra = p.connected && !link ? this.extra(p, now) : 'keep'
+      p.extraSince = p.connected && !link ? (p.extraSince ?? now) : undefined
+      const extra = p.connected && !link ? this.dials.extra(p, now) : 'keep'
       if (extra !== 'keep') settled = false
       if (extra === 'close') {
-        this.hangUp(p.id)
+        this.dials.hangUp(p.id)
         continue
       }
       if (!p.connected && link && p.id !== ctx.self) settled = false
       if (p.connected || !link || p.id === ctx.self || p.addrs.length === 0) continue
-      if (this.dialing.has(p.id) || ctx.gate.denies(p.id)) continue
+      if (this.dials.dialing(p.id) || ctx.gate.denies(p.id)) continue
       if (p.dialAfter !== undefined && ctx.clock.monotonic() < p.dialAfter) continue
-      if (this.dialing.size >= MESH_CONSTANTS.dialsInFlight) continue
-      let addrs: ReturnType<typeof multiaddr>[]
-      try {
-        addrs = p.addrs.map((a) => multiaddr(a))
-      } catch (err) {
-        // Addresses come from peers: one we cannot parse must not stop the loop.
-        log('cannot dial %s: %s', p.id, (err as Error).message)
-        continue
-      }
-      this.dialing.add(p.id)
-      ctx.node
-        .dial(addrs, { signal: AbortSignal.timeout(MESH_CONSTANTS.connectTimeoutMs) })
-        .then(() => {
-          p.connected = true
-          p.downSince = undefined
-          p.dialFailures = 0
-          p.dialAfter = undefined
-        })
-        .catch((err: Error) => {
-          p.failures++
-          if (p.region === undefined) this.backOff(p)
-          // Another path (the peer dialing us) may have connected meanwhile: not down.
-          p.connected = ctx.node.getConnections(peerIdFromString(p.id)).length > 0
-          if (!p.connected) p.downSince ??= ctx.clock.now()
-          log('dial %s failed: %s', p.id, err.message)
-        })
-        .finally(() => this.dialing.delete(p.id))
+      wanted.push(p)
     }
+    this.dials.dialSome(wanted)
     this.syncVouch()
     this.schedule(settled)
-  }
-
-  /** A connection that is not a link: still in its grace, to close, or the dialler's to close. */
-  private extra(p: PeerInfo, now: number): ExtraConnection {
-    return extraConnection(
-      now - (p.connectedAt ?? now),
-      this.ctx.opts.linkGraceMs,
-      MESH_CONSTANTS.inboundGraceFactor,
-      () =>
-        this.ctx.node
-          .getConnections(peerIdFromString(p.id))
-          .some((c) => c.direction === 'outbound'),
-    )
-  }
-
-  /**
-   * A bootstrap peer whose dial failed waits before the next (connection-rules.ts);
-   * members whose region is known keep the redial pace (a partition heals as soon as it lifts).
-   */
-  private backOff(p: PeerInfo): void {
-    p.dialFailures = (p.dialFailures ?? 0) + 1
-    p.dialAfter =
-      this.ctx.clock.monotonic() +
-      bootstrapBackoffMs(
-        p.dialFailures,
-        this.ctx.opts.redialIntervalMs,
-        MESH_CONSTANTS.bootstrapBackoffMaxMs,
-        Math.random(),
-      )
-  }
-
-  private hangUp(id: string): void {
-    log('closing the connection to %s: not a link', id)
-    this.ctx.node
-      .hangUp(peerIdFromString(id), {
-        signal: AbortSignal.timeout(MESH_CONSTANTS.hangUpTimeoutMs),
-      })
-      .catch((err: Error) => log('hang up on %s failed: %s', id, err.message))
   }
 
   /** Cuts this node off from `peerIds`: closes connections and refuses new ones until {@link unblock}. */

@@ -20,7 +20,9 @@ export interface PeerInfo {
   connected: boolean
   /** Wall-clock ms when the current connection opened (links are pruned after a grace). */
   connectedAt?: number
-  /** Failed dials in a row of a peer not greeted yet (a bootstrap address). */
+  /** Wall-clock ms since when the connection has not been a link of this node's plan. */
+  extraSince?: number
+  /** Failed dials in a row (a bootstrap address backs off by it; the fewest are dialled first). */
   dialFailures?: number
   /** Monotonic ms before which such a peer is not dialled again (membership's back-off). */
   dialAfter?: number

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { bootstrapBackoffMs, extraConnection } from '../../src/mesh/connection-rules.js'
+import { bootstrapBackoffMs, extraConnection, pickDials } from '../../src/mesh/connection-rules.js'
 
 describe('extraConnection: who closes a connection that is not a link', () => {
   const never = () => {
@@ -58,6 +58,46 @@ describe('bootstrapBackoffMs', () => {
           const ms = bootstrapBackoffMs(failures, 2_000, 10_000, jitter)
           expect(ms).toBeGreaterThanOrEqual(1_000)
           expect(ms).toBeLessThan(15_000)
+        },
+      ),
+    )
+  })
+})
+
+describe('pickDials: which peers a pass dials when the window is short', () => {
+  it('takes at most the free slots, none when there are none', () => {
+    const peers: { id: string; dialFailures?: number }[] = [{ id: 'a' }, { id: 'b' }, { id: 'c' }]
+    expect(pickDials(peers, 2).map((p) => p.id)).toEqual(['a', 'b'])
+    expect(pickDials(peers, 0)).toEqual([])
+    expect(pickDials(peers, -1)).toEqual([])
+    expect(pickDials(peers, 9)).toHaveLength(3)
+  })
+
+  it('puts peers that keep failing behind the rest, so they cannot hold every slot', () => {
+    const dead = Array.from({ length: 6 }, (_, i) => ({ id: `dead${i}`, dialFailures: 3 }))
+    const hub = { id: 'hub', dialFailures: 0 }
+    expect(pickDials([...dead, hub], 6)[0]).toBe(hub)
+  })
+
+  it('for any peers and slots: the fewest failures first, the given order among equals', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(fc.nat(5), { nil: undefined }), { maxLength: 30 }),
+        fc.integer({ min: -2, max: 40 }),
+        (failures, slots) => {
+          const wanted = failures.map((f, i) => ({ i, dialFailures: f }))
+          const picked = pickDials(wanted, slots)
+          expect(picked).toHaveLength(Math.max(0, Math.min(slots, wanted.length)))
+          const left = wanted.filter((p) => !picked.includes(p))
+          const most = Math.max(-1, ...picked.map((p) => p.dialFailures ?? 0))
+          for (const p of left) expect(p.dialFailures ?? 0).toBeGreaterThanOrEqual(most)
+          for (let k = 1; k < picked.length; k++) {
+            const a = picked[k - 1]!
+            const b = picked[k]!
+            const fa = a.dialFailures ?? 0
+            const fb = b.dialFailures ?? 0
+            expect(fa < fb || (fa === fb && a.i < b.i)).toBe(true)
+          }
         },
       ),
     )

@@ -92,6 +92,36 @@ describe('InboundGate', () => {
     expect(g.admit(asConn(new FakeConn('10.0.0.6')))).toBe(true)
   })
 
+  it('a peer the base gate refuses after Noise leaves the pending set but its host does not become a member host', async () => {
+    const g = gate({ maxPerHost: 8, maxTotal: 1 })
+    const refusing = g.gater({ denyInboundEncryptedConnection: () => true })
+    const outsider = new FakeConn('10.0.0.5')
+    g.admit(asConn(outsider))
+    const peer = {} as Parameters<NonNullable<typeof refusing.denyInboundEncryptedConnection>>[0]
+    expect(await refusing.denyInboundEncryptedConnection!(peer, asConn(outsider))).toBe(true)
+    expect(g.stats()).toMatchObject({ pending: 0 })
+    // 10.0.0.5 is no member host: a stranger may push its stale pending connection out.
+    const again = new FakeConn('10.0.0.5')
+    g.admit(asConn(again))
+    clock.advance(1_000)
+    expect(g.admit(asConn(new FakeConn('10.0.0.6')))).toBe(true)
+    expect(again.aborted).toBeDefined()
+    // Allowed, the same proof makes its host a member's: not pushed out by strangers.
+    const h = new InboundGate({ clock, maxPerHost: 8, maxTotal: 1, authDeadlineMs: 60_000 })
+    gates.push(h)
+    const member = new FakeConn('10.0.0.7')
+    h.admit(asConn(member))
+    await h.gater({ denyInboundEncryptedConnection: () => false }).denyInboundEncryptedConnection!(
+      peer,
+      asConn(member),
+    )
+    const pending = new FakeConn('10.0.0.7')
+    h.admit(asConn(pending))
+    clock.advance(1_000)
+    expect(h.admit(asConn(new FakeConn('10.0.0.8')))).toBe(false)
+    expect(pending.aborted).toBeUndefined()
+  })
+
   it('cuts connections still pending at the deadline, oldest first, on the clock it is given', () => {
     const g = gate({ authDeadlineMs: 3_000 })
     const a = new FakeConn('10.0.0.1')
