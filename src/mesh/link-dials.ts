@@ -8,6 +8,7 @@ import {
   pickDials,
 } from './connection-rules.js'
 import { MESH_CONSTANTS } from './defaults.js'
+import type { Links } from './links.js'
 import type { MeshContext } from './mesh-context.js'
 import type { PeerInfo } from './peer-table.js'
 
@@ -20,14 +21,16 @@ const log = logger('meshcache:mesh')
  */
 export class LinkDials {
   private readonly ctx: MeshContext
+  private readonly links: Links
   private readonly dialingNow = new Set<string>()
   /** The last {@link dialSome} left peers waiting for a slot. */
   private waiting = false
   /** Called when a slot frees while peers wait (the owner's next pass). */
   private readonly slotFreed: () => void
 
-  constructor(ctx: MeshContext, slotFreed: () => void) {
+  constructor(ctx: MeshContext, links: Links, slotFreed: () => void) {
     this.ctx = ctx
+    this.links = links
     this.slotFreed = slotFreed
   }
 
@@ -90,9 +93,9 @@ export class LinkDials {
       .catch((err: Error) => {
         p.failures++
         p.dialFailures = (p.dialFailures ?? 0) + 1
-        // A bootstrap peer waits before the next dial; members whose region is known keep
-        // the redial pace (a partition heals as soon as it lifts).
-        if (p.region === undefined) {
+        // A bootstrap peer, or a member taken for down that is no link, waits before the
+        // next dial; links keep the redial pace (a partition heals as soon as it lifts).
+        if (p.region === undefined || !this.links.isLink(p.id)) {
           const { redialIntervalMs } = ctx.opts
           const wait = bootstrapBackoffMs(
             p.dialFailures,

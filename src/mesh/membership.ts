@@ -49,7 +49,7 @@ export class Membership {
     this.ctx = ctx
     this.links = links
     this.onHelloDone = onHelloDone
-    this.dials = new LinkDials(ctx, () => this.redialSoon())
+    this.dials = new LinkDials(ctx, links, () => this.redialSoon())
   }
 
   /** Records the bootstrap peers' addresses (dialled by the redial loop). */
@@ -86,7 +86,10 @@ export class Membership {
     const p = this.ctx.peers.get(peer.toString())
     if (p === undefined) return
     p.connected = false
-    p.downSince ??= this.ctx.clock.now()
+    // Only a link's loss says a member may be down: a connection that was not one (closed
+    // by either end as the plans moved on) says nothing, and marking it down kept a member
+    // out of this node's relay plan (another hub named) until it was a link again.
+    if (this.links.isLink(p.id)) p.downSince ??= this.ctx.clock.now()
     this.vouchSentTo.delete(p.id)
     // A link may have gone: the redial loop must not wait a settled interval for it.
     this.redialSoon()
@@ -176,6 +179,9 @@ export class Membership {
         p.downSince = undefined
         p.connectedAt ??= now // a member forgotten and learned again while connected
       }
+      // A member taken for down is left out of the relay plan, so it may be no link of
+      // this node any more: dialled now and then (backing off) so that it comes back.
+      const probe = !p.connected && p.downSince !== undefined && p.region !== undefined
       const link = p.region === undefined || links.isLink(p.id)
       p.extraSince = p.connected && !link ? (p.extraSince ?? now) : undefined
       const extra = p.connected && !link ? this.dials.extra(p, now) : 'keep'
@@ -185,7 +191,7 @@ export class Membership {
         continue
       }
       if (!p.connected && link && p.id !== ctx.self) settled = false
-      if (p.connected || !link || p.id === ctx.self || p.addrs.length === 0) continue
+      if (p.connected || !(link || probe) || p.id === ctx.self || p.addrs.length === 0) continue
       if (this.dials.dialing(p.id) || ctx.gate.denies(p.id)) continue
       if (p.dialAfter !== undefined && ctx.clock.monotonic() < p.dialAfter) continue
       wanted.push(p)
