@@ -58,3 +58,19 @@ export function pickDials<T extends { dialFailures?: number }>(wanted: T[], slot
     .slice(0, slots)
     .map((x) => x.p)
 }
+
+/**
+ * Whether this node dials a link now or leaves it to the peer: of two members whose plans
+ * name each other (the link plan is symmetric), the one with the smaller id dials, and the
+ * other only once the link has been missing for `waitMs` (the peer's member list may not
+ * name it yet, or it is down). Both dialling at once cost two handshakes per link and a
+ * second connection to close, in a joining fleet ~25 links per node.
+ */
+export function dialsNow(
+  self: string,
+  peer: string,
+  missingForMs: number,
+  waitMs: number,
+): boolean {
+  return self < peer || missingForMs >= waitMs
+}

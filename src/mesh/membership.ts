@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
+import { dialsNow } from './connection-rules.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import {
   type HelloBody,
@@ -184,6 +185,7 @@ export class Membership {
       const probe = !p.connected && p.downSince !== undefined && p.region !== undefined
       const link = p.region === undefined || links.isLink(p.id)
       p.extraSince = p.connected && !link ? (p.extraSince ?? now) : undefined
+      if (p.connected || !link) p.missingSince = undefined
       const extra = p.connected && !link ? this.dials.extra(p, now) : 'keep'
       if (extra !== 'keep') settled = false
       if (extra === 'close') {
@@ -194,6 +196,12 @@ export class Membership {
       if (p.connected || !(link || probe) || p.id === ctx.self || p.addrs.length === 0) continue
       if (this.dials.dialing(p.id) || ctx.gate.denies(p.id)) continue
       if (p.dialAfter !== undefined && ctx.clock.monotonic() < p.dialAfter) continue
+      // A link both ends want is dialled by the smaller id first (connection-rules.ts).
+      if (link && p.region !== undefined) {
+        p.missingSince ??= now
+        const waitMs = ctx.opts.redialIntervalMs * 2
+        if (!dialsNow(ctx.self, p.id, now - p.missingSince, waitMs)) continue
+      }
       wanted.push(p)
     }
     this.dials.dialSome(wanted)

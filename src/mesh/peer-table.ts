@@ -20,6 +20,8 @@ export interface PeerInfo {
   connected: boolean
   /** Wall-clock ms when the current connection opened (links are pruned after a grace). */
   connectedAt?: number
+  /** Wall-clock ms since when this link (of this node's plan) has not been connected. */
+  missingSince?: number
   /** Wall-clock ms since when the connection has not been a link of this node's plan. */
   extraSince?: number
   /** Failed dials in a row (a bootstrap address backs off by it; the fewest are dialled first). */

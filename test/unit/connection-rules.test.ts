@@ -1,6 +1,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { bootstrapBackoffMs, extraConnection, pickDials } from '../../src/mesh/connection-rules.js'
+import {
+  bootstrapBackoffMs,
+  dialsNow,
+  extraConnection,
+  pickDials,
+} from '../../src/mesh/connection-rules.js'
 
 describe('extraConnection: who closes a connection that is not a link', () => {
   const never = () => {
@@ -100,6 +105,25 @@ describe('pickDials: which peers a pass dials when the window is short', () => {
           }
         },
       ),
+    )
+  })
+})
+
+describe('dialsNow: which end of a link dials it', () => {
+  it('the smaller id at once, the larger only after the wait', () => {
+    expect(dialsNow('a', 'b', 0, 4_000)).toBe(true)
+    expect(dialsNow('b', 'a', 0, 4_000)).toBe(false)
+    expect(dialsNow('b', 'a', 3_999, 4_000)).toBe(false)
+    expect(dialsNow('b', 'a', 4_000, 4_000)).toBe(true)
+  })
+
+  it('for any two distinct ids and any time, exactly one end dials before the wait, both after', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.nat(10_000), (x, y, missing) => {
+        fc.pre(x !== y)
+        const both = [dialsNow(x, y, missing, 4_000), dialsNow(y, x, missing, 4_000)]
+        expect(both.filter(Boolean)).toHaveLength(missing >= 4_000 ? 2 : 1)
+      }),
     )
   })
 })
