@@ -8,8 +8,8 @@
 export type ExtraConnection = 'grace' | 'close' | 'keep'
 
 /**
- * The end that dialled closes a connection that is not a link once it is older than
- * `graceMs`; the end that accepted keeps it (the dialler wanted it: its plan, computed
+ * `ageMs`: how long the connection has not been a link (at most its age). The end that
+ * dialled closes it once that is over `graceMs`; the end that accepted keeps it (the dialler wanted it: its plan, computed
  * from the member list it knows, may not agree with ours yet) until `inboundFactor` times
  * as long. Both ends closing meant that while member lists disagreed (a fleet joining)
  * every connection one end wanted and the other did not was cut and dialled again every
@@ -29,11 +29,11 @@ export function extraConnection(
 }
 
 /**
- * The wait before dialling again a peer nobody has greeted yet (a bootstrap address)
- * after its `failures`-th failed dial: `intervalMs`, twice as long each time up to
- * `maxMs`, times 0.5-1.5 (`jitter` in [0, 1)). A hundred nodes started at once against
- * one seed too busy to finish their handshakes in time would otherwise each dial it again
- * every pass, and keep it too busy.
+ * The wait before dialling again, after its `failures`-th failed dial, a peer that is no
+ * link (a bootstrap address nobody has greeted yet, a member taken for down that the plan
+ * left out): `intervalMs`, twice as long each time up to `maxMs`, times 0.5-1.5 (`jitter`
+ * in [0, 1)). A hundred nodes started at once against one seed too busy to finish their
+ * handshakes in time would otherwise each dial it again every pass, and keep it too busy.
  */
 export function bootstrapBackoffMs(
   failures: number,
