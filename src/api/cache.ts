@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Clock } from '../clock/clock.js'
 import type { HybridClock } from '../clock/hlc.js'
+import { turnClock } from '../clock/turn-clock.js'
 import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError, TimeoutError } from '../errors.js'
@@ -17,7 +18,6 @@ import { API_DEFAULTS, DEFAULT_KEYSPACE } from './defaults.js'
 import type { CacheEvents } from './events.js'
 import { Keyspace } from './keyspace.js'
 import { KeyspaceVerbs } from './keyspace-verbs.js'
-import { turnClock } from './read-clock.js'
 
 /** Cache-wide counters returned by {@link Cache.stats}. */
 export interface CacheStats {

@@ -153,9 +153,9 @@ export abstract class KeyspaceVerbs<V = unknown> {
         checkOptionNames(options, SET_OPTION_NAMES, 'set')
         ack = checkAck(options)
       }
-      // Writes read the real clock: a clock stepped within a turn (a correction, a test's
-      // skew) must show in the next write's stamp (docs/decisions/set-path.md).
-      const now = ctx.clock.now()
+      // The host's clock once per turn, its correction every time: a correction or a
+      // test's skew stepped within a turn shows in the next write (set-path.md).
+      const now = ctx.clock.turnNow()
       const replica = this.#replica
       const mesh = ctx.mesh
       const c = checkSet(
@@ -204,7 +204,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
         throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
       checkOptionNames(options, SET_OPTION_NAMES, 'setMany')
       const ack = checkAck(options)
-      const now = this.#ctx.clock.now()
+      const now = this.#ctx.clock.turnNow()
       const needBytes = this.#needBytes()
       const held = this.#replica.table
       const writes = entries.map(([key, value, own]) => {
@@ -236,7 +236,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       checkOptionNames(options, DELETE_OPTION_NAMES, 'delete')
       if (!Array.isArray(keys)) throw new InvalidOptionError('deleteMany takes an array of keys')
       const ack = checkAck(options)
-      const now = this.#ctx.clock.now()
+      const now = this.#ctx.clock.turnNow()
       for (const key of keys) checkKey(key, this.#opts)
       const had = keys.map((key) => this.#replica.peek(key, now) !== undefined)
       const writes = keys.map((key) => this.#tombstone(key, now))
@@ -257,7 +257,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'invalidateTags')
       const ack = checkAck(options)
-      const now = this.#ctx.clock.now()
+      const now = this.#ctx.clock.turnNow()
       const writes = checkTags(tags).map((t) => this.#tombstone(tagKey(t), now))
       return Promise.resolve(this.#commit(writes, ack))
     } catch (err) {
@@ -274,7 +274,9 @@ export abstract class KeyspaceVerbs<V = unknown> {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'clear')
       const ack = checkAck(options)
-      return Promise.resolve(this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.clock.now())], ack))
+      return Promise.resolve(
+        this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.clock.turnNow())], ack),
+      )
     } catch (err) {
       return Promise.reject(err)
     }
@@ -353,7 +355,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
   #commit(
     writes: readonly PreparedWrite<V>[],
     ack: ResolvedAck,
-    now = this.#ctx.clock.now(),
+    now = this.#ctx.clock.turnNow(),
   ): Promise<void> | undefined {
     for (const w of writes) {
       // A version no peer accepted (stamped while this node's clock ran far ahead) goes.

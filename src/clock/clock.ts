@@ -6,6 +6,8 @@
  * @module
  */
 
+import { turnClock } from './turn-clock.js'
+
 /** A scheduled callback; {@link Timer.cancel} is idempotent. */
 export interface Timer {
   cancel(): void
@@ -15,6 +17,12 @@ export interface Timer {
 export interface Clock {
   /** Wall-clock ms since the epoch, corrected to the mesh's clock (the host's in an embedded cache). */
   now(): number
+  /**
+   * {@link now} for stamping writes: the host's wall clock read at most once per
+   * synchronous turn of the event loop (turn-clock.ts), its correction read every time, so
+   * a correction or a skewed host (which steps inside a turn) shows in the next write.
+   */
+  turnNow(): number
   /** The host's own wall clock, ms, uncorrected: only clock exchanges with peers read it. */
   hostNow(): number
   /** Monotonic ms (durations and deadlines): never jumps when the wall clock is set. */
@@ -50,16 +58,25 @@ export interface SystemClockOptions {
 export class SystemClock implements Clock {
   readonly #correction: () => number
   readonly #host: () => number
+  /** The host's clock as writes read it: `Date.now` once per turn; another host every time. */
+  readonly #turnHost: () => number
   readonly #keepAlive: boolean
 
   constructor(options: SystemClockOptions = {}) {
     this.#correction = options.correction ?? (() => 0)
     this.#host = options.host ?? Date.now
+    // A host given in the options (a skewed one in meshcache/testing) can step within a
+    // turn, and a test that steps it expects the next write to show it.
+    this.#turnHost = options.host === undefined ? turnClock(Date.now) : this.#host
     this.#keepAlive = options.keepAlive ?? false
   }
 
   now(): number {
     return this.#host() + this.#correction()
+  }
+
+  turnNow(): number {
+    return this.#turnHost() + this.#correction()
   }
 
   hostNow(): number {
@@ -122,6 +139,10 @@ export class ManualClock implements Clock {
 
   now(): number {
     return this.#now + this.correctionMs
+  }
+
+  turnNow(): number {
+    return this.now()
   }
 
   hostNow(): number {
