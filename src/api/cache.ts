@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { Clock } from '../clock/clock.js'
 import type { HybridClock } from '../clock/hlc.js'
-import { turnClock } from '../clock/turn-clock.js'
 import type { Version } from '../clock/version.js'
 import { type Duration, parseDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError, TimeoutError } from '../errors.js'
@@ -117,7 +116,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
       hlc: parts.hlc,
       clock: parts.clock,
       region: parts.region,
-      readNow: turnClock(() => parts.clock.now()),
+      readNow: parts.clock.turnNow.bind(parts.clock),
       mesh: parts.mesh,
       closed: false,
     }

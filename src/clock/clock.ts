@@ -6,7 +6,7 @@
  * @module
  */
 
-import { turnClock } from './turn-clock.js'
+import { TurnReading } from './turn-clock.js'
 
 /** A scheduled callback; {@link Timer.cancel} is idempotent. */
 export interface Timer {
@@ -18,11 +18,16 @@ export interface Clock {
   /** Wall-clock ms since the epoch, corrected to the mesh's clock (the host's in an embedded cache). */
   now(): number
   /**
-   * {@link now} for stamping writes: the host's wall clock read at most once per
+   * {@link now} for the API's reads: the host's wall clock read at most once per
    * synchronous turn of the event loop (turn-clock.ts), its correction read every time, so
-   * a correction or a skewed host (which steps inside a turn) shows in the next write.
+   * that a correction made within a turn shows at once.
    */
   turnNow(): number
+  /**
+   * {@link turnNow} for the API's writes (their stamps and expiries): the same reading, taken
+   * again after every `WRITES_PER_READING` writes of a turn (turn-clock.ts).
+   */
+  writeNow(): number
   /** The host's own wall clock, ms, uncorrected: only clock exchanges with peers read it. */
   hostNow(): number
   /** Monotonic ms (durations and deadlines): never jumps when the wall clock is set. */
@@ -58,16 +63,17 @@ export interface SystemClockOptions {
 export class SystemClock implements Clock {
   readonly #correction: () => number
   readonly #host: () => number
-  /** The host's clock as writes read it: `Date.now` once per turn; another host every time. */
-  readonly #turnHost: () => number
+  /**
+   * `Date.now` once per turn (turn-clock.ts); undefined with a host given in the options (a
+   * skewed one in meshcache/testing), which can step within a turn and is read every time.
+   */
+  readonly #turn: TurnReading | undefined
   readonly #keepAlive: boolean
 
   constructor(options: SystemClockOptions = {}) {
     this.#correction = options.correction ?? (() => 0)
     this.#host = options.host ?? Date.now
-    // A host given in the options (a skewed one in meshcache/testing) can step within a
-    // turn, and a test that steps it expects the next write to show it.
-    this.#turnHost = options.host === undefined ? turnClock(Date.now) : this.#host
+    this.#turn = options.host === undefined ? new TurnReading(Date.now) : undefined
     this.#keepAlive = options.keepAlive ?? false
   }
 
@@ -76,7 +82,12 @@ export class SystemClock implements Clock {
   }
 
   turnNow(): number {
-    return this.#turnHost() + this.#correction()
+    return (this.#turn === undefined ? this.#host() : this.#turn.read()) + this.#correction()
+  }
+
+  writeNow(): number {
+    const turn = this.#turn
+    return (turn === undefined ? this.#host() : turn.readForWrite()) + this.#correction()
   }
 
   hostNow(): number {
@@ -142,6 +153,10 @@ export class ManualClock implements Clock {
   }
 
   turnNow(): number {
+    return this.now()
+  }
+
+  writeNow(): number {
     return this.now()
   }
 

@@ -1,27 +1,68 @@
 /**
- * A time source read once per synchronous turn of the event loop.
+ * Time read once per synchronous turn of the event loop.
  *
  * A clock read costs ~35-47 ns on the machines we measured (about half of an lru-cache
- * hit, a fifth of its set), so `get` reads the node's clock once per turn, and writes read
- * the host's clock once per turn ({@link SystemClock.turnNow}, its correction every time),
- * reusing the reading until the next microtask checkpoint: every call in one synchronous
- * block sees the same instant, as if it ran at the block's start. An entry can thus be
- * served past its expiry only within the synchronous block in which it expired, a span
- * during which the process does no I/O; a write's expiry counts from the block's start.
- * The purge sweep reads the real clock. Figures: docs/decisions/store.md and set-path.md.
+ * hit, a fifth of its set), so the API's reads and writes share one reading of the host's
+ * clock per turn ({@link TurnReading}; `SystemClock.turnNow` and `writeNow` add the mesh's
+ * correction, read every time). Every call in one synchronous block sees the same instant,
+ * as if it ran at the block's start, except that writes take a new reading after every
+ * {@link WRITES_PER_READING} of them, so that a long block's writes are stamped and
+ * expire close to when they were made. A read never takes a new reading within its turn:
+ * a value written is there for every read after it in the same block, whatever its TTL.
+ * An entry can thus be served past its expiry only within the synchronous block in which
+ * it expired, a span during which the process does no I/O. The purge sweep reads the real
+ * clock. Figures: docs/decisions/store.md and set-path.md.
  */
-export function turnClock(source: () => number = Date.now): () => number {
-  let cached = 0
-  let valid = false
-  const invalidate = () => {
-    valid = false
+
+/** Writes one reading serves before a write takes a new one (see {@link TurnReading}). */
+export const WRITES_PER_READING = 64
+
+/** Settles once: `then` on it runs at the next microtask checkpoint (fake timers cannot hold it). */
+const SETTLED = Promise.resolve()
+
+/**
+ * A time source read at most once per synchronous turn by reads ({@link read}), and once
+ * per turn or per {@link WRITES_PER_READING} writes by writes ({@link readForWrite}). The
+ * reading is dropped at the next microtask checkpoint (a resolved promise's `then`, which
+ * test runners' fake timers leave alone, unlike `queueMicrotask`).
+ */
+export class TurnReading {
+  readonly #source: () => number
+  #value = 0
+  #valid = false
+  #writes = 0
+  readonly #invalidate = () => {
+    this.#valid = false
   }
-  return () => {
-    if (!valid) {
-      cached = source()
-      valid = true
-      queueMicrotask(invalidate)
+
+  constructor(source: () => number = Date.now) {
+    this.#source = source
+  }
+
+  /** The turn's reading (taken now when this is its first use in the turn). */
+  read(): number {
+    return this.#valid ? this.#value : this.#take()
+  }
+
+  /** The turn's reading, taken again when it has served {@link WRITES_PER_READING} writes. */
+  readForWrite(): number {
+    if (!this.#valid || ++this.#writes > WRITES_PER_READING) return this.#take()
+    return this.#value
+  }
+
+  #take(): number {
+    this.#value = this.#source()
+    this.#writes = 0
+    if (!this.#valid) {
+      this.#valid = true
+      void SETTLED.then(this.#invalidate)
     }
-    return cached
+    return this.#value
   }
+}
+
+/** `source` read at most once per synchronous turn ({@link TurnReading.read}). */
+export function turnClock(source: () => number = Date.now): () => number {
+  const reading = new TurnReading(source)
+  return () => reading.read()
 }
