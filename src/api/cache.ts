@@ -116,7 +116,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
       hlc: parts.hlc,
       clock: parts.clock,
       region: parts.region,
-      readNow: parts.clock.turnNow.bind(parts.clock),
+      readNow: () => parts.clock.turnNow(),
       mesh: parts.mesh,
       closed: false,
     }

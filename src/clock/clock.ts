@@ -18,9 +18,8 @@ export interface Clock {
   /** Wall-clock ms since the epoch, corrected to the mesh's clock (the host's in an embedded cache). */
   now(): number
   /**
-   * {@link now} for the API's reads: the host's wall clock read at most once per
-   * synchronous turn of the event loop (turn-clock.ts), its correction read every time, so
-   * that a correction made within a turn shows at once.
+   * {@link now} for the API's reads, read at most once per synchronous turn of the event
+   * loop (turn-clock.ts): every read of a turn sees the same instant.
    */
   turnNow(): number
   /**
@@ -63,31 +62,33 @@ export interface SystemClockOptions {
 export class SystemClock implements Clock {
   readonly #correction: () => number
   readonly #host: () => number
-  /**
-   * `Date.now` once per turn (turn-clock.ts); undefined with a host given in the options (a
-   * skewed one in meshcache/testing), which can step within a turn and is read every time.
-   */
-  readonly #turn: TurnReading | undefined
   readonly #keepAlive: boolean
+
+  /**
+   * {@link now} once per turn (turn-clock.ts) for the default host; with a host given in
+   * the options (a skewed one in meshcache/testing, which can step within a turn), `now()`.
+   */
+  turnNow: () => number
+  /** {@link turnNow}'s reading for writes: taken again after `WRITES_PER_READING` of them. */
+  writeNow: () => number
 
   constructor(options: SystemClockOptions = {}) {
     this.#correction = options.correction ?? (() => 0)
     this.#host = options.host ?? Date.now
-    this.#turn = options.host === undefined ? new TurnReading(Date.now) : undefined
     this.#keepAlive = options.keepAlive ?? false
+    if (options.host === undefined) {
+      const correction = this.#correction
+      const turn = new TurnReading(() => Date.now() + correction())
+      this.turnNow = turn.read
+      this.writeNow = turn.readForWrite
+    } else {
+      this.turnNow = () => this.now()
+      this.writeNow = this.turnNow
+    }
   }
 
   now(): number {
     return this.#host() + this.#correction()
-  }
-
-  turnNow(): number {
-    return (this.#turn === undefined ? this.#host() : this.#turn.read()) + this.#correction()
-  }
-
-  writeNow(): number {
-    const turn = this.#turn
-    return (turn === undefined ? this.#host() : turn.readForWrite()) + this.#correction()
   }
 
   hostNow(): number {

@@ -2,9 +2,9 @@
  * Time read once per synchronous turn of the event loop.
  *
  * A clock read costs ~35-47 ns on the machines we measured (about half of an lru-cache
- * hit, a fifth of its set), so the API's reads and writes share one reading of the host's
- * clock per turn ({@link TurnReading}; `SystemClock.turnNow` and `writeNow` add the mesh's
- * correction, read every time). Every call in one synchronous block sees the same instant,
+ * hit, a fifth of its set), so the API's reads and writes share one reading of the node's
+ * clock (the host's plus the mesh's correction) per turn ({@link TurnReading};
+ * `SystemClock.turnNow` and `writeNow`). Every call in one synchronous block sees the same instant,
  * as if it ran at the block's start, except that writes take a new reading after every
  * {@link WRITES_PER_READING} of them, so that a long block's writes are stamped and
  * expire close to when they were made. A read never takes a new reading within its turn:
@@ -39,16 +39,12 @@ export class TurnReading {
     this.#source = source
   }
 
-  /** The turn's reading (taken now when this is its first use in the turn). */
-  read(): number {
-    return this.#valid ? this.#value : this.#take()
-  }
+  /** The turn's reading (taken now when this is its first use in the turn). Bound: pass it around. */
+  readonly read = (): number => (this.#valid ? this.#value : this.#take())
 
-  /** The turn's reading, taken again when it has served {@link WRITES_PER_READING} writes. */
-  readForWrite(): number {
-    if (!this.#valid || ++this.#writes > WRITES_PER_READING) return this.#take()
-    return this.#value
-  }
+  /** The turn's reading, taken again when it has served {@link WRITES_PER_READING} writes. Bound. */
+  readonly readForWrite = (): number =>
+    !this.#valid || ++this.#writes > WRITES_PER_READING ? this.#take() : this.#value
 
   #take(): number {
     this.#value = this.#source()
@@ -63,6 +59,5 @@ export class TurnReading {
 
 /** `source` read at most once per synchronous turn ({@link TurnReading.read}). */
 export function turnClock(source: () => number = Date.now): () => number {
-  const reading = new TurnReading(source)
-  return () => reading.read()
+  return new TurnReading(source).read
 }

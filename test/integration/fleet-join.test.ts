@@ -52,13 +52,19 @@ describe('a fleet started at once (24 real libp2p nodes, 4 regions, one seed)', 
     // Nobody is taken for down: every member is alive. A join closes many connections
     // that were no link (by either end, as the plans move on); counting those as a
     // member's loss kept it out of the relay plan, and at N = 100 whole regions named two
-    // hubs for good.
-    for (const n of nodes) {
-      const down = meshOf(n)
-        .peers.all()
-        .filter((p) => p.id !== n.nodeId && p.downSince !== undefined)
-      expect(down.map((p) => p.id)).toEqual([])
-    }
+    // hubs for good. (A member whose link went while the plans moved is taken for down
+    // until a probe dial reaches it: on a loaded machine that may take a few seconds.)
+    const down = () =>
+      nodes.flatMap((n) =>
+        meshOf(n)
+          .peers.all()
+          .filter((p) => p.id !== n.nodeId && p.downSince !== undefined)
+          .map((p) => `${n.nodeId} takes ${p.id} for down`),
+      )
+    await waitFor(() => down().length === 0, 'no live member taken for down', 30_000).catch(
+      () => undefined,
+    )
+    expect(down()).toEqual([])
     for (const [i, n] of nodes.entries()) await n.set(`fleet-${i}`, i)
     await waitFor(
       () => nodes.every((n) => nodes.every((_, i) => n.get(`fleet-${i}`) === i)),
