@@ -9,7 +9,7 @@ export interface ApiContext {
   /** The node's one clock: wall time corrected to the mesh, timers. */
   readonly clock: Clock
   readonly region: string
-  /** Wall-clock ms for reads: read once per synchronous turn (see clock/turn-clock.ts). */
+  /** Wall-clock ms for reads: read once per synchronous turn (see read-clock.ts). */
   readonly readNow: () => number
   /** The mesh, when this cache is a node of one. */
   readonly mesh: MeshPort | undefined

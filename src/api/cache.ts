@@ -17,6 +17,7 @@ import { API_DEFAULTS, DEFAULT_KEYSPACE } from './defaults.js'
 import type { CacheEvents } from './events.js'
 import { Keyspace } from './keyspace.js'
 import { KeyspaceVerbs } from './keyspace-verbs.js'
+import { turnClock } from './read-clock.js'
 
 /** Cache-wide counters returned by {@link Cache.stats}. */
 export interface CacheStats {
@@ -116,7 +117,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
       hlc: parts.hlc,
       clock: parts.clock,
       region: parts.region,
-      readNow: () => parts.clock.turnNow(),
+      readNow: turnClock(() => parts.clock.now()),
       mesh: parts.mesh,
       closed: false,
     }

@@ -189,7 +189,7 @@ export class FetchPolicy<V> {
       const stale = host.replica.staleValue(
         key,
         parseDuration(swr, 'staleWhileRevalidate'),
-        host.ctx.readNow(),
+        host.ctx.clock.now(),
       )
       if (stale !== undefined && options?.load !== undefined) {
         // One refresh per key (single flight); its failure only shows in loadErrors.
@@ -211,7 +211,7 @@ export class FetchPolicy<V> {
         trace,
         true,
       ).catch((err: unknown) => {
-        const stale = host.replica.staleValue(key, window, host.ctx.readNow())
+        const stale = host.replica.staleValue(key, window, host.ctx.clock.now())
         if (stale === undefined) throw err
         if (trace !== undefined) trace.outcome = 'stale'
         return stale
@@ -248,7 +248,7 @@ export class FetchPolicy<V> {
   ): Promise<Fetched<V>> {
     const { host } = this
     const { replica, ctx } = host
-    const held = () => replica.store.get(key, ctx.readNow())?.value
+    const held = () => replica.store.get(key, ctx.clock.now())?.value
     const again = held()
     // Arrived (by replication) since the caller's read missed.
     if (again !== undefined) return { value: again, outcome: 'hit' }
@@ -326,7 +326,7 @@ export class FetchPolicy<V> {
     const index = this.host.replica.index
     const known = index.get(key)
     if (known === undefined) return index.overflowed
-    return !known.tombstone && known.expiresAt > this.host.ctx.readNow()
+    return !known.tombstone && known.expiresAt > this.host.ctx.clock.now()
   }
 
   /** Highest RTT worth paying to ask another region: the loader's typical latency. */

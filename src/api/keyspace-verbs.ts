@@ -99,7 +99,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
   entry(key: string): Entry<V> | undefined {
     this.#checkOpen()
     checkKey(key, this.#opts)
-    return this.#replica.peek(key, this.#ctx.readNow())
+    return this.#replica.peek(key, this.#ctx.clock.now())
   }
 
   /**
@@ -112,14 +112,14 @@ export abstract class KeyspaceVerbs<V = unknown> {
     this.#checkOpen()
     checkKey(key, this.#opts)
     const ms = parseDuration(within, 'within')
-    return this.#replica.staleValue(key, ms, this.#ctx.readNow())
+    return this.#replica.staleValue(key, ms, this.#ctx.clock.now())
   }
 
   /** True when `key` holds a live value. Does not touch recency or counters. */
   has(key: string): boolean {
     this.#checkOpen()
     checkKey(key, this.#opts)
-    return this.#replica.has(key, this.#ctx.readNow())
+    return this.#replica.has(key, this.#ctx.clock.now())
   }
 
   /** Values held in memory (expired ones count until the sweep frees them, as in lru-cache). */
@@ -153,9 +153,9 @@ export abstract class KeyspaceVerbs<V = unknown> {
         checkOptionNames(options, SET_OPTION_NAMES, 'set')
         ack = checkAck(options)
       }
-      // The turn's reading of the host's clock, shared with reads (a value written is there
-      // for the reads after it), its correction read every time (turn-clock.ts).
-      const now = ctx.clock.writeNow()
+      // Writes read the real clock: a clock stepped within a turn (a correction, a test's
+      // skew) must show in the next write's stamp (docs/decisions/set-path.md).
+      const now = ctx.clock.now()
       const replica = this.#replica
       const mesh = ctx.mesh
       const c = checkSet(
@@ -204,7 +204,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
         throw new InvalidOptionError('setMany takes an array of [key, value, options?] entries')
       checkOptionNames(options, SET_OPTION_NAMES, 'setMany')
       const ack = checkAck(options)
-      const now = this.#ctx.clock.writeNow()
+      const now = this.#ctx.clock.now()
       const needBytes = this.#needBytes()
       const held = this.#replica.table
       const writes = entries.map(([key, value, own]) => {
@@ -236,11 +236,11 @@ export abstract class KeyspaceVerbs<V = unknown> {
       checkOptionNames(options, DELETE_OPTION_NAMES, 'delete')
       if (!Array.isArray(keys)) throw new InvalidOptionError('deleteMany takes an array of keys')
       const ack = checkAck(options)
-      const now = this.#ctx.clock.writeNow()
+      const now = this.#ctx.clock.now()
       for (const key of keys) checkKey(key, this.#opts)
       const had = keys.map((key) => this.#replica.peek(key, now) !== undefined)
       const writes = keys.map((key) => this.#tombstone(key, now))
-      const acked = this.#commit(writes, ack, now)
+      const acked = this.#commit(writes, ack)
       return acked === undefined ? Promise.resolve(had) : acked.then(() => had)
     } catch (err) {
       return Promise.reject(err)
@@ -257,9 +257,9 @@ export abstract class KeyspaceVerbs<V = unknown> {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'invalidateTags')
       const ack = checkAck(options)
-      const now = this.#ctx.clock.writeNow()
+      const now = this.#ctx.clock.now()
       const writes = checkTags(tags).map((t) => this.#tombstone(tagKey(t), now))
-      return Promise.resolve(this.#commit(writes, ack, now))
+      return Promise.resolve(this.#commit(writes, ack))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -274,8 +274,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       this.#checkOpen()
       checkOptionNames(options, DELETE_OPTION_NAMES, 'clear')
       const ack = checkAck(options)
-      const now = this.#ctx.clock.writeNow()
-      return Promise.resolve(this.#commit([this.#tombstone(CLEAR_KEY, now)], ack, now))
+      return Promise.resolve(this.#commit([this.#tombstone(CLEAR_KEY, this.#ctx.clock.now())], ack))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -326,7 +325,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
   /** Live keys, most recently used first. */
   keys(): IterableIterator<string> {
     this.#checkOpen()
-    return this.#replica.keys(this.#ctx.readNow())
+    return this.#replica.keys(this.#ctx.clock.now())
   }
 
   /** Live values, most recently used first. */
@@ -337,7 +336,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
   /** Live `[key, value]` pairs, most recently used first. */
   *entries(): IterableIterator<[string, V]> {
     for (const key of this.keys()) {
-      const e = this.#replica.peek(key, this.#ctx.readNow())
+      const e = this.#replica.peek(key, this.#ctx.clock.now())
       if (e !== undefined) yield [key, e.value as V]
     }
   }
@@ -354,8 +353,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
   #commit(
     writes: readonly PreparedWrite<V>[],
     ack: ResolvedAck,
-    /** The reading the writes were stamped on (their expiries count from it). */
-    now: number,
+    now = this.#ctx.clock.now(),
   ): Promise<void> | undefined {
     for (const w of writes) {
       // A version no peer accepted (stamped while this node's clock ran far ahead) goes.

@@ -6,8 +6,6 @@
  * @module
  */
 
-import { TurnReading } from './turn-clock.js'
-
 /** A scheduled callback; {@link Timer.cancel} is idempotent. */
 export interface Timer {
   cancel(): void
@@ -17,16 +15,6 @@ export interface Timer {
 export interface Clock {
   /** Wall-clock ms since the epoch, corrected to the mesh's clock (the host's in an embedded cache). */
   now(): number
-  /**
-   * {@link now} for the API's reads, read at most once per synchronous turn of the event
-   * loop (turn-clock.ts): every read of a turn sees the same instant.
-   */
-  turnNow(): number
-  /**
-   * {@link turnNow} for the API's writes (their stamps and expiries): the same reading, taken
-   * again after every `WRITES_PER_READING` writes of a turn (turn-clock.ts).
-   */
-  writeNow(): number
   /** The host's own wall clock, ms, uncorrected: only clock exchanges with peers read it. */
   hostNow(): number
   /** Monotonic ms (durations and deadlines): never jumps when the wall clock is set. */
@@ -64,27 +52,10 @@ export class SystemClock implements Clock {
   readonly #host: () => number
   readonly #keepAlive: boolean
 
-  /**
-   * {@link now} once per turn (turn-clock.ts) for the default host; with a host given in
-   * the options (a skewed one in meshcache/testing, which can step within a turn), `now()`.
-   */
-  turnNow: () => number
-  /** {@link turnNow}'s reading for writes: taken again after `WRITES_PER_READING` of them. */
-  writeNow: () => number
-
   constructor(options: SystemClockOptions = {}) {
     this.#correction = options.correction ?? (() => 0)
     this.#host = options.host ?? Date.now
     this.#keepAlive = options.keepAlive ?? false
-    if (options.host === undefined) {
-      const correction = this.#correction
-      const turn = new TurnReading(() => Date.now() + correction())
-      this.turnNow = turn.read
-      this.writeNow = turn.readForWrite
-    } else {
-      this.turnNow = () => this.now()
-      this.writeNow = this.turnNow
-    }
   }
 
   now(): number {
@@ -151,14 +122,6 @@ export class ManualClock implements Clock {
 
   now(): number {
     return this.#now + this.correctionMs
-  }
-
-  turnNow(): number {
-    return this.now()
-  }
-
-  writeNow(): number {
-    return this.now()
   }
 
   hostNow(): number {

@@ -40,8 +40,7 @@ export const DEFAULT_MAX_DRIFT_MS = 60_000
 
 /**
  * Default `maxLead`: one second. Stamps of correct nodes then order writes made more than
- * a second apart by real time, whatever a skewed peer sent (writes are stamped on their
- * turn's reading of the clock: docs/consistency.md).
+ * a second apart by real time, whatever a skewed peer sent.
  */
 export const DEFAULT_MAX_LEAD_MS = 1_000
 

@@ -6,8 +6,6 @@ export function wallClock(read: () => number): SystemClock {
   const clock = new SystemClock()
   clock.now = read
   clock.hostNow = read
-  clock.turnNow = read
-  clock.writeNow = read
   return clock
 }
 

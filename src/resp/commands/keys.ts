@@ -50,7 +50,7 @@ function expireCommand(unit: ExpiryUnit, command: string) {
     }
     if (nx && (xx || gt || lt)) throw new RespError(REDIS_ERRORS.nxAndOthers)
     if (gt && lt) throw new RespError(REDIS_ERRORS.gtAndLt)
-    const now = s.server.clock.turnNow()
+    const now = s.server.clock.now()
     const at = expiryOf(unit, args[2]!, now, command, true)
     const t = s.db.resolve(args[1]!)
     const entry = t.space.entry(t.key)
@@ -73,7 +73,7 @@ async function persist(s: Session, args: Buffer[]): Promise<void> {
   if (entry === undefined || !Number.isFinite(entry.expiresAt)) return s.out.integer(0)
   s.beginWrites()
   // No key lives forever here: the longest TTL the keyspace allows.
-  const ok = await rewriteExpiry(s, t, s.server.clock.turnNow() + t.space.options.maxTtl, 'persist')
+  const ok = await rewriteExpiry(s, t, s.server.clock.now() + t.space.options.maxTtl, 'persist')
   s.out.integer(ok ? 1 : 0)
 }
 
@@ -89,7 +89,7 @@ function ttlCommand(ms: boolean) {
       s.out.integer(-1)
       return
     }
-    const left = Math.max(0, entry.expiresAt - s.server.clock.turnNow())
+    const left = Math.max(0, entry.expiresAt - s.server.clock.now())
     // Redis rounds seconds to the nearest: (ttl + 500) / 1000.
     s.out.integer(ms ? Math.round(left) : Math.floor((left + 500) / 1000))
   }

@@ -53,7 +53,7 @@ function setFlags(s: Session, args: Buffer[]): SetFlags {
     } else throw new RespError(REDIS_ERRORS.syntax)
   }
   if (expiry !== undefined) {
-    f.expiresAt = expiryOf(expiryUnit(expiry)!, expiryArg!, s.server.clock.turnNow(), 'set')
+    f.expiresAt = expiryOf(expiryUnit(expiry)!, expiryArg!, s.server.clock.now(), 'set')
   }
   return f
 }
@@ -93,7 +93,7 @@ function finite(at: number | undefined): number | undefined {
 
 function setWithExpiry(unit: 'ex' | 'px', command: string) {
   return (s: Session, args: Buffer[]): void | Promise<void> => {
-    const expiresAt = expiryOf(unit, args[2]!, s.server.clock.turnNow(), command)
+    const expiresAt = expiryOf(unit, args[2]!, s.server.clock.now(), command)
     const t = s.db.resolve(args[1]!)
     s.beginWrites()
     const pending = writeValue(s, t, ownBytes(args[3]!), { expiresAt, command })
@@ -123,7 +123,7 @@ async function getex(s: Session, args: Buffer[]): Promise<void> {
       persist = true
       seen = true
     } else if (unit !== undefined && args[j + 1] !== undefined && !seen) {
-      expiresAt = expiryOf(unit, args[j + 1]!, s.server.clock.turnNow(), 'getex')
+      expiresAt = expiryOf(unit, args[j + 1]!, s.server.clock.now(), 'getex')
       seen = true
       j++
     } else throw new RespError(REDIS_ERRORS.syntax)
@@ -133,7 +133,7 @@ async function getex(s: Session, args: Buffer[]): Promise<void> {
   const bytes = bytesOf(v)
   if (persist || expiresAt !== undefined) {
     s.beginWrites()
-    const at = persist ? s.server.clock.turnNow() + t.space.options.maxTtl : expiresAt!
+    const at = persist ? s.server.clock.now() + t.space.options.maxTtl : expiresAt!
     await rewriteExpiry(s, t, at, 'getex')
   }
   s.out.bulk(bytes)

@@ -44,7 +44,7 @@ function replay(
   }
   const entry = w.space.entry(w.key)
   if (entry === undefined) return undefined
-  const ttl = Math.ceil(entry.expiresAt - s.server.clock.turnNow())
+  const ttl = Math.ceil(entry.expiresAt - s.server.clock.now())
   if (!(ttl > 0)) return undefined
   return w.space
     .set(w.key, entry.value, {

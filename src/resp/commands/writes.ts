@@ -50,7 +50,7 @@ export function writeValue(
   const { space, key } = target
   let ttl: number | undefined
   if (options.expiresAt !== undefined) {
-    ttl = ttlUntil(space, options.expiresAt, s.server.clock.turnNow(), options.command)
+    ttl = ttlUntil(space, options.expiresAt, s.server.clock.now(), options.command)
     if (ttl <= 0) return deleteKeys(s, [target])
   }
   const w = s.noteWrite(target, false)
