@@ -1,13 +1,41 @@
 // One case of bench:idle, in a process of its own: sets the case up, lets it settle, then
 // measures CPU time and RSS over a window of doing nothing, and prints one JSON line.
 // Imports the built package (dist/), as an application would: no tsx in the process.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { fork } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const [, , kind, windowArg, host] = process.argv
 const windowMs = Number(windowArg ?? 10_000)
-const settleMs = 2_000
+/** links24: settled links ping every 20 s, so it settles past two of those and measures over 40 s at least. */
+const settleMs = kind === 'links24' ? 45_000 : 2_000
+/** links24: every node links every other (10 regions), as a node of a 25-node fleet does. */
+const FULL = { localPeers: 1_000_000, remotePeers: 1_000_000 }
+const regionOf = (i) => `r${i % 10}`
+/** CPU ticks (user + system) per thread name, from /proc (Linux). */
+function threadTimes() {
+  const out = {}
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out[name] = (out[name] ?? 0) + Number(f[11]) + Number(f[12])
+    }
+  } catch {}
+  return out
+}
+async function startProfiler() {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 100 })
+  await session.post('Profiler.start')
+  return session
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const rss = () => {
   globalThis.gc?.()
@@ -16,8 +44,9 @@ const rss = () => {
 
 const before = rss()
 const open = []
+let stopPeers = () => {}
 let dir
-if (kind === 'embedded' || kind === 'embedded-data' || kind === 'mesh-alone' || kind === 'pair') {
+if (['embedded', 'embedded-data', 'mesh-alone', 'pair', 'peers', 'links24'].includes(kind)) {
   const { createCache } = await import('../dist/src/index.js')
   if (kind === 'embedded') open.push(await createCache())
   if (kind === 'embedded-data') {
@@ -37,15 +66,81 @@ if (kind === 'embedded' || kind === 'embedded-data' || kind === 'mesh-alone' || 
     await b.waitForPeers(1)
     open.push(a, b)
   }
+  if (kind === 'peers') {
+    // links24's other 24 nodes, in a process of their own: the measured process holds one node.
+    const base = host.replace(/\.\d+$/, '')
+    const seed = await createCache({
+      region: regionOf(1),
+      listen: [`/ip4/${base}.101/tcp/0`],
+      mesh: FULL,
+    })
+    const rest = await Promise.all(
+      Array.from({ length: 23 }, (_, i) =>
+        createCache({
+          region: regionOf(i + 2),
+          listen: [`/ip4/${base}.${102 + i}/tcp/0`],
+          peers: [seed.addresses()[0]],
+          mesh: FULL,
+        }),
+      ),
+    )
+    process.send({ seed: seed.addresses()[0] })
+    process.on('disconnect', async () => {
+      for (const c of [seed, ...rest]) await c.close()
+      process.exit(0)
+    })
+    await new Promise(() => {})
+  }
+  if (kind === 'links24') {
+    const peers = fork(fileURLToPath(import.meta.url), ['peers', '0', host], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    stopPeers = () => peers.disconnect()
+    const { seed } = await new Promise((r) => peers.once('message', r))
+    const c = await createCache({
+      region: regionOf(0),
+      listen: [`/ip4/${host}/tcp/0`],
+      peers: [seed],
+      mesh: FULL,
+    })
+    await c.waitForPeers(24, '60s')
+    open.push(c)
+  }
 }
 await sleep(settleMs)
 const added = rss() - before
+const counters = () => {
+  const r = kind === 'links24' ? open[0].stats().mesh?.replication : undefined
+  return (
+    r && {
+      framesIn: r.framesIn,
+      framesOut: r.framesOut,
+      syncSessions: r.syncSessions,
+      signaturesChecked: r.signaturesChecked,
+    }
+  )
+}
+const c0 = counters()
+const threads0 = threadTimes()
+// PROFILE=file: a CPU profile of the window (100 µs samples; the sampler's own CPU counts in cpuPercent).
+const profiler = process.env.PROFILE ? await startProfiler() : undefined
 const cpu0 = process.cpuUsage()
 const t0 = performance.now()
 await sleep(windowMs)
 const cpu = process.cpuUsage(cpu0)
 const elapsed = performance.now() - t0
+const threads1 = threadTimes()
+if (profiler)
+  writeFileSync(process.env.PROFILE, JSON.stringify((await profiler.post('Profiler.stop')).profile))
+const links = kind === 'links24' ? open[0].stats().mesh?.peers.length : undefined
+const c1 = counters()
+const perSecond =
+  c1 &&
+  Object.fromEntries(
+    Object.entries(c1).map(([k, v]) => [k, Number(((1000 * (v - c0[k])) / elapsed).toFixed(2))]),
+  )
 for (const c of open) await c.close()
+stopPeers()
 if (dir) rmSync(dir, { recursive: true, force: true })
 console.log(
   JSON.stringify({
@@ -53,6 +148,15 @@ console.log(
     cpuPercent: (100 * (cpu.user + cpu.system)) / 1000 / elapsed,
     rssAddedMB: added / 1e6,
     rssMB: process.memoryUsage().rss / 1e6,
+    ...(links === undefined ? {} : { links }),
+    ...(perSecond === undefined ? {} : { perSecond }),
+    userMs: cpu.user / 1000,
+    systemMs: cpu.system / 1000,
+    threadTicks: Object.fromEntries(
+      Object.entries(threads1)
+        .map(([k, v]) => [k, v - (threads0[k] ?? 0)])
+        .filter(([, v]) => v > 0),
+    ),
   }),
 )
 process.exit(0)

@@ -3,7 +3,9 @@
  * process of its own (bench/idle-child.mjs, importing the built package): CPU as % of a
  * core over a window, and RSS added by the case. The anchor is a bare Node process run the
  * same way. Cases: a bare process; `createCache()` embedded; embedded with a data dir; a
- * mesh node with no peers; two mesh nodes with one link (one process). Each case runs
+ * mesh node with no peers; two mesh nodes with one link (one process); a mesh node with
+ * 24 links, its 24 peers in a second process (10 regions, every node links every other;
+ * frames in and out per second beside). Each case runs
  * `ROUNDS` times (median). Run: npm run bench:idle (builds first). Figures: BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process'
@@ -19,11 +21,16 @@ const CASES: [kind: string, what: string][] = [
   ['embedded-data', 'createCache({ dataDir }), one entry'],
   ['mesh-alone', 'a mesh node with no peers'],
   ['pair', 'two mesh nodes, one link (both in the process)'],
+  ['links24', 'a mesh node with 24 links (its peers in another process)'],
 ]
+/** links24 measures over 40 s at least: a settled link pings every 20 s. */
+const windowOf = (kind: string) => (kind === 'links24' ? Math.max(WINDOW_MS, 40_000) : WINDOW_MS)
 
 interface Sample {
   cpuPercent: number
   rssAddedMB: number
+  /** links24: relay frames per second in and out over the window. */
+  perSecond?: { framesIn: number; framesOut: number }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -35,8 +42,8 @@ for (const [i, [kind, what]] of CASES.entries()) {
   for (let r = 0; r < ROUNDS; r++) {
     const out = execFileSync(
       process.execPath,
-      ['--expose-gc', child, kind, String(WINDOW_MS), `127.0.93.${10 + i * 4 + r}`],
-      { encoding: 'utf8', timeout: WINDOW_MS + 60_000 },
+      ['--expose-gc', child, kind, String(windowOf(kind)), `127.0.93.${10 + i * 4 + r}`],
+      { encoding: 'utf8', timeout: windowOf(kind) + 120_000 },
     )
     samples.push(JSON.parse(out.trim().split('\n').at(-1)!) as Sample)
   }
@@ -48,6 +55,14 @@ for (const [i, [kind, what]] of CASES.entries()) {
     cpuPercentOfCore: Number(cpu.toFixed(3)),
     rssAddedMB: Number(rss.toFixed(1)),
     cpuMinusBare: Number((cpu - bare.cpu).toFixed(3)),
+    samples: samples.map((x) => Number(x.cpuPercent.toFixed(3))).join(' / '),
+    ...(samples[0]!.perSecond === undefined
+      ? {}
+      : {
+          framesPerSecInOut: samples
+            .map((x) => `${x.perSecond!.framesIn} / ${x.perSecond!.framesOut}`)
+            .join(', '),
+        }),
   })
 }
 report(

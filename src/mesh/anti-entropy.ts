@@ -11,6 +11,7 @@ import {
   type SyncRequest,
   type SyncResponse,
 } from '../sync/sync-messages.js'
+import { isAlone } from './connected-peers.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import { request } from './rpc.js'
@@ -192,7 +193,7 @@ export class AntiEntropy {
       // Nobody to sync with (every peer in sync, or none): nothing to wait for; with no
       // peer connected at all, no round until one is (a peerless node sets no timer).
       this.waits = 0
-      if (this.ctx.node.getPeers().length === 0) this.parked = true
+      if (isAlone(this.ctx.node)) this.parked = true
       else this.schedule()
       return
     }

@@ -129,6 +129,12 @@ export const MESH_CONSTANTS = {
    * a node receives in announcements does not grow with the mesh (issue 25).
    */
   announcesPerInterval: 15,
+  /**
+   * A periodic announcement (nothing new in it) waits up to this long at each hop for a
+   * frame the link makes anyway (a ping, a batch), at most an eighth of the announce
+   * interval: an idle node wakes for one frame of several announcements, not one each.
+   */
+  announceHoldMs: 5_000,
   /** A member not connected and not announced for this many announce intervals is forgotten. */
   forgetAfterAnnounces: 4,
   /**

@@ -3,6 +3,7 @@ import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { logger } from '../log.js'
 import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
+import { connectedPeerIds } from './connected-peers.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import type { RelayLinks } from './relay-links.js'
@@ -111,9 +112,8 @@ export class LinkControl {
     this.round = this.ctx.clock.after(wait, () => {
       this.round = undefined
       this.lastRound = this.ctx.clock.monotonic()
-      for (const peer of this.ctx.node.getPeers()) {
-        const s = this.state(peer.toString())
-        if (s.pending === undefined) this.ping(peer.toString())
+      for (const peer of connectedPeerIds(this.ctx.node)) {
+        if (this.state(peer).pending === undefined) this.ping(peer)
       }
     })
   }
@@ -197,8 +197,7 @@ export class LinkControl {
       this.news()
     }
     const interval = ctx.opts.pingIntervalMs
-    for (const peer of ctx.node.getPeers()) {
-      const id = peer.toString()
+    for (const id of connectedPeerIds(ctx.node)) {
       const s = this.state(id)
       if (s.pending !== undefined && now - s.pending.at > MESH_CONSTANTS.dialTimeoutMs) {
         // No answer: the peer is slow or gone (TCP tells the latter). Not settled.

@@ -4,6 +4,7 @@ import { NAME_RE } from '../replica/keyspace-options.js'
 import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
 import { msgpack } from '../replication/value-codec.js'
 import { openEnvelope } from './batch-signing.js'
+import { isAlone } from './connected-peers.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import { addAddresses } from './hello.js'
 import type { MeshContext } from './mesh-context.js'
@@ -15,8 +16,11 @@ const log = logger('meshcache:mesh')
 export interface SummaryCarrier {
   /** This node's summary, put in its announcement. */
   own(): unknown
-  /** Member `id`'s announcement (signature checked) carried `raw`. */
-  receive(id: string, raw: unknown): void
+  /**
+   * Member `id`'s announcement (signature checked) carried `raw`.
+   * @returns true when it told news (the member's flags or relay role changed)
+   */
+  receive(id: string, raw: unknown): boolean
 }
 
 /**
@@ -36,6 +40,16 @@ const ANNOUNCE_FORMAT = 1
 export function announceEveryMs(ctx: Pick<MeshContext, 'opts' | 'peers'>): number {
   const members = ctx.peers.size + 1
   return ctx.opts.announceIntervalMs * Math.max(1, members / MESH_CONSTANTS.announcesPerInterval)
+}
+
+/**
+ * How long a periodic announcement may wait at each hop for a frame to ride with (ms):
+ * `announceHoldMs`, and at most an eighth of the announce interval, so that the few hops
+ * of the relay tree add well under an interval to what forgetting and the mesh view's
+ * `stale` flag count (they count in intervals).
+ */
+export function announceHoldMs(ctx: Pick<MeshContext, 'opts' | 'peers'>): number {
+  return Math.min(MESH_CONSTANTS.announceHoldMs, announceEveryMs(ctx) / 8)
 }
 
 /**
@@ -60,6 +74,8 @@ export class MemberGossip {
   /** No connection at the last announcement's time: none is scheduled until {@link resume}. */
   private parked = false
   private stopped = false
+  /** The loop runs at the interval: the next announcement is a periodic one, which may wait at each hop. */
+  private steady = false
 
   /**
    * @param onLearned - a new member (or a new region of one) was learned
@@ -84,6 +100,7 @@ export class MemberGossip {
   resume(): void {
     if (!this.parked || this.stopped) return
     this.parked = false
+    this.steady = false
     this.timer = this.ctx.clock.after(MESH_CONSTANTS.earlyAnnounceDelayMs, this.tick)
   }
 
@@ -102,13 +119,14 @@ export class MemberGossip {
   private readonly tick = (): void => {
     this.timer = undefined
     if (this.stopped) return
-    if (this.ctx.node.getPeers().length === 0) {
+    if (isAlone(this.ctx.node)) {
       this.parked = true
       return
     }
-    this.announce()
+    this.announce(this.steady)
     const interval = announceEveryMs(this.ctx)
     const ms = this.next < interval ? this.next : interval * (0.8 + 0.4 * Math.random())
+    this.steady = this.next >= interval
     this.next *= 2
     this.timer = this.ctx.clock.after(ms, this.tick)
   }
@@ -128,10 +146,14 @@ export class MemberGossip {
     })
   }
 
-  /** Publishes this node's announcement now (with no connection it would reach nobody: not made). */
-  announce(): void {
+  /**
+   * Publishes this node's announcement now (with no connection it would reach nobody: not
+   * made). `periodic`: nothing changed since the last one, so it may wait at each hop for
+   * a frame to ride with ({@link announceHoldMs}).
+   */
+  announce(periodic = false): void {
     const { ctx } = this
-    if (ctx.isClosed() || ctx.node.getPeers().length === 0) return
+    if (ctx.isClosed() || isAlone(ctx.node)) return
     const body = msgpack.pack([
       ANNOUNCE_FORMAT,
       ctx.self,
@@ -140,7 +162,8 @@ export class MemberGossip {
       ctx.clock.now(),
       ...(this.summaries === undefined ? [] : [this.summaries.own()]),
     ])
-    this.relay.originate(ITEM_KIND.member, this.relay.nextSeq(), ctx.signer.seal(body))
+    const holdMs = periodic ? announceHoldMs(ctx) : 0
+    this.relay.originate(ITEM_KIND.member, this.relay.nextSeq(), ctx.signer.seal(body), holdMs)
   }
 
   /** Forgets members that are neither connected nor announced lately. */
@@ -160,9 +183,11 @@ export class MemberGossip {
    * A relayed announcement: signed by the member it announces (checked when `verify`: it
    * entered this region here, or came from a member of it that is not its origin under
    * `verifyOrigins: 'every-node'`), well-formed, allowed.
-   * @returns false when it must not be relayed further (malformed or forged)
+   * @returns false when it must not be relayed further (malformed or forged), else how
+   * long it may wait at the next hop: 0 when it told this node news (a new member, region
+   * or address, changed flags), {@link announceHoldMs} when it only said the member lives
    */
-  receive(item: RelayItem, verify = true): boolean {
+  receive(item: RelayItem, verify = true): number | false {
     const { ctx } = this
     const envelope = openEnvelope(item.body)
     let row: unknown
@@ -195,15 +220,16 @@ export class MemberGossip {
     }
     if (id === ctx.self) return false
     // A denied member's announcement is passed on (others may admit it) but not learned.
-    if (ctx.gate.denies(id)) return true
+    if (ctx.gate.denies(id)) return 0
     const before = ctx.peers.version
     const p = ctx.peers.upsert(id, ctx.clock.now())
     p.lastSeen = ctx.clock.now()
     // Signed by the member (checked here or vouched for by the relay's trust rule).
     ctx.peers.setRegion(p, region, true)
     addAddresses(p, addrs)
-    if (ctx.peers.version !== before) this.onLearned()
-    if (row.length > 5) this.summaries?.receive(id, row[5])
-    return true
+    const learned = ctx.peers.version !== before
+    if (learned) this.onLearned()
+    const changed = row.length > 5 && this.summaries?.receive(id, row[5]) === true
+    return learned || changed ? 0 : announceHoldMs(ctx)
   }
 }

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
+import { connectedPeerIds } from './connected-peers.js'
 import { dialsNow } from './connection-rules.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import {
@@ -169,7 +170,7 @@ export class Membership {
   redial(): void {
     const { ctx, links } = this
     if (ctx.isClosed()) return
-    const connected = new Set(ctx.node.getPeers().map((p) => p.toString()))
+    const connected = new Set(connectedPeerIds(ctx.node))
     const now = ctx.clock.now()
     // Settled: every link connected, no other connection to close, no dial in flight.
     let settled = this.dials.inFlight === 0

@@ -13,6 +13,7 @@ import type { RelayItem } from '../replication/relay-frame.js'
 import type { Entry } from '../store/entry.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { BatchSigner, OriginKeys } from './batch-signing.js'
+import { isAlone } from './connected-peers.js'
 import { MESH_CONSTANTS, type ResolvedMeshOptions } from './defaults.js'
 import { cancelAddressDebounce, type MeshLibp2p } from './libp2p-node.js'
 import { LinkControl } from './link-control.js'
@@ -226,7 +227,7 @@ export class MeshNode implements MeshPort {
     this.upkeep = new UpkeepTick(
       this.ctx.clock,
       this.ctx.opts.pingIntervalMs,
-      () => node.getPeers().length === 0,
+      () => isAlone(node),
       () => {
         this.members.forgetStale()
         this.time.forgetDisconnected()

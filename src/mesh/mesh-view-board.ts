@@ -59,14 +59,19 @@ export class MeshViewBoard {
     return writeSummary(s)
   }
 
-  /** A member's announcement carried `raw`: kept when well-formed, else counted as malformed. */
-  receive(id: string, raw: unknown): void {
+  /**
+   * A member's announcement carried `raw`: kept when well-formed, else counted as malformed.
+   * @returns true when the member's flags or relay role differ from its last summary's (news)
+   */
+  receive(id: string, raw: unknown): boolean {
     const summary = readSummary(raw)
     if (summary === undefined) {
       this.ctx.replicas.reject('malformed')
       log('malformed mesh summary from %s', id)
-      return
+      return false
     }
+    const before = this.summaries.get(id)
+    const news = before === undefined || newsKey(before.summary) !== newsKey(summary)
     // Re-inserted: the map's order is arrival order, so the oldest goes first past the bound.
     this.summaries.delete(id)
     this.summaries.set(id, { summary, receivedAt: this.ctx.clock.now() })
@@ -74,6 +79,7 @@ export class MeshViewBoard {
       const oldest = this.summaries.keys().next().value
       if (oldest !== undefined) this.summaries.delete(oldest)
     }
+    return news
   }
 
   /**

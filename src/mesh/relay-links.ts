@@ -35,6 +35,8 @@ interface Outbound {
   /** A control item is queued: the next frame leaves at the end of the turn, tokens or not. */
   urgent: boolean
   timer: Timer | undefined
+  /** Items that may wait (see {@link RelayLinks.send}'s `holdMs`) leave when this fires, if nothing took them sooner. */
+  held: Timer | undefined
   tokens: FlushTokens
   /** Monotonic ms when the frame being written was handed to the stream (undefined: none). */
   writingSince: number | undefined
@@ -99,8 +101,14 @@ export class RelayLinks {
     )
   }
 
-  /** Queues `item` for `peer`; it leaves with the next frame to that peer. */
-  send(peer: string, item: RelayItem): void {
+  /**
+   * Queues `item` for `peer`; it leaves with the next frame to that peer. An item that may
+   * wait (`holdMs` > 0: a member's periodic announcement, which nothing waits for) rides
+   * with the next frame the link makes anyway (a ping, a batch), and leaves on its own
+   * after `holdMs` at most: an idle node wakes for one frame carrying several of them
+   * instead of one frame each (issue 25).
+   */
+  send(peer: string, item: RelayItem, holdMs = 0): void {
     if (this.closed) return
     const o = this.outbound(peer)
     o.items.push(item)
@@ -113,7 +121,18 @@ export class RelayLinks {
     if (item.kind === ITEM_KIND.control) {
       o.urgent = true
       this.now(o)
-    } else this.schedule(o)
+    } else if (holdMs > 0) this.later(o, holdMs)
+    else this.schedule(o)
+  }
+
+  /** A flush within `holdMs` (unless one is on its way already). */
+  private later(o: Outbound, holdMs: number): void {
+    if (o.scheduled || o.running !== undefined || o.timer !== undefined || o.held !== undefined)
+      return
+    o.held = this.ctx.clock.after(holdMs, () => {
+      o.held = undefined
+      this.schedule(o)
+    })
   }
 
   /** The outbound side of `peer`, made on first use. */
@@ -133,6 +152,7 @@ export class RelayLinks {
         running: undefined,
         urgent: false,
         timer: undefined,
+        held: undefined,
         tokens: new FlushTokens(this.ctx.clock.monotonic(), MESH_CONSTANTS.flushBurst),
         writingSince: undefined,
       }
@@ -201,6 +221,7 @@ export class RelayLinks {
     this.closed = true
     for (const o of this.out.values()) {
       o.timer?.cancel()
+      o.held?.cancel()
       o.stream?.close().catch(() => o.stream?.abort(new Error('closing')))
     }
   }
@@ -250,6 +271,9 @@ export class RelayLinks {
   private flush(o: Outbound): Promise<void> {
     if (o.running !== undefined) return o.running
     if (o.items.length === 0 || this.closed) return Promise.resolve()
+    // What was held leaves with this frame.
+    o.held?.cancel()
+    o.held = undefined
     o.running = this.drain(o).finally(() => {
       o.running = undefined
       // After a failure (no writer) the items wait for the next send or a flushAll.

@@ -31,9 +31,10 @@ export interface RelaySink {
   batch(item: RelayItem, from: string, verify: boolean): boolean
   /**
    * A member announcement (always signed by the member it announces). `verify`: as for
-   * batches.
+   * batches. @returns false as above, else how long it may wait for a frame on its way
+   * on (ms; 0: news, at once)
    */
-  member(item: RelayItem, from: string, verify: boolean): boolean
+  member(item: RelayItem, from: string, verify: boolean): number | false
   /** A control message of the link to `from` (not relayed). */
   control(item: RelayItem, from: string): void
 }
@@ -88,8 +89,11 @@ export class Relay {
     return this.seq + 1
   }
 
-  /** Sends an item made by this node (its `seq` from {@link nextSeq}). */
-  originate(kind: ItemKind, seq: number, body: Uint8Array): void {
+  /**
+   * Sends an item made by this node (its `seq` from {@link nextSeq}); `holdMs`: how long
+   * it may wait for a frame to ride with (see `RelayLinks.send`).
+   */
+  originate(kind: ItemKind, seq: number, body: Uint8Array, holdMs = 0): void {
     this.seq = Math.max(this.seq, seq)
     const item: RelayItem = {
       kind,
@@ -99,7 +103,7 @@ export class Relay {
       body,
     }
     this.seen.admit(item.origin, item.incarnation, seq)
-    if (this.route(item, undefined) === 0) this.hold(item)
+    if (this.route(item, undefined, holdMs) === 0) this.hold(item)
   }
 
   /** A frame arrived from neighbor `from` on the stream `reader` reads. */
@@ -147,15 +151,17 @@ export class Relay {
     // A vouched batch where a check is due is refused by the sink (and so not recorded as
     // seen: a signed copy still gets in).
     const verify = this.mustVerify(from, item)
-    const ok =
+    const holdMs =
       item.kind === ITEM_KIND.member
         ? this.sink.member(item, from, verify)
         : this.sink.batch(item, from, verify)
-    if (!ok) return
+          ? 0
+          : false
+    if (holdMs === false) return
     // Recorded only now: an item that failed its checks must not make the genuine one
     // (same origin and numbering) look like a duplicate.
     this.seen.admit(item.origin, item.incarnation, item.seq)
-    this.route(item, from)
+    this.route(item, from, holdMs)
   }
 
   /**
@@ -198,10 +204,11 @@ export class Relay {
    * this node is its region's hub and the item comes from its region (or from itself).
    * Only connected neighbors get it: one that is not connected (it is down, or the plan
    * moved) is caught up by anti-entropy. An own item with no tree neighbor connected yet
-   * goes to every connected peer instead (they pass it on).
+   * goes to every connected peer instead (they pass it on). `holdMs`: how long the item
+   * may wait for a frame to ride with on each link.
    * @returns sends made
    */
-  private route(item: RelayItem, from: string | undefined): number {
+  private route(item: RelayItem, from: string | undefined, holdMs = 0): number {
     const { ctx } = this
     const role = this.role()
     const targets = new Set<string>()
@@ -236,7 +243,7 @@ export class Relay {
         }
         ctx.counters.vouchedOut++
         this.links.send(peer, stripped)
-      } else this.links.send(peer, item)
+      } else this.links.send(peer, item, holdMs)
       // A far hub takes this hub's word for a writer only once it knows the writer's
       // region: from the writer's own announcement, which this link now carries first.
       if (item.kind === ITEM_KIND.member && p.region !== ctx.region) {

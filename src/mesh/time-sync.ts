@@ -1,5 +1,6 @@
 import type { ClockOffsets, TimeSample } from '../clock/clock-offsets.js'
 import { logger } from '../log.js'
+import { connectedPeerIds } from './connected-peers.js'
 import type { MeshContext } from './mesh-context.js'
 
 const log = logger('meshcache:clock')
@@ -41,7 +42,7 @@ export class TimeSync {
    * would live).
    */
   forgetDisconnected(): void {
-    const connected = new Set(this.ctx.node.getPeers().map((p) => p.toString()))
+    const connected = new Set(connectedPeerIds(this.ctx.node))
     for (const id of this.offsets.measured()) if (!connected.has(id)) this.forget(id)
   }
 

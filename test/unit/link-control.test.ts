@@ -72,7 +72,7 @@ function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
       clock,
       opts: { pingIntervalMs: INTERVAL, syncIntervalMs: SYNC },
       counters: end.moved,
-      node: { getPeers: () => [{ toString: () => other }] },
+      node: { getConnections: () => [{ remotePeer: { toString: () => other } }] },
       replicas,
       isClosed: () => false,
       peers: {

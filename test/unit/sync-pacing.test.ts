@@ -71,7 +71,7 @@ async function rounds(
     opts: { syncIntervalMs: 5_000, syncMaxEntries: 5_000 },
     limits: { maxKeyLength: 256, maxNameLength: 64, maxValueBytes: 1 << 20 },
     peers: { ranked: () => (peers ? [{ id: PEER, region: 'eu-west' }] : []) },
-    node: { getPeers: () => (peers ? [PEER] : []) },
+    node: { getConnections: () => (peers ? [{ remotePeer: PEER }] : []) },
   } as unknown as MeshContext
   const ae = new Probe(ctx, clock)
   ae.start()
