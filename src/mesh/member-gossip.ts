@@ -224,12 +224,17 @@ export class MemberGossip {
     const before = ctx.peers.version
     const p = ctx.peers.upsert(id, ctx.clock.now())
     p.lastSeen = ctx.clock.now()
+    const ownBefore = p.regionOwn === true
+    const addrsBefore = p.addrs.length
     // Signed by the member (checked here or vouched for by the relay's trust rule).
     ctx.peers.setRegion(p, region, true)
     addAddresses(p, addrs)
     const learned = ctx.peers.version !== before
     if (learned) this.onLearned()
     const changed = row.length > 5 && this.summaries?.receive(id, row[5]) === true
-    return learned || changed ? 0 : announceHoldMs(ctx)
+    // News: a member, region or address this node did not have (a region it had only
+    // second-hand counts: a far hub trusts a writer's batches once it has it first-hand).
+    const news = learned || !ownBefore || p.addrs.length !== addrsBefore || changed
+    return news ? 0 : announceHoldMs(ctx)
   }
 }

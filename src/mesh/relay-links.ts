@@ -131,7 +131,8 @@ export class RelayLinks {
       return
     o.held = this.ctx.clock.after(holdMs, () => {
       o.held = undefined
-      this.schedule(o)
+      // Not to a peer that is not connected: the next connection's first frame takes it.
+      if (this.ctx.peers.get(o.peer)?.connected === true) this.schedule(o)
     })
   }
 
@@ -183,6 +184,10 @@ export class RelayLinks {
     o.stream = undefined
     o.writer = undefined
     o.frames = undefined
+    // What waits for a frame waits for the next connection's first one (its ping): a hold
+    // running out now would dial the peer that left, past the dial rules.
+    o.held?.cancel()
+    o.held = undefined
   }
 
   /**

@@ -12,6 +12,7 @@ import { waitFor } from '../helpers/wait.js'
 interface Parts {
   ctx: MeshContext
   upkeep: { stop(): void }
+  control: { stop(): void; links: Map<string, { pending: unknown }> }
   members: {
     stop(): void
     announce(periodic?: boolean): void
@@ -26,7 +27,7 @@ interface Parts {
 const partsOf = (c: Cache<unknown>) => meshOf(c) as unknown as Parts
 
 describe('periodic member announcements ride with the frames a link makes anyway (issue 25)', () => {
-  it('a periodic announcement waits for the next frame, at most its hold; news leaves at once; a relay holds only what told it nothing new', async () => {
+  it('a periodic announcement waits for the next frame, at most its hold; news leaves at once; a relay holds only what told it nothing new; a hold ends with its link', async () => {
     // a runs on a manual clock: its flushes, pacing tokens and holds fire only when the test
     // advances it (advance(0) runs what is due at the end of a turn).
     // Started at the real time: b measures its clock, and a far one would refuse a's writes.
@@ -61,14 +62,22 @@ describe('periodic member announcements ride with the frames a link makes anyway
       // b learned a's summary from the first announcement: news, passed on at once.
       expect(verdicts[0]).toBe(0)
       // From here on only the test makes a send: no pings either way (b's would make a
-      // answer, and a pong takes what a holds), no periodic announcement of a's own.
-      pb.upkeep.stop()
-      pa.upkeep.stop()
+      // answer, and a pong takes what a holds), no periodic announcement of a's own; and
+      // every ping already sent answered (no pong of a's still to come).
+      for (const p of [pa, pb]) {
+        p.upkeep.stop()
+        p.control.stop()
+      }
       pa.members.stop()
+      const aId = a.nodeId
       await waitFor(() => {
         clock.advance(100)
-        return quiet()
-      }, 'a quiet after the last pong')
+        return (
+          quiet() &&
+          pb.control.links.get(aId)?.pending === undefined &&
+          pa.control.links.get(bId)?.pending === undefined
+        )
+      }, 'every ping answered, a quiet')
       const holdMs = announceHoldMs(pa.ctx)
       expect(holdMs).toBeGreaterThan(0)
 
@@ -118,6 +127,17 @@ describe('periodic member announcements ride with the frames a link makes anyway
       clock.advance(0)
       await waitFor(() => pa.relayLinks.counters.framesOut === frames3 + 1, 'news sent')
       expect(aOut()?.held).toBeUndefined()
+
+      // 4. The peer leaves while an announcement is held: the hold ends with the link (its
+      // timer would dial the peer that left); the item waits for the next connection.
+      pa.members.announce(true)
+      clock.advance(0)
+      expect(aOut()?.held).toBeDefined()
+      await b.close()
+      b = undefined
+      await waitFor(() => meshOf(a).node.getConnections().length === 0, 'b gone')
+      expect(aOut()?.held).toBeUndefined()
+      expect(pa.relayLinks.queued(bId)).toBe(1)
     } finally {
       await b?.close()
       await closeOnClock(a, clock)
