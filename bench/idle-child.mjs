@@ -133,6 +133,9 @@ const threads1 = threadTimes()
 if (profiler)
   writeFileSync(process.env.PROFILE, JSON.stringify((await profiler.post('Profiler.stop')).profile))
 const links = kind === 'links24' ? open[0].stats().mesh?.peers.length : undefined
+// A region's hub passes every announcement on to its children and the other hubs: it sends more.
+const hub =
+  kind === 'links24' ? open[0].admin.mesh.view().members.find((m) => m.self)?.hub : undefined
 const c1 = counters()
 const perSecond =
   c1 &&
@@ -148,7 +151,7 @@ console.log(
     cpuPercent: (100 * (cpu.user + cpu.system)) / 1000 / elapsed,
     rssAddedMB: added / 1e6,
     rssMB: process.memoryUsage().rss / 1e6,
-    ...(links === undefined ? {} : { links }),
+    ...(links === undefined ? {} : { links, hub }),
     ...(perSecond === undefined ? {} : { perSecond }),
     userMs: cpu.user / 1000,
     systemMs: cpu.system / 1000,

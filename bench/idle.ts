@@ -31,6 +31,8 @@ interface Sample {
   rssAddedMB: number
   /** links24: relay frames per second in and out over the window. */
   perSecond?: { framesIn: number; framesOut: number }
+  /** links24: the node is its region's relay hub. */
+  hub?: boolean
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -60,7 +62,9 @@ for (const [i, [kind, what]] of CASES.entries()) {
       ? {}
       : {
           framesPerSecInOut: samples
-            .map((x) => `${x.perSecond!.framesIn} / ${x.perSecond!.framesOut}`)
+            .map(
+              (x) => `${x.perSecond!.framesIn} / ${x.perSecond!.framesOut}${x.hub ? ' (hub)' : ''}`,
+            )
             .join(', '),
         }),
   })
