@@ -3,24 +3,21 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
-import { FrameReader, FrameWriter, MAX_COMPACT_EXCESS } from '../replication/compact-frame.js'
+import { FrameReader, FrameWriter } from '../replication/compact-frame.js'
 import { FlushTokens } from '../replication/flush-tokens.js'
-import { ITEM_KIND, itemBytes, type RelayItem } from '../replication/relay-frame.js'
+import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import { RELAY_LINK_LIMITS, type RelayLinkCounters } from './relay-link-limits.js'
+import { RelayQueue, writableItems } from './relay-queue.js'
 import { PROTOCOLS } from './topics.js'
 
 const log = logger('meshcache:relay')
 
-/** Bytes an item may take in a frame: a vouched batch this node stripped may go signed. */
-const queuedBytes = (item: RelayItem): number => itemBytes(item.signed ?? item)
-
 /** One peer's outbound side: queued items, its stream, its flush tokens. */
 interface Outbound {
   peer: string
-  items: RelayItem[]
-  bytes: number
+  items: RelayQueue
   stream: Stream | undefined
   writer: ReturnType<typeof lpStream> | undefined
   /** The stream's frame encoder: compact when the peer speaks `/meshcache/relay/2` or newer. */
@@ -111,13 +108,7 @@ export class RelayLinks {
   send(peer: string, item: RelayItem, holdMs = 0): void {
     if (this.closed) return
     const o = this.outbound(peer)
-    o.items.push(item)
-    o.bytes += queuedBytes(item)
-    while (o.bytes > RELAY_LINK_LIMITS.maxQueuedBytes && o.items.length > 1) {
-      const dropped = o.items.shift()!
-      o.bytes -= queuedBytes(dropped)
-      this.counters.itemsDropped++
-    }
+    this.counters.itemsDropped += o.items.push(item)
     if (item.kind === ITEM_KIND.control) {
       o.urgent = true
       this.now(o)
@@ -142,8 +133,7 @@ export class RelayLinks {
     if (o === undefined) {
       o = {
         peer,
-        items: [],
-        bytes: 0,
+        items: new RelayQueue(),
         stream: undefined,
         writer: undefined,
         frames: undefined,
@@ -299,7 +289,8 @@ export class RelayLinks {
       await this.open(o)
       const writer = o.writer
       if (writer === undefined) return
-      const items = this.writable(o, this.take(o))
+      const { items, withheld } = writableItems(o.items.take(), o.vouched)
+      this.counters.vouchedWithheld += withheld
       if (o.items.length === 0 || items.some((i) => i.kind === ITEM_KIND.control)) o.urgent = false
       if (items.length === 0) continue
       // The stream's encoder, kept across the write (a reconnect may replace o's meanwhile).
@@ -331,38 +322,6 @@ export class RelayLinks {
         o.writingSince = undefined
       }
     }
-  }
-
-  /**
-   * Takes the items of one frame (at most `maxFrameBytes`, whichever version the stream
-   * speaks: a compact item is at most {@link MAX_COMPACT_EXCESS} bytes over version 1's).
-   */
-  private take(o: Outbound): RelayItem[] {
-    let bytes = 1
-    let n = 0
-    while (n < o.items.length) {
-      const b = queuedBytes(o.items[n]!) + MAX_COMPACT_EXCESS
-      if (n > 0 && bytes + b > RELAY_LINK_LIMITS.maxFrameBytes) break
-      bytes += b
-      n++
-    }
-    o.bytes -= bytes - 1 - n * MAX_COMPACT_EXCESS
-    return o.items.splice(0, n)
-  }
-
-  /**
-   * `items` as a stream of an older version may carry them: a vouched batch this node
-   * stripped goes signed, one it got without a signature is left out (counted).
-   */
-  private writable(o: Outbound, items: RelayItem[]): RelayItem[] {
-    if (o.vouched || !items.some((i) => i.kind === ITEM_KIND.vouched)) return items
-    const out: RelayItem[] = []
-    for (const i of items) {
-      if (i.kind !== ITEM_KIND.vouched) out.push(i)
-      else if (i.signed !== undefined) out.push(i.signed)
-      else this.counters.vouchedWithheld++
-    }
-    return out
   }
 
   private async open(o: Outbound): Promise<void> {

@@ -104,7 +104,7 @@ describe('compact relay frames', () => {
       const items = many.slice(i, i + 100).map((item) => ({ ...item, seq: 2 ** 32 - 1 - item.seq }))
       const frame = writer.encode(items)
       // Resets and definitions with the longest varints: still within the bound a frame's
-      // size is budgeted with (relay-links.ts).
+      // size is budgeted with (relay-queue.ts).
       expect(frame.length).toBeLessThanOrEqual(
         encodeFrame(items).length + MAX_COMPACT_EXCESS * items.length,
       )
