@@ -53,10 +53,13 @@ export const MESH_CONSTANTS = {
   bootstrapBackoffMaxMs: 10_000,
   /**
    * Each end of a link takes a clock sample at least every this many ping intervals,
-   * whatever traffic the link carries (quiet links are sampled every interval anyway): a
-   * clock that steps on a busy link is seen within this many intervals (20 s by default).
+   * whatever traffic the link carries (quiet links that are not settled are sampled every
+   * interval anyway): clocks drift little in 40 s, and a clock that steps is measured again
+   * at once (the node sees its own raw clock step against its monotonic clock). A settled
+   * link is pinged this often and no more, unless it carried this node's writes and brought
+   * nothing back (docs/decisions/idle-links.md).
    */
-  timeSampleIntervals: 4,
+  timeSampleIntervals: 8,
   /**
    * A change of this node's clock correction by at least this much is news: every link
    * is pinged at the next round, so peers read its stamps right (busy links included).

@@ -71,9 +71,10 @@ interface LinkState {
  * A quiet link whose last exchange found the same roots and the same member digest is
  * *settled*: it is pinged only for the clock sample (every `timeSampleIntervals`
  * intervals), not every interval, so an idle node with many links sends about one item per
- * link per 20 s. A link is pinged at the next round again when something changed: a ping
- * went unanswered, roots or members differed, or {@link news} (a link went down, frames
- * were lost). Members: pings and pongs carry a digest of the member list; a pinger whose
+ * link per 40 s. A link is pinged at the next round again when something changed: a ping
+ * went unanswered, roots or members differed, {@link news} (a link went down, frames were
+ * lost), or it carried this node's write batches and brought nothing back for half an
+ * interval (a settled link's silence is not taken for health once writes go unanswered). Members: pings and pongs carry a digest of the member list; a pinger whose
  * pong shows another digest exchanges member lists with that peer (the hello), and a node
  * whose member list grew pings all its links soon ({@link membersChanged}), so a new member
  * spreads in a few round trips per hop rather than one interval per hop.
@@ -214,7 +215,13 @@ export class LinkControl {
       const stale = now - s.sampled >= (MESH_CONSTANTS.timeSampleIntervals - 0.5) * interval
       const news =
         s.news || Math.abs(this.offsets.correctionMs - s.told) >= MESH_CONSTANTS.correctionNewsMs
-      if ((quiet || stale || news) && s.pending === undefined) this.ping(id)
+      // A link that carried this node's writes and brought nothing back for half an
+      // interval is pinged, settled or not: a peer gone silent (a partition, a host lost
+      // without closing its sockets) is found an interval after the first write it missed,
+      // not at the next clock sample.
+      const unanswered =
+        this.relayLinks.batchWrittenAt(id) > s.heard && now - s.heard >= interval / 2
+      if ((quiet || stale || news || unanswered) && s.pending === undefined) this.ping(id)
     }
   }
 

@@ -14,6 +14,9 @@ import { PROTOCOLS } from './topics.js'
 
 const log = logger('meshcache:relay')
 
+const isBatch = (item: RelayItem): boolean =>
+  item.kind === ITEM_KIND.batch || item.kind === ITEM_KIND.vouched
+
 /** One peer's outbound side: queued items, its stream, its flush tokens. */
 interface Outbound {
   peer: string
@@ -37,6 +40,8 @@ interface Outbound {
   tokens: FlushTokens
   /** Monotonic ms when the frame being written was handed to the stream (undefined: none). */
   writingSince: number | undefined
+  /** Monotonic ms when the last frame carrying a write batch was written (-Infinity: none). */
+  batchWritten: number
 }
 
 /**
@@ -146,6 +151,7 @@ export class RelayLinks {
         held: undefined,
         tokens: new FlushTokens(this.ctx.clock.monotonic(), MESH_CONSTANTS.flushBurst),
         writingSince: undefined,
+        batchWritten: Number.NEGATIVE_INFINITY,
       }
       this.out.set(peer, o)
     }
@@ -157,6 +163,15 @@ export class RelayLinks {
     const o = this.outbound(peer)
     await this.open(o)
     await o.writer?.write(frame)
+  }
+
+  /**
+   * Monotonic ms when a frame carrying a write batch was last written to `peer`
+   * (-Infinity: never): link control pings a link that carried this node's writes and
+   * brought nothing back since, settled or not.
+   */
+  batchWrittenAt(peer: string): number {
+    return this.out.get(peer)?.batchWritten ?? Number.NEGATIVE_INFINITY
   }
 
   /** Items queued for `peer` and not yet written. */
@@ -307,6 +322,7 @@ export class RelayLinks {
         c.framesOut++
         c.itemsOut += items.length
         c.bytesOut += frame.length
+        if (items.some(isBatch)) o.batchWritten = this.ctx.clock.monotonic()
         const region = this.ctx.peers.get(o.peer)?.region
         if (region !== undefined && region !== this.ctx.region)
           this.wanBytesOut += frames.lastReplicationBytes

@@ -32,6 +32,8 @@ interface End {
   moved: { recordsIn: number; recordsOut: number; syncPulled: number }
   /** Ms this end's raw wall clock is stepped by (a clock set by hand). */
   step: number
+  /** Monotonic ms this end last wrote a write batch to its peer. */
+  batchWritten: number
 }
 
 function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
@@ -51,6 +53,7 @@ function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
       counters: { framesFailed: 0, itemsDropped: 0 },
       moved: { recordsIn: 0, recordsOut: 0, syncPulled: 0 },
       step: 0,
+      batchWritten: Number.NEGATIVE_INFINITY,
     } as unknown as End
     const replicas = {
       *[Symbol.iterator]() {
@@ -82,6 +85,7 @@ function pair(): { a: End; b: End; clock: ManualClock; dropped: Set<string> } {
     } as unknown as MeshContext
     const links = {
       counters: end.counters,
+      batchWrittenAt: () => end.batchWritten,
       send(peer: string, item: RelayItem) {
         end.sent.push(item)
         const to = ends[peer]
@@ -200,6 +204,52 @@ describe('LinkControl', () => {
     b.control.tick()
     expect(pings(b)).toBeGreaterThan(0)
     expect(pings(a) + pings(b)).toBe(before + 1)
+  })
+
+  it('pings a settled link that carried writes and brought nothing back, and counts the silence as a failure', () => {
+    const { a, b, clock, dropped } = pair()
+    a.control.onPeer('peer-b')
+    clock.advance(INTERVAL)
+    a.control.tick()
+    b.control.tick()
+    // b goes silent (a partition, a host lost without closing its sockets).
+    dropped.add('peer-b')
+    const before = pings(a)
+    for (let i = 0; i < MESH_CONSTANTS.timeSampleIntervals - 4; i++) {
+      clock.advance(INTERVAL)
+      a.control.tick()
+    }
+    // Settled and idle: nothing to tell, nothing asked until the clock sample.
+    expect(pings(a)).toBe(before)
+    expect(a.failures).toEqual([])
+    // a writes to b: the next round asks b, and the silence that follows is a failure.
+    a.batchWritten = clock.monotonic()
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(pings(a)).toBe(before + 1)
+    clock.advance(MESH_CONSTANTS.dialTimeoutMs + 1)
+    a.control.tick()
+    expect(a.failures).toEqual(['peer-b'])
+  })
+
+  it('pings a link carrying writes to a peer that answers about once per interval', () => {
+    const { a, b, clock } = pair()
+    a.control.onPeer('peer-b')
+    clock.advance(INTERVAL)
+    a.control.tick()
+    b.control.tick()
+    // b writes to a every second; a never writes back (b is the larger id: it would never
+    // ping a quiet link that is not settled, and this one is).
+    const before = pings(b)
+    const seconds = 10 * (INTERVAL / 1_000)
+    for (let t = 1; t <= seconds; t++) {
+      b.batchWritten = clock.monotonic()
+      clock.advance(1_000)
+      if (t % (INTERVAL / 1_000) === 0) b.control.tick()
+    }
+    expect(pings(b) - before).toBeGreaterThanOrEqual(9)
+    expect(pings(b) - before).toBeLessThanOrEqual(10)
+    expect(b.failures).toEqual([])
   })
 
   it('asks for the member list when a pong shows another digest, at most once a second', () => {
