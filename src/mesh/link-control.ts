@@ -2,20 +2,21 @@ import type { Timer } from '../clock/clock.js'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { logger } from '../log.js'
 import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
-import { msgpack, unpackStrict } from '../replication/value-codec.js'
 import { connectedPeerIds } from './connected-peers.js'
+import {
+  MAX_ROOTS,
+  pingBytes,
+  pongBytes,
+  type Root,
+  readControl,
+  rootOf,
+} from './control-messages.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
 import type { RelayLinks } from './relay-links.js'
 import type { TimeSync } from './time-sync.js'
 
 const log = logger('meshcache:mesh')
-
-/** Control message types (the first element of a control item's body). */
-const PING = 0
-const PONG = 1
-/** Most keyspace roots one control message carries. */
-const MAX_ROOTS = 64
 
 /** The member list as link control compares it (wired by the node to its membership). */
 export interface MemberLists {
@@ -24,9 +25,6 @@ export interface MemberLists {
   /** Exchanges member lists with `peer` (both ends learn the other's members). */
   exchange(peer: string): void
 }
-
-/** A keyspace's digest root as a control message carries it. */
-type Root = [keyspace: string, root: string]
 
 interface LinkState {
   /** Monotonic ms of the last frame heard from the peer (traffic is liveness). */
@@ -227,81 +225,49 @@ export class LinkControl {
 
   /** A control item from `from`. */
   onControl(item: RelayItem, from: string): void {
-    let body: unknown
-    try {
-      body = unpackStrict(item.body)
-    } catch {
-      this.ctx.replicas.reject('malformed')
-      return
-    }
-    if (!Array.isArray(body)) {
+    const m = readControl(item.body)
+    if (m === undefined) {
       this.malformed(from)
       return
     }
     const t = this.time.rawNow()
-    if (body[0] === PING && (body.length === 5 || body.length === 7) && Number.isFinite(body[1])) {
-      const [, t1, correction, roots, digest, echo, t4] = body as [
-        number,
-        number,
-        unknown,
-        unknown,
-        unknown,
-        unknown,
-        unknown,
-      ]
-      const s = this.state(from)
+    const s = this.state(from)
+    if (m.type === 'ping') {
       // The answering end's own sample: our last pong (sent at `echo`, heard at `t4` on
       // the peer's clock), then this ping (sent at `t1`, heard now). What the peer held
       // between the two is subtracted like a server's processing time.
-      if (s.pongSent !== undefined && echo === s.pongSent && Number.isFinite(t4)) {
+      if (s.pongSent !== undefined && m.echo === s.pongSent && Number.isFinite(m.t4)) {
         s.sampled = this.ctx.clock.monotonic()
         this.time.record(
           from,
-          { t1: echo, t2: t4 as number, t3: t1, t4: t },
-          Number.isFinite(correction) ? (correction as number) : undefined,
+          { t1: s.pongSent, t2: m.t4 as number, t3: m.t1, t4: t },
+          m.correction,
         )
-      } else if (Number.isFinite(correction)) {
-        this.time.noteCorrection(from, correction as number)
+      } else if (m.correction !== undefined) {
+        this.time.noteCorrection(from, m.correction)
       }
-      this.compare(from, roots, digest, false)
+      this.compare(from, m.roots, m.digest, false)
       const t3 = this.time.rawNow()
       this.rawStep = t3 - this.ctx.clock.monotonic()
       s.pongSent = t3
       s.told = this.offsets.correctionMs
-      this.send(from, [PONG, t1, t, t3, s.told, this.roots(), this.members.digest()])
+      this.send(from, pongBytes(m.t1, t, t3, s.told, this.roots(), this.members.digest()))
       return
     }
-    if (body[0] === PONG && body.length === 7) {
-      const [, t1, t2, t3, correction, roots, digest] = body as [
-        number,
-        number,
-        number,
-        number,
-        unknown,
-        unknown,
-        unknown,
-      ]
-      const s = this.state(from)
-      if (s.pending === undefined || s.pending.t1 !== t1) return
-      if (![t2, t3].every(Number.isFinite)) {
-        this.malformed(from)
-        return
-      }
-      const now = this.ctx.clock.monotonic()
-      const rtt = now - s.pending.at - (t3 - t2)
-      s.pending = undefined
-      s.sampled = now
-      s.pongHeard = { t3, t4: t }
-      this.ctx.peers.recordRtt(from, Math.max(0, rtt), this.ctx.clock.now())
-      this.time.record(
-        from,
-        { t1, t2, t3, t4: t },
-        Number.isFinite(correction) ? (correction as number) : undefined,
-      )
-      this.compare(from, roots, digest, true)
+    if (s.pending === undefined || s.pending.t1 !== m.t1) return
+    if (!Number.isFinite(m.t2) || !Number.isFinite(m.t3)) {
+      this.malformed(from)
       return
     }
-    this.malformed(from)
+    const [t1, t2, t3] = [s.pending.t1, m.t2 as number, m.t3 as number]
+    const now = this.ctx.clock.monotonic()
+    const rtt = now - s.pending.at - (t3 - t2)
+    s.pending = undefined
+    s.sampled = now
+    s.pongHeard = { t3, t4: t }
+    this.ctx.peers.recordRtt(from, Math.max(0, rtt), this.ctx.clock.now())
+    this.time.record(from, { t1, t2, t3, t4: t }, m.correction)
+    this.compare(from, m.roots, m.digest, true)
   }
 
   private ping(peer: string): void {
@@ -311,19 +277,17 @@ export class LinkControl {
     this.rawStep = t1 - s.pending.at
     s.told = this.offsets.correctionMs
     s.news = false
-    const body: unknown[] = [PING, t1, s.told, this.roots(), this.members.digest()]
     // Echoes the peer's last pong so the peer takes its own clock sample from this ping.
-    if (s.pongHeard !== undefined) body.push(s.pongHeard.t3, s.pongHeard.t4)
-    this.send(peer, body)
+    this.send(peer, pingBytes(t1, s.told, this.roots(), this.members.digest(), s.pongHeard))
   }
 
-  private send(peer: string, body: unknown[]): void {
+  private send(peer: string, body: Uint8Array): void {
     this.relayLinks.send(peer, {
       kind: ITEM_KIND.control,
       origin: this.ctx.self,
       incarnation: 0,
       seq: 0,
-      body: msgpack.pack(body),
+      body,
     })
   }
 
@@ -397,10 +361,4 @@ export class LinkControl {
     this.ctx.replicas.reject('malformed')
     log('malformed control message from %s', from)
   }
-}
-
-function rootOf(lanes: ArrayLike<number>): string {
-  let out = ''
-  for (let i = 0; i < lanes.length; i++) out += (lanes[i]! >>> 0).toString(16).padStart(8, '0')
-  return out
 }
