@@ -60,7 +60,7 @@ interface LinkState {
  * correction and the digest roots of its open keyspaces; the pong carries the peer's
  * readings, correction and roots; the next ping echoes when the pong arrived, so the
  * answering end takes a sample too (pong out, ping back) without pinging itself. A link
- * that carried frames within the interval is alive without a ping; a clock sample is
+ * that brought frames from the peer within the interval is alive without a ping; a clock sample is
  * taken at least every `timeSampleIntervals` intervals anyway.
  * Roots that differ on a quiet link start a repair at once (at most one per interval per
  * keyspace, and none while write batches arrive: roots then differ by the writes in

@@ -189,6 +189,8 @@ export class RelayLinks {
     o.stream = undefined
     o.writer = undefined
     o.frames = undefined
+    // Writes on the old connection were answered or not there: the new one starts afresh.
+    o.batchWritten = Number.NEGATIVE_INFINITY
     // What waits for a frame waits for the next connection's first one (its ping): a hold
     // running out now would dial the peer that left, past the dial rules.
     o.held?.cancel()

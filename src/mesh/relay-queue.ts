@@ -22,6 +22,11 @@ export class RelayQueue {
     return this.items.length
   }
 
+  /** Bytes the waiting items take in a frame of version 1 (a stripped batch counted signed). */
+  get bytesQueued(): number {
+    return this.bytes
+  }
+
   /** Queues `item`; returns how many of the oldest items were dropped to stay in bounds. */
   push(item: RelayItem): number {
     this.items.push(item)

@@ -110,8 +110,8 @@ describe('an idle mesh', () => {
   afterEach(() => idle.closeAll())
 
   it('runs no periodic session with a peer whose roots matched at the last control exchange', async () => {
-    // Rounds every 250 ms; link control compares roots at connection and every 4 s (its
-    // clock samples), and a match counts for 5 s: no round finds a peer to sync with.
+    // Rounds every 250 ms; link control compares roots at connection and every 8 s (its
+    // clock samples), and a match counts for 9 s: no round finds a peer to sync with.
     const options = { mesh: { syncIntervalMs: 250, pingIntervalMs: 1_000 } }
     const a = await idle.start('us-east', options)
     const b = await idle.start('eu-west', options)

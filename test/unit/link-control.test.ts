@@ -232,14 +232,41 @@ describe('LinkControl', () => {
     expect(a.failures).toEqual(['peer-b'])
   })
 
+  it('does not ping a settled link whose writes were answered, or heard from within half an interval', () => {
+    const { a, b, clock } = pair()
+    a.control.onPeer('peer-b')
+    clock.advance(INTERVAL)
+    a.control.tick()
+    b.control.tick()
+    const before = pings(a)
+    // a wrote, then heard from b (any frame): nothing to ask.
+    a.batchWritten = clock.monotonic()
+    clock.advance(1)
+    a.control.heard('peer-b')
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(pings(a)).toBe(before)
+    // a wrote after it last heard from b, but heard from b less than half an interval ago.
+    clock.advance(INTERVAL)
+    a.control.heard('peer-b')
+    clock.advance(INTERVAL / 2 - 100)
+    a.batchWritten = clock.monotonic()
+    a.control.tick()
+    expect(pings(a)).toBe(before)
+    // Half an interval of silence after the write: asked.
+    clock.advance(100)
+    a.control.tick()
+    expect(pings(a)).toBe(before + 1)
+  })
+
   it('pings a link carrying writes to a peer that answers about once per interval', () => {
     const { a, b, clock } = pair()
     a.control.onPeer('peer-b')
     clock.advance(INTERVAL)
     a.control.tick()
     b.control.tick()
-    // b writes to a every second; a never writes back (b is the larger id: it would never
-    // ping a quiet link that is not settled, and this one is).
+    // b writes to a every second; a never writes back (the larger id never pings a quiet
+    // link; this one is settled too).
     const before = pings(b)
     const seconds = 10 * (INTERVAL / 1_000)
     for (let t = 1; t <= seconds; t++) {

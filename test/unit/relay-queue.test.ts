@@ -12,9 +12,12 @@ const item = (seq: number, size: number, kind: RelayItem['kind'] = ITEM_KIND.bat
   body: new Uint8Array(size),
 })
 
+/** Bytes an item is counted at: a stripped batch as the signed one it may go as. */
+const counted = (i: RelayItem) => itemBytes(i.signed ?? i)
+
 /** Bytes a frame of `items` is budgeted at (the bound `take` keeps). */
 const budget = (items: RelayItem[]) =>
-  1 + items.reduce((n, i) => n + itemBytes(i) + MAX_COMPACT_EXCESS, 0)
+  1 + items.reduce((n, i) => n + counted(i) + MAX_COMPACT_EXCESS, 0)
 
 const takeAll = (q: RelayQueue, maxFrameBytes: number) => {
   const frames: RelayItem[][] = []
@@ -62,15 +65,44 @@ describe('a relay link queue', () => {
     for (const f of takeAll(q, 4_096)) expect(writer.encode(f).length).toBeLessThanOrEqual(4_096)
   })
 
-  it('keeps bytes counted across takes: a queue emptied frame by frame takes new items to the full bound', () => {
-    const q = new RelayQueue(1_000)
-    for (let seq = 0; seq < 10; seq++) q.push(item(seq, 100 - itemBytes(item(seq, 0))))
-    takeAll(q, 250)
-    // Ten items of 100 bytes fit; an eleventh pushes out the oldest.
-    let dropped = 0
-    for (let seq = 0; seq < 11; seq++) dropped += q.push(item(seq, 100 - itemBytes(item(seq, 0))))
-    expect(dropped).toBe(1)
-    expect(q.length).toBe(10)
+  it('property: pushes and takes in any order keep the byte count exact and the queue as a model does', () => {
+    const op = fc.oneof(
+      fc.record({ push: fc.nat({ max: 300 }), signed: fc.option(fc.nat({ max: 400 })) }),
+      fc.record({ take: fc.integer({ min: 64, max: 1_500 }) }),
+    )
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 80 }),
+        fc.integer({ min: 50, max: 3_000 }),
+        (ops, max) => {
+          const q = new RelayQueue(max)
+          const model: RelayItem[] = []
+          ops.forEach((o, seq) => {
+            if ('push' in o) {
+              const i =
+                o.signed === null
+                  ? item(seq, o.push)
+                  : { ...item(seq, o.push, ITEM_KIND.vouched), signed: item(seq, o.signed) }
+              const dropped = q.push(i)
+              model.push(i)
+              let expected = 0
+              while (model.reduce((n, m) => n + counted(m), 0) > max && model.length > 1) {
+                model.shift()
+                expected++
+              }
+              expect(dropped).toBe(expected)
+            } else if (model.length > 0) {
+              const f = q.take(o.take)
+              expect(f).toEqual(model.splice(0, f.length))
+              if (f.length > 1) expect(budget(f)).toBeLessThanOrEqual(o.take)
+              if (model.length > 0) expect(budget([...f, model[0]!])).toBeGreaterThan(o.take)
+            }
+            expect(q.length).toBe(model.length)
+            expect(q.bytesQueued).toBe(model.reduce((n, m) => n + counted(m), 0))
+          })
+        },
+      ),
+    )
   })
 
   it('a stream of an older version gets a vouched batch signed, or not at all', () => {
