@@ -2,7 +2,7 @@
 // measures CPU time and RSS over a window of doing nothing, and prints one JSON line.
 // Imports the built package (dist/), as an application would: no tsx in the process.
 import { fork } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,8 +10,10 @@ import { fileURLToPath } from 'node:url'
 
 const [, , kind, windowArg, host] = process.argv
 const windowMs = Number(windowArg ?? 10_000)
-/** links24: settled links ping every 20 s, so it settles past two of those and measures over 40 s at least. */
-const settleMs = kind === 'links24' ? 45_000 : 2_000
+/** links24 (leaf) and links24-hub: 24 links, the node a leaf of its region's relay tree or its hub. */
+const links24 = kind === 'links24' || kind === 'links24-hub'
+/** links24: the joining's exchanges are over well before 45 s; it measures over 40 s at least (a settled link's clock sample). */
+const settleMs = links24 ? 45_000 : 2_000
 /** links24: every node links every other (10 regions), as a node of a 25-node fleet does. */
 const FULL = { localPeers: 1_000_000, remotePeers: 1_000_000 }
 const regionOf = (i) => `r${i % 10}`
@@ -46,7 +48,11 @@ const before = rss()
 const open = []
 let stopPeers = () => {}
 let dir
-if (['embedded', 'embedded-data', 'mesh-alone', 'pair', 'peers', 'links24'].includes(kind)) {
+if (
+  ['embedded', 'embedded-data', 'mesh-alone', 'pair', 'peers', 'links24', 'links24-hub'].includes(
+    kind,
+  )
+) {
   const { createCache } = await import('../dist/src/index.js')
   if (kind === 'embedded') open.push(await createCache())
   if (kind === 'embedded-data') {
@@ -67,11 +73,37 @@ if (['embedded', 'embedded-data', 'mesh-alone', 'pair', 'peers', 'links24'].incl
     open.push(a, b)
   }
   if (kind === 'peers') {
-    // links24's other 24 nodes, in a process of their own: the measured process holds one node.
+    // links24's other 24 nodes, in a process of their own, bootstrapping through the
+    // measured node: the measured process holds that one node alone. The two other members
+    // of its region get identities that make it the region's relay hub, or not (`role`).
+    const [, , , , , address, measuredId, role] = process.argv
     const base = host.replace(/\.\d+$/, '')
+    const { RelayPlan } = await import('../dist/src/topology/relay-plan.js')
+    const { generateKeyPair, privateKeyToProtobuf } = await import('@libp2p/crypto/keys')
+    const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+    const sameRegion = [10, 20]
+    let keys
+    for (;;) {
+      keys = await Promise.all(sameRegion.map(() => generateKeyPair('Ed25519')))
+      const plan = new RelayPlan([
+        { id: measuredId, region: regionOf(0) },
+        ...keys.map((k) => ({ id: peerIdFromPrivateKey(k).toString(), region: regionOf(0) })),
+      ])
+      if ((plan.hubOf(regionOf(0)) === measuredId) === (role === 'hub')) break
+    }
+    dir = mkdtempSync(join(tmpdir(), 'meshcache-idle-peers-'))
+    const dataDirOf = (i) => {
+      const at = sameRegion.indexOf(i)
+      if (at < 0) return {}
+      const d = join(dir, `n${i}`)
+      mkdirSync(d)
+      writeFileSync(join(d, 'peer-key'), privateKeyToProtobuf(keys[at]))
+      return { dataDir: d }
+    }
     const seed = await createCache({
       region: regionOf(1),
       listen: [`/ip4/${base}.101/tcp/0`],
+      peers: [address],
       mesh: FULL,
     })
     const rest = await Promise.all(
@@ -81,28 +113,32 @@ if (['embedded', 'embedded-data', 'mesh-alone', 'pair', 'peers', 'links24'].incl
           listen: [`/ip4/${base}.${102 + i}/tcp/0`],
           peers: [seed.addresses()[0]],
           mesh: FULL,
+          ...dataDirOf(i + 2),
         }),
       ),
     )
-    process.send({ seed: seed.addresses()[0] })
+    process.send({ started: 24 })
     process.on('disconnect', async () => {
       for (const c of [seed, ...rest]) await c.close()
+      rmSync(dir, { recursive: true, force: true })
       process.exit(0)
     })
     await new Promise(() => {})
   }
-  if (kind === 'links24') {
-    const peers = fork(fileURLToPath(import.meta.url), ['peers', '0', host], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
-    stopPeers = () => peers.disconnect()
-    const { seed } = await new Promise((r) => peers.once('message', r))
+  if (links24) {
     const c = await createCache({
       region: regionOf(0),
       listen: [`/ip4/${host}/tcp/0`],
-      peers: [seed],
       mesh: FULL,
     })
+    const role = kind === 'links24-hub' ? 'hub' : 'leaf'
+    const peers = fork(
+      fileURLToPath(import.meta.url),
+      ['peers', '0', host, c.addresses()[0], c.nodeId, role],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    )
+    stopPeers = () => peers.disconnect()
+    await new Promise((r) => peers.once('message', r))
     await c.waitForPeers(24, '60s')
     open.push(c)
   }
@@ -110,7 +146,7 @@ if (['embedded', 'embedded-data', 'mesh-alone', 'pair', 'peers', 'links24'].incl
 await sleep(settleMs)
 const added = rss() - before
 const counters = () => {
-  const r = kind === 'links24' ? open[0].stats().mesh?.replication : undefined
+  const r = links24 ? open[0].stats().mesh?.replication : undefined
   return (
     r && {
       framesIn: r.framesIn,
@@ -132,10 +168,9 @@ const elapsed = performance.now() - t0
 const threads1 = threadTimes()
 if (profiler)
   writeFileSync(process.env.PROFILE, JSON.stringify((await profiler.post('Profiler.stop')).profile))
-const links = kind === 'links24' ? open[0].stats().mesh?.peers.length : undefined
+const links = links24 ? open[0].stats().mesh?.peers.length : undefined
 // A region's hub passes every announcement on to its children and the other hubs: it sends more.
-const hub =
-  kind === 'links24' ? open[0].admin.mesh.view().members.find((m) => m.self)?.hub : undefined
+const hub = links24 ? open[0].admin.mesh.view().members.find((m) => m.self)?.hub : undefined
 const c1 = counters()
 const perSecond =
   c1 &&

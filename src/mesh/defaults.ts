@@ -138,6 +138,14 @@ export const MESH_CONSTANTS = {
    * interval: an idle node wakes for one frame of several announcements, not one each.
    */
   announceHoldMs: 5_000,
+  /**
+   * An item that may wait (a periodic announcement) waits this many times its hold on a
+   * link to another region's hub: such a link carries only a region's share of them (one
+   * in ~8 s per link at N = 25 in 10 regions), which a short hold joins to nothing. One such
+   * hop per path: a member's announcements still arrive well within an interval of each
+   * other, so one lost on the way does not make it `stale` (docs/decisions/idle-links.md).
+   */
+  wanHoldFactor: 4,
   /** A member not connected and not announced for this many announce intervals is forgotten. */
   forgetAfterAnnounces: 4,
   /**

@@ -243,7 +243,10 @@ export class Relay {
         }
         ctx.counters.vouchedOut++
         this.links.send(peer, stripped)
-      } else this.links.send(peer, item, holdMs)
+      } else {
+        const far = p.region !== undefined && p.region !== ctx.region
+        this.links.send(peer, item, far ? holdMs * MESH_CONSTANTS.wanHoldFactor : holdMs)
+      }
       // A far hub takes this hub's word for a writer only once it knows the writer's
       // region: from the writer's own announcement, which this link now carries first.
       if (item.kind === ITEM_KIND.member && p.region !== ctx.region) {

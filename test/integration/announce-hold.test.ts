@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { ManualClock } from '../../src/clock/clock.js'
+import { MESH_CONSTANTS } from '../../src/mesh/defaults.js'
 import { announceHoldMs } from '../../src/mesh/member-gossip.js'
 import type { MeshContext } from '../../src/mesh/mesh-context.js'
 import { createCache, startNode } from '../../src/node/create-cache.js'
@@ -78,10 +79,12 @@ describe('periodic member announcements ride with the frames a link makes anyway
           pa.control.links.get(bId)?.pending === undefined
         )
       }, 'every ping answered, a quiet')
-      const holdMs = announceHoldMs(pa.ctx)
-      expect(holdMs).toBeGreaterThan(0)
+      // a and b are their regions' hubs: the link between them holds longer.
+      const holdMs = announceHoldMs(pa.ctx) * MESH_CONSTANTS.wanHoldFactor
+      expect(holdMs).toBeGreaterThan(announceHoldMs(pa.ctx))
 
-      // 1. Alone, a periodic announcement leaves after its hold and not before.
+      // 1. Alone, a periodic announcement leaves after its hold and not before (on a link to
+      // another region's hub: its hold times the WAN factor).
       const frames = pa.relayLinks.counters.framesOut
       const heard = verdicts.length
       pa.members.announce(true)
@@ -89,6 +92,10 @@ describe('periodic member announcements ride with the frames a link makes anyway
       expect(pa.relayLinks.queued(bId)).toBe(1)
       expect(aOut()?.held).toBeDefined()
       clock.advance(holdMs - 1)
+      // Still held: no flush started (one that had would have dropped the hold).
+      expect(aOut()?.held).toBeDefined()
+      expect(aOut()?.scheduled).toBe(false)
+      expect(aOut()?.running).toBeUndefined()
       expect(pa.relayLinks.queued(bId)).toBe(1)
       expect(pa.relayLinks.counters.framesOut).toBe(frames)
       clock.advance(1)
