@@ -77,6 +77,17 @@ if (
     // measured node: the measured process holds that one node alone. The two other members
     // of its region get identities that make it the region's relay hub, or not (`role`).
     const [, , , , , address, measuredId, role] = process.argv
+    // The measured process gone (done, or failed): close and clean up, whatever started.
+    const started = []
+    process.on('disconnect', async () => {
+      try {
+        for (const c of started) await c.close().catch(() => {})
+      } finally {
+        if (dir) rmSync(dir, { recursive: true, force: true })
+        process.exit(0)
+      }
+    })
+    if (!process.connected) process.exit(0)
     const base = host.replace(/\.\d+$/, '')
     const { RelayPlan } = await import('../dist/src/topology/relay-plan.js')
     const { generateKeyPair, privateKeyToProtobuf } = await import('@libp2p/crypto/keys')
@@ -106,23 +117,20 @@ if (
       peers: [address],
       mesh: FULL,
     })
-    const rest = await Promise.all(
-      Array.from({ length: 23 }, (_, i) =>
-        createCache({
+    started.push(seed)
+    await Promise.all(
+      Array.from({ length: 23 }, async (_, i) => {
+        const c = await createCache({
           region: regionOf(i + 2),
           listen: [`/ip4/${base}.${102 + i}/tcp/0`],
           peers: [seed.addresses()[0]],
           mesh: FULL,
           ...dataDirOf(i + 2),
-        }),
-      ),
+        })
+        started.push(c)
+      }),
     )
-    process.send({ started: 24 })
-    process.on('disconnect', async () => {
-      for (const c of [seed, ...rest]) await c.close()
-      rmSync(dir, { recursive: true, force: true })
-      process.exit(0)
-    })
+    process.send({ started: started.length })
     await new Promise(() => {})
   }
   if (links24) {
@@ -138,7 +146,11 @@ if (
       { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     )
     stopPeers = () => peers.disconnect()
-    await new Promise((r) => peers.once('message', r))
+    // The peers' process failing to start fails this case at once, not at the bench's timeout.
+    await new Promise((resolve, reject) => {
+      peers.once('message', resolve)
+      peers.once('exit', (code) => reject(new Error(`the peers' process exited (${code})`)))
+    })
     await c.waitForPeers(24, '60s')
     open.push(c)
   }

@@ -142,8 +142,7 @@ export const MESH_CONSTANTS = {
    * An item that may wait (a periodic announcement) waits this many times its hold on a
    * link to another region's hub: such a link carries only a region's share of them (one
    * in ~8 s per link at N = 25 in 10 regions), which a short hold joins to nothing. One such
-   * hop per path: a member's announcements still arrive well within an interval of each
-   * other, so one lost on the way does not make it `stale` (docs/decisions/idle-links.md).
+   * hop per path (see `MESH_VIEW_CONSTANTS.staleAfterAnnounces`, docs/decisions/idle-links.md).
    */
   wanHoldFactor: 4,
   /** A member not connected and not announced for this many announce intervals is forgotten. */
@@ -163,8 +162,13 @@ export const MESH_CONSTANTS = {
 export const MESH_VIEW_CONSTANTS = {
   /** The `recent*` lag figures and `droppedRecently` cover this span. */
   recentWindowMs: 30_000,
-  /** A summary older than this many announce intervals flags its member `stale`. */
-  staleAfterAnnounces: 3,
+  /**
+   * A summary older than this many announce intervals flags its member `stale`: two
+   * announcements of a member leave up to 2.4 intervals apart when one is lost (each
+   * interval jittered by up to 20 %), and a periodic one may wait on its way up to 3/4 of
+   * an interval (docs/decisions/idle-links.md): one loss does not flag a live member.
+   */
+  staleAfterAnnounces: 3.5,
   /** A member whose recent p99 lag from some region is above this is `lagging`. */
   lagBehindMs: 1_000,
   /** A member with more relay items queued than this has a `backlog`. */

@@ -10,7 +10,7 @@
  * Why a member is flagged, a closed set:
  * - `no-summary`: known (by hello or announcement) but no summary received yet: it just
  *   joined, or it runs a version without summaries;
- * - `stale`: its last summary is older than three announce intervals (it is down, or cut
+ * - `stale`: its last summary is older than 3.5 announce intervals (it is down, or cut
  *   off from this node);
  * - `catching-up`: (re)started and not caught up with the mesh yet (`cache.ready`);
  * - `clock-skewed`: its clock is flagged (more than 1 s off the mesh, or corrected by

@@ -111,7 +111,7 @@ describe('mesh view (real nodes, three regions)', () => {
     mesh = await createTestMesh({
       regions: REGIONS,
       oneWayMs: LATENCY,
-      // Announcements every second: a cut-off member's summary is stale after 3 s.
+      // Announcements every second: a cut-off member's summary is stale after 3.5 s.
       cacheOptions: { mesh: { announceIntervalMs: 1_000 } },
     })
     const m = mesh
