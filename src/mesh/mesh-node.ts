@@ -181,7 +181,7 @@ export class MeshNode implements MeshPort {
       unblock: (ids) => this.membership.unblock(ids),
       blockedPeers: () => this.gate.blockedPeers,
       syncWith: (id, ks) => this.antiEntropy.syncWith(peerIdFromString(id), ks),
-      subscribers: (ks) => this.holders(ks, false),
+      subscribers: (ks) => this.peers.holders(ks, false),
       view: () => this.board.view(),
     }
   }
@@ -289,15 +289,7 @@ export class MeshNode implements MeshPort {
 
   /** Connected peers (region known) that have `keyspace` open: a write reaches them now. */
   readyPeers(keyspace: string): number {
-    return this.holders(keyspace, true)
-  }
-
-  /** Peers (region known; `connected`: connected now) whose hello listed `keyspace`. */
-  private holders(keyspace: string, connected: boolean): number {
-    let n = 0
-    for (const p of this.peers.all())
-      if (p.region !== undefined && p.keyspaces?.has(keyspace) && (!connected || p.connected)) n++
-    return n
+    return this.peers.holders(keyspace, true)
   }
 
   /** Multiaddrs this node listens on, with its peer id. */

@@ -209,6 +209,14 @@ export class PeerTable {
     return s
   }
 
+  /** Peers (region known; `connected`: connected now) whose hello listed `keyspace`. */
+  holders(keyspace: string, connected: boolean): number {
+    let n = 0
+    for (const p of this.peers.values())
+      if (p.region !== undefined && p.keyspaces?.has(keyspace) && (!connected || p.connected)) n++
+    return n
+  }
+
   /** Connected peers that announced a region, best first. */
   ranked(): RankedPeer[] {
     return [...this.peers.values()]

@@ -66,6 +66,19 @@ describe('PeerTable', () => {
     t.recordRtt('x', 0, 0)
     expect(t.get('x')!.rtt).toBeCloseTo(70)
   })
+
+  it('counts the peers holding a keyspace: region known, hello listed it, connected if asked', () => {
+    const t = table()
+    t.get('near-fast')!.keyspaces = new Set(['users', 'orders'])
+    t.get('far-slow')!.keyspaces = new Set(['users'])
+    t.get('far-slow')!.connected = false
+    // A peer whose region is not known yet does not count, whatever it listed.
+    t.upsert('nowhere', 0).keyspaces = new Set(['users'])
+    expect(t.holders('users', false)).toBe(2)
+    expect(t.holders('users', true)).toBe(1)
+    expect(t.holders('orders', true)).toBe(1)
+    expect(t.holders('sessions', false)).toBe(0)
+  })
 })
 
 describe('forgotten members', () => {
