@@ -13,9 +13,9 @@ export interface Timer {
 
 /** Time and timers, as a node sees them. */
 export interface Clock {
-  /** Wall-clock ms since the epoch, corrected to the mesh's clock (the host's in an embedded cache). */
+  /** Wall-clock ms since the epoch, whole, corrected to the mesh's clock (the host's in an embedded cache). */
   now(): number
-  /** The host's own wall clock, ms, uncorrected: only clock exchanges with peers read it. */
+  /** The host's own wall clock, whole ms, uncorrected: only clock exchanges with peers read it. */
   hostNow(): number
   /** Monotonic ms (durations and deadlines): never jumps when the wall clock is set. */
   monotonic(): number
@@ -104,8 +104,8 @@ interface Scheduled {
 
 /**
  * A clock that moves only when told ({@link advance}): for tests of timing rules (what
- * wakes when) and of expiry, without patching `Date`. `now()` and `monotonic()` move
- * together; `hostNow()` is `now()` minus the correction.
+ * wakes when) and of expiry, without patching `Date`. `now()` (whole ms, floored) and
+ * `monotonic()` move together; `hostNow()` is `now()` minus the correction.
  */
 export class ManualClock implements Clock {
   #now: number
@@ -120,12 +120,14 @@ export class ManualClock implements Clock {
     this.#now = startMs
   }
 
+  // Whole ms, as `Date.now()` gives: a timer due at a fractional monotonic time (a jittered
+  // period) must not make stamps and send times fractional, which peers refuse.
   now(): number {
-    return this.#now + this.correctionMs
+    return Math.floor(this.#now) + this.correctionMs
   }
 
   hostNow(): number {
-    return this.#now
+    return Math.floor(this.#now)
   }
 
   monotonic(): number {

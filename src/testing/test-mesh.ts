@@ -79,7 +79,7 @@ export interface TestMesh<V = unknown> {
    * once; the mesh measures it against the peers' clocks (every second in a test mesh)
    * and corrects it to their median, flagging it in `stats().mesh.clock` when more than
    * 1 s off. Timers are not affected.
-   * @throws InvalidOptionError when `cache` is not a node of this mesh, or `ms` is not finite
+   * @throws InvalidOptionError when `cache` is not a node of this mesh, or `ms` is not a whole number
    */
   skewClock(cache: Cache<V>, ms: number): void
   /**
@@ -167,8 +167,9 @@ class SimulatedMesh<V> implements TestMesh<V> {
     const clock = this.clocks.get(cache)
     if (!this.caches.includes(cache))
       throw new InvalidOptionError('skewClock: that cache is not a node of this test mesh')
-    if (typeof ms !== 'number' || !Number.isFinite(ms))
-      throw new InvalidOptionError(`skewClock: ms must be a finite number, got ${String(ms)}`)
+    // Whole ms, as a host clock reads: a fractional one would stamp writes peers refuse.
+    if (typeof ms !== 'number' || !Number.isSafeInteger(ms))
+      throw new InvalidOptionError(`skewClock: ms must be a whole number of ms, got ${String(ms)}`)
     clock!.skewMs = ms
   }
 

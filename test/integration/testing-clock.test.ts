@@ -104,12 +104,13 @@ describe('TestMesh.skewClock', () => {
     await waitFor(async () => !(await refusing(us)) && !(await refusing(eu)), 'both write', 5_000)
   })
 
-  it('refuses a cache of another mesh and a skew that is not a finite number', async () => {
+  it('refuses a cache of another mesh and a skew that is not a whole number of ms', async () => {
     mesh = await createTestMesh({ regions: { 'us-east': 1 } })
     const other = await createTestMesh({ regions: { 'us-east': 1 } })
     try {
       expect(() => mesh!.skewClock(other.caches[0]!, 1_000)).toThrow(/not a node of this test mesh/)
       expect(() => mesh!.skewClock(mesh!.caches[0]!, Number.NaN)).toThrow(InvalidOptionError)
+      expect(() => mesh!.skewClock(mesh!.caches[0]!, 1.5)).toThrow(/whole number of ms, got 1.5/)
     } finally {
       await other.close()
     }

@@ -49,3 +49,27 @@ describe('SkewedClock (meshcache/testing)', () => {
     expect(skewed.now()).toBe(base.hostNow())
   })
 })
+
+describe('ManualClock', () => {
+  it('reads whole ms, as Date.now() does, after a timer due at a fractional time (a jittered period) fired', () => {
+    const clock = new ManualClock(1_700_000_000_000)
+    let fired = 0
+    clock.after(2.6, () => {
+      fired++
+      // Read inside the callback too: a send time taken there goes on the wire.
+      expect(Number.isSafeInteger(clock.now())).toBe(true)
+    })
+    clock.advance(3)
+    expect(fired).toBe(1)
+    expect(clock.monotonic()).toBe(3)
+    clock.after(0.4, () => fired++)
+    clock.advance(1)
+    expect(fired).toBe(2)
+    // The monotonic clock keeps the fraction; the wall clock reads floored ms of it.
+    expect(clock.now()).toBe(1_700_000_000_004)
+    clock.advance(0.5)
+    expect([clock.now(), clock.hostNow()]).toEqual([1_700_000_000_004, 1_700_000_000_004])
+    clock.correctionMs = 7
+    expect(clock.now()).toBe(1_700_000_000_011)
+  })
+})
