@@ -18,7 +18,8 @@
  *
  * Run: npm run bench:scale -- [--sizes 25,50,100] [--quick] [--compare (a full mesh at the
  * smallest N)] [--join-timeout SECONDS] [--rate WRITES_PER_S (mesh-wide; default 500)]
- * [--profile-solo DIR (a CPU profile of the solo node's host process over each write
+ * [--topology LOCAL/REMOTE (the link bounds localPeers / remotePeers; default 6/2, the
+ * product's defaults)] [--profile-solo DIR (a CPU profile of the solo node's host process over each write
  * window, from the first write until every node had every write: V8's sampling profiler
  * on its main thread through node:inspector, 1 ms interval; DIR/n{N}-{config}-{one|many}
  * .cpuprofile; the main thread's CPU, the writes that node received and its replication
@@ -42,7 +43,16 @@ const arg = (name: string) => {
 }
 const QUICK = args.includes('--quick')
 const SIZES = (arg('sizes') ?? (QUICK ? '25' : '25,50,100')).split(',').map(Number)
-const TOPOLOGY: MeshBounds = { localPeers: 6, remotePeers: 2 }
+/** The link bounds under test: the defaults, or `--topology LOCAL/REMOTE` (e.g. 6/1). */
+const TOPOLOGY: MeshBounds = (() => {
+  const t = arg('topology') ?? '6/2'
+  const m = /^(\d+)\/(\d+)$/.exec(t)
+  if (m === null || Number(m[1]) < 1 || Number(m[2]) < 1) {
+    console.error(`--topology takes LOCAL/REMOTE link bounds such as 6/2, got ${t}`)
+    process.exit(2)
+  }
+  return { localPeers: Number(m[1]), remotePeers: Number(m[2]) }
+})()
 /** Every node links every other (the behaviour before bounded links). */
 const FULL_MESH: MeshBounds = { localPeers: 1_000_000, remotePeers: 1_000_000 }
 const PROFILE_SOLO_DIR = arg('profile-solo')
@@ -58,7 +68,8 @@ const TIMING: RunTiming = {
   profileSoloDir: PROFILE_SOLO_DIR === undefined ? undefined : resolve(PROFILE_SOLO_DIR),
 }
 
-const configs: [number, MeshBounds, string][] = SIZES.map((n) => [n, TOPOLOGY, 'topology 6/2'])
+const LABEL = `topology ${TOPOLOGY.localPeers}/${TOPOLOGY.remotePeers}`
+const configs: [number, MeshBounds, string][] = SIZES.map((n) => [n, TOPOLOGY, LABEL])
 if (args.includes('--compare')) configs.splice(1, 0, [Math.min(...SIZES), FULL_MESH, 'full mesh'])
 const results: ScaleResult[] = []
 const base = 20_000 + Math.floor(Math.random() * 20_000)
@@ -69,7 +80,7 @@ for (const [i, [n, bounds, label]] of configs.entries()) {
 /** Figures against the issues' targets, each computed from this run. */
 function verdicts(rs: ScaleResult[]): string[] {
   const out: string[] = []
-  const topo = rs.filter((r) => r.label === 'topology 6/2')
+  const topo = rs.filter((r) => r.label === LABEL)
   const small = topo.find((r) => r.nodes === Math.min(...topo.map((x) => x.nodes)))
   const large = topo.find((r) => r.nodes === Math.max(...topo.map((x) => x.nodes)))
   const f = (x: number | undefined, d = 2) =>
