@@ -60,8 +60,10 @@ if (PROFILE_SOLO_DIR !== undefined) mkdirSync(PROFILE_SOLO_DIR, { recursive: tru
 const TIMING: RunTiming = {
   rate: Number(arg('rate') ?? RATE),
   joinTimeoutMs: 1000 * Number(arg('join-timeout') ?? 120),
-  settleMs: QUICK ? 5_000 : 12_000,
-  idleMs: QUICK ? 5_000 : 10_000,
+  // A settled link is pinged for its clock sample every 40 s: a 40 s window sees each link's
+  // sample once whatever their phases, and 30 s of settling lets the join's links settle.
+  settleMs: QUICK ? 5_000 : 30_000,
+  idleMs: QUICK ? 5_000 : 40_000,
   writeMs: QUICK ? 3_000 : 5_000,
   drainMs: 30_000,
   cutMs: 5_000,
