@@ -17,7 +17,7 @@ const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/
  * Turns a {@link Duration} into milliseconds.
  * @param value - ms number or duration string; a bare numeric string is ms
  * @param name - the option's name, used in the error message
- * @returns a non-negative finite number of ms
+ * @returns a non-negative whole number of ms (a fraction is rounded)
  * @throws InvalidOptionError when the value is negative, not finite or unparseable
  */
 export function parseDuration(value: Duration, name: string): number {
@@ -27,7 +27,9 @@ export function parseDuration(value: Duration, name: string): number {
         `${name} must be a non-negative number of ms or a duration like '5m', got ${String(value)}`,
       )
     }
-    return value
+    // Whole ms, as a string's are: times on the wire are whole ms, and peers refuse a
+    // fraction (an expiry made from a TTL of 1500.5 ms would not replicate).
+    return Math.round(value)
   }
   if (typeof value === 'string') {
     const m = DURATION_RE.exec(value)

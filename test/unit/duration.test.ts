@@ -13,4 +13,11 @@ describe('parseDuration', () => {
     expect(() => parseDuration('-1s', 'x')).toThrow(InvalidOptionError)
     expect(() => parseDuration(Number.NaN, 'x')).toThrow(InvalidOptionError)
   })
+
+  it('returns whole ms: a number with a fraction is rounded, as a string is', () => {
+    expect(parseDuration(1500.5, 'x')).toBe(1501)
+    expect(parseDuration(1500.4, 'x')).toBe(1500)
+    expect(parseDuration('1500.5ms', 'x')).toBe(1501)
+    expect(parseDuration(0.2, 'x')).toBe(0)
+  })
 })
