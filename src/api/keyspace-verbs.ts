@@ -27,6 +27,7 @@ import {
   checkKey,
   checkSet,
   checkTtl,
+  checkWrittenKey,
   entryOf,
   LOCAL_ACK,
   type PreparedWrite,
@@ -62,7 +63,8 @@ export abstract class KeyspaceVerbs<V = unknown> {
       get: (key) => this.get(key),
       set: (key, value, options) => this.set(key, value, options),
       checkOpen: () => this.#checkOpen(),
-      checkKey: (key) => checkKey(key, replica.options),
+      // A fetch may write what it loads: its key is checked as a written one, before the load.
+      checkKey: (key) => checkWrittenKey(key, replica.options),
       checkTtl: (ttl) => checkTtl(ttl, replica.options),
     })
   }
@@ -237,7 +239,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       if (!Array.isArray(keys)) throw new InvalidOptionError('deleteMany takes an array of keys')
       const ack = checkAck(options)
       const now = this.#ctx.clock.now()
-      for (const key of keys) checkKey(key, this.#opts)
+      for (const key of keys) checkWrittenKey(key, this.#opts)
       const had = keys.map((key) => this.#replica.peek(key, now) !== undefined)
       const writes = keys.map((key) => this.#tombstone(key, now))
       const acked = this.#commit(writes, ack)

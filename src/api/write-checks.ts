@@ -9,7 +9,7 @@ import {
 } from '../errors.js'
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import { isReservedKey } from '../replica/tag-invalidations.js'
-import { storableSize } from '../replication/value-check.js'
+import { isWellFormed, storableSize } from '../replication/value-check.js'
 import { checkTags, decodeStored, encodeStored } from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
 import type { AckLevel, DeleteOptions, SetOptions } from './call-options.js'
@@ -93,6 +93,20 @@ export function farAhead(
   return s >= 0 && held.wallOf(s) - now > clock.maxDrift
 }
 
+/**
+ * Checks a key a write names (set, delete): as {@link checkKey}, and well-formed Unicode,
+ * since a lone surrogate is read back as U+FFFD on every other node (another key there).
+ * Reads need not check it: no such key is ever written. @throws InvalidKeyError
+ */
+export function checkWrittenKey(key: string, opts: Readonly<ResolvedKeyspaceOptions>): void {
+  checkKey(key, opts)
+  if (!isWellFormed(key)) {
+    throw new InvalidKeyError(
+      `key ${JSON.stringify(key)} has a lone surrogate (half of a UTF-16 pair): UTF-8 cannot carry it, so other nodes would read another key; use well-formed strings`,
+    )
+  }
+}
+
 /** Checks a key against the keyspace's limits. @throws InvalidKeyError */
 export function checkKey(key: string, opts: Readonly<ResolvedKeyspaceOptions>): void {
   const max = opts.maxKeyLength
@@ -165,7 +179,7 @@ export function checkSet(
   needBytes: boolean,
   held: HeldVersions,
 ): CheckedSet {
-  checkKey(key, opts)
+  checkWrittenKey(key, opts)
   let ttl = opts.defaultTtl
   let tags: readonly string[] | undefined
   if (options !== undefined) {

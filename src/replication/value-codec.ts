@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type { Packr } from 'msgpackr'
 import { InvalidOptionError, UnencodableValueError } from '../errors.js'
+import { isWellFormed } from './value-check.js'
 
 type Msgpackr = typeof import('msgpackr')
 
@@ -50,7 +51,13 @@ export function validTags(tags: unknown): tags is string[] {
     Array.isArray(tags) &&
     tags.length > 0 &&
     tags.length <= TAG_LIMITS.maxTags &&
-    tags.every((t) => typeof t === 'string' && t.length > 0 && t.length <= TAG_LIMITS.maxTagLength)
+    tags.every(
+      (t) =>
+        typeof t === 'string' &&
+        t.length > 0 &&
+        t.length <= TAG_LIMITS.maxTagLength &&
+        isWellFormed(t),
+    )
   )
 }
 
@@ -61,7 +68,7 @@ export function validTags(tags: unknown): tags is string[] {
 export function checkTags(tags: unknown): readonly string[] {
   if (!validTags(tags)) {
     throw new InvalidOptionError(
-      `tags must be 1 to ${TAG_LIMITS.maxTags} non-empty strings of at most ${TAG_LIMITS.maxTagLength} characters, got ${JSON.stringify(tags)}`,
+      `tags must be 1 to ${TAG_LIMITS.maxTags} non-empty strings of at most ${TAG_LIMITS.maxTagLength} characters, without lone surrogates, got ${JSON.stringify(tags)}`,
     )
   }
   return [...new Set(tags)]

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { UnencodableValueError } from '../../src/errors.js'
+import { InvalidKeyError, InvalidOptionError, UnencodableValueError } from '../../src/errors.js'
 import { createCache } from '../../src/node/create-cache.js'
 import { checkStorable } from '../../src/replication/value-check.js'
 import { decodeStored, encodeStored } from '../../src/replication/value-codec.js'
@@ -68,6 +68,55 @@ describe('values read the same on the writer and on every replica', () => {
     }
   })
 
+  it('keeps a string or property name with a lone surrogate in the form replicas read (U+FFFD), the writer included', async () => {
+    for (const options of [{}, { maxBytes: 1_000_000 }]) {
+      const cache = await createCache(options)
+      try {
+        const value = { s: 'a\ud800b', 'k\udc00': ['\udfff', new Set(['x\ud800'])], r: /\ud800/ }
+        expect(checkStorable('k', value)).toBe(false)
+        await cache.set('k', value)
+        const held = cache.get('k') as Record<string, unknown>
+        expect(held.s).toBe('a\ufffdb')
+        expect(Object.keys(held)).toEqual(['s', 'k\ufffd', 'r'])
+        expect(isDeepStrictEqual(held, replicaRead('k', value))).toBe(true)
+        // A well-formed pair is kept as is.
+        expect(checkStorable('k', { s: '\ud83d\ude00' })).toBe(true)
+      } finally {
+        await cache.close()
+      }
+    }
+  })
+
+  it('refuses a key or a tag with a lone surrogate on every write verb (another key or tag on other nodes), typed', async () => {
+    const cache = await createCache()
+    try {
+      for (const write of [
+        () => cache.set('a\ud800', 1),
+        () =>
+          cache.setMany([
+            ['ok', 1],
+            ['\udc00', 2],
+          ]),
+        () => cache.delete('b\udfff'),
+        () => cache.fetch('c\ud800', { load: async () => 1 }),
+      ]) {
+        const err = await write().catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(InvalidKeyError)
+        expect((err as Error).message).toMatch(/lone surrogate/)
+      }
+      expect(cache.has('ok')).toBe(false)
+      await expect(cache.set('t', 1, { tags: ['x\ud800'] })).rejects.toThrow(InvalidOptionError)
+      await expect(cache.invalidateTags(['\udc00'])).rejects.toThrow(InvalidOptionError)
+      // A read of such a key is no error: it was never written.
+      expect(cache.get('a\ud800')).toBeUndefined()
+      // A well-formed pair is a key like any other.
+      await cache.set('\ud83d\ude00', 1)
+      expect(cache.get('\ud83d\ude00')).toBe(1)
+    } finally {
+      await cache.close()
+    }
+  })
+
   it('keeps data of every supported type as is (the writer holds the very object)', () => {
     const value = {
       s: 'x',
@@ -101,7 +150,11 @@ describe('values read the same on the writer and on every replica', () => {
       withSet: true,
       withSparseArray: true,
       withTypedArray: true,
-      withUnicodeString: true,
+      // Any UTF-16 code units: lone surrogates too (UTF-8 has no form for one).
+      stringUnit: fc.oneof(
+        fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff'),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+      ),
     })
     try {
       const writer = await createCache({ dataDir: dir, snapshotInterval: '1h' })
