@@ -10,7 +10,12 @@ import {
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import { isReservedKey } from '../replica/tag-invalidations.js'
 import { isWellFormed, storableSize } from '../replication/value-check.js'
-import { checkTags, decodeStored, encodeStored } from '../replication/value-codec.js'
+import {
+  checkTags,
+  decodeStored,
+  encodeStored,
+  holdsReplacementChar,
+} from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
 import type { AckLevel, DeleteOptions, SetOptions } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
@@ -191,14 +196,15 @@ export function checkSet(
       `cannot store undefined under key '${key}' (use delete() to remove a key)`,
     )
   // Every node reads what msgpack carries: a value it would change is refused, or (-0,
-  // holes, prototype-less objects) kept here in the form the replicas will read.
+  // holes, prototype-less objects, and where bytes are made lone surrogates) kept here in
+  // the form the replicas will read.
   const bound = storableSize(key, value)
   const asIs = bound > 0
   let length = Math.abs(bound) + (tags === undefined ? 0 : tagsBound(tags))
   let encoded: Uint8Array | undefined
   if (needBytes || !asIs || length > opts.maxValueBytes) {
     encoded = encodeStored(key, value, tags)
-    if (!asIs) value = decodeStored(encoded).value
+    if (!asIs || holdsReplacementChar(encoded)) value = decodeStored(encoded).value
     length = encoded.length
   }
   if (length > opts.maxValueBytes) {

@@ -13,8 +13,10 @@ export const MAX_VALUE_DEPTH = 256
  *   `RegExp`, `Uint8Array`/`Buffer` and the other typed arrays, `ArrayBuffer`, `DataView`;
  * - stored in the one form every node reads (the writer keeps that form too): `-0` (as
  *   0), holes of sparse arrays (as `undefined`), objects without a prototype (as plain
- *   objects), strings and property names with a lone surrogate (UTF-8 has no form for
- *   one: each is read back as U+FFFD);
+ *   objects), and, where bytes are made, strings and property names with a lone
+ *   surrogate (UTF-8 has no form for one: each is read back as U+FFFD; decided on the
+ *   encoded bytes, see `holdsReplacementChar`, not here: a check per string cost a
+ *   `set` ~15 % more, and with no bytes the writer is the only reader);
  * - refused, naming the path: functions, symbols, `Map` (msgpack maps are read back as
  *   plain objects), `Error`s, boxed primitives, `WeakMap`/`Promise` and other class
  *   instances (their prototype would exist on the writer only), an own property named
@@ -110,8 +112,6 @@ export function checkStorable(key: string, value: unknown): boolean {
 function walk(v: unknown, depth: number): number {
   switch (typeof v) {
     case 'string':
-      // A lone surrogate is read back as U+FFFD: the writer keeps that form too.
-      if (!isWellFormed(v)) normalized = true
       // UTF-8 takes at most 3 bytes per UTF-16 code unit.
       return HEADER + 3 * v.length
     case 'boolean':
@@ -142,7 +142,6 @@ function walk(v: unknown, depth: number): number {
     if (proto === Date.prototype) return SCALAR
     if (proto === RegExp.prototype) {
       const r = v as RegExp
-      if (!isWellFormed(r.source)) normalized = true
       return 2 * HEADER + 3 * (r.source.length + r.flags.length)
     }
     return 2 * HEADER + (v as ArrayBufferLike | ArrayBufferView).byteLength
@@ -170,7 +169,6 @@ function walkObject(o: Record<string, unknown>, depth: number): number {
       r.path.push(segment(k))
       throw r
     }
-    if (!isWellFormed(k)) normalized = true
     size += HEADER + 3 * k.length + walkAt(o[k], depth, k)
   }
   return size

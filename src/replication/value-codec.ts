@@ -75,6 +75,21 @@ export function checkTags(tags: unknown): readonly string[] {
 }
 
 /**
+ * True when `bytes` hold U+FFFD in UTF-8 (EF BF BD): msgpack writes a lone surrogate as
+ * that, so a value whose bytes hold it may read differently decoded than as the writer
+ * holds it (docs/decisions/lone-surrogates.md). Also true for a U+FFFD the value really
+ * holds, for which decoding changes nothing.
+ */
+export function holdsReplacementChar(bytes: Uint8Array): boolean {
+  let i = bytes.indexOf(0xef)
+  while (i >= 0 && i + 2 < bytes.length) {
+    if (bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) return true
+    i = bytes.indexOf(0xef, i + 1)
+  }
+  return false
+}
+
+/**
  * Encodes a stored value with its tags (when it has any): the bytes a write carries.
  * @throws UnencodableValueError as {@link encodeValue}
  */

@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest'
 import { InvalidKeyError, InvalidOptionError, UnencodableValueError } from '../../src/errors.js'
 import { createCache } from '../../src/node/create-cache.js'
 import { checkStorable } from '../../src/replication/value-check.js'
-import { decodeStored, encodeStored } from '../../src/replication/value-codec.js'
+import {
+  decodeStored,
+  encodeStored,
+  holdsReplacementChar,
+} from '../../src/replication/value-codec.js'
 
 /** What a replica reads of a value the writer holds: the bytes the writer sends, decoded. */
 const replicaRead = (key: string, v: unknown) => decodeStored(encodeStored(key, v, undefined)).value
@@ -68,23 +72,48 @@ describe('values read the same on the writer and on every replica', () => {
     }
   })
 
-  it('keeps a string or property name with a lone surrogate in the form replicas read (U+FFFD), the writer included', async () => {
-    for (const options of [{}, { maxBytes: 1_000_000 }]) {
-      const cache = await createCache(options)
-      try {
-        const value = { s: 'a\ud800b', 'k\udc00': ['\udfff', new Set(['x\ud800'])], r: /\ud800/ }
-        expect(checkStorable('k', value)).toBe(false)
-        await cache.set('k', value)
-        const held = cache.get('k') as Record<string, unknown>
-        expect(held.s).toBe('a\ufffdb')
-        expect(Object.keys(held)).toEqual(['s', 'k\ufffd', 'r'])
-        expect(isDeepStrictEqual(held, replicaRead('k', value))).toBe(true)
-        // A well-formed pair is kept as is.
-        expect(checkStorable('k', { s: '\ud83d\ude00' })).toBe(true)
-      } finally {
-        await cache.close()
-      }
+  it('keeps a string or property name with a lone surrogate in the form replicas read (U+FFFD) wherever bytes are made, the writer included', async () => {
+    const value = () => ({
+      s: 'a\ud800b',
+      'k\udc00': ['\udfff', new Set(['x\ud800'])],
+      ok: '\ud83d\ude00',
+    })
+    // Bytes are made: a byte limit (a mesh and a data dir likewise).
+    const bytes = await createCache({ maxBytes: 1_000_000 })
+    // No bytes, no other reader: the writer keeps what it was given.
+    const plain = await createCache()
+    try {
+      await bytes.set('k', value())
+      const held = bytes.get('k') as Record<string, unknown>
+      expect(held.s).toBe('a\ufffdb')
+      expect(Object.keys(held)).toEqual(['s', 'k\ufffd', 'ok'])
+      expect(held.ok).toBe('\ud83d\ude00')
+      expect(isDeepStrictEqual(held, replicaRead('k', value()))).toBe(true)
+      // A U+FFFD the value really holds reads the same too.
+      await bytes.set('r', { s: 'a\ufffdb' })
+      expect(bytes.get('r')).toEqual({ s: 'a\ufffdb' })
+      await plain.set('k', value())
+      expect((plain.get('k') as Record<string, unknown>).s).toBe('a\ud800b')
+    } finally {
+      await bytes.close()
+      await plain.close()
     }
+  })
+
+  it('property: the bytes of any string hold U+FFFD exactly when it has a lone surrogate or U+FFFD (no lone surrogate goes unseen)', () => {
+    const unit = fc.oneof(
+      fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff', '\ufffd'),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+    )
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 300 }), (str) => {
+        const wellFormed = (str as unknown as { isWellFormed(): boolean }).isWellFormed()
+        const expected = !wellFormed || str.includes('\ufffd')
+        expect(holdsReplacementChar(encodeStored('k', str, undefined))).toBe(expected)
+        expect(holdsReplacementChar(encodeStored('k', { [str]: 1 }, undefined))).toBe(expected)
+      }),
+      { numRuns: 500 },
+    )
   })
 
   it('refuses a key or a tag with a lone surrogate on every write verb (another key or tag on other nodes), typed', async () => {
