@@ -29,15 +29,29 @@ export function parseDuration(value: Duration, name: string): number {
     }
     // Whole ms, as a string's are: times on the wire are whole ms, and peers refuse a
     // fraction (an expiry made from a TTL of 1500.5 ms would not replicate).
-    return Math.round(value)
+    return wholeMs(value, value, name)
   }
   if (typeof value === 'string') {
     const m = DURATION_RE.exec(value)
     if (m) {
-      return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!)
+      return wholeMs(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!, value, name)
     }
   }
   throw new InvalidOptionError(
     `${name} must be ms or a duration string like '500ms', '5s', '5m', '1h', '1d', got ${JSON.stringify(value)}`,
   )
+}
+
+/**
+ * `ms` rounded to whole ms; a duration above 0 that would round to 0 is refused (0 turns
+ * some options off: half a millisecond must not).
+ */
+function wholeMs(ms: number, given: Duration, name: string): number {
+  const whole = Math.round(ms)
+  if (whole === 0 && ms > 0) {
+    throw new InvalidOptionError(
+      `${name} must be 0 or at least 1 ms (durations are whole ms), got ${JSON.stringify(given)}`,
+    )
+  }
+  return whole
 }

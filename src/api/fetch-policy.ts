@@ -82,6 +82,9 @@ export class FetchPolicy<V> {
     trace?: FetchTrace,
     missed = false,
   ): Promise<V | undefined> {
+    // A miss may load and write: the key is checked as a written one before any lookup,
+    // lease or load (a hit never gets here, and no hit holds a key this would refuse).
+    this.host.checkKey(key)
     const leave = this.join(key, options?.signal)
     try {
       return await this.fetchJoined(key, options, trace, missed)

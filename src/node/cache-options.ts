@@ -13,6 +13,7 @@ import {
   stripUndefined,
 } from '../replica/keyspace-options.js'
 import type { WireLimits } from '../replication/limits.js'
+import { isWellFormed } from '../replication/value-check.js'
 
 /** Options of `createCache`; every one is optional. Keyspace options are defaults for every keyspace. */
 export interface CacheOptions extends KeyspaceOptions {
@@ -123,9 +124,14 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
   }
   if (
     options.nodeId !== undefined &&
-    (typeof options.nodeId !== 'string' || !options.nodeId || options.nodeId.length > 128)
+    (typeof options.nodeId !== 'string' ||
+      !options.nodeId ||
+      options.nodeId.length > 128 ||
+      !isWellFormed(options.nodeId))
   )
-    throw new InvalidOptionError('nodeId must be a string of 1 to 128 characters')
+    throw new InvalidOptionError(
+      'nodeId must be a string of 1 to 128 characters, without lone surrogates (UTF-8 cannot carry them)',
+    )
   const purgeIntervalMs =
     options.purgeInterval === undefined
       ? NODE_DEFAULTS.purgeIntervalMs

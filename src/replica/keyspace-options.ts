@@ -2,6 +2,9 @@ import { type Duration, parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 
+/** Largest `maxTtl`: 100 years, ms. */
+export const MAX_TTL_LIMIT_MS = 100 * 365.25 * 86_400_000
+
 /** Limits and TTLs of one keyspace. Every field has a default. */
 export interface KeyspaceOptions {
   /** Most entries (values and tombstones) held in memory; least recently used go first. @default 100_000 */
@@ -100,6 +103,13 @@ export function resolveKeyspaceOptions(
     o.maxBytes === Number.POSITIVE_INFINITY ? o.maxBytes : positiveInt(o.maxBytes, 'maxBytes')
   const defaultTtl = parseDuration(o.defaultTtl, 'defaultTtl')
   const maxTtl = parseDuration(o.maxTtl, 'maxTtl')
+  // Expiries and tombstones are now + maxTtl, which must stay a whole number of ms that
+  // peers accept (a safe integer): 100 years is more than any cache needs.
+  if (maxTtl > MAX_TTL_LIMIT_MS) {
+    throw new InvalidOptionError(
+      `maxTtl must be at most 100 years (${MAX_TTL_LIMIT_MS} ms), got ${String(o.maxTtl)}`,
+    )
+  }
   if (defaultTtl <= 0) {
     throw new InvalidOptionError(`defaultTtl must be greater than 0, got ${String(o.defaultTtl)}`)
   }

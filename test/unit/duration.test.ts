@@ -18,6 +18,20 @@ describe('parseDuration', () => {
     expect(parseDuration(1500.5, 'x')).toBe(1501)
     expect(parseDuration(1500.4, 'x')).toBe(1500)
     expect(parseDuration('1500.5ms', 'x')).toBe(1501)
-    expect(parseDuration(0.2, 'x')).toBe(0)
+    // Above 0 but less than half a ms would round to 0, which turns some options off.
+    expect(() => parseDuration(0.2, 'x')).toThrow(/must be 0 or at least 1 ms/)
+    expect(() => parseDuration('0.4ms', 'x')).toThrow(InvalidOptionError)
+    expect(parseDuration(0, 'x')).toBe(0)
+    expect(parseDuration(0.5, 'x')).toBe(1)
+  })
+
+  it('a maxTtl over 100 years is refused: expiries and tombstones (now + maxTtl) must stay whole ms peers accept', async () => {
+    const { createCache } = await import('../../src/node/create-cache.js')
+    await expect(createCache({ maxTtl: Number.MAX_SAFE_INTEGER })).rejects.toThrow(
+      /at most 100 years/,
+    )
+    await expect(createCache({ maxTtl: '1e9d' })).rejects.toThrow(InvalidOptionError)
+    const ok = await createCache({ maxTtl: '36500d' })
+    await ok.close()
   })
 })

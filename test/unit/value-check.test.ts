@@ -118,6 +118,7 @@ describe('values read the same on the writer and on every replica', () => {
 
   it('refuses a key or a tag with a lone surrogate on every write verb (another key or tag on other nodes), typed', async () => {
     const cache = await createCache()
+    let loads = 0
     try {
       for (const write of [
         () => cache.set('a\ud800', 1),
@@ -127,13 +128,23 @@ describe('values read the same on the writer and on every replica', () => {
             ['\udc00', 2],
           ]),
         () => cache.delete('b\udfff'),
-        () => cache.fetch('c\ud800', { load: async () => 1 }),
+        () =>
+          cache.fetch('c\ud800', {
+            load: async () => {
+              loads++
+              return 1
+            },
+          }),
       ]) {
         const err = await write().catch((e: unknown) => e)
         expect(err).toBeInstanceOf(InvalidKeyError)
         expect((err as Error).message).toMatch(/lone surrogate/)
       }
       expect(cache.has('ok')).toBe(false)
+      // fetch refuses before it looks anywhere or loads.
+      expect(loads).toBe(0)
+      // A node id travels in every version it stamps.
+      await expect(createCache({ nodeId: 'n\ud800' })).rejects.toThrow(/lone surrogates/)
       await expect(cache.set('t', 1, { tags: ['x\ud800'] })).rejects.toThrow(InvalidOptionError)
       await expect(cache.invalidateTags(['\udc00'])).rejects.toThrow(InvalidOptionError)
       // A read of such a key is no error: it was never written.
