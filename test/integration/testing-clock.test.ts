@@ -101,7 +101,11 @@ describe('TestMesh.skewClock', () => {
     expect(us.get('loaded')).toBeUndefined()
     // Back in line: both write again.
     mesh.skewClock(eu, 0)
-    await waitFor(async () => !(await refusing(us)) && !(await refusing(eu)), 'both write', 5_000)
+    // Usually within a second (eu sees its clock step and pings at once). us stops refusing
+    // once it samples eu again: when eu's pings after the step do not give it that sample
+    // (seen under CPU load: 7-10 s), at the latest when the settled link's clock sample is
+    // due (every 8 ping intervals, 8 s here), plus a loaded machine's delays.
+    await waitFor(async () => !(await refusing(us)) && !(await refusing(eu)), 'both write', 20_000)
   })
 
   it('refuses a cache of another mesh and a skew that is not a whole number of ms', async () => {
