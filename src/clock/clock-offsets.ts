@@ -21,6 +21,16 @@ export function offsetOf(s: TimeSample): { offset: number; delay: number } {
   }
 }
 
+/**
+ * False when an exchange cannot be one pair of clocks' readings: the answering clock ran
+ * further between the two messages than the asking one did between sending the one and
+ * hearing the other (a round trip below `-toleranceMs`): one of them stepped in between.
+ * A step the other way shows as a long round trip, which the min-delay filter distrusts.
+ */
+export function holdsTogether(s: TimeSample, toleranceMs: number): boolean {
+  return s.t4 - s.t1 - (s.t3 - s.t2) > -toleranceMs
+}
+
 /** Defaults of {@link ClockOffsets}. */
 export const CLOCK_OFFSET_DEFAULTS = {
   /** Samples kept per peer; the one with the smallest delay is trusted (min-RTT filter). */
@@ -144,7 +154,8 @@ export class ClockOffsets {
   }
 
   /**
-   * Records an exchange with `peer` at raw local time `now`, and recomputes the correction.
+   * Records an exchange with `peer` at monotonic time `now` (samples age by it; the wall
+   * clock steps), and recomputes the correction.
    * @param peerCorrection - the correction the peer reported (what it adds to its raw
    *   clock); undefined when it reports none (an older node: taken as 0)
    */

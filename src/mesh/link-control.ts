@@ -1,5 +1,5 @@
 import type { Timer } from '../clock/clock.js'
-import type { ClockOffsets } from '../clock/clock-offsets.js'
+import { type ClockOffsets, holdsTogether } from '../clock/clock-offsets.js'
 import { logger } from '../log.js'
 import { ITEM_KIND, type RelayItem } from '../replication/relay-frame.js'
 import { connectedPeerIds } from './connected-peers.js'
@@ -12,6 +12,7 @@ import {
   rootOf,
 } from './control-messages.js'
 import { MESH_CONSTANTS } from './defaults.js'
+import { type LinkState, newLinkState } from './link-state.js'
 import type { MeshContext } from './mesh-context.js'
 import type { RelayLinks } from './relay-links.js'
 import type { TimeSync } from './time-sync.js'
@@ -24,33 +25,6 @@ export interface MemberLists {
   digest(): string
   /** Exchanges member lists with `peer` (both ends learn the other's members). */
   exchange(peer: string): void
-}
-
-interface LinkState {
-  /** Monotonic ms of the last frame heard from the peer (traffic is liveness). */
-  heard: number
-  /** Monotonic ms of the last clock sample with the peer. */
-  sampled: number
-  /** The ping in flight: its raw send time and monotonic send time. */
-  pending: { t1: number; at: number } | undefined
-  /** The clock correction this node last told the peer (ping or pong). */
-  told: number
-  /** Our last pong to the peer: its raw send time (the peer's next ping echoes it). */
-  pongSent: number | undefined
-  /** The peer's last pong to us: its raw send time and our raw receive time (echoed next). */
-  pongHeard: { t3: number; t4: number } | undefined
-  /** Monotonic ms of the last repair started because roots differed, per keyspace. */
-  repaired: Map<string, number>
-  /** Monotonic ms when the peer's roots last matched ours for every keyspace both hold. */
-  inSync: number
-  /** This node's writes moved (records in, out, pulled by sync) when that match was seen. */
-  inSyncMoved: number
-  /** Monotonic ms when the peer's roots and member digest last both matched ours. */
-  settled: number
-  /** Something changed (members, a link went down): ping at the next round, quiet or not. */
-  news: boolean
-  /** Monotonic ms of the last member-list exchange started because digests differed. */
-  exchanged: number
 }
 
 /**
@@ -86,8 +60,6 @@ export class LinkControl {
   private lastRound = Number.NEGATIVE_INFINITY
   /** Relay frames failed and items dropped, as last seen. */
   private lost = 0
-  /** The raw wall clock minus the monotonic clock at the last exchange (a step moves it). */
-  private rawStep: number
 
   constructor(
     private readonly ctx: MeshContext,
@@ -96,9 +68,7 @@ export class LinkControl {
     private readonly time: TimeSync,
     private readonly repair: (peer: string, keyspace: string) => void,
     private readonly members: MemberLists = { digest: () => '', exchange: () => {} },
-  ) {
-    this.rawStep = time.rawNow() - ctx.clock.monotonic()
-  }
+  ) {}
 
   /** The member list grew or changed: every link is pinged soon (at most once per second). */
   membersChanged(): void {
@@ -144,7 +114,7 @@ export class LinkControl {
 
   /** A peer connected (its hello done): measure its clock and compare roots at once. */
   onPeer(peer: string): void {
-    this.ping(peer)
+    if (this.state(peer).pending === undefined) this.ping(peer)
   }
 
   /** A peer left: its link state goes. */
@@ -188,13 +158,9 @@ export class LinkControl {
       this.lost = framesFailed + itemsDropped
       this.news()
     }
-    // This node's raw clock stepped since its last exchange (set by hand, NTP, a VM
-    // resumed): the samples taken with it are wrong now; every link exchanges at once.
+    // This node's raw clock stepped since it last sampled a link's peer (set by hand, NTP,
+    // a VM resumed): that sample is wrong now; the link exchanges at once.
     const step = this.time.rawNow() - now
-    if (Math.abs(step - this.rawStep) >= MESH_CONSTANTS.correctionNewsMs) {
-      this.rawStep = step
-      this.news()
-    }
     const interval = ctx.opts.pingIntervalMs
     for (const id of connectedPeerIds(ctx.node)) {
       const s = this.state(id)
@@ -212,7 +178,9 @@ export class LinkControl {
       const quiet = now - s.heard >= interval / 2 && ctx.self < id && !settled
       const stale = now - s.sampled >= (MESH_CONSTANTS.timeSampleIntervals - 0.5) * interval
       const news =
-        s.news || Math.abs(this.offsets.correctionMs - s.told) >= MESH_CONSTANTS.correctionNewsMs
+        s.news ||
+        Math.abs(step - s.step) >= MESH_CONSTANTS.correctionNewsMs ||
+        Math.abs(this.offsets.correctionMs - s.told) >= MESH_CONSTANTS.correctionNewsMs
       // A link that carried this node's writes and brought nothing back for half an
       // interval is pinged, settled or not: a peer gone silent (a partition, a host lost
       // without closing its sockets) is found an interval after the first write it missed,
@@ -236,22 +204,45 @@ export class LinkControl {
       // The answering end's own sample: our last pong (sent at `echo`, heard at `t4` on
       // the peer's clock), then this ping (sent at `t1`, heard now). What the peer held
       // between the two is subtracted like a server's processing time.
-      if (s.pongSent !== undefined && m.echo === s.pongSent && Number.isFinite(m.t4)) {
-        s.sampled = this.ctx.clock.monotonic()
-        this.time.record(
-          from,
-          { t1: s.pongSent, t2: m.t4 as number, t3: m.t1, t4: t },
-          m.correction,
-        )
+      // Our pong, if our own clock did not step since it left (else our tick pings anyway).
+      const heardAt = this.ctx.clock.monotonic()
+      const owed =
+        s.pongSent !== undefined &&
+        Math.abs(t - heardAt - s.pongStep) < MESH_CONSTANTS.correctionNewsMs
+      const sample =
+        owed && m.echo === s.pongSent && Number.isFinite(m.t4)
+          ? { t1: s.pongSent as number, t2: m.t4 as number, t3: m.t1, t4: t }
+          : undefined
+      const usable = sample !== undefined && holdsTogether(sample, MESH_CONSTANTS.correctionNewsMs)
+      if (usable) {
+        s.step = t - heardAt
+        s.sampled = heardAt
+        this.time.record(from, sample, m.correction)
       } else if (m.correction !== undefined) {
         this.time.noteCorrection(from, m.correction)
       }
       this.compare(from, m.roots, m.digest, false)
       const t3 = this.time.rawNow()
-      this.rawStep = t3 - this.ctx.clock.monotonic()
       s.pongSent = t3
+      s.pongStep = t3 - this.ctx.clock.monotonic()
       s.told = this.offsets.correctionMs
       this.send(from, pongBytes(m.t1, t, t3, s.told, this.roots(), this.members.digest()))
+      // No sample from the ping of a peer that had a pong of ours to echo (it echoed none:
+      // its clock stepped since; or the echo fails the check, or crossed our pong): this
+      // end takes its own now, rather than at the link's next clock sample (up to
+      // `timeSampleIntervals` later, while a fixed clock's writes may be refused). A new
+      // link's first pings have nothing to echo and need no answer: each end pings when
+      // the link comes up. At most once per half interval per link.
+      const now = this.ctx.clock.monotonic()
+      if (
+        !usable &&
+        owed &&
+        s.pending === undefined &&
+        now - s.echoless >= this.ctx.opts.pingIntervalMs / 2
+      ) {
+        s.echoless = now
+        this.ping(from)
+      }
       return
     }
     if (s.pending === undefined || s.pending.t1 !== m.t1) return
@@ -262,11 +253,22 @@ export class LinkControl {
     const [t1, t2, t3] = [s.pending.t1, m.t2 as number, m.t3 as number]
     const now = this.ctx.clock.monotonic()
     const rtt = now - s.pending.at - (t3 - t2)
+    const sample = { t1, t2, t3, t4: t }
+    const stepped =
+      Math.abs(t - now - (t1 - s.pending.at)) >= MESH_CONSTANTS.correctionNewsMs ||
+      !holdsTogether(sample, MESH_CONSTANTS.correctionNewsMs)
     s.pending = undefined
-    s.sampled = now
-    s.pongHeard = { t3, t4: t }
-    this.ctx.peers.recordRtt(from, Math.max(0, rtt), this.ctx.clock.now())
-    this.time.record(from, { t1, t2, t3, t4: t }, m.correction)
+    if (stepped) {
+      // Our clock stepped while the ping was out (or the pong's times cannot be one
+      // clock's): the sample would be off by half the step. Asked again at the next round.
+      s.news = true
+    } else {
+      s.sampled = now
+      s.pongHeard = { t3, t4: t, step: t - now }
+      s.step = t - now
+      this.ctx.peers.recordRtt(from, Math.max(0, rtt), this.ctx.clock.now())
+      this.time.record(from, sample, m.correction)
+    }
     this.compare(from, m.roots, m.digest, true)
   }
 
@@ -274,11 +276,17 @@ export class LinkControl {
     const s = this.state(peer)
     const t1 = this.time.rawNow()
     s.pending = { t1, at: this.ctx.clock.monotonic() }
-    this.rawStep = t1 - s.pending.at
     s.told = this.offsets.correctionMs
     s.news = false
-    // Echoes the peer's last pong so the peer takes its own clock sample from this ping.
-    this.send(peer, pingBytes(t1, s.told, this.roots(), this.members.digest(), s.pongHeard))
+    // Echoes the peer's last pong so the peer takes its own clock sample from this ping,
+    // unless this node's raw clock stepped since (that sample would be off by half the step).
+    const heard = s.pongHeard
+    const echo =
+      heard !== undefined &&
+      Math.abs(t1 - s.pending.at - heard.step) < MESH_CONSTANTS.correctionNewsMs
+        ? heard
+        : undefined
+    this.send(peer, pingBytes(t1, s.told, this.roots(), this.members.digest(), echo))
   }
 
   private send(peer: string, body: Uint8Array): void {
@@ -338,20 +346,7 @@ export class LinkControl {
   private state(peer: string): LinkState {
     let s = this.links.get(peer)
     if (s === undefined) {
-      s = {
-        heard: Number.NEGATIVE_INFINITY,
-        sampled: Number.NEGATIVE_INFINITY,
-        pending: undefined,
-        told: 0,
-        pongSent: undefined,
-        pongHeard: undefined,
-        repaired: new Map(),
-        inSync: Number.NEGATIVE_INFINITY,
-        inSyncMoved: 0,
-        settled: Number.NEGATIVE_INFINITY,
-        news: false,
-        exchanged: Number.NEGATIVE_INFINITY,
-      }
+      s = newLinkState()
       this.links.set(peer, s)
     }
     return s

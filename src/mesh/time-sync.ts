@@ -26,7 +26,9 @@ export class TimeSync {
 
   /** A sample of `peer`'s clock (and the correction it reported applying). */
   record(peer: string, sample: TimeSample, peerCorrection: number | undefined): void {
-    this.offsets.record(peer, sample, sample.t4, peerCorrection)
+    // Samples age by the monotonic clock: a step of the wall clock (set by hand, NTP)
+    // must not age them all at once, nor keep them forever.
+    this.offsets.record(peer, sample, this.ctx.clock.monotonic(), peerCorrection)
     this.report()
   }
 
@@ -48,7 +50,7 @@ export class TimeSync {
 
   /** A peer left for good. */
   forget(peer: string): void {
-    this.offsets.forget(peer, this.rawNow())
+    this.offsets.forget(peer, this.ctx.clock.monotonic())
     this.report()
   }
   /** Logs when this node's clock becomes (or stops being) skewed or refused against the mesh. */

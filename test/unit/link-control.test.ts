@@ -203,7 +203,96 @@ describe('LinkControl', () => {
     clock.advance(INTERVAL)
     b.control.tick()
     expect(pings(b)).toBeGreaterThan(0)
-    expect(pings(a) + pings(b)).toBe(before + 1)
+    // b's ping, and a's ping back for its own sample of b's new clock (see below).
+    expect(pings(a) + pings(b)).toBe(before + 2)
+  })
+
+  for (const step of [30 * 60_000, -30 * 60_000]) {
+    it(`measures a peer whose clock stepped ${step > 0 ? 'ahead' : 'back'} at the exchange after the step, not at the next clock sample`, () => {
+      const { a, b, clock } = pair()
+      a.control.onPeer('peer-b')
+      b.control.onPeer('peer-a')
+      // Settle: both ends have taken samples from the other's echoing pings.
+      for (let i = 0; i < 2 * MESH_CONSTANTS.timeSampleIntervals; i++) {
+        clock.advance(INTERVAL)
+        a.control.tick()
+        b.control.tick()
+      }
+      expect(a.offsets.offsetOf('peer-b')).toBe(0)
+      // b's clock is set by hand (a clock fixed after running 30 minutes off, or broken).
+      b.step = step
+      clock.advance(INTERVAL)
+      const n0 = a.sent.length + b.sent.length
+      b.control.tick()
+      // b pinged at once; its ping echoes no pong heard before the step (that sample
+      // would be off by half the step) and a pings back for its own: both ends know the
+      // new clock now, 8 intervals before the link's clock sample would have told a.
+      expect(a.offsets.offsetOf('peer-b')).toBe(step)
+      expect(b.offsets.offsetOf('peer-a')).toBe(-step)
+      // Two exchanges: b's ping (news) and a's ping back.
+      expect(a.sent.length + b.sent.length - n0).toBe(4)
+      // Nothing more: the link is settled again.
+      const before = pings(a) + pings(b)
+      for (let i = 0; i < MESH_CONSTANTS.timeSampleIntervals - 2; i++) {
+        clock.advance(INTERVAL)
+        a.control.tick()
+        b.control.tick()
+      }
+      expect(pings(a) + pings(b)).toBe(before)
+    })
+  }
+
+  it('takes no sample from a pong when its own clock stepped while the ping was out, and asks again', () => {
+    const { a, b, clock, dropped } = pair()
+    a.control.onPeer('peer-b')
+    b.control.onPeer('peer-a')
+    clock.advance(INTERVAL)
+    a.control.tick()
+    b.control.tick()
+    expect(a.offsets.offsetOf('peer-b')).toBe(0)
+    // a pings; b's pong is held on the way, and a's clock is set 30 minutes back meanwhile.
+    dropped.add('peer-b')
+    a.control.news()
+    clock.advance(INTERVAL)
+    a.control.tick()
+    const pong = b.sent.at(-1)!
+    expect(typeOf(pong)).toBe(1)
+    dropped.delete('peer-b')
+    a.step = -30 * 60_000
+    clock.advance(20)
+    a.control.heard('peer-b')
+    a.control.onControl(pong, 'peer-b')
+    // Sent before the step, heard after: that sample would say b runs 15 minutes ahead.
+    expect(a.offsets.offsetOf('peer-b')).toBe(0)
+    // The next round asks again, and measures b's clock against the new one.
+    clock.advance(INTERVAL)
+    a.control.tick()
+    expect(a.offsets.offsetOf('peer-b')).toBe(30 * 60_000)
+  })
+
+  it('pings back after a ping it takes no sample from at most once per half interval', () => {
+    const { a, b, clock } = pair()
+    a.control.onPeer('peer-b')
+    b.control.onPeer('peer-a')
+    for (let i = 0; i < 2 * MESH_CONSTANTS.timeSampleIntervals; i++) {
+      clock.advance(INTERVAL)
+      a.control.tick()
+      b.control.tick()
+    }
+    // b's pings stop echoing (its clock keeps stepping, or it is hostile): a asks for its
+    // own sample once, then not again within half an interval however often b pings.
+    const before = pings(a)
+    for (let i = 0; i < 10; i++) {
+      b.step += 10 * MESH_CONSTANTS.correctionNewsMs
+      clock.advance(INTERVAL / 40)
+      b.control.news()
+      b.control.tick()
+    }
+    expect(pings(a) - before).toBe(1)
+    clock.advance(INTERVAL / 2)
+    b.step += 10 * MESH_CONSTANTS.correctionNewsMs
+    b.control.tick()
+    expect(pings(a) - before).toBe(2)
   })
 
   it('pings a settled link that carried writes and brought nothing back, and counts the silence as a failure', () => {
