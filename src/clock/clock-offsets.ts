@@ -17,7 +17,10 @@ export function offsetOf(s: TimeSample): { offset: number; delay: number } {
   // RFC 5905 §8: the offset assumes symmetric paths; its error is at most delay / 2.
   return {
     offset: (s.t2 - s.t1 + (s.t3 - s.t4)) / 2,
-    delay: Math.max(0, s.t4 - s.t1 - (s.t3 - s.t2)),
+    // A round trip below 0 (whole-ms readings, clock rates; a step is refused before
+    // this) is at least that uncertain: never a delay of 0 that the min-delay filter
+    // would trust over every honest sample.
+    delay: Math.abs(s.t4 - s.t1 - (s.t3 - s.t2)),
   }
 }
 

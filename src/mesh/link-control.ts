@@ -114,7 +114,7 @@ export class LinkControl {
 
   /** A peer connected (its hello done): measure its clock and compare roots at once. */
   onPeer(peer: string): void {
-    if (this.state(peer).pending === undefined) this.ping(peer)
+    this.ping(peer)
   }
 
   /** A peer left: its link state goes. */
@@ -254,15 +254,15 @@ export class LinkControl {
     const now = this.ctx.clock.monotonic()
     const rtt = now - s.pending.at - (t3 - t2)
     const sample = { t1, t2, t3, t4: t }
-    const stepped =
-      Math.abs(t - now - (t1 - s.pending.at)) >= MESH_CONSTANTS.correctionNewsMs ||
-      !holdsTogether(sample, MESH_CONSTANTS.correctionNewsMs)
+    // No sample when our clock stepped while the ping was out (it would be off by half the
+    // step; the next tick sees the step against the link's last sample and asks again),
+    // or when the pong's times cannot be one clock's (then nothing is asked again: only
+    // the peer could have made them so).
+    const usable =
+      Math.abs(t - now - (t1 - s.pending.at)) < MESH_CONSTANTS.correctionNewsMs &&
+      holdsTogether(sample, MESH_CONSTANTS.correctionNewsMs)
     s.pending = undefined
-    if (stepped) {
-      // Our clock stepped while the ping was out (or the pong's times cannot be one
-      // clock's): the sample would be off by half the step. Asked again at the next round.
-      s.news = true
-    } else {
+    if (usable) {
       s.sampled = now
       s.pongHeard = { t3, t4: t, step: t - now }
       s.step = t - now

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../src/clock/clock.js'
 import { ClockOffsets } from '../../src/clock/clock-offsets.js'
+import { pingBytes, readControl } from '../../src/mesh/control-messages.js'
 import { MESH_CONSTANTS } from '../../src/mesh/defaults.js'
 import { LinkControl } from '../../src/mesh/link-control.js'
 import type { MeshContext } from '../../src/mesh/mesh-context.js'
@@ -242,32 +243,105 @@ describe('LinkControl', () => {
     })
   }
 
-  it('takes no sample from a pong when its own clock stepped while the ping was out, and asks again', () => {
-    const { a, b, clock, dropped } = pair()
-    a.control.onPeer('peer-b')
-    b.control.onPeer('peer-a')
-    clock.advance(INTERVAL)
-    a.control.tick()
-    b.control.tick()
-    expect(a.offsets.offsetOf('peer-b')).toBe(0)
-    // a pings; b's pong is held on the way, and a's clock is set 30 minutes back meanwhile.
-    dropped.add('peer-b')
+  /** A pair whose link has settled: both ends sampled each other's clock (offset 0). */
+  function settled(): ReturnType<typeof pair> {
+    const p = pair()
+    p.a.control.onPeer('peer-b')
+    p.b.control.onPeer('peer-a')
+    for (let i = 0; i < 2; i++) {
+      p.clock.advance(INTERVAL)
+      p.a.control.tick()
+      p.b.control.tick()
+    }
+    expect(p.a.offsets.offsetOf('peer-b')).toBe(0)
+    expect(p.b.offsets.offsetOf('peer-a')).toBe(0)
+    return p
+  }
+
+  for (const step of [30 * 60_000, -30 * 60_000]) {
+    it(`takes no sample from a pong when its own clock stepped ${step > 0 ? 'ahead' : 'back'} while the ping was out, and asks again`, () => {
+      const { a, b, clock, dropped } = settled()
+      // a pings; b's pong is held on the way, and a's clock is set by hand meanwhile.
+      dropped.add('peer-b')
+      a.control.news()
+      clock.advance(INTERVAL)
+      a.control.tick()
+      const pong = b.sent.at(-1)!
+      expect(typeOf(pong)).toBe(1)
+      dropped.delete('peer-b')
+      a.step = step
+      clock.advance(20)
+      a.control.heard('peer-b')
+      a.control.onControl(pong, 'peer-b')
+      // Sent before the step, heard after: that sample would put b half the step off.
+      expect(a.offsets.offsetOf('peer-b')).toBe(0)
+      // The next round sees the step against the link's last sample, asks again, and
+      // measures b's clock against the new one.
+      clock.advance(INTERVAL)
+      a.control.tick()
+      expect(a.offsets.offsetOf('peer-b')).toBe(-step)
+    })
+  }
+
+  it('pings a link after its own clock stepped even when an exchange on it since gave it no sample', () => {
+    const { a, b, clock } = settled()
+    // b's clock is set by hand; before b's next round, a pings b (its own news) and b
+    // answers: that exchange gives b no sample of a (a's ping echoes b's pong from before
+    // b's step), so it must not hide the step from b's round.
+    b.step = 30 * 60_000
     a.control.news()
     clock.advance(INTERVAL)
     a.control.tick()
-    const pong = b.sent.at(-1)!
-    expect(typeOf(pong)).toBe(1)
-    dropped.delete('peer-b')
-    a.step = -30 * 60_000
-    clock.advance(20)
-    a.control.heard('peer-b')
-    a.control.onControl(pong, 'peer-b')
-    // Sent before the step, heard after: that sample would say b runs 15 minutes ahead.
-    expect(a.offsets.offsetOf('peer-b')).toBe(0)
-    // The next round asks again, and measures b's clock against the new one.
+    const before = pings(b)
+    b.control.tick()
+    expect(pings(b)).toBe(before + 1)
+    expect(b.offsets.offsetOf('peer-a')).toBe(-30 * 60_000)
+  })
+
+  it('does not ping back while its own ping is out (its pong brings the sample)', () => {
+    const { a, b, clock, dropped } = settled()
+    // a's ping is lost on the way: a waits for its pong.
+    dropped.add('peer-a')
+    a.control.news()
     clock.advance(INTERVAL)
     a.control.tick()
-    expect(a.offsets.offsetOf('peer-b')).toBe(30 * 60_000)
+    dropped.delete('peer-a')
+    const before = pings(a)
+    // b's clock steps and b pings (echoing nothing): a, with a ping out, does not add one.
+    b.step = 30 * 60_000
+    clock.advance(INTERVAL / 10)
+    b.control.tick()
+    expect(pings(a)).toBe(before)
+  })
+
+  it('takes no sample from a ping whose echo makes a negative round trip, and pings back', () => {
+    const { a, b, clock } = settled()
+    // An older node's ping that echoes across its own step ahead: b heard a's last pong
+    // before the step and pings after it. Its times say b answered before a asked.
+    const lastPong = readControl(a.sent.filter((i) => typeOf(i) === 1).at(-1)!.body)
+    expect(lastPong?.type).toBe('pong')
+    const pongSent = (lastPong as { t3: number }).t3
+    clock.advance(INTERVAL / 2)
+    const heardAt = clock.hostNow() - INTERVAL / 2
+    const forged = pingBytes(
+      clock.hostNow() + 30 * 60_000,
+      0,
+      [['default', '00000001']],
+      'members-1',
+      {
+        t3: pongSent,
+        t4: heardAt,
+      },
+    )
+    const before = pings(a)
+    a.control.heard('peer-b')
+    a.control.onControl(
+      { kind: ITEM_KIND.control, origin: 'peer-b', incarnation: 0, seq: 0, body: forged },
+      'peer-b',
+    )
+    expect(a.offsets.offsetOf('peer-b')).toBe(0)
+    expect(pings(a)).toBe(before + 1)
+    void b
   })
 
   it('pings back after a ping it takes no sample from at most once per half interval', () => {
