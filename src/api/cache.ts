@@ -121,7 +121,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
       mesh: parts.mesh,
       closed: false,
     }
-    super(parts.replicas.open<V>(DEFAULT_KEYSPACE), ctx)
+    super(parts.replicas.open<V>(DEFAULT_KEYSPACE, undefined, true), ctx)
     this.#ctx = ctx
     this.nodeId = parts.nodeId
     this.region = parts.region
@@ -169,7 +169,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
    */
   keyspace<T = V>(name: string, options?: KeyspaceOptions): Keyspace<T> {
     this.#checkOpen()
-    const replica = this.#replicas.open<T>(name, options) as KeyspaceReplica<unknown>
+    const replica = this.#replicas.open<T>(name, options, true) as KeyspaceReplica<unknown>
     let ks = this.#spaces.get(name)
     // A new facade when there is none, or when the replica was rebuilt with new options.
     if (ks === undefined || this.#spaceReplicas.get(ks) !== replica) {

@@ -29,6 +29,9 @@ export interface Clock {
   soon(fn: () => void): void
 }
 
+/** The longest delay a Node timer takes (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** Options of {@link SystemClock}. */
 export interface SystemClockOptions {
   /** Ms to add to the host's wall clock, read at every `now()` (the node's offset to the mesh median). @default 0 */
@@ -71,12 +74,41 @@ export class SystemClock implements Clock {
   }
 
   after(ms: number, fn: () => void): Timer {
-    const t = setTimeout(fn, Math.max(0, ms))
-    if (!this.#keepAlive) t.unref()
+    // Node fires a delay over 2^31 - 1 ms (~24.8 days: a 30-day TTL's expiry, a long
+    // snapshot interval) after 1 ms, with a warning: such a wait is made of legs.
+    const due = performance.now() + Math.max(0, ms)
+    let t: NodeJS.Timeout
+    const arm = (left: number) => {
+      t = setTimeout(
+        left > MAX_TIMER_MS ? () => arm(due - performance.now()) : fn,
+        Math.min(Math.max(0, left), MAX_TIMER_MS),
+      )
+      if (!this.#keepAlive) t.unref()
+    }
+    arm(due - performance.now())
     return { cancel: () => clearTimeout(t) }
   }
 
   every(ms: number, fn: () => void): Timer {
+    if (ms > MAX_TIMER_MS) {
+      // Longer than a Node timer can wait: one long wait after another.
+      let timer: Timer
+      let cancelled = false
+      const next = () => {
+        timer = this.after(ms, () => {
+          if (cancelled) return
+          next()
+          fn()
+        })
+      }
+      next()
+      return {
+        cancel: () => {
+          cancelled = true
+          timer.cancel()
+        },
+      }
+    }
     const t = setInterval(fn, Math.max(1, ms))
     if (!this.#keepAlive) t.unref()
     return { cancel: () => clearInterval(t) }

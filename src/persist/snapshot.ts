@@ -12,6 +12,7 @@ import {
 import { dirname, join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { logger } from '../log.js'
+import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type EntryTuple, tupleOf } from '../replication/entry-tuple.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
@@ -72,14 +73,19 @@ export async function writeSnapshot(
         msgpack.pack([FORMAT, replicas.now(), clock.wall, clock.logical, clockCorrectionMs]),
       ])
       for (const replica of [...replicas]) {
-        const keys = [...replica.store.keys()]
+        // Every version the replica knows, not only the entries in memory: a tombstone or
+        // a value the LRU evicted is still a version that a peer's older copy must not
+        // beat after a restart (a delete forgotten here came back everywhere).
+        const known = new Set<string>()
+        for (const [key] of replica.index.iterate()) known.add(key)
+        for (const key of replica.store.keys()) known.add(key)
+        const keys = [...known]
         for (let i = 0; i < keys.length; i += ROWS_PER_FRAME) {
           const now = replicas.now()
           const frame: Uint8Array[] = []
           for (const key of keys.slice(i, i + ROWS_PER_FRAME)) {
-            const e = replica.store.peek(key)
-            if (e !== undefined && e.expiresAt > now)
-              frame.push(msgpack.pack([replica.name, ...tupleOf(key, e)]))
+            const tuple = rowOf(replica, key, now)
+            if (tuple !== undefined) frame.push(msgpack.pack([replica.name, ...tuple]))
           }
           if (frame.length > 0) writeFrame(fd, frame)
           rows += frame.length
@@ -292,6 +298,27 @@ export function loadSnapshot(
     log('snapshot %s: %d bad rows, %d damaged frames skipped', file, bad, snapshot.damaged)
   if (Number.isFinite(correction)) result.clockCorrectionMs = correction as number
   return result
+}
+
+/**
+ * The row of `key` in a snapshot, or undefined when there is nothing to keep: its newest
+ * version as anti-entropy exports it (the value when held at that version, a tombstone,
+ * or the version alone), while retained and not expired; an entry the index does not
+ * know (it forgot versions past its bound) as held.
+ */
+function rowOf(
+  replica: KeyspaceReplica<unknown>,
+  key: string,
+  now: number,
+): EntryTuple | undefined {
+  const indexed = replica.index.get(key)
+  if (indexed !== undefined) {
+    if (!replica.index.retained(indexed, now)) return undefined
+    const tuple = replica.exportEntry(key, indexed, now)
+    return tuple[4] > now ? tuple : undefined
+  }
+  const e = replica.store.peek(key)
+  return e !== undefined && e.expiresAt > now ? tupleOf(key, e) : undefined
 }
 
 /** What {@link loadSnapshot} found. */

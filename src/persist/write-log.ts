@@ -35,10 +35,13 @@ const HEADER = 8
  * snapshot plus this log give back every write the node acknowledged, so a restarted
  * node never serves an older version than one it acknowledged.
  *
- * Records (`[keyspace, ...entry tuple]`) are buffered and written at the end of the
- * current turn of the event loop (or at 1,024 records) as one frame (length, CRC-32,
- * msgpack body), before any network answer (an `ack`) can arrive: a write the API
- * acknowledged is in the file. A killed process loses nothing the kernel has; only a host
+ * Records (`[keyspace, ...entry tuple]`) are buffered and written by a microtask the
+ * first record of a turn queues (or at 1,024 records) as one frame (length, CRC-32,
+ * msgpack body): it runs before any code that awaits the write call (whose promise was
+ * settled after the record was queued) and before any network answer (an `ack`), so a
+ * write the API acknowledged is in the file even when the process is killed right after
+ * the `await` (docs/decisions/persistence.md). Writes made together in one synchronous
+ * run still share one frame. A killed process loses nothing the kernel has; only a host
  * crash before the kernel's write-back can lose the last frames (no fsync per write: a
  * measured choice, docs/decisions/persistence.md). A frame that is torn or fails its
  * CRC ends the valid log: the file is cut back to it on open, and after a failed append,
@@ -49,7 +52,7 @@ export class WriteLog {
   private fd: number
   /** Rows of this turn, packed into one frame when flushed (one msgpack call per turn). */
   private rows: unknown[][] = []
-  private scheduled: NodeJS.Immediate | undefined
+  private scheduled = false
   /** Bytes of valid frames in the current file. */
   private size: number
   /** Bytes appended since the last rotation. */
@@ -66,17 +69,22 @@ export class WriteLog {
     this.size = valid
   }
 
-  /** Queues one record; written before the end of the current turn. */
+  /** Queues one record; written before code that awaits its write call runs again. */
   append(keyspace: string, tuple: EntryTuple): void {
     this.rows.push([keyspace, ...tuple])
     if (this.rows.length >= FLUSH_ROWS) this.flush()
-    else this.scheduled ??= setImmediate(() => this.flush())
+    else if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(() => {
+        // A flush since (1,024 rows, a rotation) took this one's rows: nothing to write.
+        if (this.scheduled) this.flush()
+      })
+    }
   }
 
   /** Writes what is buffered now, as one frame. */
   flush(): void {
-    if (this.scheduled !== undefined) clearImmediate(this.scheduled)
-    this.scheduled = undefined
+    this.scheduled = false
     if (this.rows.length === 0) return
     const body = msgpack.pack(this.rows)
     this.rows = []

@@ -122,20 +122,27 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
 
   /**
    * Opens (or returns the open) keyspace `name`.
+   * @param byApi - opened for the API (a facade will hold this replica): its options are
+   *   then fixed, defaults included, and a later open with other options is refused; a
+   *   keyspace opened otherwise (a snapshot, the write log, a peer's topic) is rebuilt with
+   *   the options the application names first. A replica behind a facade is never
+   *   rebuilt: writes through the facade would go to a replica nothing else reads.
    * @throws InvalidOptionError for a bad name or options, or when `name` is open with
    *   different options
    */
-  open<V = unknown>(name: string, options?: KeyspaceOptions): KeyspaceReplica<V> {
+  open<V = unknown>(name: string, options?: KeyspaceOptions, byApi = false): KeyspaceReplica<V> {
     checkKeyspaceName(name)
     const resolved = resolveKeyspaceOptions(options, this.defaults)
     const existing = this.replicas.get(name)
     if (existing !== undefined) {
       if (options === undefined || sameOptions(existing.options, resolved)) {
-        if (options !== undefined) this.explicit.add(name)
+        if (options !== undefined || byApi) this.explicit.add(name)
         return existing as KeyspaceReplica<V>
       }
       if (this.explicit.has(name)) {
-        throw new InvalidOptionError(`keyspace '${name}' is already open with different options`)
+        throw new InvalidOptionError(
+          `keyspace '${name}' is already open with different options; name a keyspace's options at its first open (the default keyspace's in createCache)`,
+        )
       }
       // Opened implicitly (a snapshot, the write log, a peer's topic) before the
       // application named its options: rebuilt with them, its entries moved over.
@@ -147,7 +154,7 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
       for (const fn of this.openListeners) fn(rebuilt)
       return rebuilt as KeyspaceReplica<V>
     }
-    if (options !== undefined) this.explicit.add(name)
+    if (options !== undefined || byApi) this.explicit.add(name)
     const replica = new KeyspaceReplica<unknown>(name, resolved, this.ctx)
     this.replicas.set(name, replica)
     if (this.sweep !== undefined) this.watchDue(replica)

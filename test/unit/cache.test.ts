@@ -147,6 +147,25 @@ describe('createCache() embedded', () => {
     expect(sessions.entry('s2')!.expiresAt - Date.now()).toBeGreaterThan(29 * 60_000)
   })
 
+  it('a keyspace opened without options keeps them: a later open with others is refused, not a second replica', async () => {
+    const cache = await make()
+    const s = cache.keyspace('s')
+    await s.set('x', 1)
+    // It used to rebuild the replica: writes through `s` then went where nothing read them.
+    expect(() => cache.keyspace('s', { maxEntries: 10 })).toThrow(
+      /already open with different options/,
+    )
+    expect(() => cache.keyspace('default', { maxEntries: 50 })).toThrow(InvalidOptionError)
+    await s.set('y', 2)
+    await cache.set('d', 3)
+    expect(cache.keyspace('s').get('y')).toBe(2)
+    expect(s.get('x')).toBe(1)
+    expect(cache.keyspace('default').get('d')).toBe(3)
+    expect(cache.keyspace('s')).toBe(s)
+    // The same options as the open ones (here the defaults, spelled out) are no conflict.
+    expect(cache.keyspace('s', { maxEntries: s.options.maxEntries })).toBe(s)
+  })
+
   it('emits change events with origin local', async () => {
     const cache = await make({ region: 'eu-west' })
     const changes: unknown[] = []

@@ -39,6 +39,41 @@ describe('snapshots (an embedded cache with dataDir restarts warm)', () => {
     }
   })
 
+  it('keeps the versions of deletes and values the LRU evicted: an older copy cannot come back after a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
+    // maxIndexKeys is twice maxEntries: the index holds all five keys, memory three.
+    const a = await createCache({ nodeId: 'node-a', dataDir, maxEntries: 3 })
+    const old = await a.set('k', 'v1')
+    await a.delete('k')
+    const evicted = await a.set('e', 'value')
+    for (const x of ['x1', 'x2', 'x3']) await a.set(x, x)
+    // Both left memory; their versions stay in the index (what anti-entropy compares).
+    expect(replicaOf(a, 'default')!.store.peek('k')).toBeUndefined()
+    expect(replicaOf(a, 'default')!.index.get('k')?.tombstone).toBe(true)
+    expect(replicaOf(a, 'default')!.index.get('e')?.version).toEqual(evicted)
+    await a.close()
+    const b = await createCache({ nodeId: 'node-a', dataDir, maxEntries: 3 })
+    try {
+      const replica = replicaOf(b, 'default')!
+      expect(replica.index.get('k')?.tombstone).toBe(true)
+      expect(replica.index.get('e')?.version).toEqual(evicted)
+      // A peer that missed the delete offers v1 (a partition healing): refused.
+      const stale = [
+        'k',
+        old.wall,
+        old.logical,
+        old.node,
+        Date.now() + 60_000,
+        0,
+        msgpack.pack('v1'),
+      ] as const
+      replica.admitRemote([...stale] as never, 'other-region')
+      expect(b.get('k')).toBeUndefined()
+    } finally {
+      await b.close()
+    }
+  })
+
   it('a torn or foreign snapshot file never prevents a start', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
     writeFileSync(join(dataDir, SNAPSHOT_FILE), Buffer.from([0x93, 0x01, 0xff]))

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ManualClock, SystemClock } from '../../src/clock/clock.js'
 import { SkewedClock } from '../../src/testing/skewed-clock.js'
 
@@ -33,6 +33,59 @@ describe('SystemClock', () => {
     const slept = harness.sleep(5)
     expect(refTimers()).toBe(before + 1)
     await slept
+  })
+})
+
+describe('SystemClock, waits longer than a Node timer takes (2^31 - 1 ms, ~24.8 days)', () => {
+  const DAYS_30 = 30 * 86_400_000
+
+  it('after() fires once, at the due time, not 1 ms later (a 30-day TTL used to busy-loop the sweep)', () => {
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'],
+    })
+    try {
+      const clock = new SystemClock()
+      let fired = 0
+      clock.after(DAYS_30, () => fired++)
+      vi.advanceTimersByTime(1_000)
+      expect(fired).toBe(0)
+      vi.advanceTimersByTime(DAYS_30 - 1_001)
+      expect(fired).toBe(0)
+      vi.advanceTimersByTime(1)
+      expect(fired).toBe(1)
+      vi.advanceTimersByTime(DAYS_30 * 2)
+      expect(fired).toBe(1)
+      // Cancelled between legs: never fires.
+      const t = clock.after(DAYS_30, () => fired++)
+      vi.advanceTimersByTime(2 ** 31)
+      t.cancel()
+      vi.advanceTimersByTime(DAYS_30)
+      expect(fired).toBe(1)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('every() fires every period, however long', () => {
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'],
+    })
+    try {
+      const clock = new SystemClock()
+      let fired = 0
+      const t = clock.every(DAYS_30, () => fired++)
+      vi.advanceTimersByTime(DAYS_30 - 1)
+      expect(fired).toBe(0)
+      vi.advanceTimersByTime(1)
+      expect(fired).toBe(1)
+      vi.advanceTimersByTime(DAYS_30)
+      expect(fired).toBe(2)
+      t.cancel()
+      vi.advanceTimersByTime(DAYS_30 * 3)
+      expect(fired).toBe(2)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
 
