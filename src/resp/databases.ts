@@ -11,7 +11,7 @@
  */
 import type { Cache } from '../api/cache.js'
 import type { Keyspace } from '../api/keyspace.js'
-import { BYTES_KEY_MARK, keyBytes, keyOf } from './key-codec.js'
+import { BYTES_KEY_MARK, hasByteForm, keyBytes, keyOf } from './key-codec.js'
 
 /** A key of a keyspace, as a Redis key names it. */
 export interface Target {
@@ -78,14 +78,20 @@ export class Database {
     return false
   }
 
-  /** Live keys of this database, keyspace by keyspace (their bytes: {@link visibleBytes}). */
+  /**
+   * Live keys of this database, keyspace by keyspace (their bytes: {@link visibleBytes}).
+   * Keys that no Redis key names are skipped (a route shadows them, or they have no byte
+   * form): listed, their bytes would name another key, which a `SCAN` then `DEL` deletes.
+   */
   *keys(): IterableIterator<VisibleKey> {
     const hasRoutes = this.#routes.length > 0
     for (const key of this.main.keys()) {
-      if (!hasRoutes || !this.#routed(key)) yield { space: this.main, key, prefix: undefined }
+      if (hasByteForm(key) && (!hasRoutes || !this.#routed(key)))
+        yield { space: this.main, key, prefix: undefined }
     }
     for (const r of this.#routes) {
-      for (const key of r.space.keys()) yield { space: r.space, key, prefix: r.name }
+      for (const key of r.space.keys())
+        if (hasByteForm(key)) yield { space: r.space, key, prefix: r.name }
     }
   }
 

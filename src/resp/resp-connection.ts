@@ -3,16 +3,18 @@
  * parsed and run one at a time; a command that waits (a write's promise, `WAIT`) holds
  * the ones after it, so replies keep the order of requests. Output is bounded: past
  * `outputPauseBytes` queued the connection stops reading until the client reads (a slow
- * reader costs no more memory); past `maxOutputBytes` it is closed.
+ * reader costs no more memory); past `maxOutputBytes` it is closed. Input is bounded by
+ * the parser, per request and across connections (a {@link RequestBudget}).
  * @module
  */
 import type { Socket } from 'node:net'
 import { MeshcacheError } from '../errors.js'
 import { allowedBeforeAuth, lookupCommand } from './command-table.js'
 import { ReplyWriter } from './reply-writer.js'
+import type { BudgetAccount, RequestBudget } from './request-budget.js'
 import { RESP_DEFAULTS } from './resp-defaults.js'
 import { arityError, REDIS_ERRORS, RespError, unknownCommand } from './resp-error.js'
-import { ProtocolError, RespParser } from './resp-parser.js'
+import { BUDGET_REFUSAL, ProtocolError, RespParser } from './resp-parser.js'
 import { type ServerContext, Session } from './session.js'
 
 /** Bounds of one connection. */
@@ -34,6 +36,8 @@ export class RespConnection {
   readonly session: Session
   readonly #socket: Socket
   readonly #parser: RespParser
+  /** This connection's share of the budget of partly received requests. */
+  readonly #account: BudgetAccount
   readonly #out: ReplyWriter
   readonly #server: ServerContext
   readonly #limits: ConnectionLimits
@@ -43,11 +47,13 @@ export class RespConnection {
   #paused = false
   #closed = false
 
+  /** @param budget - the listener's budget of partly received requests */
   constructor(
     socket: Socket,
     id: number,
     server: ServerContext,
     limits: ConnectionLimits,
+    budget: RequestBudget,
     onClose: (c: RespConnection) => void,
   ) {
     this.#socket = socket
@@ -61,7 +67,9 @@ export class RespConnection {
       address(socket.remoteAddress, socket.remotePort),
       address(socket.localAddress, socket.localPort),
     )
-    this.#parser = new RespParser(limits, this.session.authenticated)
+    // Another connection short of budget may close this one, when its request is the largest.
+    this.#account = budget.open(() => this.#protocolError(new ProtocolError(BUDGET_REFUSAL)))
+    this.#parser = new RespParser(limits, this.session.authenticated, this.#account)
     this.session.buffers = () => ({
       qbuf: this.#parser.buffered,
       omem: this.#out.size + socket.writableLength,
@@ -76,6 +84,7 @@ export class RespConnection {
     socket.on('error', () => {})
     socket.once('close', () => {
       this.#closed = true
+      this.#account.release()
       onClose(this)
     })
   }
@@ -83,6 +92,7 @@ export class RespConnection {
   /** Closes the connection at once (the listener stops). */
   destroy(): void {
     this.#closed = true
+    this.#account.release()
     this.#socket.destroy()
   }
 
@@ -220,6 +230,8 @@ export class RespConnection {
    */
   #close(): void {
     this.#closed = true
+    // The request being read is dropped: its memory is the next request's, anywhere.
+    this.#account.release()
     this.#socket.pause()
     this.#socket.end()
     this.#server.clock.after(RESP_DEFAULTS.closeGraceMs, () => this.#socket.destroy())

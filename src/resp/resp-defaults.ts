@@ -23,10 +23,23 @@ export const RESP_DEFAULTS = {
    * connection stays; past this one the client gets a protocol error and is closed.
    */
   maxBulkBytes: 4 * 1024 * 1024,
-  /** Most elements of a request (`MSET` of 500,000 pairs); past it a protocol error and a close. */
-  maxArrayLength: 1_048_576,
-  /** Largest request in bytes, all its elements together: one request never buffers more. */
+  /**
+   * Most elements of a request (`MSET` of 262,143 pairs); past it a protocol error and a
+   * close. `maxRequestBytes` / `RESP_COSTS.elementBytes`: both bounds meet on a request of
+   * empty strings.
+   */
+  maxArrayLength: 524_288,
+  /**
+   * Largest request, all its elements together, each counted as its bytes plus
+   * `RESP_COSTS.elementBytes`: one request never holds more memory.
+   */
   maxRequestBytes: 64 * 1024 * 1024,
+  /**
+   * Most memory held by partly received requests of all connections together (counted as
+   * `maxRequestBytes` counts); past it the client holding the most is closed. Four
+   * requests of `maxRequestBytes` at once.
+   */
+  maxPartialRequestBytes: 256 * 1024 * 1024,
   /** Past this much queued output the connection stops reading requests until the client reads. */
   outputPauseBytes: 1024 * 1024,
   /** Past this much queued output the client is sent an error and closed (a reader that never reads). */
@@ -37,6 +50,16 @@ export const RESP_DEFAULTS = {
   maxWaitMs: 300_000,
   /** How long a client told of a protocol error may take to read it before it is cut. */
   closeGraceMs: 2_000,
+} as const
+
+/** What received data costs in memory, measured (Node 20, 64-bit): not configurable. */
+export const RESP_COSTS = {
+  /**
+   * One element of a request while it is held, beyond its bytes: a Buffer view and its
+   * array slot (105-108 bytes of heap measured, `$0` to `$100` elements), and its `$n`
+   * header and CRLF in the received chunk it keeps alive.
+   */
+  elementBytes: 128,
 } as const
 
 /** Bounds of the wire format that Redis fixes and clients rely on: not configurable. */

@@ -4,13 +4,17 @@
  * bytes in, argument lists out, no sockets.
  *
  * Memory is bounded by the limits: a header line is at most 64 KiB, a bulk string at most
- * `maxBulkBytes`, a request at most `maxArrayLength` elements and `maxRequestBytes`.
- * Past any of them `next()` throws a {@link ProtocolError}, worded as Redis words it, and
- * the connection is closed after replying. A large bulk string is received into a buffer
- * of its own size, so it is copied once however many chunks it arrives in.
+ * `maxBulkBytes`, a request at most `maxArrayLength` elements and `maxRequestBytes`, which
+ * counts what each element costs held, not only its bytes ({@link RESP_COSTS}): a request
+ * of a million empty strings holds ~120 MB. Requests partly received on all connections
+ * together draw on one {@link BudgetAccount} each. Past any bound `next()` throws a
+ * {@link ProtocolError}, worded as Redis words it, and the connection is closed after
+ * replying. A large bulk string is received into a buffer of its own size, so it is
+ * copied once however many chunks it arrives in.
  * @module
  */
-import { RESP_PROTOCOL } from './resp-defaults.js'
+import type { BudgetAccount } from './request-budget.js'
+import { RESP_COSTS, RESP_PROTOCOL } from './resp-defaults.js'
 
 /** A malformed or oversized request; the message is Redis's (`Protocol error: ...`). */
 export class ProtocolError extends Error {
@@ -26,9 +30,15 @@ export interface ParserLimits {
   maxBulkBytes: number
   /** Most elements of one request. */
   maxArrayLength: number
-  /** Largest request, all its bulk strings together, bytes. */
+  /**
+   * Largest request, bytes: its bulk strings, and {@link RESP_COSTS}.elementBytes for each
+   * element (what holding it costs).
+   */
   maxRequestBytes: number
 }
+
+/** Why a request is refused when the listener's budget is short (see request-budget.ts). */
+export const BUDGET_REFUSAL = 'too much memory held by partly received requests of all clients'
 
 const EMPTY = Buffer.alloc(0)
 const CR = 13
@@ -73,14 +83,19 @@ export class RespParser {
   /** A large bulk string's own buffer while it arrives, and the bytes (CRLF included) received. */
   #big: Buffer | undefined
   #bigFill = 0
+  /** What the request being read costs so far (see {@link ParserLimits.maxRequestBytes}). */
   #requestBytes = 0
   #limits: ParserLimits
   /** Before `AUTH`, Redis's small bounds apply. */
   #authenticated: boolean
+  /** The connection's share of the listener's budget of partly received requests. */
+  readonly #account: BudgetAccount | undefined
 
-  constructor(limits: ParserLimits, authenticated = true) {
+  /** @param account - draws the request being read from a budget shared with other connections */
+  constructor(limits: ParserLimits, authenticated = true, account?: BudgetAccount) {
     this.#limits = limits
     this.#authenticated = authenticated
+    this.#account = account
   }
 
   /** Lifts (or restores) the bounds of unauthenticated clients. */
@@ -155,6 +170,8 @@ export class RespParser {
     const args = this.#args
     this.#args = []
     this.#requestBytes = 0
+    // The command owns its arguments now: the connection runs one at a time.
+    this.#account?.release()
     return args
   }
 
@@ -226,9 +243,13 @@ export class RespParser {
           throw new ProtocolError('unauthenticated bulk length')
         if (len === undefined || len < 0 || len > this.#limits.maxBulkBytes)
           throw new ProtocolError('invalid bulk length')
-        this.#requestBytes += len
+        // Counted before anything is held (a big bulk string is allocated just below).
+        const cost = len + RESP_COSTS.elementBytes
+        this.#requestBytes += cost
         if (this.#requestBytes > this.#limits.maxRequestBytes)
           throw new ProtocolError(`request over ${this.#limits.maxRequestBytes} bytes`)
+        if (this.#account !== undefined && !this.#account.take(cost))
+          throw new ProtocolError(BUDGET_REFUSAL)
         pos = cr + 2
         this.#bulkLen = len
         const available = buf.length - pos

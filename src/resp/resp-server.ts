@@ -13,6 +13,7 @@ import { CredentialSet } from '../edge/credentials.js'
 import { clockOf } from '../node/internals.js'
 import { COMMANDS } from './command-table.js'
 import { Databases } from './databases.js'
+import { RequestBudget } from './request-budget.js'
 import { RespConnection } from './resp-connection.js'
 import { RESP_DEFAULTS } from './resp-defaults.js'
 import { REDIS_ERRORS } from './resp-error.js'
@@ -42,10 +43,16 @@ export interface RespServerOptions {
   maxClients?: number
   /** Largest bulk string (key or value), bytes. @default 4 MiB */
   maxBulkBytes?: number
-  /** Most elements of one request. @default 1_048_576 */
+  /** Most elements of one request. @default 524_288 */
   maxArrayLength?: number
-  /** Largest request, bytes. @default 64 MiB */
+  /** Largest request, bytes, each element counted as its bytes plus 128. @default 64 MiB */
   maxRequestBytes?: number
+  /**
+   * Most bytes held by partly received requests of all connections together (counted as
+   * `maxRequestBytes` counts); when short, the client holding the most is closed.
+   * @default 256 MiB
+   */
+  maxPartialRequestBytes?: number
   /** Queued output past which a connection stops reading, bytes. @default 1 MiB */
   outputPauseBytes?: number
   /** Queued output past which a connection is closed, bytes. @default 32 MiB */
@@ -93,6 +100,9 @@ export async function startRespServer(
     maxOutputBytes: options.maxOutputBytes ?? RESP_DEFAULTS.maxOutputBytes,
   }
   const maxClients = options.maxClients ?? RESP_DEFAULTS.maxClients
+  const budget = new RequestBudget(
+    options.maxPartialRequestBytes ?? RESP_DEFAULTS.maxPartialRequestBytes,
+  )
   const databases = new Databases(
     cache,
     options.keyspaces ?? RESP_DEFAULTS.keyspaces,
@@ -142,7 +152,7 @@ export async function startRespServer(
     }
     stats.connections++
     stats.connectionsTotal++
-    const c = new RespConnection(socket, nextId++, ctx, limits, (closed) => {
+    const c = new RespConnection(socket, nextId++, ctx, limits, budget, (closed) => {
       if (connections.delete(closed)) stats.connections--
     })
     connections.add(c)

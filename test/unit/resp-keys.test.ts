@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { globMatch } from '../../src/resp/glob.js'
-import { keyBytes, keyOf } from '../../src/resp/key-codec.js'
+import { hasByteForm, keyBytes, keyOf } from '../../src/resp/key-codec.js'
 import { hash53 } from '../../src/resp/scan-cursor.js'
 
 describe('key codec (Redis bytes <-> meshcache keys)', () => {
@@ -24,6 +24,32 @@ describe('key codec (Redis bytes <-> meshcache keys)', () => {
     )
     expect(keyOf(Buffer.from('user:42'))).toBe('user:42')
     expect(keyOf(Buffer.from([0xef, 0xbb, 0xbf, 0x41]))).toBe('\ufeffA')
+  })
+  it('gives any key back through its bytes, or says it has none (its UTF-8 bytes then)', () => {
+    const latin1 = fc.string({
+      unit: fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)),
+    })
+    const key = fc.oneof(
+      // Keys starting with the mark, as HTTP or Node may write them: `\u0001abc`.
+      latin1.map((s) => `\u0001${s}`),
+      fc.string({ unit: 'binary' }).map((s) => `\u0001${s}`),
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.constantFrom('\u0000', '\u0001', 'a', '\u00e9', '\ud800', '\u4e2d') }),
+      fc.uint8Array({ maxLength: 20 }).map((b) => keyOf(b)),
+    )
+    fc.assert(
+      fc.property(key, (k) => {
+        const bytes = keyBytes(k)
+        const back = keyOf(bytes) === k
+        expect(hasByteForm(k)).toBe(back)
+        if (!back) expect(bytes.toString('hex')).toBe(Buffer.from(k, 'utf8').toString('hex'))
+      }),
+      { numRuns: 3000 },
+    )
+    // The reproduced collision: `\u0001abc` (written over HTTP) must not read as `abc`.
+    expect(keyBytes('\u0001abc').toString('latin1')).toBe('\u0001abc')
+    expect(hasByteForm('\u0001abc')).toBe(false)
+    expect(hasByteForm('abc')).toBe(true)
   })
   it('gives every byte string a valid key: empty, NUL-led and invalid UTF-8 ones are marked', () => {
     expect(keyOf(Buffer.alloc(0))).toBe('\u0001')

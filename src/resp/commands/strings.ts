@@ -9,7 +9,7 @@ import { arityError, REDIS_ERRORS, RespError } from '../resp-error.js'
 import type { CommandSpec, Session } from '../session.js'
 import { bytesOf, ownBytes } from '../value-bytes.js'
 import { expiryOf, expiryUnit } from './expiry.js'
-import { deleteKeys, rewriteExpiry, writeValue } from './writes.js'
+import { deleteKeys, type Pair, rewriteExpiry, writeMany, writeValue } from './writes.js'
 
 const STRING = { group: 'string' } as const
 
@@ -164,38 +164,32 @@ function mget(s: Session, args: Buffer[]): void {
   s.out.bulks(values)
 }
 
-/** MSET/MSETNX take key-value pairs. @throws RespError (arity) for an odd count */
-function checkPairs(args: Buffer[], command: string): void {
+/**
+ * The key-value pairs of `MSET`/`MSETNX`, each key resolved and each value copied.
+ * @throws RespError (arity) for an odd count
+ */
+function pairsOf(s: Session, args: Buffer[], command: string): Pair[] {
   if (args.length % 2 === 0) throw arityError(command)
-}
-
-/** Writes the pairs. @returns undefined when all were applied within the call */
-function msetWrites(s: Session, args: Buffer[], command: string): Promise<unknown> | undefined {
-  checkPairs(args, command)
-  s.beginWrites()
-  const pending: Promise<unknown>[] = []
+  const pairs: Pair[] = []
   for (let i = 1; i < args.length; i += 2) {
-    const p = writeValue(s, s.db.resolve(args[i]!), ownBytes(args[i + 1]!), { command })
-    if (p !== undefined) pending.push(p)
+    pairs.push([s.db.resolve(args[i]!), ownBytes(args[i + 1]!)])
   }
-  return pending.length === 0 ? undefined : Promise.all(pending)
+  return pairs
 }
 
-function mset(s: Session, args: Buffer[]): void | Promise<void> {
-  const pending = msetWrites(s, args, 'mset')
-  if (pending === undefined) return s.out.ok()
-  return pending.then(() => s.out.ok())
+/** All or none, as in Redis: a refused pair (a key too long, a value too large) writes nothing. */
+function mset(s: Session, args: Buffer[]): Promise<void> {
+  return writeMany(s, pairsOf(s, args, 'mset')).then(() => s.out.ok())
 }
 
+/** Sets every pair when none of the keys is live on this node; all or none. */
 function msetnx(s: Session, args: Buffer[]): void | Promise<void> {
-  checkPairs(args, 'msetnx')
-  for (let i = 1; i < args.length; i += 2) {
-    const t = s.db.resolve(args[i]!)
-    if (t.space.has(t.key)) return s.out.integer(0)
-  }
-  const pending = msetWrites(s, args, 'msetnx')
-  if (pending === undefined) return s.out.integer(1)
-  return pending.then(() => s.out.integer(1))
+  const pairs = pairsOf(s, args, 'msetnx')
+  // Every key is checked (`has` refuses a key too long) before any answer.
+  let exists = false
+  for (const [t] of pairs) if (t.space.has(t.key)) exists = true
+  if (exists) return s.out.integer(0)
+  return writeMany(s, pairs).then(() => s.out.integer(1))
 }
 
 const W = ['write', 'denyoom'] as const

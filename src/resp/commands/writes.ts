@@ -5,6 +5,7 @@
  * @module
  */
 import type { Keyspace } from '../../api/keyspace.js'
+import { ValueTooLargeError } from '../../errors.js'
 import type { Target } from '../databases.js'
 import { expireError } from '../resp-error.js'
 import type { Session } from '../session.js'
@@ -74,6 +75,80 @@ export function writeValue(
   })
 }
 
+/** A key and the bytes to store under it. */
+export type Pair = readonly [target: Target, value: Uint8Array]
+
+/**
+ * Stores pairs all or none (`MSET`, `MSETNX`), recorded for `WAIT`: each keyspace's pairs
+ * go through its `setMany`, which checks every write before applying any. A key named
+ * twice takes its last value, as in Redis.
+ * @returns settles once applied (within the call, for valid local writes); rejects with
+ *   the reason, and then nothing was written
+ * @throws MeshcacheError when pairs spanning keyspaces fail {@link checkAhead}
+ */
+export function writeMany(s: Session, pairs: readonly Pair[]): Promise<void> {
+  const bySpace = new Map<Keyspace<unknown>, Map<string, Pair>>()
+  for (const pair of pairs) {
+    const { space, key } = pair[0]
+    const byKey = bySpace.get(space)
+    if (byKey === undefined) bySpace.set(space, new Map([[key, pair]]))
+    else byKey.set(key, pair)
+  }
+  // One setMany per keyspace: a later one refusing would leave the earlier ones written.
+  if (bySpace.size > 1) {
+    for (const byKey of bySpace.values())
+      for (const [t, value] of byKey.values()) checkAhead(t, value)
+  }
+  s.beginWrites()
+  const pending: Promise<void>[] = []
+  for (const [space, byKey] of bySpace) {
+    const list = [...byKey.values()]
+    const records = list.map(([t]) => s.noteWrite(t, false))
+    const written = space.setMany(list.map(([t, value]) => [t.key, value] as const))
+    pending.push(
+      written.then((versions) => {
+        for (let i = 0; i < records.length; i++) records[i]!.version = versions[i]
+      }),
+    )
+  }
+  return Promise.all(pending).then(() => undefined)
+}
+
+/**
+ * Upper bounds of what the library adds to a byte value: msgpack's header of a byte
+ * string (4 to 7 bytes measured), and an entry's bookkeeping (96 bytes, and 2 per key
+ * character, counted apart).
+ */
+const ENCODING_MARGIN_BYTES = 16
+const ENTRY_MARGIN_BYTES = 128
+
+/**
+ * Checks a pair of an `MSET` spanning keyspaces (prefix routing) before any keyspace
+ * writes, against what its keyspace's `setMany` would refuse: the key through the
+ * facade's own check, the sizes with the margins above (so a value within 16 bytes of
+ * `maxValueBytes` is refused here, though a lone `SET` may store it). The clock's refusal
+ * (ClockSkewError) is the node's, the same for every keyspace.
+ * @throws InvalidKeyError, ValueTooLargeError
+ */
+function checkAhead(target: Target, value: Uint8Array): void {
+  const { space, key } = target
+  // `has` checks the key as a write does, and changes nothing.
+  space.has(key)
+  const { maxValueBytes, maxBytes } = space.options
+  const encoded = value.length + ENCODING_MARGIN_BYTES
+  if (encoded > maxValueBytes) {
+    throw new ValueTooLargeError(
+      `value of key '${key}' is ${value.length} bytes, over maxValueBytes (${maxValueBytes}) once encoded (an MSET across keyspaces checks every value before writing any, with a margin of ${ENCODING_MARGIN_BYTES} bytes)`,
+    )
+  }
+  const entry = ENTRY_MARGIN_BYTES + 2 * key.length + encoded
+  if (entry > maxBytes) {
+    throw new ValueTooLargeError(
+      `entry '${key}' needs up to ${entry} bytes, over the keyspace's maxBytes (${maxBytes})`,
+    )
+  }
+}
+
 /** The live entry of `key`, or undefined (also for a key the keyspace refuses). */
 function appliedEntry(space: Keyspace<unknown>, key: string) {
   try {
@@ -83,17 +158,22 @@ function appliedEntry(space: Keyspace<unknown>, key: string) {
   }
 }
 
-/** Deletes keys (grouped by keyspace, one batch each), recorded for `WAIT`. @returns how many were live here */
+/**
+ * Deletes keys (grouped by keyspace, one batch each), recorded for `WAIT`. A key named
+ * twice (`DEL a a`) is deleted and counted once, as in Redis.
+ * @returns how many were live here
+ */
 export async function deleteKeys(s: Session, targets: readonly Target[]): Promise<number> {
-  const bySpace = new Map<Keyspace<unknown>, Target[]>()
+  const bySpace = new Map<Keyspace<unknown>, Map<string, Target>>()
   for (const t of targets) {
-    const list = bySpace.get(t.space)
-    if (list === undefined) bySpace.set(t.space, [t])
-    else list.push(t)
+    const byKey = bySpace.get(t.space)
+    if (byKey === undefined) bySpace.set(t.space, new Map([[t.key, t]]))
+    else byKey.set(t.key, t)
   }
   let n = 0
-  for (const [space, list] of bySpace) {
-    const keys = list.map((t) => t.key)
+  for (const [space, byKey] of bySpace) {
+    const keys = [...byKey.keys()]
+    const list = [...byKey.values()]
     const pending = space.deleteMany(keys)
     // Applied within the call: the versions known now are the deletes' own.
     for (const t of list) {
