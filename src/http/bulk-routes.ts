@@ -6,13 +6,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { SetManyEntry, SetOptions } from '../api/call-options.js'
 import { formatVersion } from '../clock/version.js'
-import { msgpack } from '../replication/value-codec.js'
+import { checkTags, msgpack } from '../replication/value-codec.js'
 import { type HttpContext, keyspaceOf } from './http-context.js'
 import { badBody } from './http-errors.js'
 import { checkFields } from './known-names.js'
 import { type AckParams, ackParams, type Query, type Ttl, ttlOf, ttlWithin } from './params.js'
+import { checkNewWrite, checkRequestKey, limitsOf } from './request-checks.js'
 import type { Router } from './routing.js'
-import { jsonSafe, jsonText, structuredBody, wantsMsgpack } from './values.js'
+import { checkRawBytesType, jsonSafe, jsonText, structuredBody, wantsMsgpack } from './values.js'
 
 type BulkRequest = FastifyRequest<{ Params: { ks: string }; Querystring: Query }>
 
@@ -107,6 +108,7 @@ function send(reply: FastifyReply, accept: string | undefined, body: Record<stri
 async function mget(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
   const keys = stringList(bodyObject(req, 'mget').keys, 'keys', ctx.maxBulkKeys)
   const ks = keyspaceOf(ctx, req.params.ks, false)
+  for (const key of keys) checkRequestKey(ctx, ks, key)
   const values = ks === undefined ? keys.map(() => undefined) : ks.getMany(keys)
   const binary = wantsMsgpack(req.headers.accept)
   // fromEntries defines own properties: a key named __proto__ stays a key.
@@ -132,6 +134,7 @@ async function mset(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
     }
     checkFields(item, MSET_ENTRY_FIELDS, `entries[${i}]`)
     if (item.value === undefined) throw badBody(`entries[${i}] has no value`)
+    checkRawBytesType(item.value, `entries[${i}].value`)
     return {
       key: item.key,
       value: item.value,
@@ -141,7 +144,16 @@ async function mset(ctx: HttpContext, req: BulkRequest, reply: FastifyReply) {
   })
   const ttl = bodyTtl(body.ttl, 'ttl')
   const ack = bodyAck(body, req.query)
-  const ks = keyspaceOf(ctx, req.params.ks, true)!
+  let ks = keyspaceOf(ctx, req.params.ks, false)
+  if (ks === undefined) {
+    // A refused :mset opens nothing: every entry is checked as the new keyspace would.
+    const limits = limitsOf(ctx, undefined)
+    ttlWithin(ttl, limits.maxTtl)
+    for (const p of parsed) {
+      checkNewWrite(limits, { ...p, ttl: p.ttl ?? ttl, tags: p.tags ?? body.tags })
+    }
+    ks = keyspaceOf(ctx, req.params.ks, true)!
+  }
   // TTLs are checked against this keyspace's maxTtl here, in the unit the client wrote.
   const maxTtl = ks.options.maxTtl
   const entries: SetManyEntry<unknown>[] = parsed.map((p) => {
@@ -166,6 +178,8 @@ async function invalidate(ctx: HttpContext, req: BulkRequest, reply: FastifyRepl
   const body = bodyObject(req, 'invalidate')
   const tags = stringList(body.tags, 'tags', ctx.maxBulkKeys)
   const ack = bodyAck(body, req.query)
+  // Checked before the keyspace is opened: a refused call opens nothing.
+  if (keyspaceOf(ctx, req.params.ks, false) === undefined) checkTags(tags)
   await keyspaceOf(ctx, req.params.ks, true)!.invalidateTags(tags, ack)
   return send(reply, req.headers.accept, { invalidated: tags })
 }

@@ -11,8 +11,9 @@
  * is cut at once.
  * @module
  */
-import { STATUS_CODES } from 'node:http'
+import { type IncomingMessage, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { ErrorAnswer } from './http-errors.js'
 import type { LingerLimits } from './lingering-close.js'
 
@@ -34,6 +35,16 @@ export function notImplemented(method: string | undefined): ErrorAnswer {
 export const MISSING_HOST: ErrorAnswer = {
   status: 400,
   body: { error: 'ERR_BAD_REQUEST', message: 'an HTTP/1.1 request needs a Host header' },
+}
+
+/** The 400 answer to a raw `#` in the request target (it would cut the path short). */
+export const RAW_HASH: ErrorAnswer = {
+  status: 400,
+  body: {
+    error: 'ERR_BAD_URL',
+    message:
+      "the request target holds a raw '#': percent-encode it as %23 (a fragment is never sent to a server)",
+  },
 }
 
 /** A parse error as Node reports it (`HPE_*` codes from llhttp, with the bytes it saw). */
@@ -132,21 +143,52 @@ export function clientErrorHandler(
     socket[ANSWERED] = socket.bytesRead
     // As Node does: never write into a response already under way on this connection.
     if (socket.writable && !socket._httpMessage?.headersSent) {
-      const answer = parseErrorAnswer(err, maxHeaderBytes)
-      const body = JSON.stringify(answer.body)
-      socket.end(
-        `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
-          'content-type: application/json; charset=utf-8\r\n' +
-          `content-length: ${Buffer.byteLength(body)}\r\n` +
-          `connection: close\r\n\r\n${body}`,
-      )
+      endWithAnswer(socket, parseErrorAnswer(err, maxHeaderBytes))
     } else if (socket.writable) {
       socket.end()
     }
     // A client past its timeout is too slow to be waited for: cut at once, as Node does.
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return void socket.destroy()
-    const deadline = setTimeout(() => socket.destroy(), limits.maxMs)
-    deadline.unref()
-    socket.once('close', () => clearTimeout(deadline))
+    closeBy(socket, limits.maxMs)
   }
+}
+
+/**
+ * Node's `connect` handler. `CONNECT` (a proxy tunnel) is not served; without a handler
+ * Node closed the connection with no answer at all. It gets the 501 of every other
+ * method the API does not serve, and the connection is closed: what the client still
+ * sends (the tunnel's first bytes) is discarded for up to `limits.maxMs`, or until more
+ * than `limits.maxBytes` arrived.
+ */
+export function connectHandler(
+  limits: LingerLimits,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (_req, duplex) => {
+    const socket = duplex as Socket
+    endWithAnswer(socket, notImplemented('CONNECT'))
+    const start = socket.bytesRead
+    socket.on('data', () => {
+      if (socket.bytesRead - start > limits.maxBytes) socket.destroy()
+    })
+    socket.on('error', () => socket.destroy())
+    closeBy(socket, limits.maxMs)
+  }
+}
+
+/** Writes `answer` in the API's shape straight to the socket, with `Connection: close` and FIN. */
+function endWithAnswer(socket: Socket, answer: ErrorAnswer): void {
+  const body = JSON.stringify(answer.body)
+  socket.end(
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  )
+}
+
+/** Destroys `socket` at the latest `ms` from now (the client may keep it half open). */
+function closeBy(socket: Socket, ms: number): void {
+  const deadline = setTimeout(() => socket.destroy(), ms)
+  deadline.unref()
+  socket.once('close', () => clearTimeout(deadline))
 }

@@ -22,7 +22,13 @@ import {
   refuseExpectedBody,
 } from './body-limit.js'
 import { addBulkRoutes } from './bulk-routes.js'
-import { clientErrorHandler, MISSING_HOST, notImplemented } from './client-errors.js'
+import {
+  clientErrorHandler,
+  connectHandler,
+  MISSING_HOST,
+  notImplemented,
+  RAW_HASH,
+} from './client-errors.js'
 import { type HttpContext, type HttpLogger, keyId, type Readiness } from './http-context.js'
 import { HTTP_DEFAULTS, lingerBytesFor } from './http-defaults.js'
 import { errorAnswer } from './http-errors.js'
@@ -100,8 +106,8 @@ export interface HttpApi {
   url: string
   /** Routes served (method and fastify path), for the OpenAPI check. */
   routes(): readonly ServedRoute[]
-  /** Load leases held and callers waiting for a holder's value, now. */
-  leaseStats(): { held: number; waiting: number }
+  /** Load leases held (and the bytes they take) and callers waiting for a holder's value, now. */
+  leaseStats(): { held: number; bytes: number; waiting: number }
   /** Stops accepting, cuts open connections, ends lease waits. */
   close(): Promise<void>
 }
@@ -173,6 +179,11 @@ export async function startHttpApi(
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return void reply.code(MISSING_HOST.status).send(MISSING_HOST.body)
     }
+    // The router would read a raw `#` as the end of the path: `PUT /v1/ks/order#ttl=60`
+    // wrote key `order` with a 60 s TTL. A key holding `#` is sent as %23.
+    if (request.raw.url?.includes('#')) {
+      return void reply.code(RAW_HASH.status).send(RAW_HASH.body)
+    }
     // Clients learn the body limit from any write's answer (and from every 413).
     if (request.method === 'PUT' || request.method === 'POST') {
       reply.header(MAX_BODY_HEADER, String(maxBodyBytes))
@@ -227,7 +238,7 @@ export async function startHttpApi(
     server,
     url: `${options.tls ? 'https' : 'http'}://${host}:${addr.port}`,
     routes: () => router.served,
-    leaseStats: () => ({ held: leases.size, waiting: leases.waiting }),
+    leaseStats: () => ({ held: leases.size, bytes: leases.bytes, waiting: leases.waiting }),
     close: async () => {
       leases.clear()
       cache.off('change', onChange)
@@ -248,6 +259,11 @@ function buildApp(options: HttpApiOptions, limit: BodyLimit): FastifyInstance {
     options.requestTimeoutMs ?? HTTP_DEFAULTS.requestTimeoutMs,
     headersTimeout,
   )
+  // Requests refused outside fastify (parse errors, CONNECT) linger at most 1 s.
+  const clientLinger = {
+    maxBytes: limit.maxBytes,
+    maxMs: Math.min(limit.maxMs, HTTP_DEFAULTS.clientErrorLingerMs),
+  }
   const app = Fastify({
     logger: false,
     bodyLimit: maxBodyBytes,
@@ -255,13 +271,7 @@ function buildApp(options: HttpApiOptions, limit: BodyLimit): FastifyInstance {
     routerOptions: { maxParamLength: 16_384, ignoreDuplicateSlashes: false },
     return503OnClosing: false,
     forceCloseConnections: true,
-    clientErrorHandler: clientErrorHandler(
-      {
-        maxBytes: limit.maxBytes,
-        maxMs: Math.min(limit.maxMs, HTTP_DEFAULTS.clientErrorLingerMs),
-      },
-      maxHeaderSize,
-    ),
+    clientErrorHandler: clientErrorHandler(clientLinger, maxHeaderSize),
     serverFactory: (handler) => {
       // An HTTPS server takes the same options and behaves as an http.Server for fastify.
       const create = options.tls
@@ -279,6 +289,8 @@ function buildApp(options: HttpApiOptions, limit: BodyLimit): FastifyInstance {
         },
         handler,
       )
+      // CONNECT: without a listener Node closes the connection with no answer at all.
+      server.on('connect', connectHandler(clientLinger))
       // `Expect: 100-continue` (curl, for bodies over 1 MiB): refuse a declared body
       // over the limit before the client sends it; otherwise continue as Node would.
       server.on('checkContinue', (req, res) => {

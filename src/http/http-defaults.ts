@@ -65,6 +65,12 @@ export const LEASE_DEFAULTS = {
   waitMs: 2_000,
   /** Most leases held at once per node; past it, misses get no lease (and no wait). */
   maxLeases: 100_000,
+  /**
+   * Most bytes the held leases take per node (keys at 2 bytes per character, plus 128
+   * each); past it, misses get no lease. 100,000 leases of ~100-character keys fit; of
+   * 1,024-character keys about 15,000.
+   */
+  maxLeaseBytes: 32 * 1024 * 1024,
   /** Most requests waiting for a lease holder at once; past it, they get 404 at once. */
   maxWaiters: 10_000,
 } as const

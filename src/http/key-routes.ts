@@ -25,6 +25,7 @@ import {
   ttlParam,
   ttlWithin,
 } from './params.js'
+import { checkNewWrite, checkRequestKey, limitsOf } from './request-checks.js'
 import type { Router } from './routing.js'
 import { bodyToValue, valueToBody } from './values.js'
 
@@ -104,7 +105,10 @@ async function getKey(ctx: HttpContext, req: KeyRequest, reply: FastifyReply) {
     ifNoneMatch: ifNoneMatchHeader(req.headers['if-none-match']),
   }
   const nearest = fetch === 'nearest'
-  const ks = keyspaceOf(ctx, name, nearest)
+  // The key is checked before anything is read, leased or opened (read-through opens).
+  let ks = keyspaceOf(ctx, name, false)
+  checkRequestKey(ctx, ks, key)
+  if (nearest) ks ??= keyspaceOf(ctx, name, true)
   let entry: Entry<unknown> | undefined
   if (ks !== undefined && nearest) {
     await ks.fetch(key)
@@ -198,7 +202,16 @@ async function putKey(ctx: HttpContext, req: KeyRequest, reply: FastifyReply) {
   const token = one(req.query, 'lease') ?? header(req.headers['x-lease'], 'x-lease')
   const cond = ifMatchHeader(req.headers['if-match'])
   const value = bodyToValue(req.headers['content-type'], req.body as Buffer | undefined)
-  const ks = keyspaceOf(ctx, name, true)!
+  let ks = keyspaceOf(ctx, name, false)
+  if (ks === undefined) {
+    // Everything that could refuse this write is checked before the keyspace is opened:
+    // a refused write opens nothing (HTTP clients may open only maxKeyspaces).
+    checkNewWrite(limitsOf(ctx, undefined), { key, value, ttl, tags })
+    if (cond !== undefined) checkPreconditionUnopened()
+    ks = keyspaceOf(ctx, name, true)!
+  } else {
+    checkRequestKey(ctx, ks, key)
+  }
   const ttlMs = ttlWithin(ttl, ks.options.maxTtl)
   checkPrecondition(ctx, ks, name, key, cond)
   // Compare and set in one synchronous block: no other request runs in between.
@@ -232,6 +245,7 @@ async function deleteKey(ctx: HttpContext, req: KeyRequest, reply: FastifyReply)
   const cond = ifMatchHeader(req.headers['if-match'])
   const ack = ackParams(req.query)
   const ks = keyspaceOf(ctx, name, false)
+  checkRequestKey(ctx, ks, key)
   if (ks === undefined) {
     // Never written here: opening the keyspace would store a tombstone for nothing.
     if (cond !== undefined) checkPreconditionUnopened()

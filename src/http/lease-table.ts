@@ -15,6 +15,11 @@ import { LEASE_DEFAULTS } from './http-defaults.js'
 export interface LeaseTableOptions {
   /** Most leases held at once; past it {@link LeaseTable.acquire} grants none. @default 100_000 */
   maxLeases?: number
+  /**
+   * Most bytes the held leases may take (see {@link leaseBytes}); past it
+   * {@link LeaseTable.acquire} grants none. @default 32 MiB
+   */
+  maxBytes?: number
   /** Most callers waiting at once; past it {@link LeaseTable.wait} returns at once. @default 10_000 */
   maxWaiters?: number
   /** Wall clock, ms. @default Date.now */
@@ -39,6 +44,17 @@ interface Lease {
   expiresAt: number
 }
 
+/** Bytes of one held lease besides its id: map slot, lease object, token (~125 measured, Node 24). */
+const LEASE_OVERHEAD_BYTES = 128
+
+/**
+ * What one held lease of key id `id` costs in memory, as the table counts it: its id at two
+ * bytes per UTF-16 code unit (the upper bound) and {@link LEASE_OVERHEAD_BYTES}.
+ */
+export function leaseBytes(id: string): number {
+  return LEASE_OVERHEAD_BYTES + 2 * id.length
+}
+
 interface Waiter {
   wake: (outcome: WaitOutcome) => void
 }
@@ -48,13 +64,18 @@ export class LeaseTable {
   readonly #leases = new Map<string, Lease>()
   readonly #waiters = new Map<string, Set<Waiter>>()
   readonly #maxLeases: number
+  readonly #maxBytes: number
   readonly #maxWaiters: number
   readonly #now: () => number
   readonly #onWaiting: ((active: boolean) => void) | undefined
   #waiting = 0
+  #bytes = 0
+  /** No lease expires before this time (ms): a prune before it would free nothing. */
+  #pruneAt = 0
 
   constructor(options: LeaseTableOptions = {}) {
     this.#maxLeases = options.maxLeases ?? LEASE_DEFAULTS.maxLeases
+    this.#maxBytes = options.maxBytes ?? LEASE_DEFAULTS.maxLeaseBytes
     this.#maxWaiters = options.maxWaiters ?? LEASE_DEFAULTS.maxWaiters
     this.#now = options.now ?? Date.now
     this.#onWaiting = options.onWaiting
@@ -65,6 +86,11 @@ export class LeaseTable {
     return this.#leases.size
   }
 
+  /** Bytes the held leases take now, as {@link leaseBytes} counts them. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
   /** Callers waiting now. */
   get waiting(): number {
     return this.#waiting
@@ -73,18 +99,21 @@ export class LeaseTable {
   /**
    * Grants the lease of `id` when nobody holds a live one.
    * @param ttlMs - how long the holder has to write the value
-   * @returns the new token, or undefined when the lease is held (or the table is full)
+   * @returns the new token, or undefined when the lease is held (or the table is full:
+   *   by count or by bytes)
    */
   acquire(id: string, ttlMs: number): string | undefined {
     const now = this.#now()
     const held = this.#leases.get(id)
     if (held !== undefined && held.expiresAt > now) return undefined
-    if (held === undefined && this.#leases.size >= this.#maxLeases) {
+    if (held === undefined && this.#full(id)) {
       this.#prune(now)
-      if (this.#leases.size >= this.#maxLeases) return undefined
+      if (this.#full(id)) return undefined
     }
     const token = randomBytes(12).toString('base64url')
+    if (held === undefined) this.#bytes += leaseBytes(id)
     this.#leases.set(id, { token, expiresAt: now + ttlMs })
+    this.#pruneAt = Math.min(this.#pruneAt, now + ttlMs)
     return token
   }
 
@@ -101,7 +130,7 @@ export class LeaseTable {
   release(id: string, token: string): 'ok' | 'expired' {
     const lease = this.#leases.get(id)
     if (lease === undefined || lease.token !== token) return 'expired'
-    this.#leases.delete(id)
+    this.#forget(id)
     if (lease.expiresAt <= this.#now()) return 'expired'
     this.#wakeAll(id, 'lease-ended')
     return 'ok'
@@ -154,6 +183,15 @@ export class LeaseTable {
   clear(): void {
     for (const id of [...this.#waiters.keys()]) this.#wakeAll(id, 'timeout')
     this.#leases.clear()
+    this.#bytes = 0
+  }
+
+  #full(id: string): boolean {
+    return this.#leases.size >= this.#maxLeases || this.#bytes + leaseBytes(id) > this.#maxBytes
+  }
+
+  #forget(id: string): void {
+    if (this.#leases.delete(id)) this.#bytes -= leaseBytes(id)
   }
 
   #wakeAll(id: string, outcome: WaitOutcome): void {
@@ -162,7 +200,17 @@ export class LeaseTable {
     for (const w of [...set]) w.wake(outcome)
   }
 
+  /**
+   * Forgets expired leases. A full table of live leases is scanned at most once per
+   * expiry of its earliest lease, not on every refused acquire.
+   */
   #prune(now: number): void {
-    for (const [id, lease] of this.#leases) if (lease.expiresAt <= now) this.#leases.delete(id)
+    if (now < this.#pruneAt) return
+    let earliest = Number.POSITIVE_INFINITY
+    for (const [id, lease] of this.#leases) {
+      if (lease.expiresAt <= now) this.#forget(id)
+      else earliest = Math.min(earliest, lease.expiresAt)
+    }
+    this.#pruneAt = earliest
   }
 }

@@ -130,8 +130,9 @@ export const COMPONENTS = {
       name: 'key',
       in: 'path',
       required: true,
-      schema: { type: 'string' },
-      description: 'The rest of the path; may contain `/`',
+      schema: { type: 'string', minLength: 1 },
+      description:
+        "The rest of the path, percent-decoded; may contain `/`. 1 to the keyspace's maxKeyLength (1,024) characters, not starting with U+0000 (checked before any read, lease or keyspace is opened: 400 `ERR_INVALID_KEY`). A `#` must be sent as `%23`: a raw one is 400 `ERR_BAD_URL`",
     },
     ttl: {
       name: 'ttl',

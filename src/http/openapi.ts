@@ -46,7 +46,9 @@ const WRITE_ERRORS = {
     headers: MAX_BODY_HEADERS,
     content: json(ref('Error')),
   },
-  '415': error('A `Content-Encoding` the API does not decode, or a malformed `Content-Type`'),
+  '415': error(
+    'A `Content-Encoding` the API does not decode, a malformed `Content-Type` (or one that could not be sent back: control or non-ASCII characters, over 1,024 characters), or JSON in another charset than UTF-8 (`ERR_UNSUPPORTED_MEDIA_TYPE`)',
+  ),
   '429': error('Too many keyspaces opened over HTTP (`ERR_TOO_MANY_KEYSPACES`)'),
   '503': error(
     "The node is closing (`ERR_CACHE_CLOSED`), or refuses writes because its clock is too far off its peers' (`ERR_CLOCK_SKEW`)",
@@ -188,7 +190,7 @@ export function openapiDocument(options: { version: string; admin: boolean }): o
         summary: 'Write a value',
         operationId: 'putValue',
         description:
-          'JSON and msgpack bodies are stored as structures; any other content type (or none) as raw bytes returned with the same type.',
+          'JSON and msgpack bodies are stored as structures; any other content type (or none) as raw bytes returned with the same type. JSON must be UTF-8, and a number a double cannot hold exactly (an integer beyond ±(2^53 - 1), a literal that overflows or underflows) is refused with 400 `ERR_BAD_BODY` rather than stored changed. A msgpack `{"__mcBytes", "type"}` envelope needs a media type as `type`. A refused write opens no keyspace.',
         parameters: [
           param('ks'),
           param('key'),

@@ -13,6 +13,7 @@
  */
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
 import { badBody, type ErrorAnswer, HttpError } from './http-errors.js'
+import { checkJsonCharset, parseJson } from './json-body.js'
 
 /** Key of the bytes in a {@link RawBytes} envelope. The `__mc` prefix is reserved. */
 export const RAW_BYTES_FIELD = '__mcBytes'
@@ -28,6 +29,40 @@ export interface RawBytes {
   __mcBytes: Uint8Array
   /** The `Content-Type` they were stored with, parameters included. */
   type: string
+}
+
+/** Longest media type stored with raw bytes (a `Content-Type`, or a msgpack envelope's `type`). */
+export const MAX_RAW_TYPE_LENGTH = 1_024
+
+/**
+ * RFC 9110 8.3.1 `type/subtype`, then optional parameters in printable ASCII. Parameters
+ * are not parsed (clients send `text/plain;` and worse, which fastify takes); what matters
+ * is that the type can be sent back as a header: no CR, LF or other control, no non-ASCII.
+ */
+const MEDIA_TYPE =
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+[\t ]*(?:;[\t\x20-\x7e]*)?$/
+
+/**
+ * True when `type` is a media type that can be stored with raw bytes and sent back as
+ * `Content-Type`: `type/subtype`, parameters in printable ASCII, at most
+ * {@link MAX_RAW_TYPE_LENGTH} characters.
+ */
+export function isMediaType(type: string): boolean {
+  return type.length <= MAX_RAW_TYPE_LENGTH && MEDIA_TYPE.test(type)
+}
+
+/**
+ * Refuses a {@link RawBytes} envelope (from a msgpack body) whose `type` is not a media
+ * type: GET sends it back as the `Content-Type`.
+ * @param what - where the value is, for the message (`body`, `entries[2].value`)
+ * @throws HttpError 400 `ERR_BAD_BODY`
+ */
+export function checkRawBytesType(value: unknown, what: string): void {
+  if (!isRawBytes(value) || isMediaType(value.type)) return
+  const shown = value.type.replaceAll(/[^\x20-\x7e]/g, '?').slice(0, 100)
+  throw badBody(
+    `${what} is a raw-bytes value (${RAW_BYTES_FIELD}) whose type '${shown}' is not a media type: type/subtype, parameters in printable ASCII, at most ${MAX_RAW_TYPE_LENGTH} characters`,
+  )
 }
 
 /** True when `v` is a {@link RawBytes} envelope. */
@@ -88,14 +123,29 @@ export function wantsMsgpack(accept: string | undefined): boolean {
  * The stored value of a request body.
  * @param contentType - the request's `Content-Type`, if any
  * @param body - the body bytes; undefined when the request had none
- * @throws HttpError 400 `ERR_BAD_BODY` when a JSON or msgpack body does not decode
+ * @throws HttpError 400 `ERR_BAD_BODY` when a JSON or msgpack body does not decode, holds
+ *   a number JSON parsing would change, or is a raw-bytes envelope with a bad `type`; 415
+ *   `ERR_UNSUPPORTED_MEDIA_TYPE` for JSON in another charset than UTF-8, or a type that
+ *   could not be sent back as `Content-Type`
  */
 export function bodyToValue(contentType: string | undefined, body: Buffer | undefined): unknown {
   const bytes = body ?? Buffer.alloc(0)
   const type = mediaType(contentType)
-  if (type !== undefined && isJsonType(type)) return parseJson(bytes, 'body')
-  if (type !== undefined && MSGPACK_TYPES.has(type)) return parseMsgpack(bytes)
+  if (type !== undefined && isJsonType(type)) {
+    checkJsonCharset(contentType)
+    return parseJson(bytes, 'body')
+  }
+  if (type !== undefined && MSGPACK_TYPES.has(type)) {
+    const value = parseMsgpack(bytes)
+    checkRawBytesType(value, 'body')
+    return value
+  }
   if (type === undefined || type === 'application/octet-stream') return new Uint8Array(bytes)
+  // The type is sent back as the Content-Type of every GET: stored only if it can be.
+  if (!isMediaType(contentType!)) {
+    const refusal = malformedContentType(contentType)
+    throw new HttpError(refusal.status, refusal.body.error, refusal.body.message)
+  }
   return { [RAW_BYTES_FIELD]: new Uint8Array(bytes), type: contentType! } satisfies RawBytes
 }
 
@@ -107,20 +157,15 @@ export function structuredBody(contentType: string | undefined, body: Buffer | u
   const type = mediaType(contentType)
   const bytes = body ?? Buffer.alloc(0)
   if (type !== undefined && MSGPACK_TYPES.has(type)) return parseMsgpack(bytes)
-  if (type === undefined || isJsonType(type)) return parseJson(bytes, 'body')
+  if (type === undefined || isJsonType(type)) {
+    checkJsonCharset(contentType)
+    return parseJson(bytes, 'body')
+  }
   throw new HttpError(
     415,
     'ERR_UNSUPPORTED_MEDIA_TYPE',
     `this route takes application/json or application/msgpack, got ${contentType}`,
   )
-}
-
-function parseJson(bytes: Buffer, what: string): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'))
-  } catch {
-    throw badBody(`${what} is not valid JSON`)
-  }
 }
 
 function parseMsgpack(bytes: Buffer): unknown {
@@ -150,7 +195,11 @@ export interface Representation {
 
 /** The representation of a stored value for a client that sent `accept`. */
 export function valueToBody(value: unknown, accept: string | undefined): Representation {
-  if (isRawBytes(value)) return { body: asBuffer(value.__mcBytes), type: value.type }
+  if (isRawBytes(value)) {
+    // An embedded writer may have stored any type: one that is not a media type is not sent.
+    const type = isMediaType(value.type) ? value.type : 'application/octet-stream'
+    return { body: asBuffer(value.__mcBytes), type }
+  }
   if (value instanceof Uint8Array)
     return { body: asBuffer(value), type: 'application/octet-stream' }
   if (wantsMsgpack(accept)) return { body: msgpack.pack(value), type: 'application/msgpack' }
