@@ -12,6 +12,7 @@ import {
   resolveKeyspaceOptions,
   stripUndefined,
 } from '../replica/keyspace-options.js'
+import { checkWireLimits } from '../replica/replica-registry.js'
 import type { WireLimits } from '../replication/limits.js'
 import { isWellFormed } from '../replication/value-check.js'
 
@@ -162,7 +163,7 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     maxIndexKeys,
   })
   // Validate the cache-wide keyspace defaults now, so a bad option fails at createCache().
-  resolveKeyspaceOptions(keyspaceDefaults)
+  const defaultsResolved = resolveKeyspaceOptions(keyspaceDefaults)
   let mesh: ResolvedCacheOptions['mesh']
   if (options.listen !== undefined || options.peers !== undefined) {
     const listen = options.listen ?? [...NODE_DEFAULTS.listen]
@@ -180,6 +181,7 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     if (options.allowPeers !== undefined && !isStringArray(options.allowPeers))
       throw new InvalidOptionError('allowPeers must be an array of peer id strings')
     const { opts, limits } = resolveMeshOptions(options.mesh)
+    checkWireLimits('default', defaultsResolved, limits)
     mesh = {
       listen,
       peers,

@@ -83,7 +83,12 @@ export async function startNode<V = unknown>(
     physical: () => clock.now(),
     mesh: offsets,
   })
-  const replicas = new ReplicaRegistry({ hlc, clock, defaults: resolved.keyspaceDefaults })
+  const replicas = new ReplicaRegistry({
+    hlc,
+    clock,
+    defaults: resolved.keyspaceDefaults,
+    wireLimits: resolved.mesh?.limits,
+  })
   let mesh: MeshNode | undefined
   let persistence: Persistence | undefined
   try {

@@ -20,6 +20,12 @@ export interface ReplicaRegistryInit {
   readonly clock: Clock
   /** Keyspace options every keyspace inherits (validated by the caller). */
   readonly defaults: KeyspaceOptions
+  /**
+   * In a mesh, the longest key and largest value its peers take (`mesh.limits`): a
+   * keyspace may not allow more, or its writes would be refused by every peer, with the
+   * other writes of their batch. Undefined without a mesh.
+   */
+  readonly wireLimits?: { readonly maxKeyLength: number; readonly maxValueBytes: number }
 }
 
 /**
@@ -37,6 +43,7 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
   /** Entries refused by {@link KeyspaceReplica.admitRemote}, by reason. */
   readonly rejected: RejectCounts = rejectCounts()
   private readonly defaults: KeyspaceOptions
+  private readonly wireLimits: ReplicaRegistryInit['wireLimits']
   private readonly replicas = new Map<string, KeyspaceReplica<unknown>>()
   /** Keyspaces opened with options of their own (not only from a snapshot or a peer). */
   private readonly explicit = new Set<string>()
@@ -62,6 +69,7 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     this.hlc = init.hlc
     this.clock = init.clock
     this.defaults = init.defaults
+    this.wireLimits = init.wireLimits
     this.ctx = {
       hlc: init.hlc,
       clock: init.clock,
@@ -133,6 +141,7 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
   open<V = unknown>(name: string, options?: KeyspaceOptions, byApi = false): KeyspaceReplica<V> {
     checkKeyspaceName(name)
     const resolved = resolveKeyspaceOptions(options, this.defaults)
+    checkWireLimits(name, resolved, this.wireLimits)
     const existing = this.replicas.get(name)
     if (existing !== undefined) {
       if (options === undefined || sameOptions(existing.options, resolved)) {
@@ -286,6 +295,25 @@ function adopt(fresh: KeyspaceReplica<unknown>, old: KeyspaceReplica<unknown>, n
     if (fresh.index.get(key) === undefined) fresh.admitRemote(tupleOf(key, entry), 'local', true)
   }
   Object.assign(fresh.counters, old.counters)
+}
+
+/**
+ * Refuses keyspace limits above what the mesh's peers take.
+ * @throws InvalidOptionError
+ */
+export function checkWireLimits(
+  name: string,
+  o: Readonly<ResolvedKeyspaceOptions>,
+  wire: ReplicaRegistryInit['wireLimits'],
+): void {
+  if (wire === undefined) return
+  for (const k of ['maxKeyLength', 'maxValueBytes'] as const) {
+    if (o[k] > wire[k]) {
+      throw new InvalidOptionError(
+        `keyspace '${name}': ${k} ${o[k]} is over what the mesh carries (mesh.limits.${k}, ${wire[k]}): peers would refuse such writes; lower ${k} or raise mesh.limits.${k} on every node`,
+      )
+    }
+  }
 }
 
 function sameOptions(a: Readonly<ResolvedKeyspaceOptions>, b: ResolvedKeyspaceOptions): boolean {

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { InvalidOptionError } from '../../src/errors.js'
+import { createCache } from '../../src/node/create-cache.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -43,5 +45,34 @@ describe('what the wire cannot carry (real libp2p nodes)', () => {
     expect(b.get('v')).toEqual(a.get('v'))
     expect(a.get('v')).toEqual({ name: 'caf\ufffd', 'k\ufffd': ['\ufffd'], ok: '\ud83d\ude00' })
     expect(meshOf(b).counters.rejected.malformed).toBe(0)
+  })
+})
+
+describe('keyspace limits over what the mesh carries (real libp2p nodes)', () => {
+  it('are refused with InvalidOptionError, at createCache and at keyspace(); an embedded cache keeps them', async () => {
+    // A keyspace that allowed longer keys or larger values than peers take: its writes
+    // never replicated, and took the other writes of their batch with them.
+    await expect(mesh.start('l-east', { maxKeyLength: 4_096 })).rejects.toThrow(
+      /maxKeyLength 4096 is over what the mesh carries/,
+    )
+    const a = await mesh.start('l-east')
+    expect(() => a.keyspace('big', { maxValueBytes: 4 * 1_048_576 })).toThrow(
+      /mesh\.limits\.maxValueBytes/,
+    )
+    expect(() => a.keyspace('long', { maxKeyLength: 1_025 })).toThrow(InvalidOptionError)
+    // Within the wire's limits: fine.
+    expect(a.keyspace('ok', { maxKeyLength: 1_024, maxValueBytes: 1_048_576 }).name).toBe('ok')
+    // Raised on the mesh too: fine.
+    const b = await mesh.start('l-west', {
+      mesh: { limits: { maxValueBytes: 4 * 1_048_576, maxBatchBytes: 5 * 1_048_576 } },
+    })
+    expect(b.keyspace('big', { maxValueBytes: 4 * 1_048_576 }).name).toBe('big')
+    const embedded = await createCache({ maxKeyLength: 4_096, maxValueBytes: 4 * 1_048_576 })
+    try {
+      await embedded.set('k'.repeat(4_000), 'long key')
+      expect(embedded.get('k'.repeat(4_000))).toBe('long key')
+    } finally {
+      await embedded.close()
+    }
   })
 })
