@@ -1,6 +1,6 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { DataDirLockedError, InvalidOptionError } from '../errors.js'
 
 /** File name of the lock inside `dataDir`. */
@@ -35,6 +35,10 @@ function alive(pid: number): boolean {
  */
 export function lockDataDir(dataDir: string): () => void {
   const file = join(dataDir, LOCK_FILE)
+  // This process's own locks by the directory's real path: the same directory spelled
+  // another way (relative, a symlink) is the same lock, never one "an earlier process
+  // with our pid" left.
+  const id = lockId(dataDir)
   const me = `${process.pid}\n${hostname()}\n`
   for (let attempt = 0; attempt < 2; attempt++) {
     let fd: number
@@ -51,7 +55,7 @@ export function lockDataDir(dataDir: string): () => void {
       const pid = Number(pidText)
       // Our own pid in a lock we do not hold: an earlier process with the same pid (a
       // container's pid 1 after a crash) left it.
-      const ours = pid === process.pid && !held.has(file)
+      const ours = pid === process.pid && !held.has(id)
       const live = Number.isSafeInteger(pid) && pid > 0 && !ours && alive(pid)
       if (host !== hostname() || live) {
         throw new DataDirLockedError(
@@ -67,9 +71,9 @@ export function lockDataDir(dataDir: string): () => void {
     } finally {
       closeSync(fd)
     }
-    held.add(file)
+    held.add(id)
     return () => {
-      held.delete(file)
+      held.delete(id)
       try {
         if (readFileSync(file, 'utf8') === me) unlinkSync(file)
       } catch {
@@ -78,4 +82,13 @@ export function lockDataDir(dataDir: string): () => void {
     }
   }
   throw new DataDirLockedError(`dataDir ${dataDir}: could not take over a stale lock`)
+}
+
+/** The real path of `dataDir` (its absolute path when it cannot be resolved). */
+function lockId(dataDir: string): string {
+  try {
+    return realpathSync(dataDir)
+  } catch {
+    return resolve(dataDir)
+  }
 }

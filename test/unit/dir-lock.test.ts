@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DataDirLockedError } from '../../src/errors.js'
 import { createCache } from '../../src/node/create-cache.js'
@@ -18,6 +18,23 @@ describe('exclusive data dir', () => {
     expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false)
     const b = await createCache({ dataDir })
     await b.close()
+  })
+
+  it('the same directory spelled another way (relative, through a symlink) is the same lock', async () => {
+    const dataDir = dir()
+    const link = `${dataDir}-link`
+    symlinkSync(dataDir, link)
+    const a = await createCache({ dataDir })
+    try {
+      // Our own pid in the lock used to read as an earlier process's: taken over, and two
+      // caches wrote one directory.
+      await expect(
+        createCache({ dataDir: relative(process.cwd(), dataDir) }),
+      ).rejects.toBeInstanceOf(DataDirLockedError)
+      await expect(createCache({ dataDir: link })).rejects.toBeInstanceOf(DataDirLockedError)
+    } finally {
+      await a.close()
+    }
   })
 
   it('a lock left by a process that is gone (kill -9) is taken over at once', () => {
