@@ -131,6 +131,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
 
   /** The live values of `keys`, in order (`undefined` for misses); each counts as a `get`. */
   getMany(keys: readonly string[]): (V | undefined)[] {
+    if (!Array.isArray(keys)) throw new InvalidOptionError('getMany takes an array of keys')
     return keys.map((k) => this.get(k))
   }
 
@@ -209,8 +210,20 @@ export abstract class KeyspaceVerbs<V = unknown> {
       const now = this.#ctx.clock.now()
       const needBytes = this.#needBytes()
       const held = this.#replica.table
-      const writes = entries.map(([key, value, own]) => {
-        if (own !== undefined) checkOptionNames(own, SET_OPTION_NAMES, 'setMany entry')
+      const writes = entries.map((entry) => {
+        if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3)
+          throw new InvalidOptionError(
+            `setMany takes an array of [key, value, options?] entries, got ${entry === null ? 'null' : Array.isArray(entry) ? `an array of ${entry.length}` : typeof entry}`,
+          )
+        const [key, value, own] = entry
+        if (own !== undefined) {
+          checkOptionNames(own, SET_OPTION_NAMES, 'setMany entry')
+          // One wait for the whole call: an entry's own would be silently ignored.
+          if (own.ack !== undefined || own.ackTimeout !== undefined)
+            throw new InvalidOptionError(
+              `setMany: ack and ackTimeout apply to the whole call; pass them in setMany's options, not in entry '${String(key)}'`,
+            )
+        }
         const merged = own === undefined ? options : { ...options, ...own }
         return prepareSet(key, value, merged, now, this.#opts, this.#ctx.hlc, needBytes, held)
       })

@@ -67,6 +67,18 @@ describe('the usual cache verbs', () => {
       ]),
     ).rejects.toBeInstanceOf(UnencodableValueError)
     await expect(cache.setMany([['ok', 1, { ttl: -5 }]])).rejects.toBeInstanceOf(InvalidOptionError)
+    // An entry's ack would be ignored (the call waits once): refused, not dropped.
+    await expect(cache.setMany([['ok', 1, { ack: 'quorum' }]])).rejects.toThrow(
+      /ack and ackTimeout apply to the whole call/,
+    )
+    await expect(
+      cache.setMany([['ok', 1, { ack: 'bogus', ackTimeout: 'soon' } as never]]),
+    ).rejects.toBeInstanceOf(InvalidOptionError)
+    // Entries that are not [key, value, options?] tuples: typed errors, not TypeErrors.
+    for (const bad of [{ key: 'ok', value: 1 }, null, ['ok'], ['ok', 1, {}, 4]]) {
+      await expect(cache.setMany([bad] as never)).rejects.toBeInstanceOf(InvalidOptionError)
+    }
+    expect(() => cache.getMany('abc' as never)).toThrow(InvalidOptionError)
     expect(cache.has('ok')).toBe(false)
   })
 
