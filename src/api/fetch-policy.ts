@@ -61,6 +61,8 @@ export interface FetchHost<V> {
 export class FetchPolicy<V> {
   private readonly host: FetchHost<V>
   private readonly flights = new SingleFlight<Fetched<V>>()
+  /** Misses of callers without `load` (a lookup through peers only). */
+  private readonly lookups = new SingleFlight<Fetched<V>>()
   /** Per key: the shared load's abort controller and the callers waiting for it. */
   private readonly aborts = new Map<
     string,
@@ -94,6 +96,30 @@ export class FetchPolicy<V> {
   }
 
   /**
+   * Checks a call's options before anything is read, so a typo fails on a hit as on a
+   * miss. @throws InvalidOptionError
+   */
+  private checkOptions(options: FetchOptions<V>): void {
+    if (options.load !== undefined && typeof options.load !== 'function')
+      throw new InvalidOptionError(`load must be a function, got ${typeof options.load}`)
+    if (options.ttl !== undefined) this.host.checkTtl(options.ttl)
+    if (options.readTimeout !== undefined) parseDuration(options.readTimeout, 'readTimeout')
+    for (const name of ['staleWhileRevalidate', 'staleIfError'] as const) {
+      const window = options[name]
+      if (window === undefined) continue
+      const ms = parseDuration(window, name)
+      // Stale values are kept that long after they expire: a longer window would be cut
+      // to it without a word.
+      if (ms > API_DEFAULTS.maxStaleMs)
+        throw new InvalidOptionError(
+          `${name} must be at most ${API_DEFAULTS.maxStaleMs} ms (how long expired values are kept), got ${String(window)}`,
+        )
+      if (options.load === undefined)
+        throw new InvalidOptionError(`${name} needs a load function to refresh or retry with`)
+    }
+  }
+
+  /**
    * A `fetch` call: checks the cache is open and the options, then {@link fetch}; with a
    * `signal`, rejects with its reason once it aborts (the shared load may go on).
    * @param trace - see {@link fetch}
@@ -105,8 +131,7 @@ export class FetchPolicy<V> {
   ): Promise<V | undefined> {
     this.host.checkOpen()
     checkOptionNames(options, FETCH_OPTION_NAMES, 'fetch')
-    if (options?.load !== undefined && typeof options.load !== 'function')
-      throw new InvalidOptionError(`load must be a function, got ${typeof options.load}`)
+    if (options !== undefined) this.checkOptions(options)
     const signal = options?.signal
     if (signal === undefined) {
       // A hit needs no caller registration, abort controller or single flight: the common
@@ -220,8 +245,12 @@ export class FetchPolicy<V> {
         return stale
       })
     }
-    const shared = trace !== undefined && this.flights.has(key)
-    const got = await this.flights.run(key, () => this.missThrough(key, options, ttl))
+    // A caller with `load` never joins a flight without one (it would get the lookup's
+    // miss, its own loader never called); a caller without joins either kind.
+    const flights =
+      options?.load !== undefined || this.flights.has(key) ? this.flights : this.lookups
+    const shared = trace !== undefined && flights.has(key)
+    const got = await flights.run(key, () => this.missThrough(key, options, ttl))
     if (trace !== undefined) {
       trace.outcome = got.outcome
       trace.shared = shared

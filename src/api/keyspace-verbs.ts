@@ -324,8 +324,10 @@ export abstract class KeyspaceVerbs<V = unknown> {
   ): (...args: A) => Promise<R> {
     if (typeof fn !== 'function') throw new InvalidOptionError('wrap needs a function')
     checkOptionNames(options, WRAP_OPTION_NAMES, 'wrap')
-    const keyOf = this.#wrapNames.keyFor(fn, options, this.name)
     const ttl = options?.ttl
+    // Checked now: a bad TTL must fail where it is written, not at the first miss.
+    if (ttl !== undefined) checkTtl(ttl, this.#replica.options)
+    const keyOf = this.#wrapNames.keyFor(fn, options, this.name)
     const fetch = (key: string, load: () => R | Promise<R>) =>
       this.fetch(key, { load, ...(ttl === undefined ? {} : { ttl }) }) as Promise<R>
     return function (this: unknown, ...args: A): Promise<R> {

@@ -87,6 +87,42 @@ describe('createCache() embedded', () => {
     expect(calls).toBe(1)
   })
 
+  it('a fetch with load does not join a fetch without one: its loader runs', async () => {
+    const cache = await make()
+    // The caller without a loader went first: the second used to share its miss, and got
+    // undefined with its loader never called.
+    const [lookup, loaded] = await Promise.all([
+      cache.fetch('k'),
+      cache.fetch('k', { load: async () => 42 }),
+    ])
+    expect(lookup).toBeUndefined()
+    expect(loaded).toBe(42)
+    expect(cache.get('k')).toBe(42)
+    // A caller without a loader joins a load in flight (and gets its value).
+    const both = await Promise.all([cache.fetch('j', { load: async () => 'x' }), cache.fetch('j')])
+    expect(both).toEqual(['x', 'x'])
+  })
+
+  it('fetch and wrap check their options on a hit as on a miss: typos and windows past what is kept are refused', async () => {
+    const cache = await make()
+    await cache.set('k', 'held')
+    const load = async () => 'loaded'
+    for (const bad of [
+      { load, ttl: 'x' },
+      { load, ttl: '400d' }, // over maxTtl
+      { load, readTimeout: 'x' },
+      { load, staleIfError: '1h' }, // expired values are kept 60 s: it was cut silently
+      { load, staleWhileRevalidate: '5m' },
+      { staleWhileRevalidate: '5s' }, // nothing to refresh with
+    ]) {
+      await expect(cache.fetch('k', bad as never)).rejects.toBeInstanceOf(InvalidOptionError)
+    }
+    expect(await cache.fetch('k', { load, staleIfError: '60s', ttl: '1m' })).toBe('held')
+    expect(() => cache.wrap(async () => 1, { name: 'one', ttl: 'x' as never })).toThrow(
+      InvalidOptionError,
+    )
+  })
+
   it('fetch shares a load failure with all waiters and caches nothing', async () => {
     const cache = await make()
     let calls = 0
