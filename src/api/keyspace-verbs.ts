@@ -314,7 +314,10 @@ export abstract class KeyspaceVerbs<V = unknown> {
 
   /**
    * Memoizes a function in this keyspace: calls with the same key share one cached
-   * result until it expires; concurrent first calls run `fn` once; `this` is passed on.
+   * result until it expires; concurrent first calls run `fn` once; `this` is passed on
+   * but is not part of the key. The default key is the name and the arguments as JSON;
+   * arguments JSON would write as something else (undefined, NaN, a Map, a Date...) are
+   * refused with InvalidKeyError: pass a `key` function for those.
    * @throws InvalidOptionError when `fn` is anonymous and has neither `name` nor `key`,
    *   or another function is already memoized under that name
    */

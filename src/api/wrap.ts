@@ -41,14 +41,49 @@ export class WrapNames {
     return (...args: A) => {
       let text: string
       try {
-        text = JSON.stringify(args)
+        // Strings, finite numbers, booleans and null (the common case) are what JSON
+        // writes them as; anything else goes through the check of what JSON would change.
+        text = JSON.stringify(args, args.every(plainArg) ? undefined : keepsMeaning)
       } catch (cause) {
         throw new InvalidKeyError(
-          `wrap '${name}': the arguments cannot be turned into a key with JSON.stringify; pass a \`key\` function`,
+          `wrap '${name}': ${cause instanceof KeyArgError ? cause.message : 'the arguments cannot be turned into a key with JSON.stringify'}; pass a \`key\` function`,
           { cause },
         )
       }
       return `${name}:${text}`
     }
   }
+}
+
+/** What JSON would write differently from the argument (and so confuse with another). */
+class KeyArgError extends Error {}
+
+function plainArg(v: unknown): boolean {
+  const t = typeof v
+  return t === 'string' || t === 'boolean' || v === null || (t === 'number' && Number.isFinite(v))
+}
+
+/**
+ * A `JSON.stringify` replacer that refuses what JSON writes as something else: undefined,
+ * NaN and ±Infinity (all `null`), functions and symbols (dropped or `null`), and objects
+ * other than plain ones and arrays (a Map or Set writes `{}`, a Date its ISO string, a class
+ * instance its fields): two different calls would share one cached result.
+ */
+function keepsMeaning(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key]
+  const t = typeof original
+  if (original === undefined || t === 'function' || t === 'symbol')
+    throw new KeyArgError(
+      `an argument holds ${t === 'undefined' ? 'undefined' : `a ${t}`}, which JSON drops or writes as null`,
+    )
+  if (t === 'number' && !Number.isFinite(original))
+    throw new KeyArgError(`an argument holds ${String(original)}, which JSON writes as null`)
+  if (t === 'object' && original !== null && !Array.isArray(original)) {
+    const proto = Object.getPrototypeOf(original)
+    if (proto !== Object.prototype && proto !== null)
+      throw new KeyArgError(
+        `an argument holds a ${(original as object).constructor?.name ?? 'non-plain object'}, which JSON does not write as itself`,
+      )
+  }
+  return value
 }

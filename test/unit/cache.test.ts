@@ -154,6 +154,31 @@ describe('createCache() embedded', () => {
     expect(cache.get('user:1')).toEqual({ id: 1 })
   })
 
+  it('wrap refuses arguments its default key would confuse with others', async () => {
+    const cache = await make()
+    async function show(x: unknown) {
+      return `got ${typeof x}: ${String(x)}`
+    }
+    const cached = cache.wrap(show)
+    expect(await cached(null)).toBe('got object: null')
+    expect(await cached({ a: [1, 'b', null, true] })).toBe('got object: [object Object]')
+    // JSON writes each of these as null, {} or a string: they read show(null)'s result.
+    for (const arg of [
+      undefined,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      new Map([[1, 2]]),
+      new Date(0),
+      () => 1,
+      [undefined],
+    ]) {
+      await expect(cached(arg)).rejects.toBeInstanceOf(InvalidKeyError)
+    }
+    // A key function takes them.
+    const keyed = cache.wrap(show, { name: 'keyed', key: (x) => `d:${String(x)}` })
+    expect(await keyed(undefined)).toBe('got undefined: undefined')
+  })
+
   it('wrap keys calls by function name and arguments by default', async () => {
     const cache = await make()
     let calls = 0
