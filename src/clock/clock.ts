@@ -19,11 +19,18 @@ export interface Clock {
   hostNow(): number
   /** Monotonic ms (durations and deadlines): never jumps when the wall clock is set. */
   monotonic(): number
-  /** Calls `fn` once, `ms` from now. A node's clock never keeps the process alive. */
-  after(ms: number, fn: () => void): Timer
+  /**
+   * Calls `fn` once, `ms` from now. A node's timers never keep the process alive, unless
+   * `keepAlive`: for a wait that a caller's promise depends on (a `close()`), whose code
+   * after it must run; cancel it when the wait ends early.
+   */
+  after(ms: number, fn: () => void, keepAlive?: boolean): Timer
   /** Calls `fn` every `ms`. A node's clock never keeps the process alive. */
   every(ms: number, fn: () => void): Timer
-  /** Resolves `ms` from now. */
+  /**
+   * Resolves `ms` from now, keeping the process alive meanwhile: only a caller's promise
+   * awaits a sleep (a poll, a linger), and its code after the `await` must run.
+   */
   sleep(ms: number): Promise<void>
   /** Calls `fn` at the end of this turn of the event loop (after its I/O callbacks). */
   soon(fn: () => void): void
@@ -73,7 +80,7 @@ export class SystemClock implements Clock {
     return performance.now()
   }
 
-  after(ms: number, fn: () => void): Timer {
+  after(ms: number, fn: () => void, keepAlive = false): Timer {
     // Node fires a delay over 2^31 - 1 ms (~24.8 days: a 30-day TTL's expiry, a long
     // snapshot interval) after 1 ms, with a warning: such a wait is made of legs.
     const due = performance.now() + Math.max(0, ms)
@@ -83,7 +90,7 @@ export class SystemClock implements Clock {
         left > MAX_TIMER_MS ? () => arm(due - performance.now()) : fn,
         Math.min(Math.max(0, left), MAX_TIMER_MS),
       )
-      if (!this.#keepAlive) t.unref()
+      if (!this.#keepAlive && !keepAlive) t.unref()
     }
     arm(due - performance.now())
     return { cancel: () => clearTimeout(t) }
@@ -115,7 +122,7 @@ export class SystemClock implements Clock {
   }
 
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.after(ms, resolve))
+    return new Promise((resolve) => this.after(ms, resolve, true))
   }
 
   soon(fn: () => void): void {
