@@ -385,9 +385,17 @@ export class FetchPolicy<V> {
     if (options.atLeast === undefined) return
     const want =
       typeof options.atLeast === 'string' ? parseVersion(options.atLeast) : options.atLeast
-    if (want === undefined || typeof want.wall !== 'number' || typeof want.node !== 'string') {
+    if (
+      want === undefined ||
+      want === null ||
+      typeof want !== 'object' ||
+      !Number.isSafeInteger(want.wall) ||
+      !Number.isSafeInteger(want.logical) ||
+      want.logical < 0 ||
+      typeof want.node !== 'string'
+    ) {
       throw new InvalidOptionError(
-        `atLeast must be a version from set() or its formatVersion text, got ${String(options.atLeast)}`,
+        `atLeast must be a version from set() ({ wall, logical, node }) or its formatVersion text, got ${typeof options.atLeast === 'object' ? JSON.stringify(options.atLeast) : String(options.atLeast)}`,
       )
     }
     const newEnough = () => {

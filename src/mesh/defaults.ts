@@ -205,7 +205,7 @@ export function resolveMeshOptions(options: MeshOptions = {}): {
   opts: ResolvedMeshOptions
   limits: WireLimits
 } {
-  if (typeof options !== 'object' || options === null)
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw new InvalidOptionError('mesh must be an object of mesh options')
   const opts: Record<string, unknown> = { ...MESH_DEFAULTS }
   for (const [name, value] of Object.entries(options)) {

@@ -17,6 +17,10 @@ export function createNetworkKey(): string {
  * @throws InvalidOptionError when it is not a pnet v1 key with 64 hex digits
  */
 export function parseNetworkKey(key: string | Uint8Array): Uint8Array {
+  if (typeof key !== 'string' && !(key instanceof Uint8Array))
+    throw new InvalidOptionError(
+      `networkKey must be swarm key text or its bytes, got ${key === null ? 'null' : typeof key}; create one with \`meshcache keygen\``,
+    )
   const text = (typeof key === 'string' ? key : new TextDecoder().decode(key)).trim()
   const lines = text.split(/\r?\n/)
   if (

@@ -39,7 +39,10 @@ export interface CacheOptions extends KeyspaceOptions {
    * The sweep sleeps until an entry is due, so an idle cache does not wake. @default '100ms'
    */
   purgeInterval?: Duration
-  /** Id of this node in versions. @default the libp2p peer id in a mesh, random otherwise */
+  /**
+   * Id of this node in versions, for an embedded cache (a mesh node's is its libp2p peer
+   * id: refused with `listen`/`peers`). @default random
+   */
   nodeId?: string
   /**
    * Directory for the node's identity (in a mesh, its peer id survives restarts) and
@@ -180,6 +183,12 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     }
     if (options.allowPeers !== undefined && !isStringArray(options.allowPeers))
       throw new InvalidOptionError('allowPeers must be an array of peer id strings')
+    // A mesh node's id is its peer id (peers check a batch's origin against the link
+    // that carried it): a nodeId given here would be replaced without a word.
+    if (options.nodeId !== undefined)
+      throw new InvalidOptionError(
+        'nodeId is for an embedded cache: in a mesh a node is named by its libp2p peer id (kept in dataDir); leave nodeId out',
+      )
     const { opts, limits } = resolveMeshOptions(options.mesh)
     checkWireLimits('default', defaultsResolved, limits)
     mesh = {

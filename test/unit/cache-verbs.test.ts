@@ -276,6 +276,22 @@ describe('strict options', () => {
     await expect(
       createCache({ listen: ['/ip4/127.0.80.1/tcp/0'], mesh: { flushDelay: 1 } as never }),
     ).rejects.toThrow(/unknown mesh option 'flushDelay'/)
+    // Wrong types and shapes are typed errors too, not TypeErrors or silent replacements.
+    const listen = ['/ip4/127.0.80.1/tcp/0']
+    for (const bad of [
+      { listen, networkKey: 5 },
+      { listen, mesh: [] },
+      { listen, nodeId: 'my-node' }, // a mesh node is named by its peer id
+    ]) {
+      await expect(createCache(bad as never)).rejects.toBeInstanceOf(InvalidOptionError)
+    }
+    const cache = await make()
+    const v = await cache.set('k', 1)
+    for (const atLeast of [{ wall: v.wall, node: v.node }, { ...v, wall: Number.NaN }, 5, null]) {
+      await expect(cache.fetch('k', { atLeast } as never)).rejects.toBeInstanceOf(
+        InvalidOptionError,
+      )
+    }
   })
 
   it('an unknown keyspace option is refused too', async () => {
