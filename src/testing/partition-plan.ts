@@ -1,4 +1,8 @@
 import { InvalidOptionError } from '../errors.js'
+import { checkOptionNames } from '../option-names.js'
+
+/** Names of {@link PartitionOptions}. */
+const PARTITION_OPTION_NAMES: ReadonlySet<string> = new Set(['from', 'dropConnections'])
 
 /** Options of `TestMesh.partition`. */
 export interface PartitionOptions {
@@ -25,6 +29,7 @@ export function cutPairs(
   side: string | readonly string[],
   options: PartitionOptions,
 ): [string, string][] {
+  checkOptionNames(options, PARTITION_OPTION_NAMES, 'partition')
   const a = list(side)
   const b = options.from === undefined ? regions.filter((r) => !a.includes(r)) : list(options.from)
   for (const r of [...a, ...b]) {

@@ -2,6 +2,7 @@ import type { Duration } from '../duration.js'
 import { parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
 import type { CacheOptions } from '../node/cache-options.js'
+import { checkOptionNames } from '../option-names.js'
 import type { LatencyMatrix, LinkSpec } from '../sim/latency-matrix.js'
 import { TESTING_DEFAULTS } from './defaults.js'
 
@@ -47,6 +48,16 @@ export interface TestMeshOptions {
   startTimeout?: Duration
 }
 
+/** Names of {@link TestMeshOptions}: a misspelt one is an error, not a default. */
+const TEST_MESH_OPTION_NAMES: ReadonlySet<string> = new Set([
+  'regions',
+  'oneWayMs',
+  'localMs',
+  'jitterMs',
+  'cacheOptions',
+  'startTimeout',
+])
+
 /** {@link TestMeshOptions} checked once: the latency matrix and the nodes to start. */
 export interface ResolvedTestMesh {
   matrix: LatencyMatrix
@@ -70,6 +81,7 @@ function ms(v: unknown, name: string): number {
 export function resolveTestMeshOptions(options: TestMeshOptions): ResolvedTestMesh {
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionError('createTestMesh options must be an object with `regions`')
+  checkOptionNames(options, TEST_MESH_OPTION_NAMES, 'createTestMesh')
   const { regions } = options
   if (typeof regions !== 'object' || regions === null || Object.keys(regions).length === 0)
     throw new InvalidOptionError(

@@ -5,6 +5,7 @@ import type { Duration } from '../duration.js'
 import { parseDuration } from '../duration.js'
 import { InvalidOptionError, TimeoutError } from '../errors.js'
 import type { CacheOptions } from '../node/cache-options.js'
+import { checkOptionNames } from '../option-names.js'
 import { linkBetween, parseLinkSpec } from '../sim/latency-matrix.js'
 import { startSimNode } from '../sim/sim-node.js'
 import { WanSim } from '../sim/wan-sim.js'
@@ -19,6 +20,10 @@ import {
 } from './test-mesh-options.js'
 
 /** Options of {@link TestMesh.setLatency}. */
+/** Names of {@link LinkOptions} and {@link ConvergedOptions}: a typo is an error. */
+const LINK_OPTION_NAMES: ReadonlySet<string> = new Set(['jitterMs', 'loss'])
+const CONVERGED_OPTION_NAMES: ReadonlySet<string> = new Set(['keyspace', 'timeout'])
+
 export interface LinkOptions {
   /** Uniform extra delay in [0, jitterMs), ms. @default the mesh's `jitterMs` */
   jitterMs?: number
@@ -146,6 +151,7 @@ class SimulatedMesh<V> implements TestMesh<V> {
   }
 
   setLatency(a: string, b: string, oneWayMs: number, options: LinkOptions = {}): void {
+    checkOptionNames(options, LINK_OPTION_NAMES, 'setLatency')
     this.checkRegion(a)
     this.checkRegion(b)
     if (a === b)
@@ -174,6 +180,7 @@ class SimulatedMesh<V> implements TestMesh<V> {
   }
 
   async converged(options: ConvergedOptions = {}): Promise<void> {
+    checkOptionNames(options, CONVERGED_OPTION_NAMES, 'converged')
     const keyspace = options.keyspace ?? DEFAULT_KEYSPACE
     const ms =
       options.timeout === undefined

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { InvalidOptionError } from '../../src/errors.js'
 import { linkBetween } from '../../src/sim/latency-matrix.js'
 import { TESTING_DEFAULTS } from '../../src/testing/defaults.js'
+import { cutPairs } from '../../src/testing/partition-plan.js'
 import { resolveTestMeshOptions } from '../../src/testing/test-mesh-options.js'
 
 const regionNames = fc.uniqueArray(fc.constantFrom('us-east', 'eu-west', 'ap-south', 'sa-east'), {
@@ -74,5 +75,19 @@ describe('resolveTestMeshOptions', () => {
       expect(() => resolveTestMeshOptions(options as never)).toThrow(InvalidOptionError)
       expect(() => resolveTestMeshOptions(options as never)).toThrow(message)
     }
+  })
+})
+
+describe('meshcache/testing refuses misspelt options', () => {
+  it('createTestMesh, partition: a typo is an InvalidOptionError naming the near option, not a default', () => {
+    expect(() =>
+      resolveTestMeshOptions({ regions: { 'us-east': 1 }, oneWayMS: 40 } as never),
+    ).toThrow(/unknown createTestMesh option 'oneWayMS' \(did you mean 'oneWayMs'\?\)/)
+    expect(() =>
+      resolveTestMeshOptions({ regions: { 'us-east': 1 }, jiterMs: 5 } as never),
+    ).toThrow(InvalidOptionError)
+    expect(() =>
+      cutPairs(['us-east', 'eu-west'], 'us-east', { dropConection: true } as never),
+    ).toThrow(/unknown partition option 'dropConection'/)
   })
 })
