@@ -164,8 +164,11 @@ export function encodeValue(key: string, value: unknown): Uint8Array {
   try {
     return codec().packr.pack(value)
   } catch (cause) {
+    const message = (cause as Error).message
     throw new UnencodableValueError(
-      `cannot encode the value of key '${key}' with msgpack (cyclic, or an unsupported type): ${(cause as Error).message}`,
+      /too large to serialize with fast 16-bit map size/.test(message)
+        ? `cannot encode the value of key '${key}': an object in it has more than 65,535 keys (msgpack maps here are 16-bit); split it, or store an array of entries`
+        : `cannot encode the value of key '${key}' with msgpack (cyclic, or an unsupported type): ${message}`,
       { cause },
     )
   }
