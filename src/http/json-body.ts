@@ -32,6 +32,45 @@ const MAY_CHANGE = /\d{16}|[eE][+-]?\d{3}/
 const INTEGER_LITERAL = /^-?\d+$/
 
 /**
+ * {@link MAY_CHANGE} outside strings: long digit runs in strings (ids, timestamps) must
+ * not send a body through the reviver (7x slower measured). The regex is the quick
+ * filter; one pass over the text then skips strings.
+ */
+export function mayChange(text: string): boolean {
+  if (!MAY_CHANGE.test(text)) return false
+  let run = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      // A string: skip to its closing quote (a backslash escapes the next character).
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 0x5c) i++
+        else if (d === 0x22) break
+      }
+      run = 0
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++run >= 16) return true
+    } else {
+      run = 0
+      if (c === 0x65 || c === 0x45) {
+        // An exponent of 3+ digits (`true`/`false` have no digits after their `e`).
+        let j = i + 1
+        const sign = text.charCodeAt(j)
+        if (sign === 0x2b || sign === 0x2d) j++
+        let digits = 0
+        while (text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) {
+          digits++
+          j++
+        }
+        if (digits >= 3) return true
+      }
+    }
+  }
+  return false
+}
+
+/**
  * Refuses a JSON body declared in another charset than UTF-8.
  * @throws HttpError 415 `ERR_UNSUPPORTED_MEDIA_TYPE`
  */
@@ -76,7 +115,7 @@ export function parseJson(bytes: Uint8Array, what: string): unknown {
     throw badBody(`${what} is not valid UTF-8: JSON bodies must be UTF-8`)
   }
   try {
-    return MAY_CHANGE.test(text) ? JSON.parse(text, exactNumbers) : JSON.parse(text)
+    return mayChange(text) ? JSON.parse(text, exactNumbers) : JSON.parse(text)
   } catch (err) {
     if (err instanceof HttpError) throw err
     // The reviver walks the parsed value recursively: a very deep body overflows the stack.
@@ -86,7 +125,7 @@ export function parseJson(bytes: Uint8Array, what: string): unknown {
 }
 
 /** A `JSON.parse` reviver that refuses numbers parsing changed (Node 22+ passes `source`). */
-function exactNumbers(key: string, value: unknown, context?: { source?: string }): unknown {
+export function exactNumbers(key: string, value: unknown, context?: { source?: string }): unknown {
   if (typeof value === 'number') checkNumber(key, value, context?.source)
   return value
 }
@@ -97,8 +136,8 @@ function checkNumber(key: string, value: number, source: string | undefined): vo
   const integer = source === undefined ? Number.isInteger(value) : INTEGER_LITERAL.test(literal)
   let why: string | undefined
   if (!Number.isFinite(value)) why = 'is beyond the range of a double (it would be stored as null)'
-  else if (integer && !Number.isSafeInteger(value)) {
-    why = `is an integer beyond ±(2^53 - 1), which a double cannot hold (it would be stored as ${value}); send it as a string`
+  else if (integer && !Number.isSafeInteger(value) && !exactInteger(literal, value)) {
+    why = `is an integer a double cannot hold exactly (it would be stored as ${BigInt(value)}); send it as a string`
   } else if (value === 0 && /[1-9]/.test(literal.split(/[eE]/)[0]!)) {
     why = 'is too small for a double (it would be stored as 0)'
   }
@@ -106,5 +145,20 @@ function checkNumber(key: string, value: number, source: string | undefined): vo
     const shown = literal.length > 40 ? `${literal.slice(0, 40)}...` : literal
     const where = key === '' ? '' : ` (under ${JSON.stringify(key).slice(0, 60)})`
     throw badBody(`the number ${shown}${where} ${why}`)
+  }
+}
+
+/**
+ * True when an integer literal names exactly the double it parsed to: 1e20 written out
+ * (`JSON.stringify` writes it as 100000000000000000000), 2^60 as JavaScript prints it
+ * (1152921504606847000, its shortest form), 9007199254740992. Such a body is what a
+ * GET of the value returns, so it must go back in; 9007199254740993 is refused.
+ */
+function exactInteger(literal: string, value: number): boolean {
+  if (String(value) === literal) return true
+  try {
+    return BigInt(literal) === BigInt(value)
+  } catch {
+    return false
   }
 }
