@@ -5,7 +5,9 @@
  * never finish a request exhaust the heap. What Redis bounds with `maxmemory-clients`,
  * and like Redis, when the budget is short the client holding the most is closed: the
  * one asking, or the largest other one, so that clients hoarding the budget cannot
- * starve small requests.
+ * starve small requests. Clients that have not authenticated go first: whatever they
+ * hold, an authenticated client's request closes them before any authenticated one, so
+ * clients without the password cannot get those with it closed.
  * @module
  */
 
@@ -26,11 +28,15 @@ export interface BudgetAccount {
 class Account implements BudgetAccount {
   held = 0
   readonly #budget: RequestBudget
+  /** Closes the connection. */
   readonly evict: () => void
+  /** Whether the connection has authenticated (or needs no password). */
+  readonly trusted: () => boolean
 
-  constructor(budget: RequestBudget, evict: () => void) {
+  constructor(budget: RequestBudget, evict: () => void, trusted: () => boolean) {
     this.#budget = budget
     this.evict = evict
+    this.trusted = trusted
   }
 
   take(n: number): boolean {
@@ -63,17 +69,32 @@ export class RequestBudget {
    * An account for one connection.
    * @param evict - closes the connection (which then releases the account): called when
    *   another connection needs the room and this one holds the most
+   * @param trusted - whether the connection has authenticated (or the listener has no
+   *   password): untrusted holders are closed first for a trusted one's request
    */
-  open(evict: () => void): BudgetAccount {
-    return new Account(this, evict)
+  open(evict: () => void, trusted: () => boolean = () => true): BudgetAccount {
+    return new Account(this, evict, trusted)
   }
 
   /** @internal through {@link BudgetAccount.take} */
   take(account: Account, n: number): boolean {
+    const trusted = account.trusted()
     while (this.#used + n > this.max) {
       let largest: Account | undefined
+      let untrusted: Account | undefined
       for (const a of this.#holders) {
-        if (a !== account && (largest === undefined || a.held > largest.held)) largest = a
+        if (a === account) continue
+        // A client without the password never closes one with it.
+        if (!trusted && a.trusted()) continue
+        if (largest === undefined || a.held > largest.held) largest = a
+        if (trusted && (untrusted === undefined || a.held > untrusted.held) && !a.trusted())
+          untrusted = a
+      }
+      if (untrusted !== undefined && account.held + n <= this.max) {
+        // A client without the password gives way to one with it, whatever it holds.
+        untrusted.evict()
+        this.release(untrusted)
+        continue
       }
       // The one asking would hold the most: refused (always so for a request larger than
       // the whole budget, which thus closes nobody).

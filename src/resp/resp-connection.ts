@@ -68,7 +68,11 @@ export class RespConnection {
       address(socket.localAddress, socket.localPort),
     )
     // Another connection short of budget may close this one, when its request is the largest.
-    this.#account = budget.open(() => this.#protocolError(new ProtocolError(BUDGET_REFUSAL)))
+    // Clients without the password give way to those with it (request-budget.ts).
+    this.#account = budget.open(
+      () => this.#protocolError(new ProtocolError(BUDGET_REFUSAL)),
+      () => this.session.authenticated,
+    )
     this.#parser = new RespParser(limits, this.session.authenticated, this.#account)
     this.session.buffers = () => ({
       qbuf: this.#parser.buffered,

@@ -113,6 +113,40 @@ describe('RespParser: one budget across connections', () => {
     expect(budget.used).toBe(0)
   })
 
+  it('closes clients without the password first: they cannot get an authenticated client closed', () => {
+    const budget = new RequestBudget(600_000)
+    const closed: string[] = []
+    // Many small hoarders that never authenticated, then an authenticated client whose
+    // request is larger than any of them: it used to be refused (it would hold the most).
+    const hoarders = Array.from({ length: 4 }, (_, i) => {
+      const account = budget.open(
+        () => {
+          closed.push(`hoarder-${i}`)
+          account.release()
+        },
+        () => false,
+      )
+      account.take(140_000)
+      return account
+    })
+    const good = budget.open(
+      () => closed.push('good'),
+      () => true,
+    )
+    expect(good.take(300_000)).toBe(true)
+    expect(closed).toEqual(['hoarder-0', 'hoarder-1'])
+    expect(budget.used).toBe(300_000 + 2 * 140_000)
+    // A client without the password never closes one with it: refused, though the
+    // authenticated request is the largest.
+    const stranger = budget.open(
+      () => closed.push('stranger'),
+      () => false,
+    )
+    expect(stranger.take(200_000)).toBe(false)
+    expect(closed).not.toContain('good')
+    void hoarders
+  })
+
   it('refuses the client asking when it would hold the most', () => {
     const budget = new RequestBudget(600_000)
     let evicted = 0
