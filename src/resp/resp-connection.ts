@@ -235,7 +235,7 @@ export class RespConnection {
   #close(): void {
     this.#closed = true
     // The request being read is dropped: its memory is the next request's, anywhere.
-    this.#account.release()
+    this.#parser.discard()
     this.#socket.pause()
     this.#socket.end()
     this.#server.clock.after(RESP_DEFAULTS.closeGraceMs, () => this.#socket.destroy())

@@ -108,6 +108,20 @@ export class RespParser {
     return this.#buf.length - this.#pos + (this.#big === undefined ? 0 : this.#bigFill)
   }
 
+  /**
+   * Drops everything received and not returned (the connection is closing): the budget
+   * it was charged to is released at once, and the memory goes with it, not when the
+   * socket is destroyed after its grace. The parser is unusable after.
+   */
+  discard(): void {
+    this.#buf = EMPTY
+    this.#pos = 0
+    this.#args = []
+    this.#big = undefined
+    this.#bigFill = 0
+    this.#account?.release()
+  }
+
   /** Appends received bytes. */
   push(chunk: Buffer): void {
     let data = chunk

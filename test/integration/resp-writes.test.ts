@@ -84,6 +84,12 @@ describe('RESP DEL and UNLINK', () => {
     expect(await redis.unlink('b', 'b', 'nope', 'b')).toBe(1)
     expect(await redis.exists('a', 'b')).toBe(0)
   })
+  it('across keyspaces (prefix routing) delete none when one key is refused', async () => {
+    const { redis } = await serve({ keyspaces: ['default', 'sessions'], prefixRouting: true })
+    await redis.set('sessions:a', '1')
+    await expect(redis.del('sessions:a', TOO_LONG)).rejects.toThrow(/keys must be/)
+    expect(await redis.exists('sessions:a')).toBe(1)
+  })
 })
 
 describe('RESP keys that no Redis key names', () => {

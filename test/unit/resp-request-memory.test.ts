@@ -147,6 +147,18 @@ describe('RespParser: one budget across connections', () => {
     void hoarders
   })
 
+  it('a closing connection drops what it held at once, budget and bytes', () => {
+    const budget = new RequestBudget(600_000)
+    const hoarder = start(budget)
+    hoarder.parser.push(Buffer.from('*100000\r\n'))
+    hoarder.parser.push(elements(3_000))
+    expect(hoarder.parser.next()).toBeUndefined()
+    expect(budget.used).toBeGreaterThan(0)
+    hoarder.parser.discard()
+    expect(budget.used).toBe(0)
+    expect(hoarder.parser.buffered).toBe(0)
+  })
+
   it('refuses the client asking when it would hold the most', () => {
     const budget = new RequestBudget(600_000)
     let evicted = 0

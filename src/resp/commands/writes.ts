@@ -170,6 +170,10 @@ export async function deleteKeys(s: Session, targets: readonly Target[]): Promis
     if (byKey === undefined) bySpace.set(t.space, new Map([[t.key, t]]))
     else byKey.set(t.key, t)
   }
+  // Every key checked before any keyspace deletes: a refused key (too long, reserved)
+  // in the second keyspace must not leave the first one's deletes applied.
+  if (bySpace.size > 1)
+    for (const byKey of bySpace.values()) for (const t of byKey.values()) t.space.has(t.key)
   let n = 0
   for (const [space, byKey] of bySpace) {
     const keys = [...byKey.keys()]
