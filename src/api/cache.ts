@@ -7,7 +7,7 @@ import { CacheClosedError, InvalidOptionError, TimeoutError } from '../errors.js
 import type { MeshStats } from '../ports/mesh-options.js'
 import type { MeshAdmin, MeshPort } from '../ports/mesh-port.js'
 import type { PersistenceStats } from '../ports/persistence-stats.js'
-import type { KeyspaceOptions } from '../replica/keyspace-options.js'
+import type { KeyspaceOptions, ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { KeyspaceStats } from '../replica/keyspace-stats.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
@@ -68,6 +68,11 @@ export interface CacheAdmin {
   digest(keyspace: string): string | undefined
   /** Operator actions on the mesh; undefined for an embedded cache. */
   readonly mesh: MeshAdmin | undefined
+  /**
+   * The limits and TTLs a keyspace opened without options of its own gets (the
+   * `createCache` defaults): what a keyspace not open yet would be checked against.
+   */
+  keyspaceDefaults(): Readonly<ResolvedKeyspaceOptions>
 }
 
 /** What the composition root (`createCache`) hands a {@link Cache}. @internal */
@@ -84,6 +89,8 @@ export interface CacheParts {
   readonly stop: () => Promise<void>
   /** Persistence figures, when the cache has a data dir. */
   readonly persistenceStats?: () => PersistenceStats
+  /** Options of the default keyspace (opened with them); the cache-wide defaults when undefined. */
+  readonly defaultKeyspace?: KeyspaceOptions
 }
 
 /**
@@ -121,7 +128,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
       mesh: parts.mesh,
       closed: false,
     }
-    super(parts.replicas.open<V>(DEFAULT_KEYSPACE, undefined, true), ctx)
+    super(parts.replicas.open<V>(DEFAULT_KEYSPACE, parts.defaultKeyspace, true), ctx)
     this.#ctx = ctx
     this.nodeId = parts.nodeId
     this.region = parts.region
@@ -244,6 +251,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
           .map((lane) => lane.toString(16).padStart(8, '0'))
           .join(''),
       mesh: this.#ctx.mesh?.admin,
+      keyspaceDefaults: () => replicas.defaultOptions(),
     }
   }
 

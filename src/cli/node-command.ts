@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { Cache } from '../api/cache.js'
 import { catchingUp, clockRefused, type HttpApi, startHttpApi } from '../http/http-api.js'
 import type { CacheOptions } from '../node/cache-options.js'
-import { createCache } from '../node/create-cache.js'
+import { startNode } from '../node/create-cache.js'
 import { clockOf } from '../node/internals.js'
 import type { RespServer } from '../resp/index.js'
 import { routesFileRewriter } from '../sim/routes-file.js'
@@ -129,8 +129,11 @@ export async function runNode(
   print: (line: string) => void = console.log,
 ): Promise<void> {
   const routes = settings.wanRoutes ? routesFileRewriter(settings.wanRoutes) : undefined
-  const cache = await createCache(
+  // The default keyspace's own options are set when the cache opens it (it is the
+  // cache's own facade: they cannot change after).
+  const cache = await startNode(
     cacheOptions(settings, routes ? { dialRewrite: routes.rewrite } : undefined),
+    { defaultKeyspace: settings.keyspaces.default },
   )
   let stopping = false
   let api: HttpApi

@@ -17,16 +17,15 @@ import type { HttpContext } from './http-context.js'
 import { type Ttl, ttlWithin } from './params.js'
 
 /**
- * The limits of keyspace `ks`, or, when it is not open, those it would be opened with.
- * A keyspace opened over HTTP gets the node's keyspace defaults, which the default
- * keyspace was opened with at start; the cache exposes no other reading of them. (A
- * `--keyspace default:...` with its own options would make these those options.)
+ * The limits of keyspace `ks`, or, when it is not open, those it would be opened with:
+ * the node's keyspace defaults (not the default keyspace's, which `--keyspace default:...`
+ * may set apart).
  */
 export function limitsOf(
   ctx: HttpContext,
   ks: Keyspace<unknown> | undefined,
 ): Readonly<ResolvedKeyspaceOptions> {
-  return (ks ?? ctx.cache).options
+  return ks?.options ?? ctx.cache.admin.keyspaceDefaults()
 }
 
 /**

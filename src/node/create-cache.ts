@@ -1,10 +1,12 @@
 import { Cache } from '../api/cache.js'
+import { DEFAULT_KEYSPACE } from '../api/defaults.js'
 import { type Clock, type ManualClock, SystemClock } from '../clock/clock.js'
 import { ClockOffsets } from '../clock/clock-offsets.js'
 import { HybridClock } from '../clock/hlc.js'
 import { logger } from '../log.js'
 import type { MeshNode } from '../mesh/mesh-node.js'
-import { ReplicaRegistry } from '../replica/replica-registry.js'
+import { type KeyspaceOptions, resolveKeyspaceOptions } from '../replica/keyspace-options.js'
+import { checkWireLimits, ReplicaRegistry } from '../replica/replica-registry.js'
 import { type CacheOptions, randomNodeId, resolveCacheOptions } from './cache-options.js'
 import { registerInternals } from './internals.js'
 import type { Persistence } from './persistence.js'
@@ -36,6 +38,12 @@ export interface NodeHooks {
    * what the node stamps writes with, after the mesh's correction. @default Date.now
    */
   readonly hostNow?: () => number
+  /**
+   * Options of the default keyspace itself (the headless node's `--keyspace default:...`),
+   * set when the cache opens it: the cache is that keyspace's facade, so they cannot be
+   * changed after. @default the cache-wide defaults
+   */
+  readonly defaultKeyspace?: KeyspaceOptions
 }
 
 /**
@@ -47,6 +55,13 @@ export async function startNode<V = unknown>(
   hooks: NodeHooks = {},
 ): Promise<Cache<V>> {
   const resolved = resolveCacheOptions(options)
+  // Checked before anything starts, as the cache's own options are.
+  if (hooks.defaultKeyspace !== undefined)
+    checkWireLimits(
+      DEFAULT_KEYSPACE,
+      resolveKeyspaceOptions(hooks.defaultKeyspace, resolved.keyspaceDefaults),
+      resolved.mesh?.limits,
+    )
   // One process per data dir: two nodes on one directory would diverge for good.
   // Files are loaded only for a cache that has them (an embedded cache loads no fs code).
   const files = resolved.dataDir === undefined ? undefined : await import('./persistence.js')
@@ -112,6 +127,7 @@ export async function startNode<V = unknown>(
     log('sweep step failed: %s', (err as Error).message),
   )
   const cache = new Cache<V>({
+    defaultKeyspace: hooks.defaultKeyspace,
     nodeId,
     region: resolved.region,
     hlc,

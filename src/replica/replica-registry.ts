@@ -171,6 +171,11 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     return replica as KeyspaceReplica<V>
   }
 
+  /** The options a keyspace opened without its own gets (the cache-wide defaults), resolved. */
+  defaultOptions(): Readonly<ResolvedKeyspaceOptions> {
+    return resolveKeyspaceOptions(undefined, this.defaults)
+  }
+
   get<V = unknown>(name: string): KeyspaceReplica<V> | undefined {
     return this.replicas.get(name) as KeyspaceReplica<V> | undefined
   }

@@ -127,6 +127,8 @@ describe('meshcache node: configuration, logs and metrics', () => {
       config,
       '--keyspace',
       'sessions:maxTtl=7d,defaultTtl=5m',
+      '--keyspace',
+      'default:maxTtl=3d',
     ])
     expect(n.info.region).toBe('us-east') // the flag wins over the file
     const put = (path: string) =>
@@ -135,6 +137,10 @@ describe('meshcache node: configuration, logs and metrics', () => {
     expect((await put('/v1/carts/c?ttl=36h')).status).toBe(200)
     expect((await put('/v1/carts/c?ttl=3d')).status).toBe(400)
     expect((await put('/v1/other/o?ttl=3d')).status).toBe(400) // opened later: cache-wide maxTtl 1d
+    // The default keyspace's own options apply to it alone.
+    expect((await put('/v1/default/k?ttl=2d')).status).toBe(200)
+    expect((await put('/v1/default/k?ttl=4d')).status).toBe(400)
+    expect((await put('/v1/other/p?ttl=2d')).status).toBe(400)
     const t = Date.now()
     await put('/v1/sessions/d')
     const expires = Number((await call(n, '/v1/sessions/d')).headers.get('x-expires-at'))
