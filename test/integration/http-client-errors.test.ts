@@ -4,11 +4,11 @@
  * `ERR_*` code, never fastify's `{"error":"Bad Request","message":"Client Error"}`
  * (issues 22 and 23). Raw sockets: fetch cannot send most of these.
  */
-import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { type HttpApi, startHttpApi } from '../../src/http/http-api.js'
 import { createCache } from '../../src/node/create-cache.js'
+import { rawHttp } from '../helpers/raw-http.js'
 
 let cache: Cache<unknown>
 let api: HttpApi
@@ -21,32 +21,7 @@ afterAll(async () => {
   await cache.close()
 })
 
-/** Sends `request` as raw bytes, half-closes, and resolves with the parsed answer. */
-function raw(request: string | Buffer) {
-  const { port } = new URL(api.url)
-  return new Promise<{ status: number; headers: string; body: unknown }>((resolve, reject) => {
-    const socket = connect({ host: '127.0.7.12', port: Number(port) })
-    let text = ''
-    socket.on('data', (d: Buffer) => {
-      text += d.toString('latin1')
-    })
-    socket.on('error', reject)
-    socket.on('close', () => {
-      const end = text.indexOf('\r\n\r\n')
-      const head = text.slice(0, end)
-      try {
-        resolve({
-          status: Number(head.split(' ')[1]),
-          headers: head.toLowerCase(),
-          body: JSON.parse(text.slice(end + 4)),
-        })
-      } catch {
-        reject(new Error(`not a JSON answer: ${JSON.stringify(text.slice(0, 300))}`))
-      }
-    })
-    socket.end(request)
-  })
-}
+const raw = (request: string | Buffer) => rawHttp(api.url, request)
 
 const errorShape = (code: string) => ({ error: code, message: expect.any(String) })
 

@@ -4,11 +4,11 @@
  * node ran out of memory; refused writes opened keyspaces until every new one got 429).
  * And two requests Node or the router misread: a raw `#` in the target, and `CONNECT`.
  */
-import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
 import { type HttpApi, startHttpApi } from '../../src/http/http-api.js'
 import { createCache } from '../../src/node/create-cache.js'
+import { rawHttp } from '../helpers/raw-http.js'
 
 const HOST = '127.0.7.21'
 let cache: Cache<unknown>
@@ -41,32 +41,7 @@ const json = (body: unknown, headers: Record<string, string> = {}): RequestInit 
   body: JSON.stringify(body),
 })
 
-/** Sends `request` as raw bytes, half-closes, and resolves with the answer once closed. */
-function raw(request: string) {
-  const { port } = new URL(api.url)
-  return new Promise<{ status: number; headers: string; body: unknown }>((resolve, reject) => {
-    const socket = connect({ host: HOST, port: Number(port) })
-    let text = ''
-    socket.on('data', (d: Buffer) => {
-      text += d.toString('latin1')
-    })
-    socket.on('error', reject)
-    socket.on('close', () => {
-      const end = text.indexOf('\r\n\r\n')
-      const head = text.slice(0, end)
-      try {
-        resolve({
-          status: Number(head.split(' ')[1]),
-          headers: head.toLowerCase(),
-          body: JSON.parse(text.slice(end + 4)),
-        })
-      } catch {
-        reject(new Error(`not a JSON answer: ${JSON.stringify(text.slice(0, 300))}`))
-      }
-    })
-    socket.end(request)
-  })
-}
+const raw = (request: string | Buffer) => rawHttp(api.url, request)
 
 describe('keys are checked before any read or load lease', () => {
   it('an invalid key on a keyspace never opened gets 400 ERR_INVALID_KEY and no lease', async () => {
