@@ -19,11 +19,11 @@ import {
   type TestMeshOptions,
 } from './test-mesh-options.js'
 
-/** Options of {@link TestMesh.setLatency}. */
 /** Names of {@link LinkOptions} and {@link ConvergedOptions}: a typo is an error. */
 const LINK_OPTION_NAMES: ReadonlySet<string> = new Set(['jitterMs', 'loss'])
 const CONVERGED_OPTION_NAMES: ReadonlySet<string> = new Set(['keyspace', 'timeout'])
 
+/** Options of {@link TestMesh.setLatency}. */
 export interface LinkOptions {
   /** Uniform extra delay in [0, jitterMs), ms. @default the mesh's `jitterMs` */
   jitterMs?: number
