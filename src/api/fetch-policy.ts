@@ -1,4 +1,4 @@
-import { compareVersions, formatVersion, parseVersion, type Version } from '../clock/version.js'
+import { compareVersions, formatVersion, type Version } from '../clock/version.js'
 import { parseDuration } from '../duration.js'
 import { ClockSkewError, InvalidOptionError, TimeoutError } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
@@ -7,6 +7,7 @@ import { type FetchOutcome, type FetchTrace, loadChannel } from '../trace-channe
 import type { ApiContext } from './api-context.js'
 import { FETCH_OPTION_NAMES, type FetchOptions, type SetOptions } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
+import { atLeastVersion, checkFetchOptions, wantsConsistentRead } from './fetch-checks.js'
 import { tracedLoad } from './fetch-trace.js'
 import { SingleFlight } from './single-flight.js'
 
@@ -15,21 +16,6 @@ const LOAD_LATENCY_ALPHA = 0.3
 
 /** Older than every version: what "nothing known" compares as. */
 const NO_VERSION: Version = { wall: -1, logical: 0, node: '' }
-
-/**
- * Whether a fetch asks for a consistent read (`consistency: 'quorum'` or `atLeast`).
- * @throws InvalidOptionError for a `consistency` other than 'local' or 'quorum'
- */
-function wantsConsistentRead<V>(options: FetchOptions<V> | undefined): boolean {
-  if (options === undefined) return false
-  if (options.consistency === 'quorum' || options.atLeast !== undefined) return true
-  if (options.consistency !== undefined && options.consistency !== 'local') {
-    throw new InvalidOptionError(
-      `consistency must be 'local' or 'quorum', got ${String(options.consistency)}`,
-    )
-  }
-  return false
-}
 
 /** What a miss found, and where from (the outcome is shared with every caller that joined it). */
 interface Fetched<V> {
@@ -96,30 +82,6 @@ export class FetchPolicy<V> {
   }
 
   /**
-   * Checks a call's options before anything is read, so a typo fails on a hit as on a
-   * miss. @throws InvalidOptionError
-   */
-  private checkOptions(options: FetchOptions<V>): void {
-    if (options.load !== undefined && typeof options.load !== 'function')
-      throw new InvalidOptionError(`load must be a function, got ${typeof options.load}`)
-    if (options.ttl !== undefined) this.host.checkTtl(options.ttl)
-    if (options.readTimeout !== undefined) parseDuration(options.readTimeout, 'readTimeout')
-    for (const name of ['staleWhileRevalidate', 'staleIfError'] as const) {
-      const window = options[name]
-      if (window === undefined) continue
-      const ms = parseDuration(window, name)
-      // Stale values are kept that long after they expire: a longer window would be cut
-      // to it without a word.
-      if (ms > API_DEFAULTS.maxStaleMs)
-        throw new InvalidOptionError(
-          `${name} must be at most ${API_DEFAULTS.maxStaleMs} ms (how long expired values are kept), got ${String(window)}`,
-        )
-      if (options.load === undefined)
-        throw new InvalidOptionError(`${name} needs a load function to refresh or retry with`)
-    }
-  }
-
-  /**
    * A `fetch` call: checks the cache is open and the options, then {@link fetch}; with a
    * `signal`, rejects with its reason once it aborts (the shared load may go on).
    * @param trace - see {@link fetch}
@@ -131,7 +93,7 @@ export class FetchPolicy<V> {
   ): Promise<V | undefined> {
     this.host.checkOpen()
     checkOptionNames(options, FETCH_OPTION_NAMES, 'fetch')
-    if (options !== undefined) this.checkOptions(options)
+    if (options !== undefined) checkFetchOptions(options, (ttl) => this.host.checkTtl(ttl))
     const signal = options?.signal
     if (signal === undefined) {
       // A hit needs no caller registration, abort controller or single flight: the common
@@ -383,21 +345,7 @@ export class FetchPolicy<V> {
       await mesh.readRemote(host.name, key, 'quorum', timeout)
     }
     if (options.atLeast === undefined) return
-    const want =
-      typeof options.atLeast === 'string' ? parseVersion(options.atLeast) : options.atLeast
-    if (
-      want === undefined ||
-      want === null ||
-      typeof want !== 'object' ||
-      !Number.isSafeInteger(want.wall) ||
-      !Number.isSafeInteger(want.logical) ||
-      want.logical < 0 ||
-      typeof want.node !== 'string'
-    ) {
-      throw new InvalidOptionError(
-        `atLeast must be a version from set() ({ wall, logical, node }) or its formatVersion text, got ${typeof options.atLeast === 'object' ? JSON.stringify(options.atLeast) : String(options.atLeast)}`,
-      )
-    }
+    const want = atLeastVersion(options.atLeast)
     const newEnough = () => {
       const known = host.replica.index.get(key)
       return known !== undefined && compareVersions(known.version, want) >= 0

@@ -25,6 +25,7 @@ import { WrapNames } from './wrap.js'
 import {
   checkAck,
   checkKey,
+  checkManyEntry,
   checkSet,
   checkTtl,
   checkWrittenKey,
@@ -211,19 +212,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
       const needBytes = this.#needBytes()
       const held = this.#replica.table
       const writes = entries.map((entry) => {
-        if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3)
-          throw new InvalidOptionError(
-            `setMany takes an array of [key, value, options?] entries, got ${entry === null ? 'null' : Array.isArray(entry) ? `an array of ${entry.length}` : typeof entry}`,
-          )
-        const [key, value, own] = entry
-        if (own !== undefined) {
-          checkOptionNames(own, SET_OPTION_NAMES, 'setMany entry')
-          // One wait for the whole call: an entry's own would be silently ignored.
-          if (own.ack !== undefined || own.ackTimeout !== undefined)
-            throw new InvalidOptionError(
-              `setMany: ack and ackTimeout apply to the whole call; pass them in setMany's options, not in entry '${String(key)}'`,
-            )
-        }
+        const [key, value, own] = checkManyEntry<V>(entry)
         const merged = own === undefined ? options : { ...options, ...own }
         return prepareSet(key, value, merged, now, this.#opts, this.#ctx.hlc, needBytes, held)
       })

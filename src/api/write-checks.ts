@@ -7,6 +7,7 @@ import {
   UnencodableValueError,
   ValueTooLargeError,
 } from '../errors.js'
+import { checkOptionNames } from '../option-names.js'
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
 import { isReservedKey } from '../replica/tag-invalidations.js'
 import { isWellFormed, storableSize } from '../replication/value-check.js'
@@ -17,7 +18,12 @@ import {
   holdsReplacementChar,
 } from '../replication/value-codec.js'
 import { type Entry, entrySize } from '../store/entry.js'
-import type { AckLevel, DeleteOptions, SetOptions } from './call-options.js'
+import {
+  type AckLevel,
+  type DeleteOptions,
+  SET_OPTION_NAMES,
+  type SetOptions,
+} from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
 
 /** A checked write, ready to apply: nothing is applied until every write of a call is checked. */
@@ -327,4 +333,28 @@ export function checkAck(options: DeleteOptions | undefined): ResolvedAck {
     )
   }
   return { level, timeout }
+}
+
+/**
+ * Checks one entry of a `setMany` call: a `[key, value, options?]` tuple, whose options
+ * are set options without `ack` and `ackTimeout` (the call waits once, for all of them:
+ * an entry's own would be ignored). The key and value are checked with the write.
+ * @throws InvalidOptionError
+ */
+export function checkManyEntry<V>(
+  entry: unknown,
+): readonly [key: string, value: V, own: SetOptions | undefined] {
+  if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3)
+    throw new InvalidOptionError(
+      `setMany takes an array of [key, value, options?] entries, got ${entry === null ? 'null' : Array.isArray(entry) ? `an array of ${entry.length}` : typeof entry}`,
+    )
+  const [key, value, own] = entry as [string, V, SetOptions | undefined]
+  if (own !== undefined) {
+    checkOptionNames(own, SET_OPTION_NAMES, 'setMany entry')
+    if (own.ack !== undefined || own.ackTimeout !== undefined)
+      throw new InvalidOptionError(
+        `setMany: ack and ackTimeout apply to the whole call; pass them in setMany's options, not in entry '${String(key)}'`,
+      )
+  }
+  return [key, value, own]
 }

@@ -36,6 +36,24 @@ export interface Clock {
   soon(fn: () => void): void
 }
 
+/**
+ * Waits for `work`, at most `ms` of `clock`. The bound keeps the process alive (a
+ * caller's code after the wait must run, whatever else is left) and is cancelled when
+ * `work` ends first (nor may it hold the process that long after). `work`'s rejection is
+ * the caller's to see.
+ */
+export async function within(clock: Clock, work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: Timer | undefined
+  const bound = new Promise<void>((resolve) => {
+    timer = clock.after(ms, resolve, true)
+  })
+  try {
+    await Promise.race([work, bound])
+  } finally {
+    timer?.cancel()
+  }
+}
+
 /** The longest delay a Node timer takes (2^31 - 1 ms); a longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 

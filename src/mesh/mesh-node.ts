@@ -1,6 +1,6 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Clock, Timer } from '../clock/clock.js'
+import { type Clock, within } from '../clock/clock.js'
 import type { ClockOffsets } from '../clock/clock-offsets.js'
 import { InvalidMessageError } from '../errors.js'
 import { logger } from '../log.js'
@@ -349,30 +349,13 @@ export class MeshNode implements MeshPort {
     this.readiness.stop()
     this.pool.close()
     const clock = this.ctx.clock
-    await this.bounded(this.relayLinks.flushAll(), MESH_CONSTANTS.closeDrainMs)
+    await within(clock, this.relayLinks.flushAll(), MESH_CONSTANTS.closeDrainMs)
     this.relayLinks.close()
     // A frame written just now may still sit in the socket's buffers: let it leave.
     await clock.sleep(MESH_CONSTANTS.closeLingerMs)
     // js-libp2p: stop() can hang on open TCP sockets; bound it so close() always returns.
-    await this.bounded(Promise.resolve(this.node.stop()), this.ctx.opts.stopTimeoutMs)
+    await within(clock, Promise.resolve(this.node.stop()), this.ctx.opts.stopTimeoutMs)
     cancelAddressDebounce(this.node)
-  }
-
-  /**
-   * Waits for `work`, at most `ms`. The bound keeps the process alive (the caller's code
-   * after `close()` must run, whatever else is left) and is cancelled when `work` ends
-   * first (nor may it hold the process that long after).
-   */
-  private async bounded(work: Promise<unknown>, ms: number): Promise<void> {
-    let timer: Timer | undefined
-    const bound = new Promise<void>((resolve) => {
-      timer = this.ctx.clock.after(ms, resolve, true)
-    })
-    try {
-      await Promise.race([work, bound])
-    } finally {
-      timer?.cancel()
-    }
   }
 
   // ---- wiring ---------------------------------------------------------------------------
