@@ -316,12 +316,13 @@ export abstract class KeyspaceVerbs<V = unknown> {
   ): (...args: A) => Promise<R> {
     if (typeof fn !== 'function') throw new InvalidOptionError('wrap needs a function')
     checkOptionNames(options, WRAP_OPTION_NAMES, 'wrap')
-    const ttl = options?.ttl
-    // Checked now: a bad TTL must fail where it is written, not at the first miss.
-    if (ttl !== undefined) checkTtl(ttl, this.#replica.options)
+    // Checked now, as ms: a bad TTL fails where it is written, not at the first miss, and
+    // each call checks a number rather than parsing a duration string again.
+    const ttl =
+      options?.ttl === undefined ? undefined : checkTtl(options.ttl, this.#replica.options)
     const keyOf = this.#wrapNames.keyFor(fn, options, this.name)
     const fetch = (key: string, load: () => R | Promise<R>) =>
-      this.fetch(key, { load, ...(ttl === undefined ? {} : { ttl }) }) as Promise<R>
+      this.fetch(key, ttl === undefined ? { load } : { load, ttl }) as Promise<R>
     return function (this: unknown, ...args: A): Promise<R> {
       try {
         return fetch(keyOf(...args), () => fn.apply(this, args))
