@@ -9,6 +9,15 @@ export const SIGNATURE_BYTES = 64
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')
 
+/** An Ed25519 libp2p private key as a Node `KeyObject` (its seed is the first 32 bytes). */
+export function ed25519KeyObject(privateKey: PrivateKey): KeyObject {
+  return createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519, privateKey.raw.subarray(0, 32)]),
+    format: 'der',
+    type: 'pkcs8',
+  })
+}
+
 /** Most origin keys kept parsed; past it the oldest is dropped (re-parsed on its next batch). */
 const MAX_CACHED_KEYS = 4_096
 
@@ -24,12 +33,7 @@ export class BatchSigner {
   /** @throws Error when the key is not Ed25519 (meshcache identities always are) */
   constructor(privateKey: PrivateKey) {
     if (privateKey.type !== 'Ed25519') throw new Error(`batch signing needs an Ed25519 key`)
-    const seed = privateKey.raw.subarray(0, 32)
-    this.key = createPrivateKey({
-      key: Buffer.concat([PKCS8_ED25519, seed]),
-      format: 'der',
-      type: 'pkcs8',
-    })
+    this.key = ed25519KeyObject(privateKey)
   }
 
   /** `signature || body`. */

@@ -1,5 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { ComponentLogger, Libp2p, Logger, PeerStore, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -7,6 +8,7 @@ import { createLibp2p } from 'libp2p'
 import type { Clock } from '../clock/clock.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import { INBOUND_DEFAULTS, InboundGate, type InboundGateOptions } from './inbound-gate.js'
+import { keptSigningKey, noiseCrypto } from './noise-crypto.js'
 import type { PeerGate } from './peer-gate.js'
 import { privateNetwork } from './pnet-protector.js'
 import { coalescingTcp } from './tcp-writes.js'
@@ -81,7 +83,8 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
   const logger = libp2pLogger()
   const node = await createLibp2p({
     ...(logger ? { logger } : {}),
-    ...(options.privateKey ? { privateKey: options.privateKey } : {}),
+    // Signs each handshake's identity payload with one key object: noise-crypto.md.
+    privateKey: keptSigningKey(options.privateKey ?? (await generateKeyPair('Ed25519'))),
     addresses: { listen: options.listen },
     connectionGater: inbound.gater(options.gate?.gater()),
     // Our pnet protector, not @libp2p/pnet's preSharedKey: docs/decisions/pnet.md.
@@ -94,7 +97,8 @@ export async function createMeshLibp2p(options: MeshLibp2pOptions): Promise<Mesh
         }
       : {}),
     transports: [coalescingTcp(options.dialRewrite ? rewritingTcp(options.dialRewrite) : tcp())],
-    connectionEncrypters: [noise()],
+    // Key objects kept per key instead of parsed per use: docs/decisions/noise-crypto.md.
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     // No yamux keep-alive pings (one per connection every 30 s by default): link control
     // knows each link is alive from its traffic or its own ping, and TCP tells a peer gone.
     streamMuxers: [yamux({ enableKeepAlive: false })],
