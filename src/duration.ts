@@ -1,4 +1,4 @@
-import { InvalidOptionError } from './errors.js'
+import { InvalidOptionError, shown } from './errors.js'
 
 /** A duration: milliseconds as a number, or a string such as `'500ms'`, `'5s'`, `'5m'`, `'1h'`, `'1d'`. */
 export type Duration = number | string
@@ -12,6 +12,11 @@ const UNIT_MS: Record<string, number> = {
 }
 
 const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/
+
+/** Whether `text` is written as a duration string (`'5m'`, `'1.5s'`, `'300'`), whatever its size. */
+export function isDurationText(text: string): boolean {
+  return DURATION_RE.test(text)
+}
 
 /**
  * Turns a {@link Duration} into milliseconds.
@@ -38,7 +43,7 @@ export function parseDuration(value: Duration, name: string): number {
     }
   }
   throw new InvalidOptionError(
-    `${name} must be ms or a duration string like '500ms', '5s', '5m', '1h', '1d', got ${JSON.stringify(value)}`,
+    `${name} must be ms or a duration string like '500ms', '5s', '5m', '1h', '1d', got ${shown(value)}`,
   )
 }
 
@@ -50,7 +55,7 @@ function wholeMs(ms: number, given: Duration, name: string): number {
   const whole = Math.round(ms)
   if (whole === 0 && ms > 0) {
     throw new InvalidOptionError(
-      `${name} must be 0 or at least 1 ms (durations are whole ms), got ${JSON.stringify(given)}`,
+      `${name} must be 0 or at least 1 ms (durations are whole ms), got ${shown(given)}`,
     )
   }
   return whole

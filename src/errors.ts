@@ -92,3 +92,28 @@ export class UnsupportedRuntimeError extends MeshcacheError {
 export class DataDirLockedError extends MeshcacheError {
   static override readonly code = 'ERR_DATA_DIR_LOCKED'
 }
+
+/**
+ * A value as an error message quotes it ("got ..."): JSON where JSON can write it, else
+ * a plain description (`5n`, `a function`, `a symbol`, `an object that JSON cannot
+ * write`). Never throws: a message about a wrong value must not fail on that value.
+ */
+export function shown(value: unknown): string {
+  switch (typeof value) {
+    case 'bigint':
+      return `${value}n`
+    case 'function':
+      return 'a function'
+    case 'symbol':
+      return 'a symbol'
+    case 'undefined':
+      return 'undefined'
+    case 'number':
+      return String(value)
+  }
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return 'an object that JSON cannot write'
+  }
+}

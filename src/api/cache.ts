@@ -14,7 +14,7 @@ import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import type { RejectCounts } from '../replication/reject-codes.js'
 import type { ApiContext } from './api-context.js'
 import { API_DEFAULTS, DEFAULT_KEYSPACE } from './defaults.js'
-import type { CacheEvents } from './events.js'
+import { type CacheEvents, checkListener } from './events.js'
 import { Keyspace } from './keyspace.js'
 import { KeyspaceVerbs } from './keyspace-verbs.js'
 import { turnClock } from './read-clock.js'
@@ -193,8 +193,9 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
     return this.#spaces
   }
 
-  /** Listens for `change`, `expire` or `evict`. */
+  /** Listens for `change`, `expire` or `evict`. @throws InvalidOptionError for another event name or a listener that is not a function */
   on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
+    checkListener(event, listener)
     this.#emitter.on(event, listener as never)
     this.#wanted[event] = true
     return this
@@ -202,6 +203,7 @@ export class Cache<V = unknown> extends KeyspaceVerbs<V> {
 
   /** Stops listening. */
   off<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
+    checkListener(event, listener)
     this.#emitter.off(event, listener as never)
     this.#wanted[event] = this.#emitter.listenerCount(event) > 0
     return this

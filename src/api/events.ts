@@ -1,4 +1,5 @@
 import type { Version } from '../clock/version.js'
+import { InvalidOptionError, shown } from '../errors.js'
 
 /** Where a change came from: this cache instance, or another node of the mesh. */
 export type ChangeOrigin = 'local' | 'remote'
@@ -39,4 +40,20 @@ export interface CacheEvents {
   expire: [DropEvent]
   /** The LRU dropped an entry to make room (local only; not a delete). */
   evict: [DropEvent]
+}
+
+const EVENT_NAMES: ReadonlySet<string> = new Set(['change', 'expire', 'evict'])
+
+/**
+ * Checks what `on`/`off` were given: a misspelt event would otherwise take a listener
+ * that never fires. @throws InvalidOptionError naming the known events, or when the
+ * listener is not a function
+ */
+export function checkListener(event: unknown, listener: unknown): void {
+  if (typeof event !== 'string' || !EVENT_NAMES.has(event))
+    throw new InvalidOptionError(
+      `unknown event ${shown(event)}; events: ${[...EVENT_NAMES].join(', ')}`,
+    )
+  if (typeof listener !== 'function')
+    throw new InvalidOptionError(`a ${event} listener must be a function, got ${shown(listener)}`)
 }

@@ -1,6 +1,6 @@
 import { parseVersion, type Version } from '../clock/version.js'
 import { parseDuration } from '../duration.js'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, shown } from '../errors.js'
 import type { FetchOptions, SetOptions } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
 
@@ -64,7 +64,7 @@ export function atLeastVersion(atLeast: unknown): Version {
     typeof (want as Version).node !== 'string'
   ) {
     throw new InvalidOptionError(
-      `atLeast must be a version from set() ({ wall, logical, node }) or its formatVersion text, got ${typeof atLeast === 'object' ? JSON.stringify(atLeast) : String(atLeast)}`,
+      `atLeast must be a version from set() ({ wall, logical, node }) or its formatVersion text, got ${shown(atLeast)}`,
     )
   }
   return want as Version

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { isLoopbackHost } from '../edge/bind-address.js'
 import { readCredentialFile } from '../edge/credentials.js'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, shown } from '../errors.js'
 import { checkKeyspaceName } from '../replica/keyspace-options.js'
 
 /** Settings of the RESP listener. */
@@ -37,32 +37,42 @@ export interface EdgeSettings {
 
 /** A `host:port` flag. @throws InvalidOptionError */
 export function hostPort(value: unknown, flag: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(String(value))
-  const port = m ? Number(m[2]) : Number.NaN
+  // An IPv6 host is bracketed ([::1]:6379); any other host has no colon.
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(String(value))
+  const port = m ? Number(m[3]) : Number.NaN
   if (!m || port > 65_535) {
     throw new InvalidOptionError(
-      `${flag} must be HOST:PORT, e.g. 127.0.0.1:6379, got ${String(value)}`,
+      `${flag} must be HOST:PORT, e.g. 127.0.0.1:6379 or [::1]:6379, got ${String(value)}`,
     )
   }
-  return { host: m[1]!, port }
+  return { host: (m[1] ?? m[2])!, port }
 }
 
 /**
  * A boolean flag: from the environment `0`, `false` and the empty string are off
  * (commander takes any value as on); from a config file it must be a boolean.
  */
-function booleanFlag(cmd: Command, attr: string, env: string): boolean {
+export function booleanFlag(cmd: Command, attr: string, env: string): boolean {
   const source = cmd.getOptionValueSource(attr)
   if (source === 'env') return !['0', 'false', ''].includes(process.env[env] ?? '')
   const v = cmd.getOptionValue(attr) as unknown
   if (source === 'config' && typeof v !== 'boolean') {
-    throw new InvalidOptionError(`config ${attr} must be true or false, got ${JSON.stringify(v)}`)
+    throw new InvalidOptionError(`config ${attr} must be true or false, got ${shown(v)}`)
   }
   return v === true
 }
 
-function positiveInt(value: unknown, flag: string): number {
-  const n = typeof value === 'number' ? value : Number(value)
+/**
+ * A count from a flag or a config file: decimal digits only (`0x10`, `1e3` and `0b1000`
+ * are typos more often than intent). @throws InvalidOptionError
+ */
+export function positiveInt(value: unknown, flag: string): number {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*\d+\s*$/.test(value)
+        ? Number(value)
+        : Number.NaN
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new InvalidOptionError(`${flag} must be a positive integer, got ${String(value)}`)
   }

@@ -146,7 +146,7 @@ export function addNodeOptions(cmd: Command): Command {
     .addOption(
       opt(
         '--snapshot-interval <duration>',
-        'how often entries are saved to --data-dir',
+        'how often entries are saved to --data-dir (at least 100ms)',
         'MESHCACHE_SNAPSHOT_INTERVAL',
       ).default(NODE_COMMAND_DEFAULTS.snapshotInterval),
     )

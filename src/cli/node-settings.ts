@@ -6,16 +6,23 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, shown } from '../errors.js'
 import { secondsOrDuration } from '../http/duration-text.js'
 import { closestName } from '../http/known-names.js'
+import { NODE_DEFAULTS } from '../node/cache-options.js'
 import {
   checkKeyspaceName,
   type KeyspaceOptions,
   resolveKeyspaceOptions,
 } from '../replica/keyspace-options.js'
 import { WIRE_LIMITS, type WireLimits } from '../replication/limits.js'
-import { type EdgeSettings, edgeSettingsOf } from './edge-settings.js'
+import {
+  booleanFlag,
+  type EdgeSettings,
+  edgeSettingsOf,
+  hostPort,
+  positiveInt,
+} from './edge-settings.js'
 import { LOG_LEVELS, type LogLevel } from './logger.js'
 import { addNodeOptions, CONFIG_KEYS } from './node-options.js'
 
@@ -100,7 +107,7 @@ function duration(value: unknown, flag: string): string {
   const text = typeof value === 'number' ? String(value) : value
   if (typeof text !== 'string') {
     throw new InvalidOptionError(
-      `${flag} must be a duration like '30s', '5m' or a number of seconds, got ${JSON.stringify(value)}`,
+      `${flag} must be a duration like '30s', '5m' or a number of seconds, got ${shown(value)}`,
     )
   }
   secondsOrDuration(text, flag)
@@ -130,14 +137,6 @@ function checkTtls(defaultTtl: string, maxTtl: string, names: [string, string], 
 function unknownName(kind: string, name: string, known: readonly string[]): string {
   const near = closestName(name, known)
   return `unknown ${kind} '${name}'${near === undefined ? '' : ` (did you mean '${near}'?)`}; known: ${known.join(', ')}`
-}
-
-function positiveInt(value: unknown, flag: string): number {
-  const n = typeof value === 'number' ? value : Number(value)
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidOptionError(`${flag} must be a positive integer, got ${String(value)}`)
-  }
-  return n
 }
 
 function stringList(value: unknown, flag: string): string[] | undefined {
@@ -196,7 +195,9 @@ export function parseKeyspaceSpec(spec: string): [string, KeyspaceOptions] {
     if (eq <= 0) {
       throw new InvalidOptionError(`--keyspace ${spec}: '${pair}' is not option=value`)
     }
-    raw[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim()
+    const option = pair.slice(0, eq).trim()
+    if (option in raw) throw new InvalidOptionError(`--keyspace ${spec}: ${option} is given twice`)
+    raw[option] = pair.slice(eq + 1).trim()
   }
   return [name, keyspaceOptions(name, raw, '--keyspace')]
 }
@@ -224,8 +225,19 @@ function keyspacesOf(specs: unknown, fileKeyspaces: unknown): Record<string, Key
       out[name] = keyspaceOptions(name, raw as Record<string, unknown>, 'config keyspaces')
     }
   }
+  // Flags override the file; two flags setting one option of one keyspace are a mistake.
+  const byFlags = new Map<string, string>()
   for (const spec of (specs as string[] | undefined) ?? []) {
     const [name, options] = parseKeyspaceSpec(spec)
+    for (const option of Object.keys(options)) {
+      const earlier = byFlags.get(`${name}.${option}`)
+      if (earlier !== undefined) {
+        throw new InvalidOptionError(
+          `--keyspace ${spec}: ${name}.${option} is already set by --keyspace ${earlier}`,
+        )
+      }
+      byFlags.set(`${name}.${option}`, spec)
+    }
     out[name] = { ...out[name], ...options }
   }
   return out
@@ -244,17 +256,6 @@ function limitsOf(limits: unknown): Partial<WireLimits> | undefined {
     }
   }
   return limits as Partial<WireLimits>
-}
-
-function httpAddress(value: unknown): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(String(value))
-  const port = m ? Number(m[2]) : Number.NaN
-  if (!m || port > 65_535) {
-    throw new InvalidOptionError(
-      `--http must be HOST:PORT, e.g. 127.0.0.1:8080, got ${String(value)}`,
-    )
-  }
-  return { host: m[1]!, port }
 }
 
 function readKeyFile(file: unknown): string | undefined {
@@ -300,6 +301,11 @@ export function settingsOf(cmd: Command, extras: FileExtras): NodeSettings {
     )
   }
   const snapshotInterval = duration(v.snapshotInterval, '--snapshot-interval')
+  if (ms(snapshotInterval) < NODE_DEFAULTS.minSnapshotIntervalMs) {
+    throw new InvalidOptionError(
+      `--snapshot-interval must be at least ${NODE_DEFAULTS.minSnapshotIntervalMs}ms, got ${snapshotInterval}`,
+    )
+  }
   const networkKey = readKeyFile(v.networkKeyFile)
   // An empty allowlist means no allowlist (everyone with the network key), as by default.
   const allowPeers = stringList(v.allowPeer, '--allow-peer')?.filter(Boolean)
@@ -309,13 +315,16 @@ export function settingsOf(cmd: Command, extras: FileExtras): NodeSettings {
       `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${String(v.logLevel)}`,
     )
   }
-  // A boolean flag from the environment: commander takes any value as "on"; 0 and false are off.
-  const adminEnv =
-    cmd.getOptionValueSource('admin') === 'env' ? process.env.MESHCACHE_ADMIN : undefined
-  const admin = adminEnv === undefined ? v.admin === true : !['0', 'false', ''].includes(adminEnv)
-  const http = httpAddress(v.http)
+  const admin = booleanFlag(cmd, 'admin', 'MESHCACHE_ADMIN')
+  if (v.dataDir !== undefined && typeof v.dataDir !== 'string') {
+    throw new InvalidOptionError(`config dataDir must be a directory path, got ${shown(v.dataDir)}`)
+  }
+  const http = hostPort(v.http, '--http')
+  if (typeof v.region !== 'string') {
+    throw new InvalidOptionError(`config region must be a string, got ${shown(v.region)}`)
+  }
   return {
-    region: String(v.region),
+    region: v.region,
     listen: stringList(v.listen, '--listen') ?? [],
     peers: stringList(v.peer, '--peer') ?? [],
     http,

@@ -4,7 +4,7 @@
  * (Redis `EX`). Embedded callers keep the library's convention (a bare number is ms).
  * @module
  */
-import { parseDuration } from '../duration.js'
+import { isDurationText, parseDuration } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
 
 const SECONDS_RE = /^\s*\d+(\.\d+)?\s*$/
@@ -15,14 +15,22 @@ const SECONDS_RE = /^\s*\d+(\.\d+)?\s*$/
  * @throws InvalidOptionError when the text is neither
  */
 export function secondsOrDuration(text: string, name: string): number {
-  if (SECONDS_RE.test(text)) return Math.round(Number(text) * 1_000)
-  try {
-    return parseDuration(text, name)
-  } catch {
+  if (SECONDS_RE.test(text)) {
+    const ms = Number(text) * 1_000
+    // Whole ms, as the library's durations: above 0 must not round to 0 (0 turns options off).
+    if (ms > 0 && Math.round(ms) === 0) {
+      throw new InvalidOptionError(
+        `${name} must be 0 or at least 1 ms (durations are whole ms), got '${text}'`,
+      )
+    }
+    return Math.round(ms)
+  }
+  if (!isDurationText(text)) {
     throw new InvalidOptionError(
       `${name} must be a duration like '500ms', '30s', '5m', '1h' or a number of seconds, got '${text}'`,
     )
   }
+  return parseDuration(text, name)
 }
 
 const UNITS: readonly [string, number][] = [

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { DEFAULT_MAX_DRIFT_MS } from '../clock/hlc.js'
 import { type Duration, parseDuration } from '../duration.js'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, shown } from '../errors.js'
 import { type ResolvedMeshOptions, resolveMeshOptions } from '../mesh/defaults.js'
 import { checkOptionNames } from '../option-names.js'
 import type { MeshOptions } from '../ports/mesh-options.js'
@@ -123,7 +123,7 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
   const region = options.region ?? NODE_DEFAULTS.region
   if (typeof region !== 'string' || !NAME_RE.test(region)) {
     throw new InvalidOptionError(
-      `region must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(region)}`,
+      `region must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${shown(region)}`,
     )
   }
   if (

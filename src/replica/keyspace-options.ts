@@ -1,5 +1,5 @@
 import { type Duration, parseDuration } from '../duration.js'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, shown } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 
 /** Largest `maxTtl`: 100 years, ms. */
@@ -143,7 +143,7 @@ export function stripUndefined<T extends object>(o: T): Partial<T> {
 export function checkKeyspaceName(name: unknown): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
     throw new InvalidOptionError(
-      `keyspace name must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`,
+      `keyspace name must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${shown(name)}`,
     )
   }
   return name

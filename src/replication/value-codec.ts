@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type { Packr } from 'msgpackr'
-import { InvalidOptionError, UnencodableValueError } from '../errors.js'
+import { InvalidOptionError, shown, UnencodableValueError } from '../errors.js'
 import { isWellFormed } from './value-check.js'
 
 type Msgpackr = typeof import('msgpackr')
@@ -68,7 +68,7 @@ export function validTags(tags: unknown): tags is string[] {
 export function checkTags(tags: unknown): readonly string[] {
   if (!validTags(tags)) {
     throw new InvalidOptionError(
-      `tags must be 1 to ${TAG_LIMITS.maxTags} non-empty strings of at most ${TAG_LIMITS.maxTagLength} characters, without lone surrogates, got ${JSON.stringify(tags)}`,
+      `tags must be 1 to ${TAG_LIMITS.maxTags} non-empty strings of at most ${TAG_LIMITS.maxTagLength} characters, without lone surrogates, got ${shown(tags)}`,
     )
   }
   return [...new Set(tags)]

@@ -338,4 +338,19 @@ describe('strict options', () => {
     const c = await make({ listen: ['/ip4/127.0.80.2/tcp/0'], mesh: { syncIntervalMs: '5s' } })
     expect(c.addresses()[0]).toMatch(/127\.0\.80\.2/)
   })
+
+  it('on and off refuse a misspelt event or a listener that is not a function', async () => {
+    const c = await make({})
+    const listener = () => undefined
+    expect(() => c.on('chnage' as never, listener)).toThrow(InvalidOptionError)
+    expect(() => c.on('chnage' as never, listener)).toThrow(
+      /unknown event "chnage"; events: change, expire, evict/,
+    )
+    expect(() => c.off('nope' as never, listener)).toThrow(InvalidOptionError)
+    expect(() => c.on('change', 5 as never)).toThrow(/change listener must be a function, got 5/)
+    const seen: string[] = []
+    c.on('change', (e) => seen.push(e.key))
+    await c.set('k', 1)
+    expect(seen).toEqual(['k'])
+  })
 })

@@ -34,4 +34,29 @@ describe('parseDuration', () => {
     const ok = await createCache({ maxTtl: '36500d' })
     await ok.close()
   })
+
+  it('a BigInt, a function or a cyclic object is a typed error that says what it got, never a TypeError from the message', async () => {
+    expect(() => parseDuration(5000n as never, 'ttl')).toThrow(/ttl must be .* got 5000n$/)
+    expect(() => parseDuration((() => 1) as never, 'ttl')).toThrow(/got a function$/)
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    expect(() => parseDuration(cyclic as never, 'ttl')).toThrow(InvalidOptionError)
+    const { createCache } = await import('../../src/node/create-cache.js')
+    await expect(createCache({ snapshotInterval: 5000n as never })).rejects.toThrow(
+      InvalidOptionError,
+    )
+    const cache = await createCache()
+    try {
+      expect(() => cache.keyspace(5n as never)).toThrow(/keyspace name .* got 5n/)
+      await expect(cache.set('k', 1, { ttl: 60000n as never })).rejects.toThrow(InvalidOptionError)
+      await expect(
+        cache.fetch('k', {
+          consistency: 'strong',
+          atLeast: { wall: 1n, logical: 0, node: 'x' },
+        } as never),
+      ).rejects.toThrow(InvalidOptionError)
+    } finally {
+      await cache.close()
+    }
+  })
 })

@@ -178,4 +178,58 @@ describe('meshcache node settings: flags over environment over config file over 
       keyspaces: { k: { maxTtl: '3600s' } },
     })
   })
+
+  it('refuses what would otherwise run with something else than written (hunt, 2026-12-08)', () => {
+    const file = (name: string, body: unknown) => {
+      const f = join(dir, `${name}.json`)
+      writeFileSync(f, JSON.stringify(body))
+      return ['--config', f]
+    }
+    // A config admin that is not a boolean left admin off without a word.
+    for (const admin of ['true', 1, 'yes']) {
+      expect(() => parseNodeSettings(file('admin', { admin }))).toThrow(
+        /config admin must be true or false/,
+      )
+    }
+    expect(parseNodeSettings(file('admin-ok', { admin: true })).admin).toBe(true)
+    expect(() => parseNodeSettings(file('dd', { dataDir: true }))).toThrow(
+      /config dataDir must be a directory path, got true/,
+    )
+    expect(() => parseNodeSettings(file('region', { region: { a: 1 } }))).toThrow(
+      /config region must be a string/,
+    )
+    // Counts are decimal: 0x10, 1e3 and 0b1000 were read as 16, 1000 and 8.
+    for (const n of ['0x10', '1e3', '0b1000']) {
+      expect(() => parseNodeSettings(['--max-entries', n])).toThrow(
+        /--max-entries must be a positive integer/,
+      )
+    }
+    expect(parseNodeSettings(['--max-entries', '1000']).maxEntries).toBe(1000)
+    // One option of one keyspace set twice by flags: the last one silently won.
+    expect(() =>
+      parseNodeSettings(['--keyspace', 's:maxTtl=7d', '--keyspace', 's:maxTtl=1d']),
+    ).toThrow(/s\.maxTtl is already set by --keyspace s:maxTtl=7d/)
+    expect(() => parseKeyspaceSpec('s:maxTtl=7d,maxTtl=1d')).toThrow(/maxTtl is given twice/)
+    expect(
+      parseNodeSettings(['--keyspace', 's:maxTtl=7d', '--keyspace', 's:defaultTtl=1d']).keyspaces,
+    ).toEqual({
+      s: { maxTtl: '7d', defaultTtl: '1d' },
+    })
+    // HOST:PORT: a host with a colon is an IPv6 address in brackets, nothing else.
+    expect(() => parseNodeSettings(['--http', '127.0.88.1:8080:1'])).toThrow(
+      /--http must be HOST:PORT/,
+    )
+    expect(parseNodeSettings(['--http', '[::1]:8080']).http).toEqual({ host: '::1', port: 8080 })
+    expect(parseNodeSettings(['--http', '127.0.0.1:8080']).http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+    })
+    // The flag, not the library's option, is named; and what the user wrote is quoted.
+    expect(() => parseNodeSettings(['--default-ttl', '0.0004'])).toThrow(
+      /^--default-ttl must be 0 or at least 1 ms \(durations are whole ms\), got '0.0004'$/,
+    )
+    expect(() => parseNodeSettings(['--snapshot-interval', '10ms'])).toThrow(
+      /^--snapshot-interval must be at least 100ms, got 10ms$/,
+    )
+  })
 })
