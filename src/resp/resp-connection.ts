@@ -45,6 +45,8 @@ export class RespConnection {
   /** True while the running command may wait long (`WAIT`). */
   #blocking = false
   #paused = false
+  /** True while input is not read because a command has not answered (`inputPauseBytes`). */
+  #inputHeld = false
   #closed = false
 
   /** @param budget - the listener's budget of partly received requests */
@@ -104,14 +106,25 @@ export class RespConnection {
     if (this.#closed) return
     this.session.lastActiveAt = this.#server.clock.monotonic()
     this.#parser.push(chunk)
+    if (this.#busy && this.#parser.buffered > RESP_DEFAULTS.inputPauseBytes) {
+      this.#inputHeld = true
+      this.#socket.pause()
+    }
     this.#drive()
   }
 
   #onDrain(): void {
     if (!this.#paused || this.#closed) return
     this.#paused = false
-    this.#socket.resume()
+    if (!this.#inputHeld) this.#socket.resume()
     this.#drive()
+  }
+
+  /** The command that held input back answered: read again (unless output holds it). */
+  #releaseInput(): void {
+    if (!this.#inputHeld) return
+    this.#inputHeld = false
+    if (!this.#paused && !this.#closed) this.#socket.resume()
   }
 
   /** Runs the commands received, in order, until input runs out or a command waits. */
@@ -134,6 +147,7 @@ export class RespConnection {
         if (this.#blocking) this.#flush()
         pending.then(() => {
           this.#busy = false
+          this.#releaseInput()
           if (this.#afterCommand()) this.#drive()
         })
         return

@@ -41,6 +41,12 @@ export const RESP_DEFAULTS = {
    * requests of `maxRequestBytes` at once.
    */
   maxPartialRequestBytes: 256 * 1024 * 1024,
+  /**
+   * Past this much input received behind a command that has not answered yet (`WAIT`, a
+   * write waiting for its ack), the connection stops reading until it answers: a client
+   * pipelining behind a 5-minute `WAIT` is held back by TCP, not buffered without bound.
+   */
+  inputPauseBytes: 64 * 1024,
   /** Past this much queued output the connection stops reading requests until the client reads. */
   outputPauseBytes: 1024 * 1024,
   /** Past this much queued output the client is sent an error and closed (a reader that never reads). */
