@@ -152,6 +152,18 @@ export const MESH_CONSTANTS = {
    * the relay plan is rebuilt without it (a new hub, new tree), so writes route around it.
    */
   relayFailoverMs: 1_000,
+  /**
+   * The relay plan is rebuilt at most this often (ms) while the member list keeps changing:
+   * one member (or a joining fleet) announcing thousands of members made each announcement
+   * rebuild it, O(members) each (docs/decisions/hunt-fixes-2026-12.md).
+   */
+  relayPlanMinAgeMs: 100,
+  /**
+   * Most members a node keeps. Past it, members only heard of (another member's hello
+   * list, a relayed announcement) are not added; a member that connects is. The topology
+   * is property-tested at 10,000 (docs/decisions/topology.md).
+   */
+  maxMembers: 10_000,
 } as const
 
 /**

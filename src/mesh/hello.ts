@@ -105,6 +105,7 @@ export function mergeHello(
   table.setRegion(sender, b.region, true)
   sender.lastSeen = now
   sender.connected = true
+  sender.spokeDirectly = true
   sender.takesVouched = b.vouch === 1 || b.vouch === 2
   sender.vouchesRegion = b.vouch === 2
   for (const row of b.peers.slice(0, MAX_MEMBERS)) {

@@ -98,7 +98,11 @@ export class MeshNode implements MeshPort {
     this.node = init.node
     this.gate = init.gate ?? new PeerGate()
     // A grown member list is compared on every link soon (link control spreads it).
-    this.peers = new PeerTable(init.region, () => this.control?.membersChanged())
+    this.peers = new PeerTable(
+      init.region,
+      () => this.control?.membersChanged(),
+      MESH_CONSTANTS.maxMembers,
+    )
     this.pool = new StreamPool(init.node, init.clock)
     this.counters = zeroCounters(init.replicas.rejected)
     this.ctx = {

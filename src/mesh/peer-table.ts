@@ -11,6 +11,12 @@ export interface PeerInfo {
   regionOwn?: boolean
   /** Multiaddrs the peer can be dialled on (with `/p2p/<id>`). */
   addrs: string[]
+  /**
+   * The member sent this node its hello over its own connection (Noise proved its id): a
+   * node that exists, not only a name in announcements. Only such members' regions count
+   * toward an `ack: 'quorum'`.
+   */
+  spokeDirectly?: boolean
   /** Round-trip time, ms: EWMA of pings; undefined before the first. */
   rtt: number | undefined
   /** Wall-clock ms of the last sign of life (ping, message, hello). */
@@ -70,10 +76,15 @@ export class PeerTable {
   version = 0
   private digested: { version: number; value: string } | undefined
 
-  /** @param onChange - the member list changed (called at each change: debounce it) */
+  /**
+   * @param onChange - the member list changed (called at each change: debounce it)
+   * @param maxMembers - most members heard of ({@link hasRoomFor}); a connecting one is
+   *   always added
+   */
   constructor(
     localRegion: string,
     private readonly onChange?: () => void,
+    private readonly maxMembers = Number.POSITIVE_INFINITY,
   ) {
     this.localRegion = localRegion
   }
@@ -138,6 +149,7 @@ export class PeerTable {
    * @returns the entry, or undefined when held off
    */
   learn(id: string, now: number): PeerInfo | undefined {
+    if (!this.hasRoomFor(id)) return undefined
     const until = this.forgotten.get(id)
     if (until !== undefined) {
       if (until > now && !this.peers.has(id)) return undefined
@@ -148,6 +160,11 @@ export class PeerTable {
 
   get(id: string): PeerInfo | undefined {
     return this.peers.get(id)
+  }
+
+  /** Whether `id` is known or may be added by hearsay (`maxMembers` bounds the table). */
+  hasRoomFor(id: string): boolean {
+    return this.peers.size < this.maxMembers || this.peers.has(id)
   }
 
   /** Records a measured round trip (ms). */

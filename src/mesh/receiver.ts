@@ -16,6 +16,15 @@ import type { MeshContext } from './mesh-context.js'
 
 const log = logger('meshcache:mesh')
 
+/**
+ * Most regions with a lag histogram of their own (`stats().mesh.lag`, `/metrics`): a
+ * member naming a new region in every batch made one each, never freed. Beyond them,
+ * batches share {@link OTHER_REGIONS}.
+ */
+const MAX_LAG_REGIONS = 64
+/** The histogram of the regions past {@link MAX_LAG_REGIONS}. */
+const OTHER_REGIONS = '(other)'
+
 /** Records of a batch that now stand here, and those refused. */
 interface Admitted {
   applied: number
@@ -223,10 +232,14 @@ export class Receiver {
   /** Each record through `admitRemote`; lag per origin region; applied writes settle leases. */
   private admitRecords(batch: WriteBatch, replica: KeyspaceReplica, now: number): Admitted {
     const { ctx } = this
-    let hist = this.lag.get(batch.region)
+    // Per the origin's own region when it stated one; the region a batch names is the
+    // sender's word, so at most MAX_LAG_REGIONS of those, then one 'other'.
+    const region = ctx.peers.ownRegion(batch.origin) ?? batch.region
+    let hist = this.lag.get(region)
     if (hist === undefined) {
-      hist = new LagHistogram()
-      this.lag.set(batch.region, hist)
+      const kept = this.lag.size < MAX_LAG_REGIONS ? region : OTHER_REGIONS
+      hist = this.lag.get(kept) ?? new LagHistogram()
+      this.lag.set(kept, hist)
     }
     let applied = 0
     let refused = 0

@@ -314,10 +314,13 @@ export class Relay {
     const { ctx } = this
     // Down members are re-examined at most every quarter of the failover delay.
     const mono = ctx.clock.monotonic()
+    // While the member list keeps changing, rebuilt at most every relayPlanMinAgeMs.
     if (
       this.plan !== undefined &&
-      ctx.peers.version === this.planVersion &&
-      mono - this.planCheckedAt < MESH_CONSTANTS.relayFailoverMs / 4
+      mono - this.planCheckedAt <
+        (ctx.peers.version === this.planVersion
+          ? MESH_CONSTANTS.relayFailoverMs / 4
+          : MESH_CONSTANTS.relayPlanMinAgeMs)
     )
       return this.plan
     this.planVersion = ctx.peers.version

@@ -29,12 +29,17 @@ export class RemoteReads {
   /**
    * Other regions that must answer for `level`: `peer` needs one; `quorum` a majority of
    * every region known (this one included), so this node's own region counts as one.
+   * A region counts once one of its members has spoken to this node over its own
+   * connection (its hello): regions only named in announcements or member lists do not,
+   * or a member announcing made-up members in made-up regions would fail every quorum
+   * write. A region whose members went down still counts until they are forgotten.
    */
   quorumSize(level: RemoteAckLevel): number {
     if (level === 'peer') return 1
     const known = new Set<string>()
     for (const p of this.ctx.peers.all()) {
-      if (p.region !== undefined && p.region !== this.ctx.region) known.add(p.region)
+      if (p.spokeDirectly === true && p.region !== undefined && p.region !== this.ctx.region)
+        known.add(p.region)
     }
     return Math.floor((known.size + 1) / 2 + 1) - 1
   }

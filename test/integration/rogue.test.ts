@@ -1,8 +1,11 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
+import { BatchSigner } from '../../src/mesh/batch-signing.js'
 import { encodeBatch } from '../../src/replication/batch-codec.js'
 import type { EntryTuple } from '../../src/replication/entry-tuple.js'
 import { ITEM_KIND, type RelayItem } from '../../src/replication/relay-frame.js'
-import { encodeValue } from '../../src/replication/value-codec.js'
+import { encodeValue, msgpack } from '../../src/replication/value-codec.js'
 import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -99,5 +102,74 @@ describe('a rogue member with a valid key, in another region', () => {
     await waitFor(() => b.get('honest199') === 199, 'honest writes replicate during the flood')
     for (let i = 0; i < 200; i++) expect(b.get(`honest${i}`)).toBe(i)
     expect([...b.keyspace('default').keys()].some((k) => k.startsWith('flood'))).toBe(false)
+  })
+
+  it('cannot fail quorum writes or stall a node by announcing made-up members in made-up regions', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('eu-west')
+    const rogue = await mesh.start('ap-south')
+    await mesh.ready()
+    await a.set('before', 1, { ack: 'quorum' })
+    // Each made-up member signs its own announcement (a fresh key: its own word), in a
+    // region of its own: four more regions would make a quorum of 4 out of 7.
+    const fakes = 400
+    for (let i = 0; i < fakes; i++) {
+      const key = await generateKeyPair('Ed25519')
+      const id = peerIdFromPrivateKey(key).toString()
+      const body = msgpack.pack([
+        1,
+        id,
+        `fake-${i % 4}`,
+        [`/ip4/127.0.0.250/tcp/9/p2p/${id}`],
+        Date.now(),
+      ])
+      meshOf(rogue).sendItem(a.nodeId, {
+        kind: ITEM_KIND.member,
+        origin: id,
+        incarnation: 1,
+        seq: 1,
+        body: new BatchSigner(key).seal(body),
+      })
+    }
+    await waitFor(() => meshOf(a).peers.size >= 2 + fakes, 'the made-up members learned', 20_000)
+    // The regions only named in announcements do not count: a quorum is still one of two.
+    for (const n of [a, b])
+      await n.set(`after-${n.region}`, 1, { ack: 'quorum', ackTimeout: 5_000 })
+    // Each announcement rebuilt the relay plan (O(members)): 400 of them now cost a few
+    // rebuilds, not 400; the node still answers at once.
+    const started = performance.now()
+    await a.set('responsive', 1)
+    expect(performance.now() - started).toBeLessThan(1_000)
+  })
+
+  it('keeps lag histograms for at most 64 regions, whatever regions its batches name', async () => {
+    const a = await mesh.start('us-east')
+    const rogue = await mesh.start('ap-south')
+    await mesh.ready()
+    const rogueNode = meshOf(rogue)
+    const incarnation = Date.now()
+    for (let seq = 1; seq <= 100; seq++) {
+      const body = rogueNode.sealBatch(
+        encodeBatch({
+          origin: rogue.nodeId,
+          region: `made-up-${seq}`,
+          keyspace: 'default',
+          sentAt: Date.now(),
+          incarnation,
+          seq,
+          records: [record(`k${seq}`, Date.now(), rogue.nodeId)],
+        }),
+      )
+      rogueNode.sendItem(a.nodeId, {
+        kind: ITEM_KIND.batch,
+        origin: rogue.nodeId,
+        incarnation,
+        seq,
+        body,
+      })
+    }
+    await waitFor(() => a.has('k100'), 'the batches applied')
+    // The origin stated its own region (its hello): every batch counts there.
+    expect(Object.keys(meshOf(a).stats().lagByRegion)).toEqual(['ap-south'])
   })
 })

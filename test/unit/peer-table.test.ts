@@ -95,4 +95,15 @@ describe('forgotten members', () => {
     t.remove('dead', 1_000)
     expect(t.learn('dead', 1_001)).toBeDefined()
   })
+
+  it('past maxMembers takes no one new by hearsay, but always a member that connects', () => {
+    const t = new PeerTable('eu', undefined, 3)
+    for (const id of ['a', 'b', 'c']) expect(t.learn(id, 0)).toBeDefined()
+    expect(t.hasRoomFor('d')).toBe(false)
+    expect(t.learn('d', 0)).toBeUndefined()
+    expect(t.get('d')).toBeUndefined()
+    expect(t.learn('a', 1)).toBeDefined() // known: still updated
+    expect(t.upsert('e', 2).id).toBe('e') // direct evidence (a connection) is never refused
+    expect(t.size).toBe(4)
+  })
 })
