@@ -60,12 +60,17 @@ class KeyArgError extends Error {}
 
 function plainArg(v: unknown): boolean {
   const t = typeof v
-  return t === 'string' || t === 'boolean' || v === null || (t === 'number' && Number.isFinite(v))
+  return (
+    t === 'string' ||
+    t === 'boolean' ||
+    v === null ||
+    (t === 'number' && Number.isFinite(v) && !Object.is(v, -0))
+  )
 }
 
 /**
  * A `JSON.stringify` replacer that refuses what JSON writes as something else: undefined,
- * NaN and ±Infinity (all `null`), functions and symbols (dropped or `null`), and objects
+ * NaN and ±Infinity (all `null`), -0 (`0`), functions and symbols (dropped or `null`), and objects
  * other than plain ones and arrays (a Map or Set writes `{}`, a Date its ISO string, a class
  * instance its fields): two different calls would share one cached result.
  */
@@ -78,6 +83,7 @@ function keepsMeaning(this: unknown, key: string, value: unknown): unknown {
     )
   if (t === 'number' && !Number.isFinite(original))
     throw new KeyArgError(`an argument holds ${String(original)}, which JSON writes as null`)
+  if (Object.is(original, -0)) throw new KeyArgError('an argument holds -0, which JSON writes as 0')
   if (t === 'object' && original !== null && !Array.isArray(original)) {
     const proto = Object.getPrototypeOf(original)
     if (proto !== Object.prototype && proto !== null)

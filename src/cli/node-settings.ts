@@ -188,7 +188,7 @@ export function parseKeyspaceSpec(spec: string): [string, KeyspaceOptions] {
   } catch (err) {
     throw new InvalidOptionError(`--keyspace ${spec}: ${(err as Error).message}`)
   }
-  const raw: Record<string, string> = {}
+  const raw = Object.create(null) as Record<string, string>
   const rest = colon === -1 ? '' : spec.slice(colon + 1)
   for (const pair of rest.split(',').filter((p) => p.trim() !== '')) {
     const eq = pair.indexOf('=')
@@ -196,7 +196,8 @@ export function parseKeyspaceSpec(spec: string): [string, KeyspaceOptions] {
       throw new InvalidOptionError(`--keyspace ${spec}: '${pair}' is not option=value`)
     }
     const option = pair.slice(0, eq).trim()
-    if (option in raw) throw new InvalidOptionError(`--keyspace ${spec}: ${option} is given twice`)
+    if (Object.hasOwn(raw, option))
+      throw new InvalidOptionError(`--keyspace ${spec}: ${option} is given twice`)
     raw[option] = pair.slice(eq + 1).trim()
   }
   return [name, keyspaceOptions(name, raw, '--keyspace')]

@@ -221,8 +221,9 @@ export class MemberGossip {
     if (id === ctx.self) return false
     // A denied member's announcement is passed on (others may admit it) but not learned.
     if (ctx.gate.denies(id)) return 0
-    // A full member table takes no one new by announcement, and passes nothing on.
-    if (!ctx.peers.hasRoomFor(id)) return false
+    // A full member table of members all met directly takes no one new by announcement
+    // (passed on: others may have room), as for a denied member.
+    if (!ctx.peers.makeRoomFor(id)) return 0
     const before = ctx.peers.version
     const p = ctx.peers.upsert(id, ctx.clock.now())
     p.lastSeen = ctx.clock.now()

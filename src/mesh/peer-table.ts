@@ -149,12 +149,12 @@ export class PeerTable {
    * @returns the entry, or undefined when held off
    */
   learn(id: string, now: number): PeerInfo | undefined {
-    if (!this.hasRoomFor(id)) return undefined
     const until = this.forgotten.get(id)
     if (until !== undefined) {
       if (until > now && !this.peers.has(id)) return undefined
       this.forgotten.delete(id)
     }
+    if (!this.makeRoomFor(id)) return undefined
     return this.upsert(id, now)
   }
 
@@ -162,9 +162,23 @@ export class PeerTable {
     return this.peers.get(id)
   }
 
-  /** Whether `id` is known or may be added by hearsay (`maxMembers` bounds the table). */
-  hasRoomFor(id: string): boolean {
-    return this.peers.size < this.maxMembers || this.peers.has(id)
+  /**
+   * Whether `id` is known or may be added without a connection of its own (hearsay, a
+   * relayed announcement). At `maxMembers` the member heard of least lately that is not
+   * connected and never spoke to this node directly is forgotten to make room: a flood of
+   * made-up members displaces itself, not the members this node has met.
+   * @returns false when every member is connected or has spoken directly
+   */
+  makeRoomFor(id: string): boolean {
+    if (this.peers.size < this.maxMembers || this.peers.has(id)) return true
+    let oldest: PeerInfo | undefined
+    for (const p of this.peers.values()) {
+      if (p.connected || p.spokeDirectly === true) continue
+      if (oldest === undefined || p.lastSeen < oldest.lastSeen) oldest = p
+    }
+    if (oldest === undefined) return false
+    this.remove(oldest.id)
+    return true
   }
 
   /** Records a measured round trip (ms). */

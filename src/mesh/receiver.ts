@@ -17,16 +17,17 @@ import type { MeshContext } from './mesh-context.js'
 const log = logger('meshcache:mesh')
 
 /**
- * Most regions with a lag histogram of their own (`stats().mesh.lag`, `/metrics`): a
- * member naming a new region in every batch made one each, never freed. Beyond them,
- * batches share {@link OTHER_REGIONS}.
+ * Most regions with a lag histogram of their own (`stats().mesh.lagByRegion`, `/metrics`):
+ * a member naming a new region in every batch made one each, never freed. Beyond them,
+ * and for origins that have not stated a region, batches share {@link OTHER_REGIONS}.
  */
 const MAX_LAG_REGIONS = 64
 /** The histogram of the regions past {@link MAX_LAG_REGIONS}. */
 const OTHER_REGIONS = '(other)'
 
-/** Records of a batch that now stand here, and those refused. */
+/** Records of a batch that now stand here, refused, and admitted but not held here (too large, expired, invalidated). */
 interface Admitted {
+  unheld: number
   applied: number
   refused: number
 }
@@ -145,9 +146,15 @@ export class Receiver {
     if (ctx.replicas.get(batch.keyspace) === undefined)
       throw new InvalidMessageError(`write: keyspace ${batch.keyspace} is not open here`)
     ctx.counters.directWritesIn++
-    const refused = this.admit(batch, 'direct').refused
-    // An ack promises the write is held here: refuse to give one for records refused.
+    const { refused, unheld } = this.admit(batch, 'direct')
+    // An ack promises the write is held here: none for records refused, nor for records
+    // this node does not hold (too large for its limits, expired on arrival, older than a
+    // clear or tag invalidation it has).
     if (refused > 0) throw new InvalidMessageError(`write: ${refused} record(s) refused`)
+    if (unheld > 0)
+      throw new InvalidMessageError(
+        `write: ${unheld} record(s) not held here (too large, expired or invalidated)`,
+      )
     return { region: ctx.region }
   }
 
@@ -199,9 +206,9 @@ export class Receiver {
    */
   private admit(batch: WriteBatch, via: ReplicateTrace['via']): Admitted {
     const { ctx } = this
-    if (batch.origin === ctx.self) return { applied: 0, refused: 0 }
+    if (batch.origin === ctx.self) return { applied: 0, refused: 0, unheld: 0 }
     const replica = ctx.replicas.get(batch.keyspace)
-    if (replica === undefined) return { applied: 0, refused: 0 }
+    if (replica === undefined) return { applied: 0, refused: 0, unheld: 0 }
     ctx.counters.batchesIn++
     ctx.counters.recordsIn += batch.records.length
     const now = ctx.clock.now()
@@ -232,9 +239,9 @@ export class Receiver {
   /** Each record through `admitRemote`; lag per origin region; applied writes settle leases. */
   private admitRecords(batch: WriteBatch, replica: KeyspaceReplica, now: number): Admitted {
     const { ctx } = this
-    // Per the origin's own region when it stated one; the region a batch names is the
-    // sender's word, so at most MAX_LAG_REGIONS of those, then one 'other'.
-    const region = ctx.peers.ownRegion(batch.origin) ?? batch.region
+    // Per the region the origin stated itself (its hello, its signed announcement); the
+    // region a batch names is only the sender's word. At most MAX_LAG_REGIONS, then one.
+    const region = ctx.peers.ownRegion(batch.origin) ?? OTHER_REGIONS
     let hist = this.lag.get(region)
     if (hist === undefined) {
       const kept = this.lag.size < MAX_LAG_REGIONS ? region : OTHER_REGIONS
@@ -243,6 +250,7 @@ export class Receiver {
     }
     let applied = 0
     let refused = 0
+    let unheld = 0
     // One clock read per batch, not per record.
     for (const record of batch.records) {
       const outcome = replica.admitRemoteAt(record, batch.region, now)
@@ -250,6 +258,7 @@ export class Receiver {
         refused++
         continue
       }
+      if (outcome === 'too-large' || outcome === 'expired' || outcome === 'invalidated') unheld++
       hist.observe(now - record[1])
       if (outcome === 'applied') {
         applied++
@@ -257,7 +266,7 @@ export class Receiver {
       }
     }
     ctx.counters.recordsApplied += applied
-    return { applied, refused }
+    return { applied, refused, unheld }
   }
 
   private refuse(code: RejectCode, why: string): false {

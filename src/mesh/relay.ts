@@ -69,6 +69,8 @@ export class Relay {
   private seq = 0
   private plan: RelayPlan | undefined
   private planKey = ''
+  /** Relay plans built so far (each O(members)): tests check that a flood of members does not rebuild per member. */
+  planBuilds = 0
   private planVersion = -1
   private planCheckedAt = Number.NEGATIVE_INFINITY
   private held: RelayItem[] = []
@@ -340,6 +342,7 @@ export class Relay {
     if (this.plan === undefined || key !== this.planKey) {
       this.planKey = key
       this.plan = new RelayPlan(members)
+      this.planBuilds++
     }
     return this.plan
   }

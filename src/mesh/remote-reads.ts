@@ -20,6 +20,8 @@ import { PROTOCOLS } from './topics.js'
 export class RemoteReads {
   private readonly ctx: MeshContext
   private readonly loads: LoadCoordinator
+  /** Other regions a member of which spoke to this node directly: never forgotten ({@link quorumSize}). */
+  private readonly regionsSeen = new Set<string>()
 
   constructor(ctx: MeshContext, loads: LoadCoordinator) {
     this.ctx = ctx
@@ -28,18 +30,19 @@ export class RemoteReads {
 
   /**
    * Other regions that must answer for `level`: `peer` needs one; `quorum` a majority of
-   * every region known (this one included), so this node's own region counts as one.
-   * A region counts once one of its members has spoken to this node over its own
-   * connection (its hello): regions only named in announcements or member lists do not,
-   * or a member announcing made-up members in made-up regions would fail every quorum
-   * write. A region whose members went down still counts until they are forgotten.
+   * the regions this node knows (this one included), so its own region counts as one.
+   * Known: every region of its member list (as members state or list them), and every
+   * region a member of which ever spoke to this node over its own connection (its hello),
+   * kept for the node's lifetime also when those members are down and forgotten: a region
+   * cut off from the others must not make a quorum alone once it forgot them.
    */
   quorumSize(level: RemoteAckLevel): number {
     if (level === 'peer') return 1
-    const known = new Set<string>()
+    const known = new Set(this.regionsSeen)
     for (const p of this.ctx.peers.all()) {
-      if (p.spokeDirectly === true && p.region !== undefined && p.region !== this.ctx.region)
-        known.add(p.region)
+      if (p.region === undefined || p.region === this.ctx.region) continue
+      known.add(p.region)
+      if (p.spokeDirectly === true) this.regionsSeen.add(p.region)
     }
     return Math.floor((known.size + 1) / 2 + 1) - 1
   }

@@ -30,4 +30,22 @@ describe('nodes agree on keyspace settings (real libp2p nodes)', () => {
     await waitFor(() => (b.stats().rejected['config-mismatch'] ?? 0) >= 2, 'the write refused on b')
     expect(onB.get('s')).toBeUndefined()
   })
+
+  it('an ack is not given by a node that does not hold the write (its maxBytes is smaller)', async () => {
+    const a = await mesh.start('us-east')
+    const b = await mesh.start('eu-west')
+    await mesh.ready()
+    const onA = a.keyspace('files')
+    const onB = b.keyspace('files', { maxBytes: 4_096 })
+    await waitFor(() => a.admin.mesh!.subscribers('files') === 1, 'files open on b')
+    await onA.set('small', 'x', { ack: 'peer', ackTimeout: 5_000 })
+    expect(onB.get('small')).toBe('x')
+    // 10,000 characters: over b's maxBytes, so b keeps its version but not the value.
+    for (const ack of ['peer', 'quorum'] as const) {
+      await expect(
+        onA.set(`big-${ack}`, 'x'.repeat(10_000), { ack, ackTimeout: 2_000 }),
+      ).rejects.toMatchObject({ code: 'ERR_ACK_TIMEOUT' })
+      expect(onB.get(`big-${ack}`)).toBeUndefined()
+    }
+  })
 })

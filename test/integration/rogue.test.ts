@@ -104,14 +104,15 @@ describe('a rogue member with a valid key, in another region', () => {
     expect([...b.keyspace('default').keys()].some((k) => k.startsWith('flood'))).toBe(false)
   })
 
-  it('cannot fail quorum writes or stall a node by announcing made-up members in made-up regions', async () => {
+  it('cannot stall a node by announcing made-up members', async () => {
     const a = await mesh.start('us-east')
     const b = await mesh.start('eu-west')
     const rogue = await mesh.start('ap-south')
     await mesh.ready()
-    await a.set('before', 1, { ack: 'quorum' })
-    // Each made-up member signs its own announcement (a fresh key: its own word), in a
-    // region of its own: four more regions would make a quorum of 4 out of 7.
+    const relayOf = (c: typeof a) =>
+      (meshOf(c) as unknown as { relay: { planBuilds: number } }).relay
+    const buildsBefore = relayOf(a).planBuilds
+    // Each made-up member signs its own announcement (a fresh key: its own word).
     const fakes = 400
     for (let i = 0; i < fakes; i++) {
       const key = await generateKeyPair('Ed25519')
@@ -119,7 +120,7 @@ describe('a rogue member with a valid key, in another region', () => {
       const body = msgpack.pack([
         1,
         id,
-        `fake-${i % 4}`,
+        'ap-south',
         [`/ip4/127.0.0.250/tcp/9/p2p/${id}`],
         Date.now(),
       ])
@@ -132,14 +133,14 @@ describe('a rogue member with a valid key, in another region', () => {
       })
     }
     await waitFor(() => meshOf(a).peers.size >= 2 + fakes, 'the made-up members learned', 20_000)
-    // The regions only named in announcements do not count: a quorum is still one of two.
-    for (const n of [a, b])
-      await n.set(`after-${n.region}`, 1, { ack: 'quorum', ackTimeout: 5_000 })
-    // Each announcement rebuilt the relay plan (O(members)): 400 of them now cost a few
-    // rebuilds, not 400; the node still answers at once.
+    // One rebuild per announcement before (400 here; 4,000 took 26 s of CPU).
+    expect(relayOf(a).planBuilds - buildsBefore).toBeLessThan(fakes / 4)
+    // Each announcement rebuilt the relay plan (O(members)): now a rebuild every 100 ms at
+    // most; the node answers at once and replicates as before.
     const started = performance.now()
     await a.set('responsive', 1)
     expect(performance.now() - started).toBeLessThan(1_000)
+    await waitFor(() => b.get('responsive') === 1, 'replicated')
   })
 
   it('keeps lag histograms for at most 64 regions, whatever regions its batches name', async () => {

@@ -162,7 +162,7 @@ describe('createCache() embedded', () => {
     const cached = cache.wrap(show)
     expect(await cached(null)).toBe('got object: null')
     expect(await cached({ a: [1, 'b', null, true] })).toBe('got object: [object Object]')
-    // JSON writes each of these as null, {} or a string: they read show(null)'s result.
+    // JSON writes each of these as null, 0, {} or a string: they read another's result.
     for (const arg of [
       undefined,
       Number.NaN,
@@ -171,6 +171,8 @@ describe('createCache() embedded', () => {
       new Date(0),
       () => 1,
       [undefined],
+      -0, // JSON writes 0: f(-0) read f(0)'s result (1 / -0 is -Infinity)
+      [-0],
     ]) {
       await expect(cached(arg)).rejects.toBeInstanceOf(InvalidKeyError)
     }

@@ -96,14 +96,20 @@ describe('forgotten members', () => {
     expect(t.learn('dead', 1_001)).toBeDefined()
   })
 
-  it('past maxMembers takes no one new by hearsay, but always a member that connects', () => {
+  it('past maxMembers forgets the member heard of least lately that it never met, to make room', () => {
     const t = new PeerTable('eu', undefined, 3)
-    for (const id of ['a', 'b', 'c']) expect(t.learn(id, 0)).toBeDefined()
-    expect(t.hasRoomFor('d')).toBe(false)
-    expect(t.learn('d', 0)).toBeUndefined()
-    expect(t.get('d')).toBeUndefined()
-    expect(t.learn('a', 1)).toBeDefined() // known: still updated
-    expect(t.upsert('e', 2).id).toBe('e') // direct evidence (a connection) is never refused
+    expect(t.learn('a', 0)).toBeDefined()
+    expect(t.learn('b', 1)).toBeDefined()
+    expect(t.learn('c', 2)).toBeDefined()
+    t.get('a')!.spokeDirectly = true // met: never displaced by hearsay
+    expect(t.learn('d', 3)).toBeDefined()
+    expect(t.get('b')).toBeUndefined() // the oldest never met
+    expect([t.get('a'), t.get('c'), t.get('d')].every(Boolean)).toBe(true)
+    expect(t.size).toBe(3)
+    for (const id of ['c', 'd']) t.get(id)!.connected = true
+    expect(t.makeRoomFor('e')).toBe(false) // everyone met or connected: no room
+    expect(t.learn('e', 4)).toBeUndefined()
+    expect(t.upsert('f', 5).id).toBe('f') // direct evidence (a connection) is never refused
     expect(t.size).toBe(4)
   })
 })
