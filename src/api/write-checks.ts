@@ -9,7 +9,7 @@ import {
 } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
-import { isReservedKey } from '../replica/tag-invalidations.js'
+import { CLEAR_KEY, isReservedKey, TAG_FLOOR_KEY, tagKey } from '../replica/tag-invalidations.js'
 import { isWellFormed, storableSize } from '../replication/value-check.js'
 import {
   checkTags,
@@ -75,6 +75,7 @@ export function stampWrite(
   now: number,
   clock: HybridClock,
   held: HeldVersions,
+  tags?: readonly string[],
 ): Version {
   clock.checkWritable()
   if (isReservedKey(key)) return clock.nowAfterAll(now)
@@ -82,9 +83,45 @@ export function stampWrite(
   // The common case costs nothing: the clock is ahead of every version it ever saw.
   if (v.wall > clock.behindUntil) return v
   const s = held.slotOf(key)
-  if (s < 0 || held.compare(s, v.wall, v.logical, v.node) > 0) return v
-  if (held.wallOf(s) - now > clock.maxDrift) return v
-  return clock.after(held.wallOf(s), held.logicalOf(s), now)
+  if (
+    s >= 0 &&
+    held.compare(s, v.wall, v.logical, v.node) <= 0 &&
+    held.wallOf(s) - now > clock.maxDrift
+  )
+    return v
+  // After the key's version, and after every clear or tag invalidation that would kill
+  // the value (stamped after what the clock stayed behind of): a value written after a
+  // clear must not read as older than it on the other nodes, which would drop it.
+  let last = newerHeld(held, s, v, now, clock.maxDrift, -1)
+  last = newerHeld(held, held.slotOf(CLEAR_KEY), v, now, clock.maxDrift, last)
+  if (tags !== undefined) {
+    last = newerHeld(held, held.slotOf(TAG_FLOOR_KEY), v, now, clock.maxDrift, last)
+    for (const tag of tags)
+      last = newerHeld(held, held.slotOf(tagKey(tag)), v, now, clock.maxDrift, last)
+  }
+  return last < 0 ? v : clock.after(held.wallOf(last), held.logicalOf(last), now)
+}
+
+/**
+ * Of `best` (a slot, or -1) and `slot`, the one holding the newest version at or ahead of
+ * `v` and at most `maxDrift` ahead of `now`; -1 when neither.
+ */
+function newerHeld(
+  held: HeldVersions,
+  slot: number,
+  v: Version,
+  now: number,
+  maxDrift: number,
+  best: number,
+): number {
+  if (slot < 0 || held.compare(slot, v.wall, v.logical, v.node) > 0) return best
+  if (held.wallOf(slot) - now > maxDrift) return best
+  if (best < 0) return slot
+  const wall = held.wallOf(slot)
+  const bestWall = held.wallOf(best)
+  return wall > bestWall || (wall === bestWall && held.logicalOf(slot) > held.logicalOf(best))
+    ? slot
+    : best
 }
 
 /**
@@ -224,7 +261,7 @@ export function checkSet(
       `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
     )
   }
-  const version = stampWrite(key, now, clock, held)
+  const version = stampWrite(key, now, clock, held, tags)
   const out = CHECKED
   out.value = value
   out.version = version
