@@ -55,11 +55,11 @@ export class Persistence {
    */
   load(region: string): { applied: number; clockCorrectionMs: number } {
     const snapshot = loadSnapshot(this.replicas, this.dataDir, region)
-    this.loaded = snapshot
     let applied = snapshot.applied
-    WriteLog.replay(this.dataDir, (keyspace, tuple) => {
+    const replayed = WriteLog.replay(this.dataDir, (keyspace, tuple) => {
       if (this.replicas.open(keyspace).admitRemote(tuple, region, true) === 'applied') applied++
     })
+    this.loaded = { ...snapshot, damagedFrames: snapshot.damagedFrames + replayed.damagedFrames }
     const writes = new WriteLog(this.dataDir)
     this.writes = writes
     this.replicas.journalTo((keyspace: string, key: string, entry: Entry, encoded?: Uint8Array) =>

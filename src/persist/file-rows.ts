@@ -22,3 +22,13 @@ export function isFileRow(row: unknown, limits: TupleLimits): row is [string, ..
     isEntryTuple(row.slice(1), limits)
   )
 }
+
+/**
+ * Whether the bytes at `data[at]` look like the start of a packed file row: a msgpack
+ * array of 8, then the keyspace's name (a non-empty string). A quick test: a search for
+ * the next intact frame of a damaged file checks CRCs only where it holds.
+ */
+export function startsRow(data: Buffer, at: number): boolean {
+  const name = data[at + 1] ?? 0
+  return data[at] === 0x98 && ((name > 0xa0 && name <= 0xbf) || (name >= 0xd9 && name <= 0xdb))
+}

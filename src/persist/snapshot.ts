@@ -1,41 +1,29 @@
-import {
-  closeSync,
-  existsSync,
-  fsync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs'
+import { closeSync, fsync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { crc32 } from 'node:zlib'
 import { logger } from '../log.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type EntryTuple, tupleOf } from '../replication/entry-tuple.js'
-import { msgpack, unpackStrict } from '../replication/value-codec.js'
+import { msgpack } from '../replication/value-codec.js'
 import { fsyncDir } from './atomic-file.js'
+import { isDataFile } from './data-file.js'
 import { FILE_LIMITS, isFileRow } from './file-rows.js'
+import { encodeFrame } from './frames.js'
+import {
+  readSnapshot,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_MAGIC,
+  type SnapshotContents,
+} from './snapshot-read.js'
 
 const log = logger('meshcache:persist')
 
 /** File name of the entries snapshot inside `dataDir`. */
 export const SNAPSHOT_FILE = 'snapshot.msgpack'
-/**
- * Format 1: one msgpack array (read only). Format 2: length-prefixed frames of row
- * arrays (read only). Format 3: a magic, then frames of `[length][crc32][rows]`, the
- * rows a msgpack sequence, so a torn last frame still gives back every row before the
- * tear and a damaged frame costs only its own rows.
- */
-const FORMAT = 3
-/** First bytes of a format-3 file. */
-const MAGIC = Buffer.from('MCS3')
-/** Bytes before each frame's body: its length and CRC-32. */
-const FRAME_HEAD = 8
 /** Rows per frame: the writer yields to the event loop between frames. */
 const ROWS_PER_FRAME = 2_000
+/** Unreadable snapshots kept aside (`snapshot.msgpack.corrupt-<ms>`), the newest. */
+const KEPT_ASIDE = 2
 
 /** A snapshot row: the keyspace, then the entry tuple. */
 type Row = [keyspace: string, ...EntryTuple]
@@ -66,11 +54,17 @@ export async function writeSnapshot(
   try {
     try {
       const clock = replicas.hlc.peek()
-      writeAll(fd, MAGIC)
+      writeAll(fd, SNAPSHOT_MAGIC)
       // The clock's high-water mark: after a restart this node's stamps stay above every
       // write it made before (within the drift bound: see loadSnapshot).
       writeFrame(fd, [
-        msgpack.pack([FORMAT, replicas.now(), clock.wall, clock.logical, clockCorrectionMs]),
+        msgpack.pack([
+          SNAPSHOT_FORMAT,
+          replicas.now(),
+          clock.wall,
+          clock.logical,
+          clockCorrectionMs,
+        ]),
       ])
       for (const replica of [...replicas]) {
         // Every version the replica knows, not only the entries in memory: a tombstone or
@@ -120,123 +114,12 @@ export async function writeSnapshot(
 
 /** One frame: length and CRC-32 of the body, then the body (packed rows, back to back). */
 function writeFrame(fd: number, parts: readonly Uint8Array[]): void {
-  const body = Buffer.concat(parts)
-  const head = Buffer.alloc(FRAME_HEAD)
-  head.writeUInt32BE(body.length, 0)
-  head.writeUInt32BE(crc32(body), 4)
-  writeAll(fd, Buffer.concat([head, body]))
+  writeAll(fd, encodeFrame(Buffer.concat(parts)))
 }
 
 function writeAll(fd: number, data: Uint8Array): void {
   let off = 0
   while (off < data.length) off += writeSync(fd, data, off, data.length - off)
-}
-
-/** What a snapshot file holds, as read: rows still to be checked, and the saved clock. */
-interface SnapshotContents {
-  rows: unknown[]
-  wall?: unknown
-  logical?: unknown
-  correction?: unknown
-  /** Frames that were torn or failed their checksum (their intact rows are kept). */
-  damaged: number
-}
-
-/** The rows and the saved clock of a snapshot file, any format. @throws on an unknown format */
-function readSnapshot(file: string): SnapshotContents {
-  const data = readFileSync(file)
-  if (data.subarray(0, MAGIC.length).equals(MAGIC)) return readFormat3(data)
-  // Format 2: frames; its first frame is the header [2, savedAt, wall, logical].
-  if (data.length >= 4) {
-    const len = data.readUInt32BE(0)
-    if (len > 0 && 4 + len <= data.length) {
-      let header: unknown
-      try {
-        header = unpackStrict(data.subarray(4, 4 + len))
-      } catch {
-        header = undefined
-      }
-      if (Array.isArray(header) && header[0] === 2) {
-        const rows: unknown[] = []
-        let damaged = 0
-        let off = 4 + len
-        while (off + 4 <= data.length) {
-          const n = data.readUInt32BE(off)
-          if (off + 4 + n > data.length) {
-            damaged++
-            break
-          }
-          try {
-            const frame = unpackStrict(data.subarray(off + 4, off + 4 + n))
-            if (Array.isArray(frame)) rows.push(...frame)
-          } catch {
-            damaged++
-          }
-          off += 4 + n
-        }
-        return { rows, wall: header[2], logical: header[3], correction: header[4], damaged }
-      }
-    }
-  }
-  // Format 1: one msgpack array [1, savedAt, rows, wall, logical].
-  const raw = msgpack.unpack(data) as unknown[]
-  if (!Array.isArray(raw) || raw[0] !== 1 || !Array.isArray(raw[2]))
-    throw new Error('unknown format')
-  return { rows: raw[2], wall: raw[3], logical: raw[4], damaged: 0 }
-}
-
-function readFormat3(data: Buffer): SnapshotContents {
-  const out: SnapshotContents = { rows: [], damaged: 0 }
-  let off = MAGIC.length
-  let first = true
-  while (off < data.length) {
-    if (off + FRAME_HEAD > data.length) {
-      out.damaged++
-      break
-    }
-    const n = data.readUInt32BE(off)
-    const end = Math.min(off + FRAME_HEAD + n, data.length)
-    const body = data.subarray(off + FRAME_HEAD, end)
-    const whole = end - off - FRAME_HEAD === n
-    const intact = whole && crc32(body) === data.readUInt32BE(off + 4)
-    if (first) {
-      first = false
-      const header = intact ? safeUnpack(body) : undefined
-      if (Array.isArray(header) && header[0] === FORMAT) {
-        out.wall = header[2]
-        out.logical = header[3]
-        out.correction = header[4]
-      } else out.damaged++
-    } else if (intact) {
-      msgpack.unpackMultiple(body, (row: unknown) => {
-        out.rows.push(row)
-      })
-    } else {
-      out.damaged++
-      // A torn last frame: its rows up to the tear are whole (msgpack stops at the first
-      // incomplete one). A frame that fails its checksum is dropped: any row in it may be
-      // altered.
-      if (!whole) {
-        try {
-          msgpack.unpackMultiple(body, (row: unknown) => {
-            out.rows.push(row)
-          })
-        } catch {
-          // the tear
-        }
-      }
-    }
-    off = end
-  }
-  return out
-}
-
-function safeUnpack(bytes: Uint8Array): unknown {
-  try {
-    return unpackStrict(bytes)
-  } catch {
-    return undefined
-  }
 }
 
 /**
@@ -245,7 +128,10 @@ function safeUnpack(bytes: Uint8Array): unknown {
  * damaged frames are skipped, rows before a tear kept; keyspaces are opened as needed.
  * The saved clock is resumed only when it lies within the drift bound of this host's
  * clock: a file from the far future must not make every later write win forever. A
- * missing or unreadable file is skipped (logged): it must never prevent a start.
+ * missing or unreadable file is skipped (logged): it must never prevent a start; an
+ * unreadable one is kept aside (`snapshot.msgpack.corrupt-<ms>`, the newest two), not
+ * overwritten by the next snapshot, for whoever wants to look at it.
+ * @throws InvalidOptionError naming the file when it is not a regular file (a directory)
  * @param region - region named in `change` events of loaded entries (this node's)
  * @returns entries applied, the saved clock correction, and what was refused
  */
@@ -256,12 +142,13 @@ export function loadSnapshot(
 ): SnapshotLoad {
   const file = join(dataDir, SNAPSHOT_FILE)
   const none: SnapshotLoad = { applied: 0, clockCorrectionMs: 0, damagedFrames: 0 }
-  if (!existsSync(file)) return none
+  if (!isDataFile(file)) return none
   let snapshot: SnapshotContents
   try {
     snapshot = readSnapshot(file)
   } catch (err) {
     log('ignoring unreadable snapshot %s: %s', file, (err as Error).message)
+    keepAside(file)
     return { ...none, damagedFrames: 1 }
   }
   const { wall, logical, correction } = snapshot
@@ -331,6 +218,27 @@ export interface SnapshotLoad {
   damagedFrames: number
   /** Set when the saved clock was beyond the drift bound: by how much, ms. */
   refusedClockAheadMs?: number
+}
+
+/**
+ * Moves an unreadable snapshot out of the way of the next one, as
+ * `snapshot.msgpack.corrupt-<ms>`; only the newest {@link KEPT_ASIDE} are kept (a
+ * snapshot can be large).
+ */
+function keepAside(file: string): void {
+  const prefix = `${SNAPSHOT_FILE}.corrupt-`
+  const dir = dirname(file)
+  try {
+    const aside = `${prefix}${Date.now()}`
+    renameSync(file, join(dir, aside))
+    log('unreadable snapshot %s kept aside as %s', file, aside)
+    const kept = readdirSync(dir)
+      .filter((name) => name.startsWith(prefix))
+      .sort((a, b) => Number(b.slice(prefix.length)) - Number(a.slice(prefix.length)))
+    for (const name of kept.slice(KEPT_ASIDE)) rmSync(join(dir, name), { force: true })
+  } catch (err) {
+    log('cannot keep the unreadable snapshot %s aside: %s', file, (err as Error).message)
+  }
 }
 
 /** Removes temp files of snapshots that never finished (a crash, another pid). */

@@ -1,7 +1,5 @@
 import {
-  appendFileSync,
   closeSync,
-  existsSync,
   fstatSync,
   ftruncateSync,
   openSync,
@@ -12,11 +10,12 @@ import {
   writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
 import { logger } from '../log.js'
 import type { EntryTuple } from '../replication/entry-tuple.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
-import { FILE_LIMITS, isFileRow } from './file-rows.js'
+import { isDataFile } from './data-file.js'
+import { FILE_LIMITS, isFileRow, startsRow } from './file-rows.js'
+import { encodeFrame, scanFrames } from './frames.js'
 
 const log = logger('meshcache:persist')
 
@@ -27,8 +26,6 @@ export const PREVIOUS_LOG_FILE = 'writes.prev.log'
 
 /** Buffered rows that make the log write at once rather than at the end of the turn. */
 const FLUSH_ROWS = 1_024
-/** Frame header: body length, then CRC-32 of the body (both u32 big-endian). */
-const HEADER = 8
 
 /**
  * The log of this node's own writes since the last snapshot: after a `kill -9`, the
@@ -43,9 +40,11 @@ const HEADER = 8
  * the `await` (docs/decisions/persistence.md). Writes made together in one synchronous
  * run still share one frame. A killed process loses nothing the kernel has; only a host
  * crash before the kernel's write-back can lose the last frames (no fsync per write: a
- * measured choice, docs/decisions/persistence.md). A frame that is torn or fails its
- * CRC ends the valid log: the file is cut back to it on open, and after a failed append,
- * so later frames are never read as part of a broken one. A snapshot rotates the log.
+ * measured choice, docs/decisions/persistence.md). A frame that fails its CRC is skipped
+ * and counted, and the intact frames after it are still read (see scanFrames); a tear
+ * (bytes after which no intact frame follows) is cut off on open, and a failed append is
+ * cut back at once, so later frames are never written after a broken one. A snapshot
+ * rotates the log.
  */
 export class WriteLog {
   private readonly file: string
@@ -60,10 +59,15 @@ export class WriteLog {
   /** Failed writes (a full disk): counted and logged, never thrown into the write path. */
   failures = 0
 
-  /** Opens the log of `dataDir`, cut back to its last valid frame. */
+  /**
+   * Opens the log of `dataDir`, cut back where a tear begins.
+   * @throws InvalidOptionError naming the file when it is not a regular file (a directory)
+   */
   constructor(dataDir: string) {
     this.file = join(dataDir, WRITE_LOG_FILE)
-    const valid = existsSync(this.file) ? scan(readFileSync(this.file), () => {}) : 0
+    const valid = isDataFile(this.file)
+      ? scanFrames(readFileSync(this.file), 0, logShape, () => {}).end
+      : 0
     this.fd = openSync(this.file, 'a', 0o600)
     if (fstatSync(this.fd).size !== valid) ftruncateSync(this.fd, valid)
     this.size = valid
@@ -86,15 +90,10 @@ export class WriteLog {
   flush(): void {
     this.scheduled = false
     if (this.rows.length === 0) return
-    const body = msgpack.pack(this.rows)
+    const data = encodeFrame(msgpack.pack(this.rows))
     this.rows = []
-    const data = Buffer.allocUnsafe(HEADER + body.length)
-    data.writeUInt32BE(body.length, 0)
-    data.writeUInt32BE(crc32(body), 4)
-    data.set(body, HEADER)
     try {
-      let off = 0
-      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off)
+      writeAll(this.fd, data)
       this.size += data.length
       this.bytes += data.length
     } catch (err) {
@@ -112,16 +111,18 @@ export class WriteLog {
   /**
    * Starts a new log for the writes made from now on; the records so far move to the
    * previous log, deleted by {@link dropPrevious} once a snapshot that covers them is
-   * safe (a snapshot that fails keeps them, and the next rotation appends to them).
+   * safe (a snapshot that fails keeps them, and the next rotation appends to them: an
+   * append that fails part-way, a full disk, is cut back off the previous log, and the
+   * current log is emptied only once its frames are all there).
    * @returns false when the rotation failed (the records stay in the current log)
    */
   rotate(): boolean {
     this.flush()
     const prev = join(this.file, '..', PREVIOUS_LOG_FILE)
     try {
-      if (existsSync(prev)) {
+      if (isDataFile(prev)) {
         // A snapshot failed before: keep its records and add these (same fd, emptied).
-        appendFileSync(prev, readFileSync(this.file).subarray(0, this.size))
+        appendWhole(prev, readFileSync(this.file).subarray(0, this.size))
         ftruncateSync(this.fd, 0)
       } else {
         renameSync(this.file, prev)
@@ -169,53 +170,88 @@ export class WriteLog {
   }
 
   /**
-   * Reads the logs of `dataDir` (the previous one first) record by record; a torn or
-   * corrupt frame ends a file's replay, a bad record is skipped.
-   * @returns records handed to `apply`
+   * Reads the logs of `dataDir` (the previous one first) record by record: a frame that
+   * fails its CRC is skipped and counted (the intact frames after it are read: versions
+   * make their order irrelevant), a bad record is skipped, a tear ends a file (counted,
+   * and cut off the previous log, which is appended to later).
+   * @throws InvalidOptionError naming a log that is not a regular file (a directory)
    */
-  static replay(dataDir: string, apply: (keyspace: string, tuple: EntryTuple) => void): number {
-    let n = 0
+  static replay(
+    dataDir: string,
+    apply: (keyspace: string, tuple: EntryTuple) => void,
+  ): { records: number; damagedFrames: number } {
+    let records = 0
+    let damagedFrames = 0
     for (const name of [PREVIOUS_LOG_FILE, WRITE_LOG_FILE]) {
       const file = join(dataDir, name)
-      if (!existsSync(file)) continue
+      if (!isDataFile(file)) continue
       const data = readFileSync(file)
-      const valid = scan(data, (ks, t) => {
-        apply(ks, t)
-        n++
+      const { end, damaged } = scanFrames(data, 0, logShape, (body) => {
+        records += applyFrame(body, apply)
       })
-      if (valid < data.length) {
-        log('%s ends with a torn or corrupt frame (%d bytes): ignored', file, data.length - valid)
-        // The previous log is never appended to without a rewrite: cut it here too.
-        if (name === PREVIOUS_LOG_FILE) truncateSync(file, valid)
+      damagedFrames += damaged
+      if (damaged > 0) log('%s: %d damaged frames', file, damaged)
+      if (end < data.length) {
+        damagedFrames++
+        log('%s ends with a tear (%d bytes): ignored', file, data.length - end)
+        // The previous log is appended to later: cut the tear off it now.
+        if (name === PREVIOUS_LOG_FILE) truncateSync(file, end)
       }
     }
-    return n
+    return { records, damagedFrames }
   }
 }
 
-/**
- * Walks the frames of a log, handing every valid record to `apply`.
- * @returns the length of the valid prefix (up to the first torn or corrupt frame)
- */
-function scan(data: Buffer, apply: (keyspace: string, tuple: EntryTuple) => void): number {
-  let off = 0
-  while (off + HEADER <= data.length) {
-    const len = data.readUInt32BE(off)
-    const end = off + HEADER + len
-    if (end > data.length) break
-    const body = data.subarray(off + HEADER, end)
-    if (crc32(body) !== data.readUInt32BE(off + 4)) break
-    off = end
-    let frame: unknown
-    try {
-      frame = unpackStrict(body)
-    } catch {
-      continue
-    }
-    if (!Array.isArray(frame)) continue
-    for (const row of frame) {
-      if (isFileRow(row, FILE_LIMITS)) apply(row[0], row.slice(1) as EntryTuple)
-    }
+/** A log frame's body: a msgpack array of rows (fixarray, array 16 or array 32 first). */
+function logShape(data: Buffer, at: number): boolean {
+  const first = data[at] ?? 0
+  const head = (first & 0xf0) === 0x90 ? 1 : first === 0xdc ? 3 : first === 0xdd ? 5 : 0
+  return head > 0 && startsRow(data, at + head)
+}
+
+/** Hands the valid records of one intact frame to `apply`. @returns how many */
+function applyFrame(body: Buffer, apply: (keyspace: string, tuple: EntryTuple) => void): number {
+  let frame: unknown
+  try {
+    frame = unpackStrict(body)
+  } catch {
+    return 0
   }
-  return off
+  if (!Array.isArray(frame)) return 0
+  let n = 0
+  for (const row of frame) {
+    if (!isFileRow(row, FILE_LIMITS)) continue
+    apply(row[0], row.slice(1) as EntryTuple)
+    n++
+  }
+  return n
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off)
+}
+
+/**
+ * Appends `data` to `file` whole or not at all: a write that fails part-way (a full
+ * disk) is cut back off, so the next append does not land after a torn frame.
+ */
+function appendWhole(file: string, data: Uint8Array): void {
+  const fd = openSync(file, 'a', 0o600)
+  try {
+    const before = fstatSync(fd).size
+    try {
+      writeAll(fd, data)
+    } catch (err) {
+      try {
+        ftruncateSync(fd, before)
+      } catch (cut) {
+        // Left torn: a reader still finds the intact frames after the tear (scanFrames).
+        log('cannot cut %s back after a failed append: %s', file, (cut as Error).message)
+      }
+      throw err
+    }
+  } finally {
+    closeSync(fd)
+  }
 }

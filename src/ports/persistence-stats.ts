@@ -8,7 +8,10 @@ export interface PersistenceStats {
   lastSnapshotMs: number
   /** Bytes in the write log (local writes since the last snapshot). */
   logBytes: number
-  /** Snapshot frames found torn or failing their checksum at the start (their whole rows were kept). */
+  /**
+   * Snapshot and write-log frames found torn or failing their checksum at the start
+   * (skipped; the intact frames after them, and a torn snapshot frame's whole rows, kept).
+   */
   damagedFrames: number
   /**
    * Set when the snapshot's saved clock was further ahead of this host than

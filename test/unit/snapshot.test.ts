@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -131,5 +131,66 @@ describe('snapshots (an embedded cache with dataDir restarts warm)', () => {
     } finally {
       await b.close()
     }
+  })
+
+  describe('a damaged snapshot file', () => {
+    const ROWS = 5_000
+    /** A data dir whose snapshot holds k0..k4999 (three frames of rows). @returns it and the snapshot's bytes */
+    async function saved(): Promise<{ dataDir: string; file: string; bytes: Buffer }> {
+      const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
+      const a = await createCache({ nodeId: 'node-a', dataDir, snapshotInterval: '1h' })
+      await a.setMany(Array.from({ length: ROWS }, (_, i) => [`k${i}`, i] as [string, number]))
+      await a.close()
+      const file = join(dataDir, SNAPSHOT_FILE)
+      return { dataDir, file, bytes: readFileSync(file) }
+    }
+    async function restored(dataDir: string): Promise<{ rows: number; damagedFrames: number }> {
+      const b = await createCache({ nodeId: 'node-a', dataDir, snapshotInterval: '1h' })
+      try {
+        let rows = 0
+        for (let i = 0; i < ROWS; i++) if (b.get(`k${i}`) === i) rows++
+        return { rows, damagedFrames: b.stats().persistence!.damagedFrames }
+      } finally {
+        await b.close()
+      }
+    }
+    /** Offsets of the format-3 frames (after the 4-byte magic). */
+    const frames = (bytes: Buffer) => {
+      const out: number[] = []
+      for (let off = 4; off < bytes.length; off += 8 + bytes.readUInt32BE(off)) out.push(off)
+      return out
+    }
+
+    it('a damaged magic (MCS3 -> MCS2): its frames are still read, every row restored', async () => {
+      const { dataDir, file, bytes } = await saved()
+      bytes[3] = (bytes[3] ?? 0) ^ 0x01
+      writeFileSync(file, bytes)
+      expect(await restored(dataDir)).toEqual({ rows: ROWS, damagedFrames: 1 })
+    })
+
+    it('a damaged frame length: the frames after it are found again (and its rows, its CRC still matching)', async () => {
+      const { dataDir, file, bytes } = await saved()
+      const [, first] = frames(bytes)
+      bytes[(first as number) + 3] = (bytes[(first as number) + 3] ?? 0) ^ 0x01
+      writeFileSync(file, bytes)
+      expect(await restored(dataDir)).toEqual({ rows: ROWS, damagedFrames: 1 })
+    })
+
+    it('an unreadable snapshot is kept aside, not overwritten by the next one (the newest two)', async () => {
+      const { dataDir, file } = await saved()
+      const garbage = (n: number) => Buffer.from(`not a snapshot ${n}`.repeat(10))
+      const aside = () =>
+        readdirSync(dataDir)
+          .filter((f) => f.startsWith(`${SNAPSHOT_FILE}.corrupt-`))
+          .sort()
+      for (let n = 1; n <= 3; n++) {
+        writeFileSync(file, garbage(n))
+        expect((await restored(dataDir)).damagedFrames).toBe(1) // and close wrote a new snapshot
+        await new Promise((r) => setTimeout(r, 5)) // another ms: another name
+      }
+      expect(aside().length).toBe(2)
+      expect(aside().map((f) => readFileSync(join(dataDir, f)))).toEqual([garbage(2), garbage(3)])
+      expect(readFileSync(file).subarray(0, 4).toString()).toBe('MCS3')
+    })
   })
 })
