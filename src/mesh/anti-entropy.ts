@@ -4,6 +4,7 @@ import type { Timer } from '../clock/clock.js'
 import { logger } from '../log.js'
 import { FANOUT } from '../sync/digest-tree.js'
 import { reconcile, respond, type SyncReplica, window } from '../sync/reconcile.js'
+import { budgetFor, type SyncBudget } from '../sync/sync-budget.js'
 import {
   parseSyncRequest,
   parseSyncResponse,
@@ -14,17 +15,26 @@ import {
 import { isAlone } from './connected-peers.js'
 import { MESH_CONSTANTS } from './defaults.js'
 import type { MeshContext } from './mesh-context.js'
-import { request } from './rpc.js'
-import { deferRound, FlowGauge, type SyncPacing } from './sync-pacing.js'
+import { HeldResponse, MAX_RPC_FRAME_BYTES, request } from './rpc.js'
+import { deferRound, FlowGauge, ServeSlots, type SyncPacing } from './sync-pacing.js'
 import { PROTOCOLS } from './topics.js'
 
 const log = logger('meshcache:sync')
 
 /**
- * The anti-entropy driver of a mesh node: answers `/meshcache/sync/1`, runs sessions
- * with a peer (until nothing more differs, bounded), and every `intervalMs` (+-20%) with
- * a random peer, from another region three times in four so repairs cross partitions; a
- * periodic round waits (one interval at most) while writes flow fast ({@link deferRound}).
+ * The bytes of one sync message: 3 MiB of items in the 4 MiB frame, one entry alone up to
+ * the frame less 64 KiB (a larger one goes as its version alone). Under the default wire
+ * limits (values of 1 MiB, keys of 1,024 characters) any single entry fits the 3 MiB.
+ */
+const SYNC_BUDGET: SyncBudget = budgetFor(MAX_RPC_FRAME_BYTES)
+
+/**
+ * The anti-entropy driver of a mesh node: answers `/meshcache/sync/1` (two requests per
+ * peer at once, {@link ServeSlots}), runs sessions with a peer (until nothing more
+ * differs, bounded), and every `intervalMs` (+-20%) with a random peer, from another
+ * region three times in four so repairs cross partitions; a periodic round waits (one
+ * interval at most) while writes flow fast ({@link deferRound}). Every answer and push
+ * stays within {@link SYNC_BUDGET}: a large gap is repaired over several sessions.
  */
 export class AntiEntropy {
   private readonly ctx: MeshContext
@@ -35,6 +45,8 @@ export class AntiEntropy {
   private stopped = false
   private readonly flow = new FlowGauge()
   private readonly pacing: SyncPacing
+  /** Sync requests served at once per peer. */
+  private readonly serving: ServeSlots
   /**
    * Steps the due periodic round has waited for a calmer flow (counted, not derived from
    * clock readings: a fractional start plus whole steps can fall a hair short of the bound).
@@ -60,18 +72,31 @@ export class AntiEntropy {
       busyRecordsPerSec: MESH_CONSTANTS.syncBusyRecordsPerSec,
       maxDeferMs: ctx.opts.syncIntervalMs,
     }
+    this.serving = new ServeSlots((ms, fn) => ctx.clock.after(ms, fn))
   }
 
-  /** Answers one sync request (the responder is stateless). */
-  respond(body: unknown, from: PeerId): unknown {
+  /**
+   * Answers one sync request (the responder is stateless), once one of the peer's serving
+   * slots is free: the slot is held until the answer is written.
+   * @throws InvalidMessageError for a malformed request, SyncBusyError when refused
+   */
+  async respond(body: unknown, from: PeerId): Promise<HeldResponse> {
     const { ctx } = this
     const req = parseSyncRequest(body, this.limits)
-    const replica = ctx.replicas.get(req.ks)
-    // A peer configured differently for this keyspace is not synced with.
-    if (replica === undefined || ctx.peers.get(from.toString())?.mismatched?.has(req.ks))
-      return { t: 'unknown-keyspace' }
-    const region = ctx.peers.get(from.toString())?.region ?? 'unknown'
-    return respond(replica.syncView(region), req, ctx.opts.syncMaxEntries)
+    const peer = from.toString()
+    const release = await this.serving.acquire(peer)
+    try {
+      const replica = ctx.replicas.get(req.ks)
+      // A peer configured differently for this keyspace is not synced with.
+      if (replica === undefined || ctx.peers.get(peer)?.mismatched?.has(req.ks))
+        return new HeldResponse({ t: 'unknown-keyspace' }, release)
+      const region = ctx.peers.get(peer)?.region ?? 'unknown'
+      const view = replica.syncView(region)
+      return new HeldResponse(respond(view, req, ctx.opts.syncMaxEntries, SYNC_BUDGET), release)
+    } catch (err) {
+      release()
+      throw err
+    }
   }
 
   /**
@@ -121,8 +146,14 @@ export class AntiEntropy {
         )
       for (let session = 0; session < maxSessions; session++) {
         ctx.counters.syncSessions++
-        const bounded = boundedCall(view, call, this.limits.maxItems)
-        const r = await reconcile(view, keyspace, bounded.call, ctx.opts.syncMaxEntries)
+        const bounded = boundedCall(view, call, this.maxNodes())
+        const r = await reconcile(
+          view,
+          keyspace,
+          bounded.call,
+          ctx.opts.syncMaxEntries,
+          SYNC_BUDGET,
+        )
         if (r.equal) ctx.counters.syncInSync++
         ctx.counters.syncPulled += r.pulled
         ctx.counters.syncPushed += r.pushed
@@ -138,6 +169,14 @@ export class AntiEntropy {
       ctx.counters.syncBytesIn += bytes.in
     }
     return moved
+  }
+
+  /**
+   * Most tree nodes one `children` request names: what a responder accepts, and no more
+   * than the budget's worth of answer (64 bytes of digests per node).
+   */
+  private maxNodes(): number {
+    return Math.min(this.limits.maxItems, Math.floor(SYNC_BUDGET.maxBytes / (FANOUT * 4)))
   }
 
   /** Reconciles every open keyspace with `peer`, `maxSessions` sessions at most for each. */

@@ -1,11 +1,41 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { Clock } from '../clock/clock.js'
-import { InvalidMessageError } from '../errors.js'
+import { InvalidMessageError, MeshcacheError } from '../errors.js'
 import { msgpack, unpackStrict } from '../replication/value-codec.js'
 
 /** Largest request or response frame of meshcache's request/response protocols, bytes. */
 export const MAX_RPC_FRAME_BYTES = 4 * 1_048_576
+
+/**
+ * A request or response this node built is larger than {@link MAX_RPC_FRAME_BYTES}: it is
+ * not sent (the peer would refuse it, every time). Senders bound what they pack (the sync
+ * budget); this is the check behind them.
+ */
+export class FrameTooLargeError extends MeshcacheError {
+  static override readonly code = 'ERR_FRAME_TOO_LARGE'
+}
+
+/** Packs `body` into a frame. @throws FrameTooLargeError past {@link MAX_RPC_FRAME_BYTES} */
+function frameOf(protocol: string, what: 'request' | 'response', body: unknown): Uint8Array {
+  const frame = msgpack.pack(body)
+  if (frame.length > MAX_RPC_FRAME_BYTES)
+    throw new FrameTooLargeError(
+      `${protocol} ${what} of ${frame.length} bytes is over ${MAX_RPC_FRAME_BYTES}: not sent`,
+    )
+  return frame
+}
+
+/**
+ * A handler's response that holds something (a slot of a per-peer bound) until it is
+ * written: {@link handle} calls `release` once the frame is written or the stream failed.
+ */
+export class HeldResponse {
+  constructor(
+    readonly body: unknown,
+    readonly release: () => void,
+  ) {}
+}
 
 /** Defaults of the request/response helpers; times in ms. */
 export const RPC_DEFAULTS = {
@@ -116,12 +146,13 @@ async function attempt(
   bytes: { out: number; in: number } | undefined,
   pool: StreamPool | undefined,
 ): Promise<unknown> {
+  // Checked before a stream is taken: a frame the peer would refuse is never sent.
+  const frame = frameOf(protocol, 'request', body)
   const pooled = pool?.take(peer, protocol)
   pool?.refill(peer, protocol)
   const stream = pooled ?? (await node.dialProtocol(peer, protocol, { signal }))
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
-    const frame = msgpack.pack(body)
     await lp.write(frame, { signal })
     let res: Awaited<ReturnType<typeof lp.read>>
     try {
@@ -156,12 +187,17 @@ async function attempt(
   }
 }
 
-/** Handles one request: returns the response body, or throws to reset the stream. */
+/**
+ * Handles one request: returns the response body (or a {@link HeldResponse}), or throws
+ * to reset the stream.
+ */
 export type RequestHandler = (body: unknown, from: PeerId) => Promise<unknown> | unknown
 
 /**
  * Registers a request/response protocol. Malformed requests reset the stream and are
- * counted by `onInvalid`; they never throw out of the handler.
+ * counted by `onInvalid`; they never throw out of the handler. A response over
+ * {@link MAX_RPC_FRAME_BYTES} is not written: the stream is reset and `onInvalid` gets a
+ * {@link FrameTooLargeError}.
  */
 export async function handle(
   node: Libp2p,
@@ -174,6 +210,7 @@ export async function handle(
   await node.handle(
     protocol,
     async (stream: Stream, connection) => {
+      let release: (() => void) | undefined
       try {
         const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
         // Pooled streams wait for their request (StreamPool retires them after 20 s).
@@ -185,12 +222,18 @@ export async function handle(
         } catch (cause) {
           throw new InvalidMessageError(`malformed ${protocol} request`, { cause })
         }
-        const res = await handler(body, connection.remotePeer)
-        await lp.write(msgpack.pack(res), { signal })
+        let res = await handler(body, connection.remotePeer)
+        if (res instanceof HeldResponse) {
+          release = res.release
+          res = res.body
+        }
+        await lp.write(frameOf(protocol, 'response', res), { signal })
         await stream.close({ signal })
       } catch (err) {
         onInvalid(connection.remotePeer, err)
         stream.abort(err as Error)
+      } finally {
+        release?.()
       }
     },
     { maxInboundStreams: RPC_DEFAULTS.maxStreams, maxOutboundStreams: RPC_DEFAULTS.maxStreams },

@@ -1,7 +1,7 @@
 import { compareVersions, type Version } from '../clock/version.js'
 import { type EntryTuple, tupleOf, versionOnlyTuple } from '../replication/entry-tuple.js'
 import { decodeUntagged, encodeStored } from '../replication/value-codec.js'
-import type { Entry } from '../store/entry.js'
+import { type Entry, entrySize } from '../store/entry.js'
 import { EntryTable } from '../store/entry-table.js'
 import { entryAt, VersionedStore } from '../store/versioned-store.js'
 import type { SyncReplica } from '../sync/reconcile.js'
@@ -12,7 +12,7 @@ import { KeyspaceCounters, type KeyspaceStats } from './keyspace-stats.js'
 import { RecentlyExpired } from './recently-expired.js'
 import { RemoteAdmission } from './remote-admission.js'
 import type { AdmitOutcome, ReplicaContext } from './replica-context.js'
-import { isReservedKey, TagInvalidations } from './tag-invalidations.js'
+import { isReservedKey, MIN_TAG_BOUND, TagInvalidations } from './tag-invalidations.js'
 
 export {
   type AdmitOutcome,
@@ -55,7 +55,10 @@ export class KeyspaceReplica<V = unknown> {
     this.name = name
     this.options = Object.freeze({ ...options })
     this.ctx = ctx
-    const invalidations = new TagInvalidations(options.maxTtl)
+    const invalidations = new TagInvalidations(
+      options.maxTtl,
+      Math.max(MIN_TAG_BOUND, options.maxIndexKeys),
+    )
     this.invalidations = invalidations
     const table = new EntryTable<V>({
       maxEntries: options.maxEntries,
@@ -164,10 +167,13 @@ export class KeyspaceReplica<V = unknown> {
     this.ctx.changed()
     if (isReservedKey(key)) {
       this.counters.invalidations++
-      this.invalidations.invalidate(key, entry.version, this.store)
+      this.invalidations.invalidate(key, entry.version, this.store, now)
       return
     }
-    if (entry.tags !== undefined && outcome === 'applied') this.invalidations.added(key, entry.tags)
+    if (outcome === 'applied' && !entry.tombstone) {
+      const v = entry.version
+      this.invalidations.stored(key, v.wall, v.logical, v.node, entry.tags)
+    }
     if (entry.tombstone) this.counters.deletes++
     else this.counters.sets++
     const listener = this.ctx.listener
@@ -210,7 +216,7 @@ export class KeyspaceReplica<V = unknown> {
       now,
     )
     this.ctx.changed()
-    if (tags !== undefined && outcome === 'applied') this.invalidations.added(key, tags)
+    if (outcome === 'applied') this.invalidations.stored(key, v.wall, v.logical, v.node, tags)
     this.counters.sets++
   }
 
@@ -264,14 +270,8 @@ export class KeyspaceReplica<V = unknown> {
     const v = indexed.version
     if (indexed.tombstone) return [key, v.wall, v.logical, v.node, indexed.expiresAt, 1, null]
     const t = this.table
-    const s = t.slotOf(key)
-    if (
-      s >= 0 &&
-      t.isResident(s) &&
-      !t.isTombstone(s) &&
-      indexed.expiresAt > now &&
-      t.compare(s, v.wall, v.logical, v.node) === 0
-    ) {
+    const s = this.valueSlot(key, indexed, now)
+    if (s >= 0) {
       // A value received and not read yet is still its bytes; any other is encoded here,
       // not kept from the write: bytes per entry would grow by the value's encoded size
       // for the benefit of anti-entropy and snapshots only.
@@ -283,12 +283,41 @@ export class KeyspaceReplica<V = unknown> {
     return versionOnlyTuple(key, v, indexed.expiresAt)
   }
 
+  /**
+   * Bytes of the value {@link exportEntry} sends for an indexed key (0 for a tombstone or a
+   * version alone), without encoding: the held bytes' length, or the encoded length the
+   * entry was counted with (an upper bound where a write was not encoded).
+   */
+  exportBytes(key: string, indexed: IndexEntry, now: number): number {
+    if (indexed.tombstone) return 0
+    const s = this.valueSlot(key, indexed, now)
+    if (s < 0) return 0
+    const t = this.table
+    if (t.isEncoded(s)) return t.encoded.endOf(s) - t.encoded.startOf(s)
+    return Math.max(0, t.size[s]! - entrySize(key, 0))
+  }
+
+  /** The slot whose value {@link exportEntry} sends for a live indexed value, or -1. */
+  private valueSlot(key: string, indexed: IndexEntry, now: number): number {
+    const v = indexed.version
+    const t = this.table
+    const s = t.slotOf(key)
+    return s >= 0 &&
+      t.isResident(s) &&
+      !t.isTombstone(s) &&
+      indexed.expiresAt > now &&
+      t.compare(s, v.wall, v.logical, v.node) === 0
+      ? s
+      : -1
+  }
+
   /** This replica as the anti-entropy core sees it; entries from `region` are admitted. */
   syncView(region: string): SyncReplica {
     return {
       index: this.index,
       now: () => this.ctx.clock.now(),
       exportEntry: (key, indexed) => this.exportEntry(key, indexed, this.ctx.clock.now()),
+      valueBytes: (key, indexed) => this.exportBytes(key, indexed, this.ctx.clock.now()),
       importEntries: (entries) => {
         let changed = 0
         const now = this.ctx.clock.now()

@@ -8,7 +8,7 @@ import type { VersionedStore } from '../store/versioned-store.js'
 import type { ResolvedKeyspaceOptions } from './keyspace-options.js'
 import type { KeyspaceCounters } from './keyspace-stats.js'
 import type { AdmitOutcome, ReplicaContext } from './replica-context.js'
-import { isReservedKey, type TagInvalidations } from './tag-invalidations.js'
+import { isReservedKey, TAG_FLOOR_KEY, type TagInvalidations } from './tag-invalidations.js'
 
 /** The parts of one replica that admission reads and changes (the replica hands itself). */
 export interface AdmissionParts<V> {
@@ -75,6 +75,13 @@ export class RemoteAdmission<V> {
     const expiresAt = fromDisk ? sentExpiry : Math.min(sentExpiry, wall + this.maxTtl)
     if (isReservedKey(key)) {
       if (kind === 0) return this.refuse('bad-value')
+      // The tag floor is this node's own: kept in its snapshots, never taken from a peer.
+      if (key === TAG_FLOOR_KEY) {
+        if (!fromDisk) return this.refuse('bad-value')
+        ctx.hlc.updateStamp(wall, logical, node, now)
+        this.invalidations.restoreFloor({ wall, logical, node }, now)
+        return 'applied'
+      }
       ctx.hlc.updateStamp(wall, logical, node, now)
       return this.admitInvalidation(key, { wall, logical, node }, expiresAt, now)
     }
@@ -115,7 +122,7 @@ export class RemoteAdmission<V> {
       : table.merge(key, wall, logical, node, expiresAt, tombstone, value, size, tags, now)
     if (outcome === 'applied') {
       ctx.changed()
-      if (tags !== undefined) this.invalidations.added(key, tags)
+      if (kind === 0) this.invalidations.stored(key, wall, logical, node, tags)
       this.counters.remoteApplied++
       const listener = ctx.listener
       if (listener?.wants('change')) {
@@ -148,7 +155,7 @@ export class RemoteAdmission<V> {
     }
     const outcome = this.store.merge(key, entry, now)
     // Even when its tombstone expired or was evicted, the invalidation itself stands.
-    this.invalidations.invalidate(key, version, this.store)
+    this.invalidations.invalidate(key, version, this.store, now)
     if (outcome === 'applied') {
       this.ctx.changed()
       this.counters.remoteApplied++

@@ -1,10 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Cache } from '../../src/api/cache.js'
-import { TestMesh } from '../helpers/mesh.js'
+import { CLEAR_KEY } from '../../src/replica/tag-invalidations.js'
+import { encodeBatch } from '../../src/replication/batch-codec.js'
+import type { EntryTuple } from '../../src/replication/entry-tuple.js'
+import { ITEM_KIND } from '../../src/replication/relay-frame.js'
+import { EntryTable } from '../../src/store/entry-table.js'
+import { meshOf, TestMesh } from '../helpers/mesh.js'
 import { waitFor } from '../helpers/wait.js'
 
 const mesh = new TestMesh()
-afterEach(() => mesh.closeAll())
+afterEach(() => {
+  vi.restoreAllMocks()
+  return mesh.closeAll()
+})
 
 const replicated = () => mesh.nodes
 
@@ -68,6 +76,53 @@ describe('replicated tag invalidation and clear (real libp2p nodes)', () => {
     await waitFor(() => b.has('x') && b.has('y'), 'writes on b')
     await b.clear()
     await waitFor(() => a.size === 0 && b.size === 0, 'cleared everywhere')
+  })
+
+  it("a member's batch of 500 old clears walks no entry and kills nothing; a real clear still empties", async () => {
+    const victim = await mesh.start('us-east')
+    const member = await mesh.start('ap-south')
+    await mesh.ready()
+    await victim.setMany(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i] as const))
+    // Clears stamped from 1970 on (older than maxTtl), then from an hour ago (older than
+    // every value): each newer than the last, so each one walked the whole store before.
+    const now = Date.now()
+    const records: EntryTuple[] = []
+    for (let i = 0; i < 500; i++) {
+      const wall = i < 250 ? 1_000 + i : now - 3_600_000 + i
+      records.push([CLEAR_KEY, wall, 0, member.nodeId, wall + 60_000, 1, null])
+    }
+    const incarnation = now + 1e9
+    const body = meshOf(member).sealBatch(
+      encodeBatch({
+        origin: member.nodeId,
+        region: member.region,
+        keyspace: 'default',
+        sentAt: now,
+        incarnation,
+        seq: 1,
+        records,
+      }),
+    )
+    let walked = 0
+    const residentSlots = EntryTable.prototype.residentSlots
+    vi.spyOn(EntryTable.prototype, 'residentSlots').mockImplementation(function (this: EntryTable) {
+      const slots = residentSlots.call(this)
+      walked += slots.length
+      return slots
+    })
+    const before = meshOf(victim).counters.recordsIn
+    meshOf(member).sendItem(victim.nodeId, {
+      kind: ITEM_KIND.batch,
+      origin: member.nodeId,
+      incarnation,
+      seq: 1,
+      body,
+    })
+    await waitFor(() => meshOf(victim).counters.recordsIn >= before + 500, 'the clears admitted')
+    expect(walked).toBe(0)
+    expect(victim.size).toBe(5_000)
+    await member.clear()
+    await waitFor(() => victim.size === 0, 'a real clear empties the victim')
   })
 
   it('setMany leaves in one batch', async () => {
