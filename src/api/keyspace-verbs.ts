@@ -171,6 +171,7 @@ export abstract class KeyspaceVerbs<V = unknown> {
         ctx.hlc,
         mesh !== undefined || replica.needsBytes,
         replica.table,
+        replica.invalidations.floor,
       )
       // `c` is reused by the next check (a listener may write): read what is needed first.
       const version = c.version
@@ -211,10 +212,21 @@ export abstract class KeyspaceVerbs<V = unknown> {
       const now = this.#ctx.clock.now()
       const needBytes = this.#needBytes()
       const held = this.#replica.table
+      const floor = this.#replica.invalidations.floor
       const writes = entries.map((entry) => {
         const [key, value, own] = checkManyEntry<V>(entry)
         const merged = own === undefined ? options : { ...options, ...own }
-        return prepareSet(key, value, merged, now, this.#opts, this.#ctx.hlc, needBytes, held)
+        return prepareSet(
+          key,
+          value,
+          merged,
+          now,
+          this.#opts,
+          this.#ctx.hlc,
+          needBytes,
+          held,
+          floor,
+        )
       })
       const versions = writes.map((w) => w.entry.version)
       const acked = this.#commit(writes, ack, now)

@@ -9,7 +9,7 @@ import {
 } from '../errors.js'
 import { checkOptionNames } from '../option-names.js'
 import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
-import { CLEAR_KEY, isReservedKey, TAG_FLOOR_KEY, tagKey } from '../replica/tag-invalidations.js'
+import { isReservedKey } from '../replica/tag-invalidations.js'
 import { isWellFormed, storableSize } from '../replication/value-check.js'
 import {
   checkTags,
@@ -25,6 +25,7 @@ import {
   type SetOptions,
 } from './call-options.js'
 import { API_DEFAULTS } from './defaults.js'
+import { farAhead, type HeldVersions, stampWrite } from './stamp-write.js'
 
 /** A checked write, ready to apply: nothing is applied until every write of a call is checked. */
 export interface PreparedWrite<V> {
@@ -40,105 +41,6 @@ export interface PreparedWrite<V> {
    * this write (stamped on the clock) replaces: see {@link stampWrite}. Set only then.
    */
   replacesFarAhead?: true
-}
-
-/**
- * The versions a keyspace holds per key (its entry table), as the write path reads them
- * to stamp a write after the version it replaces.
- */
-export interface HeldVersions {
-  /** The slot of `key`, or -1 when no version of it is known. */
-  slotOf(key: string): number
-  /** Compares a version with the one in `slot`: positive when the given one is newer. */
-  compare(slot: number, wall: number, logical: number, node: string): number
-  /** Version wall clock of a slot, ms. */
-  wallOf(slot: number): number
-  /** Version logical counter of a slot. */
-  logicalOf(slot: number): number
-}
-
-/**
- * Stamps a local write of `key`: the clock's stamp, or, when the key holds a version at or
- * ahead of it (written by a peer whose clock runs ahead, which the clock did not follow,
- * or before this node's clock was corrected back), a stamp just after that version, so
- * that a write made after reading a value wins over it. Clears and tag invalidations
- * (reserved keys) order after everything the clock stayed behind of.
- *
- * A held version more than `maxClockDrift` ahead of the clock is one no peer accepted (it
- * was stamped while this node's own clock ran that far ahead, before the mesh corrected
- * it): a stamp after it would be refused everywhere too. The write is then stamped on the
- * clock and replaces it ({@link farAhead}, `PreparedWrite.replacesFarAhead`).
- * @throws ClockSkewError when this node refuses writes (its clock is too far off its peers)
- */
-export function stampWrite(
-  key: string,
-  now: number,
-  clock: HybridClock,
-  held: HeldVersions,
-  tags?: readonly string[],
-): Version {
-  clock.checkWritable()
-  if (isReservedKey(key)) return clock.nowAfterAll(now)
-  const v = clock.now(now)
-  // The common case costs nothing: the clock is ahead of every version it ever saw.
-  if (v.wall > clock.behindUntil) return v
-  const s = held.slotOf(key)
-  if (
-    s >= 0 &&
-    held.compare(s, v.wall, v.logical, v.node) <= 0 &&
-    held.wallOf(s) - now > clock.maxDrift
-  )
-    return v
-  // After the key's version, and after every clear or tag invalidation that would kill
-  // the value (stamped after what the clock stayed behind of): a value written after a
-  // clear must not read as older than it on the other nodes, which would drop it.
-  let last = newerHeld(held, s, v, now, clock.maxDrift, -1)
-  last = newerHeld(held, held.slotOf(CLEAR_KEY), v, now, clock.maxDrift, last)
-  if (tags !== undefined) {
-    last = newerHeld(held, held.slotOf(TAG_FLOOR_KEY), v, now, clock.maxDrift, last)
-    for (const tag of tags)
-      last = newerHeld(held, held.slotOf(tagKey(tag)), v, now, clock.maxDrift, last)
-  }
-  return last < 0 ? v : clock.after(held.wallOf(last), held.logicalOf(last), now)
-}
-
-/**
- * Of `best` (a slot, or -1) and `slot`, the one holding the newest version at or ahead of
- * `v` and at most `maxDrift` ahead of `now`; -1 when neither.
- */
-function newerHeld(
-  held: HeldVersions,
-  slot: number,
-  v: Version,
-  now: number,
-  maxDrift: number,
-  best: number,
-): number {
-  if (slot < 0 || held.compare(slot, v.wall, v.logical, v.node) > 0) return best
-  if (held.wallOf(slot) - now > maxDrift) return best
-  if (best < 0) return slot
-  const wall = held.wallOf(slot)
-  const bestWall = held.wallOf(best)
-  return wall > bestWall || (wall === bestWall && held.logicalOf(slot) > held.logicalOf(best))
-    ? slot
-    : best
-}
-
-/**
- * True when a write stamped `version` must replace the version `key` holds rather than
- * order after it: that one is more than `maxClockDrift` ahead of the clock (see
- * {@link stampWrite}). Free unless the clock stayed behind some stamp.
- */
-export function farAhead(
-  key: string,
-  version: Version,
-  now: number,
-  clock: HybridClock,
-  held: HeldVersions,
-): boolean {
-  if (version.wall > clock.behindUntil) return false
-  const s = held.slotOf(key)
-  return s >= 0 && held.wallOf(s) - now > clock.maxDrift
 }
 
 /**
@@ -226,6 +128,7 @@ export function checkSet(
   clock: HybridClock,
   needBytes: boolean,
   held: HeldVersions,
+  tagFloor?: Version,
 ): CheckedSet {
   checkWrittenKey(key, opts)
   let ttl = opts.defaultTtl
@@ -261,7 +164,7 @@ export function checkSet(
       `entry '${key}' needs ${size} bytes, over the keyspace's maxBytes (${opts.maxBytes})`,
     )
   }
-  const version = stampWrite(key, now, clock, held, tags)
+  const version = stampWrite(key, now, clock, held, tags, tagFloor)
   const out = CHECKED
   out.value = value
   out.version = version
@@ -286,8 +189,9 @@ export function prepareSet<V>(
   clock: HybridClock,
   needBytes: boolean,
   held: HeldVersions,
+  tagFloor?: Version,
 ): PreparedWrite<V> {
-  const c = checkSet(key, value, options, now, opts, clock, needBytes, held)
+  const c = checkSet(key, value, options, now, opts, clock, needBytes, held, tagFloor)
   const entry = entryOf<V>(c)
   return c.replacesFarAhead
     ? { key, entry, encoded: c.encoded, replacesFarAhead: true }

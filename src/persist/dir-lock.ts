@@ -126,6 +126,8 @@ type Holder =
  * @param heldHere - this process holds the lock of that directory
  */
 function judge(found: FoundLock, heldHere: boolean): Holder {
+  // File times are the host's: compared with the host's own clock, not the node's
+  // (a mesh-corrected or test clock has nothing to do with what the filesystem wrote).
   const age = Math.abs(Date.now() - found.mtimeMs)
   const match = /^(\d+)\n([^\n]+)\n$/.exec(found.text)
   if (match === null)
@@ -149,6 +151,7 @@ function judge(found: FoundLock, heldHere: boolean): Holder {
  */
 function whileTakingOver(dataDir: string, me: string, takeOver: () => void): void {
   const file = join(dataDir, TAKEOVER_FILE)
+  // A wait before the node (and its clock) exists: the host's clock.
   const deadline = Date.now() + TAKEOVER_WAIT_MS
   while (!placeLock(dataDir, file, me)) {
     const found = readLock(file)

@@ -67,13 +67,28 @@ export async function writeSnapshot(
         ]),
       ])
       for (const replica of [...replicas]) {
+        // Invalidations outlive their tombstones in the LRU: saved on their own, first (as
+        // tombstones they take LRU room when loaded: loaded after the values, 1,100 of them
+        // evicted every value of a 100-entry keyspace at each restart).
+        const retain = replica.options.maxTtl
+        const invalidations: Uint8Array[] = []
+        for (const [key, v] of replica.invalidations.entries()) {
+          const row: Row = [replica.name, key, v.wall, v.logical, v.node, v.wall + retain, 1, null]
+          invalidations.push(msgpack.pack(row))
+        }
+        if (invalidations.length > 0) writeFrame(fd, invalidations)
+        rows += invalidations.length
         // Every version the replica knows, not only the entries in memory: a tombstone or
         // a value the LRU evicted is still a version that a peer's older copy must not
         // beat after a restart (a delete forgotten here came back everywhere).
-        const known = new Set<string>()
-        for (const [key] of replica.index.iterate()) known.add(key)
-        for (const key of replica.store.keys()) known.add(key)
-        const keys = [...known]
+        // Rows load in file order, each as the most recently used: versions only the index
+        // holds first, then the values in memory from least to most recently used, so a
+        // restart keeps them all (under maxEntries) in the same recency order.
+        const live = [...replica.store.keys()].reverse()
+        const held = new Set(live)
+        const keys: string[] = []
+        for (const [key] of replica.index.iterate()) if (!held.has(key)) keys.push(key)
+        for (const key of live) keys.push(key)
         for (let i = 0; i < keys.length; i += ROWS_PER_FRAME) {
           const now = replicas.now()
           const frame: Uint8Array[] = []
@@ -85,15 +100,6 @@ export async function writeSnapshot(
           rows += frame.length
           await nextTurn()
         }
-        // Invalidations outlive their tombstones in the LRU: save them on their own too.
-        const retain = replica.options.maxTtl
-        const invalidations: Uint8Array[] = []
-        for (const [key, v] of replica.invalidations.entries()) {
-          const row: Row = [replica.name, key, v.wall, v.logical, v.node, v.wall + retain, 1, null]
-          invalidations.push(msgpack.pack(row))
-        }
-        if (invalidations.length > 0) writeFrame(fd, invalidations)
-        rows += invalidations.length
       }
       // The flush to disk of a large file takes a while: off the event loop.
       await new Promise<void>((resolve, reject) =>
@@ -229,6 +235,7 @@ function keepAside(file: string): void {
   const prefix = `${SNAPSHOT_FILE}.corrupt-`
   const dir = dirname(file)
   try {
+    // The host's time in the name, for whoever looks at the directory.
     const aside = `${prefix}${Date.now()}`
     renameSync(file, join(dir, aside))
     log('unreadable snapshot %s kept aside as %s', file, aside)

@@ -110,7 +110,7 @@ export class RemoteAdmission<V> {
     const tombstone = kind === 1
     const size = entrySize(key, kind === 0 ? bytes!.length : 0)
     if (kind === 0 && this.invalidations.size > 0) {
-      const dead = this.invalidations.kills({ version: { wall, logical, node }, tags })
+      const dead = this.invalidations.kills({ version: { wall, logical, node }, tags }, !fromDisk)
       if (dead) {
         // Newer than what is held, but dead: drop older copies, remember the version.
         table.recordVersion(key, wall, logical, node, expiresAt, false)

@@ -90,12 +90,16 @@ export class TagInvalidations {
     return this.tagFloor
   }
 
-  /** True when an invalidation this replica knows kills `entry`. */
-  kills(entry: Pick<Entry, 'version' | 'tags'>): boolean {
+  /**
+   * True when an invalidation this replica knows kills `entry`.
+   * @param byFloor - whether the tag floor counts: not for this node's own files (their
+   *   entries were held, and the floor only refuses tagged writes that arrive later)
+   */
+  kills(entry: Pick<Entry, 'version' | 'tags'>, byFloor = true): boolean {
     if (this.cleared !== undefined && compareVersions(entry.version, this.cleared) < 0) return true
     const tags = entry.tags
     if (tags === undefined || tags.length === 0) return false
-    if (this.tagFloor !== undefined && compareVersions(entry.version, this.tagFloor) < 0)
+    if (byFloor && this.tagFloor !== undefined && compareVersions(entry.version, this.tagFloor) < 0)
       return true
     if (this.byTag.size === 0) return false
     for (const t of tags) {

@@ -290,7 +290,12 @@ export async function reconcile(
     const entries: SyncEntry[] = []
     const pushed = new ByteBudget(budget.maxBytes)
     const now = replica.now()
-    for (const key of diff.want.slice(0, maxEntries)) {
+    // From a random start, as answers are: a push cut by the budget always starting at
+    // the same keys would carry the same ones (say, entries the peer refuses) every time.
+    const wanted = diff.want.slice(0, maxEntries)
+    const start = Math.floor(Math.random() * wanted.length)
+    for (let i = 0; i < wanted.length; i++) {
+      const key = wanted[(start + i) % wanted.length]!
       const e = index.get(key)
       if (e === undefined || !index.retained(e, now)) continue
       const entry = exportWithin(replica, key, e, pushed, budget)

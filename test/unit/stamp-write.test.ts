@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { stampWrite } from '../../src/api/write-checks.js'
+import { stampWrite } from '../../src/api/stamp-write.js'
 import { ManualClock } from '../../src/clock/clock.js'
 import { HybridClock } from '../../src/clock/hlc.js'
 import { compareVersions, type Version } from '../../src/clock/version.js'
@@ -110,5 +110,44 @@ describe('write stamps: per-key causality instead of a dragged clock', () => {
     expect(hlc.peek()).toEqual(before)
     mesh.writeRefusal = undefined
     expect(stampWrite('k', 1_000_000, hlc, table).wall).toBe(1_000_000)
+  })
+
+  it('a tagged write orders after the tag floor a flood of invalidations stamped ahead left, and survives a restart', async () => {
+    const { mkdtempSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { tagKey } = await import('../../src/replica/tag-invalidations.js')
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-floor-'))
+    // The system clock: the restart reads the files against real time.
+    const cache = await startNode({ dataDir, maxEntries: 100 })
+    let floor: Version | undefined
+    try {
+      const replica = replicaOf(cache)!
+      const t = Date.now()
+      // More invalidations than the bound (max(1,024, maxIndexKeys)): the oldest fold into
+      // a floor, stamped 20 s ahead of this node's clock.
+      for (let i = 0; i < 1_100; i++) {
+        replica.admitRemote(
+          [tagKey(`flood${i}`), t + AHEAD, i, 'fast-peer', t + HOUR, 1, null],
+          'eu',
+        )
+      }
+      floor = replica.invalidations.floor
+      expect(floor).toBeDefined()
+      const v = await cache.set('k', 'v1', { tags: ['mine'] })
+      expect(compareVersions(v, floor!)).toBeGreaterThan(0)
+      expect(cache.get('k')).toBe('v1')
+      // An untagged write is not held back by it.
+      expect((await cache.set('plain', 1)).wall - Date.now()).toBeLessThanOrEqual(1_000)
+    } finally {
+      await cache.close()
+    }
+    const again = await startNode({ dataDir, maxEntries: 100 })
+    try {
+      expect(replicaOf(again)!.invalidations.floor).toEqual(floor)
+      expect(again.get('k')).toBe('v1')
+    } finally {
+      await again.close()
+    }
   })
 })
