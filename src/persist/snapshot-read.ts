@@ -22,6 +22,8 @@ export interface SnapshotContents {
   wall?: unknown
   logical?: unknown
   correction?: unknown
+  /** Each keyspace's options when it was saved (format 3 since 2026-12-08), by name. */
+  keyspaces?: unknown
   /** Frames that were torn or failed their checksum (their intact rows are kept). */
   damaged: number
 }
@@ -98,6 +100,7 @@ function readFormat3(data: Buffer): SnapshotContents & { intact: number } {
       out.wall = header[2]
       out.logical = header[3]
       out.correction = header[4]
+      out.keyspaces = header[5]
     } else out.damaged++
   })
   out.damaged += scan.damaged
@@ -113,9 +116,15 @@ function readFormat3(data: Buffer): SnapshotContents & { intact: number } {
   return out
 }
 
-/** A format-3 frame's body: rows (each a msgpack array of 8), or the header [3, ...]. */
+/**
+ * A format-3 frame's body: rows (each a msgpack array of 8), or the header [3, ...] of 5
+ * elements, or 6 with the keyspaces' options.
+ */
 function snapshotShape(data: Buffer, at: number): boolean {
-  return startsRow(data, at) || (data[at] === 0x95 && data[at + 1] === SNAPSHOT_FORMAT)
+  return (
+    startsRow(data, at) ||
+    ((data[at] === 0x95 || data[at] === 0x96) && data[at + 1] === SNAPSHOT_FORMAT)
+  )
 }
 
 /** Adds the rows packed back to back in `body` to `rows`. @returns false when one was cut or bad (those before it are added) */

@@ -1,6 +1,7 @@
 import { closeSync, fsync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { logger } from '../log.js'
+import type { KeyspaceOptions } from '../replica/keyspace-options.js'
 import type { KeyspaceReplica } from '../replica/keyspace-replica.js'
 import type { ReplicaRegistry } from '../replica/replica-registry.js'
 import { type EntryTuple, tupleOf } from '../replication/entry-tuple.js'
@@ -64,6 +65,7 @@ export async function writeSnapshot(
           clock.wall,
           clock.logical,
           clockCorrectionMs,
+          savedOptions(replicas),
         ]),
       ])
       for (const replica of [...replicas]) {
@@ -159,6 +161,7 @@ export function loadSnapshot(
   }
   const { wall, logical, correction } = snapshot
   const result: SnapshotLoad = { ...none, damagedFrames: snapshot.damaged }
+  restoreOptions(replicas, snapshot.keyspaces)
   if (Number.isSafeInteger(wall) && Number.isSafeInteger(logical) && (logical as number) >= 0) {
     const saved = { wall: wall as number, logical: logical as number, node: replicas.hlc.node }
     if (replicas.hlc.accepts(saved)) replicas.hlc.update(saved)
@@ -256,5 +259,35 @@ function removeStaleTemps(dataDir: string): void {
     }
   } catch (err) {
     log('cannot clean old snapshot temp files: %s', (err as Error).message)
+  }
+}
+
+/**
+ * Each keyspace's options, saved with its rows: a keyspace restored before the
+ * application opens it again gets them, not the cache-wide defaults (eviction at the
+ * default `maxEntries`, restored expiries not capped by a smaller `maxTtl`). Limits that
+ * are not finite are left out (their default is no limit).
+ */
+function savedOptions(replicas: ReplicaRegistry): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {}
+  for (const replica of replicas) {
+    const options: Record<string, number> = {}
+    for (const [name, value] of Object.entries(replica.options))
+      if (Number.isFinite(value)) options[name] = value
+    out[replica.name] = options
+  }
+  return out
+}
+
+/** Opens the keyspaces a snapshot names with their saved options (a bad entry is skipped). */
+function restoreOptions(replicas: ReplicaRegistry, saved: unknown): void {
+  if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) return
+  for (const [name, options] of Object.entries(saved)) {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) continue
+    try {
+      replicas.restore(name, options as KeyspaceOptions)
+    } catch (err) {
+      log('snapshot: keyspace %s keeps the default options: %s', name, (err as Error).message)
+    }
   }
 }

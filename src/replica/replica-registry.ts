@@ -171,6 +171,23 @@ export class ReplicaRegistry implements Iterable<KeyspaceReplica<unknown>> {
     return replica as KeyspaceReplica<V>
   }
 
+  /**
+   * Opens keyspace `name` with options saved in a snapshot, as a keyspace opened
+   * implicitly: the application's first open with other options rebuilds it with those.
+   * Nothing happens when it is open already.
+   * @throws InvalidOptionError for a bad name or options
+   */
+  restore(name: string, options: KeyspaceOptions): void {
+    if (this.replicas.has(name)) return
+    checkKeyspaceName(name)
+    const resolved = resolveKeyspaceOptions(options, this.defaults)
+    checkWireLimits(name, resolved, this.wireLimits)
+    const replica = new KeyspaceReplica<unknown>(name, resolved, this.ctx)
+    this.replicas.set(name, replica)
+    if (this.sweep !== undefined) this.watchDue(replica)
+    for (const fn of this.openListeners) fn(replica)
+  }
+
   /** The options a keyspace opened without its own gets (the cache-wide defaults), resolved. */
   defaultOptions(): Readonly<ResolvedKeyspaceOptions> {
     return resolveKeyspaceOptions(undefined, this.defaults)

@@ -194,3 +194,29 @@ describe('snapshots (an embedded cache with dataDir restarts warm)', () => {
     })
   })
 })
+
+describe('snapshots keep each keyspace options', () => {
+  it('a keyspace restored before the application opens it has its own options, not the defaults', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshcache-snap-'))
+    const first = await createCache({ dataDir })
+    const small = first.keyspace('small', { maxEntries: 5, maxTtl: '1h', defaultTtl: '10m' })
+    for (let i = 0; i < 5; i++) await small.set(`k${i}`, i)
+    await first.close()
+
+    const again = await createCache({ dataDir })
+    try {
+      // Restored from disk, not opened by the application yet: before, the cache-wide
+      // defaults (100,000 entries, 1 day).
+      const restored = replicaOf(again, 'small')!
+      expect(restored.options.maxEntries).toBe(5)
+      expect(restored.options.maxTtl).toBe(3_600_000)
+      expect(restored.size).toBe(5)
+      // The application may name other options at its first open: rebuilt with them.
+      const reopened = again.keyspace('small', { maxEntries: 10, maxTtl: '1h' })
+      expect(replicaOf(again, 'small')!.options.maxEntries).toBe(10)
+      expect(reopened.get('k4')).toBe(4)
+    } finally {
+      await again.close()
+    }
+  })
+})
