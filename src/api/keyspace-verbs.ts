@@ -16,7 +16,6 @@ import {
   SET_OPTION_NAMES,
   type SetManyEntry,
   type SetOptions,
-  WRAP_OPTION_NAMES,
   type WrapOptions,
 } from './call-options.js'
 import { FetchPolicy } from './fetch-policy.js'
@@ -326,22 +325,9 @@ export abstract class KeyspaceVerbs<V = unknown> {
     fn: (...args: A) => R | Promise<R>,
     options?: WrapOptions<A>,
   ): (...args: A) => Promise<R> {
-    if (typeof fn !== 'function') throw new InvalidOptionError('wrap needs a function')
-    checkOptionNames(options, WRAP_OPTION_NAMES, 'wrap')
-    // Checked now, as ms: a bad TTL fails where it is written, not at the first miss, and
-    // each call checks a number rather than parsing a duration string again.
-    const ttl =
-      options?.ttl === undefined ? undefined : checkTtl(options.ttl, this.#replica.options)
-    const keyOf = this.#wrapNames.keyFor(fn, options, this.name)
-    const fetch = (key: string, load: () => R | Promise<R>) =>
-      this.fetch(key, ttl === undefined ? { load } : { load, ttl }) as Promise<R>
-    return function (this: unknown, ...args: A): Promise<R> {
-      try {
-        return fetch(keyOf(...args), () => fn.apply(this, args))
-      } catch (err) {
-        return Promise.reject(err)
-      }
-    }
+    return this.#wrapNames.memoize(fn, options, this.#replica.options, this.name, (key, call) =>
+      this.fetch(key, call),
+    )
   }
 
   /** Live keys, most recently used first. */

@@ -1,5 +1,8 @@
 import { InvalidKeyError, InvalidOptionError } from '../errors.js'
-import type { WrapOptions } from './call-options.js'
+import { checkOptionNames } from '../option-names.js'
+import type { ResolvedKeyspaceOptions } from '../replica/keyspace-options.js'
+import { WRAP_OPTION_NAMES, type WrapOptions } from './call-options.js'
+import { checkTtl } from './write-checks.js'
 
 /**
  * The names under which functions are memoized in one keyspace. Keys are
@@ -9,6 +12,35 @@ import type { WrapOptions } from './call-options.js'
  */
 export class WrapNames {
   private readonly byName = new Map<string, WeakRef<object>>()
+
+  /**
+   * `fn` memoized through `fetch`, under the keys {@link keyFor} gives: each call is a
+   * `fetch` of its key with `fn` as the load (`this` passed on).
+   * @param limits - the keyspace's, for the wrap's TTL
+   * @throws InvalidOptionError for a bad `fn` or options, and as {@link keyFor}
+   */
+  memoize<A extends unknown[], R>(
+    fn: (...args: A) => R | Promise<R>,
+    options: WrapOptions<A> | undefined,
+    limits: Readonly<ResolvedKeyspaceOptions>,
+    keyspace: string,
+    fetch: (key: string, call: { load: () => R | Promise<R>; ttl?: number }) => Promise<unknown>,
+  ): (...args: A) => Promise<R> {
+    if (typeof fn !== 'function') throw new InvalidOptionError('wrap needs a function')
+    checkOptionNames(options, WRAP_OPTION_NAMES, 'wrap')
+    // Checked now, as ms: a bad TTL fails where it is written, not at the first miss, and
+    // each call checks a number rather than parsing a duration string again.
+    const ttl = options?.ttl === undefined ? undefined : checkTtl(options.ttl, limits)
+    const keyOf = this.keyFor(fn, options, keyspace)
+    return function (this: unknown, ...args: A): Promise<R> {
+      try {
+        const load = () => fn.apply(this, args)
+        return fetch(keyOf(...args), ttl === undefined ? { load } : { load, ttl }) as Promise<R>
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+  }
 
   /**
    * The key function for `fn`.
